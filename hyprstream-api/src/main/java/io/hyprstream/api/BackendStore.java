@@ -1,0 +1,43 @@
+package io.hyprstream.api;
+
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+
+/**
+ * The system of record behind the cache: every acknowledged row is written through to it, and
+ * queries the cache cannot answer are routed to it.
+ */
+public interface BackendStore extends AutoCloseable {
+
+  /** A backend that stores nothing: the cache is the only copy. */
+  static BackendStore none() {
+    return NoBackend.INSTANCE;
+  }
+
+  /** A short name for logs and status tables, e.g. {@code "postgresql"}. */
+  String name();
+
+  /**
+   * Appends {@code batch} to {@code table} exactly once: a second call with the same {@code
+   * batchId} changes nothing. The caller keeps ownership of {@code batch}.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached; the call may be retried
+   */
+  void append(String table, String batchId, VectorSchemaRoot batch);
+
+  /**
+   * Runs {@code sql} on the backend. Ownership: the caller closes the returned reader.
+   *
+   * @throws QueryRejectedException when the backend refuses the statement
+   */
+  ArrowReader query(String sql, BufferAllocator allocator);
+
+  /** The tables the backend holds. */
+  List<String> tables();
+
+  /** Releases the backend; safe to call twice. */
+  @Override
+  void close();
+}

@@ -1,0 +1,84 @@
+package io.hyprstream.api;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * What an ingest did: how many rows were stored, and how many of them were left out of the window
+ * aggregates, by reason. Rows left out of the aggregates are still stored as raw rows.
+ */
+public final class IngestResult {
+  /** Why a stored row did not update any window aggregate. */
+  public enum Reason {
+    /** Its event time is older than every retained window of its table. */
+    TOO_LATE,
+    /** Its event time is null (only possible in tables whose time column is nullable). */
+    NULL_TIME,
+    /** Every value column of the row is null. */
+    NULL_VALUE
+  }
+
+  private static final IngestResult EMPTY = new IngestResult(0, new EnumMap<>(Reason.class));
+
+  private final long rowsAccepted;
+  private final Map<Reason, Long> notAggregated;
+
+  private IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
+    this.rowsAccepted = rowsAccepted;
+    this.notAggregated = Collections.unmodifiableMap(notAggregated);
+  }
+
+  /** A result of {@code rowsAccepted} rows, none left out of the aggregates. */
+  public static IngestResult of(long rowsAccepted) {
+    return rowsAccepted == 0 ? EMPTY : of(rowsAccepted, Map.of());
+  }
+
+  /** A result of {@code rowsAccepted} rows of which {@code notAggregated} skipped the windows. */
+  public static IngestResult of(long rowsAccepted, Map<Reason, Long> notAggregated) {
+    if (rowsAccepted < 0) {
+      throw new IllegalArgumentException("rowsAccepted must be >= 0, got " + rowsAccepted);
+    }
+    EnumMap<Reason, Long> copy = new EnumMap<>(Reason.class);
+    notAggregated.forEach(
+        (reason, n) -> {
+          if (n > 0) {
+            copy.put(reason, n);
+          }
+        });
+    return new IngestResult(rowsAccepted, copy);
+  }
+
+  /** Rows stored in the cache (and, with a backend, queued for it). */
+  public long rowsAccepted() {
+    return rowsAccepted;
+  }
+
+  /** Rows stored but not aggregated for {@code reason}. */
+  public long rowsNotAggregated(Reason reason) {
+    return notAggregated.getOrDefault(reason, 0L);
+  }
+
+  /** Rows stored but too old for every retained window. */
+  public long rowsTooLate() {
+    return rowsNotAggregated(Reason.TOO_LATE);
+  }
+
+  /** Every reason with a non-zero count. */
+  public Map<Reason, Long> notAggregated() {
+    return notAggregated;
+  }
+
+  /** The sum of this result and {@code other}. */
+  public IngestResult plus(IngestResult other) {
+    EnumMap<Reason, Long> sum = new EnumMap<>(Reason.class);
+    sum.putAll(notAggregated);
+    other.notAggregated.forEach((r, n) -> sum.merge(r, n, Long::sum));
+    return new IngestResult(rowsAccepted + other.rowsAccepted, sum);
+  }
+
+  @Override
+  public String toString() {
+    return "IngestResult{rowsAccepted=" + rowsAccepted + ", notAggregated=" + notAggregated + "}";
+  }
+}

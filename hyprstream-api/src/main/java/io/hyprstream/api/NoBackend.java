@@ -1,0 +1,34 @@
+package io.hyprstream.api;
+
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+
+/** {@link BackendStore#none()}: writes go nowhere, queries are refused. */
+final class NoBackend implements BackendStore {
+  static final NoBackend INSTANCE = new NoBackend();
+
+  private NoBackend() {}
+
+  @Override
+  public String name() {
+    return "none";
+  }
+
+  @Override
+  public void append(String table, String batchId, VectorSchemaRoot batch) {}
+
+  @Override
+  public ArrowReader query(String sql, BufferAllocator allocator) {
+    throw new QueryRejectedException("no backend is configured to answer: " + sql, null);
+  }
+
+  @Override
+  public List<String> tables() {
+    return List.of();
+  }
+
+  @Override
+  public void close() {}
+}

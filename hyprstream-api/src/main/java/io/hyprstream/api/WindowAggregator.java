@@ -1,0 +1,75 @@
+package io.hyprstream.api;
+
+import java.time.Instant;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Turns ingested batches of one table into tumbling-window aggregates, keeping only mergeable state
+ * per (key, window), never the raw rows.
+ *
+ * <p>Implementations need not be thread-safe: the engine calls one aggregator from one thread at a
+ * time.
+ */
+public interface WindowAggregator {
+
+  /** What this aggregator maintains. */
+  AggregationSpec spec();
+
+  /**
+   * Checks that batches of {@code schema} can be aggregated.
+   *
+   * @throws SchemaMismatchException naming the missing or mistyped column
+   */
+  void validate(Schema schema);
+
+  /**
+   * Adds the rows of {@code batch} to the windows, in row order. When the spec has a running window
+   * and {@code running} is not null, writes each row's running sum, average and count into the
+   * vectors {@code <value>_running_window_sum|avg|count} of {@code running} (same row count). A
+   * batch without the value column but with those running columns is merged as pre-aggregated
+   * partial state.
+   *
+   * <p>The caller keeps ownership of both roots. {@code now} decides which windows are retained.
+   *
+   * @return the rows left out of every window, by reason (rowsAccepted is the batch's row count)
+   */
+  IngestResult update(VectorSchemaRoot batch, @Nullable VectorSchemaRoot running, Instant now);
+
+  /** The schema of the view for {@code window}. */
+  Schema viewSchema(WindowSpec window);
+
+  /**
+   * The windows of {@code window} changed since the previous call, as view rows, and forgets them.
+   * Ownership: the caller closes the returned root.
+   */
+  VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator);
+
+  /**
+   * The windows of one key, as view rows ordered by window start: those starting in {@code
+   * [fromMicros, toMicros)} (epoch microseconds), at most {@code limit}, newest first when {@code
+   * descending}. Ownership: the caller closes the returned root.
+   */
+  VectorSchemaRoot lookup(
+      WindowSpec window,
+      List<@Nullable Object> key,
+      long fromMicros,
+      long toMicros,
+      boolean descending,
+      int limit,
+      BufferAllocator allocator);
+
+  /**
+   * Drops every window whose end is at or before {@code now - retention}. Returns windows dropped.
+   */
+  long expire(Instant now);
+
+  /** The number of (key, window) states held. */
+  long windowCount();
+
+  /** Heap bytes held by window state, including indexes. */
+  long stateBytes();
+}
