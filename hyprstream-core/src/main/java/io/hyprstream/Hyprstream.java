@@ -1,0 +1,133 @@
+package io.hyprstream;
+
+import io.hyprstream.api.IngestResult;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SchemaMismatchException;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An embedded Hyprstream instance: ingests Arrow batches into a DuckDB cache, maintains window
+ * aggregates at ingest and answers SQL. Safe for use from many threads.
+ *
+ * <pre>{@code
+ * try (Hyprstream hs = Hyprstream.builder().build()) {
+ *   IngestResult r = hs.ingest("metrics", reader);
+ *   try (ArrowReader rows = hs.query("SELECT * FROM metrics_1h WHERE metric_id = 'cpu'")) {
+ *     while (rows.loadNextBatch()) { ... }
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>Read-your-writes: once {@code ingest} returns, every query sees those rows and their windows.
+ */
+public interface Hyprstream extends AutoCloseable {
+
+  /** The name of the built-in metrics table. */
+  String METRICS_TABLE = "metrics";
+
+  /** Starts configuring an instance. */
+  static HyprstreamBuilder builder() {
+    return new HyprstreamBuilder();
+  }
+
+  /**
+   * Ingests every batch of {@code batches} into {@code table}, creating the table from the first
+   * batch's schema when it does not exist. All or nothing: when any batch is rejected, nothing of
+   * this call is stored. The caller keeps ownership of the reader and closes it.
+   *
+   * @throws SchemaMismatchException naming the column when a batch does not fit the table
+   */
+  IngestResult ingest(String table, ArrowReader batches);
+
+  /** Ingests one batch; the caller keeps ownership of {@code batch}. */
+  IngestResult ingest(String table, VectorSchemaRoot batch);
+
+  /**
+   * Runs a query and streams its result; buffers come from this instance's allocator. Ownership:
+   * the caller closes the reader (before closing this instance).
+   *
+   * @throws QueryRejectedException when the SQL is invalid or not allowed
+   */
+  ArrowReader query(String sql);
+
+  /**
+   * Runs a query with {@code ?} parameters bound in order; buffers come from {@code allocator}.
+   * Ownership: the caller closes the reader.
+   */
+  ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator allocator);
+
+  /**
+   * The schema {@code sql}'s result would have, without running it.
+   *
+   * @throws QueryRejectedException when the SQL is invalid or not allowed
+   */
+  Schema querySchema(String sql);
+
+  /**
+   * Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE TABLE ...) on the cache
+   * and returns the number of rows it changed (0 for DDL). Rows changed this way bypass the window
+   * aggregates; use {@link #ingest} to add data.
+   *
+   * @throws QueryRejectedException when the SQL is invalid, not allowed, or targets a window view
+   */
+  long execute(String sql, List<@Nullable Object> parameters);
+
+  /** Every table and window view, with its schema, in name order. */
+  List<TableInfo> tables();
+
+  /** The schema of one table or view as queries see it, or null when it does not exist. */
+  @Nullable Schema tableSchema(String table);
+
+  /**
+   * Expires raw rows older than the cache duration and windows past their retention, against this
+   * instance's clock. Runs periodically on its own; call it to force a pass (tests, admin).
+   */
+  void expire();
+
+  /** Flushes buffered rows into the cache and closes it; safe to call twice. */
+  @Override
+  void close();
+
+  /** A table or view as listed by {@link #tables()}. */
+  final class TableInfo {
+    /** What kind of relation a {@link TableInfo} describes. */
+    public enum Kind {
+      /** Rows ingested or created by SQL. */
+      TABLE,
+      /** A window view maintained by the aggregator (read-only to SQL). */
+      WINDOW_VIEW
+    }
+
+    private final String name;
+    private final Kind kind;
+    private final Schema schema;
+
+    public TableInfo(String name, Kind kind, Schema schema) {
+      this.name = name;
+      this.kind = kind;
+      this.schema = schema;
+    }
+
+    public String name() {
+      return name;
+    }
+
+    public Kind kind() {
+      return kind;
+    }
+
+    public Schema schema() {
+      return schema;
+    }
+
+    @Override
+    public String toString() {
+      return name + " (" + kind + ")";
+    }
+  }
+}

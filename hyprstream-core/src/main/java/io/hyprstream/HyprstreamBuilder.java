@@ -1,0 +1,144 @@
+package io.hyprstream;
+
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.WindowSpec;
+import io.hyprstream.internal.Engine;
+import io.hyprstream.internal.EngineConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.arrow.memory.BufferAllocator;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Configures a {@link Hyprstream}. Each option may be set once; {@link #build()} checks them
+ * together.
+ *
+ * <pre>{@code
+ * Hyprstream hs = Hyprstream.builder()
+ *     .cacheDuration(Duration.ofHours(2))
+ *     .aggregate(AggregationSpec.builder("trades").timeColumn("ts").keyColumns("symbol")
+ *         .valueColumns("price").build())
+ *     .build();
+ * }</pre>
+ */
+public final class HyprstreamBuilder {
+  /** Raw rows are kept for an hour of event time unless told otherwise. */
+  public static final Duration DEFAULT_CACHE_DURATION = Duration.ofSeconds(3600);
+
+  /** How often expiry runs on its own. */
+  public static final Duration DEFAULT_EXPIRY_INTERVAL = Duration.ofSeconds(10);
+
+  private @Nullable BufferAllocator allocator;
+  private @Nullable Path cacheFile;
+  private @Nullable Duration cacheDuration;
+  private @Nullable Duration expiryInterval;
+  private @Nullable InstantSource clock;
+  private @Nullable List<WindowSpec> metricsWindows;
+  private final Map<String, AggregationSpec> aggregations = new LinkedHashMap<>();
+
+  HyprstreamBuilder() {}
+
+  /**
+   * The allocator the instance takes a child of for all its buffers (default: a root allocator of
+   * its own). The caller keeps ownership and closes it after the instance.
+   */
+  public HyprstreamBuilder allocator(BufferAllocator allocator) {
+    checkUnset(this.allocator, "allocator");
+    this.allocator = Objects.requireNonNull(allocator, "allocator");
+    return this;
+  }
+
+  /** Keeps the DuckDB cache in this file instead of in memory. */
+  public HyprstreamBuilder cacheFile(Path file) {
+    checkUnset(this.cacheFile, "cacheFile");
+    this.cacheFile = Objects.requireNonNull(file, "cacheFile");
+    return this;
+  }
+
+  /**
+   * How long raw rows stay in the cache, by event time (default 3600 s). Window aggregates are kept
+   * by their own retention.
+   */
+  public HyprstreamBuilder cacheDuration(Duration duration) {
+    checkUnset(this.cacheDuration, "cacheDuration");
+    if (duration.isNegative() || duration.isZero()) {
+      throw new IllegalArgumentException("cacheDuration must be positive, got " + duration);
+    }
+    this.cacheDuration = duration;
+    return this;
+  }
+
+  /** How often expiry runs by itself (default 10 s); {@link Duration#ZERO} turns it off. */
+  public HyprstreamBuilder expiryInterval(Duration interval) {
+    checkUnset(this.expiryInterval, "expiryInterval");
+    if (interval.isNegative()) {
+      throw new IllegalArgumentException("expiryInterval must not be negative, got " + interval);
+    }
+    this.expiryInterval = interval;
+    return this;
+  }
+
+  /** The clock expiry and window retention are judged by (default: the system clock). */
+  public HyprstreamBuilder clock(InstantSource clock) {
+    checkUnset(this.clock, "clock");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    return this;
+  }
+
+  /**
+   * The windows of the built-in {@code metrics} table (default {@link WindowSpec#DEFAULTS}). The
+   * smallest is the running window of the {@code value_running_window_*} columns.
+   */
+  public HyprstreamBuilder metricsWindows(List<WindowSpec> windows) {
+    checkUnset(this.metricsWindows, "metricsWindows");
+    if (windows.isEmpty()) {
+      throw new IllegalArgumentException("metricsWindows must not be empty");
+    }
+    this.metricsWindows = List.copyOf(windows);
+    return this;
+  }
+
+  /** Maintains window aggregates for another table; may be called once per table. */
+  public HyprstreamBuilder aggregate(AggregationSpec spec) {
+    if (spec.table().equals(Hyprstream.METRICS_TABLE)) {
+      throw new IllegalArgumentException(
+          "the metrics table's aggregation is built in; set its windows with metricsWindows()");
+    }
+    if (aggregations.putIfAbsent(spec.table(), spec) != null) {
+      throw new IllegalStateException("an aggregation of '" + spec.table() + "' was already set");
+    }
+    return this;
+  }
+
+  /**
+   * Opens the cache and starts the instance.
+   *
+   * @throws IllegalArgumentException when options conflict (a view name used twice)
+   */
+  public Hyprstream build() {
+    List<AggregationSpec> specs = new ArrayList<>();
+    specs.add(EngineConfig.metricsSpec(metricsWindows == null ? WindowSpec.DEFAULTS : metricsWindows));
+    specs.addAll(aggregations.values());
+    EngineConfig config =
+        new EngineConfig(
+            allocator,
+            cacheFile,
+            cacheDuration == null ? DEFAULT_CACHE_DURATION : cacheDuration,
+            expiryInterval == null ? DEFAULT_EXPIRY_INTERVAL : expiryInterval,
+            clock == null ? InstantSource.system() : clock,
+            specs);
+    return new Engine(config);
+  }
+
+  private static void checkUnset(@Nullable Object current, String option) {
+    if (current != null) {
+      throw new IllegalStateException(option + " was already set");
+    }
+  }
+}
