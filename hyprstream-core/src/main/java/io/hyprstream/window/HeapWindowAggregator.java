@@ -532,10 +532,14 @@ public final class HeapWindowAggregator implements WindowAggregator {
     int id = keys.find(key);
     int[] slots = new int[0];
     if (id >= 0 && limit > 0) {
-      long lo =
-          Math.max(
-              s.ringMin(id), Math.floorDiv(fromMicros - ORIGIN_MICROS + sizes[i] - 1, sizes[i]));
-      long hi = Math.min(s.ringMax(id), Math.floorDiv(toMicros - 1 - ORIGIN_MICROS, sizes[i]));
+      long lo = s.ringMin(id);
+      long hi = s.ringMax(id);
+      if (fromMicros != Long.MIN_VALUE) { // first window starting at or after fromMicros
+        lo = Math.max(lo, Math.floorDiv(fromMicros - ORIGIN_MICROS + sizes[i] - 1, sizes[i]));
+      }
+      if (toMicros != Long.MAX_VALUE) { // last window starting before toMicros
+        hi = Math.min(hi, Math.floorDiv(toMicros - 1 - ORIGIN_MICROS, sizes[i]));
+      }
       int[] found = new int[(int) Math.max(0, Math.min(limit, hi - lo + 1))];
       int n = 0;
       if (descending) {
