@@ -68,6 +68,7 @@ final class CoreRunner {
   private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
   private final List<String[]> table = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
+  private String loadAtStart = "?";
 
   CoreRunner(Options options) {
     this.options = options;
@@ -135,6 +136,7 @@ final class CoreRunner {
 
   void run() throws Exception {
     String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_INSTANT);
+    loadAtStart = loadAverage();
     try (BufferAllocator root = new RootAllocator()) {
       MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
       long g0 = System.nanoTime();
@@ -190,7 +192,11 @@ final class CoreRunner {
 
       long nullRunning =
           count(hs, "SELECT count(*) FROM metrics WHERE value_running_window_count IS NULL");
-      Instant cutoff5m = MetricsData.NOW.minus(Duration.ofDays(1));
+      // The oldest retained 5m window is the one holding NOW - 1 day (5m buckets align to epoch).
+      long fiveMinutes = Duration.ofMinutes(5).getSeconds();
+      long cutoffSeconds = MetricsData.NOW.minus(Duration.ofDays(1)).getEpochSecond();
+      Instant cutoff5m =
+          Instant.ofEpochSecond(Math.floorDiv(cutoffSeconds, fiveMinutes) * fiveMinutes);
       long olderThan5m = MetricsData.rowsBefore(batches, cutoff5m);
 
       double plainGrouped = plainDuckDb(root, batches, 16);
@@ -258,10 +264,14 @@ final class CoreRunner {
               + visible[0].count()
               + " rounds)",
           Stats.ms(visible[0].percentile(50)) + " / " + Stats.ms(visible[0].percentile(99)) + " ms",
-          "of which `ingest` p50 "
+          "of which `ingest` p50 / p99 "
               + Stats.ms(visible[1].percentile(50))
-              + " ms, first query p50 "
+              + " / "
+              + Stats.ms(visible[1].percentile(99))
+              + " ms, first query p50 / p99 "
               + Stats.ms(visible[2].percentile(50))
+              + " / "
+              + Stats.ms(visible[2].percentile(99))
               + " ms",
           "",
           "p99 <= 1 ms",
@@ -310,8 +320,8 @@ final class CoreRunner {
       notes.add(
           String.format(
               Locale.ROOT,
-              "IngestResult over all batches: %s. %,d rows (%.1f%%) are older than the 5m windows'"
-                  + " 1-day retention (before %s): they are aggregated into the 30m/1h/1d/1w"
+              "IngestResult over all batches: %s. %,d rows (%.1f%%) are older than the oldest 5m"
+                  + " window kept by its 1-day retention (before %s): they are aggregated into the 30m/1h/1d/1w"
                   + " windows only and are not counted as too late (that needs every window to be"
                   + " past retention); %,d stored rows have NULL running columns.",
               total,
@@ -629,7 +639,11 @@ final class CoreRunner {
         .append(System.getProperty("os.arch"))
         .append(", max heap ")
         .append(Runtime.getRuntime().maxMemory() >> 20)
-        .append(" MiB |\n");
+        .append(" MiB, load average (1/5/15 min) at start ")
+        .append(loadAtStart)
+        .append(", at end ")
+        .append(loadAverage())
+        .append(" |\n");
     md.append("| JDK | ")
         .append(System.getProperty("java.vm.name"))
         .append(' ')
@@ -643,9 +657,7 @@ final class CoreRunner {
         .append(version("org.apache.arrow", "arrow-vector"))
         .append(", DuckDB ")
         .append(duckdbVersion)
-        .append(" (duckdb_jdbc ")
-        .append(version("org.duckdb", "duckdb_jdbc"))
-        .append(") |\n");
+        .append(" |\n");
     md.append("| Command | `java -jar hyprstream-bench/target/benchmarks.jar core ")
         .append(String.join(" ", options.args))
         .append("` |\n\n");
@@ -708,6 +720,15 @@ final class CoreRunner {
       // Not Linux: the core count alone describes the machine.
     }
     return "unknown CPU";
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return parts[0] + " " + parts[1] + " " + parts[2];
+    } catch (IOException | RuntimeException e) {
+      return "?";
+    }
   }
 
   private static String fmtRate(double rowsPerSecond) {
