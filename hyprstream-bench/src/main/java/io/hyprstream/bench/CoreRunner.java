@@ -64,6 +64,10 @@ final class CoreRunner {
   static final String VISIBLE_SQL =
       "SELECT * FROM metrics_5m WHERE metric_id = ? AND window_start >= ? ORDER BY window_start";
 
+  /** The line after which the output file's hand-written text is kept across runs. */
+  static final String ANALYSIS_MARKER =
+      "<!-- analysis: kept when the runner rewrites this file -->";
+
   private final Options options;
   private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
   private final List<String[]> table = new ArrayList<>();
@@ -676,6 +680,14 @@ final class CoreRunner {
       Path out = options.output;
       if (out.getParent() != null) {
         Files.createDirectories(out.getParent());
+      }
+      // Hand-written analysis below the marker survives a re-run.
+      if (Files.exists(out)) {
+        String previous = Files.readString(out, StandardCharsets.UTF_8);
+        int at = previous.indexOf(ANALYSIS_MARKER);
+        if (at >= 0) {
+          md.append('\n').append(previous.substring(at));
+        }
       }
       Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
       log("wrote %s", out.toAbsolutePath());
