@@ -489,6 +489,27 @@ public final class AdbcBackendStore implements BackendStore {
 
   @Override
   public List<String> tables() {
+    if (dialect == SqlTypes.SQLITE) {
+      // ADBC 0.20.0's getObjects fails on sqlite-jdbc ("No or unknown error"): ask the catalog.
+      List<String> out = new ArrayList<>();
+      try (ArrowReader r =
+          query(
+              "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                  + " AND name NOT LIKE 'sqlite_%' AND name <> '"
+                  + PostgresBackendStore.LEDGER
+                  + "' ORDER BY name",
+              allocator)) {
+        while (r.loadNextBatch()) {
+          FieldVector v = r.getVectorSchemaRoot().getVector(0);
+          for (int i = 0; i < r.getVectorSchemaRoot().getRowCount(); i++) {
+            out.add(String.valueOf(v.getObject(i)));
+          }
+        }
+        return out;
+      } catch (IOException e) {
+        throw unavailable("cannot list tables", e);
+      }
+    }
     synchronized (writeLock) {
       Session s = writer();
       try (ArrowReader r =
