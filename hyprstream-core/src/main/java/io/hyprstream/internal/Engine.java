@@ -2,13 +2,16 @@ package io.hyprstream.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
+import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -20,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -89,6 +93,12 @@ public final class Engine implements Hyprstream {
   private final Thread flusher;
   private final @Nullable ScheduledExecutorService expiry;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final @Nullable BackendStore backend;
+  private final @Nullable WriteAheadLog wal;
+  private final @Nullable WriteThrough writeThrough;
+
+  /** Segments of the write-ahead log roll at this size. */
+  static final long WAL_SEGMENT_BYTES = 64L << 20;
 
   public Engine(EngineConfig config) {
     this.config = config;
@@ -119,6 +129,29 @@ public final class Engine implements Hyprstream {
           List.of(new Field(MetricsTable.METRIC_ID, FieldType.nullable(MetricsTable.UTF8), null)));
     } finally {
       metrics.lock.unlock();
+    }
+    this.backend = config.backend;
+    if (backend != null) {
+      this.wal =
+          WriteAheadLog.open(
+              config.dataDirectory.resolve("wal"),
+              config.walMaxBytes,
+              WAL_SEGMENT_BYTES,
+              allocator);
+      this.writeThrough = new WriteThrough(backend, wal);
+      List<WriteAheadLog.Record> recovered = wal.recovered();
+      if (!recovered.isEmpty()) {
+        LOG.info(
+            "re-sending {} logged batches to {} (already-committed ones are skipped by the ledger)",
+            recovered.size(),
+            backend.name());
+      }
+      for (WriteAheadLog.Record r : recovered) {
+        writeThrough.submit(r.table, r.batchId, r.batch, false);
+      }
+    } else {
+      this.wal = null;
+      this.writeThrough = null;
     }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
@@ -199,62 +232,119 @@ public final class Engine implements Hyprstream {
     }
     TableState ts = table(name);
     List<VectorSchemaRoot> stored = new ArrayList<>(batches.size());
+    List<LoggedBatch> toBackend = new ArrayList<>();
     long rows = 0;
     IngestResult result = IngestResult.of(0);
     try {
-      ts.lock.lock();
       try {
-        Schema grown = ts.validate(batches);
-        if (grown != null) {
-          // A new table or new label columns: DDL must not race the flusher's INSERTs.
-          ts.lock.unlock();
-          ts.flushLock.lock();
-          try {
-            ts.lock.lock();
-            grown = ts.validate(batches);
-            if (grown != null) {
-              cache.ensureTable(ts.name, grown);
-              ts.adopt(grown);
+        ts.lock.lock();
+        try {
+          Schema grown = ts.validate(batches);
+          if (grown != null) {
+            // A new table or new label columns: DDL must not race the flusher's INSERTs.
+            ts.lock.unlock();
+            ts.flushLock.lock();
+            try {
+              ts.lock.lock();
+              grown = ts.validate(batches);
+              if (grown != null) {
+                cache.ensureTable(ts.name, grown);
+                ts.adopt(grown);
+              }
+            } finally {
+              ts.flushLock.unlock();
             }
-          } finally {
-            ts.flushLock.unlock();
+          }
+          ts.ensureAggregator(batches.get(0).getSchema());
+          if (wal != null) {
+            long bytes = 0;
+            for (VectorSchemaRoot b : batches) {
+              bytes += bufferBytes(b);
+            }
+            wal.requireRoom(bytes * 2); // stored form adds the running columns
+          }
+          Instant now = config.clock.instant();
+          for (int i = 0; i < batches.size(); i++) {
+            VectorSchemaRoot b = batches.get(i);
+            batches.set(i, null);
+            rows += b.getRowCount();
+            VectorSchemaRoot s = ts.aggregateAndStore(b, now);
+            result = result.plus(ts.lastResult);
+            if (s.getRowCount() == 0) {
+              s.close(); // nothing to store; an empty batch only had to pass validation
+            } else {
+              stored.add(s);
+            }
+          }
+          if (wal != null) {
+            // Durable before the acknowledgement, in table order; sent to the backend after unlock.
+            for (VectorSchemaRoot st : stored) {
+              String id = UUID.randomUUID().toString();
+              wal.append(ts.name, id, st);
+              toBackend.add(new LoggedBatch(ts.name, id, share(st)));
+            }
+          }
+          if (ts.pending.isEmpty()) {
+            ts.pendingSince = System.nanoTime();
+          }
+          ts.pending.addAll(stored);
+          ts.pendingRows += rows;
+          stored.clear();
+        } finally {
+          if (ts.lock.isHeldByCurrentThread()) {
+            ts.lock.unlock();
           }
         }
-        ts.ensureAggregator(batches.get(0).getSchema());
-        Instant now = config.clock.instant();
-        for (int i = 0; i < batches.size(); i++) {
-          VectorSchemaRoot b = batches.get(i);
-          batches.set(i, null);
-          rows += b.getRowCount();
-          VectorSchemaRoot s = ts.aggregateAndStore(b, now);
-          result = result.plus(ts.lastResult);
-          if (s.getRowCount() == 0) {
-            s.close(); // nothing to store; an empty batch only had to pass validation
-          } else {
-            stored.add(s);
-          }
-        }
-        if (ts.pending.isEmpty()) {
-          ts.pendingSince = System.nanoTime();
-        }
-        ts.pending.addAll(stored);
-        ts.pendingRows += rows;
-        stored.clear();
       } finally {
-        if (ts.lock.isHeldByCurrentThread()) {
-          ts.lock.unlock();
+        for (VectorSchemaRoot b : batches) {
+          if (b != null) {
+            b.close();
+          }
         }
+        stored.forEach(VectorSchemaRoot::close);
       }
-    } finally {
-      for (VectorSchemaRoot b : batches) {
-        if (b != null) {
-          b.close();
-        }
-      }
-      stored.forEach(VectorSchemaRoot::close);
+    } catch (RuntimeException e) {
+      toBackend.forEach(b -> b.batch.close());
+      throw e;
     }
     addPending(rows);
+    WriteThrough wt = writeThrough;
+    if (wt != null) {
+      for (LoggedBatch b : toBackend) {
+        wt.submit(b.table, b.batchId, b.batch, config.synchronousWriteThrough);
+      }
+    }
     return result;
+  }
+
+  /** A batch in the log, bound for the backend. */
+  private static final class LoggedBatch {
+    final String table;
+    final String batchId;
+    final VectorSchemaRoot batch;
+
+    LoggedBatch(String table, String batchId, VectorSchemaRoot batch) {
+      this.table = table;
+      this.batchId = batchId;
+      this.batch = batch;
+    }
+  }
+
+  private static long bufferBytes(VectorSchemaRoot b) {
+    long n = 0;
+    for (FieldVector v : b.getFieldVectors()) {
+      n += v.getBufferSize();
+    }
+    return n;
+  }
+
+  /** A second root over {@code batch}'s buffers (reference-counted, not copied). */
+  private VectorSchemaRoot share(VectorSchemaRoot batch) {
+    VectorSchemaRoot copy = VectorSchemaRoot.create(batch.getSchema(), allocator);
+    try (var unloaded = new org.apache.arrow.vector.VectorUnloader(batch).getRecordBatch()) {
+      new org.apache.arrow.vector.VectorLoader(copy).load(unloaded);
+    }
+    return copy;
   }
 
   private void addPending(long rows) {
@@ -672,12 +762,42 @@ public final class Engine implements Hyprstream {
         }
       }
     } finally {
+      closeBackend();
       cache.close();
       allocator.close();
       if (ownedRoot != null) {
         ownedRoot.close();
       }
     }
+  }
+
+  /**
+   * Drains the write-through queue (bounded), then closes the pipeline, the log and the backend.
+   */
+  private void closeBackend() {
+    WriteThrough wt = writeThrough;
+    if (wt == null) {
+      return;
+    }
+    try {
+      if (!wt.drain(config.drainTimeout)) {
+        LOG.warn(
+            "write-through did not drain within {}; {} batches stay in the log and are sent after"
+                + " the next start",
+            config.drainTimeout,
+            wt.status().backlogBatches);
+      }
+    } finally {
+      wt.close();
+      java.util.Objects.requireNonNull(wal).close();
+      java.util.Objects.requireNonNull(backend).close();
+    }
+  }
+
+  /** The write-through pipeline's state, or null without a backend. */
+  public WriteThrough.@Nullable Status backendStatus() {
+    WriteThrough wt = writeThrough;
+    return wt == null ? null : wt.status();
   }
 
   /** Window state bytes and count, for benchmarks and status tables. */

@@ -159,6 +159,31 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
+   * Checks, before any state changes, that about {@code bytes} more fit under the size bound.
+   *
+   * @throws ResourceExhaustedException when they do not
+   */
+  public void requireRoom(long bytes) {
+    synchronized (writeLock) {
+      if (totalBytes + bytes > maxBytes) {
+        throw full();
+      }
+    }
+  }
+
+  private ResourceExhaustedException full() {
+    return new ResourceExhaustedException(
+        "the write-ahead log in "
+            + dir
+            + " is full ("
+            + totalBytes
+            + " of "
+            + maxBytes
+            + " bytes): the backend has not taken the logged batches yet; ingest resumes as it"
+            + " drains");
+  }
+
+  /**
    * Appends one batch and returns once it is on disk. The caller keeps {@code batch}.
    *
    * @throws ResourceExhaustedException when the log is at its size bound
@@ -172,15 +197,7 @@ public final class WriteAheadLog implements AutoCloseable {
         throw new IllegalStateException("the write-ahead log is closed");
       }
       if (totalBytes + record.length > maxBytes) {
-        throw new ResourceExhaustedException(
-            "the write-ahead log in "
-                + dir
-                + " is full ("
-                + totalBytes
-                + " of "
-                + maxBytes
-                + " bytes): the backend has not taken the logged batches; ingest resumes as it"
-                + " drains");
+        throw full();
       }
       try {
         if (current == null || written + record.length > segmentBytes && written > 0) {
