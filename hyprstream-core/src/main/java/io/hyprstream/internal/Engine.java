@@ -97,6 +97,9 @@ public final class Engine implements Hyprstream {
   private final @Nullable WriteAheadLog wal;
   private final @Nullable WriteThrough writeThrough;
 
+  /** The system table that shows write-through backlog, lag and errors (with a backend). */
+  public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
+
   /** Segments of the write-ahead log roll at this size. */
   static final long WAL_SEGMENT_BYTES = 64L << 20;
 
@@ -479,6 +482,9 @@ public final class Engine implements Hyprstream {
   /** Flushes the tables and syncs the views {@code sql} may read. */
   private void prepareFor(String sql) {
     Set<String> words = SqlNames.words(sql);
+    if (writeThrough != null && words.contains(BACKEND_STATUS_TABLE)) {
+      refreshBackendStatus(writeThrough.status());
+    }
     for (TableState ts : tables.values()) {
       if (words.contains(key(ts.name))) {
         flush(ts);
@@ -604,6 +610,9 @@ public final class Engine implements Hyprstream {
         target = target.substring(1, target.length() - 1).replace("\"\"", "\"");
       }
       String verb = SqlNames.verb(sql);
+      if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+        throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
+      }
       if (isView(target)) {
         throw new QueryRejectedException(
             "'"
@@ -792,6 +801,34 @@ public final class Engine implements Hyprstream {
       java.util.Objects.requireNonNull(wal).close();
       java.util.Objects.requireNonNull(backend).close();
     }
+  }
+
+  /** Rewrites the one-row status table from the pipeline's current figures. */
+  private void refreshBackendStatus(WriteThrough.Status st) {
+    String error = st.lastError == null ? "NULL" : "'" + st.lastError.replace("'", "''") + "'";
+    cache.execute(
+        "CREATE OR REPLACE TABLE "
+            + BACKEND_STATUS_TABLE
+            + " AS SELECT '"
+            + st.backend.replace("'", "''")
+            + "' AS backend, "
+            + st.backlogBatches
+            + "::BIGINT AS backlog_batches, "
+            + st.backlogRows
+            + "::BIGINT AS backlog_rows, "
+            + st.lagMillis
+            + "::BIGINT AS lag_ms, "
+            + st.committedBatches
+            + "::BIGINT AS committed_batches, "
+            + st.committedRows
+            + "::BIGINT AS committed_rows, "
+            + st.failures
+            + "::BIGINT AS failures, "
+            + error
+            + "::VARCHAR AS last_error, "
+            + st.walBytes
+            + "::BIGINT AS wal_bytes, now() AS as_of",
+        List.of());
   }
 
   /** The write-through pipeline's state, or null without a backend. */
