@@ -2,13 +2,16 @@ package io.hyprstream.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
+import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -20,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -89,6 +93,15 @@ public final class Engine implements Hyprstream {
   private final Thread flusher;
   private final @Nullable ScheduledExecutorService expiry;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final @Nullable BackendStore backend;
+  private final @Nullable WriteAheadLog wal;
+  private final @Nullable WriteThrough writeThrough;
+
+  /** The system table that shows write-through backlog, lag and errors (with a backend). */
+  public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
+
+  /** Segments of the write-ahead log roll at this size. */
+  static final long WAL_SEGMENT_BYTES = 64L << 20;
 
   public Engine(EngineConfig config) {
     this.config = config;
@@ -120,6 +133,29 @@ public final class Engine implements Hyprstream {
     } finally {
       metrics.lock.unlock();
     }
+    this.backend = config.backend;
+    if (backend != null) {
+      this.wal =
+          WriteAheadLog.open(
+              config.dataDirectory.resolve("wal"),
+              config.walMaxBytes,
+              WAL_SEGMENT_BYTES,
+              allocator);
+      this.writeThrough = new WriteThrough(backend, wal);
+      List<WriteAheadLog.Record> recovered = wal.recovered();
+      if (!recovered.isEmpty()) {
+        LOG.info(
+            "re-sending {} logged batches to {} (already-committed ones are skipped by the ledger)",
+            recovered.size(),
+            backend.name());
+      }
+      for (WriteAheadLog.Record r : recovered) {
+        writeThrough.submit(r.table, r.batchId, r.batch, false);
+      }
+    } else {
+      this.wal = null;
+      this.writeThrough = null;
+    }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
     flusher.start();
@@ -136,6 +172,74 @@ public final class Engine implements Hyprstream {
       long ms = config.expiryInterval.toMillis();
       expiry.scheduleWithFixedDelay(this::expireQuietly, ms, ms, TimeUnit.MILLISECONDS);
     }
+    if (backend != null && config.cacheFile == null) {
+      restoreFromBackend();
+    }
+  }
+
+  /**
+   * Rebuilds the in-memory cache and window state after a start: first the log's backlog is sent
+   * (so the backend holds every acknowledged row), then each aggregated table's rows within its
+   * longest retention are read back from the backend and aggregated again, without being logged.
+   */
+  private void restoreFromBackend() {
+    BackendStore b = java.util.Objects.requireNonNull(backend);
+    WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
+    long started = System.nanoTime();
+    if (!wt.drain(config.drainTimeout)) {
+      LOG.warn(
+          "the backend did not take the logged backlog within {}; windows are rebuilt from what it"
+              + " holds now and the rest follows as it drains",
+          config.drainTimeout);
+    }
+    Instant now = config.clock.instant();
+    long restored = 0;
+    for (AggregationSpec spec : specs.values()) {
+      Schema schema;
+      try {
+        schema = b.tableSchema(spec.table());
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "cannot read '{}' from {} to restore its windows: {}",
+            spec.table(),
+            b.name(),
+            e.getMessage());
+        continue;
+      }
+      if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
+        continue;
+      }
+      java.time.Duration keep = config.cacheDuration;
+      for (WindowSpec w : spec.windows()) {
+        java.time.Duration d = w.retention().plus(w.size());
+        keep = d.compareTo(keep) > 0 ? d : keep;
+      }
+      String sql =
+          "SELECT * FROM "
+              + DuckDbCacheStore.quote(spec.table())
+              + " WHERE "
+              + DuckDbCacheStore.quote(spec.timeColumn())
+              + " >= '"
+              + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC)
+                  .toString()
+                  .replace('T', ' ')
+              + "'";
+      try (ArrowReader reader = b.query(sql, allocator)) {
+        while (reader.loadNextBatch()) {
+          List<VectorSchemaRoot> one = new ArrayList<>(1);
+          one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
+          restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
+      }
+    }
+    expire();
+    LOG.info(
+        "restored {} rows from {} in {} ms",
+        restored,
+        b.name(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }
 
   private void checkViewNames() {
@@ -178,7 +282,7 @@ public final class Engine implements Hyprstream {
       copies.forEach(VectorSchemaRoot::close);
       throw e;
     }
-    return ingestOwned(table, copies);
+    return ingestOwned(table, copies, true);
   }
 
   @Override
@@ -186,11 +290,11 @@ public final class Engine implements Hyprstream {
     checkOpen();
     List<VectorSchemaRoot> copies = new ArrayList<>(1);
     copies.add(ArrowCopy.deepCopy(batch, allocator));
-    return ingestOwned(table, copies);
+    return ingestOwned(table, copies, true);
   }
 
   /** Ingests batches this engine owns; closes them on every path. */
-  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches) {
+  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, boolean log) {
     validateName(name);
     if (isView(name)) {
       batches.forEach(VectorSchemaRoot::close);
@@ -199,62 +303,119 @@ public final class Engine implements Hyprstream {
     }
     TableState ts = table(name);
     List<VectorSchemaRoot> stored = new ArrayList<>(batches.size());
+    List<LoggedBatch> toBackend = new ArrayList<>();
     long rows = 0;
     IngestResult result = IngestResult.of(0);
     try {
-      ts.lock.lock();
       try {
-        Schema grown = ts.validate(batches);
-        if (grown != null) {
-          // A new table or new label columns: DDL must not race the flusher's INSERTs.
-          ts.lock.unlock();
-          ts.flushLock.lock();
-          try {
-            ts.lock.lock();
-            grown = ts.validate(batches);
-            if (grown != null) {
-              cache.ensureTable(ts.name, grown);
-              ts.adopt(grown);
+        ts.lock.lock();
+        try {
+          Schema grown = ts.validate(batches);
+          if (grown != null) {
+            // A new table or new label columns: DDL must not race the flusher's INSERTs.
+            ts.lock.unlock();
+            ts.flushLock.lock();
+            try {
+              ts.lock.lock();
+              grown = ts.validate(batches);
+              if (grown != null) {
+                cache.ensureTable(ts.name, grown);
+                ts.adopt(grown);
+              }
+            } finally {
+              ts.flushLock.unlock();
             }
-          } finally {
-            ts.flushLock.unlock();
+          }
+          ts.ensureAggregator(batches.get(0).getSchema());
+          if (wal != null && log) {
+            long bytes = 0;
+            for (VectorSchemaRoot b : batches) {
+              bytes += bufferBytes(b);
+            }
+            wal.requireRoom(bytes * 2); // stored form adds the running columns
+          }
+          Instant now = config.clock.instant();
+          for (int i = 0; i < batches.size(); i++) {
+            VectorSchemaRoot b = batches.get(i);
+            batches.set(i, null);
+            rows += b.getRowCount();
+            VectorSchemaRoot s = ts.aggregateAndStore(b, now);
+            result = result.plus(ts.lastResult);
+            if (s.getRowCount() == 0) {
+              s.close(); // nothing to store; an empty batch only had to pass validation
+            } else {
+              stored.add(s);
+            }
+          }
+          if (wal != null && log) {
+            // Durable before the acknowledgement, in table order; sent to the backend after unlock.
+            for (VectorSchemaRoot st : stored) {
+              String id = UUID.randomUUID().toString();
+              wal.append(ts.name, id, st);
+              toBackend.add(new LoggedBatch(ts.name, id, share(st)));
+            }
+          }
+          if (ts.pending.isEmpty()) {
+            ts.pendingSince = System.nanoTime();
+          }
+          ts.pending.addAll(stored);
+          ts.pendingRows += rows;
+          stored.clear();
+        } finally {
+          if (ts.lock.isHeldByCurrentThread()) {
+            ts.lock.unlock();
           }
         }
-        ts.ensureAggregator(batches.get(0).getSchema());
-        Instant now = config.clock.instant();
-        for (int i = 0; i < batches.size(); i++) {
-          VectorSchemaRoot b = batches.get(i);
-          batches.set(i, null);
-          rows += b.getRowCount();
-          VectorSchemaRoot s = ts.aggregateAndStore(b, now);
-          result = result.plus(ts.lastResult);
-          if (s.getRowCount() == 0) {
-            s.close(); // nothing to store; an empty batch only had to pass validation
-          } else {
-            stored.add(s);
-          }
-        }
-        if (ts.pending.isEmpty()) {
-          ts.pendingSince = System.nanoTime();
-        }
-        ts.pending.addAll(stored);
-        ts.pendingRows += rows;
-        stored.clear();
       } finally {
-        if (ts.lock.isHeldByCurrentThread()) {
-          ts.lock.unlock();
+        for (VectorSchemaRoot b : batches) {
+          if (b != null) {
+            b.close();
+          }
         }
+        stored.forEach(VectorSchemaRoot::close);
       }
-    } finally {
-      for (VectorSchemaRoot b : batches) {
-        if (b != null) {
-          b.close();
-        }
-      }
-      stored.forEach(VectorSchemaRoot::close);
+    } catch (RuntimeException e) {
+      toBackend.forEach(b -> b.batch.close());
+      throw e;
     }
     addPending(rows);
+    WriteThrough wt = writeThrough;
+    if (wt != null) {
+      for (LoggedBatch b : toBackend) {
+        wt.submit(b.table, b.batchId, b.batch, config.synchronousWriteThrough);
+      }
+    }
     return result;
+  }
+
+  /** A batch in the log, bound for the backend. */
+  private static final class LoggedBatch {
+    final String table;
+    final String batchId;
+    final VectorSchemaRoot batch;
+
+    LoggedBatch(String table, String batchId, VectorSchemaRoot batch) {
+      this.table = table;
+      this.batchId = batchId;
+      this.batch = batch;
+    }
+  }
+
+  private static long bufferBytes(VectorSchemaRoot b) {
+    long n = 0;
+    for (FieldVector v : b.getFieldVectors()) {
+      n += v.getBufferSize();
+    }
+    return n;
+  }
+
+  /** A second root over {@code batch}'s buffers (reference-counted, not copied). */
+  private VectorSchemaRoot share(VectorSchemaRoot batch) {
+    VectorSchemaRoot copy = VectorSchemaRoot.create(batch.getSchema(), allocator);
+    try (var unloaded = new org.apache.arrow.vector.VectorUnloader(batch).getRecordBatch()) {
+      new org.apache.arrow.vector.VectorLoader(copy).load(unloaded);
+    }
+    return copy;
   }
 
   private void addPending(long rows) {
@@ -389,6 +550,9 @@ public final class Engine implements Hyprstream {
   /** Flushes the tables and syncs the views {@code sql} may read. */
   private void prepareFor(String sql) {
     Set<String> words = SqlNames.words(sql);
+    if (writeThrough != null && words.contains(BACKEND_STATUS_TABLE)) {
+      refreshBackendStatus(writeThrough.status());
+    }
     for (TableState ts : tables.values()) {
       if (words.contains(key(ts.name))) {
         flush(ts);
@@ -514,6 +678,9 @@ public final class Engine implements Hyprstream {
         target = target.substring(1, target.length() - 1).replace("\"\"", "\"");
       }
       String verb = SqlNames.verb(sql);
+      if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+        throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
+      }
       if (isView(target)) {
         throw new QueryRejectedException(
             "'"
@@ -672,12 +839,70 @@ public final class Engine implements Hyprstream {
         }
       }
     } finally {
+      closeBackend();
       cache.close();
       allocator.close();
       if (ownedRoot != null) {
         ownedRoot.close();
       }
     }
+  }
+
+  /**
+   * Drains the write-through queue (bounded), then closes the pipeline, the log and the backend.
+   */
+  private void closeBackend() {
+    WriteThrough wt = writeThrough;
+    if (wt == null) {
+      return;
+    }
+    try {
+      if (!wt.drain(config.drainTimeout)) {
+        LOG.warn(
+            "write-through did not drain within {}; {} batches stay in the log and are sent after"
+                + " the next start",
+            config.drainTimeout,
+            wt.status().backlogBatches);
+      }
+    } finally {
+      wt.close();
+      java.util.Objects.requireNonNull(wal).close();
+      java.util.Objects.requireNonNull(backend).close();
+    }
+  }
+
+  /** Rewrites the one-row status table from the pipeline's current figures. */
+  private void refreshBackendStatus(WriteThrough.Status st) {
+    String error = st.lastError == null ? "NULL" : "'" + st.lastError.replace("'", "''") + "'";
+    cache.execute(
+        "CREATE OR REPLACE TABLE "
+            + BACKEND_STATUS_TABLE
+            + " AS SELECT '"
+            + st.backend.replace("'", "''")
+            + "' AS backend, "
+            + st.backlogBatches
+            + "::BIGINT AS backlog_batches, "
+            + st.backlogRows
+            + "::BIGINT AS backlog_rows, "
+            + st.lagMillis
+            + "::BIGINT AS lag_ms, "
+            + st.committedBatches
+            + "::BIGINT AS committed_batches, "
+            + st.committedRows
+            + "::BIGINT AS committed_rows, "
+            + st.failures
+            + "::BIGINT AS failures, "
+            + error
+            + "::VARCHAR AS last_error, "
+            + st.walBytes
+            + "::BIGINT AS wal_bytes, now() AS as_of",
+        List.of());
+  }
+
+  /** The write-through pipeline's state, or null without a backend. */
+  public WriteThrough.@Nullable Status backendStatus() {
+    WriteThrough wt = writeThrough;
+    return wt == null ? null : wt.status();
   }
 
   /** Window state bytes and count, for benchmarks and status tables. */
