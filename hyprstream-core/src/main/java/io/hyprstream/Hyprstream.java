@@ -100,7 +100,9 @@ public interface Hyprstream extends AutoCloseable {
       /** Rows ingested or created by SQL. */
       TABLE,
       /** A window view maintained by the aggregator (read-only to SQL). */
-      WINDOW_VIEW
+      WINDOW_VIEW,
+      /** A table only the backend holds; queries on it run there. */
+      BACKEND_TABLE
     }
 
     private final String name;

@@ -100,6 +100,9 @@ public final class Engine implements Hyprstream {
   /** The system table that shows write-through backlog, lag and errors (with a backend). */
   public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
 
+  /** How long a backend-routed query waits for queued writes to reach the backend. */
+  static final java.time.Duration BACKEND_READ_WAIT = java.time.Duration.ofSeconds(5);
+
   /** Segments of the write-ahead log roll at this size. */
   static final long WAL_SEGMENT_BYTES = 64L << 20;
 
@@ -582,8 +585,105 @@ public final class Engine implements Hyprstream {
     if (fast != null) {
       return fast;
     }
+    String routed = backendRoute(sql);
+    if (routed != null) {
+      return queryBackend(sql, parameters, alloc, routed);
+    }
     prepareFor(sql);
     return cache.query(sql, parameters, alloc);
+  }
+
+  private static final Pattern TIME_LOWER_BOUND =
+      Pattern.compile(
+          "\"?(\\w+)\"?\\s*(?:>=|>|BETWEEN)\\s*(?:TIMESTAMP(?:TZ)?\\s*)?'([^']+)'",
+          Pattern.CASE_INSENSITIVE);
+
+  // Backend table names, re-read at most every few seconds (it is a remote call).
+  private volatile Set<String> backendTableNames = Set.of();
+  private volatile long backendTablesReadAt;
+
+  private Set<String> backendTables() {
+    BackendStore b = backend;
+    if (b == null) {
+      return Set.of();
+    }
+    long now = System.nanoTime();
+    if (now - backendTablesReadAt > TimeUnit.SECONDS.toNanos(5)) {
+      Set<String> names = new java.util.HashSet<>();
+      try {
+        for (String t : b.tables()) {
+          names.add(key(t));
+        }
+        backendTableNames = names;
+      } catch (RuntimeException e) {
+        LOG.debug("cannot list the backend's tables: {}", e.getMessage());
+      }
+      backendTablesReadAt = now;
+    }
+    return backendTableNames;
+  }
+
+  /**
+   * Why {@code sql} must run on the backend, or null when the cache answers it: it names a table
+   * only the backend holds, or bounds a cached table's time column below what the cache keeps.
+   */
+  private @Nullable String backendRoute(String sql) {
+    if (backend == null) {
+      return null;
+    }
+    Set<String> words = SqlNames.words(sql);
+    Set<String> remote = backendTables();
+    for (String w : words) {
+      if (remote.contains(w)
+          && !tables.containsKey(w)
+          && !isView(w)
+          && cache.tableSchema(w) == null) {
+        return "'" + w + "' is held only by the backend";
+      }
+    }
+    Instant coverage = config.clock.instant().minus(config.cacheDuration);
+    Matcher m = TIME_LOWER_BOUND.matcher(sql);
+    while (m.find()) {
+      String column = m.group(1);
+      for (AggregationSpec spec : specs.values()) {
+        if (spec.timeColumn().equalsIgnoreCase(column)
+            && words.contains(key(spec.table()))
+            && remote.contains(key(spec.table()))) {
+          LocalDateTime bound;
+          try {
+            bound = LocalDateTime.parse(m.group(2).strip().replace(' ', 'T'));
+          } catch (java.time.format.DateTimeParseException e) {
+            continue;
+          }
+          if (bound.toInstant(ZoneOffset.UTC).isBefore(coverage)) {
+            return "rows of '" + spec.table() + "' before " + coverage + " are only in the backend";
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  private ArrowReader queryBackend(
+      String sql, List<@Nullable Object> parameters, BufferAllocator alloc, String why) {
+    BackendStore b = java.util.Objects.requireNonNull(backend);
+    WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
+    // Read-your-writes through the backend: let acknowledged rows reach it first (bounded).
+    if (!wt.drain(BACKEND_READ_WAIT)) {
+      LOG.warn(
+          "answering from {} with {} batches still queued for it",
+          b.name(),
+          wt.status().backlogBatches);
+    }
+    String inlined;
+    try {
+      inlined = SqlLiterals.inline(sql, parameters);
+    } catch (IllegalArgumentException e) {
+      throw new QueryRejectedException(
+          e.getMessage() + " (the query runs on the backend: " + why + ")", e);
+    }
+    LOG.debug("routing to {}: {}", b.name(), why);
+    return b.query(inlined, alloc);
   }
 
   private @Nullable ArrowReader tryWindowLookup(
@@ -665,6 +765,16 @@ public final class Engine implements Hyprstream {
   @Override
   public Schema querySchema(String sql) {
     checkOpen();
+    String routed = backendRoute(sql);
+    if (routed != null) {
+      try (ArrowReader r =
+          java.util.Objects.requireNonNull(backend)
+              .query("SELECT * FROM (" + sql + ") q LIMIT 0", allocator)) {
+        return r.getVectorSchemaRoot().getSchema();
+      } catch (IOException e) {
+        throw new QueryRejectedException("cannot read the backend's result schema: " + e, e);
+      }
+    }
     return cache.querySchema(sql);
   }
 
@@ -714,13 +824,34 @@ public final class Engine implements Hyprstream {
                 name, isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE, schema));
       }
     }
+    BackendStore b = backend;
+    if (b != null) {
+      Set<String> listed = new java.util.HashSet<>();
+      out.forEach(t -> listed.add(key(t.name())));
+      try {
+        for (String name : b.tables()) {
+          Schema schema = listed.contains(key(name)) ? null : b.tableSchema(name);
+          if (schema != null) {
+            out.add(new TableInfo(name, TableInfo.Kind.BACKEND_TABLE, schema));
+          }
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("cannot list the backend's tables: {}", e.getMessage());
+      }
+      out.sort(java.util.Comparator.comparing(TableInfo::name));
+    }
     return out;
   }
 
   @Override
   public @Nullable Schema tableSchema(String table) {
     checkOpen();
-    return cache.tableSchema(table);
+    Schema schema = cache.tableSchema(table);
+    BackendStore b = backend;
+    if (schema == null && b != null) {
+      schema = b.tableSchema(table);
+    }
+    return schema;
   }
 
   // ------------------------------------------------------------------------------------ expiry
