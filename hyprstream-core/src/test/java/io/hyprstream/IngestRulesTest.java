@@ -91,6 +91,21 @@ final class IngestRulesTest {
   }
 
   @Test
+  void ingest_emptyReader_storesAndCreatesNothing() throws Exception {
+    try (var reader =
+        new io.hyprstream.internal.BatchListReader(
+            allocator, TestData.METRICS_WITH_SEQ, List.of())) {
+      assertEquals(0, hs.ingest("metrics", reader).rowsAccepted());
+    }
+    try (var reader =
+        new io.hyprstream.internal.BatchListReader(
+            allocator, TestData.METRICS_WITH_SEQ, List.of())) {
+      assertEquals(0, hs.ingest("fresh_table", reader).rowsAccepted());
+    }
+    assertNull(hs.tableSchema("fresh_table"));
+  }
+
+  @Test
   void ingest_mistypedValue_namesColumnAndExpectedType() throws Exception {
     Schema schema =
         new Schema(

@@ -177,6 +177,9 @@ final class OtherTablesTest {
             "SELECT * FROM read_text('/etc/passwd')",
             "COPY (SELECT 1) TO '/tmp/hyprstream-escape.csv'",
             "ATTACH '/tmp/hyprstream-escape.duckdb' AS escape",
+            "ATTACH ':memory:' AS other",
+            "DETACH memory",
+            "USE memory",
             "INSTALL httpfs",
             "LOAD httpfs",
             "SELECT * FROM read_parquet('https://example.com/x.parquet')",
@@ -194,6 +197,13 @@ final class OtherTablesTest {
             QueryRejectedException.class, () -> hs.execute("DELETE FROM metrics_5m", List.of()));
     assertTrue(e.getMessage().contains("window view"), e.getMessage());
     assertThrows(QueryRejectedException.class, () -> hs.execute("DROP TABLE metrics", List.of()));
+    QueryRejectedException literal =
+        assertThrows(
+            QueryRejectedException.class,
+            () ->
+                hs.execute(
+                    "INSERT INTO metrics VALUES ('cpu', now(), 1, NULL, NULL, NULL)", List.of()));
+    assertTrue(literal.getMessage().contains("ingest"), literal.getMessage());
     assertThrows(
         TableNotFoundException.class, () -> hs.query("SELECT * FROM no_such_table").close());
     assertThrows(QueryRejectedException.class, () -> hs.query("SELEC 1").close());

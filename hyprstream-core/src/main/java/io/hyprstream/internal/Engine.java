@@ -3,10 +3,12 @@ package io.hyprstream.internal;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.wal.WriteAheadLog;
@@ -96,9 +98,16 @@ public final class Engine implements Hyprstream {
   private final @Nullable BackendStore backend;
   private final @Nullable WriteAheadLog wal;
   private final @Nullable WriteThrough writeThrough;
+  private final @Nullable BackendResultCache backendResults;
 
   /** The system table that shows write-through backlog, lag and errors (with a backend). */
   public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
+
+  /** Memory for results of backend-routed queries kept for repeats. */
+  static final long BACKEND_RESULT_CACHE_BYTES = 256L << 20;
+
+  /** Kept backend results expire after this (the backend may change behind the cache's back). */
+  static final java.time.Duration BACKEND_RESULT_TTL = java.time.Duration.ofSeconds(60);
 
   /** How long a backend-routed query waits for queued writes to reach the backend. */
   static final java.time.Duration BACKEND_READ_WAIT = java.time.Duration.ofSeconds(5);
@@ -145,6 +154,8 @@ public final class Engine implements Hyprstream {
               WAL_SEGMENT_BYTES,
               allocator);
       this.writeThrough = new WriteThrough(backend, wal);
+      this.backendResults =
+          new BackendResultCache(allocator, BACKEND_RESULT_CACHE_BYTES, BACKEND_RESULT_TTL);
       List<WriteAheadLog.Record> recovered = wal.recovered();
       if (!recovered.isEmpty()) {
         LOG.info(
@@ -158,6 +169,7 @@ public final class Engine implements Hyprstream {
     } else {
       this.wal = null;
       this.writeThrough = null;
+      this.backendResults = null;
     }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
@@ -304,6 +316,9 @@ public final class Engine implements Hyprstream {
       throw new QueryRejectedException(
           "'" + name + "' is a window view maintained by Hyprstream; ingest into its table", null);
     }
+    if (batches.isEmpty()) {
+      return IngestResult.of(0); // an empty stream stores nothing and creates nothing
+    }
     TableState ts = table(name);
     List<VectorSchemaRoot> stored = new ArrayList<>(batches.size());
     List<LoggedBatch> toBackend = new ArrayList<>();
@@ -382,6 +397,9 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     addPending(rows);
+    if (backendResults != null) {
+      backendResults.invalidate(ts.name);
+    }
     WriteThrough wt = writeThrough;
     if (wt != null) {
       for (LoggedBatch b : toBackend) {
@@ -581,6 +599,7 @@ public final class Engine implements Hyprstream {
   @Override
   public ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     checkOpen();
+    refuseUnsafe(sql);
     ArrowReader fast = tryWindowLookup(sql, parameters, alloc);
     if (fast != null) {
       return fast;
@@ -590,7 +609,19 @@ public final class Engine implements Hyprstream {
       return queryBackend(sql, parameters, alloc, routed);
     }
     prepareFor(sql);
-    return cache.query(sql, parameters, alloc);
+    try {
+      return cache.query(sql, parameters, alloc);
+    } catch (TableNotFoundException e) {
+      if (backend == null) {
+        throw e;
+      }
+      backendTablesReadAt = 0; // the backend may have gained the table since it was last listed
+      String late = backendRoute(sql);
+      if (late == null) {
+        throw e;
+      }
+      return queryBackend(sql, parameters, alloc, late);
+    }
   }
 
   private static final Pattern TIME_LOWER_BOUND =
@@ -608,7 +639,7 @@ public final class Engine implements Hyprstream {
       return Set.of();
     }
     long now = System.nanoTime();
-    if (now - backendTablesReadAt > TimeUnit.SECONDS.toNanos(5)) {
+    if (backendTablesReadAt == 0 || now - backendTablesReadAt > TimeUnit.SECONDS.toNanos(5)) {
       Set<String> names = new java.util.HashSet<>();
       try {
         for (String t : b.tables()) {
@@ -646,9 +677,7 @@ public final class Engine implements Hyprstream {
     while (m.find()) {
       String column = m.group(1);
       for (AggregationSpec spec : specs.values()) {
-        if (spec.timeColumn().equalsIgnoreCase(column)
-            && words.contains(key(spec.table()))
-            && remote.contains(key(spec.table()))) {
+        if (spec.timeColumn().equalsIgnoreCase(column) && words.contains(key(spec.table()))) {
           LocalDateTime bound;
           try {
             bound = LocalDateTime.parse(m.group(2).strip().replace(' ', 'T'));
@@ -683,7 +712,16 @@ public final class Engine implements Hyprstream {
           e.getMessage() + " (the query runs on the backend: " + why + ")", e);
     }
     LOG.debug("routing to {}: {}", b.name(), why);
-    return b.query(inlined, alloc);
+    BackendResultCache results = java.util.Objects.requireNonNull(backendResults);
+    ArrowReader kept = results.get(sql, parameters, alloc);
+    if (kept != null) {
+      return kept;
+    }
+    try {
+      return results.put(sql, parameters, b.query(inlined, alloc), alloc);
+    } catch (IOException e) {
+      throw new BackendUnavailableException("reading the backend's answer failed: " + e, e);
+    }
   }
 
   private @Nullable ArrowReader tryWindowLookup(
@@ -781,6 +819,7 @@ public final class Engine implements Hyprstream {
   @Override
   public long execute(String sql, List<@Nullable Object> parameters) {
     checkOpen();
+    refuseUnsafe(sql);
     Matcher m = WRITE_TARGET.matcher(sql);
     if (m.find()) {
       String target = m.group(1);
@@ -796,6 +835,16 @@ public final class Engine implements Hyprstream {
             "'"
                 + target
                 + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
+            null);
+      }
+      if (specs.containsKey(key(target)) && (verb.equals("INSERT") || verb.equals("UPDATE"))) {
+        throw new QueryRejectedException(
+            "rows of '"
+                + target
+                + "' must arrive through ingest (DoPut, bulk ingest or a parameterised INSERT) so its"
+                + " window aggregates stay current; "
+                + verb
+                + " by SQL would bypass them",
             null);
       }
       TableState targetState = tables.get(key(target));
@@ -932,6 +981,18 @@ public final class Engine implements Hyprstream {
 
   // ------------------------------------------------------------------------------------ close
 
+  /** Statements DuckDB's lock-down leaves open that have no place in a shared cache. */
+  private static final Set<String> REFUSED_VERBS =
+      Set.of("ATTACH", "DETACH", "INSTALL", "LOAD", "EXPORT", "IMPORT", "USE");
+
+  private static void refuseUnsafe(String sql) {
+    String verb = SqlNames.verb(sql);
+    if (REFUSED_VERBS.contains(verb)) {
+      throw new QueryRejectedException(
+          verb + " is not allowed: the cache's catalog and extensions are fixed", null);
+    }
+  }
+
   private void checkOpen() {
     if (closed.get()) {
       throw new IllegalStateException("this Hyprstream instance is closed");
@@ -945,6 +1006,12 @@ public final class Engine implements Hyprstream {
     }
     if (expiry != null) {
       expiry.shutdownNow();
+      try {
+        expiry.awaitTermination(
+            30, TimeUnit.SECONDS); // a running pass finishes before the cache closes
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     synchronized (pendingMonitor) {
       pendingMonitor.notifyAll();
@@ -997,6 +1064,7 @@ public final class Engine implements Hyprstream {
       }
     } finally {
       wt.close();
+      java.util.Objects.requireNonNull(backendResults).close();
       java.util.Objects.requireNonNull(wal).close();
       java.util.Objects.requireNonNull(backend).close();
     }

@@ -157,6 +157,29 @@ final class WriteThroughTest {
   }
 
   @Test
+  void readThrough_repeatedQuery_isServedFromTheKeptResult() throws Exception {
+    try (Hyprstream hs = open(postgres())) {
+      try (Connection c =
+              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+          Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE \"" + schema + "\".orders (id BIGINT, amount DOUBLE PRECISION)");
+        st.execute("INSERT INTO \"" + schema + "\".orders VALUES (1, 10.5), (2, 20.25)");
+      }
+      String sql = "SELECT count(*) AS n, sum(amount) AS total FROM orders";
+      Thread.sleep(5100); // the backend's table list is re-read every 5 s
+      assertEquals(
+          List.of("2|30.7500000|"), text(hs.query(sql)), "first answer comes from PostgreSQL");
+      try (Connection c =
+              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+          Statement st = c.createStatement()) {
+        st.execute("INSERT INTO \"" + schema + "\".orders VALUES (3, 1.0)");
+      }
+      assertEquals(
+          List.of("2|30.7500000|"), text(hs.query(sql)), "the repeat is served from memory");
+    }
+  }
+
+  @Test
   void restart_withDurableBackend_restoresWindowsAndHotRows() throws Exception {
     Path file = dir.resolve("backend.duckdb");
     Random random = new Random(5);
