@@ -395,7 +395,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       throw invalid("the ingest command names no table");
     }
     TableDefinitionOptions options = command.getTableDefinitionOptions();
-    Hyprstream.TableInfo existing = findTable(table);
+    Hyprstream.@Nullable TableInfo existing = findTable(table);
     if (existing == null) {
       switch (options.getIfNotExist()) {
         case TABLE_NOT_EXIST_OPTION_CREATE:
@@ -459,7 +459,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return () -> {
       try {
         String table = pathTable(descriptor);
-        Hyprstream.TableInfo existing = findTable(table);
+        Hyprstream.@Nullable TableInfo existing = findTable(table);
         if (existing != null && existing.kind() == Hyprstream.TableInfo.Kind.WINDOW_VIEW) {
           throw invalid("'" + table + "' is a window view; ingest into its table instead");
         }
@@ -500,7 +500,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       return FlightSqlProducer.super.getFlightInfo(context, descriptor);
     }
     String table = pathTable(descriptor);
-    Hyprstream.TableInfo t = findTable(table);
+    Hyprstream.@Nullable TableInfo t = findTable(table);
     if (t == null) {
       throw toFlight(new TableNotFoundException(table));
     }
@@ -752,7 +752,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return state;
   }
 
-  private @Nullable Hyprstream.TableInfo findTable(String name) {
+  private Hyprstream.@Nullable TableInfo findTable(String name) {
     for (Hyprstream.TableInfo t : hyprstream.tables()) {
       if (t.name().equals(name)) {
         return t;

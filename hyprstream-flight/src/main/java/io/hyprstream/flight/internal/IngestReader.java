@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -117,7 +118,7 @@ public final class IngestReader extends ArrowReader {
   }
 
   @Override
-  public boolean loadNextBatch() {
+  public boolean loadNextBatch() throws IOException {
     if (!stream.next()) {
       return false;
     }
