@@ -123,7 +123,8 @@ public final class HyprstreamBuilder {
    */
   public Hyprstream build() {
     List<AggregationSpec> specs = new ArrayList<>();
-    specs.add(EngineConfig.metricsSpec(metricsWindows == null ? WindowSpec.DEFAULTS : metricsWindows));
+    specs.add(
+        EngineConfig.metricsSpec(metricsWindows == null ? WindowSpec.DEFAULTS : metricsWindows));
     specs.addAll(aggregations.values());
     EngineConfig config =
         new EngineConfig(

@@ -13,6 +13,11 @@ public final class IngestResult {
   public enum Reason {
     /** Its event time is older than every retained window of its table. */
     TOO_LATE,
+    /**
+     * Its event time is further ahead of the clock than every window's retention: a clock or unit
+     * error on the sender's side, kept out of the windows so it cannot pin them.
+     */
+    TOO_FAR_AHEAD,
     /** Its event time is null (only possible in tables whose time column is nullable). */
     NULL_TIME,
     /** Every value column of the row is null. */

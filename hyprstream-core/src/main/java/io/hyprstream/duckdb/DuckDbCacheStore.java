@@ -1,0 +1,561 @@
+package io.hyprstream.duckdb;
+
+import io.hyprstream.api.CacheStore;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.internal.BatchListReader;
+import io.hyprstream.internal.ForwardingReader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.apache.arrow.c.ArrowArrayStream;
+import org.apache.arrow.c.Data;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorLoader;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.duckdb.DuckDBConnection;
+import org.duckdb.DuckDBResultSet;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@link CacheStore} in DuckDB: in memory by default, or in a file.
+ *
+ * <p>Batches enter through DuckDB's Arrow scan ({@code registerArrowStream} + one {@code INSERT ...
+ * SELECT} per group of batches), never row by row; results leave through {@code arrowExportStream},
+ * streamed batch by batch. The database is locked down once set up: SQL cannot read or write files,
+ * reach the network, attach databases or install and load extensions, and cannot change that
+ * configuration.
+ *
+ * <p>Every connection is a {@link DuckDBConnection#duplicate()} of one database, pooled so that
+ * concurrent callers each get their own.
+ */
+public final class DuckDbCacheStore implements CacheStore {
+  /** Rows per batch of a query result. */
+  static final int RESULT_BATCH_ROWS = 64 * 1024;
+
+  private static final int MAX_IDLE_CONNECTIONS = 8;
+  private static final Pattern MISSING_TABLE =
+      Pattern.compile("Table with name (\\S+) does not exist");
+
+  private final BufferAllocator allocator;
+  private final DuckDBConnection database;
+  private final ConcurrentLinkedQueue<DuckDBConnection> idle = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger streamNames = new AtomicInteger();
+  private final Object ddlLock = new Object();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private DuckDbCacheStore(BufferAllocator allocator, DuckDBConnection database) {
+    this.allocator = allocator;
+    this.database = database;
+  }
+
+  /**
+   * Opens DuckDB in memory, or in {@code file} when it is not null, with UTC as its time zone.
+   * Buffers come from a child of {@code parent}, closed with the store.
+   */
+  public static DuckDbCacheStore open(@Nullable Path file, BufferAllocator parent) {
+    BufferAllocator allocator = parent.newChildAllocator("duckdb-cache", 0, Long.MAX_VALUE);
+    try {
+      Properties props = new Properties();
+      String url = "jdbc:duckdb:" + (file == null ? "" : file.toAbsolutePath().toString());
+      DuckDBConnection conn = (DuckDBConnection) DriverManager.getConnection(url, props);
+      try (Statement st = conn.createStatement()) {
+        // Naive timestamps are UTC: NOW(), time_bucket and clients everywhere agree.
+        st.execute("SET GLOBAL TimeZone = 'UTC'");
+        st.execute("SET GLOBAL autoinstall_known_extensions = false");
+        st.execute("SET GLOBAL autoload_known_extensions = false");
+        st.execute("SET GLOBAL allow_community_extensions = false");
+        st.execute("SET GLOBAL enable_external_access = false");
+        st.execute("SET GLOBAL lock_configuration = true");
+      } catch (SQLException e) {
+        conn.close();
+        throw e;
+      }
+      return new DuckDbCacheStore(allocator, conn);
+    } catch (SQLException e) {
+      allocator.close();
+      throw new HyprstreamException("cannot open DuckDB cache: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void ensureTable(String table, Schema schema) {
+    synchronized (ddlLock) {
+      Schema existing = tableSchema(table);
+      if (existing == null) {
+        createTable(table, schema);
+        return;
+      }
+      List<Field> missing = new ArrayList<>();
+      for (Field f : schema.getFields()) {
+        if (findField(existing, f.getName()) == null) {
+          missing.add(f);
+        }
+      }
+      if (missing.isEmpty()) {
+        return;
+      }
+      List<String> types = duckDbTypes(table, missing);
+      StringBuilder sql = new StringBuilder();
+      for (int i = 0; i < missing.size(); i++) {
+        sql.append("ALTER TABLE ")
+            .append(quote(table))
+            .append(" ADD COLUMN ")
+            .append(quote(missing.get(i).getName()))
+            .append(' ')
+            .append(types.get(i))
+            .append(";\n");
+      }
+      executeInternal(sql.toString());
+    }
+  }
+
+  private void createTable(String table, Schema schema) {
+    List<String> types = duckDbTypes(table, schema.getFields());
+    StringBuilder sql = new StringBuilder("CREATE TABLE ").append(quote(table)).append(" (");
+    for (int i = 0; i < types.size(); i++) {
+      Field f = schema.getFields().get(i);
+      sql.append(i == 0 ? "" : ", ").append(quote(f.getName())).append(' ').append(types.get(i));
+      if (!f.isNullable()) {
+        sql.append(" NOT NULL");
+      }
+    }
+    executeInternal(sql.append(')').toString());
+  }
+
+  /**
+   * The DuckDB column types for Arrow fields, as DuckDB's own Arrow scan maps them: an empty stream
+   * of those fields is scanned into a temporary table whose column types are read back.
+   */
+  private List<String> duckDbTypes(String table, List<Field> fields) {
+    Schema probeSchema = new Schema(fields);
+    String probe = "_hs_probe_" + streamNames.incrementAndGet();
+    DuckDBConnection conn = borrow();
+    try {
+      try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+          Statement st = conn.createStatement()) {
+        Data.exportArrayStream(
+            allocator, new BatchListReader(allocator, probeSchema, List.of()), stream);
+        conn.registerArrowStream(probe, stream);
+        st.execute("CREATE TEMP TABLE " + probe + "_t AS SELECT * FROM " + probe);
+      }
+      List<String> types = new ArrayList<>();
+      try (Statement st = conn.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT data_type FROM duckdb_columns() WHERE table_name = '"
+                      + probe
+                      + "_t' ORDER BY column_index")) {
+        while (rs.next()) {
+          types.add(rs.getString(1));
+        }
+      }
+      try (Statement st = conn.createStatement()) {
+        st.execute("DROP TABLE " + probe + "_t; DROP VIEW IF EXISTS " + probe);
+      }
+      if (types.size() != fields.size()) {
+        throw new HyprstreamException(
+            "DuckDB mapped " + fields.size() + " Arrow fields to " + types.size() + " columns");
+      }
+      return types;
+    } catch (SQLException | RuntimeException e) {
+      String column = fields.size() == 1 ? fields.get(0).getName() : describe(fields);
+      throw new SchemaMismatchException(
+          table, column, "DuckDB cannot store this Arrow type: " + e.getMessage());
+    } finally {
+      release(conn);
+    }
+  }
+
+  @Override
+  public void append(String table, List<VectorSchemaRoot> batches) {
+    int start = 0;
+    try {
+      while (start < batches.size()) {
+        Schema schema = batches.get(start).getSchema();
+        int end = start + 1;
+        while (end < batches.size() && batches.get(end).getSchema().equals(schema)) {
+          end++;
+        }
+        List<VectorSchemaRoot> group = batches.subList(start, end);
+        start = end;
+        insertGroup(table, schema, new ArrayList<>(group));
+      }
+    } finally {
+      for (int i = start; i < batches.size(); i++) {
+        batches.get(i).close();
+      }
+    }
+  }
+
+  /** Inserts batches of one schema with one statement. Takes ownership of the batches. */
+  private void insertGroup(String table, Schema schema, List<VectorSchemaRoot> group) {
+    String columns =
+        schema.getFields().stream().map(f -> quote(f.getName())).collect(Collectors.joining(", "));
+    String name = "_hs_in_" + streamNames.incrementAndGet();
+    DuckDBConnection conn = borrow();
+    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+        Statement st = conn.createStatement()) {
+      Data.exportArrayStream(allocator, new BatchListReader(allocator, schema, group), stream);
+      conn.registerArrowStream(name, stream);
+      st.execute(
+          "INSERT INTO "
+              + quote(table)
+              + " ("
+              + columns
+              + ") SELECT "
+              + columns
+              + " FROM "
+              + name
+              + "; DROP VIEW IF EXISTS "
+              + name);
+    } catch (SQLException e) {
+      throw new HyprstreamException("append to '" + table + "' failed: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  @Override
+  public void upsert(String table, List<String> keyColumns, VectorSchemaRoot rows) {
+    if (rows.getRowCount() == 0) {
+      return;
+    }
+    VectorSchemaRoot shared = share(rows);
+    String name = "_hs_up_" + streamNames.incrementAndGet();
+    String match =
+        keyColumns.stream()
+            .map(k -> "t." + quote(k) + " IS NOT DISTINCT FROM d." + quote(k))
+            .collect(Collectors.joining(" AND "));
+    String columns =
+        rows.getSchema().getFields().stream()
+            .map(f -> quote(f.getName()))
+            .collect(Collectors.joining(", "));
+    DuckDBConnection conn = borrow();
+    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+        Statement st = conn.createStatement()) {
+      Data.exportArrayStream(
+          allocator, new BatchListReader(allocator, rows.getSchema(), List.of(shared)), stream);
+      conn.registerArrowStream(name, stream);
+      // One transaction: a concurrent query sees the view before or after, never half-updated.
+      st.execute(
+          "BEGIN; CREATE TEMP TABLE "
+              + name
+              + "_d AS SELECT * FROM "
+              + name
+              + "; DELETE FROM "
+              + quote(table)
+              + " t USING "
+              + name
+              + "_d d WHERE "
+              + match
+              + "; INSERT INTO "
+              + quote(table)
+              + " ("
+              + columns
+              + ") SELECT "
+              + columns
+              + " FROM "
+              + name
+              + "_d; DROP TABLE "
+              + name
+              + "_d; DROP VIEW IF EXISTS "
+              + name
+              + "; COMMIT");
+    } catch (SQLException e) {
+      rollbackQuietly(conn);
+      throw new HyprstreamException("upsert into '" + table + "' failed: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  /** A root holding references to {@code rows}' buffers, owned by this store's allocator. */
+  private VectorSchemaRoot share(VectorSchemaRoot rows) {
+    VectorSchemaRoot copy = VectorSchemaRoot.create(rows.getSchema(), allocator);
+    try (ArrowRecordBatch batch = new VectorUnloader(rows).getRecordBatch()) {
+      new VectorLoader(copy).load(batch);
+    }
+    return copy;
+  }
+
+  @Override
+  public long delete(String table, String whereSql) {
+    DuckDBConnection conn = borrow();
+    try (Statement st = conn.createStatement()) {
+      return st.executeUpdate("DELETE FROM " + quote(table) + " WHERE " + whereSql);
+    } catch (SQLException e) {
+      throw new HyprstreamException("delete from '" + table + "' failed: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  @Override
+  public ArrowReader query(String sql, BufferAllocator allocator) {
+    return query(sql, List.of(), allocator);
+  }
+
+  /**
+   * Runs {@code sql} with {@code ?} parameters bound in order. {@link Instant} parameters bind as
+   * UTC timestamps. Ownership: the caller closes the returned reader.
+   */
+  public ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
+    DuckDBConnection conn = borrow();
+    PreparedStatement ps = null;
+    ResultSet rs = null;
+    try {
+      ps = conn.prepareStatement(sql);
+      bind(ps, parameters);
+      rs = ps.executeQuery();
+      ArrowReader reader =
+          (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
+      ResultSet heldRs = rs;
+      PreparedStatement heldPs = ps;
+      return new ForwardingReader(
+          alloc,
+          reader,
+          () -> {
+            try {
+              heldRs.close();
+              heldPs.close();
+            } finally {
+              release(conn);
+            }
+          });
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly(rs);
+      closeQuietly(ps);
+      release(conn);
+      throw rejected(sql, e);
+    }
+  }
+
+  /** Runs a statement returning no rows and returns its update count (0 for DDL). */
+  public long execute(String sql, List<@Nullable Object> parameters) {
+    DuckDBConnection conn = borrow();
+    try (PreparedStatement ps = conn.prepareStatement(sql)) {
+      bind(ps, parameters);
+      if (ps.execute()) {
+        return 0;
+      }
+      long n = ps.getLargeUpdateCount();
+      return Math.max(n, 0);
+    } catch (SQLException | RuntimeException e) {
+      throw rejected(sql, e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  /**
+   * The schema of {@code sql}'s result, found by running it with {@code LIMIT 0} and every
+   * parameter NULL, so no rows are read.
+   */
+  public Schema querySchema(String sql) {
+    DuckDBConnection conn = borrow();
+    String probe = "SELECT * FROM (" + stripTrailingSemicolon(sql) + ") AS _hs_q LIMIT 0";
+    try (PreparedStatement ps = conn.prepareStatement(probe)) {
+      int n = ps.getParameterMetaData().getParameterCount();
+      for (int i = 1; i <= n; i++) {
+        ps.setObject(i, null);
+      }
+      try (ResultSet rs = ps.executeQuery();
+          ArrowReader reader =
+              (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(allocator, 1)) {
+        return reader.getVectorSchemaRoot().getSchema();
+      }
+    } catch (SQLException | IOException | RuntimeException e) {
+      throw rejected(sql, e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  @Override
+  public @Nullable Schema tableSchema(String table) {
+    if (!tables().stream().anyMatch(t -> t.equalsIgnoreCase(table))) {
+      return null;
+    }
+    return querySchema("SELECT * FROM " + quote(table));
+  }
+
+  @Override
+  public List<String> tables() {
+    List<String> out = new ArrayList<>();
+    DuckDBConnection conn = borrow();
+    try (Statement st = conn.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main'"
+                    + " ORDER BY table_name")) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+      return out;
+    } catch (SQLException e) {
+      throw new HyprstreamException("cannot list tables: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  @Override
+  public long sizeBytes() {
+    DuckDBConnection conn = borrow();
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT SUM(memory_usage_bytes) FROM duckdb_memory()")) {
+      return rs.next() ? rs.getLong(1) : 0;
+    } catch (SQLException e) {
+      throw new HyprstreamException("cannot read DuckDB memory use: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    DuckDBConnection c;
+    while ((c = idle.poll()) != null) {
+      closeQuietly(c);
+    }
+    closeQuietly(database);
+    allocator.close();
+  }
+
+  private void executeInternal(String sql) {
+    DuckDBConnection conn = borrow();
+    try (Statement st = conn.createStatement()) {
+      st.execute(sql);
+    } catch (SQLException e) {
+      throw new HyprstreamException("DuckDB refused '" + sql + "': " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  private DuckDBConnection borrow() {
+    if (closed.get()) {
+      throw new IllegalStateException("the DuckDB cache is closed");
+    }
+    DuckDBConnection c = idle.poll();
+    if (c != null) {
+      return c;
+    }
+    try {
+      return database.duplicate();
+    } catch (SQLException e) {
+      throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
+    }
+  }
+
+  private void release(DuckDBConnection conn) {
+    try {
+      if (closed.get() || conn.isClosed() || idle.size() >= MAX_IDLE_CONNECTIONS) {
+        conn.close();
+      } else {
+        idle.offer(conn);
+      }
+    } catch (SQLException e) {
+      // A connection that cannot report its state is dropped rather than reused.
+      closeQuietly(conn);
+    }
+  }
+
+  private static void bind(PreparedStatement ps, List<@Nullable Object> parameters)
+      throws SQLException {
+    for (int i = 0; i < parameters.size(); i++) {
+      Object p = parameters.get(i);
+      if (p instanceof Instant) {
+        p = LocalDateTime.ofInstant((Instant) p, ZoneOffset.UTC);
+      }
+      ps.setObject(i + 1, p);
+    }
+  }
+
+  private static HyprstreamException rejected(String sql, Exception e) {
+    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    Matcher m = MISSING_TABLE.matcher(message);
+    if (m.find()) {
+      return new TableNotFoundException(m.group(1));
+    }
+    return new QueryRejectedException(message.trim() + " (in: " + abbreviate(sql) + ")", e);
+  }
+
+  private static void rollbackQuietly(Connection conn) {
+    try (Statement st = conn.createStatement()) {
+      st.execute("ROLLBACK");
+    } catch (SQLException ignored) {
+      // No transaction was open.
+    }
+  }
+
+  private static void closeQuietly(@Nullable AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // Closing on an error path or at shutdown: the first failure is the one reported.
+    }
+  }
+
+  private static String stripTrailingSemicolon(String sql) {
+    String s = sql.strip();
+    while (s.endsWith(";")) {
+      s = s.substring(0, s.length() - 1).strip();
+    }
+    return s;
+  }
+
+  private static @Nullable Field findField(Schema schema, String name) {
+    for (Field f : schema.getFields()) {
+      if (f.getName().equalsIgnoreCase(name)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  private static String describe(List<Field> fields) {
+    return fields.stream().map(Field::getName).collect(Collectors.joining(", "));
+  }
+
+  private static String abbreviate(String sql) {
+    String s = sql.strip().replaceAll("\\s+", " ");
+    return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+  }
+
+  /** Quotes an identifier for DuckDB. */
+  public static String quote(String identifier) {
+    return '"' + identifier.replace("\"", "\"\"") + '"';
+  }
+}

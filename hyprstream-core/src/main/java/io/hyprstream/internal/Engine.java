@@ -1,0 +1,866 @@
+package io.hyprstream.internal;
+
+import io.hyprstream.Hyprstream;
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.IngestResult;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.WindowSpec;
+import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.window.HeapWindowAggregator;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Hyprstream} implementation.
+ *
+ * <p>Ingest validates a call's batches, updates the window aggregates (which also yield the running
+ * columns) and queues the stored batches for DuckDB, all under the table's lock, then returns: the
+ * windows are current at once. A flusher thread appends queued batches to DuckDB in groups (one
+ * {@code INSERT} per group; DuckDB's cost is per statement), so aggregation on the caller's core
+ * overlaps DuckDB's append on the other.
+ *
+ * <p>Queries keep read-your-writes: before a statement runs, the raw tables it names are flushed
+ * and the window views it names receive the windows changed since their last use. The common
+ * single-key window lookup skips DuckDB and reads the aggregator ({@link WindowLookup}).
+ */
+public final class Engine implements Hyprstream {
+  private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+  /** Ingest waits while more rows than this are queued for DuckDB. */
+  static final long MAX_PENDING_ROWS = 4L << 20;
+
+  private static final Pattern WRITE_TARGET =
+      Pattern.compile(
+          "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(?:\\s+TABLE)?"
+              + "|DROP\\s+(?:TABLE|VIEW)(?:\\s+IF\\s+EXISTS)?|ALTER\\s+TABLE(?:\\s+IF\\s+EXISTS)?"
+              + "|CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TEMP\\s+|TEMPORARY\\s+)?(?:TABLE|VIEW)"
+              + "(?:\\s+IF\\s+NOT\\s+EXISTS)?)"
+              + "\\s+(?:\\w+\\.)*(\"(?:[^\"]|\"\")+\"|\\w+)",
+          Pattern.CASE_INSENSITIVE);
+
+  private final EngineConfig config;
+  private final BufferAllocator allocator;
+  private final @Nullable BufferAllocator ownedRoot;
+  private final DuckDbCacheStore cache;
+  private final Map<String, AggregationSpec> specs = new LinkedHashMap<>();
+  private final ConcurrentHashMap<String, TableState> tables = new ConcurrentHashMap<>();
+  private final Object pendingMonitor = new Object();
+  private long pendingRows; // guarded by pendingMonitor
+  private final Thread flusher;
+  private final @Nullable ScheduledExecutorService expiry;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  public Engine(EngineConfig config) {
+    this.config = config;
+    BufferAllocator parent = config.allocator;
+    this.ownedRoot = parent == null ? new RootAllocator() : null;
+    BufferAllocator base = parent != null ? parent : ownedRoot;
+    this.allocator =
+        java.util.Objects.requireNonNull(base).newChildAllocator("hyprstream", 0, Long.MAX_VALUE);
+    try {
+      this.cache = DuckDbCacheStore.open(config.cacheFile, allocator);
+    } catch (RuntimeException e) {
+      allocator.close();
+      if (ownedRoot != null) {
+        ownedRoot.close();
+      }
+      throw e;
+    }
+    for (AggregationSpec spec : config.aggregations) {
+      specs.put(key(spec.table()), spec);
+    }
+    checkViewNames();
+    TableState metrics = table(MetricsTable.NAME);
+    metrics.lock.lock();
+    try {
+      cache.ensureTable(MetricsTable.NAME, MetricsTable.BASE_SCHEMA);
+      metrics.adopt(MetricsTable.BASE_SCHEMA);
+      metrics.startAggregating(
+          List.of(new Field(MetricsTable.METRIC_ID, FieldType.nullable(MetricsTable.UTF8), null)));
+    } finally {
+      metrics.lock.unlock();
+    }
+    this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
+    flusher.setDaemon(true);
+    flusher.start();
+    if (config.expiryInterval.isZero()) {
+      this.expiry = null;
+    } else {
+      this.expiry =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "hyprstream-expiry");
+                t.setDaemon(true);
+                return t;
+              });
+      long ms = config.expiryInterval.toMillis();
+      expiry.scheduleWithFixedDelay(this::expireQuietly, ms, ms, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void checkViewNames() {
+    Set<String> seen = new java.util.HashSet<>();
+    for (AggregationSpec spec : specs.values()) {
+      seen.add(key(spec.table()));
+    }
+    for (AggregationSpec spec : specs.values()) {
+      for (WindowSpec w : spec.windows()) {
+        if (!seen.add(key(spec.viewName(w)))) {
+          throw new IllegalArgumentException(
+              "view name '" + spec.viewName(w) + "' would be used twice; rename a table or window");
+        }
+      }
+    }
+  }
+
+  private static String key(String name) {
+    return name.toLowerCase(Locale.ROOT);
+  }
+
+  private TableState table(String name) {
+    return tables.computeIfAbsent(key(name), k -> new TableState(name, specs.get(k)));
+  }
+
+  // ------------------------------------------------------------------------------------ ingest
+
+  @Override
+  public IngestResult ingest(String table, ArrowReader batches) {
+    checkOpen();
+    List<VectorSchemaRoot> copies = new ArrayList<>();
+    try {
+      while (batches.loadNextBatch()) {
+        copies.add(ArrowCopy.deepCopy(batches.getVectorSchemaRoot(), allocator));
+      }
+    } catch (IOException e) {
+      copies.forEach(VectorSchemaRoot::close);
+      throw new HyprstreamException("cannot read the batches for '" + table + "': " + e, e);
+    } catch (RuntimeException e) {
+      copies.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
+    return ingestOwned(table, copies);
+  }
+
+  @Override
+  public IngestResult ingest(String table, VectorSchemaRoot batch) {
+    checkOpen();
+    List<VectorSchemaRoot> copies = new ArrayList<>(1);
+    copies.add(ArrowCopy.deepCopy(batch, allocator));
+    return ingestOwned(table, copies);
+  }
+
+  /** Ingests batches this engine owns; closes them on every path. */
+  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches) {
+    validateName(name);
+    if (isView(name)) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw new QueryRejectedException(
+          "'" + name + "' is a window view maintained by Hyprstream; ingest into its table", null);
+    }
+    TableState ts = table(name);
+    List<VectorSchemaRoot> stored = new ArrayList<>(batches.size());
+    long rows = 0;
+    IngestResult result = IngestResult.of(0);
+    try {
+      ts.lock.lock();
+      try {
+        Schema grown = ts.validate(batches);
+        if (grown != null) {
+          // A new table or new label columns: DDL must not race the flusher's INSERTs.
+          ts.lock.unlock();
+          ts.flushLock.lock();
+          try {
+            ts.lock.lock();
+            grown = ts.validate(batches);
+            if (grown != null) {
+              cache.ensureTable(ts.name, grown);
+              ts.adopt(grown);
+            }
+          } finally {
+            ts.flushLock.unlock();
+          }
+        }
+        ts.ensureAggregator(batches.get(0).getSchema());
+        Instant now = config.clock.instant();
+        for (int i = 0; i < batches.size(); i++) {
+          VectorSchemaRoot b = batches.get(i);
+          batches.set(i, null);
+          rows += b.getRowCount();
+          VectorSchemaRoot s = ts.aggregateAndStore(b, now);
+          result = result.plus(ts.lastResult);
+          stored.add(s);
+        }
+        ts.pending.addAll(stored);
+        stored.clear();
+      } finally {
+        if (ts.lock.isHeldByCurrentThread()) {
+          ts.lock.unlock();
+        }
+      }
+    } finally {
+      for (VectorSchemaRoot b : batches) {
+        if (b != null) {
+          b.close();
+        }
+      }
+      stored.forEach(VectorSchemaRoot::close);
+    }
+    addPending(rows);
+    return result;
+  }
+
+  private void addPending(long rows) {
+    synchronized (pendingMonitor) {
+      pendingRows += rows;
+      pendingMonitor.notifyAll();
+      while (pendingRows > MAX_PENDING_ROWS && !closed.get()) {
+        try {
+          pendingMonitor.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  private static void validateName(String name) {
+    if (name.isBlank() || name.startsWith("_hs_")) {
+      throw new QueryRejectedException("'" + name + "' is not a valid table name", null);
+    }
+  }
+
+  private boolean isView(String name) {
+    return viewOf(name) != null;
+  }
+
+  /** The (table, window) whose view is called {@code name}, or null. */
+  private @Nullable ViewRef viewOf(String name) {
+    String k = key(name);
+    for (AggregationSpec spec : specs.values()) {
+      for (WindowSpec w : spec.windows()) {
+        if (key(spec.viewName(w)).equals(k)) {
+          return new ViewRef(spec, w);
+        }
+      }
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------------------------ flush
+
+  private void flushLoop() {
+    while (!closed.get()) {
+      boolean any = false;
+      for (TableState ts : tables.values()) {
+        try {
+          any |= flush(ts) > 0;
+        } catch (RuntimeException e) {
+          LOG.error(
+              "flushing '{}' into the DuckDB cache failed; the batches were lost", ts.name, e);
+        }
+      }
+      if (!any) {
+        synchronized (pendingMonitor) {
+          if (pendingRows == 0 && !closed.get()) {
+            try {
+              pendingMonitor.wait(50);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Moves every queued batch of {@code ts} into DuckDB; returns the rows moved. */
+  private long flush(TableState ts) {
+    ts.flushLock.lock();
+    try {
+      List<VectorSchemaRoot> batches;
+      ts.lock.lock();
+      try {
+        if (ts.pending.isEmpty()) {
+          return 0;
+        }
+        batches = new ArrayList<>(ts.pending);
+        ts.pending.clear();
+      } finally {
+        ts.lock.unlock();
+      }
+      long rows = 0;
+      for (VectorSchemaRoot b : batches) {
+        rows += b.getRowCount();
+      }
+      try {
+        cache.append(ts.name, batches);
+      } finally {
+        synchronized (pendingMonitor) {
+          pendingRows -= rows;
+          pendingMonitor.notifyAll();
+        }
+      }
+      return rows;
+    } finally {
+      ts.flushLock.unlock();
+    }
+  }
+
+  /** Syncs the DuckDB table of one window view with the aggregator. */
+  private void syncView(TableState ts, WindowSpec window) {
+    ts.viewLock.lock();
+    try {
+      VectorSchemaRoot delta;
+      List<String> keyColumns;
+      ts.lock.lock();
+      try {
+        HeapWindowAggregator agg = ts.aggregator;
+        if (agg == null) {
+          return;
+        }
+        delta = agg.drainChanges(window, allocator);
+        keyColumns = new ArrayList<>(agg.spec().keyColumns());
+      } finally {
+        ts.lock.unlock();
+      }
+      try (delta) {
+        keyColumns.add("window_start");
+        cache.upsert(ts.spec().viewName(window), keyColumns, delta);
+      }
+    } finally {
+      ts.viewLock.unlock();
+    }
+  }
+
+  /** Flushes the tables and syncs the views {@code sql} may read. */
+  private void prepareFor(String sql) {
+    Set<String> words = SqlNames.words(sql);
+    for (TableState ts : tables.values()) {
+      if (words.contains(key(ts.name))) {
+        flush(ts);
+      }
+      AggregationSpec spec = ts.specOrNull();
+      if (spec != null && ts.aggregator != null) {
+        for (WindowSpec w : spec.windows()) {
+          if (words.contains(key(spec.viewName(w)))) {
+            syncView(ts, w);
+          }
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ query
+
+  @Override
+  public ArrowReader query(String sql) {
+    return query(sql, List.of(), allocator);
+  }
+
+  @Override
+  public ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
+    checkOpen();
+    ArrowReader fast = tryWindowLookup(sql, parameters, alloc);
+    if (fast != null) {
+      return fast;
+    }
+    prepareFor(sql);
+    return cache.query(sql, parameters, alloc);
+  }
+
+  private @Nullable ArrowReader tryWindowLookup(
+      String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
+    WindowLookup lookup = WindowLookup.parse(sql, parameters);
+    if (lookup == null) {
+      return null;
+    }
+    ViewRef ref = viewOf(lookup.view);
+    if (ref == null
+        || ref.spec.keyColumns().size() != 1
+        || !ref.spec.keyColumns().get(0).equalsIgnoreCase(lookup.keyColumn)) {
+      return null;
+    }
+    TableState ts = tables.get(key(ref.spec.table()));
+    if (ts == null) {
+      return null;
+    }
+    VectorSchemaRoot rows;
+    ts.lock.lock();
+    try {
+      HeapWindowAggregator agg = ts.aggregator;
+      if (agg == null) {
+        return null;
+      }
+      Schema viewSchema = agg.viewSchema(ref.window);
+      if (lookup.columns != null) {
+        for (String c : lookup.columns) {
+          if (HeapWindowAggregatorFields.find(viewSchema, c) == null) {
+            return null; // let DuckDB report the unknown column
+          }
+        }
+      }
+      rows =
+          agg.lookup(
+              ref.window,
+              java.util.Collections.singletonList(lookup.key),
+              lookup.fromMicros,
+              lookup.toMicros,
+              lookup.descending,
+              lookup.limit,
+              alloc);
+    } finally {
+      ts.lock.unlock();
+    }
+    VectorSchemaRoot projected = project(rows, lookup.columns);
+    return new BatchListReader(alloc, projected.getSchema(), List.of(projected));
+  }
+
+  /** The named columns of {@code rows} (all when null), taking ownership of {@code rows}. */
+  private static VectorSchemaRoot project(VectorSchemaRoot rows, @Nullable List<String> columns) {
+    if (columns == null) {
+      return rows;
+    }
+    try (rows) {
+      List<FieldVector> out = new ArrayList<>();
+      for (String c : columns) {
+        FieldVector v = null;
+        for (FieldVector candidate : rows.getFieldVectors()) {
+          if (candidate.getName().equalsIgnoreCase(c)) {
+            v = candidate;
+          }
+        }
+        FieldVector src = java.util.Objects.requireNonNull(v);
+        var pair = src.getTransferPair(src.getName(), src.getAllocator());
+        if (out.stream().anyMatch(o -> o.getName().equals(src.getName()))) {
+          pair.splitAndTransfer(0, rows.getRowCount());
+        } else {
+          pair.splitAndTransfer(0, rows.getRowCount());
+        }
+        out.add((FieldVector) pair.getTo());
+      }
+      VectorSchemaRoot p = new VectorSchemaRoot(out);
+      p.setRowCount(rows.getRowCount());
+      return p;
+    }
+  }
+
+  @Override
+  public Schema querySchema(String sql) {
+    checkOpen();
+    return cache.querySchema(sql);
+  }
+
+  @Override
+  public long execute(String sql, List<@Nullable Object> parameters) {
+    checkOpen();
+    Matcher m = WRITE_TARGET.matcher(sql);
+    if (m.find()) {
+      String target = m.group(1);
+      if (target.startsWith("\"")) {
+        target = target.substring(1, target.length() - 1).replace("\"\"", "\"");
+      }
+      String verb = SqlNames.verb(sql);
+      if (isView(target)) {
+        throw new QueryRejectedException(
+            "'"
+                + target
+                + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
+            null);
+      }
+      TableState targetState = tables.get(key(target));
+      boolean managed = targetState != null && targetState.isManaged();
+      if (managed && !(verb.equals("INSERT") || verb.equals("UPDATE") || verb.equals("DELETE"))) {
+        throw new QueryRejectedException(
+            "'" + target + "' is managed by Hyprstream; " + verb + " on it is not allowed", null);
+      }
+    }
+    prepareFor(sql);
+    return cache.execute(sql, parameters);
+  }
+
+  @Override
+  public List<TableInfo> tables() {
+    checkOpen();
+    List<TableInfo> out = new ArrayList<>();
+    for (String name : cache.tables()) {
+      if (name.startsWith("_hs_")) {
+        continue;
+      }
+      Schema schema = cache.tableSchema(name);
+      if (schema != null) {
+        out.add(
+            new TableInfo(
+                name, isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE, schema));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public @Nullable Schema tableSchema(String table) {
+    checkOpen();
+    return cache.tableSchema(table);
+  }
+
+  // ------------------------------------------------------------------------------------ expiry
+
+  @Override
+  public void expire() {
+    checkOpen();
+    Instant now = config.clock.instant();
+    Instant rawCutoff = now.minus(config.cacheDuration);
+    for (TableState ts : tables.values()) {
+      AggregationSpec spec = ts.specOrNull();
+      if (spec == null || ts.schema == null) {
+        continue;
+      }
+      flush(ts);
+      Field time = HeapWindowAggregatorFields.find(ts.schema, spec.timeColumn());
+      if (time != null) {
+        cache.delete(
+            ts.name,
+            DuckDbCacheStore.quote(time.getName())
+                + " < "
+                + timeLiteral(time, spec.epochUnit(), rawCutoff));
+      }
+      if (ts.aggregator == null) {
+        continue;
+      }
+      ts.viewLock.lock();
+      try {
+        ts.lock.lock();
+        try {
+          ts.aggregator.expire(now);
+        } finally {
+          ts.lock.unlock();
+        }
+        for (WindowSpec w : spec.windows()) {
+          cache.delete(
+              spec.viewName(w), "window_end <= " + timestampLiteral(now.minus(w.retention())));
+        }
+      } finally {
+        ts.viewLock.unlock();
+      }
+    }
+  }
+
+  private void expireQuietly() {
+    try {
+      if (!closed.get()) {
+        expire();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("expiry pass failed; it runs again in {}", config.expiryInterval, e);
+    }
+  }
+
+  private static String timeLiteral(Field time, ChronoUnit epochUnit, Instant cutoff) {
+    ArrowType t = time.getType();
+    if (t instanceof ArrowType.Timestamp) {
+      String tz = ((ArrowType.Timestamp) t).getTimezone();
+      return tz == null ? timestampLiteral(cutoff) : "TIMESTAMPTZ '" + cutoff + "'";
+    }
+    long seconds = cutoff.getEpochSecond();
+    long value;
+    if (epochUnit == ChronoUnit.SECONDS) {
+      value = seconds;
+    } else if (epochUnit == ChronoUnit.MILLIS) {
+      value = cutoff.toEpochMilli();
+    } else if (epochUnit == ChronoUnit.MICROS) {
+      value = seconds * 1_000_000L + cutoff.getNano() / 1000;
+    } else {
+      value = seconds * 1_000_000_000L + cutoff.getNano();
+    }
+    return Long.toString(value);
+  }
+
+  private static String timestampLiteral(Instant instant) {
+    return "TIMESTAMP '" + LocalDateTime.ofInstant(instant, ZoneOffset.UTC) + "'";
+  }
+
+  // ------------------------------------------------------------------------------------ close
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("this Hyprstream instance is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (expiry != null) {
+      expiry.shutdownNow();
+    }
+    synchronized (pendingMonitor) {
+      pendingMonitor.notifyAll();
+    }
+    try {
+      flusher.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      for (TableState ts : tables.values()) {
+        try {
+          flush(ts);
+        } catch (RuntimeException e) {
+          LOG.error("final flush of '{}' failed", ts.name, e);
+        }
+        ts.lock.lock();
+        try {
+          ts.pending.forEach(VectorSchemaRoot::close);
+          ts.pending.clear();
+        } finally {
+          ts.lock.unlock();
+        }
+      }
+    } finally {
+      cache.close();
+      allocator.close();
+      if (ownedRoot != null) {
+        ownedRoot.close();
+      }
+    }
+  }
+
+  /** Window state bytes and count, for benchmarks and status tables. */
+  public long windowStateBytes() {
+    long b = 0;
+    for (TableState ts : tables.values()) {
+      ts.lock.lock();
+      try {
+        if (ts.aggregator != null) {
+          b += ts.aggregator.stateBytes();
+        }
+      } finally {
+        ts.lock.unlock();
+      }
+    }
+    return b;
+  }
+
+  /** Number of (key, window) states held across all tables. */
+  public long windowCount() {
+    long n = 0;
+    for (TableState ts : tables.values()) {
+      ts.lock.lock();
+      try {
+        if (ts.aggregator != null) {
+          n += ts.aggregator.windowCount();
+        }
+      } finally {
+        ts.lock.unlock();
+      }
+    }
+    return n;
+  }
+
+  /** The DuckDB cache, for tools that measure it. */
+  public DuckDbCacheStore cache() {
+    return cache;
+  }
+
+  private static final class ViewRef {
+    final AggregationSpec spec;
+    final WindowSpec window;
+
+    ViewRef(AggregationSpec spec, WindowSpec window) {
+      this.spec = spec;
+      this.window = window;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ tables
+
+  /** One table's ingest state. {@code lock} guards everything but the DuckDB work. */
+  private final class TableState {
+    final String name;
+    final @Nullable AggregationSpec spec;
+    final ReentrantLock lock = new ReentrantLock();
+
+    /** Held while batches move into DuckDB and during DDL; taken before {@link #lock}. */
+    final ReentrantLock flushLock = new ReentrantLock();
+
+    /** Held while a view of this table is synced or expired; taken before {@link #lock}. */
+    final ReentrantLock viewLock = new ReentrantLock();
+
+    final List<VectorSchemaRoot> pending = new ArrayList<>();
+    @Nullable Schema schema;
+    @Nullable HeapWindowAggregator aggregator;
+    IngestResult lastResult = IngestResult.of(0);
+    boolean created;
+
+    TableState(String name, @Nullable AggregationSpec spec) {
+      this.name = name;
+      this.spec = spec;
+    }
+
+    AggregationSpec spec() {
+      return java.util.Objects.requireNonNull(spec);
+    }
+
+    @Nullable AggregationSpec specOrNull() {
+      return spec;
+    }
+
+    boolean isMetrics() {
+      return key(name).equals(MetricsTable.NAME);
+    }
+
+    /** Tables Hyprstream created by ingest (not by SQL) are managed: no DROP or ALTER by SQL. */
+    boolean isManaged() {
+      return created;
+    }
+
+    void adopt(Schema grown) {
+      this.schema = grown;
+      this.created = true;
+    }
+
+    /**
+     * Checks {@code batches} against this table and returns the table's schema grown by their new
+     * columns, or null when it need not change. Nothing is modified.
+     */
+    @Nullable Schema validate(List<VectorSchemaRoot> batches) {
+      Schema current = schema;
+      if (current == null && !created) {
+        current = cache.tableSchema(name); // made by SQL earlier, or by a previous run
+        if (current != null) {
+          schema = current;
+          created = true;
+        }
+      }
+      Map<String, Field> added = new LinkedHashMap<>();
+      for (VectorSchemaRoot b : batches) {
+        if (isMetrics()) {
+          HeapWindowAggregator agg = java.util.Objects.requireNonNull(aggregator);
+          MetricsTable.validate(b, agg.isPreAggregated(b.getSchema()));
+        } else if (aggregator != null) {
+          aggregator.validate(b.getSchema());
+        } else if (spec != null) {
+          new HeapWindowAggregator(spec, keyFields(b.getSchema())).validate(b.getSchema());
+        }
+        for (Field f : b.getSchema().getFields()) {
+          if (isMetrics() && MetricsTable.isBaseColumn(f.getName())) {
+            continue;
+          }
+          Field existing =
+              current == null ? null : HeapWindowAggregatorFields.find(current, f.getName());
+          if (existing == null) {
+            existing = added.get(key(f.getName()));
+          }
+          if (existing == null) {
+            added.put(
+                key(f.getName()),
+                new Field(f.getName(), FieldType.nullable(f.getType()), f.getChildren()));
+          } else if (!existing.getType().equals(f.getType())) {
+            throw new SchemaMismatchException(
+                name, f.getName(), "expected " + existing.getType() + ", got " + f.getType());
+          }
+        }
+      }
+      if (added.isEmpty() && current != null) {
+        return null;
+      }
+      List<Field> fields = new ArrayList<>(current == null ? List.of() : current.getFields());
+      fields.addAll(added.values());
+      return new Schema(fields);
+    }
+
+    private List<Field> keyFields(Schema schema) {
+      List<Field> out = new ArrayList<>();
+      for (String k : spec().keyColumns()) {
+        Field f = HeapWindowAggregatorFields.find(schema, k);
+        if (f == null) {
+          throw new SchemaMismatchException(
+              name, k, "missing; it is a key column of this table's windows");
+        }
+        out.add(f);
+      }
+      return out;
+    }
+
+    void ensureAggregator(Schema first) {
+      if (spec != null && aggregator == null) {
+        startAggregating(keyFields(first));
+      }
+    }
+
+    void startAggregating(List<Field> keyFields) {
+      HeapWindowAggregator agg = new HeapWindowAggregator(spec(), keyFields);
+      for (WindowSpec w : spec().windows()) {
+        cache.ensureTable(spec().viewName(w), agg.viewSchema(w));
+      }
+      this.aggregator = agg;
+    }
+
+    /** Updates the windows with {@code batch} and returns its stored form; takes {@code batch}. */
+    VectorSchemaRoot aggregateAndStore(VectorSchemaRoot batch, Instant now) {
+      HeapWindowAggregator agg = aggregator;
+      if (agg == null) {
+        lastResult = IngestResult.of(batch.getRowCount());
+        return batch;
+      }
+      if (!isMetrics()) {
+        try {
+          lastResult = agg.update(batch, null, now);
+          return batch;
+        } catch (RuntimeException e) {
+          batch.close();
+          throw e;
+        }
+      }
+      VectorSchemaRoot running = VectorSchemaRoot.create(MetricsTable.RUNNING_SCHEMA, allocator);
+      try {
+        running
+            .getFieldVectors()
+            .forEach(
+                v -> {
+                  v.setInitialCapacity(batch.getRowCount());
+                  v.allocateNew();
+                });
+        lastResult = agg.update(batch, running, now);
+      } catch (RuntimeException e) {
+        running.close();
+        batch.close();
+        throw e;
+      }
+      return MetricsTable.toStored(batch, running, allocator);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package io.hyprstream.internal;
+
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.WindowSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.jspecify.annotations.Nullable;
+
+/** The options a {@code HyprstreamBuilder} collected, checked and defaulted. */
+public final class EngineConfig {
+  final @Nullable BufferAllocator allocator;
+  final @Nullable Path cacheFile;
+  final Duration cacheDuration;
+  final Duration expiryInterval;
+  final InstantSource clock;
+  final List<AggregationSpec> aggregations;
+
+  public EngineConfig(
+      @Nullable BufferAllocator allocator,
+      @Nullable Path cacheFile,
+      Duration cacheDuration,
+      Duration expiryInterval,
+      InstantSource clock,
+      List<AggregationSpec> aggregations) {
+    this.allocator = allocator;
+    this.cacheFile = cacheFile;
+    this.cacheDuration = cacheDuration;
+    this.expiryInterval = expiryInterval;
+    this.clock = clock;
+    this.aggregations = List.copyOf(aggregations);
+  }
+
+  /**
+   * The built-in {@code metrics} aggregation: key {@code metric_id}, value {@code value}, time
+   * {@code timestamp}, running columns over the smallest window.
+   */
+  public static AggregationSpec metricsSpec(List<WindowSpec> windows) {
+    WindowSpec smallest =
+        windows.stream().min(Comparator.comparing(WindowSpec::size)).orElseThrow();
+    return AggregationSpec.builder(MetricsTable.NAME)
+        .timeColumn(MetricsTable.TIMESTAMP)
+        .keyColumns(MetricsTable.METRIC_ID)
+        .valueColumns(MetricsTable.VALUE)
+        .windows(windows)
+        .runningWindow(smallest)
+        .build();
+  }
+}

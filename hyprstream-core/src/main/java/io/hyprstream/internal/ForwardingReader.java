@@ -1,0 +1,62 @@
+package io.hyprstream.internal;
+
+import java.io.IOException;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * An {@link ArrowReader} that passes on the batches of another reader by reference and, when
+ * closed, closes that reader and then the resources it depends on (a JDBC result set, statement,
+ * pooled connection). Lets a reader we cannot subclass carry its own clean-up.
+ */
+public final class ForwardingReader extends ArrowReader {
+  private final ArrowReader source;
+  private final AutoCloseable onClose;
+
+  /**
+   * Forwards {@code source}, which this reader owns from now on; {@code onClose} runs after it is
+   * closed.
+   */
+  public ForwardingReader(BufferAllocator allocator, ArrowReader source, AutoCloseable onClose) {
+    super(allocator);
+    this.source = source;
+    this.onClose = onClose;
+  }
+
+  @Override
+  public boolean loadNextBatch() throws IOException {
+    prepareLoadNextBatch();
+    if (!source.loadNextBatch()) {
+      return false;
+    }
+    loadRecordBatch(new VectorUnloader(source.getVectorSchemaRoot()).getRecordBatch());
+    return true;
+  }
+
+  @Override
+  public long bytesRead() {
+    return source.bytesRead();
+  }
+
+  @Override
+  protected void closeReadSource() throws IOException {
+    try {
+      source.close();
+    } finally {
+      try {
+        onClose.close();
+      } catch (IOException | RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IOException(e);
+      }
+    }
+  }
+
+  @Override
+  protected Schema readSchema() throws IOException {
+    return source.getVectorSchemaRoot().getSchema();
+  }
+}

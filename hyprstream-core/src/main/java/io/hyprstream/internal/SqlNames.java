@@ -1,0 +1,79 @@
+package io.hyprstream.internal;
+
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The names a SQL statement mentions, found by a small lexer that skips string literals and
+ * comments. It over-approximates (every word counts), which is safe for its one use: deciding which
+ * tables must be flushed and which views synchronised before the statement runs.
+ */
+final class SqlNames {
+  private SqlNames() {}
+
+  /** Every identifier-like word and quoted identifier in {@code sql}, lower-cased. */
+  static Set<String> words(String sql) {
+    Set<String> out = new HashSet<>();
+    int n = sql.length();
+    int i = 0;
+    while (i < n) {
+      char c = sql.charAt(i);
+      if (c == '\'') {
+        i = skipQuoted(sql, i, '\'');
+      } else if (c == '"') {
+        int end = skipQuoted(sql, i, '"');
+        out.add(
+            sql.substring(i + 1, Math.max(i + 1, end - 1))
+                .replace("\"\"", "\"")
+                .toLowerCase(Locale.ROOT));
+        i = end;
+      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+        while (i < n && sql.charAt(i) != '\n') {
+          i++;
+        }
+      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+        int end = sql.indexOf("*/", i + 2);
+        i = end < 0 ? n : end + 2;
+      } else if (Character.isLetter(c) || c == '_') {
+        int start = i;
+        while (i < n
+            && (Character.isLetterOrDigit(sql.charAt(i))
+                || sql.charAt(i) == '_'
+                || sql.charAt(i) == '$')) {
+          i++;
+        }
+        out.add(sql.substring(start, i).toLowerCase(Locale.ROOT));
+      } else {
+        i++;
+      }
+    }
+    return out;
+  }
+
+  /** The index just past the quoted run starting at {@code start} (doubled quotes escape). */
+  private static int skipQuoted(String sql, int start, char quote) {
+    int i = start + 1;
+    while (i < sql.length()) {
+      if (sql.charAt(i) == quote) {
+        if (i + 1 < sql.length() && sql.charAt(i + 1) == quote) {
+          i += 2;
+          continue;
+        }
+        return i + 1;
+      }
+      i++;
+    }
+    return sql.length();
+  }
+
+  /** The first word of the statement, upper-cased ("SELECT", "INSERT", ...), or "". */
+  static String verb(String sql) {
+    String s = sql.strip();
+    int i = 0;
+    while (i < s.length() && (Character.isLetter(s.charAt(i)))) {
+      i++;
+    }
+    return s.substring(0, i).toUpperCase(Locale.ROOT);
+  }
+}

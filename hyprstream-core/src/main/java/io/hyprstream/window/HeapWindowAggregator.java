@@ -1,0 +1,705 @@
+package io.hyprstream.window;
+
+import io.hyprstream.api.AggregateFunction;
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.IngestResult;
+import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.WindowAggregator;
+import io.hyprstream.api.WindowSpec;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.BitVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.SmallIntVector;
+import org.apache.arrow.vector.TimeStampMicroVector;
+import org.apache.arrow.vector.TimeStampVector;
+import org.apache.arrow.vector.TinyIntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The default {@link WindowAggregator}: per window size, a {@link WindowState} of primitive arrays
+ * updated row by row, so a row costs a few array reads and adds per window and raw rows are never
+ * rescanned.
+ */
+public final class HeapWindowAggregator implements WindowAggregator {
+  /** DuckDB's {@code time_bucket} origin, 2000-01-03T00:00:00Z (a Monday), in epoch micros. */
+  public static final long ORIGIN_MICROS = 946_857_600_000_000L;
+
+  private static final ArrowType TIMESTAMP = new ArrowType.Timestamp(TimeUnit.MICROSECOND, null);
+  private static final ArrowType FLOAT64 =
+      new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+  private static final ArrowType INT64 = new ArrowType.Int(64, true);
+
+  private final AggregationSpec spec;
+  private final List<Field> keyFields;
+  private final List<WindowSpec> windows;
+  private final WindowState[] states;
+  private final long[] sizes;
+  private final long[] retentions;
+  private final int runningIndex;
+  private final KeyDictionary keys = new KeyDictionary();
+  private final List<AggregateFunction> functions;
+  private final Map<WindowSpec, Schema> viewSchemas = new java.util.HashMap<>();
+
+  /**
+   * An aggregator for {@code spec}, whose key columns have the types of {@code keyFields} (in the
+   * order of {@link AggregationSpec#keyColumns()}).
+   */
+  public HeapWindowAggregator(AggregationSpec spec, List<Field> keyFields) {
+    if (keyFields.size() != spec.keyColumns().size()) {
+      throw new IllegalArgumentException("one key field per key column is needed");
+    }
+    for (Field f : keyFields) {
+      if (!isKeyType(f.getType())) {
+        throw new SchemaMismatchException(
+            spec.table(),
+            f.getName(),
+            "key columns must be utf8, integer or boolean, got " + f.getType());
+      }
+    }
+    this.spec = spec;
+    this.keyFields = List.copyOf(keyFields);
+    this.windows = spec.windows();
+    int n = windows.size();
+    this.states = new WindowState[n];
+    this.sizes = new long[n];
+    this.retentions = new long[n];
+    int running = -1;
+    for (int i = 0; i < n; i++) {
+      WindowSpec w = windows.get(i);
+      sizes[i] = micros(w.size().getSeconds());
+      retentions[i] = micros(w.retention().getSeconds());
+      states[i] = new WindowState(sizes[i], spec.valueColumns().size());
+      if (w.equals(spec.runningWindow())) {
+        running = i;
+      }
+    }
+    this.runningIndex = running;
+    List<AggregateFunction> fs = new ArrayList<>();
+    for (AggregateFunction f : AggregateFunction.values()) {
+      if (spec.functions().contains(f)) {
+        fs.add(f);
+      }
+    }
+    this.functions = List.copyOf(fs);
+  }
+
+  private static long micros(long seconds) {
+    return Math.multiplyExact(seconds, 1_000_000L);
+  }
+
+  @Override
+  public AggregationSpec spec() {
+    return spec;
+  }
+
+  // ---------------------------------------------------------------- validation
+
+  @Override
+  public void validate(Schema schema) {
+    String table = spec.table();
+    Field time = field(schema, spec.timeColumn());
+    if (time == null) {
+      throw new SchemaMismatchException(
+          table, spec.timeColumn(), "missing; expected a timestamp or int64 epoch column");
+    }
+    if (!(time.getType() instanceof ArrowType.Timestamp) && !time.getType().equals(INT64)) {
+      throw new SchemaMismatchException(
+          table,
+          spec.timeColumn(),
+          "expected a timestamp (any unit) or int64 epoch "
+              + unitName()
+              + ", got "
+              + time.getType());
+    }
+    for (int k = 0; k < keyFields.size(); k++) {
+      String name = spec.keyColumns().get(k);
+      Field f = field(schema, name);
+      if (f == null) {
+        throw new SchemaMismatchException(
+            table, name, "missing; expected key column of type " + keyFields.get(k).getType());
+      }
+      if (!sameKeyType(f.getType(), keyFields.get(k).getType())) {
+        throw new SchemaMismatchException(
+            table, name, "expected " + keyFields.get(k).getType() + ", got " + f.getType());
+      }
+    }
+    if (isPreAggregated(schema)) {
+      return;
+    }
+    for (String name : spec.valueColumns()) {
+      Field f = field(schema, name);
+      if (f == null) {
+        throw new SchemaMismatchException(table, name, "missing; expected a numeric column");
+      }
+      if (!isNumeric(f.getType())) {
+        throw new SchemaMismatchException(
+            table, name, "expected a numeric column (float64), got " + f.getType());
+      }
+    }
+  }
+
+  private String unitName() {
+    return spec.epochUnit().toString().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /**
+   * True when the batch carries pre-aggregated running state instead of values: no value column,
+   * but {@code <value>_running_window_count} and {@code _sum} or {@code _avg}.
+   */
+  public boolean isPreAggregated(Schema schema) {
+    if (runningIndex < 0) {
+      return false;
+    }
+    String v = spec.valueColumns().get(0);
+    return field(schema, v) == null
+        && field(schema, v + "_running_window_count") != null
+        && (field(schema, v + "_running_window_sum") != null
+            || field(schema, v + "_running_window_avg") != null);
+  }
+
+  static boolean isNumeric(ArrowType t) {
+    return t instanceof ArrowType.FloatingPoint || t instanceof ArrowType.Int;
+  }
+
+  private static boolean isKeyType(ArrowType t) {
+    return t instanceof ArrowType.Utf8 || t instanceof ArrowType.Int || t instanceof ArrowType.Bool;
+  }
+
+  private static boolean sameKeyType(ArrowType a, ArrowType b) {
+    return a.equals(b);
+  }
+
+  static @Nullable Field field(Schema schema, String name) {
+    for (Field f : schema.getFields()) {
+      if (f.getName().equalsIgnoreCase(name)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  private static @Nullable FieldVector vector(VectorSchemaRoot root, String name) {
+    for (FieldVector v : root.getFieldVectors()) {
+      if (v.getName().equalsIgnoreCase(name)) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- ingest
+
+  @Override
+  public IngestResult update(
+      VectorSchemaRoot batch, @Nullable VectorSchemaRoot running, Instant now) {
+    validate(batch.getSchema());
+    int rows = batch.getRowCount();
+    long nowMicros =
+        Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000L), now.getNano() / 1000);
+    int w = windows.size();
+    long[] firstKept = new long[w];
+    long[] lastKept = new long[w];
+    for (int i = 0; i < w; i++) {
+      firstKept[i] = Math.floorDiv(nowMicros - retentions[i] - ORIGIN_MICROS, sizes[i]);
+      lastKept[i] = Math.floorDiv(nowMicros + retentions[i] - ORIGIN_MICROS, sizes[i]);
+    }
+
+    FieldVector timeVector = requireVector(batch, spec.timeColumn());
+    long[] times = eventMicros(timeVector, rows);
+    int[] keyIds = keyIds(batch, rows);
+    boolean partial = isPreAggregated(batch.getSchema());
+    int values = spec.valueColumns().size();
+    FieldVector[] valueVectors = new FieldVector[partial ? 0 : values];
+    for (int v = 0; v < valueVectors.length; v++) {
+      valueVectors[v] = requireVector(batch, spec.valueColumns().get(v));
+    }
+    PartialColumns partials =
+        partial ? new PartialColumns(batch, spec.valueColumns().get(0)) : null;
+
+    Float8Vector runSum = null;
+    Float8Vector runAvg = null;
+    BigIntVector runCount = null;
+    if (running != null && runningIndex >= 0) {
+      String v = spec.valueColumns().get(0);
+      runSum = (Float8Vector) requireVector(running, v + "_running_window_sum");
+      runAvg = (Float8Vector) requireVector(running, v + "_running_window_avg");
+      runCount = (BigIntVector) requireVector(running, v + "_running_window_count");
+    }
+
+    long tooLate = 0;
+    long tooFarAhead = 0;
+    long nullTime = 0;
+    long nullValue = 0;
+    double[] y = new double[values];
+    boolean[] present = new boolean[values];
+    for (int r = 0; r < rows; r++) {
+      long t = times[r];
+      int runningSlot = -1;
+      if (t == Long.MIN_VALUE) {
+        nullTime++;
+      } else {
+        boolean anyValue = false;
+        if (partials == null) {
+          for (int v = 0; v < values; v++) {
+            present[v] = readDouble(valueVectors[v], r, y, v);
+            anyValue |= present[v];
+          }
+        } else {
+          anyValue = !partials.isNull(r);
+        }
+        int late = 0;
+        int ahead = 0;
+        for (int i = 0; i < w; i++) {
+          long idx = Math.floorDiv(t - ORIGIN_MICROS, sizes[i]);
+          if (idx < firstKept[i]) {
+            late++;
+            continue;
+          }
+          if (idx > lastKept[i] || idx > Integer.MAX_VALUE) {
+            ahead++;
+            continue;
+          }
+          WindowState s = states[i];
+          int slot = s.slot(keyIds[r], (int) idx);
+          s.dirty.set(slot);
+          if (i == runningIndex) {
+            runningSlot = slot;
+          }
+          if (partials != null) {
+            if (anyValue) {
+              s.addPartial(slot, 0, partials.count(r), partials.sum(r));
+            }
+            continue;
+          }
+          double x = (t - (ORIGIN_MICROS + idx * sizes[i])) / 1e6;
+          for (int v = 0; v < values; v++) {
+            if (present[v]) {
+              s.add(slot, v, x, y[v]);
+            }
+          }
+        }
+        if (late == w) {
+          tooLate++;
+        } else if (ahead == w || late + ahead == w) {
+          tooFarAhead++;
+        } else if (!anyValue) {
+          nullValue++;
+        }
+      }
+      if (runCount != null) {
+        writeRunning(runningSlot, r, runSum, runAvg, runCount);
+      }
+    }
+    if (running != null && runCount != null) {
+      running.setRowCount(rows);
+    }
+    Map<IngestResult.Reason, Long> reasons = new EnumMap<>(IngestResult.Reason.class);
+    reasons.put(IngestResult.Reason.TOO_LATE, tooLate);
+    reasons.put(IngestResult.Reason.TOO_FAR_AHEAD, tooFarAhead);
+    reasons.put(IngestResult.Reason.NULL_TIME, nullTime);
+    reasons.put(IngestResult.Reason.NULL_VALUE, nullValue);
+    return IngestResult.of(rows, reasons);
+  }
+
+  private void writeRunning(
+      int slot,
+      int row,
+      @Nullable Float8Vector sum,
+      @Nullable Float8Vector avg,
+      BigIntVector count) {
+    if (sum == null || avg == null) {
+      return;
+    }
+    if (slot < 0) {
+      sum.setNull(row);
+      avg.setNull(row);
+      count.setNull(row);
+      return;
+    }
+    WindowState s = states[runningIndex];
+    long c = s.count(slot, 0);
+    count.set(row, c);
+    if (c == 0) {
+      sum.setNull(row);
+      avg.setNull(row);
+    } else {
+      double total = s.sum(slot, 0);
+      sum.set(row, total);
+      avg.set(row, total / c);
+    }
+  }
+
+  private static FieldVector requireVector(VectorSchemaRoot root, String name) {
+    FieldVector v = vector(root, name);
+    if (v == null) {
+      throw new IllegalStateException("validated column '" + name + "' is missing");
+    }
+    return v;
+  }
+
+  /** Event times in epoch micros; {@link Long#MIN_VALUE} marks null. */
+  private long[] eventMicros(FieldVector vector, int rows) {
+    long[] out = new long[rows];
+    if (vector instanceof TimeStampMicroVector) {
+      TimeStampMicroVector tv = (TimeStampMicroVector) vector;
+      for (int r = 0; r < rows; r++) {
+        out[r] = tv.isNull(r) ? Long.MIN_VALUE : tv.get(r);
+      }
+      return out;
+    }
+    long mul = 1;
+    long div = 1;
+    if (vector instanceof TimeStampVector) {
+      TimeUnit unit = ((ArrowType.Timestamp) vector.getField().getType()).getUnit();
+      switch (unit) {
+        case SECOND:
+          mul = 1_000_000;
+          break;
+        case MILLISECOND:
+          mul = 1_000;
+          break;
+        case NANOSECOND:
+          div = 1_000;
+          break;
+        default:
+          break;
+      }
+      TimeStampVector tv = (TimeStampVector) vector;
+      for (int r = 0; r < rows; r++) {
+        out[r] = tv.isNull(r) ? Long.MIN_VALUE : Math.floorDiv(tv.get(r) * mul, div);
+      }
+      return out;
+    }
+    ChronoUnit unit = spec.epochUnit();
+    if (unit == ChronoUnit.SECONDS) {
+      mul = 1_000_000;
+    } else if (unit == ChronoUnit.MILLIS) {
+      mul = 1_000;
+    } else if (unit == ChronoUnit.NANOS) {
+      div = 1_000;
+    }
+    BigIntVector bv = (BigIntVector) vector;
+    for (int r = 0; r < rows; r++) {
+      out[r] = bv.isNull(r) ? Long.MIN_VALUE : Math.floorDiv(bv.get(r) * mul, div);
+    }
+    return out;
+  }
+
+  private int[] keyIds(VectorSchemaRoot batch, int rows) {
+    int[] ids = new int[rows];
+    if (keyFields.isEmpty()) {
+      int id = keys.idOf(new FieldVector[0], 0);
+      java.util.Arrays.fill(ids, id);
+      return ids;
+    }
+    FieldVector[] cols = new FieldVector[keyFields.size()];
+    for (int k = 0; k < cols.length; k++) {
+      cols[k] = requireVector(batch, spec.keyColumns().get(k));
+    }
+    if (cols.length == 1 && cols[0] instanceof VarCharVector && cols[0].getNullCount() == 0) {
+      VarCharVector v = (VarCharVector) cols[0];
+      for (int r = 0; r < rows; r++) {
+        ids[r] = keys.idOfUtf8(v, r);
+      }
+      return ids;
+    }
+    for (int r = 0; r < rows; r++) {
+      ids[r] = keys.idOf(cols, r);
+    }
+    return ids;
+  }
+
+  /** Reads row {@code r} of a numeric vector into {@code out[v]}; false when null. */
+  private static boolean readDouble(FieldVector vector, int r, double[] out, int v) {
+    if (vector.isNull(r)) {
+      return false;
+    }
+    if (vector instanceof Float8Vector) {
+      out[v] = ((Float8Vector) vector).get(r);
+    } else if (vector instanceof BigIntVector) {
+      out[v] = ((BigIntVector) vector).get(r);
+    } else if (vector instanceof IntVector) {
+      out[v] = ((IntVector) vector).get(r);
+    } else {
+      Object o = vector.getObject(r);
+      if (!(o instanceof Number)) {
+        return false;
+      }
+      out[v] = ((Number) o).doubleValue();
+    }
+    return true;
+  }
+
+  /** The pre-aggregated columns of a batch that carries running state instead of values. */
+  private static final class PartialColumns {
+    private final FieldVector count;
+    private final @Nullable FieldVector sum;
+    private final @Nullable FieldVector avg;
+    private final double[] scratch = new double[1];
+
+    PartialColumns(VectorSchemaRoot batch, String value) {
+      this.count = requireVector(batch, value + "_running_window_count");
+      this.sum = vector(batch, value + "_running_window_sum");
+      this.avg = vector(batch, value + "_running_window_avg");
+    }
+
+    boolean isNull(int r) {
+      return count.isNull(r) || (sum == null || sum.isNull(r)) && (avg == null || avg.isNull(r));
+    }
+
+    long count(int r) {
+      readDouble(count, r, scratch, 0);
+      return (long) scratch[0];
+    }
+
+    double sum(int r) {
+      if (sum != null && readDouble(sum, r, scratch, 0)) {
+        return scratch[0];
+      }
+      double a = avg != null && readDouble(avg, r, scratch, 0) ? scratch[0] : 0;
+      return a * count(r);
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  @Override
+  public Schema viewSchema(WindowSpec window) {
+    return viewSchemas.computeIfAbsent(window, this::buildViewSchema);
+  }
+
+  private Schema buildViewSchema(WindowSpec window) {
+    List<Field> fields = new ArrayList<>();
+    for (Field k : keyFields) {
+      fields.add(new Field(k.getName(), FieldType.nullable(k.getType()), null));
+    }
+    fields.add(new Field("window_start", FieldType.nullable(TIMESTAMP), null));
+    fields.add(new Field("window_end", FieldType.nullable(TIMESTAMP), null));
+    for (String v : spec.valueColumns()) {
+      for (AggregateFunction f : functions) {
+        ArrowType type = f == AggregateFunction.COUNT ? INT64 : FLOAT64;
+        fields.add(new Field(v + "_" + f.columnSuffix(), FieldType.nullable(type), null));
+      }
+    }
+    return new Schema(fields);
+  }
+
+  private int indexOf(WindowSpec window) {
+    int i = windows.indexOf(window);
+    if (i < 0) {
+      throw new IllegalArgumentException(window + " is not maintained for " + spec.table());
+    }
+    return i;
+  }
+
+  @Override
+  public VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator) {
+    WindowState s = states[indexOf(window)];
+    int[] slots = s.dirty.stream().toArray();
+    s.dirty.clear();
+    return rows(window, s, slots, allocator);
+  }
+
+  @Override
+  public VectorSchemaRoot lookup(
+      WindowSpec window,
+      List<@Nullable Object> key,
+      long fromMicros,
+      long toMicros,
+      boolean descending,
+      int limit,
+      BufferAllocator allocator) {
+    int i = indexOf(window);
+    WindowState s = states[i];
+    int id = keys.find(key);
+    int[] slots = new int[0];
+    if (id >= 0 && limit > 0) {
+      long lo =
+          Math.max(
+              s.ringMin(id), Math.floorDiv(fromMicros - ORIGIN_MICROS + sizes[i] - 1, sizes[i]));
+      long hi = Math.min(s.ringMax(id), Math.floorDiv(toMicros - 1 - ORIGIN_MICROS, sizes[i]));
+      int[] found = new int[(int) Math.max(0, Math.min(limit, hi - lo + 1))];
+      int n = 0;
+      if (descending) {
+        for (long w = hi; w >= lo && n < found.length; w--) {
+          int slot = s.find(id, (int) w);
+          if (slot >= 0) {
+            found[n++] = slot;
+          }
+        }
+      } else {
+        for (long w = lo; w <= hi && n < found.length; w++) {
+          int slot = s.find(id, (int) w);
+          if (slot >= 0) {
+            found[n++] = slot;
+          }
+        }
+      }
+      slots = java.util.Arrays.copyOf(found, n);
+    }
+    return rows(window, s, slots, allocator);
+  }
+
+  /** View rows for {@code slots}, in that order. */
+  private VectorSchemaRoot rows(
+      WindowSpec window, WindowState s, int[] slots, BufferAllocator allocator) {
+    Schema schema = viewSchema(window);
+    VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+    try {
+      int n = slots.length;
+      for (FieldVector v : root.getFieldVectors()) {
+        v.setInitialCapacity(n);
+        v.allocateNew();
+      }
+      int col = 0;
+      for (int k = 0; k < keyFields.size(); k++, col++) {
+        FieldVector v = root.getVector(col);
+        for (int r = 0; r < n; r++) {
+          writeKey(v, r, keys.key(s.keyOf(slots[r])).get(k));
+        }
+      }
+      TimeStampMicroVector start = (TimeStampMicroVector) root.getVector(col++);
+      TimeStampMicroVector end = (TimeStampMicroVector) root.getVector(col++);
+      long size = s.sizeMicros;
+      for (int r = 0; r < n; r++) {
+        long st = ORIGIN_MICROS + (long) s.windowOf(slots[r]) * size;
+        start.set(r, st);
+        end.set(r, st + size);
+      }
+      for (int v = 0; v < spec.valueColumns().size(); v++) {
+        for (AggregateFunction f : functions) {
+          FieldVector out = root.getVector(col++);
+          for (int r = 0; r < n; r++) {
+            writeFunction(f, out, r, s, slots[r], v);
+          }
+        }
+      }
+      root.setRowCount(n);
+      return root;
+    } catch (RuntimeException e) {
+      root.close();
+      throw e;
+    }
+  }
+
+  private static void writeFunction(
+      AggregateFunction f, FieldVector out, int r, WindowState s, int slot, int v) {
+    if (f == AggregateFunction.COUNT) {
+      ((BigIntVector) out).set(r, s.count(slot, v));
+      return;
+    }
+    long count = s.count(slot, v);
+    long raw = s.rawCount(slot, v);
+    double value;
+    switch (f) {
+      case SUM:
+        value = count == 0 ? Double.NaN : s.sum(slot, v);
+        break;
+      case AVG:
+        value = count == 0 ? Double.NaN : s.sum(slot, v) / count;
+        break;
+      case MIN:
+        value = raw == 0 ? Double.NaN : s.min(slot, v);
+        break;
+      case MAX:
+        value = raw == 0 ? Double.NaN : s.max(slot, v);
+        break;
+      case STDDEV:
+        value = s.stddev(slot, v);
+        break;
+      case SLOPE:
+        value = s.slope(slot, v);
+        break;
+      case INTERCEPT:
+        value = s.intercept(slot, v);
+        break;
+      default:
+        throw new IllegalStateException("unhandled " + f);
+    }
+    Float8Vector fv = (Float8Vector) out;
+    if (Double.isNaN(value)) {
+      fv.setNull(r);
+    } else {
+      fv.set(r, value);
+    }
+  }
+
+  private static void writeKey(FieldVector v, int r, @Nullable Object value) {
+    if (value == null) {
+      v.setNull(r);
+    } else if (v instanceof VarCharVector) {
+      ((VarCharVector) v).setSafe(r, value.toString().getBytes(StandardCharsets.UTF_8));
+    } else if (v instanceof BigIntVector) {
+      ((BigIntVector) v).set(r, ((Number) value).longValue());
+    } else if (v instanceof IntVector) {
+      ((IntVector) v).set(r, ((Number) value).intValue());
+    } else if (v instanceof SmallIntVector) {
+      ((SmallIntVector) v).set(r, ((Number) value).shortValue());
+    } else if (v instanceof TinyIntVector) {
+      ((TinyIntVector) v).set(r, ((Number) value).byteValue());
+    } else if (v instanceof BitVector) {
+      ((BitVector) v).set(r, ((Boolean) value) ? 1 : 0);
+    } else {
+      throw new IllegalStateException("unsupported key vector " + v.getClass().getSimpleName());
+    }
+  }
+
+  // ---------------------------------------------------------------- expiry and size
+
+  @Override
+  public long expire(Instant now) {
+    long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+    long dropped = 0;
+    for (int i = 0; i < states.length; i++) {
+      long first = Math.floorDiv(nowMicros - retentions[i] - ORIGIN_MICROS, sizes[i]);
+      if (first > Integer.MIN_VALUE) {
+        dropped += states[i].expireBefore((int) Math.min(first, Integer.MAX_VALUE));
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * The instant before which windows of {@code window} are dropped at {@code now}: a window is kept
+   * while its end is after {@code now - retention}.
+   */
+  public static Instant retentionCutoff(WindowSpec window, Instant now) {
+    return now.minus(window.retention());
+  }
+
+  @Override
+  public long windowCount() {
+    long n = 0;
+    for (WindowState s : states) {
+      n += s.live();
+    }
+    return n;
+  }
+
+  @Override
+  public long stateBytes() {
+    long b = 0;
+    for (WindowState s : states) {
+      b += s.heapBytes();
+    }
+    return b + keys.size() * 96L;
+  }
+}

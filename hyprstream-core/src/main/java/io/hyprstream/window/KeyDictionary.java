@@ -1,0 +1,144 @@
+package io.hyprstream.window;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.util.ByteFunctionHelpers;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.util.Text;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Gives each distinct series key a dense int id. A single utf8 key (the common case, {@code
+ * metric_id}) is looked up straight from the Arrow buffers without creating a String per row.
+ */
+final class KeyDictionary {
+  private final List<List<@Nullable Object>> keys = new ArrayList<>();
+  private final Map<List<@Nullable Object>, Integer> ids = new HashMap<>();
+
+  // Open addressing over utf8 bytes, used when the key is one utf8 column.
+  private byte[][] utf8Keys = new byte[64][];
+  private int[] utf8Ids = new int[64];
+  private int[] utf8Hashes = new int[64];
+  private int utf8Size;
+
+  int size() {
+    return keys.size();
+  }
+
+  /** The key of {@code id}, one value per key column. */
+  List<@Nullable Object> key(int id) {
+    return keys.get(id);
+  }
+
+  /** The id of a key given as values, or -1. */
+  int find(List<@Nullable Object> key) {
+    Integer id = ids.get(normalize(key));
+    return id == null ? -1 : id;
+  }
+
+  /** The id of row {@code row}'s key in a single non-null utf8 column, added when new. */
+  int idOfUtf8(VarCharVector vector, int row) {
+    ArrowBuf offsets = vector.getOffsetBuffer();
+    int start = offsets.getInt((long) row * 4);
+    int end = offsets.getInt((long) (row + 1) * 4);
+    ArrowBuf data = vector.getDataBuffer();
+    int h = ByteFunctionHelpers.hash(data, start, end);
+    int mask = utf8Keys.length - 1;
+    for (int pos = mix(h) & mask; ; pos = (pos + 1) & mask) {
+      byte[] k = utf8Keys[pos];
+      if (k == null) {
+        byte[] bytes = new byte[end - start];
+        data.getBytes(start, bytes);
+        int id =
+            add(Arrays.asList((Object) new String(bytes, java.nio.charset.StandardCharsets.UTF_8)));
+        utf8Keys[pos] = bytes;
+        utf8Ids[pos] = id;
+        utf8Hashes[pos] = h;
+        if (++utf8Size * 2 > utf8Keys.length) {
+          rehashUtf8();
+        }
+        return id;
+      }
+      if (k.length == end - start
+          && ByteFunctionHelpers.compare(data, start, end, k, 0, k.length) == 0) {
+        return utf8Ids[pos];
+      }
+    }
+  }
+
+  /** The id of row {@code row}'s key over any key columns, added when new. */
+  int idOf(FieldVector[] columns, int row) {
+    List<@Nullable Object> key = new ArrayList<>(columns.length);
+    for (FieldVector c : columns) {
+      key.add(c.getObject(row));
+    }
+    key = normalize(key);
+    Integer id = ids.get(key);
+    return id != null ? id : add(key);
+  }
+
+  private int add(List<@Nullable Object> key) {
+    int id = keys.size();
+    List<@Nullable Object> frozen = java.util.Collections.unmodifiableList(new ArrayList<>(key));
+    keys.add(frozen);
+    ids.put(frozen, id);
+    return id;
+  }
+
+  private void rehashUtf8() {
+    byte[][] oldKeys = utf8Keys;
+    int[] oldIds = utf8Ids;
+    int[] oldHashes = utf8Hashes;
+    utf8Keys = new byte[oldKeys.length * 2][];
+    utf8Ids = new int[oldKeys.length * 2];
+    utf8Hashes = new int[oldKeys.length * 2];
+    int mask = utf8Keys.length - 1;
+    for (int i = 0; i < oldKeys.length; i++) {
+      byte[] k = oldKeys[i];
+      if (k == null) {
+        continue;
+      }
+      int pos = mix(oldHashes[i]) & mask;
+      while (utf8Keys[pos] != null) {
+        pos = (pos + 1) & mask;
+      }
+      utf8Keys[pos] = k;
+      utf8Ids[pos] = oldIds[i];
+      utf8Hashes[pos] = oldHashes[i];
+    }
+  }
+
+  private static int mix(int h) {
+    return h ^ (h >>> 16);
+  }
+
+  /** Text values become Strings so keys compare by content whatever vector they came from. */
+  private static List<@Nullable Object> normalize(List<@Nullable Object> key) {
+    boolean needs = false;
+    for (Object o : key) {
+      if (o instanceof Text || o instanceof Integer || o instanceof Short || o instanceof Byte) {
+        needs = true;
+        break;
+      }
+    }
+    if (!needs) {
+      return key;
+    }
+    List<@Nullable Object> out = new ArrayList<>(key.size());
+    for (Object o : key) {
+      if (o instanceof Text) {
+        out.add(o.toString());
+      } else if (o instanceof Integer || o instanceof Short || o instanceof Byte) {
+        out.add(((Number) o).longValue());
+      } else {
+        out.add(o);
+      }
+    }
+    return out;
+  }
+}
