@@ -75,8 +75,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Answers Arrow Flight SQL over an embedded {@link Hyprstream}: statements, prepared statements
  * with bound Arrow parameters, bulk ingest ({@code CommandStatementIngest}, plain {@code DoPut} to
- * {@code FlightDescriptor.path(table)}, and prepared {@code INSERT ... VALUES (?, ...)} with a bound
- * batch), and the metadata calls JDBC and ADBC clients make.
+ * {@code FlightDescriptor.path(table)}, and prepared {@code INSERT ... VALUES (?, ...)} with a
+ * bound batch), and the metadata calls JDBC and ADBC clients make.
  *
  * <p>Every ingest path ends in {@link Hyprstream#ingest(String, ArrowReader)}: one call per DoPut,
  * so a batch of N parameter rows is one vectorised insert, all or nothing, visible to queries once
@@ -217,7 +217,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       ByteString handle = newHandle();
       prepared.put(
           handle,
-          new PreparedStatementState(sql, query, dataset, parameters, text.asParameterisedInsert()));
+          new PreparedStatementState(
+              sql, query, dataset, parameters, text.asParameterisedInsert()));
       ActionCreatePreparedStatementResult result =
           ActionCreatePreparedStatementResult.newBuilder()
               .setPreparedStatementHandle(handle)
@@ -253,7 +254,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public SchemaResult getSchemaPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
-    return new SchemaResult(preparedStatement(command.getPreparedStatementHandle()).datasetSchema());
+    return new SchemaResult(
+        preparedStatement(command.getPreparedStatementHandle()).datasetSchema());
   }
 
   @Override
@@ -387,8 +389,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           "schema '" + command.getSchema() + "': the only schema is '" + Metadata.SCHEMA + "'");
     }
     for (Map.Entry<String, String> option : command.getOptionsMap().entrySet()) {
-      throw invalid(
-          "ingest option '" + option.getKey() + "' is not supported (no options are)");
+      throw invalid("ingest option '" + option.getKey() + "' is not supported (no options are)");
     }
     String table = command.getTable();
     if (table.isEmpty()) {
@@ -554,7 +555,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public void getStreamTypeInfo(
       CommandGetXdbcTypeInfo request, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.typeInfo(request.hasDataType() ? request.getDataType() : null, allocator),
+    send(
+        () -> Metadata.typeInfo(request.hasDataType() ? request.getDataType() : null, allocator),
         listener);
   }
 
@@ -679,7 +681,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           VectorUnloader unloader = new VectorUnloader(in);
           VectorLoader loader = new VectorLoader(out);
           while (reader.loadNextBatch()) {
-            BackpressureStrategy.WaitResult ready = backpressure.waitForListener(STREAM_WAIT_MILLIS);
+            BackpressureStrategy.WaitResult ready =
+                backpressure.waitForListener(STREAM_WAIT_MILLIS);
             if (ready == BackpressureStrategy.WaitResult.CANCELLED) {
               LOG.debug("client cancelled the result stream of {}", sql);
               return;

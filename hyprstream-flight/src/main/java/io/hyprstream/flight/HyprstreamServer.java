@@ -215,8 +215,7 @@ public final class HyprstreamServer implements AutoCloseable {
       Location location =
           Location.forGrpcInsecure(
               host == null ? DEFAULT_HOST : host, port == null ? DEFAULT_PORT : port);
-      FlightServer server =
-          FlightServer.builder(serverAllocator, location, producer).build();
+      FlightServer server = FlightServer.builder(serverAllocator, location, producer).build();
       try {
         server.start();
       } catch (IOException e) {

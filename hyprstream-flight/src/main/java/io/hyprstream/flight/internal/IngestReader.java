@@ -19,14 +19,14 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The batches of an incoming Flight stream as an {@link ArrowReader} for {@code
- * Hyprstream.ingest}, adapted to the target table where a client's types differ harmlessly:
- * timestamps of another unit are converted to the table's unit, narrower integers and floats are
- * widened, and columns may be renamed (an INSERT's column list). Anything else passes through
- * unchanged for the core to validate. Columns of the same type are transferred without copying.
+ * The batches of an incoming Flight stream as an {@link ArrowReader} for {@code Hyprstream.ingest},
+ * adapted to the target table where a client's types differ harmlessly: timestamps of another unit
+ * are converted to the table's unit, narrower integers and floats are widened, and columns may be
+ * renamed (an INSERT's column list). Anything else passes through unchanged for the core to
+ * validate. Columns of the same type are transferred without copying.
  *
- * <p>Ownership: the reader owns its root and closes it; the {@link FlightStream} stays the
- * caller's (Flight closes it).
+ * <p>Ownership: the reader owns its root and closes it; the {@link FlightStream} stays the caller's
+ * (Flight closes it).
  */
 public final class IngestReader extends ArrowReader {
   private final FlightStream stream;

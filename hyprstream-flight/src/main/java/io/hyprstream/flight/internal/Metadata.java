@@ -268,8 +268,7 @@ public final class Metadata {
       setInt(root.getVector("data_type"), i, t.jdbcType);
       setInt(root.getVector("column_size"), i, t.columnSize);
       setString(root.getVector("literal_prefix"), i, t.literalPrefix);
-      setString(
-          root.getVector("literal_suffix"), i, t.literalPrefix == null ? null : "'");
+      setString(root.getVector("literal_suffix"), i, t.literalPrefix == null ? null : "'");
       root.getVector("create_params").setNull(i);
       setInt(root.getVector("nullable"), i, DatabaseMetaData.typeNullable);
       setBool(root.getVector("case_sensitive"), i, t.caseSensitive);

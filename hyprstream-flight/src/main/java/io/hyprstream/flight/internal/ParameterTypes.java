@@ -55,8 +55,8 @@ public final class ParameterTypes {
   }
 
   /**
-   * An insert's parameters: the listed columns, else the table's first columns in order; named
-   * like the columns so a bound batch is ingested by name.
+   * An insert's parameters: the listed columns, else the table's first columns in order; named like
+   * the columns so a bound batch is ingested by name.
    */
   static Schema forInsert(SqlText.Insert insert, @Nullable Schema table) {
     List<Field> fields = new ArrayList<>();

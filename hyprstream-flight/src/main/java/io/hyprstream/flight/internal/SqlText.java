@@ -15,9 +15,21 @@ import org.jspecify.annotations.Nullable;
 public final class SqlText {
   private static final Set<String> QUERY_KEYWORDS =
       Set.of(
-          "SELECT", "WITH", "FROM", "VALUES", "TABLE", "SHOW", "DESCRIBE", "DESC", "EXPLAIN",
-          "SUMMARIZE", "PIVOT", "UNPIVOT", "(");
-  private static final Set<String> COMPARISONS = Set.of("=", "==", "<>", "!=", "<", "<=", ">", ">=");
+          "SELECT",
+          "WITH",
+          "FROM",
+          "VALUES",
+          "TABLE",
+          "SHOW",
+          "DESCRIBE",
+          "DESC",
+          "EXPLAIN",
+          "SUMMARIZE",
+          "PIVOT",
+          "UNPIVOT",
+          "(");
+  private static final Set<String> COMPARISONS =
+      Set.of("=", "==", "<>", "!=", "<", "<=", ">", ">=");
 
   /** A token kind. */
   enum Kind {

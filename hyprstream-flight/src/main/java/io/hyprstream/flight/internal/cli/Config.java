@@ -30,8 +30,8 @@ import org.tomlj.TomlTable;
  * environment variables, then command-line flags. Every key and value is checked; a wrong one is a
  * {@link ConfigException} naming the key, the value and where it came from.
  *
- * <p>Keys are {@code section.name}; the environment variable of a key is {@code HYPRSTREAM_} and the
- * key in upper case with {@code _} for the dot ({@code server.port} is {@code
+ * <p>Keys are {@code section.name}; the environment variable of a key is {@code HYPRSTREAM_} and
+ * the key in upper case with {@code _} for the dot ({@code server.port} is {@code
  * HYPRSTREAM_SERVER_PORT}), except {@code engine.engine}, which is {@code HYPRSTREAM_ENGINE}.
  * {@code engine.options} is a TOML table, or {@code k=v,k=v} in the environment.
  */
@@ -227,7 +227,11 @@ public final class Config {
         String where = origin + " (line " + table.inputPositionOf(List.of(name)).line() + ")";
         if (type == null) {
           throw new ConfigException(
-              where + ": unknown key '" + key + "'; known keys: " + String.join(", ", KEYS.keySet()));
+              where
+                  + ": unknown key '"
+                  + key
+                  + "'; known keys: "
+                  + String.join(", ", KEYS.keySet()));
         }
         Object raw = Objects.requireNonNull(table.get(List.of(name)));
         values.put(key, fromToml(key, type, raw, where));
@@ -332,7 +336,8 @@ public final class Config {
         } else if (t.equalsIgnoreCase("false") || t.equals("0") || t.equalsIgnoreCase("no")) {
           return false;
         }
-        throw new ConfigException(where + ": " + key + " must be true or false, got '" + text + "'");
+        throw new ConfigException(
+            where + ": " + key + " must be true or false, got '" + text + "'");
       case MAP:
         return parseOptions(t, where + ": " + key);
     }
