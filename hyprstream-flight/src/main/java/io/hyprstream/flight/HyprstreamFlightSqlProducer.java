@@ -144,6 +144,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
             .expireAfterAccess(statementIdleTimeout)
             .maximumSize(maxPreparedStatements)
             .scheduler(Scheduler.systemScheduler())
+            // Evict on the calling thread, so the bound holds as soon as a statement is added.
+            .executor(Runnable::run)
             .build();
   }
 
@@ -421,12 +423,13 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
               .withDescription("table '" + table + "' already exists")
               .toRuntimeException();
         case TABLE_EXISTS_OPTION_REPLACE:
-          if (table.equals(Hyprstream.METRICS_TABLE)) {
-            throw invalid("the built-in metrics table cannot be replaced; append to it");
+          if (hasWindowViews(table)) {
+            throw invalid(
+                "'" + table + "' has window aggregates and cannot be replaced; append to it");
           }
-          // Not atomic with the ingest below: a failed ingest leaves the table dropped.
-          hyprstream.execute("DROP TABLE " + SqlText.quoteIdentifier(table), List.of());
-          existing = null;
+          // Replaces the rows and keeps the table's columns. Not atomic with the ingest below: a
+          // rejected batch leaves the table empty.
+          hyprstream.execute("DELETE FROM " + SqlText.quoteIdentifier(table), List.of());
           break;
         default:
           throw invalid(
@@ -762,6 +765,19 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       }
     }
     return null;
+  }
+
+  /** True when some window view aggregates {@code table} (views are named {@code table_<w>}). */
+  private boolean hasWindowViews(String table) {
+    if (table.equals(Hyprstream.METRICS_TABLE)) {
+      return true;
+    }
+    for (Hyprstream.TableInfo t : hyprstream.tables()) {
+      if (t.kind() == Hyprstream.TableInfo.Kind.WINDOW_VIEW && t.name().startsWith(table + "_")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private ByteString newHandle() {
