@@ -112,6 +112,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   private final Cache<ByteString, PreparedStatementState> prepared;
   private final SqlInfoBuilder sqlInfo = Metadata.sqlInfo(VERSION);
   private final SecureRandom random = new SecureRandom();
+  private final String catalog;
 
   /** A producer with the default statement limits. */
   public HyprstreamFlightSqlProducer(Hyprstream hyprstream, BufferAllocator allocator) {
@@ -147,6 +148,23 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
             // Evict on the calling thread, so the bound holds as soon as a statement is added.
             .executor(Runnable::run)
             .build();
+    this.catalog = currentCatalog(hyprstream, this.allocator);
+  }
+
+  /** The cache database's catalog name ({@code memory} in memory), asked once at start. */
+  private static String currentCatalog(Hyprstream hyprstream, BufferAllocator allocator) {
+    try (ArrowReader reader =
+        hyprstream.query("SELECT current_database() AS catalog", List.of(), allocator)) {
+      if (reader.loadNextBatch() && reader.getVectorSchemaRoot().getRowCount() == 1) {
+        Object name = reader.getVectorSchemaRoot().getVector(0).getObject(0);
+        if (name != null) {
+          return name.toString();
+        }
+      }
+    } catch (Exception e) {
+      LOG.debug("cannot ask the cache for its catalog name; reporting 'memory'", e);
+    }
+    return "memory";
   }
 
   /** Prepared statements currently held (for tests and monitoring). */
@@ -215,12 +233,13 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       SqlText text = SqlText.parse(sql);
       boolean query = text.isQuery();
       Schema dataset = query ? querySchema(sql) : EMPTY_SCHEMA;
+      SqlText.Insert insert = text.asParameterisedInsert();
+      if (insert != null && hyprstream.tableSchema(insert.table()) == null) {
+        throw new TableNotFoundException(insert.table());
+      }
       Schema parameters = ParameterTypes.of(text, hyprstream);
       ByteString handle = newHandle();
-      prepared.put(
-          handle,
-          new PreparedStatementState(
-              sql, query, dataset, parameters, text.asParameterisedInsert()));
+      prepared.put(handle, new PreparedStatementState(sql, query, dataset, parameters, insert));
       ActionCreatePreparedStatementResult result =
           ActionCreatePreparedStatementResult.newBuilder()
               .setPreparedStatementHandle(handle)
@@ -571,7 +590,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
 
   @Override
   public void getStreamCatalogs(CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.catalogs(allocator), listener);
+    send(() -> Metadata.catalogs(catalog, allocator), listener);
   }
 
   @Override
@@ -583,7 +602,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public void getStreamSchemas(
       CommandGetDbSchemas command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.schemas(command, allocator), listener);
+    send(() -> Metadata.schemas(catalog, command, allocator), listener);
   }
 
   @Override
@@ -599,7 +618,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public void getStreamTables(
       CommandGetTables command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.tables(command, hyprstream.tables(), allocator), listener);
+    send(() -> Metadata.tables(catalog, command, hyprstream.tables(), allocator), listener);
   }
 
   @Override

@@ -404,20 +404,21 @@ final class FlightSqlProtocolTest {
 
   @Test
   void metadata_catalogsSchemasTablesAndTypes_followTheFilters() throws Exception {
-    assertEquals(List.of(), rows(client.getCatalogs()));
-    assertEquals(List.of("null\tmain"), rows(client.getSchemas(null, null)));
+    assertEquals(List.of("memory"), rows(client.getCatalogs()));
+    assertEquals(List.of("memory\tmain"), rows(client.getSchemas(null, null)));
     assertEquals(List.of(), rows(client.getSchemas(null, "other%")));
     assertEquals(List.of("TABLE", "VIEW"), rows(client.getTableTypes()));
     assertEquals(
         List.of(
-            "null\tmain\tmetrics_1d\tVIEW",
-            "null\tmain\tmetrics_1h\tVIEW",
-            "null\tmain\tmetrics_1w\tVIEW"),
+            "memory\tmain\tmetrics_1d\tVIEW",
+            "memory\tmain\tmetrics_1h\tVIEW",
+            "memory\tmain\tmetrics_1w\tVIEW"),
         rows(client.getTables(null, null, "metrics_1_", List.of("VIEW"), false)));
     assertEquals(
-        List.of("null\tmain\tmetrics\tTABLE"),
+        List.of("memory\tmain\tmetrics\tTABLE"),
         rows(client.getTables(null, "main", "%", List.of("TABLE"), false)));
     assertEquals(List.of(), rows(client.getTables("somecatalog", null, null, null, false)));
+    assertEquals(6, rows(client.getTables("memory", null, null, null, false)).size());
 
     FlightInfo withSchema = client.getTables(null, null, "metrics", null, true);
     try (FlightStream stream = client.getStream(withSchema.getEndpoints().get(0).getTicket())) {

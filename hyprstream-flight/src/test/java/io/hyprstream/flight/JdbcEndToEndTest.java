@@ -226,6 +226,8 @@ final class JdbcEndToEndTest {
       assertEquals("main", rs.getString("TABLE_SCHEM"));
     }
     try (ResultSet rs = md.getCatalogs()) {
+      assertTrue(rs.next());
+      assertEquals("memory", rs.getString("TABLE_CAT"));
       assertFalse(rs.next());
     }
     List<String> tableTypes = new ArrayList<>();

@@ -25,8 +25,9 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The answers to Flight SQL's metadata commands. Hyprstream has no catalogs and one schema, {@value
- * #SCHEMA}; tables are {@code TABLE}s and window views are {@code VIEW}s.
+ * The answers to Flight SQL's metadata commands. There is one catalog (the cache database's, {@code
+ * memory} for the in-memory cache) holding one schema, {@value #SCHEMA}; tables are {@code TABLE}s
+ * and window views are {@code VIEW}s.
  */
 public final class Metadata {
   /** The one schema every table and view lives in (DuckDB's default). */
@@ -114,21 +115,26 @@ public final class Metadata {
     return root;
   }
 
-  /** GetCatalogs: none (Hyprstream has no catalogs; tables report a null catalog). */
-  public static VectorSchemaRoot catalogs(BufferAllocator allocator) {
-    return empty(Schemas.GET_CATALOGS_SCHEMA, allocator);
+  /** GetCatalogs: the one catalog. */
+  public static VectorSchemaRoot catalogs(String catalog, BufferAllocator allocator) {
+    VectorSchemaRoot root = VectorSchemaRoot.create(Schemas.GET_CATALOGS_SCHEMA, allocator);
+    root.allocateNew();
+    setString(root.getVector("catalog_name"), 0, catalog);
+    root.setRowCount(1);
+    return root;
   }
 
   /** GetDbSchemas: {@value #SCHEMA}, when the filters allow it. */
-  public static VectorSchemaRoot schemas(CommandGetDbSchemas command, BufferAllocator allocator) {
+  public static VectorSchemaRoot schemas(
+      String catalog, CommandGetDbSchemas command, BufferAllocator allocator) {
     VectorSchemaRoot root = VectorSchemaRoot.create(Schemas.GET_SCHEMAS_SCHEMA, allocator);
     root.allocateNew();
     boolean match =
-        catalogMatches(command.hasCatalog() ? command.getCatalog() : null)
+        catalogMatches(catalog, command.hasCatalog() ? command.getCatalog() : null)
             && (!command.hasDbSchemaFilterPattern()
                 || SqlText.like(SCHEMA, command.getDbSchemaFilterPattern()));
     if (match) {
-      ((VarCharVector) root.getVector("catalog_name")).setNull(0);
+      setString(root.getVector("catalog_name"), 0, catalog);
       setString(root.getVector("db_schema_name"), 0, SCHEMA);
       root.setRowCount(1);
     } else {
@@ -149,7 +155,10 @@ public final class Metadata {
 
   /** GetTables: every table and view the filters allow, with its schema when asked. */
   public static VectorSchemaRoot tables(
-      CommandGetTables command, List<Hyprstream.TableInfo> tables, BufferAllocator allocator) {
+      String catalog,
+      CommandGetTables command,
+      List<Hyprstream.TableInfo> tables,
+      BufferAllocator allocator) {
     boolean withSchema = command.getIncludeSchema();
     VectorSchemaRoot root =
         VectorSchemaRoot.create(
@@ -157,7 +166,7 @@ public final class Metadata {
             allocator);
     root.allocateNew();
     List<Hyprstream.TableInfo> rows = new ArrayList<>();
-    if (catalogMatches(command.hasCatalog() ? command.getCatalog() : null)
+    if (catalogMatches(catalog, command.hasCatalog() ? command.getCatalog() : null)
         && (!command.hasDbSchemaFilterPattern()
             || SqlText.like(SCHEMA, command.getDbSchemaFilterPattern()))) {
       for (Hyprstream.TableInfo t : tables) {
@@ -175,7 +184,7 @@ public final class Metadata {
     }
     for (int i = 0; i < rows.size(); i++) {
       Hyprstream.TableInfo t = rows.get(i);
-      ((VarCharVector) root.getVector("catalog_name")).setNull(i);
+      setString(root.getVector("catalog_name"), i, catalog);
       setString(root.getVector("db_schema_name"), i, SCHEMA);
       setString(root.getVector("table_name"), i, t.name());
       setString(root.getVector("table_type"), i, tableType(t));
@@ -193,9 +202,9 @@ public final class Metadata {
     return t.kind() == Hyprstream.TableInfo.Kind.WINDOW_VIEW ? VIEW : TABLE;
   }
 
-  private static boolean catalogMatches(@Nullable String catalog) {
-    // Tables have no catalog: only "no filter" and "tables without a catalog" ("") match.
-    return catalog == null || catalog.isEmpty();
+  /** Flight SQL catalog filters are exact names; "" asks for objects without a catalog. */
+  private static boolean catalogMatches(String catalog, @Nullable String filter) {
+    return filter == null || filter.equals(catalog);
   }
 
   /** One row of GetXdbcTypeInfo. */
