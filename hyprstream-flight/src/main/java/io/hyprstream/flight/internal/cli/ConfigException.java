@@ -14,4 +14,10 @@ public final class ConfigException extends RuntimeException {
   public ConfigException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /** Never null: every configuration error has a message. */
+  @Override
+  public String getMessage() {
+    return String.valueOf(super.getMessage());
+  }
 }

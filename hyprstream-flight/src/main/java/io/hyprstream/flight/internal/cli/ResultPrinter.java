@@ -110,7 +110,7 @@ abstract class ResultPrinter {
           header.append(" | ");
           rule.append("-+-");
         }
-        header.append(pad(fields.get(c).getName(), width[c], false));
+        header.append(pad(fields.get(c).getName(), width[c], isNumeric(fields.get(c))));
         rule.append("-".repeat(width[c]));
       }
       out.println(header.toString().stripTrailing());
