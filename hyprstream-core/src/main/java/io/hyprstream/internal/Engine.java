@@ -426,7 +426,7 @@ public final class Engine implements Hyprstream {
       Schema viewSchema = agg.viewSchema(ref.window);
       if (lookup.columns != null) {
         for (String c : lookup.columns) {
-          if (HeapWindowAggregatorFields.find(viewSchema, c) == null) {
+          if (Columns.field(viewSchema, c) == null) {
             return null; // let DuckDB report the unknown column
           }
         }
@@ -547,7 +547,7 @@ public final class Engine implements Hyprstream {
         continue;
       }
       flush(ts);
-      Field time = HeapWindowAggregatorFields.find(ts.schema, spec.timeColumn());
+      Field time = Columns.field(ts.schema, spec.timeColumn());
       if (time != null) {
         cache.delete(
             ts.name,
@@ -779,8 +779,7 @@ public final class Engine implements Hyprstream {
           if (isMetrics() && MetricsTable.isBaseColumn(f.getName())) {
             continue;
           }
-          Field existing =
-              current == null ? null : HeapWindowAggregatorFields.find(current, f.getName());
+          Field existing = current == null ? null : Columns.field(current, f.getName());
           if (existing == null) {
             existing = added.get(key(f.getName()));
           }
@@ -805,7 +804,7 @@ public final class Engine implements Hyprstream {
     private List<Field> keyFields(Schema schema) {
       List<Field> out = new ArrayList<>();
       for (String k : spec().keyColumns()) {
-        Field f = HeapWindowAggregatorFields.find(schema, k);
+        Field f = Columns.field(schema, k);
         if (f == null) {
           throw new SchemaMismatchException(
               name, k, "missing; it is a key column of this table's windows");

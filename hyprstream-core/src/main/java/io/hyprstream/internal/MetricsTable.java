@@ -4,11 +4,9 @@ import io.hyprstream.api.SchemaMismatchException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMicroVector;
-import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
@@ -71,7 +69,7 @@ public final class MetricsTable {
    * @throws SchemaMismatchException naming the column and the type expected
    */
   static void validate(VectorSchemaRoot batch, boolean preAggregated) {
-    FieldVector id = vector(batch, METRIC_ID);
+    FieldVector id = Columns.vector(batch, METRIC_ID);
     if (id == null) {
       throw mismatch(METRIC_ID, "missing; expected utf8 (string)");
     }
@@ -81,7 +79,7 @@ public final class MetricsTable {
     if (id.getNullCount() > 0) {
       throw mismatch(METRIC_ID, "must not be null (" + id.getNullCount() + " null rows)");
     }
-    FieldVector ts = vector(batch, TIMESTAMP);
+    FieldVector ts = Columns.vector(batch, TIMESTAMP);
     if (ts == null) {
       throw mismatch(TIMESTAMP, "missing; expected timestamp (any unit) or int64 epoch millis");
     }
@@ -92,7 +90,7 @@ public final class MetricsTable {
     if (ts.getNullCount() > 0) {
       throw mismatch(TIMESTAMP, "must not be null (" + ts.getNullCount() + " null rows)");
     }
-    FieldVector value = vector(batch, VALUE);
+    FieldVector value = Columns.vector(batch, VALUE);
     if (value == null && !preAggregated) {
       throw mismatch(VALUE, "missing; expected float64 (or send value_running_window_count/_sum)");
     }
@@ -107,7 +105,7 @@ public final class MetricsTable {
   }
 
   private static void checkNumeric(VectorSchemaRoot batch, String name) {
-    FieldVector v = vector(batch, name);
+    FieldVector v = Columns.vector(batch, name);
     if (v != null && !isNumeric(v.getField().getType())) {
       throw mismatch(name, "expected a number, got " + v.getField().getType());
     }
@@ -133,9 +131,9 @@ public final class MetricsTable {
       int rows = batch.getRowCount();
       List<FieldVector> out = new ArrayList<>();
       try {
-        out.add(transfer(requireVector(batch, METRIC_ID), METRIC_ID, allocator));
-        out.add(timestampMicros(requireVector(batch, TIMESTAMP), rows, allocator));
-        FieldVector value = vector(batch, VALUE);
+        out.add(transfer(Columns.require(batch, METRIC_ID), METRIC_ID, allocator));
+        out.add(timestampMicros(Columns.require(batch, TIMESTAMP), rows, allocator));
+        FieldVector value = Columns.vector(batch, VALUE);
         out.add(valueFloat64(value, rows, allocator));
         for (FieldVector r : running.getFieldVectors()) {
           out.add(transfer(r, r.getName(), allocator));
@@ -168,33 +166,11 @@ public final class MetricsTable {
         && ((ArrowType.Timestamp) ts.getField().getType()).getTimezone() == null) {
       return transfer(ts, TIMESTAMP, allocator);
     }
-    long mul = 1;
-    long div = 1;
-    if (ts instanceof TimeStampVector) {
-      switch (((ArrowType.Timestamp) ts.getField().getType()).getUnit()) {
-        case SECOND:
-          mul = 1_000_000;
-          break;
-        case MILLISECOND:
-          mul = 1_000;
-          break;
-        case NANOSECOND:
-          div = 1_000;
-          break;
-        default:
-          break;
-      }
-    } else {
-      mul = 1_000; // int64 epoch milliseconds
-    }
+    long[] micros = Columns.eventMicros(ts, rows, java.time.temporal.ChronoUnit.MILLIS);
     TimeStampMicroVector out = (TimeStampMicroVector) field.createVector(allocator);
     out.allocateNew(rows);
     for (int r = 0; r < rows; r++) {
-      long raw =
-          ts instanceof TimeStampVector
-              ? ((TimeStampVector) ts).get(r)
-              : ((BigIntVector) ts).get(r);
-      out.set(r, Math.floorDiv(Math.multiplyExact(raw, mul), div));
+      out.set(r, micros[r]);
     }
     out.setValueCount(rows);
     return out;
@@ -217,22 +193,5 @@ public final class MetricsTable {
     }
     out.setValueCount(rows);
     return out;
-  }
-
-  static @Nullable FieldVector vector(VectorSchemaRoot root, String name) {
-    for (FieldVector v : root.getFieldVectors()) {
-      if (v.getName().equalsIgnoreCase(name)) {
-        return v;
-      }
-    }
-    return null;
-  }
-
-  private static FieldVector requireVector(VectorSchemaRoot root, String name) {
-    FieldVector v = vector(root, name);
-    if (v == null) {
-      throw new IllegalStateException("validated column '" + name + "' is missing");
-    }
-    return v;
   }
 }

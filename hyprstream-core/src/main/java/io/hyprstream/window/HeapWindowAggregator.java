@@ -6,9 +6,9 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.internal.Columns;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -21,7 +21,6 @@ import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.SmallIntVector;
 import org.apache.arrow.vector.TimeStampMicroVector;
-import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.TinyIntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -115,7 +114,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
   @Override
   public void validate(Schema schema) {
     String table = spec.table();
-    Field time = field(schema, spec.timeColumn());
+    Field time = Columns.field(schema, spec.timeColumn());
     if (time == null) {
       throw new SchemaMismatchException(
           table, spec.timeColumn(), "missing; expected a timestamp or int64 epoch column");
@@ -131,7 +130,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
     }
     for (int k = 0; k < keyFields.size(); k++) {
       String name = spec.keyColumns().get(k);
-      Field f = field(schema, name);
+      Field f = Columns.field(schema, name);
       if (f == null) {
         throw new SchemaMismatchException(
             table, name, "missing; expected key column of type " + keyFields.get(k).getType());
@@ -145,7 +144,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
       return;
     }
     for (String name : spec.valueColumns()) {
-      Field f = field(schema, name);
+      Field f = Columns.field(schema, name);
       if (f == null) {
         throw new SchemaMismatchException(table, name, "missing; expected a numeric column");
       }
@@ -169,10 +168,10 @@ public final class HeapWindowAggregator implements WindowAggregator {
       return false;
     }
     String v = spec.valueColumns().get(0);
-    return field(schema, v) == null
-        && field(schema, v + "_running_window_count") != null
-        && (field(schema, v + "_running_window_sum") != null
-            || field(schema, v + "_running_window_avg") != null);
+    return Columns.field(schema, v) == null
+        && Columns.field(schema, v + "_running_window_count") != null
+        && (Columns.field(schema, v + "_running_window_sum") != null
+            || Columns.field(schema, v + "_running_window_avg") != null);
   }
 
   static boolean isNumeric(ArrowType t) {
@@ -185,24 +184,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
 
   private static boolean sameKeyType(ArrowType a, ArrowType b) {
     return a.equals(b);
-  }
-
-  static @Nullable Field field(Schema schema, String name) {
-    for (Field f : schema.getFields()) {
-      if (f.getName().equalsIgnoreCase(name)) {
-        return f;
-      }
-    }
-    return null;
-  }
-
-  private static @Nullable FieldVector vector(VectorSchemaRoot root, String name) {
-    for (FieldVector v : root.getFieldVectors()) {
-      if (v.getName().equalsIgnoreCase(name)) {
-        return v;
-      }
-    }
-    return null;
   }
 
   // ---------------------------------------------------------------- ingest
@@ -222,14 +203,14 @@ public final class HeapWindowAggregator implements WindowAggregator {
       lastKept[i] = Math.floorDiv(nowMicros + retentions[i] - ORIGIN_MICROS, sizes[i]);
     }
 
-    FieldVector timeVector = requireVector(batch, spec.timeColumn());
-    long[] times = eventMicros(timeVector, rows);
+    FieldVector timeVector = Columns.require(batch, spec.timeColumn());
+    long[] times = Columns.eventMicros(timeVector, rows, spec.epochUnit());
     int[] keyIds = keyIds(batch, rows);
     boolean partial = isPreAggregated(batch.getSchema());
     int values = spec.valueColumns().size();
     FieldVector[] valueVectors = new FieldVector[partial ? 0 : values];
     for (int v = 0; v < valueVectors.length; v++) {
-      valueVectors[v] = requireVector(batch, spec.valueColumns().get(v));
+      valueVectors[v] = Columns.require(batch, spec.valueColumns().get(v));
     }
     PartialColumns partials =
         partial ? new PartialColumns(batch, spec.valueColumns().get(0)) : null;
@@ -239,9 +220,9 @@ public final class HeapWindowAggregator implements WindowAggregator {
     BigIntVector runCount = null;
     if (running != null && runningIndex >= 0) {
       String v = spec.valueColumns().get(0);
-      runSum = (Float8Vector) requireVector(running, v + "_running_window_sum");
-      runAvg = (Float8Vector) requireVector(running, v + "_running_window_avg");
-      runCount = (BigIntVector) requireVector(running, v + "_running_window_count");
+      runSum = (Float8Vector) Columns.require(running, v + "_running_window_sum");
+      runAvg = (Float8Vector) Columns.require(running, v + "_running_window_avg");
+      runCount = (BigIntVector) Columns.require(running, v + "_running_window_count");
     }
 
     long tooLate = 0;
@@ -253,7 +234,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
     for (int r = 0; r < rows; r++) {
       long t = times[r];
       int runningSlot = -1;
-      if (t == Long.MIN_VALUE) {
+      if (t == Columns.NULL_TIME) {
         nullTime++;
       } else {
         boolean anyValue = false;
@@ -347,62 +328,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
     }
   }
 
-  private static FieldVector requireVector(VectorSchemaRoot root, String name) {
-    FieldVector v = vector(root, name);
-    if (v == null) {
-      throw new IllegalStateException("validated column '" + name + "' is missing");
-    }
-    return v;
-  }
-
-  /** Event times in epoch micros; {@link Long#MIN_VALUE} marks null. */
-  private long[] eventMicros(FieldVector vector, int rows) {
-    long[] out = new long[rows];
-    if (vector instanceof TimeStampMicroVector) {
-      TimeStampMicroVector tv = (TimeStampMicroVector) vector;
-      for (int r = 0; r < rows; r++) {
-        out[r] = tv.isNull(r) ? Long.MIN_VALUE : tv.get(r);
-      }
-      return out;
-    }
-    long mul = 1;
-    long div = 1;
-    if (vector instanceof TimeStampVector) {
-      TimeUnit unit = ((ArrowType.Timestamp) vector.getField().getType()).getUnit();
-      switch (unit) {
-        case SECOND:
-          mul = 1_000_000;
-          break;
-        case MILLISECOND:
-          mul = 1_000;
-          break;
-        case NANOSECOND:
-          div = 1_000;
-          break;
-        default:
-          break;
-      }
-      TimeStampVector tv = (TimeStampVector) vector;
-      for (int r = 0; r < rows; r++) {
-        out[r] = tv.isNull(r) ? Long.MIN_VALUE : Math.floorDiv(tv.get(r) * mul, div);
-      }
-      return out;
-    }
-    ChronoUnit unit = spec.epochUnit();
-    if (unit == ChronoUnit.SECONDS) {
-      mul = 1_000_000;
-    } else if (unit == ChronoUnit.MILLIS) {
-      mul = 1_000;
-    } else if (unit == ChronoUnit.NANOS) {
-      div = 1_000;
-    }
-    BigIntVector bv = (BigIntVector) vector;
-    for (int r = 0; r < rows; r++) {
-      out[r] = bv.isNull(r) ? Long.MIN_VALUE : Math.floorDiv(bv.get(r) * mul, div);
-    }
-    return out;
-  }
-
   private int[] keyIds(VectorSchemaRoot batch, int rows) {
     int[] ids = new int[rows];
     if (keyFields.isEmpty()) {
@@ -412,7 +337,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
     }
     FieldVector[] cols = new FieldVector[keyFields.size()];
     for (int k = 0; k < cols.length; k++) {
-      cols[k] = requireVector(batch, spec.keyColumns().get(k));
+      cols[k] = Columns.require(batch, spec.keyColumns().get(k));
     }
     if (cols.length == 1 && cols[0] instanceof VarCharVector && cols[0].getNullCount() == 0) {
       VarCharVector v = (VarCharVector) cols[0];
@@ -456,9 +381,9 @@ public final class HeapWindowAggregator implements WindowAggregator {
     private final double[] scratch = new double[1];
 
     PartialColumns(VectorSchemaRoot batch, String value) {
-      this.count = requireVector(batch, value + "_running_window_count");
-      this.sum = vector(batch, value + "_running_window_sum");
-      this.avg = vector(batch, value + "_running_window_avg");
+      this.count = Columns.require(batch, value + "_running_window_count");
+      this.sum = Columns.vector(batch, value + "_running_window_sum");
+      this.avg = Columns.vector(batch, value + "_running_window_avg");
     }
 
     boolean isNull(int r) {
@@ -532,10 +457,14 @@ public final class HeapWindowAggregator implements WindowAggregator {
     int id = keys.find(key);
     int[] slots = new int[0];
     if (id >= 0 && limit > 0) {
-      long lo =
-          Math.max(
-              s.ringMin(id), Math.floorDiv(fromMicros - ORIGIN_MICROS + sizes[i] - 1, sizes[i]));
-      long hi = Math.min(s.ringMax(id), Math.floorDiv(toMicros - 1 - ORIGIN_MICROS, sizes[i]));
+      long lo = s.ringMin(id);
+      long hi = s.ringMax(id);
+      if (fromMicros != Long.MIN_VALUE) { // first window starting at or after fromMicros
+        lo = Math.max(lo, Math.floorDiv(fromMicros - ORIGIN_MICROS + sizes[i] - 1, sizes[i]));
+      }
+      if (toMicros != Long.MAX_VALUE) { // last window starting before toMicros
+        hi = Math.min(hi, Math.floorDiv(toMicros - 1 - ORIGIN_MICROS, sizes[i]));
+      }
       int[] found = new int[(int) Math.max(0, Math.min(limit, hi - lo + 1))];
       int n = 0;
       if (descending) {

@@ -1,0 +1,103 @@
+package io.hyprstream.internal;
+
+import java.time.temporal.ChronoUnit;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.TimeStampMicroVector;
+import org.apache.arrow.vector.TimeStampVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/** Column lookups (case-insensitive, as DuckDB resolves identifiers) and event-time decoding. */
+public final class Columns {
+  /** Marks a null event time in {@link #eventMicros}. */
+  public static final long NULL_TIME = Long.MIN_VALUE;
+
+  private Columns() {}
+
+  /** The field called {@code name} in any letter case, or null. */
+  public static @Nullable Field field(Schema schema, String name) {
+    for (Field f : schema.getFields()) {
+      if (f.getName().equalsIgnoreCase(name)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /** The vector called {@code name} in any letter case, or null. */
+  public static @Nullable FieldVector vector(VectorSchemaRoot root, String name) {
+    for (FieldVector v : root.getFieldVectors()) {
+      if (v.getName().equalsIgnoreCase(name)) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  /** The vector called {@code name}, which validation has already established exists. */
+  public static FieldVector require(VectorSchemaRoot root, String name) {
+    FieldVector v = vector(root, name);
+    if (v == null) {
+      throw new IllegalStateException("validated column '" + name + "' is missing");
+    }
+    return v;
+  }
+
+  /**
+   * Event times of a timestamp column (any unit) or an int64 epoch column in {@code epochUnit}, as
+   * epoch microseconds; {@link #NULL_TIME} where null.
+   */
+  public static long[] eventMicros(FieldVector vector, int rows, ChronoUnit epochUnit) {
+    long[] out = new long[rows];
+    if (vector instanceof TimeStampMicroVector) {
+      TimeStampMicroVector tv = (TimeStampMicroVector) vector;
+      for (int r = 0; r < rows; r++) {
+        out[r] = tv.isNull(r) ? NULL_TIME : tv.get(r);
+      }
+      return out;
+    }
+    long mul;
+    long div = 1;
+    if (vector instanceof TimeStampVector) {
+      switch (((ArrowType.Timestamp) vector.getField().getType()).getUnit()) {
+        case SECOND:
+          mul = 1_000_000;
+          break;
+        case MILLISECOND:
+          mul = 1_000;
+          break;
+        case NANOSECOND:
+          mul = 1;
+          div = 1_000;
+          break;
+        default:
+          mul = 1;
+          break;
+      }
+      TimeStampVector tv = (TimeStampVector) vector;
+      for (int r = 0; r < rows; r++) {
+        out[r] = tv.isNull(r) ? NULL_TIME : Math.floorDiv(Math.multiplyExact(tv.get(r), mul), div);
+      }
+      return out;
+    }
+    if (epochUnit == ChronoUnit.SECONDS) {
+      mul = 1_000_000;
+    } else if (epochUnit == ChronoUnit.MILLIS) {
+      mul = 1_000;
+    } else if (epochUnit == ChronoUnit.NANOS) {
+      mul = 1;
+      div = 1_000;
+    } else {
+      mul = 1;
+    }
+    BigIntVector bv = (BigIntVector) vector;
+    for (int r = 0; r < rows; r++) {
+      out[r] = bv.isNull(r) ? NULL_TIME : Math.floorDiv(Math.multiplyExact(bv.get(r), mul), div);
+    }
+    return out;
+  }
+}

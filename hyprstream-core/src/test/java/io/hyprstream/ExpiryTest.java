@@ -1,0 +1,114 @@
+package io.hyprstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.hyprstream.api.WindowSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Raw rows and windows expire by event time against an injected clock, each on its own terms. */
+final class ExpiryTest {
+  private static final Instant START = Instant.parse("2026-01-05T00:00:00Z");
+
+  private BufferAllocator allocator;
+  private ManualClock clock;
+  private Hyprstream hs;
+
+  @BeforeEach
+  void setUp() {
+    allocator = new RootAllocator();
+    clock = new ManualClock(START);
+    hs =
+        Hyprstream.builder()
+            .allocator(allocator)
+            .clock(clock)
+            .cacheDuration(Duration.ofMinutes(30))
+            .expiryInterval(Duration.ZERO)
+            .metricsWindows(
+                List.of(
+                    WindowSpec.tumbling(Duration.ofMinutes(5)).withRetention(Duration.ofHours(2)),
+                    WindowSpec.tumbling(Duration.ofHours(1)).withRetention(Duration.ofDays(1))))
+            .build();
+  }
+
+  @AfterEach
+  void tearDown() {
+    hs.close();
+    allocator.close();
+  }
+
+  private long count(String sql) throws Exception {
+    return (Long) TestData.scalar(hs.query(sql));
+  }
+
+  @Test
+  void expire_dropsRawRowsAfterCacheDurationAndWindowsAfterTheirRetention() throws Exception {
+    long t = TestData.micros(START);
+    try (VectorSchemaRoot b =
+        TestData.metrics(
+            allocator,
+            List.of(
+                new TestData.Row("cpu", t - 40 * 60_000_000L, 1.0, 1), // 40 min old
+                new TestData.Row("cpu", t - 10 * 60_000_000L, 2.0, 2)))) { // 10 min old
+      hs.ingest("metrics", b);
+    }
+    hs.expire();
+    assertEquals(1, count("SELECT count(*) FROM metrics"), "the 40-minute-old row left the cache");
+    assertEquals(2, count("SELECT count(*) FROM metrics_5m"), "windows outlive their raw rows");
+
+    clock.advance(
+        Duration.ofMinutes(100)); // oldest 5m window ended 35 min before START: 135 min ago
+    hs.expire();
+    assertEquals(0, count("SELECT count(*) FROM metrics"));
+    assertEquals(
+        1, count("SELECT count(*) FROM metrics_5m"), "a 5m window lives 2 hours past its end");
+    assertEquals(1, count("SELECT count(*) FROM metrics_1h"), "both rows are in one 1h window");
+    assertEquals(
+        1,
+        TestData.rows(
+                hs.query("SELECT * FROM metrics_5m WHERE metric_id = 'cpu' ORDER BY window_start"))
+            .size(),
+        "the fast path agrees with DuckDB after expiry");
+
+    clock.advance(Duration.ofDays(1));
+    hs.expire();
+    assertEquals(0, count("SELECT count(*) FROM metrics_5m"));
+    assertEquals(0, count("SELECT count(*) FROM metrics_1h"));
+    assertEquals(
+        0,
+        TestData.rows(
+                hs.query("SELECT * FROM metrics_1h WHERE metric_id = 'cpu' ORDER BY window_start"))
+            .size());
+  }
+
+  @Test
+  void expire_thenNewRowsForAnExpiredKey_startFreshWindows() throws Exception {
+    long t = TestData.micros(START);
+    try (VectorSchemaRoot b =
+        TestData.metrics(allocator, List.of(new TestData.Row("io", t - 1, 5.0, 1)))) {
+      hs.ingest("metrics", b);
+    }
+    clock.advance(Duration.ofDays(3));
+    hs.expire();
+    long later = TestData.micros(clock.instant());
+    try (VectorSchemaRoot b =
+        TestData.metrics(allocator, List.of(new TestData.Row("io", later, 7.0, 2)))) {
+      hs.ingest("metrics", b);
+    }
+    assertEquals(
+        List.of(List.of(1L, 7.0)),
+        TestData.rows(
+            hs.query(
+                "SELECT value_count, value_sum FROM metrics_1h WHERE metric_id = 'io' ORDER BY window_start")));
+    assertEquals(
+        List.of(List.of(1L, 7.0)),
+        TestData.rows(hs.query("SELECT value_count, value_sum FROM metrics_1h")));
+  }
+}
