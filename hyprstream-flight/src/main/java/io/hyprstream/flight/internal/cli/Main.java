@@ -44,6 +44,8 @@ import picocli.CommandLine.Option;
       "2:bad flag, configuration key or value"
     })
 public final class Main implements Callable<Integer> {
+  /** slf4j-simple's default level, read once when the first logger is created. */
+  static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
 
   @Option(
       names = "--host",
@@ -188,7 +190,11 @@ public final class Main implements Callable<Integer> {
       return ConfigException.EXIT_CODE;
     }
     // Before the first logger is created: slf4j-simple reads its level once.
-    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", cfg.logLevel());
+    System.setProperty(LOG_LEVEL_PROPERTY, cfg.logLevel());
+    if (!cfg.logLevel().equals("debug") && !cfg.logLevel().equals("trace")) {
+      // Arrow's allocator announces its set-up at INFO; that is debugging detail here.
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.arrow.memory", "warn");
+    }
     for (String w : warnings) {
       err.println("hyprstream: warning: " + w);
     }

@@ -44,6 +44,10 @@ final class SqlCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    // A terminal tool: only warnings from the libraries below (before their first logger).
+    if (System.getProperty(Main.LOG_LEVEL_PROPERTY) == null) {
+      System.setProperty(Main.LOG_LEVEL_PROPERTY, "warn");
+    }
     PrintStream out = parent == null ? System.out : parent.out();
     PrintStream err = parent == null ? System.err : parent.err();
     ResultPrinter.Format fmt;
