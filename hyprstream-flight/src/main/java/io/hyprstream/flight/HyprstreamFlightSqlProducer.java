@@ -102,6 +102,10 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   private static final long STREAM_WAIT_MILLIS = TimeUnit.MINUTES.toMillis(5);
 
   private static final Schema EMPTY_SCHEMA = new Schema(List.of());
+
+  /** Rows per ingest call when a client streams many batches (16 batches of 64 Ki rows). */
+  static final long INGEST_CHUNK_ROWS = 1L << 20;
+
   private static final String VERSION =
       Objects.requireNonNullElse(
           HyprstreamFlightSqlProducer.class.getPackage().getImplementationVersion(),
@@ -113,6 +117,13 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   private final SqlInfoBuilder sqlInfo = Metadata.sqlInfo(VERSION);
   private final SecureRandom random = new SecureRandom();
   private final String catalog;
+
+  /**
+   * Table schemas for adapting incoming batches, kept a second: a stream of small DoPuts must not
+   * pay a catalog lookup each. Dropped after DDL through this server and after a rejected ingest.
+   */
+  private final Cache<String, Schema> tableSchemas =
+      Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(1)).maximumSize(10_000).build();
 
   /** A producer with the default statement limits. */
   public HyprstreamFlightSqlProducer(Hyprstream hyprstream, BufferAllocator allocator) {
@@ -212,6 +223,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       try {
         rejectTransaction(command.hasTransactionId());
         long count = hyprstream.execute(command.getQuery(), List.of());
+        tableSchemas.invalidateAll(); // DDL may have changed a table
         ackUpdate(ackStream, count);
       } catch (RuntimeException e) {
         ackStream.onError(toFlight(e));
@@ -337,6 +349,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           count = ingestPreparedInsert(insert, flightStream);
         } else {
           count = executeForEachRow(state.sql(), flightStream);
+          tableSchemas.invalidateAll(); // DDL may have changed a table
         }
         ackUpdate(ackStream, count);
       } catch (RuntimeException e) {
@@ -351,14 +364,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
    * statement with nothing bound inserts nothing.
    */
   private long ingestPreparedInsert(SqlText.Insert insert, FlightStream flightStream) {
-    try (IngestReader reader =
-        new IngestReader(
-            allocator, flightStream, hyprstream.tableSchema(insert.table()), insert.columns())) {
-      hyprstream.ingest(insert.table(), reader);
-      return reader.rows();
-    } catch (java.io.IOException e) {
-      throw CallStatus.INTERNAL.withDescription(e.toString()).withCause(e).toRuntimeException();
-    }
+    return ingestStream(
+        insert.table(), flightStream, tableSchema(insert.table()), insert.columns());
   }
 
   /** Runs a non-insert statement once per bound row (once when nothing is bound). */
@@ -417,7 +424,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       throw invalid("the ingest command names no table");
     }
     TableDefinitionOptions options = command.getTableDefinitionOptions();
-    Hyprstream.@Nullable TableInfo existing = findTable(table);
+    Schema existing = tableSchema(table);
     if (existing == null) {
       switch (options.getIfNotExist()) {
         case TABLE_NOT_EXIST_OPTION_CREATE:
@@ -431,9 +438,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
                   + options.getIfNotExist());
       }
     } else {
-      if (existing.kind() == Hyprstream.TableInfo.Kind.WINDOW_VIEW) {
-        throw invalid("'" + table + "' is a window view; ingest into its table instead");
-      }
+      // Window views are refused by the core's ingest (INVALID_ARGUMENT).
       switch (options.getIfExists()) {
         case TABLE_EXISTS_OPTION_APPEND:
           break;
@@ -449,6 +454,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           // Replaces the rows and keeps the table's columns. Not atomic with the ingest below: a
           // rejected batch leaves the table empty.
           hyprstream.execute("DELETE FROM " + SqlText.quoteIdentifier(table), List.of());
+          tableSchemas.invalidate(table);
           break;
         default:
           throw invalid(
@@ -457,11 +463,45 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
                   + options.getIfExists());
       }
     }
-    try (IngestReader reader =
-        new IngestReader(
-            allocator, flightStream, existing == null ? null : existing.schema(), null)) {
-      hyprstream.ingest(table, reader);
-      return reader.rows();
+    return ingestStream(table, flightStream, existing, null);
+  }
+
+  /**
+   * Ingests a client's stream in chunks of about {@link #INGEST_CHUNK_ROWS} rows, each one {@code
+   * Hyprstream.ingest} call (all or nothing), so a stream of any length needs bounded memory and
+   * the core can write one chunk while the next arrives. A stream that fits one chunk is stored all
+   * or nothing; when a later chunk is rejected, the error says how many rows were stored.
+   */
+  private long ingestStream(
+      String table,
+      FlightStream flightStream,
+      @Nullable Schema tableSchema,
+      @Nullable List<String> names) {
+    try (IngestReader reader = new IngestReader(allocator, flightStream, tableSchema, names)) {
+      long stored = 0;
+      while (reader.hasMore()) {
+        reader.startChunk(INGEST_CHUNK_ROWS);
+        try {
+          hyprstream.ingest(table, reader);
+        } catch (RuntimeException e) {
+          // The table may have changed since its schema was cached.
+          tableSchemas.invalidate(table);
+          if (stored == 0) {
+            throw e;
+          }
+          CallStatus status = toFlight(e).status();
+          throw status
+              .withDescription(
+                  status.description()
+                      + " ("
+                      + stored
+                      + " earlier rows of this stream were stored; the rest were not)")
+              .withCause(e)
+              .toRuntimeException();
+        }
+        stored = reader.rows();
+      }
+      return stored;
     } catch (java.io.IOException e) {
       throw CallStatus.INTERNAL.withDescription(e.toString()).withCause(e).toRuntimeException();
     }
@@ -482,18 +522,9 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return () -> {
       try {
         String table = pathTable(descriptor);
-        Hyprstream.@Nullable TableInfo existing = findTable(table);
-        if (existing != null && existing.kind() == Hyprstream.TableInfo.Kind.WINDOW_VIEW) {
-          throw invalid("'" + table + "' is a window view; ingest into its table instead");
-        }
-        try (IngestReader reader =
-            new IngestReader(
-                allocator, flightStream, existing == null ? null : existing.schema(), null)) {
-          hyprstream.ingest(table, reader);
-        }
+        // Window views are refused by the core's ingest (INVALID_ARGUMENT).
+        ingestStream(table, flightStream, tableSchema(table), null);
         ackStream.onCompleted();
-      } catch (java.io.IOException e) {
-        ackStream.onError(toFlight(e));
       } catch (RuntimeException e) {
         ackStream.onError(toFlight(e));
       }
@@ -775,6 +806,18 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           .toRuntimeException();
     }
     return state;
+  }
+
+  /** The schema of {@code table} as recently seen, or null when it does not exist. */
+  private @Nullable Schema tableSchema(String table) {
+    Schema schema = tableSchemas.getIfPresent(table);
+    if (schema == null) {
+      schema = hyprstream.tableSchema(table);
+      if (schema != null) {
+        tableSchemas.put(table, schema);
+      }
+    }
+    return schema;
   }
 
   private Hyprstream.@Nullable TableInfo findTable(String name) {

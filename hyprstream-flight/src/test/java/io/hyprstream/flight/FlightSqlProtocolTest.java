@@ -194,6 +194,36 @@ final class FlightSqlProtocolTest {
   }
 
   @Test
+  void executeIngest_narrowerIntegers_areWidenedToTheTableType() throws Exception {
+    try (VectorSchemaRoot batch = notes(1)) {
+      client.executeIngest(
+          batch,
+          ingest(
+              "notes",
+              TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE,
+              TableExistsOption.TABLE_EXISTS_OPTION_FAIL));
+    }
+    Schema narrow =
+        new Schema(
+            List.of(
+                new Field("id", FieldType.nullable(new ArrowType.Int(16, true)), null),
+                NOTES.getFields().get(1)));
+    try (VectorSchemaRoot batch = VectorSchemaRoot.create(narrow, server.allocator)) {
+      batch.allocateNew();
+      ((org.apache.arrow.vector.SmallIntVector) batch.getVector(0)).setSafe(0, 2);
+      batch.getVector(1).setNull(0);
+      batch.setRowCount(1);
+      client.executeIngest(
+          batch,
+          ingest(
+              "notes",
+              TableNotExistOption.TABLE_NOT_EXIST_OPTION_FAIL,
+              TableExistsOption.TABLE_EXISTS_OPTION_APPEND));
+    }
+    assertEquals(List.of("1\tnote 1", "2\tnull"), query("SELECT id, body FROM notes ORDER BY id"));
+  }
+
+  @Test
   void executeIngest_unsupportedOptions_areInvalidArgumentAndStoreNothing() {
     TableDefinitionOptions create =
         TableDefinitionOptions.newBuilder()

@@ -1,7 +1,9 @@
 package io.hyprstream.flight;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.HyprstreamBuilder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.apache.arrow.flight.Location;
@@ -46,7 +48,11 @@ final class TestServer implements AutoCloseable {
   }
 
   TestServer(int maxPreparedStatements) {
-    hyprstream = Hyprstream.builder().allocator(allocator).build();
+    this(maxPreparedStatements, HyprstreamBuilder.DEFAULT_CACHE_DURATION);
+  }
+
+  TestServer(int maxPreparedStatements, Duration cacheDuration) {
+    hyprstream = Hyprstream.builder().allocator(allocator).cacheDuration(cacheDuration).build();
     server =
         HyprstreamServer.builder(hyprstream)
             .host("127.0.0.1")

@@ -33,6 +33,10 @@ public final class IngestReader extends ArrowReader {
   private final @Nullable Schema table;
   private final @Nullable List<String> names;
   private long rows;
+  private long chunkRows;
+  private long chunkLimit = Long.MAX_VALUE;
+  private boolean prefetched;
+  private boolean ended;
 
   /**
    * @param table the target table's schema, or null when it does not exist yet
@@ -52,6 +56,24 @@ public final class IngestReader extends ArrowReader {
   /** Rows read so far. */
   public long rows() {
     return rows;
+  }
+
+  /**
+   * Whether the stream has another batch; reads it ahead when needed (the next {@link
+   * #loadNextBatch()} returns it).
+   */
+  public boolean hasMore() {
+    if (!prefetched && !ended) {
+      prefetched = stream.next();
+      ended = !prefetched;
+    }
+    return prefetched;
+  }
+
+  /** Starts a chunk: {@link #loadNextBatch()} ends it after at least {@code maxRows} rows. */
+  public void startChunk(long maxRows) {
+    chunkRows = 0;
+    chunkLimit = maxRows;
   }
 
   @Override
@@ -119,9 +141,10 @@ public final class IngestReader extends ArrowReader {
 
   @Override
   public boolean loadNextBatch() throws IOException {
-    if (!stream.next()) {
+    if (chunkRows >= chunkLimit || !hasMore()) {
       return false;
     }
+    prefetched = false;
     prepareLoadNextBatch();
     VectorSchemaRoot in = stream.getRoot();
     VectorSchemaRoot out = getVectorSchemaRoot();
@@ -137,6 +160,7 @@ public final class IngestReader extends ArrowReader {
     }
     out.setRowCount(n);
     rows += n;
+    chunkRows += n;
     return true;
   }
 
