@@ -1,6 +1,7 @@
 package io.hyprstream;
 
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.internal.EngineConfig;
@@ -41,6 +42,17 @@ public final class HyprstreamBuilder {
   private @Nullable InstantSource clock;
   private @Nullable List<WindowSpec> metricsWindows;
   private final Map<String, AggregationSpec> aggregations = new LinkedHashMap<>();
+  private @Nullable BackendStore backend;
+  private @Nullable Path dataDirectory;
+  private @Nullable Long walMaxBytes;
+  private @Nullable Boolean synchronousWriteThrough;
+  private @Nullable Duration drainTimeout;
+
+  /** Where the write-ahead log lives unless told otherwise (relative to the working directory). */
+  public static final Path DEFAULT_DATA_DIRECTORY = Path.of("hyprstream-data");
+
+  /** The write-ahead log refuses ingest beyond this many bytes unless told otherwise (4 GiB). */
+  public static final long DEFAULT_WAL_MAX_BYTES = 4L << 30;
 
   HyprstreamBuilder() {}
 
@@ -117,6 +129,56 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * The system of record every acknowledged row is written through to. The instance takes ownership
+   * and closes it. Without one, the cache is the only copy.
+   */
+  public HyprstreamBuilder backend(BackendStore backend) {
+    checkUnset(this.backend, "backend");
+    this.backend = Objects.requireNonNull(backend, "backend");
+    return this;
+  }
+
+  /** Where local durable state (the write-ahead log) lives; default {@code hyprstream-data/}. */
+  public HyprstreamBuilder dataDirectory(Path dir) {
+    checkUnset(this.dataDirectory, "dataDirectory");
+    this.dataDirectory = Objects.requireNonNull(dir, "dataDirectory");
+    return this;
+  }
+
+  /**
+   * The write-ahead log's disk bound (default 4 GiB): past it, ingest is refused with {@code
+   * ResourceExhaustedException} until the backend drains the log.
+   */
+  public HyprstreamBuilder walMaxBytes(long bytes) {
+    checkUnset(this.walMaxBytes, "walMaxBytes");
+    if (bytes < 1 << 20) {
+      throw new IllegalArgumentException("walMaxBytes must be at least 1 MiB, got " + bytes);
+    }
+    this.walMaxBytes = bytes;
+    return this;
+  }
+
+  /**
+   * When true, {@code ingest} returns only after the backend has committed the rows (default false:
+   * it returns once they are in the cache and the fsync'd log).
+   */
+  public HyprstreamBuilder synchronousWriteThrough(boolean synchronous) {
+    checkUnset(this.synchronousWriteThrough, "synchronousWriteThrough");
+    this.synchronousWriteThrough = synchronous;
+    return this;
+  }
+
+  /** How long {@code close()} waits for the write-through queue to drain (default 30 s). */
+  public HyprstreamBuilder drainTimeout(Duration timeout) {
+    checkUnset(this.drainTimeout, "drainTimeout");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException("drainTimeout must not be negative, got " + timeout);
+    }
+    this.drainTimeout = timeout;
+    return this;
+  }
+
+  /**
    * Opens the cache and starts the instance.
    *
    * @throws IllegalArgumentException when options conflict (a view name used twice)
@@ -133,7 +195,12 @@ public final class HyprstreamBuilder {
             cacheDuration == null ? DEFAULT_CACHE_DURATION : cacheDuration,
             expiryInterval == null ? DEFAULT_EXPIRY_INTERVAL : expiryInterval,
             clock == null ? InstantSource.system() : clock,
-            specs);
+            specs,
+            backend,
+            dataDirectory == null ? DEFAULT_DATA_DIRECTORY : dataDirectory,
+            walMaxBytes == null ? DEFAULT_WAL_MAX_BYTES : walMaxBytes,
+            synchronousWriteThrough != null && synchronousWriteThrough,
+            drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout);
     return new Engine(config);
   }
 

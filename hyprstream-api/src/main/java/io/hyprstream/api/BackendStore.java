@@ -4,6 +4,8 @@ import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The system of record behind the cache: every acknowledged row is written through to it, and
@@ -34,8 +36,16 @@ public interface BackendStore extends AutoCloseable {
    */
   ArrowReader query(String sql, BufferAllocator allocator);
 
-  /** The tables the backend holds. */
+  /** The tables the backend holds (its own bookkeeping tables left out). */
   List<String> tables();
+
+  /**
+   * The Arrow schema of {@code table} as a query of it returns it, or null when the backend has no
+   * such table.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached
+   */
+  @Nullable Schema tableSchema(String table);
 
   /** Releases the backend; safe to call twice. */
   @Override

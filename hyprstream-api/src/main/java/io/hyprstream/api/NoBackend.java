@@ -4,6 +4,8 @@ import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /** {@link BackendStore#none()}: writes go nowhere, queries are refused. */
 final class NoBackend implements BackendStore {
@@ -27,6 +29,11 @@ final class NoBackend implements BackendStore {
   @Override
   public List<String> tables() {
     return List.of();
+  }
+
+  @Override
+  public @Nullable Schema tableSchema(String table) {
+    return null;
   }
 
   @Override

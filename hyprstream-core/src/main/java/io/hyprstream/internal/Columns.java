@@ -1,5 +1,6 @@
 package io.hyprstream.internal;
 
+import java.nio.ByteOrder;
 import java.time.temporal.ChronoUnit;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
@@ -53,6 +54,15 @@ public final class Columns {
    */
   public static long[] eventMicros(FieldVector vector, int rows, ChronoUnit epochUnit) {
     long[] out = new long[rows];
+    if (vector instanceof TimeStampMicroVector && vector.getNullCount() == 0) {
+      vector
+          .getDataBuffer()
+          .nioBuffer(0, rows * 8)
+          .order(ByteOrder.LITTLE_ENDIAN)
+          .asLongBuffer()
+          .get(out);
+      return out;
+    }
     if (vector instanceof TimeStampMicroVector) {
       TimeStampMicroVector tv = (TimeStampMicroVector) vector;
       for (int r = 0; r < rows; r++) {

@@ -2,13 +2,16 @@ package io.hyprstream.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
+import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -20,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,6 +64,15 @@ public final class Engine implements Hyprstream {
   /** Ingest waits while more rows than this are queued for DuckDB. */
   static final long MAX_PENDING_ROWS = 4L << 20;
 
+  /**
+   * The flusher moves a table's queued rows once this many have gathered, or once the oldest has
+   * waited {@link #FLUSH_DELAY_NANOS}: a DuckDB statement costs the same for 100 rows as for 64 Ki,
+   * so tiny ingests are grouped. Queries flush what they read at once, whatever the queue holds.
+   */
+  static final long FLUSH_ROWS = 64 * 1024;
+
+  static final long FLUSH_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
   private static final Pattern WRITE_TARGET =
       Pattern.compile(
           "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(?:\\s+TABLE)?"
@@ -80,6 +93,15 @@ public final class Engine implements Hyprstream {
   private final Thread flusher;
   private final @Nullable ScheduledExecutorService expiry;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final @Nullable BackendStore backend;
+  private final @Nullable WriteAheadLog wal;
+  private final @Nullable WriteThrough writeThrough;
+
+  /** The system table that shows write-through backlog, lag and errors (with a backend). */
+  public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
+
+  /** Segments of the write-ahead log roll at this size. */
+  static final long WAL_SEGMENT_BYTES = 64L << 20;
 
   public Engine(EngineConfig config) {
     this.config = config;
@@ -110,6 +132,29 @@ public final class Engine implements Hyprstream {
           List.of(new Field(MetricsTable.METRIC_ID, FieldType.nullable(MetricsTable.UTF8), null)));
     } finally {
       metrics.lock.unlock();
+    }
+    this.backend = config.backend;
+    if (backend != null) {
+      this.wal =
+          WriteAheadLog.open(
+              config.dataDirectory.resolve("wal"),
+              config.walMaxBytes,
+              WAL_SEGMENT_BYTES,
+              allocator);
+      this.writeThrough = new WriteThrough(backend, wal);
+      List<WriteAheadLog.Record> recovered = wal.recovered();
+      if (!recovered.isEmpty()) {
+        LOG.info(
+            "re-sending {} logged batches to {} (already-committed ones are skipped by the ledger)",
+            recovered.size(),
+            backend.name());
+      }
+      for (WriteAheadLog.Record r : recovered) {
+        writeThrough.submit(r.table, r.batchId, r.batch, false);
+      }
+    } else {
+      this.wal = null;
+      this.writeThrough = null;
     }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
@@ -190,54 +235,119 @@ public final class Engine implements Hyprstream {
     }
     TableState ts = table(name);
     List<VectorSchemaRoot> stored = new ArrayList<>(batches.size());
+    List<LoggedBatch> toBackend = new ArrayList<>();
     long rows = 0;
     IngestResult result = IngestResult.of(0);
     try {
-      ts.lock.lock();
       try {
-        Schema grown = ts.validate(batches);
-        if (grown != null) {
-          // A new table or new label columns: DDL must not race the flusher's INSERTs.
-          ts.lock.unlock();
-          ts.flushLock.lock();
-          try {
-            ts.lock.lock();
-            grown = ts.validate(batches);
-            if (grown != null) {
-              cache.ensureTable(ts.name, grown);
-              ts.adopt(grown);
+        ts.lock.lock();
+        try {
+          Schema grown = ts.validate(batches);
+          if (grown != null) {
+            // A new table or new label columns: DDL must not race the flusher's INSERTs.
+            ts.lock.unlock();
+            ts.flushLock.lock();
+            try {
+              ts.lock.lock();
+              grown = ts.validate(batches);
+              if (grown != null) {
+                cache.ensureTable(ts.name, grown);
+                ts.adopt(grown);
+              }
+            } finally {
+              ts.flushLock.unlock();
             }
-          } finally {
-            ts.flushLock.unlock();
+          }
+          ts.ensureAggregator(batches.get(0).getSchema());
+          if (wal != null) {
+            long bytes = 0;
+            for (VectorSchemaRoot b : batches) {
+              bytes += bufferBytes(b);
+            }
+            wal.requireRoom(bytes * 2); // stored form adds the running columns
+          }
+          Instant now = config.clock.instant();
+          for (int i = 0; i < batches.size(); i++) {
+            VectorSchemaRoot b = batches.get(i);
+            batches.set(i, null);
+            rows += b.getRowCount();
+            VectorSchemaRoot s = ts.aggregateAndStore(b, now);
+            result = result.plus(ts.lastResult);
+            if (s.getRowCount() == 0) {
+              s.close(); // nothing to store; an empty batch only had to pass validation
+            } else {
+              stored.add(s);
+            }
+          }
+          if (wal != null) {
+            // Durable before the acknowledgement, in table order; sent to the backend after unlock.
+            for (VectorSchemaRoot st : stored) {
+              String id = UUID.randomUUID().toString();
+              wal.append(ts.name, id, st);
+              toBackend.add(new LoggedBatch(ts.name, id, share(st)));
+            }
+          }
+          if (ts.pending.isEmpty()) {
+            ts.pendingSince = System.nanoTime();
+          }
+          ts.pending.addAll(stored);
+          ts.pendingRows += rows;
+          stored.clear();
+        } finally {
+          if (ts.lock.isHeldByCurrentThread()) {
+            ts.lock.unlock();
           }
         }
-        ts.ensureAggregator(batches.get(0).getSchema());
-        Instant now = config.clock.instant();
-        for (int i = 0; i < batches.size(); i++) {
-          VectorSchemaRoot b = batches.get(i);
-          batches.set(i, null);
-          rows += b.getRowCount();
-          VectorSchemaRoot s = ts.aggregateAndStore(b, now);
-          result = result.plus(ts.lastResult);
-          stored.add(s);
-        }
-        ts.pending.addAll(stored);
-        stored.clear();
       } finally {
-        if (ts.lock.isHeldByCurrentThread()) {
-          ts.lock.unlock();
+        for (VectorSchemaRoot b : batches) {
+          if (b != null) {
+            b.close();
+          }
         }
+        stored.forEach(VectorSchemaRoot::close);
       }
-    } finally {
-      for (VectorSchemaRoot b : batches) {
-        if (b != null) {
-          b.close();
-        }
-      }
-      stored.forEach(VectorSchemaRoot::close);
+    } catch (RuntimeException e) {
+      toBackend.forEach(b -> b.batch.close());
+      throw e;
     }
     addPending(rows);
+    WriteThrough wt = writeThrough;
+    if (wt != null) {
+      for (LoggedBatch b : toBackend) {
+        wt.submit(b.table, b.batchId, b.batch, config.synchronousWriteThrough);
+      }
+    }
     return result;
+  }
+
+  /** A batch in the log, bound for the backend. */
+  private static final class LoggedBatch {
+    final String table;
+    final String batchId;
+    final VectorSchemaRoot batch;
+
+    LoggedBatch(String table, String batchId, VectorSchemaRoot batch) {
+      this.table = table;
+      this.batchId = batchId;
+      this.batch = batch;
+    }
+  }
+
+  private static long bufferBytes(VectorSchemaRoot b) {
+    long n = 0;
+    for (FieldVector v : b.getFieldVectors()) {
+      n += v.getBufferSize();
+    }
+    return n;
+  }
+
+  /** A second root over {@code batch}'s buffers (reference-counted, not copied). */
+  private VectorSchemaRoot share(VectorSchemaRoot batch) {
+    VectorSchemaRoot copy = VectorSchemaRoot.create(batch.getSchema(), allocator);
+    try (var unloaded = new org.apache.arrow.vector.VectorUnloader(batch).getRecordBatch()) {
+      new org.apache.arrow.vector.VectorLoader(copy).load(unloaded);
+    }
+    return copy;
   }
 
   private void addPending(long rows) {
@@ -283,7 +393,11 @@ public final class Engine implements Hyprstream {
   private void flushLoop() {
     while (!closed.get()) {
       boolean any = false;
+      long now = System.nanoTime();
       for (TableState ts : tables.values()) {
+        if (!ts.dueForFlush(now)) {
+          continue;
+        }
         try {
           any |= flush(ts) > 0;
         } catch (RuntimeException e) {
@@ -293,9 +407,9 @@ public final class Engine implements Hyprstream {
       }
       if (!any) {
         synchronized (pendingMonitor) {
-          if (pendingRows == 0 && !closed.get()) {
+          if (!closed.get()) {
             try {
-              pendingMonitor.wait(50);
+              pendingMonitor.wait(20);
             } catch (InterruptedException e) {
               return;
             }
@@ -317,6 +431,7 @@ public final class Engine implements Hyprstream {
         }
         batches = new ArrayList<>(ts.pending);
         ts.pending.clear();
+        ts.pendingRows = 0;
       } finally {
         ts.lock.unlock();
       }
@@ -367,6 +482,9 @@ public final class Engine implements Hyprstream {
   /** Flushes the tables and syncs the views {@code sql} may read. */
   private void prepareFor(String sql) {
     Set<String> words = SqlNames.words(sql);
+    if (writeThrough != null && words.contains(BACKEND_STATUS_TABLE)) {
+      refreshBackendStatus(writeThrough.status());
+    }
     for (TableState ts : tables.values()) {
       if (words.contains(key(ts.name))) {
         flush(ts);
@@ -492,6 +610,9 @@ public final class Engine implements Hyprstream {
         target = target.substring(1, target.length() - 1).replace("\"\"", "\"");
       }
       String verb = SqlNames.verb(sql);
+      if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+        throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
+      }
       if (isView(target)) {
         throw new QueryRejectedException(
             "'"
@@ -650,12 +771,70 @@ public final class Engine implements Hyprstream {
         }
       }
     } finally {
+      closeBackend();
       cache.close();
       allocator.close();
       if (ownedRoot != null) {
         ownedRoot.close();
       }
     }
+  }
+
+  /**
+   * Drains the write-through queue (bounded), then closes the pipeline, the log and the backend.
+   */
+  private void closeBackend() {
+    WriteThrough wt = writeThrough;
+    if (wt == null) {
+      return;
+    }
+    try {
+      if (!wt.drain(config.drainTimeout)) {
+        LOG.warn(
+            "write-through did not drain within {}; {} batches stay in the log and are sent after"
+                + " the next start",
+            config.drainTimeout,
+            wt.status().backlogBatches);
+      }
+    } finally {
+      wt.close();
+      java.util.Objects.requireNonNull(wal).close();
+      java.util.Objects.requireNonNull(backend).close();
+    }
+  }
+
+  /** Rewrites the one-row status table from the pipeline's current figures. */
+  private void refreshBackendStatus(WriteThrough.Status st) {
+    String error = st.lastError == null ? "NULL" : "'" + st.lastError.replace("'", "''") + "'";
+    cache.execute(
+        "CREATE OR REPLACE TABLE "
+            + BACKEND_STATUS_TABLE
+            + " AS SELECT '"
+            + st.backend.replace("'", "''")
+            + "' AS backend, "
+            + st.backlogBatches
+            + "::BIGINT AS backlog_batches, "
+            + st.backlogRows
+            + "::BIGINT AS backlog_rows, "
+            + st.lagMillis
+            + "::BIGINT AS lag_ms, "
+            + st.committedBatches
+            + "::BIGINT AS committed_batches, "
+            + st.committedRows
+            + "::BIGINT AS committed_rows, "
+            + st.failures
+            + "::BIGINT AS failures, "
+            + error
+            + "::VARCHAR AS last_error, "
+            + st.walBytes
+            + "::BIGINT AS wal_bytes, now() AS as_of",
+        List.of());
+  }
+
+  /** The write-through pipeline's state, or null without a backend. */
+  public WriteThrough.@Nullable Status backendStatus() {
+    WriteThrough wt = writeThrough;
+    return wt == null ? null : wt.status();
   }
 
   /** Window state bytes and count, for benchmarks and status tables. */
@@ -720,6 +899,8 @@ public final class Engine implements Hyprstream {
     final ReentrantLock viewLock = new ReentrantLock();
 
     final List<VectorSchemaRoot> pending = new ArrayList<>();
+    long pendingRows;
+    long pendingSince;
     @Nullable Schema schema;
     @Nullable HeapWindowAggregator aggregator;
     IngestResult lastResult = IngestResult.of(0);
@@ -732,6 +913,17 @@ public final class Engine implements Hyprstream {
 
     AggregationSpec spec() {
       return java.util.Objects.requireNonNull(spec);
+    }
+
+    /** True when the flusher should move this table's queue now. */
+    boolean dueForFlush(long nowNanos) {
+      lock.lock();
+      try {
+        return pendingRows >= FLUSH_ROWS
+            || (pendingRows > 0 && nowNanos - pendingSince >= FLUSH_DELAY_NANOS);
+      } finally {
+        lock.unlock();
+      }
     }
 
     @Nullable AggregationSpec specOrNull() {

@@ -1,6 +1,7 @@
 package io.hyprstream.internal;
 
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.WindowSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +19,11 @@ public final class EngineConfig {
   final Duration expiryInterval;
   final InstantSource clock;
   final List<AggregationSpec> aggregations;
+  final @Nullable BackendStore backend;
+  final Path dataDirectory;
+  final long walMaxBytes;
+  final boolean synchronousWriteThrough;
+  final Duration drainTimeout;
 
   public EngineConfig(
       @Nullable BufferAllocator allocator,
@@ -25,13 +31,23 @@ public final class EngineConfig {
       Duration cacheDuration,
       Duration expiryInterval,
       InstantSource clock,
-      List<AggregationSpec> aggregations) {
+      List<AggregationSpec> aggregations,
+      @Nullable BackendStore backend,
+      Path dataDirectory,
+      long walMaxBytes,
+      boolean synchronousWriteThrough,
+      Duration drainTimeout) {
     this.allocator = allocator;
     this.cacheFile = cacheFile;
     this.cacheDuration = cacheDuration;
     this.expiryInterval = expiryInterval;
     this.clock = clock;
     this.aggregations = List.copyOf(aggregations);
+    this.backend = backend;
+    this.dataDirectory = dataDirectory;
+    this.walMaxBytes = walMaxBytes;
+    this.synchronousWriteThrough = synchronousWriteThrough;
+    this.drainTimeout = drainTimeout;
   }
 
   /**

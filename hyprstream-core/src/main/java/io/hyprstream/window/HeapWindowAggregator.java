@@ -7,6 +7,7 @@ import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.Columns;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -196,11 +197,10 @@ public final class HeapWindowAggregator implements WindowAggregator {
     long nowMicros =
         Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000L), now.getNano() / 1000);
     int w = windows.size();
-    long[] firstKept = new long[w];
-    long[] lastKept = new long[w];
     for (int i = 0; i < w; i++) {
-      firstKept[i] = Math.floorDiv(nowMicros - retentions[i] - ORIGIN_MICROS, sizes[i]);
-      lastKept[i] = Math.floorDiv(nowMicros + retentions[i] - ORIGIN_MICROS, sizes[i]);
+      states[i].beginBatch(
+          Math.floorDiv(nowMicros - retentions[i] - ORIGIN_MICROS, sizes[i]),
+          Math.floorDiv(nowMicros + retentions[i] - ORIGIN_MICROS, sizes[i]));
     }
 
     FieldVector timeVector = Columns.require(batch, spec.timeColumn());
@@ -208,9 +208,12 @@ public final class HeapWindowAggregator implements WindowAggregator {
     int[] keyIds = keyIds(batch, rows);
     boolean partial = isPreAggregated(batch.getSchema());
     int values = spec.valueColumns().size();
-    FieldVector[] valueVectors = new FieldVector[partial ? 0 : values];
-    for (int v = 0; v < valueVectors.length; v++) {
-      valueVectors[v] = Columns.require(batch, spec.valueColumns().get(v));
+    double[][] valueColumns = new double[partial ? 0 : values][];
+    boolean[][] valueNulls = new boolean[valueColumns.length][];
+    for (int v = 0; v < valueColumns.length; v++) {
+      FieldVector vector = Columns.require(batch, spec.valueColumns().get(v));
+      valueColumns[v] = doubles(vector, rows);
+      valueNulls[v] = nulls(vector, rows);
     }
     PartialColumns partials =
         partial ? new PartialColumns(batch, spec.valueColumns().get(0)) : null;
@@ -240,7 +243,9 @@ public final class HeapWindowAggregator implements WindowAggregator {
         boolean anyValue = false;
         if (partials == null) {
           for (int v = 0; v < values; v++) {
-            present[v] = readDouble(valueVectors[v], r, y, v);
+            boolean[] isNull = valueNulls[v];
+            present[v] = isNull == null || !isNull[r];
+            y[v] = valueColumns[v][r];
             anyValue |= present[v];
           }
         } else {
@@ -248,19 +253,18 @@ public final class HeapWindowAggregator implements WindowAggregator {
         }
         int late = 0;
         int ahead = 0;
+        int key = keyIds[r];
         for (int i = 0; i < w; i++) {
-          long idx = Math.floorDiv(t - ORIGIN_MICROS, sizes[i]);
-          if (idx < firstKept[i]) {
-            late++;
-            continue;
-          }
-          if (idx > lastKept[i] || idx > Integer.MAX_VALUE) {
-            ahead++;
-            continue;
-          }
           WindowState s = states[i];
-          int slot = s.slot(keyIds[r], (int) idx);
-          s.dirty.set(slot);
+          int slot = s.locate(key, t);
+          if (slot < 0) {
+            if (slot == WindowState.LATE) {
+              late++;
+            } else {
+              ahead++;
+            }
+            continue;
+          }
           if (i == runningIndex) {
             runningSlot = slot;
           }
@@ -270,7 +274,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
             }
             continue;
           }
-          double x = (t - (ORIGIN_MICROS + idx * sizes[i])) / 1e6;
+          double x = (t - s.locatedStart) / 1e6;
           for (int v = 0; v < values; v++) {
             if (present[v]) {
               s.add(slot, v, x, y[v]);
@@ -340,16 +344,46 @@ public final class HeapWindowAggregator implements WindowAggregator {
       cols[k] = Columns.require(batch, spec.keyColumns().get(k));
     }
     if (cols.length == 1 && cols[0] instanceof VarCharVector && cols[0].getNullCount() == 0) {
-      VarCharVector v = (VarCharVector) cols[0];
-      for (int r = 0; r < rows; r++) {
-        ids[r] = keys.idOfUtf8(v, r);
-      }
+      keys.idsOfUtf8((VarCharVector) cols[0], rows, ids);
       return ids;
     }
     for (int r = 0; r < rows; r++) {
       ids[r] = keys.idOf(cols, r);
     }
     return ids;
+  }
+
+  /** A numeric column's values as doubles (undefined where null), read in bulk for float64. */
+  private static double[] doubles(FieldVector vector, int rows) {
+    double[] out = new double[rows];
+    if (vector instanceof Float8Vector) {
+      vector
+          .getDataBuffer()
+          .nioBuffer(0, rows * 8)
+          .order(ByteOrder.LITTLE_ENDIAN)
+          .asDoubleBuffer()
+          .get(out);
+      return out;
+    }
+    double[] one = new double[1];
+    for (int r = 0; r < rows; r++) {
+      if (readDouble(vector, r, one, 0)) {
+        out[r] = one[0];
+      }
+    }
+    return out;
+  }
+
+  /** Which rows of {@code vector} are null, or null when none is. */
+  private static boolean @Nullable [] nulls(FieldVector vector, int rows) {
+    if (vector.getNullCount() == 0) {
+      return null;
+    }
+    boolean[] out = new boolean[rows];
+    for (int r = 0; r < rows; r++) {
+      out[r] = vector.isNull(r);
+    }
+    return out;
   }
 
   /** Reads row {@code r} of a numeric vector into {@code out[v]}; false when null. */
@@ -438,8 +472,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
   @Override
   public VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator) {
     WindowState s = states[indexOf(window)];
-    int[] slots = s.dirty.stream().toArray();
-    s.dirty.clear();
+    int[] slots = s.drainDirty();
     return rows(window, s, slots, allocator);
   }
 

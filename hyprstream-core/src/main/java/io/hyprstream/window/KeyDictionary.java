@@ -1,12 +1,13 @@
 package io.hyprstream.window;
 
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.ArrowBuf;
-import org.apache.arrow.memory.util.ByteFunctionHelpers;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.util.Text;
@@ -41,22 +42,37 @@ final class KeyDictionary {
     return id == null ? -1 : id;
   }
 
-  /** The id of row {@code row}'s key in a single non-null utf8 column, added when new. */
-  int idOfUtf8(VarCharVector vector, int row) {
+  /**
+   * The ids of the first {@code rows} keys of a single non-null utf8 column, adding new ones. The
+   * column's bytes are copied to the heap once, so hashing and comparing run on plain arrays.
+   */
+  void idsOfUtf8(VarCharVector vector, int rows, int[] out) {
+    if (rows == 0) {
+      return;
+    }
     ArrowBuf offsets = vector.getOffsetBuffer();
-    int start = offsets.getInt((long) row * 4);
-    int end = offsets.getInt((long) (row + 1) * 4);
-    ArrowBuf data = vector.getDataBuffer();
-    int h = ByteFunctionHelpers.hash(data, start, end);
+    int[] offs = new int[rows + 1];
+    offsets.nioBuffer(0, (rows + 1) * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(offs);
+    int base = offs[0];
+    byte[] bytes = new byte[offs[rows] - base];
+    vector.getDataBuffer().getBytes(base, bytes);
+    for (int r = 0; r < rows; r++) {
+      out[r] = idOfUtf8(bytes, offs[r] - base, offs[r + 1] - base);
+    }
+  }
+
+  private int idOfUtf8(byte[] bytes, int start, int end) {
+    int h = 1;
+    for (int i = start; i < end; i++) {
+      h = 31 * h + bytes[i];
+    }
     int mask = utf8Keys.length - 1;
     for (int pos = mix(h) & mask; ; pos = (pos + 1) & mask) {
       byte[] k = utf8Keys[pos];
       if (k == null) {
-        byte[] bytes = new byte[end - start];
-        data.getBytes(start, bytes);
-        int id =
-            add(Arrays.asList((Object) new String(bytes, java.nio.charset.StandardCharsets.UTF_8)));
-        utf8Keys[pos] = bytes;
+        byte[] key = Arrays.copyOfRange(bytes, start, end);
+        int id = add(Arrays.asList((Object) new String(key, StandardCharsets.UTF_8)));
+        utf8Keys[pos] = key;
         utf8Ids[pos] = id;
         utf8Hashes[pos] = h;
         if (++utf8Size * 2 > utf8Keys.length) {
@@ -64,8 +80,7 @@ final class KeyDictionary {
         }
         return id;
       }
-      if (k.length == end - start
-          && ByteFunctionHelpers.compare(data, start, end, k, 0, k.length) == 0) {
+      if (utf8Hashes[pos] == h && Arrays.equals(k, 0, k.length, bytes, start, end)) {
         return utf8Ids[pos];
       }
     }

@@ -19,43 +19,66 @@ import java.util.BitSet;
  * <p>Not thread-safe; the owning aggregator is confined to one thread at a time.
  */
 final class WindowState {
+  /** {@link #locate} result: the row's window is older than every retained one. */
+  static final int LATE = -1;
+
+  /** {@link #locate} result: the row's window is further ahead than retention allows. */
+  static final int AHEAD = -2;
+
   private static final int PAGE_BITS = 12;
   private static final int PAGE = 1 << PAGE_BITS;
   private static final int MASK = PAGE - 1;
   private static final int EMPTY_MIN = Integer.MAX_VALUE;
   private static final int EMPTY_MAX = Integer.MIN_VALUE;
 
+  // One slot's state for one value column is 8 adjacent doubles (one cache line), so an update
+  // touches one line instead of one per field.
+  private static final int STRIDE = 8;
+  private static final int N = 0;
+  private static final int SUM = 1;
+  private static final int MIN = 2;
+  private static final int MAX = 3;
+  private static final int SUM_X = 4;
+  private static final int M2 = 5;
+  private static final int CXX = 6;
+  private static final int CXY = 7;
+
   final long sizeMicros;
   final int values;
 
-  // Per slot.
+  private double[][] state = new double[0][];
   private int[][] keyOf = new int[0][];
   private int[][] windowOf = new int[0][];
-  // Per slot and value column: index slot * values + v within the page.
-  private long[][] n = new long[0][];
-  private double[][] sum = new double[0][];
-  private double[][] min = new double[0][];
-  private double[][] max = new double[0][];
-  private double[][] sumX = new double[0][];
-  private double[][] m2 = new double[0][];
-  private double[][] cxx = new double[0][];
-  private double[][] cxy = new double[0][];
 
   private int slotsUsed;
   private int[] freeSlots = new int[16];
   private int freeCount;
   private int live;
 
-  // Per key.
+  // Per key: the ring of slot ids, and the last window a row of the key went to. Rows of one key
+  // arrive nearly in time order, so most rows hit that window without a division or ring lookup.
   private int[][] rings = new int[0][];
   private int[] ringMin = new int[0];
   private int[] ringMax = new int[0];
+  private int[] lastSlot = new int[0];
+  private int[] lastWindow = new int[0];
+  private long[] lastStart = new long[0];
+  private int[] lastDirtyGeneration = new int[0];
 
-  /** Slots changed since the last drain. */
-  final BitSet dirty = new BitSet();
+  // Set by beginBatch: the window indexes rows may go to.
+  private long firstKept = Long.MIN_VALUE;
+  private long lastKept = Long.MAX_VALUE;
+
+  /** Window start (epoch micros) of the slot the last {@link #locate} returned. */
+  long locatedStart;
+
+  /** Slots changed since the last drain; {@link #generation} counts drains. */
+  private final BitSet dirty = new BitSet();
+
+  private int generation;
 
   /** Pre-aggregated (count, sum) merged into a slot, by slot and value column. */
-  final java.util.HashMap<Long, double[]> partials = new java.util.HashMap<>();
+  private final java.util.HashMap<Long, double[]> partials = new java.util.HashMap<>();
 
   WindowState(long sizeMicros, int values) {
     this.sizeMicros = sizeMicros;
@@ -65,6 +88,50 @@ final class WindowState {
   /** Number of live slots. */
   int live() {
     return live;
+  }
+
+  /** Sets the window indexes rows of the coming batch may go to: {@code [first, last]}. */
+  void beginBatch(long first, long last) {
+    this.firstKept = first;
+    this.lastKept = last;
+  }
+
+  /**
+   * The slot of the window {@code key}'s row at {@code micros} belongs to, created when missing and
+   * marked changed; or {@link #LATE} / {@link #AHEAD}. Sets {@link #locatedStart}.
+   */
+  int locate(int key, long micros) {
+    if (key < lastSlot.length) {
+      int s = lastSlot[key];
+      long start = lastStart[key];
+      if (s >= 0
+          && micros >= start
+          && micros - start < sizeMicros
+          && lastWindow[key] >= firstKept) {
+        locatedStart = start;
+        if (lastDirtyGeneration[key] != generation) {
+          dirty.set(s);
+          lastDirtyGeneration[key] = generation;
+        }
+        return s;
+      }
+    }
+    long idx = Math.floorDiv(micros - HeapWindowAggregator.ORIGIN_MICROS, sizeMicros);
+    if (idx < firstKept) {
+      return LATE;
+    }
+    if (idx > lastKept || idx > Integer.MAX_VALUE) {
+      return AHEAD;
+    }
+    int s = slot(key, (int) idx);
+    dirty.set(s);
+    long start = HeapWindowAggregator.ORIGIN_MICROS + idx * sizeMicros;
+    locatedStart = start;
+    lastSlot[key] = s;
+    lastWindow[key] = (int) idx;
+    lastStart[key] = start;
+    lastDirtyGeneration[key] = generation;
+    return s;
   }
 
   /** The slot of (key, window), created empty when missing. */
@@ -110,11 +177,12 @@ final class WindowState {
     return ring[window & (ring.length - 1)];
   }
 
-  /** The lowest and highest window index held for {@code key}; lo > hi when none. */
+  /** The lowest window index held for {@code key}; greater than {@link #ringMax} when none. */
   int ringMin(int key) {
     return key < ringMin.length ? ringMin[key] : EMPTY_MIN;
   }
 
+  /** The highest window index held for {@code key}. */
   int ringMax(int key) {
     return key < ringMax.length ? ringMax[key] : EMPTY_MAX;
   }
@@ -147,8 +215,13 @@ final class WindowState {
     rings = Arrays.copyOf(rings, cap);
     ringMin = Arrays.copyOf(ringMin, cap);
     ringMax = Arrays.copyOf(ringMax, cap);
+    lastSlot = Arrays.copyOf(lastSlot, cap);
+    lastWindow = Arrays.copyOf(lastWindow, cap);
+    lastStart = Arrays.copyOf(lastStart, cap);
+    lastDirtyGeneration = Arrays.copyOf(lastDirtyGeneration, cap);
     Arrays.fill(ringMin, old, cap, EMPTY_MIN);
     Arrays.fill(ringMax, old, cap, EMPTY_MAX);
+    Arrays.fill(lastSlot, old, cap, -1);
   }
 
   private int newSlot(int key, int window) {
@@ -165,16 +238,17 @@ final class WindowState {
     int o = s & MASK;
     keyOf[p][o] = key;
     windowOf[p][o] = window;
+    double[] st = state[p];
     for (int v = 0; v < values; v++) {
-      int i = o * values + v;
-      n[p][i] = 0;
-      sum[p][i] = 0;
-      min[p][i] = Double.POSITIVE_INFINITY;
-      max[p][i] = Double.NEGATIVE_INFINITY;
-      sumX[p][i] = 0;
-      m2[p][i] = 0;
-      cxx[p][i] = 0;
-      cxy[p][i] = 0;
+      int i = (o * values + v) * STRIDE;
+      st[i + N] = 0;
+      st[i + SUM] = 0;
+      st[i + MIN] = Double.POSITIVE_INFINITY;
+      st[i + MAX] = Double.NEGATIVE_INFINITY;
+      st[i + SUM_X] = 0;
+      st[i + M2] = 0;
+      st[i + CXX] = 0;
+      st[i + CXY] = 0;
     }
     live++;
     return s;
@@ -182,61 +256,43 @@ final class WindowState {
 
   private void addPage() {
     int pages = keyOf.length + 1;
+    state = Arrays.copyOf(state, pages);
     keyOf = Arrays.copyOf(keyOf, pages);
     windowOf = Arrays.copyOf(windowOf, pages);
-    n = Arrays.copyOf(n, pages);
-    sum = Arrays.copyOf(sum, pages);
-    min = Arrays.copyOf(min, pages);
-    max = Arrays.copyOf(max, pages);
-    sumX = Arrays.copyOf(sumX, pages);
-    m2 = Arrays.copyOf(m2, pages);
-    cxx = Arrays.copyOf(cxx, pages);
-    cxy = Arrays.copyOf(cxy, pages);
-    int p = pages - 1;
-    keyOf[p] = new int[PAGE];
-    windowOf[p] = new int[PAGE];
-    n[p] = new long[PAGE * values];
-    sum[p] = new double[PAGE * values];
-    min[p] = new double[PAGE * values];
-    max[p] = new double[PAGE * values];
-    sumX[p] = new double[PAGE * values];
-    m2[p] = new double[PAGE * values];
-    cxx[p] = new double[PAGE * values];
-    cxy[p] = new double[PAGE * values];
+    state[pages - 1] = new double[PAGE * values * STRIDE];
+    keyOf[pages - 1] = new int[PAGE];
+    windowOf[pages - 1] = new int[PAGE];
   }
 
   /**
-   * Adds value {@code y} observed {@code x} seconds after the window start (Welford / Chan updates
-   * of the mean-free co-moments, computed from exact sums).
+   * Adds value {@code y} observed {@code x} seconds after the window start: Welford/Chan updates of
+   * the co-moments, with the means taken from exact running sums.
    */
   void add(int slot, int v, double x, double y) {
-    int p = slot >>> PAGE_BITS;
-    int i = (slot & MASK) * values + v;
-    long[] np = n[p];
-    long k = ++np[i];
-    double[] sp = sum[p];
-    double[] sxp = sumX[p];
-    double sOld = sp[i];
-    double sxOld = sxp[i];
+    double[] st = state[slot >>> PAGE_BITS];
+    int i = ((slot & MASK) * values + v) * STRIDE;
+    double k = st[i + N] + 1;
+    st[i + N] = k;
+    double sOld = st[i + SUM];
     double sNew = sOld + y;
+    st[i + SUM] = sNew;
+    double sxOld = st[i + SUM_X];
     double sxNew = sxOld + x;
-    sp[i] = sNew;
-    sxp[i] = sxNew;
-    if (y < min[p][i]) {
-      min[p][i] = y;
+    st[i + SUM_X] = sxNew;
+    if (y < st[i + MIN]) {
+      st[i + MIN] = y;
     }
-    if (y > max[p][i]) {
-      max[p][i] = y;
+    if (y > st[i + MAX]) {
+      st[i + MAX] = y;
     }
     if (k > 1) {
       double inv = 1.0 / k;
       double invOld = 1.0 / (k - 1);
-      double meanYOld = sOld * invOld;
       double meanYNew = sNew * inv;
       double dx = x - sxOld * invOld;
-      m2[p][i] += (y - meanYOld) * (y - meanYNew);
-      cxx[p][i] += dx * (x - sxNew * inv);
-      cxy[p][i] += dx * (y - meanYNew);
+      st[i + M2] += (y - sOld * invOld) * (y - meanYNew);
+      st[i + CXX] += dx * (x - sxNew * inv);
+      st[i + CXY] += dx * (y - meanYNew);
     }
   }
 
@@ -251,9 +307,13 @@ final class WindowState {
     return ((long) slot << 16) | v;
   }
 
+  private double field(int slot, int v, int field) {
+    return state[slot >>> PAGE_BITS][((slot & MASK) * values + v) * STRIDE + field];
+  }
+
   /** Value count including partial state ({@code COUNT(value)}). */
   long count(int slot, int v) {
-    long c = n[slot >>> PAGE_BITS][(slot & MASK) * values + v];
+    long c = rawCount(slot, v);
     if (!partials.isEmpty()) {
       double[] p = partials.get(partialKey(slot, v));
       if (p != null) {
@@ -265,7 +325,7 @@ final class WindowState {
 
   /** Sum including partial state; meaningful only when {@link #count} > 0. */
   double sum(int slot, int v) {
-    double s = sum[slot >>> PAGE_BITS][(slot & MASK) * values + v];
+    double s = field(slot, v, SUM);
     if (!partials.isEmpty()) {
       double[] p = partials.get(partialKey(slot, v));
       if (p != null) {
@@ -277,30 +337,27 @@ final class WindowState {
 
   /** Raw values seen (excluding partial state); min, max, stddev and trend rest on these. */
   long rawCount(int slot, int v) {
-    return n[slot >>> PAGE_BITS][(slot & MASK) * values + v];
+    return (long) field(slot, v, N);
   }
 
   double min(int slot, int v) {
-    return min[slot >>> PAGE_BITS][(slot & MASK) * values + v];
+    return field(slot, v, MIN);
   }
 
   double max(int slot, int v) {
-    return max[slot >>> PAGE_BITS][(slot & MASK) * values + v];
+    return field(slot, v, MAX);
   }
 
   /** Sample standard deviation of the raw values; NaN for fewer than two. */
   double stddev(int slot, int v) {
-    int p = slot >>> PAGE_BITS;
-    int i = (slot & MASK) * values + v;
-    long k = n[p][i];
-    return k < 2 ? Double.NaN : Math.sqrt(Math.max(0, m2[p][i]) / (k - 1));
+    double k = field(slot, v, N);
+    return k < 2 ? Double.NaN : Math.sqrt(Math.max(0, field(slot, v, M2)) / (k - 1));
   }
 
-  /** Least-squares slope of value over x; NaN when undefined (fewer than two x values). */
+  /** Least-squares slope of value over x; NaN when undefined (x does not vary). */
   double slope(int slot, int v) {
-    int p = slot >>> PAGE_BITS;
-    int i = (slot & MASK) * values + v;
-    return n[p][i] < 2 || cxx[p][i] <= 0 ? Double.NaN : cxy[p][i] / cxx[p][i];
+    double cxx = field(slot, v, CXX);
+    return field(slot, v, N) < 2 || cxx <= 0 ? Double.NaN : field(slot, v, CXY) / cxx;
   }
 
   /** Intercept at x = 0 (the window start) of the least-squares line; NaN when undefined. */
@@ -309,10 +366,8 @@ final class WindowState {
     if (Double.isNaN(b)) {
       return Double.NaN;
     }
-    int p = slot >>> PAGE_BITS;
-    int i = (slot & MASK) * values + v;
-    double k = n[p][i];
-    return sum[p][i] / k - b * (sumX[p][i] / k);
+    double k = field(slot, v, N);
+    return field(slot, v, SUM) / k - b * (field(slot, v, SUM_X) / k);
   }
 
   int keyOf(int slot) {
@@ -321,6 +376,14 @@ final class WindowState {
 
   int windowOf(int slot) {
     return windowOf[slot >>> PAGE_BITS][slot & MASK];
+  }
+
+  /** The slots changed since the previous call, in slot order; forgets them. */
+  int[] drainDirty() {
+    int[] slots = dirty.stream().toArray();
+    dirty.clear();
+    generation++;
+    return slots;
   }
 
   /**
@@ -333,6 +396,7 @@ final class WindowState {
       if (lo == EMPTY_MIN || lo >= firstKept) {
         continue;
       }
+      lastSlot[key] = -1;
       int[] ring = rings[key];
       int hi = ringMax[key];
       int w = lo;
@@ -374,14 +438,15 @@ final class WindowState {
 
   /** Heap bytes held, counting allocated (not only used) arrays. */
   long heapBytes() {
-    long bytes = (long) keyOf.length * PAGE * (4 + 4) + (long) keyOf.length * PAGE * values * 8 * 8;
+    long pages = keyOf.length;
+    long bytes = pages * PAGE * (4 + 4) + pages * PAGE * values * STRIDE * 8;
     for (int[] r : rings) {
       if (r != null) {
         bytes += 16 + 4L * r.length;
       }
     }
-    bytes += (long) rings.length * (8 + 4 + 4) + 4L * freeSlots.length + dirty.size() / 8;
-    bytes += partials.size() * 96L;
+    bytes += (long) rings.length * (8 + 4 + 4 + 4 + 4 + 8 + 4);
+    bytes += 4L * freeSlots.length + dirty.size() / 8 + partials.size() * 96L;
     return bytes;
   }
 }

@@ -1,0 +1,42 @@
+package io.hyprstream.bench;
+
+import java.util.Arrays;
+
+/** Entry point of {@code benchmarks.jar}: the core figures runner, or JMH. */
+public final class BenchMain {
+  private BenchMain() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0) {
+      usage();
+      return;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    switch (args[0]) {
+      case "jmh":
+        org.openjdk.jmh.Main.main(rest);
+        break;
+      case "core":
+        CoreRunner.Options options = CoreRunner.Options.parse(rest);
+        new CoreRunner(options).run();
+        break;
+      default:
+        usage();
+        System.exit(2);
+    }
+  }
+
+  private static void usage() {
+    System.out.println(
+        String.join(
+            "\n",
+            "usage: java -jar benchmarks.jar <command> [args]",
+            "  core [OUTPUT.md] [--rows N] [--metrics N] [--seed N] [--query-runs N]"
+                + " [--visible-rounds N]",
+            "       runs the core figures (ingest, window lookup, ingest-to-visible, state size)",
+            "       in one JVM and writes a Markdown table to OUTPUT.md (default: print only)",
+            "  jmh [JMH args]",
+            "       runs the JMH benchmarks in io.hyprstream.bench.jmh, e.g. `jmh -l`",
+            "       or `jmh WindowLookup`"));
+  }
+}

@@ -1,0 +1,51 @@
+package io.hyprstream.bench.jmh;
+
+import io.hyprstream.Hyprstream;
+import io.hyprstream.bench.MetricsData;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+
+/** Set-up shared by the JMH benchmarks: the core runner's data and engine configuration. */
+final class BenchData {
+  private BenchData() {}
+
+  /** Batches of the core runner's generator (seed 42, 1,000 metrics, 7 days). */
+  static List<VectorSchemaRoot> batches(BufferAllocator allocator, long rows) {
+    return new MetricsData(rows, 1000, 42).batches(allocator);
+  }
+
+  /** An instance configured as in the core runner: fixed clock, no expiry. */
+  static Hyprstream instance(BufferAllocator allocator) {
+    return Hyprstream.builder()
+        .allocator(allocator)
+        .clock(InstantSource.fixed(MetricsData.NOW))
+        .cacheDuration(Duration.ofDays(8))
+        .expiryInterval(Duration.ZERO)
+        .build();
+  }
+
+  /** Runs a {@code SELECT count(*)}; it returns once the table's queued rows are in DuckDB. */
+  static long count(Hyprstream hs, String table) {
+    try (ArrowReader r = hs.query("SELECT count(*) FROM " + table)) {
+      r.loadNextBatch();
+      return ((BigIntVector) r.getVectorSchemaRoot().getVector(0)).get(0);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Reads every batch; returns the row count. */
+  static long drain(ArrowReader r) throws IOException {
+    long n = 0;
+    while (r.loadNextBatch()) {
+      n += r.getVectorSchemaRoot().getRowCount();
+    }
+    return n;
+  }
+}

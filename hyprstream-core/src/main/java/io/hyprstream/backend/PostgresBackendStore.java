@@ -1,0 +1,548 @@
+package io.hyprstream.backend;
+
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.TableNotFoundException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyManager;
+
+/**
+ * A {@link BackendStore} in PostgreSQL. Batches go in with {@code COPY ... FROM STDIN} in the
+ * binary format (or text, see {@link PgCopyEncoder.Format}), encoded straight from the Arrow
+ * buffers; queries come back through a streaming cursor ({@code fetchSize}) converted batch by
+ * batch.
+ *
+ * <p>Exactly once: {@link #append} inserts the batch id into {@code hyprstream_ledger} with {@code
+ * ON CONFLICT DO NOTHING} first, then copies the rows, then commits, all in one transaction. When
+ * the id is already there (or a concurrent append of the same id commits first, which the primary
+ * key makes this one wait for) nothing is written. A failure anywhere before the commit rolls back
+ * both, so a retry can neither lose nor duplicate rows.
+ *
+ * <p>All tables, the ledger included, live in one schema: {@code current_schema()} unless the
+ * {@code schema} option names another, which is created when missing.
+ */
+public final class PostgresBackendStore implements BackendStore {
+  /** The ledger table's name. */
+  public static final String LEDGER = "hyprstream_ledger";
+
+  static final int RESULT_BATCH_ROWS = 64 * 1024;
+  private static final int MAX_IDLE_CONNECTIONS = 4;
+  private static final Pattern MISSING_RELATION = Pattern.compile("relation \"([^\"]+)\"");
+
+  private final String jdbcUrl;
+  private final Properties properties;
+  private final String describe;
+  private final String schema;
+  private final PgCopyEncoder.Format format;
+  private final ConcurrentLinkedQueue<Connection> idle = new ConcurrentLinkedQueue<>();
+
+  /** Column names (lower-cased) of tables known to exist, so most appends skip the catalog. */
+  private final Map<String, Map<String, String>> knownColumns = new ConcurrentHashMap<>();
+
+  private final Object ddlLock = new Object();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile @Nullable FailureHook beforeCommit;
+
+  /** A test hook run inside {@link #append} after the COPY and before the commit. */
+  @FunctionalInterface
+  interface FailureHook {
+    void run(Connection connection) throws SQLException;
+  }
+
+  private PostgresBackendStore(
+      String jdbcUrl,
+      Properties properties,
+      String describe,
+      @Nullable String schema,
+      PgCopyEncoder.Format format) {
+    this.jdbcUrl = jdbcUrl;
+    this.properties = properties;
+    this.describe = describe;
+    this.format = format;
+    this.schema = schema == null ? currentSchema(jdbcUrl, properties, describe) : schema;
+    Connection c = connect();
+    try (Statement st = c.createStatement()) {
+      st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(this.schema));
+      st.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + qualified(LEDGER)
+              + " (batch_id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
+              + " row_count BIGINT NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw unavailable("cannot set up PostgreSQL backend at " + describe, e);
+    }
+    release(c);
+  }
+
+  private static String currentSchema(String jdbcUrl, Properties properties, String describe) {
+    try (Connection c = DriverManager.getConnection(jdbcUrl, properties);
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT current_schema()")) {
+      String current = rs.next() ? rs.getString(1) : null;
+      return current == null ? "public" : current;
+    } catch (SQLException e) {
+      String m = e.getMessage() == null ? e.toString() : e.getMessage();
+      String password = properties.getProperty("password");
+      if (password != null && !password.isEmpty()) {
+        m = m.replace(password, "***");
+      }
+      throw new BackendUnavailableException(
+          "cannot connect to PostgreSQL at " + describe + ": " + m, e);
+    }
+  }
+
+  /**
+   * Connects to PostgreSQL at {@code jdbcUrl} ({@code jdbc:postgresql://host:port/db?...}) with
+   * {@code properties} (user, password and pgjdbc options) and creates the ledger table.
+   *
+   * @param schema the schema for every table, created when missing; null for {@code
+   *     current_schema()}
+   * @param copyFormat {@code "binary"} (default) or {@code "text"}
+   * @throws BackendUnavailableException when PostgreSQL cannot be reached or refuses the
+   *     credentials; the message names host, database and user, never the password
+   */
+  public static PostgresBackendStore open(
+      String jdbcUrl, Properties properties, @Nullable String schema, @Nullable String copyFormat) {
+    PgCopyEncoder.Format format;
+    if (copyFormat == null || copyFormat.equalsIgnoreCase("binary")) {
+      format = PgCopyEncoder.Format.BINARY;
+    } else if (copyFormat.equalsIgnoreCase("text")) {
+      format = PgCopyEncoder.Format.TEXT;
+    } else {
+      throw new IllegalArgumentException(
+          "copy_format must be 'binary' or 'text', not '" + copyFormat + "'");
+    }
+    String user = properties.getProperty("user");
+    String where = jdbcUrl.replaceFirst("\\?.*$", "") + (user == null ? "" : " as user " + user);
+    return new PostgresBackendStore(jdbcUrl, properties, where, schema, format);
+  }
+
+  @Override
+  public String name() {
+    return "postgresql";
+  }
+
+  /** The schema that holds this store's tables. */
+  public String schema() {
+    return schema;
+  }
+
+  @Override
+  public void append(String table, String batchId, VectorSchemaRoot batch) {
+    List<String> columns = ensureTable(table, batch.getSchema());
+    PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
+    Connection c = borrow();
+    boolean ok = false;
+    try {
+      c.setAutoCommit(false);
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + qualified(LEDGER)
+                  + " (batch_id, table_name, row_count) VALUES (?, ?, ?)"
+                  + " ON CONFLICT (batch_id) DO NOTHING")) {
+        ps.setString(1, batchId);
+        ps.setString(2, table);
+        ps.setLong(3, batch.getRowCount());
+        if (ps.executeUpdate() == 0) {
+          c.rollback();
+          ok = true;
+          return;
+        }
+      }
+      if (batch.getRowCount() > 0) {
+        StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
+        for (int i = 0; i < columns.size(); i++) {
+          sql.append(i == 0 ? "" : ", ").append(SqlTypes.quote(columns.get(i)));
+        }
+        sql.append(
+            format == PgCopyEncoder.Format.BINARY
+                ? ") FROM STDIN (FORMAT binary)"
+                : ")" + " FROM STDIN");
+        CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+        CopyIn in = copy.copyIn(sql.toString());
+        try {
+          encoder.writeTo(in, batch.getRowCount());
+          in.endCopy();
+        } finally {
+          if (in.isActive()) {
+            in.cancelCopy();
+          }
+        }
+      }
+      FailureHook hook = beforeCommit;
+      if (hook != null) {
+        hook.run(c);
+      }
+      c.commit();
+      ok = true;
+    } catch (SQLException e) {
+      rollbackQuietly(c);
+      if (isConnectionProblem(e)) {
+        throw unavailable("append of batch " + batchId + " to '" + table + "' failed", e);
+      }
+      throw new HyprstreamException(
+          "PostgreSQL rejected batch " + batchId + " for '" + table + "': " + scrub(e.getMessage()),
+          e);
+    } finally {
+      if (ok) {
+        release(c);
+      } else {
+        closeQuietly(c);
+      }
+    }
+  }
+
+  /** True when {@code batchId} has been committed. */
+  public boolean contains(String batchId) {
+    Connection c = borrow();
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT 1 FROM " + qualified(LEDGER) + " WHERE batch_id = ?")) {
+      ps.setString(1, batchId);
+      try (ResultSet rs = ps.executeQuery()) {
+        boolean found = rs.next();
+        release(c);
+        return found;
+      }
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw unavailable("cannot read the ledger", e);
+    }
+  }
+
+  /**
+   * Creates {@code table} from {@code arrow} when missing, adds the fields it lacks as nullable
+   * columns, and returns the batch's column names in batch order.
+   */
+  private List<String> ensureTable(String table, Schema arrow) {
+    List<String> names = new ArrayList<>();
+    for (Field f : arrow.getFields()) {
+      names.add(f.getName());
+    }
+    Map<String, String> known = knownColumns.get(table);
+    if (known != null && knownAll(known, names)) {
+      return names;
+    }
+    synchronized (ddlLock) {
+      Connection c = borrow();
+      try {
+        Map<String, String> existing = columnsOf(c, table);
+        StringBuilder ddl = new StringBuilder();
+        if (existing.isEmpty()) {
+          ddl.append("CREATE TABLE IF NOT EXISTS ").append(qualified(table)).append(" (");
+          for (int i = 0; i < arrow.getFields().size(); i++) {
+            Field f = arrow.getFields().get(i);
+            ddl.append(i == 0 ? "" : ", ")
+                .append(SqlTypes.quote(f.getName()))
+                .append(' ')
+                .append(SqlTypes.POSTGRES.columnType(table, f))
+                .append(f.isNullable() ? "" : " NOT NULL");
+          }
+          ddl.append(')');
+        } else {
+          for (Field f : arrow.getFields()) {
+            if (!existing.containsKey(f.getName())) {
+              ddl.append(ddl.length() == 0 ? "" : ";\n")
+                  .append("ALTER TABLE ")
+                  .append(qualified(table))
+                  .append(" ADD COLUMN IF NOT EXISTS ")
+                  .append(SqlTypes.quote(f.getName()))
+                  .append(' ')
+                  .append(SqlTypes.POSTGRES.columnType(table, f));
+            }
+          }
+        }
+        if (ddl.length() > 0) {
+          try (Statement st = c.createStatement()) {
+            st.execute(ddl.toString());
+          }
+          existing = columnsOf(c, table);
+        }
+        for (String n : names) {
+          if (!existing.containsKey(n)) {
+            throw new SchemaMismatchException(table, n, "column is missing after ALTER TABLE");
+          }
+        }
+        knownColumns.put(table, existing);
+        release(c);
+        return names;
+      } catch (SQLException e) {
+        closeQuietly(c);
+        if (isConnectionProblem(e)) {
+          throw unavailable("cannot create or alter '" + table + "'", e);
+        }
+        throw new HyprstreamException(
+            "PostgreSQL refused to create or alter '" + table + "': " + scrub(e.getMessage()), e);
+      } catch (RuntimeException e) {
+        release(c);
+        throw e;
+      }
+    }
+  }
+
+  private static boolean knownAll(Map<String, String> known, List<String> names) {
+    for (String n : names) {
+      if (!known.containsKey(n)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The columns of {@code table} in this store's schema, name to type; empty when missing. */
+  private Map<String, String> columnsOf(Connection c, String table) throws SQLException {
+    Map<String, String> out = new LinkedHashMap<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT column_name, data_type FROM information_schema.columns"
+                + " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position")) {
+      ps.setString(1, schema);
+      ps.setString(2, table);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Runs {@code sql} with this store's schema first on the search path. Rows stream from a cursor,
+   * {@value #RESULT_BATCH_ROWS} per batch. Ownership: the caller closes the returned reader, which
+   * returns the connection.
+   */
+  @Override
+  public ArrowReader query(String sql, BufferAllocator allocator) {
+    Connection c = borrow();
+    Statement st = null;
+    try {
+      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
+      st = c.createStatement();
+      st.setFetchSize(RESULT_BATCH_ROWS);
+      ResultSet rs = st.executeQuery(sql);
+      Statement held = st;
+      return new ResultSetReader(
+          allocator,
+          rs,
+          RESULT_BATCH_ROWS,
+          () -> {
+            try {
+              held.close();
+              c.rollback();
+              release(c);
+            } catch (SQLException e) {
+              closeQuietly(c);
+            }
+          });
+    } catch (SQLException e) {
+      closeQuietly(st);
+      if (isConnectionProblem(e)) {
+        closeQuietly(c);
+        throw unavailable("query failed", e);
+      }
+      rollbackQuietly(c);
+      release(c);
+      if ("42P01".equals(e.getSQLState())) {
+        String m = scrub(e.getMessage());
+        Matcher name = MISSING_RELATION.matcher(m);
+        if (name.find()) {
+          throw new TableNotFoundException(name.group(1));
+        }
+      }
+      throw new QueryRejectedException(
+          "PostgreSQL rejected the query: " + scrub(e.getMessage()) + " (in: " + sql + ")", e);
+    }
+  }
+
+  @Override
+  public List<String> tables() {
+    Connection c = borrow();
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
+                + " AND table_type IN ('BASE TABLE', 'VIEW') AND table_name <> ?"
+                + " ORDER BY table_name")) {
+      ps.setString(1, schema);
+      ps.setString(2, LEDGER);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+      release(c);
+      return out;
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw unavailable("cannot list tables", e);
+    }
+  }
+
+  @Override
+  public @Nullable Schema tableSchema(String table) {
+    Connection c = borrow();
+    try {
+      if (columnsOf(c, table).isEmpty()) {
+        release(c);
+        return null;
+      }
+      try (Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT * FROM " + qualified(table) + " LIMIT 0")) {
+        Schema s = ResultSetReader.schemaOf(rs.getMetaData());
+        release(c);
+        return s;
+      }
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw unavailable("cannot read the schema of '" + table + "'", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    Connection c;
+    while ((c = idle.poll()) != null) {
+      closeQuietly(c);
+    }
+  }
+
+  /** Installs a hook run after the COPY and before the commit; null removes it. For tests. */
+  void beforeCommit(@Nullable FailureHook hook) {
+    this.beforeCommit = hook;
+  }
+
+  private String qualified(String table) {
+    return SqlTypes.quote(schema) + "." + SqlTypes.quote(table);
+  }
+
+  private Connection connect() {
+    try {
+      Connection c = DriverManager.getConnection(jdbcUrl, properties);
+      try (Statement st = c.createStatement()) {
+        st.execute("SET TIME ZONE 'UTC'");
+        // Queries name tables bare: this store's schema comes first.
+        st.execute("SET search_path TO " + SqlTypes.quote(schema) + ", public");
+      } catch (SQLException e) {
+        closeQuietly(c);
+        throw e;
+      }
+      return c;
+    } catch (SQLException e) {
+      throw unavailable("cannot connect to PostgreSQL at " + describe, e);
+    }
+  }
+
+  private Connection borrow() {
+    if (closed.get()) {
+      throw new IllegalStateException("the PostgreSQL backend is closed");
+    }
+    Connection c;
+    while ((c = idle.poll()) != null) {
+      try {
+        if (!c.isClosed()) {
+          c.setAutoCommit(true);
+          return c;
+        }
+      } catch (SQLException e) {
+        closeQuietly(c);
+      }
+    }
+    return connect();
+  }
+
+  private void release(Connection c) {
+    try {
+      if (closed.get() || c.isClosed() || idle.size() >= MAX_IDLE_CONNECTIONS) {
+        c.close();
+      } else {
+        idle.offer(c);
+      }
+    } catch (SQLException e) {
+      closeQuietly(c);
+    }
+  }
+
+  /**
+   * True for failures a retry can cure: the connection broke or was refused, the server is shutting
+   * down or short of resources, a serialization failure or deadlock.
+   */
+  static boolean isConnectionProblem(SQLException e) {
+    String state = e.getSQLState();
+    if (state == null) {
+      return true;
+    }
+    return state.startsWith("08")
+        || state.startsWith("53")
+        || state.startsWith("57P")
+        || state.startsWith("28")
+        || state.equals("3D000")
+        || state.equals("40001")
+        || state.equals("40P01");
+  }
+
+  private BackendUnavailableException unavailable(String what, SQLException e) {
+    return new BackendUnavailableException(what + ": " + scrub(e.getMessage()), e);
+  }
+
+  /** The message with the password, should a driver ever echo it, masked. */
+  private String scrub(@Nullable String message) {
+    String m = message == null ? "(no message)" : message;
+    String password = properties.getProperty("password");
+    if (password != null && !password.isEmpty()) {
+      m = m.replace(password, "***");
+    }
+    return m;
+  }
+
+  private static void rollbackQuietly(Connection c) {
+    try {
+      if (!c.isClosed() && !c.getAutoCommit()) {
+        c.rollback();
+      }
+    } catch (SQLException ignored) {
+      // The connection is dropped next; the server rolls back on disconnect.
+    }
+  }
+
+  private static void closeQuietly(@Nullable AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // Closing on an error path or at shutdown: the first failure is the one reported.
+    }
+  }
+}

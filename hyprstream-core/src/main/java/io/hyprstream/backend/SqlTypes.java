@@ -1,0 +1,129 @@
+package io.hyprstream.backend;
+
+import io.hyprstream.api.SchemaMismatchException;
+import java.util.Locale;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.jspecify.annotations.Nullable;
+
+/** Maps Arrow field types to the column types of a backend's SQL dialect, for CREATE and ALTER. */
+enum SqlTypes {
+  POSTGRES,
+  DUCKDB,
+  SQLITE,
+  /** ANSI names most JDBC databases accept. */
+  GENERIC;
+
+  /**
+   * The column type for {@code field} of {@code table}.
+   *
+   * @throws SchemaMismatchException when the dialect has no column type for the field's Arrow type
+   */
+  String columnType(String table, Field field) {
+    String type = typeOf(field);
+    if (type == null) {
+      throw new SchemaMismatchException(
+          table,
+          field.getName(),
+          "the " + name().toLowerCase(Locale.ROOT) + " backend cannot store " + field);
+    }
+    return type;
+  }
+
+  private @Nullable String typeOf(Field field) {
+    ArrowType t = field.getType();
+    switch (t.getTypeID()) {
+      case Int:
+        {
+          ArrowType.Int i = (ArrowType.Int) t;
+          int bits = i.getBitWidth() + (i.getIsSigned() ? 0 : 1);
+          if (this == SQLITE) {
+            return bits <= 64 ? "INTEGER" : null;
+          }
+          if (bits <= 16) {
+            return this == DUCKDB && bits <= 8 ? "TINYINT" : "SMALLINT";
+          }
+          return bits <= 32 ? "INTEGER" : bits <= 64 ? "BIGINT" : null;
+        }
+      case FloatingPoint:
+        {
+          FloatingPointPrecision p = ((ArrowType.FloatingPoint) t).getPrecision();
+          if (p == FloatingPointPrecision.HALF) {
+            return null;
+          }
+          if (this == SQLITE) {
+            return "REAL";
+          }
+          if (p == FloatingPointPrecision.SINGLE) {
+            return this == DUCKDB ? "FLOAT" : "REAL";
+          }
+          return "DOUBLE PRECISION";
+        }
+      case Utf8:
+      case LargeUtf8:
+        return this == GENERIC ? "VARCHAR(65535)" : this == DUCKDB ? "VARCHAR" : "TEXT";
+      case Bool:
+        return this == SQLITE ? "INTEGER" : "BOOLEAN";
+      case Timestamp:
+        {
+          boolean zoned = ((ArrowType.Timestamp) t).getTimezone() != null;
+          switch (this) {
+            case POSTGRES:
+              return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
+            case DUCKDB:
+              return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
+            case SQLITE:
+              return "TIMESTAMP";
+            default:
+              return zoned ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP";
+          }
+        }
+      case Date:
+        return "DATE";
+      case Binary:
+      case LargeBinary:
+      case FixedSizeBinary:
+        return this == POSTGRES ? "BYTEA" : this == GENERIC ? "VARBINARY(65535)" : "BLOB";
+      case Decimal:
+        {
+          ArrowType.Decimal d = (ArrowType.Decimal) t;
+          if (d.getScale() < 0) {
+            return null;
+          }
+          return "NUMERIC(" + d.getPrecision() + "," + d.getScale() + ")";
+        }
+      case FixedSizeList:
+        {
+          if (this != POSTGRES && this != DUCKDB) {
+            return null;
+          }
+          Field child = field.getChildren().get(0);
+          if (!(child.getType() instanceof ArrowType.FloatingPoint)) {
+            return null;
+          }
+          FloatingPointPrecision p = ((ArrowType.FloatingPoint) child.getType()).getPrecision();
+          if (p == FloatingPointPrecision.HALF) {
+            return null;
+          }
+          if (this == DUCKDB) {
+            int size = ((ArrowType.FixedSizeList) t).getListSize();
+            return (p == FloatingPointPrecision.SINGLE ? "FLOAT[" : "DOUBLE[") + size + "]";
+          }
+          return p == FloatingPointPrecision.SINGLE ? "REAL[]" : "DOUBLE PRECISION[]";
+        }
+      default:
+        return null;
+    }
+  }
+
+  /** Quotes an identifier with double quotes, which every supported dialect accepts. */
+  static String quote(String identifier) {
+    return '"' + identifier.replace("\"", "\"\"") + '"';
+  }
+
+  /** A SQL string literal. */
+  static String literal(String value) {
+    return "'" + value.replace("'", "''") + "'";
+  }
+}

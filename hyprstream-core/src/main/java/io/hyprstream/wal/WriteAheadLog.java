@@ -1,0 +1,377 @@
+package io.hyprstream.wal;
+
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.ResourceExhaustedException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An append-only log of batches in segment files under one directory.
+ *
+ * <p>A record is {@code [magic][header length][header][payload length][payload][CRC32C]}: the
+ * header names the table and the batch id, the payload is the batch as an Arrow IPC stream. {@link
+ * #append} returns once its records are fsync'd; concurrent appenders share one fsync (group
+ * commit). A segment is deleted once every batch in it is {@link #committed}. After a crash, {@link
+ * #open} reads every record back (a torn last record, never acknowledged, is dropped) so the caller
+ * can re-send them; backends make re-sends idempotent by batch id.
+ *
+ * <p>Thread-safe.
+ */
+public final class WriteAheadLog implements AutoCloseable {
+  private static final int MAGIC = 0x48535731; // "HSW1"
+  private static final String PREFIX = "segment-";
+  private static final String SUFFIX = ".wal";
+
+  /** A logged batch read back by {@link #open}. */
+  public static final class Record {
+    public final String table;
+    public final String batchId;
+
+    /** The batch; owned by whoever takes the record from {@link #recovered()}. */
+    public final VectorSchemaRoot batch;
+
+    Record(String table, String batchId, VectorSchemaRoot batch) {
+      this.table = table;
+      this.batchId = batchId;
+      this.batch = batch;
+    }
+  }
+
+  private final Path dir;
+  private final long maxBytes;
+  private final long segmentBytes;
+  private final Object writeLock = new Object();
+  private final Object syncLock = new Object();
+  // Guarded by writeLock.
+  private final TreeMap<Long, Segment> segments = new TreeMap<>();
+  private final Map<String, Segment> segmentOfBatch = new HashMap<>();
+  private @Nullable FileChannel current;
+  private long currentSeq;
+  private long written; // bytes appended to `current`
+  private long totalBytes;
+  // Guarded by syncLock.
+  private long synced;
+  private final List<Record> recovered;
+  private boolean closed;
+
+  private static final class Segment {
+    final long seq;
+    final Path path;
+    long bytes;
+    int open; // batches not yet committed
+
+    Segment(long seq, Path path) {
+      this.seq = seq;
+      this.path = path;
+    }
+  }
+
+  private WriteAheadLog(Path dir, long maxBytes, long segmentBytes, List<Record> recovered) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+    this.segmentBytes = segmentBytes;
+    this.recovered = recovered;
+  }
+
+  /**
+   * Opens the log in {@code dir} (created when missing), reading back every record left by a
+   * previous run; take them with {@link #recovered()}. Appends are refused once the log holds
+   * {@code maxBytes}.
+   */
+  public static WriteAheadLog open(
+      Path dir, long maxBytes, long segmentBytes, BufferAllocator allocator) {
+    try {
+      Files.createDirectories(dir);
+      List<Record> recovered = new ArrayList<>();
+      WriteAheadLog log = new WriteAheadLog(dir, maxBytes, segmentBytes, recovered);
+      List<Path> files;
+      try (Stream<Path> s = Files.list(dir)) {
+        files =
+            s.filter(p -> p.getFileName().toString().startsWith(PREFIX))
+                .filter(p -> p.getFileName().toString().endsWith(SUFFIX))
+                .sorted()
+                .toList();
+      }
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        long seq = Long.parseLong(name.substring(PREFIX.length(), name.length() - SUFFIX.length()));
+        Segment seg = new Segment(seq, f);
+        seg.bytes = Files.size(f);
+        List<Record> records = readSegment(f, allocator);
+        for (Record r : records) {
+          log.segmentOfBatch.put(r.batchId, seg);
+          seg.open++;
+        }
+        recovered.addAll(records);
+        log.segments.put(seq, seg);
+        log.totalBytes += seg.bytes;
+        log.currentSeq = Math.max(log.currentSeq, seq);
+        if (seg.open == 0) {
+          log.deleteSegment(seg);
+        }
+      }
+      return log;
+    } catch (IOException e) {
+      throw new HyprstreamException("cannot open the write-ahead log in " + dir + ": " + e, e);
+    }
+  }
+
+  /** The records a previous run left behind, oldest first; the caller owns their batches. */
+  public List<Record> recovered() {
+    List<Record> out = List.copyOf(recovered);
+    recovered.clear();
+    return out;
+  }
+
+  /** Bytes the log holds on disk. */
+  public long sizeBytes() {
+    synchronized (writeLock) {
+      return totalBytes;
+    }
+  }
+
+  /** Batches logged and not yet committed. */
+  public int pendingBatches() {
+    synchronized (writeLock) {
+      return segmentOfBatch.size();
+    }
+  }
+
+  /**
+   * Checks, before any state changes, that about {@code bytes} more fit under the size bound.
+   *
+   * @throws ResourceExhaustedException when they do not
+   */
+  public void requireRoom(long bytes) {
+    synchronized (writeLock) {
+      if (totalBytes + bytes > maxBytes) {
+        throw full();
+      }
+    }
+  }
+
+  private ResourceExhaustedException full() {
+    return new ResourceExhaustedException(
+        "the write-ahead log in "
+            + dir
+            + " is full ("
+            + totalBytes
+            + " of "
+            + maxBytes
+            + " bytes): the backend has not taken the logged batches yet; ingest resumes as it"
+            + " drains");
+  }
+
+  /**
+   * Appends one batch and returns once it is on disk. The caller keeps {@code batch}.
+   *
+   * @throws ResourceExhaustedException when the log is at its size bound
+   */
+  public void append(String table, String batchId, VectorSchemaRoot batch) {
+    byte[] record = encode(table, batchId, batch);
+    long end;
+    FileChannel channel;
+    synchronized (writeLock) {
+      if (closed) {
+        throw new IllegalStateException("the write-ahead log is closed");
+      }
+      if (totalBytes + record.length > maxBytes) {
+        throw full();
+      }
+      try {
+        if (current == null || written + record.length > segmentBytes && written > 0) {
+          roll();
+        }
+        channel = java.util.Objects.requireNonNull(current);
+        ByteBuffer buf = ByteBuffer.wrap(record);
+        while (buf.hasRemaining()) {
+          channel.write(buf);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write the write-ahead log in " + dir, e);
+      }
+      written += record.length;
+      totalBytes += record.length;
+      Segment seg = java.util.Objects.requireNonNull(segments.get(currentSeq));
+      seg.bytes += record.length;
+      seg.open++;
+      segmentOfBatch.put(batchId, seg);
+      end = (currentSeq << 40) | written;
+    }
+    sync(channel, end);
+  }
+
+  /** Fsyncs up to {@code end}; one fsync serves every append that finished before it started. */
+  private void sync(FileChannel channel, long end) {
+    synchronized (syncLock) {
+      if (synced >= end) {
+        return;
+      }
+      long target;
+      synchronized (writeLock) {
+        target = (currentSeq << 40) | written;
+      }
+      try {
+        channel.force(false);
+      } catch (java.nio.channels.ClosedChannelException e) {
+        // The segment was rolled after our write; roll() fsyncs a segment before closing it.
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot fsync the write-ahead log in " + dir, e);
+      }
+      synced = Math.max(synced, target);
+    }
+  }
+
+  private void roll() throws IOException {
+    if (current != null) {
+      current.force(false);
+      current.close();
+    }
+    currentSeq++;
+    Path path = dir.resolve(String.format("%s%020d%s", PREFIX, currentSeq, SUFFIX));
+    current = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    segments.put(currentSeq, new Segment(currentSeq, path));
+    written = 0;
+    // Make the new file's directory entry durable too.
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException ignored) {
+      // Some file systems cannot open directories; the segment's own fsync still holds its data.
+    }
+  }
+
+  /** Records that the backend has committed {@code batchId}; frees its segment when it was last. */
+  public void committed(String batchId) {
+    synchronized (writeLock) {
+      Segment seg = segmentOfBatch.remove(batchId);
+      if (seg == null) {
+        return;
+      }
+      seg.open--;
+      if (seg.open == 0 && seg.seq != currentSeq) {
+        deleteSegment(seg);
+      }
+    }
+  }
+
+  private void deleteSegment(Segment seg) {
+    try {
+      Files.deleteIfExists(seg.path);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete " + seg.path, e);
+    }
+    segments.remove(seg.seq);
+    totalBytes -= seg.bytes;
+  }
+
+  @Override
+  public void close() {
+    synchronized (writeLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        if (current != null) {
+          current.force(false);
+          current.close();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot close the write-ahead log in " + dir, e);
+      }
+      Segment last = segments.get(currentSeq);
+      if (last != null && last.open == 0) {
+        deleteSegment(last);
+      }
+    }
+    recovered.forEach(r -> r.batch.close());
+    recovered.clear();
+  }
+
+  // ------------------------------------------------------------------------------------ format
+
+  private static byte[] encode(String table, String batchId, VectorSchemaRoot batch) {
+    try {
+      ByteArrayOutputStream ipc = new ByteArrayOutputStream();
+      try (ArrowStreamWriter w = new ArrowStreamWriter(batch, null, Channels.newChannel(ipc))) {
+        w.start();
+        w.writeBatch();
+        w.end();
+      }
+      byte[] header = (table + "\n" + batchId).getBytes(StandardCharsets.UTF_8);
+      byte[] payload = ipc.toByteArray();
+      ByteBuffer buf = ByteBuffer.allocate(4 + 4 + header.length + 8 + payload.length + 8);
+      buf.putInt(MAGIC).putInt(header.length).put(header).putLong(payload.length).put(payload);
+      CRC32C crc = new CRC32C();
+      crc.update(buf.array(), 0, buf.position());
+      buf.putLong(crc.getValue());
+      return buf.array();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Every whole record of a segment; stops at the first torn or corrupt one. */
+  private static List<Record> readSegment(Path file, BufferAllocator allocator) throws IOException {
+    byte[] data = Files.readAllBytes(file);
+    ByteBuffer buf = ByteBuffer.wrap(data);
+    List<Record> out = new ArrayList<>();
+    while (buf.remaining() >= 16) {
+      int start = buf.position();
+      if (buf.getInt() != MAGIC) {
+        break;
+      }
+      int headerLen = buf.getInt();
+      if (headerLen < 0 || headerLen > buf.remaining() - 16) {
+        break;
+      }
+      byte[] header = new byte[headerLen];
+      buf.get(header);
+      long payloadLen = buf.getLong();
+      if (payloadLen < 0 || payloadLen > buf.remaining() - 8) {
+        break;
+      }
+      int payloadAt = buf.position();
+      buf.position(payloadAt + (int) payloadLen);
+      CRC32C crc = new CRC32C();
+      crc.update(data, start, buf.position() - start);
+      if (buf.getLong() != crc.getValue()) {
+        break;
+      }
+      String[] parts = new String(header, StandardCharsets.UTF_8).split("\n", 2);
+      try (ArrowStreamReader reader =
+          new ArrowStreamReader(
+              new ByteArrayInputStream(data, payloadAt, (int) payloadLen), allocator)) {
+        reader.loadNextBatch();
+        VectorSchemaRoot root = reader.getVectorSchemaRoot();
+        VectorSchemaRoot copy = VectorSchemaRoot.create(root.getSchema(), allocator);
+        try (var batch = new org.apache.arrow.vector.VectorUnloader(root).getRecordBatch()) {
+          new org.apache.arrow.vector.VectorLoader(copy).load(batch);
+        }
+        out.add(new Record(parts[0], parts[1], copy));
+      }
+    }
+    return out;
+  }
+}
