@@ -136,6 +136,10 @@ public final class Main implements Callable<Integer> {
   private final PrintStream out;
   private final PrintStream err;
   private final CountDownLatch stop = new CountDownLatch(1);
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  /** How long the JVM's shutdown hook waits for the server and instance to close. */
+  private static final long SHUTDOWN_WAIT_SECONDS = 60;
 
   /** A command reading the real environment and {@code /etc/hyprstream/config.toml}. */
   public Main() {
@@ -205,7 +209,20 @@ public final class Main implements Callable<Integer> {
       err.println("hyprstream: cannot start: " + e.getMessage());
       return 1;
     }
-    Thread hook = new Thread(this::stop, "hyprstream-shutdown");
+    org.slf4j.LoggerFactory.getLogger(Main.class).info("configuration (password hidden): {}", cfg);
+    // On SIGTERM/SIGINT: ask the main thread to stop, and hold the JVM until it has closed
+    // everything (the JVM halts once its hooks return).
+    Thread hook =
+        new Thread(
+            () -> {
+              stop();
+              try {
+                stopped.await(SHUTDOWN_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "hyprstream-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     out.println(
         "Hyprstream listening on grpc://"
@@ -218,7 +235,11 @@ public final class Main implements Callable<Integer> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    running.close();
+    try {
+      running.close();
+    } finally {
+      stopped.countDown();
+    }
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException shuttingDown) {
