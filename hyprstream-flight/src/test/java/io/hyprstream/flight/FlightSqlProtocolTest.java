@@ -243,6 +243,13 @@ final class FlightSqlProtocolTest {
             FlightStatusCode.INVALID_ARGUMENT, code(() -> client.executeIngest(batch, options)));
       }
     }
+    try (VectorSchemaRoot batch = notes(1)) {
+      ExecuteIngestOptions append = new ExecuteIngestOptions("notes", create, null, null, Map.of());
+      FlightSqlClient.Transaction tx =
+          new FlightSqlClient.Transaction("tx".getBytes(StandardCharsets.UTF_8));
+      assertEquals(
+          FlightStatusCode.INVALID_ARGUMENT, code(() -> client.executeIngest(batch, append, tx)));
+    }
     assertEquals(null, server.hyprstream.tableSchema("notes"));
   }
 
@@ -320,6 +327,32 @@ final class FlightSqlProtocolTest {
       put.getResult();
     }
     assertEquals(List.of("3"), query("SELECT count(*) FROM notes"));
+  }
+
+  @Test
+  void doPut_streamLongerThanOneChunk_storesEveryRow() throws Exception {
+    Schema ids =
+        new Schema(List.of(new Field("id", FieldType.nullable(new ArrowType.Int(64, true)), null)));
+    int batches = 17; // 17 x 64 Ki rows: more than one 1 Mi-row ingest chunk
+    int rows = 64 * 1024;
+    try (VectorSchemaRoot batch = VectorSchemaRoot.create(ids, server.allocator)) {
+      FlightClient.ClientStreamListener put =
+          flight.startPut(FlightDescriptor.path("ids"), batch, new AsyncPutListener());
+      for (int b = 0; b < batches; b++) {
+        batch.allocateNew(); // putNext sends asynchronously: fresh buffers for every batch
+        BigIntVector v = (BigIntVector) batch.getVector(0);
+        for (int i = 0; i < rows; i++) {
+          v.setSafe(i, (long) b * rows + i);
+        }
+        batch.setRowCount(rows);
+        put.putNext();
+      }
+      put.completed();
+      put.getResult();
+    }
+    long n = (long) batches * rows;
+    assertEquals(
+        List.of(n + "\t" + (n - 1) * n / 2), query("SELECT count(*), sum(id)::BIGINT FROM ids"));
   }
 
   @Test
