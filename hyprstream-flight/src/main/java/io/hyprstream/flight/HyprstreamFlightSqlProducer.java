@@ -22,7 +22,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.BackpressureStrategy;
@@ -407,8 +406,11 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     if (command.getTemporary()) {
       throw invalid("temporary tables are not supported");
     }
-    if (command.hasCatalog() && !command.getCatalog().isEmpty()) {
-      throw invalid("catalog '" + command.getCatalog() + "': Hyprstream tables have no catalog");
+    if (command.hasCatalog()
+        && !command.getCatalog().isEmpty()
+        && !command.getCatalog().equals(catalog)) {
+      throw invalid(
+          "catalog '" + command.getCatalog() + "': the only catalog is '" + catalog + "'");
     }
     if (command.hasSchema()
         && !command.getSchema().isEmpty()
@@ -416,8 +418,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       throw invalid(
           "schema '" + command.getSchema() + "': the only schema is '" + Metadata.SCHEMA + "'");
     }
-    for (Map.Entry<String, String> option : command.getOptionsMap().entrySet()) {
-      throw invalid("ingest option '" + option.getKey() + "' is not supported (no options are)");
+    if (!command.getOptionsMap().isEmpty()) {
+      throw invalid("ingest options are not supported, got " + command.getOptionsMap().keySet());
     }
     String table = command.getTable();
     if (table.isEmpty()) {

@@ -137,14 +137,18 @@ final class FlightSqlProtocolTest {
                   TableExistsOption.TABLE_EXISTS_OPTION_FAIL)));
     }
     try (VectorSchemaRoot batch = notes(3)) {
-      assertEquals(
-          1,
-          client.executeIngest(
-              batch,
-              ingest(
-                  "notes",
-                  TableNotExistOption.TABLE_NOT_EXIST_OPTION_FAIL,
-                  TableExistsOption.TABLE_EXISTS_OPTION_APPEND)));
+      // Naming the one catalog and schema explicitly is fine.
+      ExecuteIngestOptions qualified =
+          new ExecuteIngestOptions(
+              "notes",
+              TableDefinitionOptions.newBuilder()
+                  .setIfNotExist(TableNotExistOption.TABLE_NOT_EXIST_OPTION_FAIL)
+                  .setIfExists(TableExistsOption.TABLE_EXISTS_OPTION_APPEND)
+                  .build(),
+              "memory",
+              "main",
+              Map.of());
+      assertEquals(1, client.executeIngest(batch, qualified));
     }
     assertEquals(
         List.of("1\tnote 1", "2\tnote 2", "3\tnote 3"),
