@@ -172,6 +172,74 @@ public final class Engine implements Hyprstream {
       long ms = config.expiryInterval.toMillis();
       expiry.scheduleWithFixedDelay(this::expireQuietly, ms, ms, TimeUnit.MILLISECONDS);
     }
+    if (backend != null && config.cacheFile == null) {
+      restoreFromBackend();
+    }
+  }
+
+  /**
+   * Rebuilds the in-memory cache and window state after a start: first the log's backlog is sent
+   * (so the backend holds every acknowledged row), then each aggregated table's rows within its
+   * longest retention are read back from the backend and aggregated again, without being logged.
+   */
+  private void restoreFromBackend() {
+    BackendStore b = java.util.Objects.requireNonNull(backend);
+    WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
+    long started = System.nanoTime();
+    if (!wt.drain(config.drainTimeout)) {
+      LOG.warn(
+          "the backend did not take the logged backlog within {}; windows are rebuilt from what it"
+              + " holds now and the rest follows as it drains",
+          config.drainTimeout);
+    }
+    Instant now = config.clock.instant();
+    long restored = 0;
+    for (AggregationSpec spec : specs.values()) {
+      Schema schema;
+      try {
+        schema = b.tableSchema(spec.table());
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "cannot read '{}' from {} to restore its windows: {}",
+            spec.table(),
+            b.name(),
+            e.getMessage());
+        continue;
+      }
+      if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
+        continue;
+      }
+      java.time.Duration keep = config.cacheDuration;
+      for (WindowSpec w : spec.windows()) {
+        java.time.Duration d = w.retention().plus(w.size());
+        keep = d.compareTo(keep) > 0 ? d : keep;
+      }
+      String sql =
+          "SELECT * FROM "
+              + DuckDbCacheStore.quote(spec.table())
+              + " WHERE "
+              + DuckDbCacheStore.quote(spec.timeColumn())
+              + " >= '"
+              + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC)
+                  .toString()
+                  .replace('T', ' ')
+              + "'";
+      try (ArrowReader reader = b.query(sql, allocator)) {
+        while (reader.loadNextBatch()) {
+          List<VectorSchemaRoot> one = new ArrayList<>(1);
+          one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
+          restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
+      }
+    }
+    expire();
+    LOG.info(
+        "restored {} rows from {} in {} ms",
+        restored,
+        b.name(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }
 
   private void checkViewNames() {
@@ -214,7 +282,7 @@ public final class Engine implements Hyprstream {
       copies.forEach(VectorSchemaRoot::close);
       throw e;
     }
-    return ingestOwned(table, copies);
+    return ingestOwned(table, copies, true);
   }
 
   @Override
@@ -222,11 +290,11 @@ public final class Engine implements Hyprstream {
     checkOpen();
     List<VectorSchemaRoot> copies = new ArrayList<>(1);
     copies.add(ArrowCopy.deepCopy(batch, allocator));
-    return ingestOwned(table, copies);
+    return ingestOwned(table, copies, true);
   }
 
   /** Ingests batches this engine owns; closes them on every path. */
-  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches) {
+  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, boolean log) {
     validateName(name);
     if (isView(name)) {
       batches.forEach(VectorSchemaRoot::close);
@@ -259,7 +327,7 @@ public final class Engine implements Hyprstream {
             }
           }
           ts.ensureAggregator(batches.get(0).getSchema());
-          if (wal != null) {
+          if (wal != null && log) {
             long bytes = 0;
             for (VectorSchemaRoot b : batches) {
               bytes += bufferBytes(b);
@@ -279,7 +347,7 @@ public final class Engine implements Hyprstream {
               stored.add(s);
             }
           }
-          if (wal != null) {
+          if (wal != null && log) {
             // Durable before the acknowledgement, in table order; sent to the backend after unlock.
             for (VectorSchemaRoot st : stored) {
               String id = UUID.randomUUID().toString();
