@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
@@ -12,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.sql.Types;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -253,6 +256,34 @@ final class JdbcEndToEndTest {
     try (ResultSet rs = md.getTypeInfo()) {
       rs.next();
     }
+  }
+
+  /**
+   * Tools such as DBeaver call most of DatabaseMetaData on connect; the driver answers them from
+   * GetSqlInfo and fails with NullPointerException on any info code the server leaves out.
+   */
+  @Test
+  void databaseMetaData_everyNoArgumentMethod_answers() throws Exception {
+    DatabaseMetaData md = connection.getMetaData();
+    List<String> failed = new ArrayList<>();
+    for (Method m : DatabaseMetaData.class.getMethods()) {
+      if (m.getParameterCount() != 0 || m.getName().equals("getConnection")) {
+        continue;
+      }
+      try {
+        Object result = m.invoke(md);
+        if (result instanceof ResultSet) {
+          ((ResultSet) result).close();
+        }
+      } catch (InvocationTargetException e) {
+        failed.add(m.getName() + ": " + e.getCause());
+      }
+    }
+    assertEquals(List.of(), failed);
+    assertTrue(md.supportsGroupBy());
+    assertTrue(md.supportsUnionAll());
+    assertFalse(md.supportsTransactions());
+    assertTrue(md.supportsConvert(Types.INTEGER, Types.VARCHAR));
   }
 
   @Test
