@@ -1,0 +1,741 @@
+package io.hyprstream.backend;
+
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.internal.ForwardingReader;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.apache.arrow.adbc.core.AdbcConnection;
+import org.apache.arrow.adbc.core.AdbcDatabase;
+import org.apache.arrow.adbc.core.AdbcDriver;
+import org.apache.arrow.adbc.core.AdbcException;
+import org.apache.arrow.adbc.core.AdbcStatement;
+import org.apache.arrow.adbc.core.AdbcStatusCode;
+import org.apache.arrow.adbc.driver.flightsql.FlightSqlDriver;
+import org.apache.arrow.adbc.driver.jdbc.JdbcDriver;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@link BackendStore} over ADBC Java: the JDBC adapter (any JDBC URL; tested with DuckDB files,
+ * SQLite files and PostgreSQL) or the Flight SQL driver ({@code grpc://}, {@code grpc+tls://}).
+ *
+ * <p>Batches are inserted with a prepared {@code INSERT INTO t (columns) VALUES (?, ...)} whose
+ * parameters are the bound Arrow batch (ADBC binds it as a JDBC batch). ADBC's own bulk ingest is
+ * not used: it inserts by position, which breaks once a table has grown columns, and its CREATE
+ * mode maps few types, so this store creates and grows tables itself.
+ *
+ * <p>Exactly once, JDBC: the ADBC connection runs with auto-commit off, and the ledger check, the
+ * ledger row and the rows are one database transaction committed by {@link AdbcConnection#commit}.
+ * Flight SQL: ADBC's Flight SQL driver (0.20.0) has no transactions, so the rows are inserted and
+ * then the ledger row; a crash between the two can make a retry insert the batch again. That window
+ * is documented in {@code docs/backends.md}.
+ *
+ * <p>A {@code JdbcDataSourceDatabase} hands every ADBC connection the same JDBC connection, so this
+ * store opens one database per session: one for writes and metadata (serialised, reopened after a
+ * connection failure) and one per query, closed with its reader.
+ */
+public final class AdbcBackendStore implements BackendStore {
+  private final String name;
+  private final BufferAllocator allocator;
+  private final SessionFactory factory;
+  private final SqlTypes dialect;
+  private final boolean transactional;
+  private final String describe;
+  private final @Nullable String password;
+  private final Map<String, Set<String>> knownColumns = new ConcurrentHashMap<>();
+  private final Object writeLock = new Object();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private @Nullable Session writer;
+  private volatile @Nullable Runnable beforeCommit;
+
+  /** Opens one ADBC database and a connection on it. */
+  @FunctionalInterface
+  private interface SessionFactory {
+    Session open(BufferAllocator allocator) throws AdbcException;
+  }
+
+  /** An ADBC database and its one connection. */
+  private static final class Session implements AutoCloseable {
+    final AdbcDatabase database;
+    final AdbcConnection connection;
+
+    Session(AdbcDatabase database, AdbcConnection connection) {
+      this.database = database;
+      this.connection = connection;
+    }
+
+    @Override
+    public void close() {
+      try {
+        AutoCloseables.close(connection, database);
+      } catch (Exception ignored) {
+        // A broken session is dropped either way.
+      }
+    }
+  }
+
+  private AdbcBackendStore(
+      String name,
+      BufferAllocator allocator,
+      SessionFactory factory,
+      SqlTypes dialect,
+      boolean transactional,
+      String describe,
+      @Nullable String password) {
+    this.name = name;
+    this.allocator = allocator;
+    this.factory = factory;
+    this.dialect = dialect;
+    this.transactional = transactional;
+    this.describe = describe;
+    this.password = password;
+  }
+
+  /**
+   * Opens a backend over ADBC's JDBC adapter at {@code jdbcUrl} and creates the ledger table.
+   * Buffers come from a child of {@code parent}, closed with the store.
+   *
+   * @throws BackendUnavailableException when the database cannot be reached or refuses the
+   *     credentials; the message never contains the password
+   */
+  public static AdbcBackendStore jdbc(
+      String jdbcUrl,
+      @Nullable String username,
+      @Nullable String password,
+      Map<String, String> options,
+      BufferAllocator parent) {
+    Properties props = new Properties();
+    options.forEach(
+        (k, v) -> {
+          if (!k.equals("dialect")) {
+            props.setProperty(k, v);
+          }
+        });
+    if (username != null) {
+      props.setProperty("user", username);
+    }
+    if (password != null) {
+      props.setProperty("password", password);
+    }
+    ForwardOnlyDataSource source = new ForwardOnlyDataSource(jdbcUrl, props);
+    SessionFactory factory =
+        alloc -> {
+          Map<String, Object> params = new HashMap<>();
+          params.put(JdbcDriver.PARAM_DATASOURCE, source);
+          AdbcDatabase db = new JdbcDriver(alloc).open(params);
+          try {
+            return new Session(db, db.connect());
+          } catch (AdbcException | RuntimeException e) {
+            closeQuietly(db);
+            throw e;
+          }
+        };
+    String lower = jdbcUrl.toLowerCase(Locale.ROOT);
+    SqlTypes dialect =
+        dialectOption(options)
+            .orElse(
+                lower.startsWith("jdbc:duckdb:")
+                    ? SqlTypes.DUCKDB
+                    : lower.startsWith("jdbc:sqlite:")
+                        ? SqlTypes.SQLITE
+                        : lower.startsWith("jdbc:postgresql:")
+                            ? SqlTypes.POSTGRES
+                            : SqlTypes.GENERIC);
+    String where = jdbcUrl.replaceFirst("\\?.*$", "") + (username == null ? "" : " as " + username);
+    return open("adbc-jdbc", parent, factory, dialect, true, where, password);
+  }
+
+  /**
+   * Opens a backend over ADBC's Flight SQL driver at {@code uri} ({@code grpc://host:port} or
+   * {@code grpc+tls://host:port}). {@code options} are passed to the driver (e.g. {@code
+   * adbc.flight.sql.rpc.call_header.*}); {@code dialect} picks the SQL types of CREATE TABLE
+   * ({@code duckdb} by default, which a Hyprstream server speaks).
+   *
+   * @throws BackendUnavailableException when the server cannot be reached
+   */
+  public static AdbcBackendStore flightSql(
+      String uri,
+      @Nullable String username,
+      @Nullable String password,
+      Map<String, String> options,
+      BufferAllocator parent) {
+    SessionFactory factory =
+        alloc -> {
+          Map<String, Object> params = new HashMap<>();
+          options.forEach(
+              (k, v) -> {
+                if (!k.equals("dialect")) {
+                  params.put(k, v);
+                }
+              });
+          params.put(AdbcDriver.PARAM_URI.getKey(), uri);
+          if (username != null) {
+            params.put(AdbcDriver.PARAM_USERNAME.getKey(), username);
+          }
+          if (password != null) {
+            params.put(AdbcDriver.PARAM_PASSWORD.getKey(), password);
+          }
+          AdbcDatabase db = new FlightSqlDriver(alloc).open(params);
+          try {
+            return new Session(db, db.connect());
+          } catch (AdbcException | RuntimeException e) {
+            closeQuietly(db);
+            throw e;
+          }
+        };
+    SqlTypes dialect = dialectOption(options).orElse(SqlTypes.DUCKDB);
+    String where = uri + (username == null ? "" : " as " + username);
+    return open("adbc-flight-sql", parent, factory, dialect, false, where, password);
+  }
+
+  private static AdbcBackendStore open(
+      String name,
+      BufferAllocator parent,
+      SessionFactory factory,
+      SqlTypes dialect,
+      boolean transactional,
+      String describe,
+      @Nullable String password) {
+    BufferAllocator allocator = parent.newChildAllocator(name, 0, Long.MAX_VALUE);
+    AdbcBackendStore store =
+        new AdbcBackendStore(name, allocator, factory, dialect, transactional, describe, password);
+    try {
+      store.createLedger();
+      return store;
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  private static java.util.Optional<SqlTypes> dialectOption(Map<String, String> options) {
+    String d = options.get("dialect");
+    if (d == null) {
+      return java.util.Optional.empty();
+    }
+    try {
+      return java.util.Optional.of(SqlTypes.valueOf(d.toUpperCase(Locale.ROOT)));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "dialect must be one of postgres, duckdb, sqlite, generic; not '" + d + "'", e);
+    }
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  private void createLedger() {
+    String text = dialect == SqlTypes.GENERIC ? "VARCHAR(512)" : "TEXT";
+    String time = dialect == SqlTypes.POSTGRES ? "TIMESTAMPTZ" : "TIMESTAMP";
+    synchronized (writeLock) {
+      Session s = writer();
+      try {
+        execute(
+            s,
+            "CREATE TABLE IF NOT EXISTS "
+                + SqlTypes.quote(PostgresBackendStore.LEDGER)
+                + " (batch_id "
+                + text
+                + " PRIMARY KEY, table_name "
+                + text
+                + " NOT NULL, row_count BIGINT NOT NULL, committed_at "
+                + time
+                + ")");
+        commitIfTransactional(s);
+      } catch (AdbcException e) {
+        throw failed(s, "cannot create the ledger table", e);
+      }
+    }
+  }
+
+  @Override
+  public void append(String table, String batchId, VectorSchemaRoot batch) {
+    for (FieldVector v : batch.getFieldVectors()) {
+      if (v instanceof FixedSizeListVector) {
+        throw new SchemaMismatchException(
+            table, v.getName(), "fixed-size lists cannot be bound through ADBC's JDBC adapter");
+      }
+    }
+    synchronized (writeLock) {
+      List<String> columns = ensureTable(table, batch.getSchema());
+      Session s = writer();
+      try {
+        if (ledgerHas(s, batchId)) {
+          commitIfTransactional(s);
+          return;
+        }
+        if (transactional) {
+          insertLedger(s, table, batchId, batch.getRowCount());
+        }
+        if (batch.getRowCount() > 0) {
+          insertRows(s, table, columns, batch);
+        }
+        if (!transactional) {
+          insertLedger(s, table, batchId, batch.getRowCount());
+        }
+        Runnable hook = beforeCommit;
+        if (hook != null) {
+          hook.run();
+        }
+        commitIfTransactional(s);
+      } catch (AdbcException | RuntimeException e) {
+        rollbackQuietly(s);
+        if (transactional && e instanceof AdbcException && containsAfterFailure(batchId)) {
+          return; // a concurrent append of the same batch committed first
+        }
+        if (e instanceof HyprstreamException) {
+          throw (HyprstreamException) e;
+        }
+        throw failed(s, "append of batch " + batchId + " to '" + table + "' failed", e);
+      }
+    }
+  }
+
+  /** True when {@code batchId} has been committed. */
+  public boolean contains(String batchId) {
+    synchronized (writeLock) {
+      Session s = writer();
+      try {
+        boolean found = ledgerHas(s, batchId);
+        commitIfTransactional(s);
+        return found;
+      } catch (AdbcException e) {
+        throw failed(s, "cannot read the ledger", e);
+      }
+    }
+  }
+
+  private boolean containsAfterFailure(String batchId) {
+    try {
+      return contains(batchId);
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private boolean ledgerHas(Session s, String batchId) throws AdbcException {
+    String sql =
+        "SELECT batch_id FROM "
+            + SqlTypes.quote(PostgresBackendStore.LEDGER)
+            + " WHERE batch_id = "
+            + SqlTypes.literal(batchId);
+    try (AdbcStatement st = s.connection.createStatement()) {
+      st.setSqlQuery(sql);
+      try (ArrowReader r = st.executeQuery().getReader()) {
+        while (r.loadNextBatch()) {
+          if (r.getVectorSchemaRoot().getRowCount() > 0) {
+            return true;
+          }
+        }
+        return false;
+      }
+    } catch (AdbcException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new AdbcException(e.getMessage(), e, AdbcStatusCode.IO, null, 0);
+    }
+  }
+
+  private void insertLedger(Session s, String table, String batchId, long rows)
+      throws AdbcException {
+    execute(
+        s,
+        "INSERT INTO "
+            + SqlTypes.quote(PostgresBackendStore.LEDGER)
+            + " (batch_id, table_name, row_count, committed_at) VALUES ("
+            + SqlTypes.literal(batchId)
+            + ", "
+            + SqlTypes.literal(table)
+            + ", "
+            + rows
+            + ", CURRENT_TIMESTAMP)");
+  }
+
+  private void insertRows(Session s, String table, List<String> columns, VectorSchemaRoot batch)
+      throws AdbcException {
+    String sql =
+        "INSERT INTO "
+            + SqlTypes.quote(table)
+            + " ("
+            + columns.stream().map(SqlTypes::quote).collect(Collectors.joining(", "))
+            + ") VALUES ("
+            + columns.stream().map(c -> "?").collect(Collectors.joining(", "))
+            + ")";
+    try (AdbcStatement st = s.connection.createStatement()) {
+      st.setSqlQuery(sql);
+      st.prepare();
+      st.bind(batch);
+      st.executeUpdate();
+    } catch (AdbcException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new AdbcException(e.getMessage(), e, AdbcStatusCode.IO, null, 0);
+    }
+  }
+
+  /** Creates or grows {@code table}; returns the batch's column names. Holds the write lock. */
+  private List<String> ensureTable(String table, Schema arrow) {
+    List<String> names = new ArrayList<>();
+    for (Field f : arrow.getFields()) {
+      names.add(f.getName());
+    }
+    Set<String> known = knownColumns.get(table);
+    if (known != null && known.containsAll(lower(names))) {
+      return names;
+    }
+    Session s = writer();
+    try {
+      Schema existing = tableSchema(s, table);
+      if (existing == null) {
+        StringBuilder ddl =
+            new StringBuilder("CREATE TABLE IF NOT EXISTS ")
+                .append(SqlTypes.quote(table))
+                .append(" (");
+        for (int i = 0; i < arrow.getFields().size(); i++) {
+          Field f = arrow.getFields().get(i);
+          ddl.append(i == 0 ? "" : ", ")
+              .append(SqlTypes.quote(f.getName()))
+              .append(' ')
+              .append(dialect.columnType(table, f))
+              .append(f.isNullable() ? "" : " NOT NULL");
+        }
+        execute(s, ddl.append(')').toString());
+      } else {
+        Set<String> have =
+            lower(existing.getFields().stream().map(Field::getName).collect(Collectors.toList()));
+        for (Field f : arrow.getFields()) {
+          if (!have.contains(f.getName().toLowerCase(Locale.ROOT))) {
+            execute(
+                s,
+                "ALTER TABLE "
+                    + SqlTypes.quote(table)
+                    + " ADD COLUMN "
+                    + SqlTypes.quote(f.getName())
+                    + ' '
+                    + dialect.columnType(table, f));
+          }
+        }
+      }
+      commitIfTransactional(s);
+      Schema now = tableSchema(s, table);
+      commitIfTransactional(s);
+      if (now == null) {
+        throw new HyprstreamException("table '" + table + "' is missing after CREATE TABLE");
+      }
+      knownColumns.put(
+          table, lower(now.getFields().stream().map(Field::getName).collect(Collectors.toList())));
+      return names;
+    } catch (AdbcException e) {
+      rollbackQuietly(s);
+      throw failed(s, "cannot create or alter '" + table + "'", e);
+    }
+  }
+
+  private static Set<String> lower(List<String> names) {
+    Set<String> out = new HashSet<>();
+    for (String n : names) {
+      out.add(n.toLowerCase(Locale.ROOT));
+    }
+    return out;
+  }
+
+  /**
+   * Runs {@code sql} on a connection of its own. Ownership: the caller closes the returned reader,
+   * which closes that connection.
+   */
+  @Override
+  public ArrowReader query(String sql, BufferAllocator allocator) {
+    Session s = openSession();
+    AdbcStatement st = null;
+    try {
+      st = s.connection.createStatement();
+      st.setSqlQuery(sql);
+      ArrowReader reader = st.executeQuery().getReader();
+      AdbcStatement held = st;
+      return new ForwardingReader(allocator, reader, () -> AutoCloseables.close(held, s));
+    } catch (AdbcException e) {
+      closeQuietly(st);
+      s.close();
+      if (isConnectionProblem(e)) {
+        throw unavailable("query failed", e);
+      }
+      throw new QueryRejectedException(
+          describe + " rejected the query: " + scrub(e.getMessage()) + " (in: " + sql + ")", e);
+    }
+  }
+
+  @Override
+  public List<String> tables() {
+    if (dialect == SqlTypes.SQLITE) {
+      // ADBC 0.20.0's getObjects fails on sqlite-jdbc ("No or unknown error"): ask the catalog.
+      List<String> out = new ArrayList<>();
+      try (ArrowReader r =
+          query(
+              "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                  + " AND name NOT LIKE 'sqlite_%' AND name <> '"
+                  + PostgresBackendStore.LEDGER
+                  + "' ORDER BY name",
+              allocator)) {
+        while (r.loadNextBatch()) {
+          FieldVector v = r.getVectorSchemaRoot().getVector(0);
+          for (int i = 0; i < r.getVectorSchemaRoot().getRowCount(); i++) {
+            out.add(String.valueOf(v.getObject(i)));
+          }
+        }
+        return out;
+      } catch (IOException e) {
+        throw unavailable("cannot list tables", e);
+      }
+    }
+    synchronized (writeLock) {
+      Session s = writer();
+      try (ArrowReader r =
+          s.connection.getObjects(
+              AdbcConnection.GetObjectsDepth.TABLES, null, null, null, null, null)) {
+        List<String> out = new ArrayList<>();
+        while (r.loadNextBatch()) {
+          VectorSchemaRoot root = r.getVectorSchemaRoot();
+          FieldVector schemas = root.getVector("catalog_db_schemas");
+          for (int i = 0; i < root.getRowCount(); i++) {
+            Object dbSchemas = schemas.getObject(i);
+            if (dbSchemas instanceof List) {
+              for (Object dbSchema : (List<?>) dbSchemas) {
+                collectTables((Map<?, ?>) dbSchema, out);
+              }
+            }
+          }
+        }
+        commitIfTransactional(s);
+        out.sort(null);
+        return out;
+      } catch (AdbcException e) {
+        throw failed(s, "cannot list tables", e);
+      } catch (IOException e) {
+        throw unavailable("cannot list tables", e);
+      }
+    }
+  }
+
+  private static void collectTables(Map<?, ?> dbSchema, List<String> out) {
+    Object schemaName = dbSchema.get("db_schema_name");
+    String sn = schemaName == null ? "" : schemaName.toString().toLowerCase(Locale.ROOT);
+    if (sn.equals("information_schema") || sn.equals("pg_catalog")) {
+      return;
+    }
+    Object tables = dbSchema.get("db_schema_tables");
+    if (!(tables instanceof List)) {
+      return;
+    }
+    for (Object t : (List<?>) tables) {
+      Map<?, ?> table = (Map<?, ?>) t;
+      Object name = table.get("table_name");
+      Object type = table.get("table_type");
+      String n = name == null ? "" : name.toString();
+      String ty = type == null ? "" : type.toString().toUpperCase(Locale.ROOT);
+      if (n.isEmpty()
+          || n.equals(PostgresBackendStore.LEDGER)
+          || n.startsWith("sqlite_")
+          || !(ty.contains("TABLE") || ty.equals("VIEW"))
+          || ty.contains("SYSTEM")
+          || ty.contains("TEMP")) {
+        continue;
+      }
+      out.add(n);
+    }
+  }
+
+  @Override
+  public @Nullable Schema tableSchema(String table) {
+    synchronized (writeLock) {
+      Session s = writer();
+      try {
+        Schema schema = tableSchema(s, table);
+        commitIfTransactional(s);
+        return schema;
+      } catch (AdbcException e) {
+        throw failed(s, "cannot read the schema of '" + table + "'", e);
+      }
+    }
+  }
+
+  /** The schema a query of {@code table} returns, or null when the table does not exist. */
+  private @Nullable Schema tableSchema(Session s, String table) throws AdbcException {
+    try (AdbcStatement st = s.connection.createStatement()) {
+      st.setSqlQuery("SELECT * FROM " + SqlTypes.quote(table) + " WHERE 1 = 0");
+      try (ArrowReader r = st.executeQuery().getReader()) {
+        return r.getVectorSchemaRoot().getSchema();
+      }
+    } catch (AdbcException e) {
+      if (isConnectionProblem(e)) {
+        throw e;
+      }
+      // The statement failed inside the transaction: start over before the next statement.
+      rollbackQuietly(s);
+      return null;
+    } catch (Exception e) {
+      throw new AdbcException(e.getMessage(), e, AdbcStatusCode.IO, null, 0);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    synchronized (writeLock) {
+      Session s = writer;
+      writer = null;
+      if (s != null) {
+        s.close();
+      }
+    }
+    allocator.close();
+  }
+
+  /** Installs a hook run after the inserts and before the commit; null removes it. For tests. */
+  void beforeCommit(@Nullable Runnable hook) {
+    this.beforeCommit = hook;
+  }
+
+  private Session writer() {
+    if (closed.get()) {
+      throw new IllegalStateException("the " + name + " backend is closed");
+    }
+    Session s = writer;
+    if (s == null) {
+      s = openSession();
+      if (transactional) {
+        try {
+          s.connection.setAutoCommit(false);
+        } catch (AdbcException e) {
+          s.close();
+          throw unavailable("cannot start a transaction on " + describe, e);
+        }
+      }
+      writer = s;
+    }
+    return s;
+  }
+
+  private Session openSession() {
+    try {
+      return factory.open(allocator);
+    } catch (AdbcException | RuntimeException e) {
+      throw new BackendUnavailableException(
+          "cannot connect to " + describe + ": " + scrub(messageOf(e)), e);
+    }
+  }
+
+  private void commitIfTransactional(Session s) throws AdbcException {
+    if (transactional) {
+      s.connection.commit();
+    }
+  }
+
+  private void rollbackQuietly(Session s) {
+    if (!transactional) {
+      return;
+    }
+    try {
+      s.connection.rollback();
+    } catch (Exception ignored) {
+      // The session is dropped if it is broken.
+    }
+  }
+
+  /**
+   * The exception for a failed write-session operation: a connection problem drops the session (the
+   * next call reconnects) and is retryable; anything else is a refusal.
+   */
+  private HyprstreamException failed(Session s, String what, Exception e) {
+    if (isConnectionProblem(e)) {
+      if (writer == s) {
+        writer = null;
+      }
+      s.close();
+      return unavailable(what, e);
+    }
+    return new HyprstreamException(describe + ": " + what + ": " + scrub(messageOf(e)), e);
+  }
+
+  private static boolean isConnectionProblem(Exception e) {
+    if (!(e instanceof AdbcException)) {
+      return true;
+    }
+    AdbcException a = (AdbcException) e;
+    String state = a.getSqlState();
+    if (state != null
+        && (state.startsWith("08") || state.startsWith("57P") || state.startsWith("53"))) {
+      return true;
+    }
+    switch (a.getStatus()) {
+      case IO:
+      case UNAUTHENTICATED:
+      case UNAUTHORIZED:
+      case TIMEOUT:
+      case CANCELLED:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private BackendUnavailableException unavailable(String what, Exception e) {
+    return new BackendUnavailableException(describe + ": " + what + ": " + scrub(messageOf(e)), e);
+  }
+
+  private static String messageOf(Exception e) {
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+
+  private String scrub(@Nullable String message) {
+    String m = message == null ? "(no message)" : message;
+    String p = password;
+    return p == null || p.isEmpty() ? m : m.replace(p, "***");
+  }
+
+  private static void closeQuietly(@Nullable AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // Closing on an error path: the first failure is the one reported.
+    }
+  }
+
+  private static void execute(Session s, String sql) throws AdbcException {
+    try (AdbcStatement st = s.connection.createStatement()) {
+      st.setSqlQuery(sql);
+      st.executeUpdate();
+    } catch (AdbcException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new AdbcException(e.getMessage(), e, AdbcStatusCode.IO, null, 0);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+package io.hyprstream.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.QueryRejectedException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The DuckDB-file store and the ADBC JDBC store over DuckDB and SQLite files. */
+final class EmbeddedBackendStoreTest {
+  @TempDir Path dir;
+  private BufferAllocator allocator;
+
+  @BeforeEach
+  void setUp() {
+    allocator = new RootAllocator();
+  }
+
+  @AfterEach
+  void tearDown() {
+    allocator.close();
+  }
+
+  private BackendStore open(String kind) {
+    switch (kind) {
+      case "duckdb":
+        return BackendStores.open(
+            "duckdb",
+            dir.resolve("sub/backend.duckdb").toString(),
+            Map.of(),
+            null,
+            null,
+            allocator);
+      case "adbc-duckdb":
+        return BackendStores.open(
+            "adbc", "jdbc:duckdb:" + dir.resolve("a.duckdb"), Map.of(), null, null, allocator);
+      case "adbc-sqlite":
+        return BackendStores.open(
+            "adbc", "jdbc:sqlite:" + dir.resolve("a.sqlite"), Map.of(), null, null, allocator);
+      default:
+        throw new IllegalArgumentException(kind);
+    }
+  }
+
+  private static void hook(BackendStore s, Runnable r) {
+    if (s instanceof DuckDbBackendStore) {
+      ((DuckDbBackendStore) s).beforeCommit(r);
+    } else {
+      ((AdbcBackendStore) s).beforeCommit(r);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"duckdb", "adbc-duckdb", "adbc-sqlite"})
+  void append_metrics_queryReadsThemBackOnce(String kind) throws Exception {
+    try (BackendStore store = open(kind);
+        VectorSchemaRoot batch = Batches.metrics(allocator, 2000, 0)) {
+      store.append("metrics", "b1", batch);
+      store.append("metrics", "b1", batch);
+      List<List<Object>> actual =
+          Batches.drain(
+              store.query("SELECT metric_id, value FROM metrics ORDER BY value", allocator));
+      assertEquals(2000, actual.size());
+      for (int i = 0; i < actual.size(); i++) {
+        assertEquals(List.of("cpu.host" + (i % 1000), i * 0.25), actual.get(i));
+      }
+      assertEquals(List.of("metrics"), store.tables());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"duckdb", "adbc-duckdb", "adbc-sqlite"})
+  void append_failureBeforeCommit_retryWritesRowsOnce(String kind) throws Exception {
+    try (BackendStore store = open(kind);
+        VectorSchemaRoot batch = Batches.metrics(allocator, 500, 0)) {
+      hook(
+          store,
+          () -> {
+            throw new IllegalStateException("injected crash before commit");
+          });
+      assertThrows(RuntimeException.class, () -> store.append("m", "k", batch));
+      hook(store, null);
+      store.append("m", "k", batch);
+      store.append("m", "k", batch);
+      List<List<Object>> n = Batches.drain(store.query("SELECT count(*) FROM m", allocator));
+      assertEquals(500L, n.get(0).get(0));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"duckdb", "adbc-duckdb", "adbc-sqlite"})
+  void append_batchWithNewColumn_growsTable(String kind) throws Exception {
+    try (BackendStore store = open(kind)) {
+      try (VectorSchemaRoot first = Batches.metrics(allocator, 3, 0)) {
+        store.append("metrics", "a", first);
+      }
+      try (VectorSchemaRoot second = Batches.withHost(allocator, "h1")) {
+        store.append("metrics", "b", second);
+      }
+      Schema s = store.tableSchema("metrics");
+      assertNotNull(s);
+      assertNotNull(s.findField("host"));
+      assertNull(store.tableSchema("missing"));
+      List<List<Object>> rows =
+          Batches.drain(store.query("SELECT count(*), count(host) FROM metrics", allocator));
+      assertEquals(List.of(4L, 1L), rows.get(0));
+    }
+  }
+
+  @Test
+  void duckdb_everyType_readsBackEqual() throws Exception {
+    try (BackendStore store = open("duckdb");
+        VectorSchemaRoot batch = Batches.everyType(allocator, 40, true)) {
+      store.append("all_types", "x", batch);
+      Batches.assertSameRows(
+          Batches.rows(batch),
+          Batches.drain(store.query("SELECT * FROM all_types ORDER BY i64", allocator)));
+    }
+  }
+
+  @Test
+  void duckdb_reopened_keepsRowsAndLedger() throws Exception {
+    try (BackendStore store = open("duckdb");
+        VectorSchemaRoot batch = Batches.metrics(allocator, 10, 0)) {
+      store.append("metrics", "b1", batch);
+    }
+    try (BackendStore store = open("duckdb");
+        VectorSchemaRoot batch = Batches.metrics(allocator, 10, 0)) {
+      store.append("metrics", "b1", batch);
+      assertTrue(((DuckDbBackendStore) store).contains("b1"));
+      assertEquals(
+          10L, Batches.drain(store.query("SELECT count(*) FROM metrics", allocator)).get(0).get(0));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"duckdb", "adbc-duckdb", "adbc-sqlite"})
+  void query_badSql_isRejected(String kind) {
+    try (BackendStore store = open(kind)) {
+      assertThrows(QueryRejectedException.class, () -> store.query("SELEC 1", allocator));
+    }
+  }
+
+  @Test
+  void open_badConnection_failsClearly() {
+    BackendUnavailableException scheme =
+        assertThrows(
+            BackendUnavailableException.class,
+            () -> BackendStores.open("adbc", "ftp://u:pw@x/y", Map.of(), null, null, allocator));
+    assertFalse(scheme.getMessage().contains("pw@"), scheme.getMessage());
+    BackendUnavailableException native_ =
+        assertThrows(
+            BackendUnavailableException.class,
+            () ->
+                BackendStores.open(
+                    "adbc",
+                    "jdbc:sqlite::memory:",
+                    Map.of("driver_path", "/x.so"),
+                    null,
+                    null,
+                    allocator));
+    assertTrue(native_.getMessage().contains("driver_path"), native_.getMessage());
+    BackendUnavailableException grpc =
+        assertThrows(
+            BackendUnavailableException.class,
+            () ->
+                BackendStores.open("adbc", "grpc://127.0.0.1:1", Map.of(), null, null, allocator));
+    assertTrue(grpc.getMessage().contains("127.0.0.1:1"), grpc.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> BackendStores.open("mysql", "x", Map.of(), null, null, allocator));
+  }
+}

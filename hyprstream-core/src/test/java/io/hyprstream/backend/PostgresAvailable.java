@@ -1,0 +1,39 @@
+package io.hyprstream.backend;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Runs a test class only when PostgreSQL answers on 127.0.0.1:5432 (user {@code postgres}, database
+ * {@code test}). Skips otherwise, with the reason, except when {@code CI=true}: there an
+ * unreachable PostgreSQL fails the tests.
+ */
+final class PostgresAvailable implements ExecutionCondition {
+  static final String URL = "jdbc:postgresql://127.0.0.1:5432/test";
+  static final String URI = "postgresql://postgres@127.0.0.1:5432/test";
+
+  static Properties props() {
+    Properties p = new Properties();
+    p.setProperty("user", "postgres");
+    p.setProperty("connectTimeout", "5");
+    return p;
+  }
+
+  @Override
+  public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+    try (Connection c = DriverManager.getConnection(URL, props())) {
+      return ConditionEvaluationResult.enabled("PostgreSQL answers at " + URL);
+    } catch (SQLException e) {
+      String why = "PostgreSQL is not reachable at " + URL + " as postgres: " + e.getMessage();
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        throw new IllegalStateException(why + " (CI=true: PostgreSQL tests must run)", e);
+      }
+      return ConditionEvaluationResult.disabled(why + " (set CI=true to make this a failure)");
+    }
+  }
+}

@@ -1,0 +1,270 @@
+package io.hyprstream.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.QueryRejectedException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@ExtendWith(PostgresAvailable.class)
+final class PostgresBackendStoreTest {
+  private BufferAllocator allocator;
+  private String schema;
+  private final List<BackendStore> stores = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    allocator = new RootAllocator();
+    schema = "hs_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+  }
+
+  @AfterEach
+  void tearDown() throws SQLException {
+    stores.forEach(BackendStore::close);
+    try (Connection c =
+            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+        Statement st = c.createStatement()) {
+      st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
+    }
+    allocator.close();
+  }
+
+  private BackendStore open(String format) {
+    BackendStore s =
+        BackendStores.open(
+            "adbc",
+            PostgresAvailable.URI,
+            Map.of("schema", schema, "copy_format", format),
+            null,
+            null,
+            allocator);
+    stores.add(s);
+    return s;
+  }
+
+  private long count(String sql) throws SQLException {
+    try (Connection c =
+            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"binary", "text"})
+  void append_everyType_readsBackEqual(String format) throws Exception {
+    BackendStore store = open(format);
+    try (VectorSchemaRoot batch = Batches.everyType(allocator, 50, true)) {
+      store.append("all_types", "b1", batch);
+      List<List<Object>> expected = Batches.rows(batch);
+      List<List<Object>> actual =
+          Batches.drain(store.query("SELECT * FROM all_types ORDER BY i64", allocator));
+      Batches.assertSameRows(expected, actual);
+    }
+    try (Connection c =
+            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+                    + " WHERE table_schema = '"
+                    + schema
+                    + "' AND table_name = 'all_types' ORDER BY ordinal_position")) {
+      List<String> cols = new ArrayList<>();
+      while (rs.next()) {
+        cols.add(rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3));
+      }
+      assertEquals(
+          List.of(
+              "i8 smallint NO",
+              "i16 smallint YES",
+              "i32 integer YES",
+              "i64 bigint NO",
+              "f32 real YES",
+              "f64 double precision YES",
+              "s text YES",
+              "b boolean YES",
+              "ts timestamp without time zone YES",
+              "ts_ms timestamp without time zone YES",
+              "tstz timestamp with time zone YES",
+              "d date YES",
+              "bin bytea YES",
+              "dec numeric YES",
+              "vec ARRAY YES"),
+          cols);
+    }
+    Schema schemaOf = store.tableSchema("all_types");
+    assertNotNull(schemaOf);
+    assertEquals(new ArrowType.Decimal(18, 4, 128), schemaOf.findField("dec").getType());
+    assertFalse(schemaOf.findField("i64").isNullable());
+  }
+
+  @Test
+  void append_sameBatchIdTwice_writesRowsOnce() throws Exception {
+    BackendStore store = open("binary");
+    try (VectorSchemaRoot batch = Batches.metrics(allocator, 1000, 0)) {
+      store.append("metrics", "batch-1", batch);
+      store.append("metrics", "batch-1", batch);
+    }
+    assertEquals(1000, count("SELECT count(*) FROM \"" + schema + "\".metrics"));
+    assertTrue(((PostgresBackendStore) store).contains("batch-1"));
+    assertFalse(((PostgresBackendStore) store).contains("batch-2"));
+  }
+
+  @Test
+  void append_connectionKilledBeforeCommit_retryWritesRowsOnce() throws Exception {
+    PostgresBackendStore store = (PostgresBackendStore) open("binary");
+    store.beforeCommit(
+        c -> {
+          int pid;
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            pid = rs.getInt(1);
+          }
+          try (Connection killer =
+                  DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+              Statement st = killer.createStatement()) {
+            st.execute("SELECT pg_terminate_backend(" + pid + ")");
+          }
+        });
+    try (VectorSchemaRoot batch = Batches.metrics(allocator, 5000, 0)) {
+      BackendUnavailableException e =
+          assertThrows(BackendUnavailableException.class, () -> store.append("m", "k1", batch));
+      assertTrue(e.getMessage().contains("k1"), e.getMessage());
+      assertFalse(store.contains("k1"));
+      store.beforeCommit(null);
+      store.append("m", "k1", batch);
+      store.append("m", "k1", batch);
+    }
+    assertEquals(5000, count("SELECT count(*) FROM \"" + schema + "\".m"));
+    assertEquals(5000, count("SELECT count(DISTINCT value) FROM \"" + schema + "\".m"));
+  }
+
+  @Test
+  void append_failureAfterCommitThenRetry_writesRowsOnce() throws Exception {
+    PostgresBackendStore store = (PostgresBackendStore) open("binary");
+    try (VectorSchemaRoot batch = Batches.metrics(allocator, 100, 0)) {
+      store.append("m", "k2", batch);
+      // The acknowledgement was lost: the caller retries the same batch.
+      store.append("m", "k2", batch);
+    }
+    assertEquals(100, count("SELECT count(*) FROM \"" + schema + "\".m"));
+    assertEquals(1, count("SELECT count(*) FROM \"" + schema + "\".hyprstream_ledger"));
+  }
+
+  @Test
+  void append_batchWithNewColumn_addsNullableColumn() throws Exception {
+    BackendStore store = open("binary");
+    try (VectorSchemaRoot first = Batches.metrics(allocator, 10, 0)) {
+      store.append("metrics", "a", first);
+    }
+    try (VectorSchemaRoot second = Batches.withHost(allocator, "h1")) {
+      store.append("metrics", "b", second);
+    }
+    Schema s = store.tableSchema("metrics");
+    assertNotNull(s);
+    assertTrue(s.findField("host").isNullable());
+    assertEquals(10, count("SELECT count(*) FROM \"" + schema + "\".metrics WHERE host IS NULL"));
+    assertEquals(1, count("SELECT count(*) FROM \"" + schema + "\".metrics WHERE host = 'h1'"));
+    assertEquals(List.of("metrics"), store.tables());
+    assertNull(store.tableSchema("nope"));
+  }
+
+  @Test
+  void query_badSql_isRejected() {
+    BackendStore store = open("binary");
+    assertThrows(QueryRejectedException.class, () -> store.query("SELEC 1", allocator));
+    // The store still works after a rejected query.
+    assertEquals(List.of(), store.tables());
+  }
+
+  @Test
+  void open_unknownUser_failsNamingTheUserNotThePassword() {
+    BackendUnavailableException e =
+        assertThrows(
+            BackendUnavailableException.class,
+            () ->
+                BackendStores.open(
+                    "adbc",
+                    "postgresql://nosuchuser:s3cretPw@127.0.0.1:5432/test",
+                    Map.of(),
+                    null,
+                    null,
+                    allocator));
+    assertTrue(e.getMessage().contains("nosuchuser"), e.getMessage());
+    assertFalse(e.getMessage().contains("s3cretPw"), e.getMessage());
+  }
+
+  @Test
+  void open_explicitCredentialsOverrideUri() {
+    BackendUnavailableException e =
+        assertThrows(
+            BackendUnavailableException.class,
+            () ->
+                BackendStores.open(
+                    "adbc", PostgresAvailable.URI, Map.of(), "otheruser", "pw", allocator));
+    assertTrue(e.getMessage().contains("otheruser"), e.getMessage());
+  }
+
+  @Test
+  void open_missingDatabaseOrClosedPort_failsClearly() {
+    BackendUnavailableException noDb =
+        assertThrows(
+            BackendUnavailableException.class,
+            () ->
+                BackendStores.open(
+                    "adbc",
+                    "postgresql://postgres@127.0.0.1:5432/no_such_db",
+                    Map.of(),
+                    null,
+                    null,
+                    allocator));
+    assertTrue(noDb.getMessage().contains("no_such_db"), noDb.getMessage());
+    BackendUnavailableException noServer =
+        assertThrows(
+            BackendUnavailableException.class,
+            () ->
+                BackendStores.open(
+                    "adbc",
+                    "postgresql://postgres:pw@127.0.0.1:1/test",
+                    Map.of(),
+                    null,
+                    null,
+                    allocator));
+    assertTrue(noServer.getMessage().contains("127.0.0.1:1"), noServer.getMessage());
+    BackendUnavailableException bad =
+        assertThrows(
+            BackendUnavailableException.class,
+            () -> BackendStores.open("adbc", "mysql://u:pw@h/db", Map.of(), null, null, allocator));
+    assertTrue(bad.getMessage().contains("expected postgresql://"), bad.getMessage());
+    assertFalse(bad.getMessage().contains(":pw@"), bad.getMessage());
+  }
+}
