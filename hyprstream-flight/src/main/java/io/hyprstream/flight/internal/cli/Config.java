@@ -48,6 +48,7 @@ public final class Config {
   public static final String ENGINE_USERNAME = "engine.username";
   public static final String ENGINE_PASSWORD = "engine.password";
   public static final String ENGINE_OPTIONS = "engine.options";
+  public static final String ENGINE_DATA_DIR = "engine.data_dir";
 
   /** The system-wide configuration file, read when it exists. */
   public static final Path SYSTEM_FILE = Path.of("/etc/hyprstream/config.toml");
@@ -80,6 +81,7 @@ public final class Config {
     KEYS.put(ENGINE_USERNAME, Type.STRING);
     KEYS.put(ENGINE_PASSWORD, Type.STRING);
     KEYS.put(ENGINE_OPTIONS, Type.MAP);
+    KEYS.put(ENGINE_DATA_DIR, Type.STRING);
   }
 
   private final Map<String, Object> values;
@@ -498,16 +500,21 @@ public final class Config {
     if (!ENGINES.contains(engine)) {
       throw bad(ENGINE_ENGINE, "must be one of none, duckdb, adbc");
     }
-    if (!engine.equals("none")) {
+    if (!engine.equals("none") && engineConnection().isBlank()) {
       throw bad(
-          ENGINE_ENGINE,
-          "is not available yet: backend stores arrive in a later release; use none (the"
-              + " in-memory cache alone)");
+          ENGINE_CONNECTION,
+          "is required with engine = "
+              + engine
+              + " (a DuckDB file for duckdb; postgresql://, jdbc:... or grpc://... for adbc)");
+    }
+    if (string(ENGINE_DATA_DIR).isBlank()) {
+      throw bad(ENGINE_DATA_DIR, "must name a directory for the write-ahead log");
     }
     if (!cacheEnabled()) {
       throw bad(
           CACHE_ENABLED,
-          "cannot be false without a backend engine (and backends are not available yet)");
+          "cannot be false: every answer is served through the cache (a pass-through mode is not"
+              + " built)");
     }
   }
 
@@ -570,6 +577,11 @@ public final class Config {
   /** The backend password; never print it. */
   public String enginePassword() {
     return string(ENGINE_PASSWORD);
+  }
+
+  /** Where the write-ahead log lives when a backend is configured. */
+  public String dataDir() {
+    return string(ENGINE_DATA_DIR);
   }
 
   @SuppressWarnings("unchecked")

@@ -3,6 +3,7 @@ package io.hyprstream.flight.internal.cli;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.backend.BackendStores;
 import io.hyprstream.flight.HyprstreamServer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -12,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
@@ -99,6 +102,13 @@ public final class Main implements Callable<Integer> {
           "Backend password (prefer HYPRSTREAM_ENGINE_PASSWORD: flags show in process lists)."
               + " Never logged.")
   private @Nullable String enginePassword;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description =
+          "Directory for the write-ahead log when a backend is set (default hyprstream-data).")
+  private @Nullable String dataDir;
 
   @Option(
       names = "--enable-cache",
@@ -267,6 +277,7 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_USERNAME, engineUsername);
     putIfSet(f, Config.ENGINE_PASSWORD, enginePassword);
     putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
+    putIfSet(f, Config.ENGINE_DATA_DIR, dataDir);
     return f;
   }
 
@@ -281,17 +292,23 @@ public final class Main implements Callable<Integer> {
     final Hyprstream hyprstream;
     final HyprstreamServer server;
     final @Nullable DemoFeed demo;
+    final BufferAllocator backendAllocator;
 
-    Running(Hyprstream hyprstream, HyprstreamServer server, @Nullable DemoFeed demo) {
+    Running(
+        Hyprstream hyprstream,
+        HyprstreamServer server,
+        @Nullable DemoFeed demo,
+        BufferAllocator backendAllocator) {
       this.hyprstream = hyprstream;
       this.server = server;
       this.demo = demo;
+      this.backendAllocator = backendAllocator;
     }
 
     @Override
     public void close() {
       try {
-        AutoCloseables.close(demo, server, hyprstream);
+        AutoCloseables.close(demo, server, hyprstream, backendAllocator);
       } catch (Exception e) {
         throw new IllegalStateException("shutdown failed: " + e, e);
       }
@@ -300,12 +317,35 @@ public final class Main implements Callable<Integer> {
 
   /** Builds the instance and opens the port as {@code cfg} says. */
   static Running start(Config cfg, boolean demo) {
+    // The backend store's own buffers (result streams it hands back are the caller's).
+    BufferAllocator backendAllocator = new RootAllocator();
+    try {
+      return start(cfg, demo, backendAllocator);
+    } catch (RuntimeException e) {
+      backendAllocator.close();
+      throw e;
+    }
+  }
+
+  private static Running start(Config cfg, boolean demo, BufferAllocator backendAllocator) {
     HyprstreamBuilder builder = Hyprstream.builder().cacheDuration(cfg.cacheDuration());
     if (!cfg.cacheConnection().equals(":memory:")) {
       builder.cacheFile(Path.of(cfg.cacheConnection()));
     }
     for (AggregationSpec spec : cfg.aggregations()) {
       builder.aggregate(spec);
+    }
+    if (!cfg.engine().equals("none")) {
+      builder
+          .backend(
+              BackendStores.open(
+                  cfg.engine(),
+                  cfg.engineConnection(),
+                  cfg.engineOptions(),
+                  cfg.engineUsername().isEmpty() ? null : cfg.engineUsername(),
+                  cfg.enginePassword().isEmpty() ? null : cfg.enginePassword(),
+                  backendAllocator))
+          .dataDirectory(Path.of(cfg.dataDir()));
     }
     Hyprstream hs = builder.build();
     HyprstreamServer server;
@@ -316,7 +356,7 @@ public final class Main implements Callable<Integer> {
       throw e;
     }
     DemoFeed feed = demo ? DemoFeed.start(hs) : null;
-    return new Running(hs, server, feed);
+    return new Running(hs, server, feed, backendAllocator);
   }
 
   /** The version from the jar's manifest. */

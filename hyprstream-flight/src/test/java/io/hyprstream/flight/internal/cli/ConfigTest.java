@@ -131,14 +131,14 @@ final class ConfigTest {
   }
 
   @Test
-  void load_backendEngine_isNotAvailableYet(@TempDir Path dir) {
+  void load_backendEngineWithoutConnection_namesTheMissingKey(@TempDir Path dir) {
     ConfigException e =
         assertThrows(
             ConfigException.class,
             () ->
                 load(dir.resolve("absent"), null, Map.of("HYPRSTREAM_ENGINE", "duckdb"), Map.of()));
-    assertTrue(e.getMessage().contains("not available yet"), e.getMessage());
-    assertTrue(e.getMessage().contains("HYPRSTREAM_ENGINE"), e.getMessage());
+    assertTrue(e.getMessage().contains("engine.connection"), e.getMessage());
+    assertTrue(e.getMessage().contains("engine = duckdb"), e.getMessage());
   }
 
   @Test

@@ -61,9 +61,29 @@ final class MainTest {
   }
 
   @Test
-  void main_backendEngine_exitsWith2SayingNotAvailable(@TempDir Path dir) {
+  void main_backendEngineWithoutConnection_exitsWith2NamingTheKey(@TempDir Path dir) {
     assertEquals(2, run(Map.of(), dir, "--engine", "adbc"));
-    assertTrue(err().contains("not available yet"), err());
+    assertTrue(err().contains("engine.connection"), err());
+  }
+
+  @Test
+  void main_unreachableBackend_failsStartUpWithoutShowingThePassword(@TempDir Path dir) {
+    int code =
+        run(
+            Map.of(),
+            dir,
+            "--port",
+            "0",
+            "--data-dir",
+            dir.resolve("data").toString(),
+            "--engine",
+            "adbc",
+            "--engine-connection",
+            "postgresql://postgres:s3cret-value@127.0.0.1:1/test");
+    assertEquals(1, code);
+    assertTrue(err().contains("cannot start"), err());
+    assertTrue(err().contains("127.0.0.1:1"), "the message names where it tried: " + err());
+    assertTrue(!err().contains("s3cret-value"), err());
   }
 
   @Test
