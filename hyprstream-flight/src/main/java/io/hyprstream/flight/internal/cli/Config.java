@@ -518,9 +518,18 @@ public final class Config {
     }
   }
 
+  /** {@code scheme://user:secret@host} becomes {@code scheme://user:(hidden)@host}. */
+  static String hidePassword(String uri) {
+    return uri.replaceAll("(://[^:/@]*):[^@/]*@", "$1:(hidden)@")
+        .replaceAll("(?i)(password=)[^&;]*", "$1(hidden)");
+  }
+
   private ConfigException bad(String key, String problem) {
     Object value = values.get(key);
-    String shown = key.equals(ENGINE_PASSWORD) ? "(hidden)" : "'" + value + "'";
+    String shown =
+        key.equals(ENGINE_PASSWORD)
+            ? "(hidden)"
+            : "'" + (value instanceof String ? hidePassword((String) value) : value) + "'";
     return new ConfigException(
         sources.getOrDefault(key, "configuration") + ": " + key + " = " + shown + " " + problem);
   }
@@ -608,6 +617,8 @@ public final class Config {
       Object v = values.get(key);
       if (key.equals(ENGINE_PASSWORD)) {
         v = string(key).isEmpty() ? "" : "(hidden)";
+      } else if (key.equals(ENGINE_CONNECTION)) {
+        v = hidePassword(string(key));
       }
       sb.append(key).append('=').append(v).append(", ");
     }

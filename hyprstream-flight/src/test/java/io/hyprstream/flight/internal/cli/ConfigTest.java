@@ -206,4 +206,21 @@ final class ConfigTest {
     assertEquals("s3cret-value", c.enginePassword());
     assertFalse(c.toString().contains("s3cret-value"), c.toString());
   }
+
+  @Test
+  void toString_connectionWithPassword_hidesIt(@TempDir Path dir) {
+    Config cfg =
+        load(
+            dir.resolve("absent"),
+            null,
+            Map.of(
+                "HYPRSTREAM_ENGINE",
+                "adbc",
+                "HYPRSTREAM_ENGINE_CONNECTION",
+                "postgresql://app:s3cret-value@db:5432/prod?password=other-secret"),
+            Map.of());
+    assertTrue(!cfg.toString().contains("s3cret-value"), cfg.toString());
+    assertTrue(!cfg.toString().contains("other-secret"), cfg.toString());
+    assertTrue(cfg.toString().contains("postgresql://app:(hidden)@db:5432/prod"), cfg.toString());
+  }
 }
