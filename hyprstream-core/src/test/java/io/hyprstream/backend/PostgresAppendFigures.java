@@ -77,7 +77,7 @@ public final class PostgresAppendFigures {
   }
 
   /** The same binary COPY bytes, sent by hand over one connection: one transaction per batch. */
-  private static double plainCopy(
+  static double plainCopy(
       String schema, List<VectorSchemaRoot> batches, BufferAllocator a, int round)
       throws Exception {
     String table = "\"" + schema + "\".plain_" + round;
