@@ -42,6 +42,7 @@ public final class HyprstreamBuilder {
   private @Nullable InstantSource clock;
   private @Nullable List<WindowSpec> metricsWindows;
   private final Map<String, AggregationSpec> aggregations = new LinkedHashMap<>();
+  private final Map<String, String> timeColumns = new LinkedHashMap<>();
   private @Nullable BackendStore backend;
   private @Nullable Path dataDirectory;
   private @Nullable Long walMaxBytes;
@@ -129,6 +130,21 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * Declares the event-time column (a timestamp, or int64 epoch milliseconds) of a table without
+   * window aggregates, so its raw rows expire after the cache duration like every other table's.
+   * Tables declared with {@link #aggregate} already have one.
+   */
+  public HyprstreamBuilder timeColumn(String table, String column) {
+    if (table.isBlank() || column.isBlank()) {
+      throw new IllegalArgumentException("timeColumn needs a table and a column name");
+    }
+    if (timeColumns.putIfAbsent(table.toLowerCase(java.util.Locale.ROOT), column) != null) {
+      throw new IllegalStateException("a time column of '" + table + "' was already set");
+    }
+    return this;
+  }
+
+  /**
    * The system of record every acknowledged row is written through to. The instance takes ownership
    * and closes it. Without one, the cache is the only copy.
    */
@@ -188,6 +204,13 @@ public final class HyprstreamBuilder {
     specs.add(
         EngineConfig.metricsSpec(metricsWindows == null ? WindowSpec.DEFAULTS : metricsWindows));
     specs.addAll(aggregations.values());
+    for (String table : timeColumns.keySet()) {
+      if (aggregations.keySet().stream().anyMatch(t -> t.equalsIgnoreCase(table))
+          || table.equals(Hyprstream.METRICS_TABLE)) {
+        throw new IllegalArgumentException(
+            "'" + table + "' has window aggregates, whose spec already names its time column");
+      }
+    }
     EngineConfig config =
         new EngineConfig(
             allocator,
@@ -196,6 +219,7 @@ public final class HyprstreamBuilder {
             expiryInterval == null ? DEFAULT_EXPIRY_INTERVAL : expiryInterval,
             clock == null ? InstantSource.system() : clock,
             specs,
+            timeColumns,
             backend,
             dataDirectory == null ? DEFAULT_DATA_DIRECTORY : dataDirectory,
             walMaxBytes == null ? DEFAULT_WAL_MAX_BYTES : walMaxBytes,

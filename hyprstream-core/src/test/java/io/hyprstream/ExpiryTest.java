@@ -31,6 +31,7 @@ final class ExpiryTest {
             .clock(clock)
             .cacheDuration(Duration.ofMinutes(30))
             .expiryInterval(Duration.ZERO)
+            .timeColumn("events", "at")
             .metricsWindows(
                 List.of(
                     WindowSpec.tumbling(Duration.ofMinutes(5)).withRetention(Duration.ofHours(2)),
@@ -110,5 +111,30 @@ final class ExpiryTest {
     assertEquals(
         List.of(List.of(1L, 7.0)),
         TestData.rows(hs.query("SELECT value_count, value_sum FROM metrics_1h")));
+  }
+
+  @Test
+  void expire_tableWithDeclaredTimeColumn_losesOldRowsOthersKeepThem() throws Exception {
+    org.apache.arrow.vector.types.pojo.Schema schema =
+        new org.apache.arrow.vector.types.pojo.Schema(
+            List.of(
+                org.apache.arrow.vector.types.pojo.Field.nullable(
+                    "at", new org.apache.arrow.vector.types.pojo.ArrowType.Int(64, true))));
+    long nowMs = START.toEpochMilli();
+    for (String table : List.of("events", "notes")) {
+      try (VectorSchemaRoot b = VectorSchemaRoot.create(schema, allocator)) {
+        b.allocateNew();
+        ((org.apache.arrow.vector.BigIntVector) b.getVector(0))
+            .setSafe(0, nowMs - 3_600_000); // 1 h old
+        ((org.apache.arrow.vector.BigIntVector) b.getVector(0))
+            .setSafe(1, nowMs - 60_000); // 1 min old
+        b.setRowCount(2);
+        hs.ingest(table, b);
+      }
+    }
+    hs.expire();
+    assertEquals(1, count("SELECT count(*) FROM events"), "epoch-millis rows past 30 min left");
+    assertEquals(
+        2, count("SELECT count(*) FROM notes"), "no time column declared: nothing expires");
   }
 }

@@ -912,19 +912,19 @@ public final class Engine implements Hyprstream {
     Instant rawCutoff = now.minus(config.cacheDuration);
     for (TableState ts : tables.values()) {
       AggregationSpec spec = ts.specOrNull();
-      if (spec == null || ts.schema == null) {
+      String timeColumn = spec != null ? spec.timeColumn() : config.timeColumns.get(key(ts.name));
+      if (timeColumn == null || ts.schema == null) {
         continue;
       }
       flush(ts);
-      Field time = Columns.field(ts.schema, spec.timeColumn());
+      Field time = Columns.field(ts.schema, timeColumn);
       if (time != null) {
+        ChronoUnit unit = spec != null ? spec.epochUnit() : ChronoUnit.MILLIS;
         cache.delete(
             ts.name,
-            DuckDbCacheStore.quote(time.getName())
-                + " < "
-                + timeLiteral(time, spec.epochUnit(), rawCutoff));
+            DuckDbCacheStore.quote(time.getName()) + " < " + timeLiteral(time, unit, rawCutoff));
       }
-      if (ts.aggregator == null) {
+      if (spec == null || ts.aggregator == null) {
         continue;
       }
       ts.viewLock.lock();

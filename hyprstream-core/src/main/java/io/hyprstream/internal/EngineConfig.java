@@ -19,6 +19,10 @@ public final class EngineConfig {
   final Duration expiryInterval;
   final InstantSource clock;
   final List<AggregationSpec> aggregations;
+
+  /** Time columns of tables without aggregates, by lower-case table name (raw-row expiry). */
+  final java.util.Map<String, String> timeColumns;
+
   final @Nullable BackendStore backend;
   final Path dataDirectory;
   final long walMaxBytes;
@@ -32,6 +36,7 @@ public final class EngineConfig {
       Duration expiryInterval,
       InstantSource clock,
       List<AggregationSpec> aggregations,
+      java.util.Map<String, String> timeColumns,
       @Nullable BackendStore backend,
       Path dataDirectory,
       long walMaxBytes,
@@ -43,6 +48,7 @@ public final class EngineConfig {
     this.expiryInterval = expiryInterval;
     this.clock = clock;
     this.aggregations = List.copyOf(aggregations);
+    this.timeColumns = java.util.Map.copyOf(timeColumns);
     this.backend = backend;
     this.dataDirectory = dataDirectory;
     this.walMaxBytes = walMaxBytes;
