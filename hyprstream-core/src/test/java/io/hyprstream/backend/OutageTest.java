@@ -121,4 +121,67 @@ final class OutageTest {
       return r.getVectorSchemaRoot().getVector(0).getObject(0);
     }
   }
+
+  @Test
+  void restart_overALogThePreviousProcessNeverSent_deliversItOnce() throws Exception {
+    long base = System.currentTimeMillis() * 1000 - 600_000_000L;
+    Path data = dir.resolve("data");
+    try (TcpProxy proxy = new TcpProxy(5432);
+        BufferAllocator crashedAllocator = new RootAllocator()) {
+      Hyprstream crashed =
+          Hyprstream.builder()
+              .allocator(crashedAllocator)
+              .expiryInterval(Duration.ZERO)
+              .backend(
+                  BackendStores.open(
+                      "adbc",
+                      "postgresql://postgres@127.0.0.1:" + proxy.port() + "/test",
+                      Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
+                      null,
+                      null,
+                      crashedAllocator))
+              .dataDirectory(data)
+              .drainTimeout(Duration.ofMillis(200))
+              .build();
+      proxy.cut(); // from here on nothing reaches PostgreSQL: every batch stays in the log
+      for (long b = 0; b < 15; b++) {
+        ingest(crashed, crashedAllocator, b, base);
+      }
+      // The process "dies" here: the next instance starts on the same directory while this one
+      // is never heard from again (it is closed only after the checks, with its link still cut).
+      try (BufferAllocator allocator = new RootAllocator();
+          Hyprstream restarted =
+              Hyprstream.builder()
+                  .allocator(allocator)
+                  .expiryInterval(Duration.ZERO)
+                  .backend(
+                      BackendStores.open(
+                          "adbc",
+                          PostgresAvailable.URI,
+                          Map.of("schema", schema),
+                          null,
+                          null,
+                          allocator))
+                  .dataDirectory(data)
+                  .build()) {
+        assertEquals(
+            15L * ROWS,
+            ((Engine) restarted).backendStatus().committedRows,
+            "the restart sent the whole log before serving");
+      }
+      try (Connection c =
+              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+          Statement st = c.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT count(*), count(DISTINCT \"timestamp\") FROM \""
+                      + schema
+                      + "\".metrics")) {
+        rs.next();
+        assertEquals(15L * ROWS, rs.getLong(1));
+        assertEquals(rs.getLong(1), rs.getLong(2), "none twice");
+      }
+      crashed.close();
+    }
+  }
 }
