@@ -207,6 +207,12 @@ public final class Engine implements Hyprstream {
               + " holds now and the rest follows as it drains",
           config.drainTimeout);
     }
+    WriteThrough.Status sent = wt.status();
+    LOG.info(
+        "sent the log's backlog to {}: {} rows in {} ms",
+        b.name(),
+        sent.committedRows,
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     Instant now = config.clock.instant();
     long restored = 0;
     for (AggregationSpec spec : specs.values()) {

@@ -189,32 +189,32 @@ public final class WriteAheadLog implements AutoCloseable {
    * @throws ResourceExhaustedException when the log is at its size bound
    */
   public void append(String table, String batchId, VectorSchemaRoot batch) {
-    byte[] record = encode(table, batchId, batch);
+    ByteBuffer record = encode(table, batchId, batch);
+    int length = record.remaining();
     long end;
     FileChannel channel;
     synchronized (writeLock) {
       if (closed) {
         throw new IllegalStateException("the write-ahead log is closed");
       }
-      if (totalBytes + record.length > maxBytes) {
+      if (totalBytes + length > maxBytes) {
         throw full();
       }
       try {
-        if (current == null || written + record.length > segmentBytes && written > 0) {
+        if (current == null || written + length > segmentBytes && written > 0) {
           roll();
         }
         channel = java.util.Objects.requireNonNull(current);
-        ByteBuffer buf = ByteBuffer.wrap(record);
-        while (buf.hasRemaining()) {
-          channel.write(buf);
+        while (record.hasRemaining()) {
+          channel.write(record);
         }
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write the write-ahead log in " + dir, e);
       }
-      written += record.length;
-      totalBytes += record.length;
+      written += length;
+      totalBytes += length;
       Segment seg = java.util.Objects.requireNonNull(segments.get(currentSeq));
-      seg.bytes += record.length;
+      seg.bytes += length;
       seg.open++;
       segmentOfBatch.put(batchId, seg);
       end = (currentSeq << 40) | written;
@@ -311,22 +311,46 @@ public final class WriteAheadLog implements AutoCloseable {
 
   // ------------------------------------------------------------------------------------ format
 
-  private static byte[] encode(String table, String batchId, VectorSchemaRoot batch) {
+  /** A byte stream whose array the record is framed in place, without copying it again. */
+  private static final class RecordBuffer extends ByteArrayOutputStream {
+    RecordBuffer(int size) {
+      super(size);
+    }
+
+    byte[] array() {
+      return buf;
+    }
+  }
+
+  /**
+   * One record, framed in a single array: the header and payload are written once, the length
+   * fields patched in place, the CRC appended.
+   */
+  private static ByteBuffer encode(String table, String batchId, VectorSchemaRoot batch) {
     try {
-      ByteArrayOutputStream ipc = new ByteArrayOutputStream();
-      try (ArrowStreamWriter w = new ArrowStreamWriter(batch, null, Channels.newChannel(ipc))) {
+      byte[] header = (table + "\n" + batchId).getBytes(StandardCharsets.UTF_8);
+      long estimate = 64 + header.length + 4096;
+      for (var v : batch.getFieldVectors()) {
+        estimate += v.getBufferSize() + 64;
+      }
+      RecordBuffer out = new RecordBuffer((int) Math.min(Integer.MAX_VALUE - 16, estimate));
+      ByteBuffer prefix = ByteBuffer.allocate(4 + 4 + header.length + 8);
+      prefix.putInt(MAGIC).putInt(header.length).put(header).putLong(0);
+      out.write(prefix.array());
+      int payloadAt = out.size();
+      try (ArrowStreamWriter w = new ArrowStreamWriter(batch, null, Channels.newChannel(out))) {
         w.start();
         w.writeBatch();
         w.end();
       }
-      byte[] header = (table + "\n" + batchId).getBytes(StandardCharsets.UTF_8);
-      byte[] payload = ipc.toByteArray();
-      ByteBuffer buf = ByteBuffer.allocate(4 + 4 + header.length + 8 + payload.length + 8);
-      buf.putInt(MAGIC).putInt(header.length).put(header).putLong(payload.length).put(payload);
+      int payloadLen = out.size() - payloadAt;
+      ByteBuffer framed = ByteBuffer.wrap(out.array(), 0, out.size());
+      framed.putLong(payloadAt - 8, payloadLen);
       CRC32C crc = new CRC32C();
-      crc.update(buf.array(), 0, buf.position());
-      buf.putLong(crc.getValue());
-      return buf.array();
+      crc.update(out.array(), 0, out.size());
+      ByteBuffer tail = ByteBuffer.allocate(8).putLong(0, crc.getValue());
+      out.write(tail.array());
+      return ByteBuffer.wrap(out.array(), 0, out.size());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
