@@ -5,6 +5,7 @@ import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.internal.Closeables;
 import io.hyprstream.internal.ForwardingReader;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -147,7 +148,7 @@ public final class AdbcBackendStore implements BackendStore {
           try {
             return new Session(db, db.connect());
           } catch (AdbcException | RuntimeException e) {
-            closeQuietly(db);
+            Closeables.closeQuietly(db);
             throw e;
           }
         };
@@ -200,7 +201,7 @@ public final class AdbcBackendStore implements BackendStore {
           try {
             return new Session(db, db.connect());
           } catch (AdbcException | RuntimeException e) {
-            closeQuietly(db);
+            Closeables.closeQuietly(db);
             throw e;
           }
         };
@@ -477,7 +478,7 @@ public final class AdbcBackendStore implements BackendStore {
       AdbcStatement held = st;
       return new ForwardingReader(allocator, reader, () -> AutoCloseables.close(held, s));
     } catch (AdbcException e) {
-      closeQuietly(st);
+      Closeables.closeQuietly(st);
       s.close();
       if (isConnectionProblem(e)) {
         throw unavailable("query failed", e);
@@ -715,17 +716,6 @@ public final class AdbcBackendStore implements BackendStore {
     String m = message == null ? "(no message)" : message;
     String p = password;
     return p == null || p.isEmpty() ? m : m.replace(p, "***");
-  }
-
-  private static void closeQuietly(@Nullable AutoCloseable c) {
-    if (c == null) {
-      return;
-    }
-    try {
-      c.close();
-    } catch (Exception ignored) {
-      // Closing on an error path: the first failure is the one reported.
-    }
   }
 
   private static void execute(Session s, String sql) throws AdbcException {

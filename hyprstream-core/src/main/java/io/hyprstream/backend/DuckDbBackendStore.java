@@ -5,6 +5,7 @@ import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.internal.BatchListReader;
+import io.hyprstream.internal.Closeables;
 import io.hyprstream.internal.ForwardingReader;
 import java.nio.file.Path;
 import java.sql.DriverManager;
@@ -284,9 +285,9 @@ public final class DuckDbBackendStore implements BackendStore {
             }
           });
     } catch (SQLException | RuntimeException e) {
-      closeQuietly(rs);
-      closeQuietly(st);
-      closeQuietly(c);
+      Closeables.closeQuietly(rs);
+      Closeables.closeQuietly(st);
+      Closeables.closeQuietly(c);
       throw new QueryRejectedException(
           describe + " rejected the query: " + e.getMessage() + " (in: " + sql + ")", e);
     }
@@ -334,7 +335,7 @@ public final class DuckDbBackendStore implements BackendStore {
       return;
     }
     synchronized (writeLock) {
-      closeQuietly(database);
+      Closeables.closeQuietly(database);
     }
     allocator.close();
   }
@@ -349,17 +350,6 @@ public final class DuckDbBackendStore implements BackendStore {
       st.execute("ROLLBACK");
     } catch (SQLException ignored) {
       // No transaction was open.
-    }
-  }
-
-  private static void closeQuietly(@Nullable AutoCloseable c) {
-    if (c == null) {
-      return;
-    }
-    try {
-      c.close();
-    } catch (Exception ignored) {
-      // Closing on an error path: the first failure is the one reported.
     }
   }
 }

@@ -6,6 +6,7 @@ import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.internal.Closeables;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -95,7 +96,7 @@ public final class PostgresBackendStore implements BackendStore {
               + " (batch_id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
               + " row_count BIGINT NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT now())");
     } catch (SQLException e) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
       throw unavailable("cannot set up PostgreSQL backend at " + describe, e);
     }
     release(c);
@@ -215,7 +216,7 @@ public final class PostgresBackendStore implements BackendStore {
       if (ok) {
         release(c);
       } else {
-        closeQuietly(c);
+        Closeables.closeQuietly(c);
       }
     }
   }
@@ -232,7 +233,7 @@ public final class PostgresBackendStore implements BackendStore {
         return found;
       }
     } catch (SQLException e) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
       throw unavailable("cannot read the ledger", e);
     }
   }
@@ -294,7 +295,7 @@ public final class PostgresBackendStore implements BackendStore {
         release(c);
         return names;
       } catch (SQLException e) {
-        closeQuietly(c);
+        Closeables.closeQuietly(c);
         if (isConnectionProblem(e)) {
           throw unavailable("cannot create or alter '" + table + "'", e);
         }
@@ -359,13 +360,13 @@ public final class PostgresBackendStore implements BackendStore {
               c.rollback();
               release(c);
             } catch (SQLException e) {
-              closeQuietly(c);
+              Closeables.closeQuietly(c);
             }
           });
     } catch (SQLException e) {
-      closeQuietly(st);
+      Closeables.closeQuietly(st);
       if (isConnectionProblem(e)) {
-        closeQuietly(c);
+        Closeables.closeQuietly(c);
         throw unavailable("query failed", e);
       }
       rollbackQuietly(c);
@@ -401,7 +402,7 @@ public final class PostgresBackendStore implements BackendStore {
       release(c);
       return out;
     } catch (SQLException e) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
       throw unavailable("cannot list tables", e);
     }
   }
@@ -421,7 +422,7 @@ public final class PostgresBackendStore implements BackendStore {
         return s;
       }
     } catch (SQLException e) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
       throw unavailable("cannot read the schema of '" + table + "'", e);
     }
   }
@@ -433,7 +434,7 @@ public final class PostgresBackendStore implements BackendStore {
     }
     Connection c;
     while ((c = idle.poll()) != null) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
     }
   }
 
@@ -454,7 +455,7 @@ public final class PostgresBackendStore implements BackendStore {
         // Queries name tables bare: this store's schema comes first.
         st.execute("SET search_path TO " + SqlTypes.quote(schema) + ", public");
       } catch (SQLException e) {
-        closeQuietly(c);
+        Closeables.closeQuietly(c);
         throw e;
       }
       return c;
@@ -475,7 +476,7 @@ public final class PostgresBackendStore implements BackendStore {
           return c;
         }
       } catch (SQLException e) {
-        closeQuietly(c);
+        Closeables.closeQuietly(c);
       }
     }
     return connect();
@@ -489,7 +490,7 @@ public final class PostgresBackendStore implements BackendStore {
         idle.offer(c);
       }
     } catch (SQLException e) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
     }
   }
 
@@ -532,17 +533,6 @@ public final class PostgresBackendStore implements BackendStore {
       }
     } catch (SQLException ignored) {
       // The connection is dropped next; the server rolls back on disconnect.
-    }
-  }
-
-  private static void closeQuietly(@Nullable AutoCloseable c) {
-    if (c == null) {
-      return;
-    }
-    try {
-      c.close();
-    } catch (Exception ignored) {
-      // Closing on an error path or at shutdown: the first failure is the one reported.
     }
   }
 }

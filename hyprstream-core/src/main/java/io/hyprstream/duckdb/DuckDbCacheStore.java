@@ -6,6 +6,7 @@ import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.internal.BatchListReader;
+import io.hyprstream.internal.Closeables;
 import io.hyprstream.internal.ForwardingReader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -348,8 +349,8 @@ public final class DuckDbCacheStore implements CacheStore {
             }
           });
     } catch (SQLException | RuntimeException e) {
-      closeQuietly(rs);
-      closeQuietly(ps);
+      Closeables.closeQuietly(rs);
+      Closeables.closeQuietly(ps);
       release(conn);
       throw rejected(sql, e);
     }
@@ -444,9 +445,9 @@ public final class DuckDbCacheStore implements CacheStore {
     }
     DuckDBConnection c;
     while ((c = idle.poll()) != null) {
-      closeQuietly(c);
+      Closeables.closeQuietly(c);
     }
-    closeQuietly(database);
+    Closeables.closeQuietly(database);
     allocator.close();
   }
 
@@ -485,7 +486,7 @@ public final class DuckDbCacheStore implements CacheStore {
       }
     } catch (SQLException e) {
       // A connection that cannot report its state is dropped rather than reused.
-      closeQuietly(conn);
+      Closeables.closeQuietly(conn);
     }
   }
 
@@ -514,17 +515,6 @@ public final class DuckDbCacheStore implements CacheStore {
       st.execute("ROLLBACK");
     } catch (SQLException ignored) {
       // No transaction was open.
-    }
-  }
-
-  private static void closeQuietly(@Nullable AutoCloseable c) {
-    if (c == null) {
-      return;
-    }
-    try {
-      c.close();
-    } catch (Exception ignored) {
-      // Closing on an error path or at shutdown: the first failure is the one reported.
     }
   }
 
