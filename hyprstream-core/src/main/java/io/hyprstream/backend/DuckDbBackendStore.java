@@ -295,6 +295,14 @@ public final class DuckDbBackendStore implements BackendStore {
 
   @Override
   public List<String> tables() {
+    // The shared connection may be inside an append's transaction on the writer's thread: wait
+    // for it rather than interleave statements on one connection.
+    synchronized (writeLock) {
+      return tablesLocked();
+    }
+  }
+
+  private List<String> tablesLocked() {
     List<String> out = new ArrayList<>();
     try (Statement st = database.createStatement();
         ResultSet rs =
@@ -315,6 +323,12 @@ public final class DuckDbBackendStore implements BackendStore {
 
   @Override
   public @Nullable Schema tableSchema(String table) {
+    synchronized (writeLock) {
+      return tableSchemaLocked(table);
+    }
+  }
+
+  private @Nullable Schema tableSchemaLocked(String table) {
     try {
       if (columnsOf(table).isEmpty()) {
         return null;
