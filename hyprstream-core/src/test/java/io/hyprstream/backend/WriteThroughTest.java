@@ -153,6 +153,22 @@ final class WriteThroughTest {
       List<String> backend =
           rows(pg.query("SELECT metric_id, \"timestamp\", value FROM metrics", allocator));
       assertEquals(cached, backend, "same rows and values as the cache served");
+      try (ArrowReader fromBackend =
+          pg.query("SELECT metric_id, \"timestamp\", value FROM metrics LIMIT 1", allocator)) {
+        List<ArrowType> backendTypes = new ArrayList<>();
+        fromBackend
+            .getVectorSchemaRoot()
+            .getSchema()
+            .getFields()
+            .forEach(f -> backendTypes.add(f.getType()));
+        assertEquals(
+            List.of(
+                new ArrowType.Utf8(),
+                new ArrowType.Timestamp(TimeUnit.MICROSECOND, null),
+                new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
+            backendTypes,
+            "PostgreSQL answers with the cache's Arrow types");
+      }
     }
   }
 
