@@ -30,6 +30,25 @@ public interface BackendStore extends AutoCloseable {
   void append(String table, String batchId, VectorSchemaRoot batch);
 
   /**
+   * Appends several batches of one table, each exactly once by its id ({@code batchIds.get(i)}
+   * names {@code batches.get(i)}); a batch whose id the backend already holds is skipped. Backends
+   * with transactions commit the whole group at once, which is how write-through batches many small
+   * ingests into one round trip. The default appends them one by one. The caller keeps ownership of
+   * the batches.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached; the call may be retried
+   */
+  default void appendAll(String table, List<String> batchIds, List<VectorSchemaRoot> batches) {
+    if (batchIds.size() != batches.size()) {
+      throw new IllegalArgumentException(
+          batchIds.size() + " batch ids for " + batches.size() + " batches");
+    }
+    for (int i = 0; i < batches.size(); i++) {
+      append(table, batchIds.get(i), batches.get(i));
+    }
+  }
+
+  /**
    * Runs {@code sql} on the backend. Ownership: the caller closes the returned reader.
    *
    * @throws QueryRejectedException when the backend refuses the statement

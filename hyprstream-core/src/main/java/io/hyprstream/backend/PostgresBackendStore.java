@@ -157,8 +157,21 @@ public final class PostgresBackendStore implements BackendStore {
 
   @Override
   public void append(String table, String batchId, VectorSchemaRoot batch) {
-    List<String> columns = ensureTable(table, batch.getSchema());
-    PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
+    appendAll(table, List.of(batchId), List.of(batch));
+  }
+
+  /** One transaction for the group: each batch's ledger row, then its rows by COPY when new. */
+  @Override
+  public void appendAll(String table, List<String> batchIds, List<VectorSchemaRoot> batches) {
+    if (batchIds.size() != batches.size()) {
+      throw new IllegalArgumentException(
+          batchIds.size() + " batch ids for " + batches.size() + " batches");
+    }
+    List<List<String>> columnsOf = new ArrayList<>(batches.size());
+    for (VectorSchemaRoot batch : batches) {
+      columnsOf.add(ensureTable(table, batch.getSchema()));
+    }
+    String described = batchIds.size() == 1 ? batchIds.get(0) : batchIds.size() + " batches";
     Connection c = borrow();
     boolean ok = false;
     try {
@@ -169,33 +182,15 @@ public final class PostgresBackendStore implements BackendStore {
                   + qualified(LEDGER)
                   + " (batch_id, table_name, row_count) VALUES (?, ?, ?)"
                   + " ON CONFLICT (batch_id) DO NOTHING")) {
-        ps.setString(1, batchId);
-        ps.setString(2, table);
-        ps.setLong(3, batch.getRowCount());
-        if (ps.executeUpdate() == 0) {
-          c.rollback();
-          ok = true;
-          return;
-        }
-      }
-      if (batch.getRowCount() > 0) {
-        StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
-        for (int i = 0; i < columns.size(); i++) {
-          sql.append(i == 0 ? "" : ", ").append(SqlTypes.quote(columns.get(i)));
-        }
-        sql.append(
-            format == PgCopyEncoder.Format.BINARY
-                ? ") FROM STDIN (FORMAT binary)"
-                : ")" + " FROM STDIN");
-        CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-        CopyIn in = copy.copyIn(sql.toString());
-        try {
-          encoder.writeTo(in, batch.getRowCount());
-          in.endCopy();
-        } finally {
-          if (in.isActive()) {
-            in.cancelCopy();
+        for (int b = 0; b < batches.size(); b++) {
+          VectorSchemaRoot batch = batches.get(b);
+          ps.setString(1, batchIds.get(b));
+          ps.setString(2, table);
+          ps.setLong(3, batch.getRowCount());
+          if (ps.executeUpdate() == 0 || batch.getRowCount() == 0) {
+            continue; // committed before (a re-send), or nothing to copy
           }
+          copy(c, table, columnsOf.get(b), batch);
         }
       }
       FailureHook hook = beforeCommit;
@@ -207,16 +202,36 @@ public final class PostgresBackendStore implements BackendStore {
     } catch (SQLException e) {
       rollbackQuietly(c);
       if (isConnectionProblem(e)) {
-        throw unavailable("append of batch " + batchId + " to '" + table + "' failed", e);
+        throw unavailable("append of " + described + " to '" + table + "' failed", e);
       }
       throw new HyprstreamException(
-          "PostgreSQL rejected batch " + batchId + " for '" + table + "': " + scrub(e.getMessage()),
-          e);
+          "PostgreSQL rejected " + described + " for '" + table + "': " + scrub(e.getMessage()), e);
     } finally {
       if (ok) {
         release(c);
       } else {
         Closeables.closeQuietly(c);
+      }
+    }
+  }
+
+  private void copy(Connection c, String table, List<String> columns, VectorSchemaRoot batch)
+      throws SQLException {
+    PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
+    StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
+    for (int i = 0; i < columns.size(); i++) {
+      sql.append(i == 0 ? "" : ", ").append(SqlTypes.quote(columns.get(i)));
+    }
+    sql.append(
+        format == PgCopyEncoder.Format.BINARY ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
+    CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+    CopyIn in = copy.copyIn(sql.toString());
+    try {
+      encoder.writeTo(in, batch.getRowCount());
+      in.endCopy();
+    } finally {
+      if (in.isActive()) {
+        in.cancelCopy();
       }
     }
   }

@@ -5,6 +5,8 @@ import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.wal.WriteAheadLog;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
@@ -20,6 +22,14 @@ import org.slf4j.LoggerFactory;
 public final class WriteThrough implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WriteThrough.class);
   private static final long MIN_BACKOFF_MS = 50;
+
+  /** A group sent in one backend transaction holds at most this many rows... */
+  static final long MAX_GROUP_ROWS = 256 * 1024;
+
+  /** ...and waits up to {@link #LINGER_NANOS} to gather at least this many. */
+  static final long MIN_GROUP_ROWS = 8 * 1024;
+
+  static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
   private static final long MAX_BACKOFF_MS = 10_000;
 
   private final BackendStore backend;
@@ -34,7 +44,6 @@ public final class WriteThrough implements AutoCloseable {
   private long failures;
   private @Nullable String lastError;
   private boolean stopping;
-  private @Nullable Item inFlight;
 
   private static final class Item {
     final String table;
@@ -120,7 +129,7 @@ public final class WriteThrough implements AutoCloseable {
   private void run() {
     long backoff = MIN_BACKOFF_MS;
     while (true) {
-      Item item;
+      List<Item> group;
       synchronized (lock) {
         while (queue.isEmpty() && !stopping) {
           try {
@@ -132,13 +141,21 @@ public final class WriteThrough implements AutoCloseable {
         if (queue.isEmpty()) {
           return;
         }
-        item = queue.peekFirst();
-        inFlight = item;
+        group = gather();
+      }
+      String table = group.get(0).table;
+      List<String> ids = new ArrayList<>(group.size());
+      List<VectorSchemaRoot> batches = new ArrayList<>(group.size());
+      long rows = 0;
+      for (Item item : group) {
+        ids.add(item.batchId);
+        batches.add(item.batch);
+        rows += item.batch.getRowCount();
       }
       try {
-        backend.append(item.table, item.batchId, item.batch);
+        backend.appendAll(table, ids, batches);
       } catch (BackendUnavailableException e) {
-        recordFailure(item, e);
+        recordFailure(group.get(0), e);
         if (!sleep(backoff)) {
           return;
         }
@@ -147,24 +164,58 @@ public final class WriteThrough implements AutoCloseable {
       } catch (RuntimeException e) {
         // Not a connectivity problem (a type the backend refuses...): retrying as-is cannot help,
         // but dropping would lose rows. Keep it at the head, log loudly, retry slowly.
-        recordFailure(item, e);
+        recordFailure(group.get(0), e);
         if (!sleep(MAX_BACKOFF_MS)) {
           return;
         }
         continue;
       }
       backoff = MIN_BACKOFF_MS;
-      wal.committed(item.batchId);
+      for (String id : ids) {
+        wal.committed(id);
+      }
       synchronized (lock) {
-        queue.pollFirst();
-        inFlight = null;
-        queuedRows -= item.batch.getRowCount();
-        committedBatches++;
-        committedRows += item.batch.getRowCount();
-        item.done = true;
+        for (Item item : group) {
+          queue.pollFirst();
+          item.done = true;
+        }
+        queuedRows -= rows;
+        committedBatches += group.size();
+        committedRows += rows;
         lock.notifyAll();
       }
-      item.batch.close();
+      group.forEach(item -> item.batch.close());
+    }
+  }
+
+  /**
+   * The run of queued batches of the head's table to send as one group, lingering briefly when they
+   * are few, so many small ingests share a backend round trip. Called holding {@link #lock}.
+   */
+  private List<Item> gather() {
+    while (true) {
+      List<Item> group = new ArrayList<>();
+      long rows = 0;
+      Item head = java.util.Objects.requireNonNull(queue.peekFirst());
+      for (Item item : queue) {
+        if (!item.table.equals(head.table)
+            || (!group.isEmpty() && rows + item.batch.getRowCount() > MAX_GROUP_ROWS)) {
+          break;
+        }
+        group.add(item);
+        rows += item.batch.getRowCount();
+      }
+      long waited = System.nanoTime() - head.enqueuedNanos;
+      boolean runEnded = group.size() < queue.size(); // another table's batch follows
+      if (rows >= MIN_GROUP_ROWS || runEnded || stopping || waited >= LINGER_NANOS) {
+        return group;
+      }
+      try {
+        TimeUnit.NANOSECONDS.timedWait(lock, LINGER_NANOS - waited);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return group;
+      }
     }
   }
 
@@ -253,12 +304,10 @@ public final class WriteThrough implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     synchronized (lock) {
-      for (Item item : queue) {
-        if (item != inFlight || !worker.isAlive()) {
-          item.batch.close();
-        }
+      if (!worker.isAlive()) { // a worker still stuck in a backend call owns its group's batches
+        queue.forEach(item -> item.batch.close());
+        queue.clear();
       }
-      queue.clear();
     }
   }
 }

@@ -139,6 +139,24 @@ final class PostgresBackendStoreTest {
   }
 
   @Test
+  void appendAll_groupOverlappingACommittedBatch_writesOnlyTheNewOnes() throws Exception {
+    BackendStore store = open("binary");
+    try (VectorSchemaRoot a = Batches.metrics(allocator, 100, 0);
+        VectorSchemaRoot b = Batches.metrics(allocator, 200, 100);
+        VectorSchemaRoot c = Batches.metrics(allocator, 300, 300)) {
+      store.append("metrics", "a", a); // committed before a crash; the log still holds it
+      store.appendAll("metrics", List.of("a", "b", "c"), List.of(a, b, c)); // regrouped re-send
+      store.appendAll("metrics", List.of("b", "c"), List.of(b, c)); // and once more
+    }
+    assertEquals(600, count("SELECT count(*) FROM \"" + schema + "\".metrics"));
+    assertEquals(
+        600,
+        count("SELECT count(DISTINCT (metric_id, \"timestamp\")) FROM \"" + schema + "\".metrics"));
+    assertEquals(
+        3, count("SELECT count(*) FROM \"" + schema + "\"." + PostgresBackendStore.LEDGER));
+  }
+
+  @Test
   void append_connectionKilledBeforeCommit_retryWritesRowsOnce() throws Exception {
     PostgresBackendStore store = (PostgresBackendStore) open("binary");
     store.beforeCommit(

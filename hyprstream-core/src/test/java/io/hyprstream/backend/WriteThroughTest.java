@@ -196,6 +196,33 @@ final class WriteThroughTest {
   }
 
   @Test
+  void manySmallIngests_areGroupedAndEachLandsOnce() throws Exception {
+    Random random = new Random(3);
+    long t0 = (NOW.getEpochSecond() - 600) * 1_000_000L;
+    try (Hyprstream hs = open(postgres())) {
+      for (int b = 0; b < 300; b++) {
+        try (VectorSchemaRoot batch = batch(random, 5, t0 + b * 10_000_000L)) {
+          hs.ingest("metrics", batch);
+        }
+      }
+    }
+    try (Connection c =
+            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT (SELECT count(*) FROM \""
+                    + schema
+                    + "\".metrics), (SELECT count(*) FROM \""
+                    + schema
+                    + "\".hyprstream_ledger)")) {
+      rs.next();
+      assertEquals(1500, rs.getLong(1), "every row of every small ingest");
+      assertEquals(300, rs.getLong(2), "one ledger entry per ingest, however they were grouped");
+    }
+  }
+
+  @Test
   void restart_withDurableBackend_restoresWindowsAndHotRows() throws Exception {
     Path file = dir.resolve("backend.duckdb");
     Random random = new Random(5);
