@@ -184,4 +184,54 @@ final class OutageTest {
       crashed.close();
     }
   }
+
+  @Test
+  void logAtItsBound_refusesIngestWithReason_andLosesNothingAcknowledged() throws Exception {
+    long base = System.currentTimeMillis() * 1000 - 600_000_000L;
+    try (TcpProxy proxy = new TcpProxy(5432);
+        BufferAllocator allocator = new RootAllocator()) {
+      long acked = 0;
+      try (Hyprstream hs =
+          Hyprstream.builder()
+              .allocator(allocator)
+              .expiryInterval(Duration.ZERO)
+              .backend(
+                  BackendStores.open(
+                      "adbc",
+                      "postgresql://postgres@127.0.0.1:" + proxy.port() + "/test",
+                      Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
+                      null,
+                      null,
+                      allocator))
+              .dataDirectory(dir.resolve("data"))
+              .walMaxBytes(1 << 20)
+              .drainTimeout(Duration.ofSeconds(60))
+              .build()) {
+        proxy.cut();
+        io.hyprstream.api.ResourceExhaustedException refused = null;
+        for (long b = 0; b < 100 && refused == null; b++) {
+          try {
+            ingest(hs, allocator, b, base);
+            acked += ROWS;
+          } catch (io.hyprstream.api.ResourceExhaustedException e) {
+            refused = e;
+          }
+        }
+        assertTrue(refused != null, "a 1 MiB log fills up while PostgreSQL is away");
+        assertTrue(refused.getMessage().contains("write-ahead log"), refused.getMessage());
+        assertEquals(
+            acked,
+            (Long) scalar(hs, "SELECT count(*) FROM metrics"),
+            "the refused batch left no row");
+        proxy.restore();
+      }
+      try (Connection c =
+              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+          Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT count(*) FROM \"" + schema + "\".metrics")) {
+        rs.next();
+        assertEquals(acked, rs.getLong(1), "every acknowledged row, and only those");
+      }
+    }
+  }
 }

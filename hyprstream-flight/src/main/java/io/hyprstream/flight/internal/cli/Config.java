@@ -49,6 +49,7 @@ public final class Config {
   public static final String ENGINE_PASSWORD = "engine.password";
   public static final String ENGINE_OPTIONS = "engine.options";
   public static final String ENGINE_DATA_DIR = "engine.data_dir";
+  public static final String ENGINE_SYNCHRONOUS = "engine.synchronous";
 
   /** The system-wide configuration file, read when it exists. */
   public static final Path SYSTEM_FILE = Path.of("/etc/hyprstream/config.toml");
@@ -82,6 +83,7 @@ public final class Config {
     KEYS.put(ENGINE_PASSWORD, Type.STRING);
     KEYS.put(ENGINE_OPTIONS, Type.MAP);
     KEYS.put(ENGINE_DATA_DIR, Type.STRING);
+    KEYS.put(ENGINE_SYNCHRONOUS, Type.BOOL);
   }
 
   private final Map<String, Object> values;
@@ -586,6 +588,11 @@ public final class Config {
   /** The backend password; never print it. */
   public String enginePassword() {
     return string(ENGINE_PASSWORD);
+  }
+
+  /** Whether ingest is acknowledged only after the backend commit. */
+  public boolean synchronousWriteThrough() {
+    return (Boolean) Objects.requireNonNull(values.get(ENGINE_SYNCHRONOUS));
   }
 
   /** Where the write-ahead log lives when a backend is configured. */

@@ -111,6 +111,12 @@ public final class Main implements Callable<Integer> {
   private @Nullable String dataDir;
 
   @Option(
+      names = "--synchronous-write-through",
+      negatable = true,
+      description = "Acknowledge ingest only after the backend commit (default off).")
+  private @Nullable Boolean synchronousWriteThrough;
+
+  @Option(
       names = "--enable-cache",
       negatable = true,
       description = "Keep hot rows in the cache (default on; off needs a backend).")
@@ -278,6 +284,7 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_PASSWORD, enginePassword);
     putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
     putIfSet(f, Config.ENGINE_DATA_DIR, dataDir);
+    putIfSet(f, Config.ENGINE_SYNCHRONOUS, synchronousWriteThrough);
     return f;
   }
 
@@ -345,7 +352,8 @@ public final class Main implements Callable<Integer> {
                   cfg.engineUsername().isEmpty() ? null : cfg.engineUsername(),
                   cfg.enginePassword().isEmpty() ? null : cfg.enginePassword(),
                   backendAllocator))
-          .dataDirectory(Path.of(cfg.dataDir()));
+          .dataDirectory(Path.of(cfg.dataDir()))
+          .synchronousWriteThrough(cfg.synchronousWriteThrough());
     }
     Hyprstream hs = builder.build();
     HyprstreamServer server;
