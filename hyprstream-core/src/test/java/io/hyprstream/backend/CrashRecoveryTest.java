@@ -10,12 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
@@ -79,37 +76,20 @@ final class CrashRecoveryTest {
     // Restart on the same data directory: the log's backlog goes to PostgreSQL.
     try (BufferAllocator allocator = new RootAllocator();
         Hyprstream hs =
-            Hyprstream.builder()
-                .allocator(allocator)
-                .expiryInterval(Duration.ZERO)
-                .backend(
-                    BackendStores.open(
-                        "adbc",
-                        PostgresAvailable.URI,
-                        Map.of("schema", schema),
-                        null,
-                        null,
-                        allocator))
-                .dataDirectory(data)
-                .build()) {
+            PostgresAvailable.writingTo(PostgresAvailable.URI, schema, allocator, data).build()) {
       assertTrue(hs.tables().size() > 0);
     }
 
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement();
-        ResultSet rs =
-            st.executeQuery(
-                "SELECT count(*), count(DISTINCT \"timestamp\"), count(DISTINCT batch),"
-                    + " count(*) FILTER (WHERE batch <= "
-                    + lastAck
-                    + ") FROM \""
-                    + schema
-                    + "\".metrics")) {
-      rs.next();
-      assertEquals(rs.getLong(2), rs.getLong(1), "no row twice");
-      assertEquals((lastAck + 1) * ROWS, rs.getLong(4), "every acknowledged batch, whole");
-      assertEquals(rs.getLong(3) * ROWS, rs.getLong(1), "batches are whole, never partial");
-    }
+    long[] row =
+        PostgresAvailable.firstRow(
+            "SELECT count(*), count(DISTINCT \"timestamp\"), count(DISTINCT batch),"
+                + " count(*) FILTER (WHERE batch <= "
+                + lastAck
+                + ") FROM \""
+                + schema
+                + "\".metrics");
+    assertEquals(row[1], row[0], "no row twice");
+    assertEquals((lastAck + 1) * ROWS, row[3], "every acknowledged batch, whole");
+    assertEquals(row[2] * ROWS, row[0], "batches are whole, never partial");
   }
 }

@@ -10,10 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Map;
 import java.util.UUID;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -67,18 +65,7 @@ final class OutageTest {
         BufferAllocator allocator = new RootAllocator()) {
       String uri = "postgresql://postgres@127.0.0.1:" + proxy.port() + "/test";
       try (Hyprstream hs =
-          Hyprstream.builder()
-              .allocator(allocator)
-              .expiryInterval(Duration.ZERO)
-              .backend(
-                  BackendStores.open(
-                      "adbc",
-                      uri,
-                      Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
-                      null,
-                      null,
-                      allocator))
-              .dataDirectory(dir.resolve("data"))
+          PostgresAvailable.writingTo(uri, schema, allocator, dir.resolve("data"))
               .drainTimeout(Duration.ofSeconds(60))
               .build()) {
         for (long b = 0; b < 10; b++) {
@@ -103,16 +90,11 @@ final class OutageTest {
         proxy.restore();
       } // close drains the backlog once the backend is back
     }
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement();
-        ResultSet rs =
-            st.executeQuery(
-                "SELECT count(*), count(DISTINCT \"timestamp\") FROM \"" + schema + "\".metrics")) {
-      rs.next();
-      assertEquals(30L * ROWS, rs.getLong(1), "every row reached PostgreSQL");
-      assertEquals(rs.getLong(1), rs.getLong(2), "none twice");
-    }
+    long[] row =
+        PostgresAvailable.firstRow(
+            "SELECT count(*), count(DISTINCT \"timestamp\") FROM \"" + schema + "\".metrics");
+    assertEquals(30L * ROWS, row[0], "every row reached PostgreSQL");
+    assertEquals(row[0], row[1], "none twice");
   }
 
   private static Object scalar(Hyprstream hs, String sql) throws Exception {
@@ -129,18 +111,8 @@ final class OutageTest {
     try (TcpProxy proxy = new TcpProxy(5432);
         BufferAllocator crashedAllocator = new RootAllocator()) {
       Hyprstream crashed =
-          Hyprstream.builder()
-              .allocator(crashedAllocator)
-              .expiryInterval(Duration.ZERO)
-              .backend(
-                  BackendStores.open(
-                      "adbc",
-                      "postgresql://postgres@127.0.0.1:" + proxy.port() + "/test",
-                      Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
-                      null,
-                      null,
-                      crashedAllocator))
-              .dataDirectory(data)
+          PostgresAvailable.writingTo(
+                  PostgresAvailable.viaPort(proxy.port()), schema, crashedAllocator, data)
               .drainTimeout(Duration.ofMillis(200))
               .build();
       proxy.cut(); // from here on nothing reaches PostgreSQL: every batch stays in the log
@@ -151,36 +123,17 @@ final class OutageTest {
       // is never heard from again (it is closed only after the checks, with its link still cut).
       try (BufferAllocator allocator = new RootAllocator();
           Hyprstream restarted =
-              Hyprstream.builder()
-                  .allocator(allocator)
-                  .expiryInterval(Duration.ZERO)
-                  .backend(
-                      BackendStores.open(
-                          "adbc",
-                          PostgresAvailable.URI,
-                          Map.of("schema", schema),
-                          null,
-                          null,
-                          allocator))
-                  .dataDirectory(data)
-                  .build()) {
+              PostgresAvailable.writingTo(PostgresAvailable.URI, schema, allocator, data).build()) {
         assertEquals(
             15L * ROWS,
             ((Engine) restarted).backendStatus().committedRows,
             "the restart sent the whole log before serving");
       }
-      try (Connection c =
-              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-          Statement st = c.createStatement();
-          ResultSet rs =
-              st.executeQuery(
-                  "SELECT count(*), count(DISTINCT \"timestamp\") FROM \""
-                      + schema
-                      + "\".metrics")) {
-        rs.next();
-        assertEquals(15L * ROWS, rs.getLong(1));
-        assertEquals(rs.getLong(1), rs.getLong(2), "none twice");
-      }
+      long[] row =
+          PostgresAvailable.firstRow(
+              "SELECT count(*), count(DISTINCT \"timestamp\") FROM \"" + schema + "\".metrics");
+      assertEquals(15L * ROWS, row[0]);
+      assertEquals(row[0], row[1], "none twice");
       crashed.close();
     }
   }
@@ -192,18 +145,8 @@ final class OutageTest {
         BufferAllocator allocator = new RootAllocator()) {
       long acked = 0;
       try (Hyprstream hs =
-          Hyprstream.builder()
-              .allocator(allocator)
-              .expiryInterval(Duration.ZERO)
-              .backend(
-                  BackendStores.open(
-                      "adbc",
-                      "postgresql://postgres@127.0.0.1:" + proxy.port() + "/test",
-                      Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
-                      null,
-                      null,
-                      allocator))
-              .dataDirectory(dir.resolve("data"))
+          PostgresAvailable.writingTo(
+                  PostgresAvailable.viaPort(proxy.port()), schema, allocator, dir.resolve("data"))
               .walMaxBytes(1 << 20)
               .drainTimeout(Duration.ofSeconds(60))
               .build()) {
@@ -225,13 +168,8 @@ final class OutageTest {
             "the refused batch left no row");
         proxy.restore();
       }
-      try (Connection c =
-              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-          Statement st = c.createStatement();
-          ResultSet rs = st.executeQuery("SELECT count(*) FROM \"" + schema + "\".metrics")) {
-        rs.next();
-        assertEquals(acked, rs.getLong(1), "every acknowledged row, and only those");
-      }
+      long[] row = PostgresAvailable.firstRow("SELECT count(*) FROM \"" + schema + "\".metrics");
+      assertEquals(acked, row[0], "every acknowledged row, and only those");
     }
   }
 }

@@ -36,4 +36,46 @@ final class PostgresAvailable implements ExecutionCondition {
       return ConditionEvaluationResult.disabled(why + " (set CI=true to make this a failure)");
     }
   }
+
+  /** The URI of PostgreSQL reached through a proxy on {@code port}. */
+  static String viaPort(int port) {
+    return "postgresql://postgres@127.0.0.1:" + port + "/test";
+  }
+
+  /**
+   * A builder for an instance writing through to PostgreSQL at {@code uri}, its tables in {@code
+   * schema}, its log in {@code data}; expiry off, short timeouts so outages show quickly.
+   */
+  static io.hyprstream.HyprstreamBuilder writingTo(
+      String uri,
+      String schema,
+      org.apache.arrow.memory.BufferAllocator allocator,
+      java.nio.file.Path data) {
+    return io.hyprstream.Hyprstream.builder()
+        .allocator(allocator)
+        .expiryInterval(java.time.Duration.ZERO)
+        .backend(
+            BackendStores.open(
+                "adbc",
+                uri,
+                java.util.Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
+                null,
+                null,
+                allocator))
+        .dataDirectory(data);
+  }
+
+  /** The first row of {@code sql}'s answer as longs. */
+  static long[] firstRow(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(URL, props());
+        java.sql.Statement st = c.createStatement();
+        java.sql.ResultSet rs = st.executeQuery(sql)) {
+      rs.next();
+      long[] out = new long[rs.getMetaData().getColumnCount()];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = rs.getLong(i + 1);
+      }
+      return out;
+    }
+  }
 }

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -133,22 +132,17 @@ final class WriteThroughTest {
       cached = rows(hs.query("SELECT metric_id, timestamp, value FROM metrics"));
       assertEquals(acked, cached.size());
     } // close drains the write-through queue
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement();
-        ResultSet rs =
-            st.executeQuery(
-                "SELECT count(*), count(DISTINCT (metric_id, \"timestamp\")),"
-                    + " (SELECT count(*) FROM \""
-                    + schema
-                    + "\".hyprstream_ledger) FROM \""
-                    + schema
-                    + "\".metrics")) {
-      rs.next();
-      assertEquals(acked, rs.getLong(1), "every acknowledged row is in PostgreSQL");
-      assertEquals(acked, rs.getLong(2), "none twice");
-      assertEquals(12, rs.getLong(3), "one ledger entry per ingested batch");
-    }
+    long[] row =
+        PostgresAvailable.firstRow(
+            "SELECT count(*), count(DISTINCT (metric_id, \"timestamp\")),"
+                + " (SELECT count(*) FROM \""
+                + schema
+                + "\".hyprstream_ledger) FROM \""
+                + schema
+                + "\".metrics");
+    assertEquals(acked, row[0], "every acknowledged row is in PostgreSQL");
+    assertEquals(acked, row[1], "none twice");
+    assertEquals(12, row[2], "one ledger entry per ingested batch");
     try (BackendStore pg = postgres()) {
       List<String> backend =
           rows(pg.query("SELECT metric_id, \"timestamp\", value FROM metrics", allocator));
@@ -206,20 +200,15 @@ final class WriteThroughTest {
         }
       }
     }
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement();
-        ResultSet rs =
-            st.executeQuery(
-                "SELECT (SELECT count(*) FROM \""
-                    + schema
-                    + "\".metrics), (SELECT count(*) FROM \""
-                    + schema
-                    + "\".hyprstream_ledger)")) {
-      rs.next();
-      assertEquals(1500, rs.getLong(1), "every row of every small ingest");
-      assertEquals(300, rs.getLong(2), "one ledger entry per ingest, however they were grouped");
-    }
+    long[] row =
+        PostgresAvailable.firstRow(
+            "SELECT (SELECT count(*) FROM \""
+                + schema
+                + "\".metrics), (SELECT count(*) FROM \""
+                + schema
+                + "\".hyprstream_ledger)");
+    assertEquals(1500, row[0], "every row of every small ingest");
+    assertEquals(300, row[1], "one ledger entry per ingest, however they were grouped");
   }
 
   @Test
