@@ -4,6 +4,7 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.internal.ArrowCopy;
 import io.hyprstream.internal.BatchListReader;
 import io.hyprstream.internal.Closeables;
 import io.hyprstream.internal.ForwardingReader;
@@ -25,11 +26,8 @@ import java.util.stream.Collectors;
 import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.duckdb.DuckDBConnection;
@@ -134,7 +132,8 @@ public final class DuckDbBackendStore implements BackendStore {
             try (ArrowArrayStream s = ArrowArrayStream.allocateNew(allocator)) {
               Data.exportArrayStream(
                   allocator,
-                  new BatchListReader(allocator, batch.getSchema(), List.of(share(batch))),
+                  new BatchListReader(
+                      allocator, batch.getSchema(), List.of(ArrowCopy.share(batch, allocator))),
                   s);
               c.registerArrowStream(stream, s);
               st.execute(
@@ -179,14 +178,6 @@ public final class DuckDbBackendStore implements BackendStore {
     } catch (SQLException e) {
       throw new HyprstreamException("cannot read the ledger: " + e.getMessage(), e);
     }
-  }
-
-  private VectorSchemaRoot share(VectorSchemaRoot rows) {
-    VectorSchemaRoot copy = VectorSchemaRoot.create(rows.getSchema(), allocator);
-    try (ArrowRecordBatch b = new VectorUnloader(rows).getRecordBatch()) {
-      new VectorLoader(copy).load(b);
-    }
-    return copy;
   }
 
   private List<String> ensureTable(String table, Schema arrow) {

@@ -5,6 +5,7 @@ import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.internal.ArrowCopy;
 import io.hyprstream.internal.BatchListReader;
 import io.hyprstream.internal.Closeables;
 import io.hyprstream.internal.ForwardingReader;
@@ -31,11 +32,8 @@ import java.util.stream.Collectors;
 import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.duckdb.DuckDBConnection;
@@ -246,7 +244,7 @@ public final class DuckDbCacheStore implements CacheStore {
     if (rows.getRowCount() == 0) {
       return;
     }
-    VectorSchemaRoot shared = share(rows);
+    VectorSchemaRoot shared = ArrowCopy.share(rows, allocator);
     String name = "_hs_up_" + streamNames.incrementAndGet();
     String match =
         keyColumns.stream()
@@ -293,15 +291,6 @@ public final class DuckDbCacheStore implements CacheStore {
     } finally {
       release(conn);
     }
-  }
-
-  /** A root holding references to {@code rows}' buffers, owned by this store's allocator. */
-  private VectorSchemaRoot share(VectorSchemaRoot rows) {
-    VectorSchemaRoot copy = VectorSchemaRoot.create(rows.getSchema(), allocator);
-    try (ArrowRecordBatch batch = new VectorUnloader(rows).getRecordBatch()) {
-      new VectorLoader(copy).load(batch);
-    }
-    return copy;
   }
 
   @Override

@@ -9,7 +9,7 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 
-/** Copies of Arrow batches into an allocator of ours, so a caller's buffers are never kept. */
+/** Copies and shared views of Arrow batches in an allocator of ours. */
 public final class ArrowCopy {
   private ArrowCopy() {}
 
@@ -39,5 +39,18 @@ public final class ArrowCopy {
       buffers.forEach(ArrowBuf::close);
     }
     return copy;
+  }
+
+  /**
+   * A second root over {@code source}'s buffers, accounted to {@code allocator} (reference-counted,
+   * not copied; both allocators must share a root). The caller keeps {@code source} and owns the
+   * new root.
+   */
+  public static VectorSchemaRoot share(VectorSchemaRoot source, BufferAllocator allocator) {
+    VectorSchemaRoot shared = VectorSchemaRoot.create(source.getSchema(), allocator);
+    try (ArrowRecordBatch batch = new VectorUnloader(source).getRecordBatch()) {
+      new VectorLoader(shared).load(batch);
+    }
+    return shared;
   }
 }

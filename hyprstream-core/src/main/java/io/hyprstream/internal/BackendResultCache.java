@@ -10,11 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
@@ -75,7 +72,7 @@ final class BackendResultCache implements AutoCloseable {
     synchronized (e) {
       List<VectorSchemaRoot> shared = new ArrayList<>(e.batches.size());
       for (VectorSchemaRoot b : e.batches) {
-        shared.add(share(b, alloc));
+        shared.add(ArrowCopy.share(b, alloc));
       }
       return new BatchListReader(alloc, e.schema, shared);
     }
@@ -104,7 +101,7 @@ final class BackendResultCache implements AutoCloseable {
     }
     List<VectorSchemaRoot> served = new ArrayList<>(kept.size());
     for (VectorSchemaRoot b : kept) {
-      served.add(share(b, alloc));
+      served.add(ArrowCopy.share(b, alloc));
     }
     cache.put(key(sql, parameters), new Entry(schema, kept, SqlNames.words(sql), bytes));
     return new BatchListReader(alloc, schema, served);
@@ -118,14 +115,6 @@ final class BackendResultCache implements AutoCloseable {
         cache.invalidate(en.getKey()); // the removal listener closes the buffers
       }
     }
-  }
-
-  private static VectorSchemaRoot share(VectorSchemaRoot batch, BufferAllocator alloc) {
-    VectorSchemaRoot copy = VectorSchemaRoot.create(batch.getSchema(), alloc);
-    try (ArrowRecordBatch unloaded = new VectorUnloader(batch).getRecordBatch()) {
-      new VectorLoader(copy).load(unloaded);
-    }
-    return copy;
   }
 
   @Override

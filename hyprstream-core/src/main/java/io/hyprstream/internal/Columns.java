@@ -19,6 +19,11 @@ public final class Columns {
 
   private Columns() {}
 
+  /** True for the Arrow types a value column may have: integers and floating point. */
+  public static boolean isNumeric(ArrowType type) {
+    return type instanceof ArrowType.FloatingPoint || type instanceof ArrowType.Int;
+  }
+
   /** The field called {@code name} in any letter case, or null. */
   public static @Nullable Field field(Schema schema, String name) {
     for (Field f : schema.getFields()) {

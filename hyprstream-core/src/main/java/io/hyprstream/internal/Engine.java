@@ -376,7 +376,7 @@ public final class Engine implements Hyprstream {
             for (VectorSchemaRoot st : stored) {
               String id = UUID.randomUUID().toString();
               wal.append(ts.name, id, st);
-              toBackend.add(new LoggedBatch(ts.name, id, share(st)));
+              toBackend.add(new LoggedBatch(ts.name, id, ArrowCopy.share(st, allocator)));
             }
           }
           if (ts.pending.isEmpty()) {
@@ -434,15 +434,6 @@ public final class Engine implements Hyprstream {
       n += v.getBufferSize();
     }
     return n;
-  }
-
-  /** A second root over {@code batch}'s buffers (reference-counted, not copied). */
-  private VectorSchemaRoot share(VectorSchemaRoot batch) {
-    VectorSchemaRoot copy = VectorSchemaRoot.create(batch.getSchema(), allocator);
-    try (var unloaded = new org.apache.arrow.vector.VectorUnloader(batch).getRecordBatch()) {
-      new org.apache.arrow.vector.VectorLoader(copy).load(unloaded);
-    }
-    return copy;
   }
 
   private void addPending(long rows) {
@@ -793,11 +784,8 @@ public final class Engine implements Hyprstream {
         }
         FieldVector src = java.util.Objects.requireNonNull(v);
         var pair = src.getTransferPair(src.getName(), src.getAllocator());
-        if (out.stream().anyMatch(o -> o.getName().equals(src.getName()))) {
-          pair.splitAndTransfer(0, rows.getRowCount());
-        } else {
-          pair.splitAndTransfer(0, rows.getRowCount());
-        }
+        // A slice, not a move: the same column may be selected twice.
+        pair.splitAndTransfer(0, rows.getRowCount());
         out.add((FieldVector) pair.getTo());
       }
       VectorSchemaRoot p = new VectorSchemaRoot(out);

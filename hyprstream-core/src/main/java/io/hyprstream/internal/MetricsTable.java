@@ -94,7 +94,7 @@ public final class MetricsTable {
     if (value == null && !preAggregated) {
       throw mismatch(VALUE, "missing; expected float64 (or send value_running_window_count/_sum)");
     }
-    if (value != null && !isNumeric(value.getField().getType())) {
+    if (value != null && !Columns.isNumeric(value.getField().getType())) {
       throw mismatch(VALUE, "expected float64, got " + value.getField().getType());
     }
     if (preAggregated) {
@@ -106,13 +106,9 @@ public final class MetricsTable {
 
   private static void checkNumeric(VectorSchemaRoot batch, String name) {
     FieldVector v = Columns.vector(batch, name);
-    if (v != null && !isNumeric(v.getField().getType())) {
+    if (v != null && !Columns.isNumeric(v.getField().getType())) {
       throw mismatch(name, "expected a number, got " + v.getField().getType());
     }
-  }
-
-  private static boolean isNumeric(ArrowType t) {
-    return t instanceof ArrowType.FloatingPoint || t instanceof ArrowType.Int;
   }
 
   private static SchemaMismatchException mismatch(String column, String message) {

@@ -2,6 +2,7 @@ package io.hyprstream.wal;
 
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.ResourceExhaustedException;
+import io.hyprstream.internal.ArrowCopy;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -388,12 +389,10 @@ public final class WriteAheadLog implements AutoCloseable {
           new ArrowStreamReader(
               new ByteArrayInputStream(data, payloadAt, (int) payloadLen), allocator)) {
         reader.loadNextBatch();
-        VectorSchemaRoot root = reader.getVectorSchemaRoot();
-        VectorSchemaRoot copy = VectorSchemaRoot.create(root.getSchema(), allocator);
-        try (var batch = new org.apache.arrow.vector.VectorUnloader(root).getRecordBatch()) {
-          new org.apache.arrow.vector.VectorLoader(copy).load(batch);
-        }
-        out.add(new Record(parts[0], parts[1], copy));
+        // The reader's root is reused by the next load: keep a root of our own over its buffers.
+        out.add(
+            new Record(
+                parts[0], parts[1], ArrowCopy.share(reader.getVectorSchemaRoot(), allocator)));
       }
     }
     return out;

@@ -149,7 +149,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
       if (f == null) {
         throw new SchemaMismatchException(table, name, "missing; expected a numeric column");
       }
-      if (!isNumeric(f.getType())) {
+      if (!Columns.isNumeric(f.getType())) {
         throw new SchemaMismatchException(
             table, name, "expected a numeric column (float64), got " + f.getType());
       }
@@ -173,10 +173,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
         && Columns.field(schema, v + "_running_window_count") != null
         && (Columns.field(schema, v + "_running_window_sum") != null
             || Columns.field(schema, v + "_running_window_avg") != null);
-  }
-
-  static boolean isNumeric(ArrowType t) {
-    return t instanceof ArrowType.FloatingPoint || t instanceof ArrowType.Int;
   }
 
   private static boolean isKeyType(ArrowType t) {
@@ -637,14 +633,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
       }
     }
     return dropped;
-  }
-
-  /**
-   * The instant before which windows of {@code window} are dropped at {@code now}: a window is kept
-   * while its end is after {@code now - retention}.
-   */
-  public static Instant retentionCutoff(WindowSpec window, Instant now) {
-    return now.minus(window.retention());
   }
 
   @Override
