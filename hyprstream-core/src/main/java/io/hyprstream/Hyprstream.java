@@ -1,5 +1,6 @@
 package io.hyprstream;
 
+import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
@@ -51,15 +52,19 @@ public interface Hyprstream extends AutoCloseable {
    * Runs a query and streams its result; buffers come from this instance's allocator. Ownership:
    * the caller closes the reader (before closing this instance).
    *
+   * <p>A repeated query is served from the result cache, without running it, for as long as no
+   * ingest or statement changed what it read. The result's {@link QueryResult#freshness()} says
+   * where the answer came from and how current it is.
+   *
    * @throws QueryRejectedException when the SQL is invalid or not allowed
    */
-  ArrowReader query(String sql);
+  QueryResult query(String sql);
 
   /**
    * Runs a query with {@code ?} parameters bound in order; buffers come from {@code allocator}.
    * Ownership: the caller closes the reader.
    */
-  ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator allocator);
+  QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator allocator);
 
   /**
    * The schema {@code sql}'s result would have, without running it.
@@ -82,6 +87,12 @@ public interface Hyprstream extends AutoCloseable {
 
   /** The schema of one table or view as queries see it, or null when it does not exist. */
   @Nullable Schema tableSchema(String table);
+
+  /**
+   * Hits, misses, evictions and bytes held, per table of hot rows and for the result cache: the
+   * rows of the {@code hyprstream_cache_stats} system table.
+   */
+  List<CacheStatistics> cacheStatistics();
 
   /**
    * Expires raw rows older than the cache duration and windows past their retention, against this

@@ -2,7 +2,9 @@ package io.hyprstream;
 
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.internal.CacheConfig;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.internal.EngineConfig;
 import java.nio.file.Path;
@@ -48,6 +50,17 @@ public final class HyprstreamBuilder {
   private @Nullable Long walMaxBytes;
   private @Nullable Boolean synchronousWriteThrough;
   private @Nullable Duration drainTimeout;
+  private @Nullable Long resultCacheBytes;
+  private @Nullable Duration resultCacheTtl;
+  private @Nullable Long cacheMemoryBytes;
+  private @Nullable EvictionPolicy evictionPolicy;
+  private final Map<String, Duration> maxStaleness = new LinkedHashMap<>();
+
+  /** Query results kept for repeats, in bytes, unless told otherwise (256 MiB). */
+  public static final long DEFAULT_RESULT_CACHE_BYTES = 256L << 20;
+
+  /** Kept query results expire after this unless told otherwise. */
+  public static final Duration DEFAULT_RESULT_CACHE_TTL = Duration.ofMinutes(5);
 
   /** Where the write-ahead log lives unless told otherwise (relative to the working directory). */
   public static final Path DEFAULT_DATA_DIRECTORY = Path.of("hyprstream-data");
@@ -195,6 +208,84 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * Bytes of query results kept so a repeated query is served without running it (default 256 MiB);
+   * 0 turns the result cache off. An ingest into a table makes the results that read it out of date
+   * at once (see {@link #maxStaleness}); eviction is Caffeine's W-TinyLFU.
+   */
+  public HyprstreamBuilder resultCacheBytes(long bytes) {
+    checkUnset(this.resultCacheBytes, "resultCacheBytes");
+    if (bytes < 0) {
+      throw new IllegalArgumentException("resultCacheBytes must not be negative, got " + bytes);
+    }
+    this.resultCacheBytes = bytes;
+    return this;
+  }
+
+  /**
+   * How long a kept result may be served after it was computed (default 5 minutes). Results of
+   * queries answered by the backend rely on it: the backend can change behind the cache's back.
+   */
+  public HyprstreamBuilder resultCacheTtl(Duration ttl) {
+    checkUnset(this.resultCacheTtl, "resultCacheTtl");
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new IllegalArgumentException("resultCacheTtl must be positive, got " + ttl);
+    }
+    this.resultCacheTtl = ttl;
+    return this;
+  }
+
+  /**
+   * The memory budget of hot raw rows in the DuckDB cache (default: a quarter of the machine's
+   * memory). Past it, whole time partitions are evicted by the {@link #evictionPolicy}; queries
+   * that reach into them go to the backend. Setting it also sets DuckDB's {@code memory_limit} to
+   * twice the budget (at least the budget plus 1 GiB), room for window views and query work.
+   */
+  public HyprstreamBuilder cacheMemory(long bytes) {
+    checkUnset(this.cacheMemoryBytes, "cacheMemory");
+    if (bytes < 1 << 20) {
+      throw new IllegalArgumentException("cacheMemory must be at least 1 MiB, got " + bytes);
+    }
+    this.cacheMemoryBytes = bytes;
+    return this;
+  }
+
+  /** Which partitions leave first when the memory budget is reached (default {@code TIME}). */
+  public HyprstreamBuilder evictionPolicy(EvictionPolicy policy) {
+    checkUnset(this.evictionPolicy, "evictionPolicy");
+    this.evictionPolicy = Objects.requireNonNull(policy, "evictionPolicy");
+    return this;
+  }
+
+  /**
+   * Lets queries over {@code table} (and its window views) be served from the result cache for up
+   * to {@code staleness} after they were computed, even when rows arrived since: speed for
+   * freshness. Such answers say so ({@code Freshness.stale()}). A query may ask for the same with a
+   * {@code /*+ max_staleness=5s *}{@code /} comment. Default: never stale.
+   */
+  public HyprstreamBuilder maxStaleness(String table, Duration staleness) {
+    if (table.isBlank()) {
+      throw new IllegalArgumentException("maxStaleness needs a table name");
+    }
+    if (staleness.isNegative()) {
+      throw new IllegalArgumentException("maxStaleness must not be negative, got " + staleness);
+    }
+    if (maxStaleness.putIfAbsent(table.toLowerCase(java.util.Locale.ROOT), staleness) != null) {
+      throw new IllegalStateException("a maxStaleness of '" + table + "' was already set");
+    }
+    return this;
+  }
+
+  /** A quarter of the machine's memory: the default memory budget of hot raw rows. */
+  static long defaultCacheMemory() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean) {
+      return ((com.sun.management.OperatingSystemMXBean) os).getTotalMemorySize() / 4;
+    }
+    return 4L << 30;
+  }
+
+  /**
    * Opens the cache and starts the instance.
    *
    * @throws IllegalArgumentException when options conflict (a view name used twice)
@@ -224,7 +315,16 @@ public final class HyprstreamBuilder {
             dataDirectory == null ? DEFAULT_DATA_DIRECTORY : dataDirectory,
             walMaxBytes == null ? DEFAULT_WAL_MAX_BYTES : walMaxBytes,
             synchronousWriteThrough != null && synchronousWriteThrough,
-            drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout);
+            drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout,
+            new CacheConfig(
+                resultCacheBytes == null ? DEFAULT_RESULT_CACHE_BYTES : resultCacheBytes,
+                resultCacheTtl == null ? DEFAULT_RESULT_CACHE_TTL : resultCacheTtl,
+                cacheMemoryBytes == null ? defaultCacheMemory() : cacheMemoryBytes,
+                cacheMemoryBytes == null
+                    ? null
+                    : Math.max(2 * cacheMemoryBytes, cacheMemoryBytes + (1L << 30)),
+                evictionPolicy == null ? EvictionPolicy.TIME : evictionPolicy,
+                maxStaleness));
     return new Engine(config);
   }
 

@@ -30,11 +30,18 @@ final class HyprstreamBuilderTest {
   }
 
   @Test
-  void build_default_hasMetricsAndItsFiveViews() {
+  void build_default_hasMetricsItsFiveViewsAndTheCacheStatsTable() {
     try (BufferAllocator allocator = new RootAllocator();
         Hyprstream hs = Hyprstream.builder().allocator(allocator).build()) {
       assertEquals(
-          List.of("metrics", "metrics_1d", "metrics_1h", "metrics_1w", "metrics_30m", "metrics_5m"),
+          List.of(
+              "hyprstream_cache_stats",
+              "metrics",
+              "metrics_1d",
+              "metrics_1h",
+              "metrics_1w",
+              "metrics_30m",
+              "metrics_5m"),
           hs.tables().stream().map(Hyprstream.TableInfo::name).sorted().toList());
       hs.close();
       assertThrows(IllegalStateException.class, () -> hs.query("SELECT 1"));

@@ -77,6 +77,15 @@ public final class DuckDbCacheStore implements CacheStore {
    * Buffers come from a child of {@code parent}, closed with the store.
    */
   public static DuckDbCacheStore open(@Nullable Path file, BufferAllocator parent) {
+    return open(file, parent, 0);
+  }
+
+  /**
+   * Opens DuckDB like {@link #open(Path, BufferAllocator)}, with DuckDB's {@code memory_limit} set
+   * to {@code memoryLimitBytes} (0 keeps DuckDB's default, 80% of the machine's memory).
+   */
+  public static DuckDbCacheStore open(
+      @Nullable Path file, BufferAllocator parent, long memoryLimitBytes) {
     BufferAllocator allocator = parent.newChildAllocator("duckdb-cache", 0, Long.MAX_VALUE);
     try {
       Properties props = new Properties();
@@ -89,6 +98,9 @@ public final class DuckDbCacheStore implements CacheStore {
         st.execute("SET GLOBAL autoload_known_extensions = false");
         st.execute("SET GLOBAL allow_community_extensions = false");
         st.execute("SET GLOBAL enable_external_access = false");
+        if (memoryLimitBytes > 0) {
+          st.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
+        }
         st.execute("SET GLOBAL lock_configuration = true");
       } catch (SQLException e) {
         conn.close();

@@ -1,9 +1,12 @@
 package io.hyprstream.internal;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.hyprstream.Hyprstream;
+import io.hyprstream.QueryResult;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
-import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.CacheStatistics;
+import io.hyprstream.api.Freshness;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
@@ -15,7 +18,9 @@ import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
@@ -98,16 +103,51 @@ public final class Engine implements Hyprstream {
   private final @Nullable BackendStore backend;
   private final @Nullable WriteAheadLog wal;
   private final @Nullable WriteThrough writeThrough;
-  private final @Nullable BackendResultCache backendResults;
+  private final @Nullable ResultCache results;
+  private final ChangeVersions versions = new ChangeVersions();
+  private final HotSet hotSet;
+
+  /** Serialises evictions: one pass at a time chooses and deletes partitions. */
+  private final Object evictionLock = new Object();
 
   /** The system table that shows write-through backlog, lag and errors (with a backend). */
   public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
 
-  /** Memory for results of backend-routed queries kept for repeats. */
-  static final long BACKEND_RESULT_CACHE_BYTES = 256L << 20;
+  /** The system table of cache hits, misses, evictions and bytes held. */
+  public static final String CACHE_STATS_TABLE = "hyprstream_cache_stats";
 
-  /** Kept backend results expire after this (the backend may change behind the cache's back). */
-  static final java.time.Duration BACKEND_RESULT_TTL = java.time.Duration.ofSeconds(60);
+  /**
+   * Words that make a query's answer change with no ingest (time, randomness, sequences, DuckDB's
+   * own state): such queries are never served from the result cache.
+   */
+  private static final Set<String> VOLATILE_WORDS =
+      Set.of(
+          "now",
+          "current_timestamp",
+          "current_date",
+          "current_time",
+          "localtimestamp",
+          "localtime",
+          "get_current_timestamp",
+          "get_current_time",
+          "transaction_timestamp",
+          "today",
+          "random",
+          "uuid",
+          "gen_random_uuid",
+          "uuidv4",
+          "uuidv7",
+          "setseed",
+          "nextval",
+          "currval",
+          BACKEND_STATUS_TABLE,
+          CACHE_STATS_TABLE);
+
+  /** A {@code /*+ max_staleness=5s *}{@code /} hint: the query accepts a result this old. */
+  private static final Pattern STALENESS_HINT =
+      Pattern.compile(
+          "/\\*\\+?\\s*max_staleness\\s*[=:]?\\s*'?(\\d+)\\s*(ms|s|m|h)?'?\\s*\\*/",
+          Pattern.CASE_INSENSITIVE);
 
   /** How long a backend-routed query waits for queued writes to reach the backend. */
   static final java.time.Duration BACKEND_READ_WAIT = java.time.Duration.ofSeconds(5);
@@ -123,7 +163,9 @@ public final class Engine implements Hyprstream {
     this.allocator =
         java.util.Objects.requireNonNull(base).newChildAllocator("hyprstream", 0, Long.MAX_VALUE);
     try {
-      this.cache = DuckDbCacheStore.open(config.cacheFile, allocator);
+      Long memoryLimit = config.cache.duckDbMemoryLimit;
+      this.cache =
+          DuckDbCacheStore.open(config.cacheFile, allocator, memoryLimit == null ? 0 : memoryLimit);
     } catch (RuntimeException e) {
       allocator.close();
       if (ownedRoot != null) {
@@ -135,6 +177,19 @@ public final class Engine implements Hyprstream {
       specs.put(key(spec.table()), spec);
     }
     checkViewNames();
+    this.hotSet =
+        new HotSet(
+            config.cache.memoryBudgetBytes,
+            config.cache.evictionPolicy,
+            partitionWidth(config.cacheDuration));
+    this.results =
+        config.cache.resultCacheBytes == 0
+            ? null
+            : new ResultCache(
+                allocator,
+                config.cache.resultCacheBytes,
+                config.cache.resultCacheTtl,
+                tickerOf(config.clock));
     TableState metrics = table(MetricsTable.NAME);
     metrics.lock.lock();
     try {
@@ -154,8 +209,6 @@ public final class Engine implements Hyprstream {
               WAL_SEGMENT_BYTES,
               allocator);
       this.writeThrough = new WriteThrough(backend, wal);
-      this.backendResults =
-          new BackendResultCache(allocator, BACKEND_RESULT_CACHE_BYTES, BACKEND_RESULT_TTL);
       List<WriteAheadLog.Record> recovered = wal.recovered();
       if (!recovered.isEmpty()) {
         LOG.info(
@@ -169,8 +222,8 @@ public final class Engine implements Hyprstream {
     } else {
       this.wal = null;
       this.writeThrough = null;
-      this.backendResults = null;
     }
+    refreshCacheStats();
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
     flusher.start();
@@ -379,6 +432,9 @@ public final class Engine implements Hyprstream {
               toBackend.add(new LoggedBatch(ts.name, id, ArrowCopy.share(st, allocator)));
             }
           }
+          for (VectorSchemaRoot st : stored) {
+            countHot(ts, st);
+          }
           if (ts.pending.isEmpty()) {
             ts.pendingSince = System.nanoTime();
           }
@@ -403,8 +459,9 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     addPending(rows);
-    if (backendResults != null) {
-      backendResults.invalidate(ts.name);
+    if (rows > 0) {
+      changed(ts); // before the acknowledgement: results computed before now are out of date
+      enforceMemoryBudget();
     }
     WriteThrough wt = writeThrough;
     if (wt != null) {
@@ -565,11 +622,13 @@ public final class Engine implements Hyprstream {
     }
   }
 
-  /** Flushes the tables and syncs the views {@code sql} may read. */
-  private void prepareFor(String sql) {
-    Set<String> words = SqlNames.words(sql);
+  /** Flushes the tables and syncs the views a statement naming {@code words} may read. */
+  private void prepareFor(Set<String> words) {
     if (writeThrough != null && words.contains(BACKEND_STATUS_TABLE)) {
       refreshBackendStatus(writeThrough.status());
+    }
+    if (words.contains(CACHE_STATS_TABLE)) {
+      refreshCacheStats();
     }
     for (TableState ts : tables.values()) {
       if (words.contains(key(ts.name))) {
@@ -589,42 +648,187 @@ public final class Engine implements Hyprstream {
   // ------------------------------------------------------------------------------------ query
 
   @Override
-  public ArrowReader query(String sql) {
+  public QueryResult query(String sql) {
     return query(sql, List.of(), allocator);
   }
 
+  /**
+   * Answers a query: a single-key window lookup from the aggregator; else a kept result when
+   * nothing it read has changed; else the backend when it needs rows the cache does not hold; else
+   * DuckDB. What DuckDB or the backend answer is kept for repeats as the caller reads it.
+   */
   @Override
-  public ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
+  public QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     checkOpen();
     refuseUnsafe(sql);
-    ArrowReader fast = tryWindowLookup(sql, parameters, alloc);
+    Instant now = config.clock.instant();
+    QueryResult fast = tryWindowLookup(sql, parameters, alloc, now);
     if (fast != null) {
       return fast;
     }
-    String routed = backendRoute(sql);
+    Set<String> words = SqlNames.words(sql);
+    ResultCache rc = results;
+    ResultCache.Key cacheKey = null;
+    long[] seen = null;
+    if (rc != null && isCacheable(sql, words)) {
+      List<String> sorted = new ArrayList<>(words);
+      java.util.Collections.sort(sorted);
+      cacheKey = new ResultCache.Key(SqlNames.normalize(sql), parameters);
+      seen = versions.snapshot(sorted); // before the query runs; see ChangeVersions
+      QueryResult kept = rc.get(cacheKey, seen, allowedStaleness(sql, words), alloc);
+      if (kept != null) {
+        return kept;
+      }
+    }
+    Map<String, Long> bounds = timeLowerBounds(sql);
+    String routed = backendRoute(words, bounds, now);
+    ArrowReader rows;
+    Freshness freshness;
     if (routed != null) {
-      return queryBackend(sql, parameters, alloc, routed);
-    }
-    prepareFor(sql);
-    try {
-      return cache.query(sql, parameters, alloc);
-    } catch (TableNotFoundException e) {
-      if (backend == null) {
-        throw e;
+      rows = queryBackend(sql, parameters, alloc, routed);
+      freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
+    } else {
+      prepareFor(words);
+      try {
+        rows = cache.query(sql, parameters, alloc);
+        freshness =
+            Freshness.computed(
+                Freshness.Source.CACHE, asOf(words), now, missingRows(words, bounds));
+      } catch (TableNotFoundException e) {
+        if (backend == null) {
+          throw e;
+        }
+        backendTablesReadAt = 0; // the backend may have gained the table since it was last listed
+        routed = backendRoute(words, bounds, now);
+        if (routed == null) {
+          throw e;
+        }
+        rows = queryBackend(sql, parameters, alloc, routed);
+        freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
       }
-      backendTablesReadAt = 0; // the backend may have gained the table since it was last listed
-      String late = backendRoute(sql);
-      if (late == null) {
-        throw e;
-      }
-      return queryBackend(sql, parameters, alloc, late);
     }
+    countReads(words, bounds, routed == null);
+    if (cacheKey != null) {
+      return java.util.Objects.requireNonNull(rc)
+          .put(cacheKey, java.util.Objects.requireNonNull(seen), rows, freshness, alloc);
+    }
+    return QueryResult.of(alloc, rows, freshness);
+  }
+
+  /** True when a query's answer depends only on table contents, so it may be kept for repeats. */
+  private static boolean isCacheable(String sql, Set<String> words) {
+    String verb = SqlNames.verb(sql);
+    if (!(verb.equals("SELECT") || verb.equals("WITH") || verb.equals("FROM"))) {
+      return false;
+    }
+    for (String w : words) {
+      if (VOLATILE_WORDS.contains(w) || w.startsWith("duckdb_") || w.startsWith("pragma_")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * How stale a kept answer to {@code sql} may be: its {@code max_staleness} hint, else the least
+   * allowance of the tables it reads (zero when any table has none).
+   */
+  private Duration allowedStaleness(String sql, Set<String> words) {
+    Matcher hint = STALENESS_HINT.matcher(sql);
+    if (hint.find()) {
+      long n = Long.parseLong(hint.group(1));
+      String unit = hint.group(2) == null ? "s" : hint.group(2).toLowerCase(Locale.ROOT);
+      switch (unit) {
+        case "ms":
+          return Duration.ofMillis(n);
+        case "m":
+          return Duration.ofMinutes(n);
+        case "h":
+          return Duration.ofHours(n);
+        default:
+          return Duration.ofSeconds(n);
+      }
+    }
+    Duration allowed = null;
+    for (String table : tablesRead(words)) {
+      Duration d = config.cache.maxStaleness.getOrDefault(table, Duration.ZERO);
+      allowed = allowed == null || d.compareTo(allowed) < 0 ? d : allowed;
+    }
+    return allowed == null ? Duration.ZERO : allowed;
+  }
+
+  /** The lower-case names of the ingested tables {@code words} read, directly or by a view. */
+  private Set<String> tablesRead(Set<String> words) {
+    Set<String> out = new java.util.TreeSet<>();
+    for (String w : words) {
+      if (tables.containsKey(w)) {
+        out.add(w);
+      } else {
+        ViewRef ref = viewOf(w);
+        if (ref != null) {
+          out.add(key(ref.spec.table()));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The newest event time ingested into the tables {@code words} read, or null. */
+  private @Nullable Instant asOf(Set<String> words) {
+    Instant newest = null;
+    for (String table : tablesRead(words)) {
+      Instant t = hotSet.newest(table);
+      if (t != null && (newest == null || t.isAfter(newest))) {
+        newest = t;
+      }
+    }
+    return newest;
   }
 
   private static final Pattern TIME_LOWER_BOUND =
       Pattern.compile(
           "\"?(\\w+)\"?\\s*(?:>=|>|BETWEEN)\\s*(?:TIMESTAMP(?:TZ)?\\s*)?'([^']+)'",
           Pattern.CASE_INSENSITIVE);
+
+  /**
+   * The lowest timestamp literal each column is bounded below by ({@code ts >= '...'}, {@code >},
+   * {@code BETWEEN}), in microseconds, by lower-case column name. Over-approximates what a query
+   * reads (a bound in a subquery counts too), which only ever sends more to the backend.
+   */
+  private static Map<String, Long> timeLowerBounds(String sql) {
+    Map<String, Long> out = new java.util.HashMap<>();
+    Matcher m = TIME_LOWER_BOUND.matcher(sql);
+    while (m.find()) {
+      LocalDateTime bound;
+      try {
+        bound = LocalDateTime.parse(m.group(2).strip().replace(' ', 'T'));
+      } catch (java.time.format.DateTimeParseException e) {
+        continue;
+      }
+      long micros = micros(bound.toInstant(ZoneOffset.UTC));
+      out.merge(m.group(1).toLowerCase(Locale.ROOT), micros, Math::min);
+    }
+    return out;
+  }
+
+  private static long micros(Instant t) {
+    return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
+  }
+
+  /** Where {@code ts}'s lower bound in {@code sql} starts, or {@code Long.MIN_VALUE} if none. */
+  private long lowerBound(TableState ts, Map<String, Long> bounds) {
+    String column = timeColumnOf(ts);
+    Long bound = column == null ? null : bounds.get(column.toLowerCase(Locale.ROOT));
+    return bound == null ? Long.MIN_VALUE : bound;
+  }
+
+  private void countReads(Set<String> words, Map<String, Long> bounds, boolean local) {
+    for (TableState ts : tables.values()) {
+      if (words.contains(key(ts.name))) {
+        hotSet.read(key(ts.name), lowerBound(ts, bounds), local);
+      }
+    }
+  }
 
   // Backend table names, re-read at most every few seconds (it is a remote call).
   private volatile Set<String> backendTableNames = Set.of();
@@ -652,14 +856,14 @@ public final class Engine implements Hyprstream {
   }
 
   /**
-   * Why {@code sql} must run on the backend, or null when the cache answers it: it names a table
-   * only the backend holds, or bounds a cached table's time column below what the cache keeps.
+   * Why a query naming {@code words} must run on the backend, or null when the cache answers it: it
+   * names a table only the backend holds, bounds a cached table's time column below what the cache
+   * keeps, or reaches into a time partition evicted for the memory budget.
    */
-  private @Nullable String backendRoute(String sql) {
+  private @Nullable String backendRoute(Set<String> words, Map<String, Long> bounds, Instant now) {
     if (backend == null) {
       return null;
     }
-    Set<String> words = SqlNames.words(sql);
     Set<String> remote = backendTables();
     for (String w : words) {
       if (remote.contains(w)
@@ -669,25 +873,60 @@ public final class Engine implements Hyprstream {
         return "'" + w + "' is held only by the backend";
       }
     }
-    Instant coverage = config.clock.instant().minus(config.cacheDuration);
-    Matcher m = TIME_LOWER_BOUND.matcher(sql);
-    while (m.find()) {
-      String column = m.group(1);
-      for (AggregationSpec spec : specs.values()) {
-        if (spec.timeColumn().equalsIgnoreCase(column) && words.contains(key(spec.table()))) {
-          LocalDateTime bound;
-          try {
-            bound = LocalDateTime.parse(m.group(2).strip().replace(' ', 'T'));
-          } catch (java.time.format.DateTimeParseException e) {
-            continue;
-          }
-          if (bound.toInstant(ZoneOffset.UTC).isBefore(coverage)) {
-            return "rows of '" + spec.table() + "' before " + coverage + " are only in the backend";
-          }
-        }
+    long coverage = micros(now.minus(config.cacheDuration));
+    for (TableState ts : tables.values()) {
+      if (!words.contains(key(ts.name))) {
+        continue;
+      }
+      long bound = lowerBound(ts, bounds);
+      if (bound != Long.MIN_VALUE && bound < coverage) {
+        return "rows of '"
+            + ts.name
+            + "' before "
+            + now.minus(config.cacheDuration)
+            + " are only in the backend";
+      }
+      long[] evicted = hotSet.evictedFrom(key(ts.name), bound);
+      if (evicted != null) {
+        return "rows of '"
+            + ts.name
+            + "' from "
+            + instantOfMicros(evicted[0])
+            + " were evicted from the cache to stay within its memory budget";
       }
     }
     return null;
+  }
+
+  /**
+   * Without a backend: why rows may be missing from an answer the cache gives (a partition it
+   * reaches was evicted for the memory budget), or null when it is complete.
+   */
+  private @Nullable String missingRows(Set<String> words, Map<String, Long> bounds) {
+    if (backend != null) {
+      return null; // such queries went to the backend
+    }
+    for (TableState ts : tables.values()) {
+      if (!words.contains(key(ts.name))) {
+        continue;
+      }
+      long[] evicted = hotSet.evictedFrom(key(ts.name), lowerBound(ts, bounds));
+      if (evicted != null) {
+        return "rows of '"
+            + ts.name
+            + "' in ["
+            + instantOfMicros(evicted[0])
+            + ", "
+            + instantOfMicros(evicted[1])
+            + ") and possibly later evicted partitions left the cache for its memory budget, and"
+            + " there is no backend to read them from";
+      }
+    }
+    return null;
+  }
+
+  private static Instant instantOfMicros(long micros) {
+    return Instant.EPOCH.plus(micros, ChronoUnit.MICROS);
   }
 
   private ArrowReader queryBackend(
@@ -709,20 +948,11 @@ public final class Engine implements Hyprstream {
           e.getMessage() + " (the query runs on the backend: " + why + ")", e);
     }
     LOG.debug("routing to {}: {}", b.name(), why);
-    BackendResultCache results = java.util.Objects.requireNonNull(backendResults);
-    ArrowReader kept = results.get(sql, parameters, alloc);
-    if (kept != null) {
-      return kept;
-    }
-    try {
-      return results.put(sql, parameters, b.query(inlined, alloc), alloc);
-    } catch (IOException e) {
-      throw new BackendUnavailableException("reading the backend's answer failed: " + e, e);
-    }
+    return b.query(inlined, alloc);
   }
 
-  private @Nullable ArrowReader tryWindowLookup(
-      String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
+  private @Nullable QueryResult tryWindowLookup(
+      String sql, List<@Nullable Object> parameters, BufferAllocator alloc, Instant now) {
     WindowLookup lookup = WindowLookup.parse(sql, parameters);
     if (lookup == null) {
       return null;
@@ -765,7 +995,11 @@ public final class Engine implements Hyprstream {
       ts.lock.unlock();
     }
     VectorSchemaRoot projected = project(rows, lookup.columns);
-    return new BatchListReader(alloc, projected.getSchema(), List.of(projected));
+    return QueryResult.of(
+        alloc,
+        new BatchListReader(alloc, projected.getSchema(), List.of(projected)),
+        Freshness.computed(
+            Freshness.Source.AGGREGATOR, hotSet.newest(key(ref.spec.table())), now, null));
   }
 
   /** The named columns of {@code rows} (all when null), taking ownership of {@code rows}. */
@@ -797,7 +1031,7 @@ public final class Engine implements Hyprstream {
   @Override
   public Schema querySchema(String sql) {
     checkOpen();
-    String routed = backendRoute(sql);
+    String routed = backendRoute(SqlNames.words(sql), timeLowerBounds(sql), config.clock.instant());
     if (routed != null) {
       try (ArrowReader r =
           java.util.Objects.requireNonNull(backend)
@@ -815,13 +1049,11 @@ public final class Engine implements Hyprstream {
     checkOpen();
     refuseUnsafe(sql);
     Matcher m = WRITE_TARGET.matcher(sql);
-    if (m.find()) {
-      String target = m.group(1);
-      if (target.startsWith("\"")) {
-        target = target.substring(1, target.length() - 1).replace("\"\"", "\"");
-      }
-      String verb = SqlNames.verb(sql);
-      if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+    String target = m.find() ? targetOf(m) : null;
+    String verb = SqlNames.verb(sql);
+    if (target != null) {
+      if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)
+          || target.equalsIgnoreCase(CACHE_STATS_TABLE)) {
         throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
       }
       if (isView(target)) {
@@ -848,8 +1080,23 @@ public final class Engine implements Hyprstream {
             "'" + target + "' is managed by Hyprstream; " + verb + " on it is not allowed", null);
       }
     }
-    prepareFor(sql);
-    return cache.execute(sql, parameters);
+    prepareFor(SqlNames.words(sql));
+    try {
+      return cache.execute(sql, parameters);
+    } finally {
+      versions.changedAny(); // whatever it changed, kept results may no longer hold
+      if (target != null && verb.equals("DROP") && cache.tableSchema(target) == null) {
+        hotSet.dropped(key(target));
+      }
+    }
+  }
+
+  /** The table a write statement matched by {@link #WRITE_TARGET} names, unquoted. */
+  private static String targetOf(Matcher m) {
+    String target = m.group(1);
+    return target.startsWith("\"")
+        ? target.substring(1, target.length() - 1).replace("\"\"", "\"")
+        : target;
   }
 
   @Override
@@ -906,17 +1153,23 @@ public final class Engine implements Hyprstream {
     Instant rawCutoff = now.minus(config.cacheDuration);
     for (TableState ts : tables.values()) {
       AggregationSpec spec = ts.specOrNull();
-      String timeColumn = spec != null ? spec.timeColumn() : config.timeColumns.get(key(ts.name));
+      String timeColumn = timeColumnOf(ts);
       if (timeColumn == null || ts.schema == null) {
         continue;
       }
       flush(ts);
       Field time = Columns.field(ts.schema, timeColumn);
       if (time != null) {
-        ChronoUnit unit = spec != null ? spec.epochUnit() : ChronoUnit.MILLIS;
-        cache.delete(
-            ts.name,
-            DuckDbCacheStore.quote(time.getName()) + " < " + timeLiteral(time, unit, rawCutoff));
+        long deleted =
+            cache.delete(
+                ts.name,
+                DuckDbCacheStore.quote(time.getName())
+                    + " < "
+                    + timeLiteral(time, epochUnitOf(ts), rawCutoff));
+        hotSet.expired(key(ts.name), micros(rawCutoff), deleted);
+        if (deleted > 0) {
+          versions.changed(key(ts.name));
+        }
       }
       if (spec == null || ts.aggregator == null) {
         continue;
@@ -930,13 +1183,155 @@ public final class Engine implements Hyprstream {
           ts.lock.unlock();
         }
         for (WindowSpec w : spec.windows()) {
-          cache.delete(
-              spec.viewName(w), "window_end <= " + timestampLiteral(now.minus(w.retention())));
+          if (cache.delete(
+                  spec.viewName(w), "window_end <= " + timestampLiteral(now.minus(w.retention())))
+              > 0) {
+            versions.changed(key(spec.viewName(w)));
+          }
         }
       } finally {
         ts.viewLock.unlock();
       }
     }
+  }
+
+  // ------------------------------------------------------------------------ memory budget
+
+  /** One partition per 1/60 of the cache duration, between 1 minute and 1 hour of event time. */
+  private static long partitionWidth(Duration cacheDuration) {
+    long micros = cacheDuration.dividedBy(60).toNanos() / 1000;
+    return Math.max(TimeUnit.MINUTES.toMicros(1), Math.min(TimeUnit.HOURS.toMicros(1), micros));
+  }
+
+  /** The instance's clock as the result cache's time source, so tests drive TTLs with it. */
+  private static Ticker tickerOf(InstantSource clock) {
+    return () -> {
+      Instant t = clock.instant();
+      return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+    };
+  }
+
+  /** The event-time column of a table: its aggregation's, or one declared for expiry, or null. */
+  private @Nullable String timeColumnOf(TableState ts) {
+    AggregationSpec spec = ts.specOrNull();
+    return spec != null ? spec.timeColumn() : config.timeColumns.get(key(ts.name));
+  }
+
+  private static ChronoUnit epochUnitOf(TableState ts) {
+    AggregationSpec spec = ts.specOrNull();
+    return spec != null ? spec.epochUnit() : ChronoUnit.MILLIS;
+  }
+
+  /** Adds a stored batch to the hot-set accounting, by the event time of each row. */
+  private void countHot(TableState ts, VectorSchemaRoot stored) {
+    String column = timeColumnOf(ts);
+    FieldVector time = column == null ? null : Columns.vector(stored, column);
+    long[] micros =
+        time == null ? null : Columns.eventMicros(time, stored.getRowCount(), epochUnitOf(ts));
+    hotSet.stored(key(ts.name), micros, stored.getRowCount(), bufferBytes(stored));
+  }
+
+  /** Marks {@code ts} and its views changed: kept results that read them are out of date. */
+  private void changed(TableState ts) {
+    versions.changed(key(ts.name));
+    AggregationSpec spec = ts.specOrNull();
+    if (spec != null) {
+      for (WindowSpec w : spec.windows()) {
+        versions.changed(key(spec.viewName(w)));
+      }
+    }
+  }
+
+  /**
+   * While the hot rows exceed the memory budget, deletes the partition the policy chooses from
+   * DuckDB (after flushing its table, so queued rows go too) and records it as evicted. Window
+   * state is untouched. Runs on the ingesting thread once its rows are acknowledged.
+   */
+  private void enforceMemoryBudget() {
+    if (!hotSet.overBudget()) {
+      return;
+    }
+    synchronized (evictionLock) {
+      HotSet.Victim v;
+      while ((v = hotSet.nextVictim()) != null) {
+        TableState ts = java.util.Objects.requireNonNull(tables.get(v.table));
+        String column = java.util.Objects.requireNonNull(timeColumnOf(ts));
+        Field time = Columns.field(java.util.Objects.requireNonNull(ts.schema), column);
+        flush(ts);
+        Instant from = instantOfMicros(v.startMicros);
+        Instant to = instantOfMicros(v.endMicros);
+        String col = DuckDbCacheStore.quote(java.util.Objects.requireNonNull(time).getName());
+        long deleted =
+            cache.delete(
+                ts.name,
+                col
+                    + " >= "
+                    + timeLiteral(time, epochUnitOf(ts), from)
+                    + " AND "
+                    + col
+                    + " < "
+                    + timeLiteral(time, epochUnitOf(ts), to));
+        hotSet.evicted(v, deleted);
+        versions.changed(key(ts.name));
+        LOG.debug(
+            "evicted {} rows of '{}' in [{}, {}) for the memory budget",
+            deleted,
+            ts.name,
+            from,
+            to);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------ cache stats
+
+  @Override
+  public List<CacheStatistics> cacheStatistics() {
+    checkOpen();
+    List<String> names = new ArrayList<>(tables.keySet());
+    java.util.Collections.sort(names);
+    List<CacheStatistics> out = new ArrayList<>(hotSet.statistics(names));
+    ResultCache rc = results;
+    if (rc != null) {
+      out.add(rc.statistics());
+    }
+    return out;
+  }
+
+  /** Rewrites the cache statistics table from the current counters. */
+  private void refreshCacheStats() {
+    StringBuilder sql =
+        new StringBuilder("CREATE OR REPLACE TABLE ")
+            .append(CACHE_STATS_TABLE)
+            .append(
+                " AS SELECT NULL::VARCHAR AS scope, NULL::VARCHAR AS name, NULL::BIGINT AS hits,"
+                    + " NULL::BIGINT AS misses, NULL::DOUBLE AS hit_ratio, NULL::BIGINT AS"
+                    + " evicted_size, NULL::BIGINT AS evicted_expired, NULL::BIGINT AS"
+                    + " evicted_invalidated, NULL::BIGINT AS bytes, NULL::BIGINT AS rows"
+                    + " WHERE false");
+    for (CacheStatistics c : closed.get() ? List.<CacheStatistics>of() : cacheStatistics()) {
+      sql.append(" UNION ALL SELECT '")
+          .append(c.scope().name().toLowerCase(Locale.ROOT))
+          .append("', '")
+          .append(c.name().replace("'", "''"))
+          .append("', ")
+          .append(c.hits())
+          .append(", ")
+          .append(c.misses())
+          .append(", ")
+          .append(c.hitRatio())
+          .append(", ")
+          .append(c.evictedSize())
+          .append(", ")
+          .append(c.evictedExpired())
+          .append(", ")
+          .append(c.evictedInvalidated())
+          .append(", ")
+          .append(c.bytes())
+          .append(", ")
+          .append(c.rows());
+    }
+    cache.execute(sql.toString(), List.of());
   }
 
   private void expireQuietly() {
@@ -1032,6 +1427,9 @@ public final class Engine implements Hyprstream {
       }
     } finally {
       closeBackend();
+      if (results != null) {
+        results.close();
+      }
       cache.close();
       allocator.close();
       if (ownedRoot != null) {
@@ -1058,7 +1456,6 @@ public final class Engine implements Hyprstream {
       }
     } finally {
       wt.close();
-      java.util.Objects.requireNonNull(backendResults).close();
       java.util.Objects.requireNonNull(wal).close();
       java.util.Objects.requireNonNull(backend).close();
     }

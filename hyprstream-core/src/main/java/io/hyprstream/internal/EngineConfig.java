@@ -28,6 +28,7 @@ public final class EngineConfig {
   final long walMaxBytes;
   final boolean synchronousWriteThrough;
   final Duration drainTimeout;
+  final CacheConfig cache;
 
   public EngineConfig(
       @Nullable BufferAllocator allocator,
@@ -41,7 +42,8 @@ public final class EngineConfig {
       Path dataDirectory,
       long walMaxBytes,
       boolean synchronousWriteThrough,
-      Duration drainTimeout) {
+      Duration drainTimeout,
+      CacheConfig cache) {
     this.allocator = allocator;
     this.cacheFile = cacheFile;
     this.cacheDuration = cacheDuration;
@@ -54,6 +56,7 @@ public final class EngineConfig {
     this.walMaxBytes = walMaxBytes;
     this.synchronousWriteThrough = synchronousWriteThrough;
     this.drainTimeout = drainTimeout;
+    this.cache = cache;
   }
 
   /**

@@ -76,4 +76,53 @@ final class SqlNames {
     }
     return s.substring(0, i).toUpperCase(Locale.ROOT);
   }
+
+  /**
+   * {@code sql} in the form the result cache keys on: comments dropped, runs of white space made
+   * one space, words outside quotes lower-cased (DuckDB folds unquoted names), trailing {@code ;}
+   * removed. Literals and quoted names are kept exactly.
+   */
+  static String normalize(String sql) {
+    StringBuilder out = new StringBuilder(sql.length());
+    int n = sql.length();
+    int i = 0;
+    boolean space = false;
+    while (i < n) {
+      char c = sql.charAt(i);
+      if (c == '\'' || c == '"') {
+        int end = skipQuoted(sql, i, c);
+        if (space && out.length() > 0) {
+          out.append(' ');
+        }
+        space = false;
+        out.append(sql, i, end);
+        i = end;
+      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+        while (i < n && sql.charAt(i) != '\n') {
+          i++;
+        }
+        space = true;
+      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+        int end = sql.indexOf("*/", i + 2);
+        i = end < 0 ? n : end + 2;
+        space = true;
+      } else if (Character.isWhitespace(c)) {
+        space = true;
+        i++;
+      } else {
+        if (space && out.length() > 0) {
+          out.append(' ');
+        }
+        space = false;
+        out.append(Character.toLowerCase(c));
+        i++;
+      }
+    }
+    int end = out.length();
+    while (end > 0 && (out.charAt(end - 1) == ';' || out.charAt(end - 1) == ' ')) {
+      end--;
+    }
+    out.setLength(end);
+    return out.toString();
+  }
 }

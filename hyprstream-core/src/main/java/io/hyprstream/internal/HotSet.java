@@ -1,0 +1,315 @@
+package io.hyprstream.internal;
+
+import io.hyprstream.api.CacheStatistics;
+import io.hyprstream.api.EvictionPolicy;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Our own accounting of the hot raw rows in the DuckDB cache, in fixed time partitions per table
+ * (by event time), and the choice of what leaves when they would exceed the memory budget. The
+ * engine deletes the chosen partition's rows from DuckDB and records it here as evicted, which
+ * shrinks the table's coverage: queries that reach into an evicted range go to the backend.
+ *
+ * <p>Bytes are the Arrow buffer bytes of the rows as stored, which is close to what an in-memory
+ * DuckDB table holds (it does not compress in memory). Window state is not counted: it is never
+ * evicted. One lock guards it all; ingest takes it once per batch, a query once.
+ */
+final class HotSet {
+  /** A partition chosen for eviction: rows of {@code table} in {@code [startMicros, endMicros)}. */
+  static final class Victim {
+    final String table;
+    final long startMicros;
+    final long endMicros;
+
+    Victim(String table, long startMicros, long endMicros) {
+      this.table = table;
+      this.startMicros = startMicros;
+      this.endMicros = endMicros;
+    }
+  }
+
+  /** Rows without an event time: counted, never evicted. */
+  private static final long UNPARTITIONED = Long.MIN_VALUE;
+
+  private static final class Partition {
+    long bytes;
+    long rows;
+    long lastRead; // tick of the last query that read it (its creation before any)
+    long reads;
+  }
+
+  private static final class Table {
+    final String name;
+    final TreeMap<Long, Partition> partitions = new TreeMap<>();
+    final NavigableSet<Long> evicted = new TreeSet<>(); // starts of evicted partitions
+    long newestMicros = Long.MIN_VALUE;
+    long bytes;
+    long rows;
+    long hits;
+    long misses;
+    long evictedSizeRows;
+    long evictedExpiredRows;
+
+    Table(String name) {
+      this.name = name;
+    }
+  }
+
+  private final long budgetBytes;
+  private final EvictionPolicy policy;
+  private final long widthMicros;
+  private final Map<String, Table> tables = new HashMap<>();
+  private long bytes;
+  private long tick;
+
+  /**
+   * @param budgetBytes the bound on hot raw bytes across all tables ({@code Long.MAX_VALUE}: none)
+   * @param widthMicros the span of event time one partition covers
+   */
+  HotSet(long budgetBytes, EvictionPolicy policy, long widthMicros) {
+    this.budgetBytes = budgetBytes;
+    this.policy = policy;
+    this.widthMicros = widthMicros;
+  }
+
+  private Table table(String key) {
+    return tables.computeIfAbsent(key, Table::new);
+  }
+
+  private long partitionOf(long micros) {
+    return Math.floorDiv(micros, widthMicros) * widthMicros;
+  }
+
+  /**
+   * Counts rows stored in {@code table}: {@code micros} are their event times (null when the table
+   * has no time column), {@code batchBytes} their bytes, spread evenly over the rows.
+   */
+  synchronized void stored(String table, long @Nullable [] micros, int rowCount, long batchBytes) {
+    if (rowCount == 0) {
+      return;
+    }
+    Table t = table(table);
+    double perRow = (double) batchBytes / rowCount;
+    long tickNow = ++tick;
+    long current = Long.MIN_VALUE;
+    long run = 0;
+    for (int i = 0; i <= rowCount; i++) {
+      long p;
+      if (i == rowCount) {
+        p = Long.MAX_VALUE; // flush the last run
+      } else if (micros == null || micros[i] == Columns.NULL_TIME) {
+        p = UNPARTITIONED;
+      } else {
+        p = partitionOf(micros[i]);
+        t.newestMicros = Math.max(t.newestMicros, micros[i]);
+      }
+      if (p != current && run > 0) {
+        Partition part = t.partitions.get(current);
+        if (part == null) {
+          part = new Partition();
+          part.lastRead = tickNow;
+          t.partitions.put(current, part);
+        }
+        long b = Math.round(run * perRow);
+        part.rows += run;
+        part.bytes += b;
+        t.rows += run;
+        t.bytes += b;
+        bytes += b;
+        run = 0;
+      }
+      current = p;
+      run++;
+    }
+  }
+
+  /**
+   * Records a query that read {@code table} from {@code fromMicros} on ({@code Long.MIN_VALUE}: all
+   * of it), answered here ({@code hit}) or by the backend.
+   */
+  synchronized void read(String table, long fromMicros, boolean hit) {
+    Table t = tables.get(table);
+    if (t == null) {
+      return;
+    }
+    if (hit) {
+      t.hits++;
+    } else {
+      t.misses++;
+      return;
+    }
+    long tickNow = ++tick;
+    long from = fromMicros == Long.MIN_VALUE ? Long.MIN_VALUE : partitionOf(fromMicros);
+    for (Partition p : t.partitions.tailMap(from, true).values()) {
+      p.lastRead = tickNow;
+      p.reads++;
+    }
+  }
+
+  /** True when the hot rows exceed the budget. */
+  synchronized boolean overBudget() {
+    return bytes > budgetBytes;
+  }
+
+  /**
+   * The partition to evict next by the policy, or null when within budget or nothing may go. A
+   * table's newest partition is never chosen: it is where rows are arriving.
+   */
+  synchronized @Nullable Victim nextVictim() {
+    if (bytes <= budgetBytes) {
+      return null;
+    }
+    Table bestTable = null;
+    long bestStart = 0;
+    Partition best = null;
+    for (Table t : tables.values()) {
+      Long newest = t.partitions.isEmpty() ? null : t.partitions.lastKey();
+      for (Map.Entry<Long, Partition> e : t.partitions.entrySet()) {
+        long start = e.getKey();
+        if (start == UNPARTITIONED || (newest != null && start == newest)) {
+          continue;
+        }
+        Partition p = e.getValue();
+        if (best == null || before(p, start, best, bestStart)) {
+          bestTable = t;
+          bestStart = start;
+          best = p;
+        }
+      }
+    }
+    return bestTable == null
+        ? null
+        : new Victim(bestTable.name, bestStart, bestStart + widthMicros);
+  }
+
+  /** True when partition {@code a} should leave before {@code b} under the policy. */
+  private boolean before(Partition a, long aStart, Partition b, long bStart) {
+    switch (policy) {
+      case LRU:
+        if (a.lastRead != b.lastRead) {
+          return a.lastRead < b.lastRead;
+        }
+        break;
+      case LFU:
+        if (a.reads != b.reads) {
+          return a.reads < b.reads;
+        }
+        if (a.lastRead != b.lastRead) {
+          return a.lastRead < b.lastRead;
+        }
+        break;
+      case TIME:
+      default:
+        break;
+    }
+    return aStart < bStart;
+  }
+
+  /** Records that {@code v}'s rows were deleted from the cache ({@code rows} of them). */
+  synchronized void evicted(Victim v, long rows) {
+    Table t = table(v.table);
+    Partition p = t.partitions.remove(v.startMicros);
+    if (p != null) {
+      t.bytes -= p.bytes;
+      t.rows -= p.rows;
+      bytes -= p.bytes;
+    }
+    t.evicted.add(v.startMicros);
+    t.evictedSizeRows += rows;
+  }
+
+  /**
+   * Records that expiry deleted {@code rows} of {@code table} older than {@code cutoffMicros}:
+   * partitions wholly before it are dropped from the accounting, and so are evicted marks (the
+   * cache would not hold those rows anyway).
+   */
+  synchronized void expired(String table, long cutoffMicros, long rows) {
+    Table t = tables.get(table);
+    if (t == null) {
+      return;
+    }
+    t.evictedExpiredRows += rows;
+    var gone = t.partitions.headMap(partitionOf(cutoffMicros) - widthMicros, true);
+    for (Map.Entry<Long, Partition> e : gone.entrySet()) {
+      if (e.getKey() == UNPARTITIONED) {
+        continue;
+      }
+      t.bytes -= e.getValue().bytes;
+      t.rows -= e.getValue().rows;
+      bytes -= e.getValue().bytes;
+    }
+    Partition unpartitioned = t.partitions.get(UNPARTITIONED);
+    gone.clear();
+    if (unpartitioned != null) {
+      t.partitions.put(UNPARTITIONED, unpartitioned);
+    }
+    t.evicted.headSet(partitionOf(cutoffMicros) - widthMicros, true).clear();
+  }
+
+  /** Forgets a table (dropped by SQL). */
+  synchronized void dropped(String table) {
+    Table t = tables.remove(table);
+    if (t != null) {
+      bytes -= t.bytes;
+    }
+  }
+
+  /**
+   * The first evicted range of {@code table} a read from {@code fromMicros} on would reach ({@code
+   * Long.MIN_VALUE}: all of it), as {@code [start, end)} in microseconds, or null.
+   */
+  synchronized long @Nullable [] evictedFrom(String table, long fromMicros) {
+    Table t = tables.get(table);
+    if (t == null || t.evicted.isEmpty()) {
+      return null;
+    }
+    Long start =
+        fromMicros == Long.MIN_VALUE
+            ? t.evicted.first()
+            : t.evicted.ceiling(partitionOf(fromMicros));
+    return start == null ? null : new long[] {start, start + widthMicros};
+  }
+
+  /** The newest event time stored into {@code table}, or null. */
+  synchronized @Nullable Instant newest(String table) {
+    Table t = tables.get(table);
+    return t == null || t.newestMicros == Long.MIN_VALUE
+        ? null
+        : Instant.EPOCH.plusNanos(Math.multiplyExact(t.newestMicros, 1000L));
+  }
+
+  /** Hot raw bytes across all tables. */
+  synchronized long bytes() {
+    return bytes;
+  }
+
+  synchronized List<CacheStatistics> statistics(Collection<String> names) {
+    List<CacheStatistics> out = new ArrayList<>();
+    for (String n : names) {
+      Table t = tables.get(n);
+      if (t != null) {
+        out.add(
+            new CacheStatistics(
+                CacheStatistics.Scope.TABLE,
+                t.name,
+                t.hits,
+                t.misses,
+                t.evictedSizeRows,
+                t.evictedExpiredRows,
+                0,
+                t.bytes,
+                t.rows));
+      }
+    }
+    return out;
+  }
+}
