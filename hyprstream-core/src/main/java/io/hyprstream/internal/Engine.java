@@ -680,8 +680,8 @@ public final class Engine implements Hyprstream {
         return kept;
       }
     }
-    Map<String, Long> bounds = timeLowerBounds(sql);
-    String routed = backendRoute(words, bounds, now);
+    Map<String, TimeRange> ranges = timeRanges(sql);
+    String routed = backendRoute(words, ranges, now);
     ArrowReader rows;
     Freshness freshness;
     if (routed != null) {
@@ -693,13 +693,13 @@ public final class Engine implements Hyprstream {
         rows = cache.query(sql, parameters, alloc);
         freshness =
             Freshness.computed(
-                Freshness.Source.CACHE, asOf(words), now, missingRows(words, bounds));
+                Freshness.Source.CACHE, asOf(words), now, missingRows(words, ranges));
       } catch (TableNotFoundException e) {
         if (backend == null) {
           throw e;
         }
         backendTablesReadAt = 0; // the backend may have gained the table since it was last listed
-        routed = backendRoute(words, bounds, now);
+        routed = backendRoute(words, ranges, now);
         if (routed == null) {
           throw e;
         }
@@ -707,7 +707,7 @@ public final class Engine implements Hyprstream {
         freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
       }
     }
-    countReads(words, bounds, routed == null);
+    countReads(words, ranges, routed == null);
     if (cacheKey != null) {
       return java.util.Objects.requireNonNull(rc)
           .put(cacheKey, java.util.Objects.requireNonNull(seen), rows, freshness, alloc);
@@ -785,47 +785,82 @@ public final class Engine implements Hyprstream {
     return newest;
   }
 
+  private static final String TIME_LITERAL = "\\s*(?:TIMESTAMP(?:TZ)?\\s*)?'([^']+)'";
+
   private static final Pattern TIME_LOWER_BOUND =
+      Pattern.compile("\"?(\\w+)\"?\\s*(?:>=|>|BETWEEN)" + TIME_LITERAL, Pattern.CASE_INSENSITIVE);
+
+  private static final Pattern TIME_UPPER_BOUND =
       Pattern.compile(
-          "\"?(\\w+)\"?\\s*(?:>=|>|BETWEEN)\\s*(?:TIMESTAMP(?:TZ)?\\s*)?'([^']+)'",
+          "\"?(\\w+)\"?\\s*(?:<=|<(?!>))"
+              + TIME_LITERAL
+              + "|\"?(\\w+)\"?\\s+BETWEEN"
+              + TIME_LITERAL
+              + "\\s+AND"
+              + TIME_LITERAL,
           Pattern.CASE_INSENSITIVE);
 
   /**
-   * The lowest timestamp literal each column is bounded below by ({@code ts >= '...'}, {@code >},
-   * {@code BETWEEN}), in microseconds, by lower-case column name. Over-approximates what a query
-   * reads (a bound in a subquery counts too), which only ever sends more to the backend.
+   * The span each column is bounded to by timestamp literals ({@code ts >= '...'}, {@code <},
+   * {@code BETWEEN}), by lower-case column name. Two bounds on one column widen the span (a bound
+   * in a subquery counts too): it over-approximates what a query reads, which only ever sends more
+   * to the backend.
    */
-  private static Map<String, Long> timeLowerBounds(String sql) {
-    Map<String, Long> out = new java.util.HashMap<>();
+  private static Map<String, TimeRange> timeRanges(String sql) {
+    Map<String, Long> lower = new java.util.HashMap<>();
     Matcher m = TIME_LOWER_BOUND.matcher(sql);
     while (m.find()) {
-      LocalDateTime bound;
-      try {
-        bound = LocalDateTime.parse(m.group(2).strip().replace(' ', 'T'));
-      } catch (java.time.format.DateTimeParseException e) {
-        continue;
+      Long micros = parseMicros(m.group(2));
+      if (micros != null) {
+        lower.merge(m.group(1).toLowerCase(Locale.ROOT), micros, Math::min);
       }
-      long micros = micros(bound.toInstant(ZoneOffset.UTC));
-      out.merge(m.group(1).toLowerCase(Locale.ROOT), micros, Math::min);
+    }
+    Map<String, Long> upper = new java.util.HashMap<>();
+    m = TIME_UPPER_BOUND.matcher(sql);
+    while (m.find()) {
+      boolean between = m.group(1) == null;
+      String column = between ? m.group(3) : m.group(1);
+      Long micros = parseMicros(between ? m.group(5) : m.group(2));
+      if (micros != null) {
+        upper.merge(column.toLowerCase(Locale.ROOT), micros, Math::max);
+      }
+    }
+    Map<String, TimeRange> out = new java.util.HashMap<>();
+    Set<String> columns = new java.util.HashSet<>(lower.keySet());
+    columns.addAll(upper.keySet());
+    for (String c : columns) {
+      out.put(
+          c,
+          new TimeRange(
+              lower.getOrDefault(c, Long.MIN_VALUE), upper.getOrDefault(c, Long.MAX_VALUE)));
     }
     return out;
+  }
+
+  private static @Nullable Long parseMicros(String literal) {
+    try {
+      return micros(
+          LocalDateTime.parse(literal.strip().replace(' ', 'T')).toInstant(ZoneOffset.UTC));
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
   }
 
   private static long micros(Instant t) {
     return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
   }
 
-  /** Where {@code ts}'s lower bound in {@code sql} starts, or {@code Long.MIN_VALUE} if none. */
-  private long lowerBound(TableState ts, Map<String, Long> bounds) {
+  /** The span of {@code ts}'s time column a query bounded by {@code ranges} reads. */
+  private TimeRange rangeOf(TableState ts, Map<String, TimeRange> ranges) {
     String column = timeColumnOf(ts);
-    Long bound = column == null ? null : bounds.get(column.toLowerCase(Locale.ROOT));
-    return bound == null ? Long.MIN_VALUE : bound;
+    TimeRange r = column == null ? null : ranges.get(column.toLowerCase(Locale.ROOT));
+    return r == null ? TimeRange.ALL : r;
   }
 
-  private void countReads(Set<String> words, Map<String, Long> bounds, boolean local) {
+  private void countReads(Set<String> words, Map<String, TimeRange> ranges, boolean local) {
     for (TableState ts : tables.values()) {
       if (words.contains(key(ts.name))) {
-        hotSet.read(key(ts.name), lowerBound(ts, bounds), local);
+        hotSet.read(key(ts.name), rangeOf(ts, ranges), local);
       }
     }
   }
@@ -860,7 +895,8 @@ public final class Engine implements Hyprstream {
    * names a table only the backend holds, bounds a cached table's time column below what the cache
    * keeps, or reaches into a time partition evicted for the memory budget.
    */
-  private @Nullable String backendRoute(Set<String> words, Map<String, Long> bounds, Instant now) {
+  private @Nullable String backendRoute(
+      Set<String> words, Map<String, TimeRange> ranges, Instant now) {
     if (backend == null) {
       return null;
     }
@@ -878,20 +914,20 @@ public final class Engine implements Hyprstream {
       if (!words.contains(key(ts.name))) {
         continue;
       }
-      long bound = lowerBound(ts, bounds);
-      if (bound != Long.MIN_VALUE && bound < coverage) {
+      TimeRange range = rangeOf(ts, ranges);
+      if (range.boundedBelow() && range.from < coverage) {
         return "rows of '"
             + ts.name
             + "' before "
             + now.minus(config.cacheDuration)
             + " are only in the backend";
       }
-      long[] evicted = hotSet.evictedFrom(key(ts.name), bound);
+      TimeRange evicted = hotSet.evictedWithin(key(ts.name), range);
       if (evicted != null) {
         return "rows of '"
             + ts.name
             + "' from "
-            + instantOfMicros(evicted[0])
+            + instantOfMicros(evicted.from)
             + " were evicted from the cache to stay within its memory budget";
       }
     }
@@ -902,7 +938,7 @@ public final class Engine implements Hyprstream {
    * Without a backend: why rows may be missing from an answer the cache gives (a partition it
    * reaches was evicted for the memory budget), or null when it is complete.
    */
-  private @Nullable String missingRows(Set<String> words, Map<String, Long> bounds) {
+  private @Nullable String missingRows(Set<String> words, Map<String, TimeRange> ranges) {
     if (backend != null) {
       return null; // such queries went to the backend
     }
@@ -910,14 +946,14 @@ public final class Engine implements Hyprstream {
       if (!words.contains(key(ts.name))) {
         continue;
       }
-      long[] evicted = hotSet.evictedFrom(key(ts.name), lowerBound(ts, bounds));
+      TimeRange evicted = hotSet.evictedWithin(key(ts.name), rangeOf(ts, ranges));
       if (evicted != null) {
         return "rows of '"
             + ts.name
             + "' in ["
-            + instantOfMicros(evicted[0])
+            + instantOfMicros(evicted.from)
             + ", "
-            + instantOfMicros(evicted[1])
+            + instantOfMicros(evicted.to)
             + ") and possibly later evicted partitions left the cache for its memory budget, and"
             + " there is no backend to read them from";
       }
@@ -1031,7 +1067,7 @@ public final class Engine implements Hyprstream {
   @Override
   public Schema querySchema(String sql) {
     checkOpen();
-    String routed = backendRoute(SqlNames.words(sql), timeLowerBounds(sql), config.clock.instant());
+    String routed = backendRoute(SqlNames.words(sql), timeRanges(sql), config.clock.instant());
     if (routed != null) {
       try (ArrowReader r =
           java.util.Objects.requireNonNull(backend)

@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.NavigableSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -132,11 +133,8 @@ final class HotSet {
     }
   }
 
-  /**
-   * Records a query that read {@code table} from {@code fromMicros} on ({@code Long.MIN_VALUE}: all
-   * of it), answered here ({@code hit}) or by the backend.
-   */
-  synchronized void read(String table, long fromMicros, boolean hit) {
+  /** Records a query that read {@code range} of {@code table}, answered here or by the backend. */
+  synchronized void read(String table, TimeRange range, boolean hit) {
     Table t = tables.get(table);
     if (t == null) {
       return;
@@ -148,11 +146,17 @@ final class HotSet {
       return;
     }
     long tickNow = ++tick;
-    long from = fromMicros == Long.MIN_VALUE ? Long.MIN_VALUE : partitionOf(fromMicros);
-    for (Partition p : t.partitions.tailMap(from, true).values()) {
+    for (Partition p : partitionsIn(t.partitions, range).values()) {
       p.lastRead = tickNow;
       p.reads++;
     }
+  }
+
+  /** The partitions of {@code parts} that hold rows of {@code range}. */
+  private <V> NavigableMap<Long, V> partitionsIn(TreeMap<Long, V> parts, TimeRange range) {
+    long from = range.from == Long.MIN_VALUE ? Long.MIN_VALUE : partitionOf(range.from);
+    long to = range.to == Long.MAX_VALUE ? Long.MAX_VALUE : partitionOf(range.to);
+    return parts.subMap(from, true, to, true);
   }
 
   /** True when the hot rows exceed the budget. */
@@ -264,19 +268,19 @@ final class HotSet {
   }
 
   /**
-   * The first evicted range of {@code table} a read from {@code fromMicros} on would reach ({@code
-   * Long.MIN_VALUE}: all of it), as {@code [start, end)} in microseconds, or null.
+   * The first evicted partition of {@code table} a read of {@code range} would reach, as {@code
+   * [start, end)} in microseconds, or null when it reaches none.
    */
-  synchronized long @Nullable [] evictedFrom(String table, long fromMicros) {
+  synchronized @Nullable TimeRange evictedWithin(String table, TimeRange range) {
     Table t = tables.get(table);
     if (t == null || t.evicted.isEmpty()) {
       return null;
     }
     Long start =
-        fromMicros == Long.MIN_VALUE
+        range.from == Long.MIN_VALUE
             ? t.evicted.first()
-            : t.evicted.ceiling(partitionOf(fromMicros));
-    return start == null ? null : new long[] {start, start + widthMicros};
+            : t.evicted.ceiling(partitionOf(range.from));
+    return start == null || start > range.to ? null : new TimeRange(start, start + widthMicros);
   }
 
   /** The newest event time stored into {@code table}, or null. */

@@ -67,14 +67,33 @@ final class SqlNames {
     return sql.length();
   }
 
-  /** The first word of the statement, upper-cased ("SELECT", "INSERT", ...), or "". */
+  /**
+   * The first word of the statement, upper-cased ("SELECT", "INSERT", ...), or "". Leading comments
+   * and parentheses are skipped, so a comment cannot hide what a statement does.
+   */
   static String verb(String sql) {
-    String s = sql.strip();
+    int n = sql.length();
     int i = 0;
-    while (i < s.length() && (Character.isLetter(s.charAt(i)))) {
+    while (i < n) {
+      char c = sql.charAt(i);
+      if (Character.isWhitespace(c) || c == '(') {
+        i++;
+      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+        while (i < n && sql.charAt(i) != '\n') {
+          i++;
+        }
+      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+        int end = sql.indexOf("*/", i + 2);
+        i = end < 0 ? n : end + 2;
+      } else {
+        break;
+      }
+    }
+    int start = i;
+    while (i < n && Character.isLetter(sql.charAt(i))) {
       i++;
     }
-    return s.substring(0, i).toUpperCase(Locale.ROOT);
+    return sql.substring(start, i).toUpperCase(Locale.ROOT);
   }
 
   /**

@@ -1,0 +1,27 @@
+package io.hyprstream.internal;
+
+/**
+ * The span of event time a query may read, in microseconds, {@code [from, to]} inclusive; open ends
+ * are {@code Long.MIN_VALUE} and {@code Long.MAX_VALUE}. Found from the literal bounds in the SQL
+ * text, so it may be wider than what the query reads, never narrower.
+ */
+final class TimeRange {
+  static final TimeRange ALL = new TimeRange(Long.MIN_VALUE, Long.MAX_VALUE);
+
+  final long from;
+  final long to;
+
+  TimeRange(long from, long to) {
+    this.from = from;
+    this.to = to;
+  }
+
+  boolean boundedBelow() {
+    return from != Long.MIN_VALUE;
+  }
+
+  /** Widens this range to also hold {@code other} (two bounds on one column: the looser wins). */
+  TimeRange union(TimeRange other) {
+    return new TimeRange(Math.min(from, other.from), Math.max(to, other.to));
+  }
+}
