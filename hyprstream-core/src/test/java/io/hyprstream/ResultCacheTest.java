@@ -138,16 +138,21 @@ final class ResultCacheTest {
   }
 
   @Test
-  void parametersAreTheKey_andTheirTypesToo() throws Exception {
+  void parametersAreTheKey_andKeptBuffersBelongToTheCacheNotTheCaller() throws Exception {
     Hyprstream hs = open();
     ingest(hs, "cpu", 3, 0);
     ingest(hs, "mem", 4, 0);
     String sql = "SELECT count(*) FROM metrics WHERE metric_id = ?";
-    assertEquals(3L, TestData.scalar(hs.query(sql, List.of("cpu"), allocator)));
-    assertEquals(4L, TestData.scalar(hs.query(sql, List.of("mem"), allocator)));
-    QueryResult hit = hs.query(sql, List.of("cpu"), allocator);
-    assertTrue(hit.freshness().resultCacheHit());
-    assertEquals(3L, TestData.scalar(hit));
+    // The caller's allocator closes while the cache still holds the answers it read.
+    try (BufferAllocator caller = allocator.newChildAllocator("caller", 0, Long.MAX_VALUE)) {
+      assertEquals(3L, TestData.scalar(hs.query(sql, List.of("cpu"), caller)));
+      assertEquals(4L, TestData.scalar(hs.query(sql, List.of("mem"), caller)));
+      QueryResult hit = hs.query(sql, List.of("cpu"), caller);
+      assertTrue(hit.freshness().resultCacheHit());
+      assertEquals(3L, TestData.scalar(hit));
+    }
+    assertEquals(2, results(hs).rows());
+    assertFalse(hit(hs, "SELECT count(*) FROM metrics WHERE metric_id = 'cpu'"));
   }
 
   @Test

@@ -108,7 +108,7 @@ final class ResultCache implements AutoCloseable {
     }
   }
 
-  private final BufferAllocator allocator;
+  private final BufferAllocator cacheAllocator;
   private final Cache<Key, Entry> cache;
   private final Ticker ticker;
   private final long maxEntryBytes;
@@ -127,7 +127,7 @@ final class ResultCache implements AutoCloseable {
    * @param ticker the time source of the TTL and of staleness (a manual one in tests)
    */
   ResultCache(BufferAllocator parent, long maxBytes, Duration ttl, Ticker ticker) {
-    this.allocator = parent.newChildAllocator("result-cache", 0, Long.MAX_VALUE);
+    this.cacheAllocator = parent.newChildAllocator("result-cache", 0, Long.MAX_VALUE);
     this.ticker = ticker;
     this.maxEntryBytes = Math.max(Math.min(maxBytes, 1L << 20), maxBytes / 16);
     this.cache =
@@ -197,7 +197,7 @@ final class ResultCache implements AutoCloseable {
 
   /** Buffers shared when the allocators have one root (no copy), copied otherwise. */
   private VectorSchemaRoot copyFor(VectorSchemaRoot b, BufferAllocator alloc) {
-    return alloc.getRoot() == allocator.getRoot()
+    return alloc.getRoot() == cacheAllocator.getRoot()
         ? ArrowCopy.share(b, alloc)
         : ArrowCopy.deepCopy(b, alloc);
   }
@@ -238,7 +238,7 @@ final class ResultCache implements AutoCloseable {
   public void close() {
     cache.invalidateAll();
     cache.cleanUp();
-    allocator.close();
+    cacheAllocator.close();
   }
 
   /** Passes batches on to the caller while copying them into the cache. */
@@ -279,7 +279,7 @@ final class ResultCache implements AutoCloseable {
           k.forEach(VectorSchemaRoot::close); // too large to keep; stream the rest through
           kept = null;
         } else {
-          k.add(ArrowCopy.deepCopy(batch, allocator));
+          k.add(ArrowCopy.deepCopy(batch, cacheAllocator));
         }
       }
       loadRecordBatch(new VectorUnloader(batch).getRecordBatch());

@@ -10,6 +10,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import io.hyprstream.Hyprstream;
+import io.hyprstream.QueryResult;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.ArrowValues;
 import io.hyprstream.flight.internal.IngestReader;
@@ -718,7 +719,9 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
 
   /**
    * Streams the result of {@code sql} run once per parameter row, batch by batch, into one
-   * response. Waits whenever the client is not ready for more (gRPC's outbound buffer is full).
+   * response. Waits whenever the client is not ready for more (gRPC's outbound buffer is full). The
+   * first batch of each run carries the answer's {@link io.hyprstream.api.Freshness} as JSON app
+   * metadata (an empty batch when the run has no rows).
    */
   private void stream(
       String sql, List<List<@Nullable Object>> parameterRows, ServerStreamListener listener) {
@@ -727,7 +730,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     VectorSchemaRoot out = null;
     try {
       for (List<@Nullable Object> params : parameterRows) {
-        try (ArrowReader reader = hyprstream.query(sql, params, allocator)) {
+        try (QueryResult reader = hyprstream.query(sql, params, allocator)) {
           VectorSchemaRoot in = reader.getVectorSchemaRoot();
           if (out == null) {
             out = VectorSchemaRoot.create(in.getSchema(), allocator);
@@ -735,6 +738,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           }
           VectorUnloader unloader = new VectorUnloader(in);
           VectorLoader loader = new VectorLoader(out);
+          boolean freshnessSent = false;
           while (reader.loadNextBatch()) {
             BackpressureStrategy.WaitResult ready =
                 backpressure.waitForListener(STREAM_WAIT_MILLIS);
@@ -751,7 +755,16 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
             try (ArrowRecordBatch batch = unloader.getRecordBatch()) {
               loader.load(batch);
             }
-            listener.putNext();
+            if (freshnessSent) {
+              listener.putNext();
+            } else {
+              listener.putNext(freshnessMetadata(reader));
+              freshnessSent = true;
+            }
+          }
+          if (!freshnessSent) {
+            out.setRowCount(0); // no rows: an empty batch still carries the freshness
+            listener.putNext(freshnessMetadata(reader));
           }
         }
       }
@@ -767,6 +780,14 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
         out.close();
       }
     }
+  }
+
+  /** The answer's freshness as JSON in a buffer whose ownership passes to Flight. */
+  private ArrowBuf freshnessMetadata(QueryResult result) {
+    byte[] json = result.freshness().toJson().getBytes(StandardCharsets.UTF_8);
+    ArrowBuf buf = allocator.buffer(json.length);
+    buf.writeBytes(json);
+    return buf;
   }
 
   /** A source of one metadata answer. */

@@ -2,6 +2,7 @@ package io.hyprstream.flight.internal.cli;
 
 import io.hyprstream.api.AggregateFunction;
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -43,6 +44,11 @@ public final class Config {
   public static final String CACHE_ENGINE = "cache.engine";
   public static final String CACHE_CONNECTION = "cache.connection";
   public static final String CACHE_DURATION = "cache.duration";
+  public static final String CACHE_RESULT_SIZE = "cache.result_cache_size";
+  public static final String CACHE_RESULT_TTL = "cache.result_cache_ttl";
+  public static final String CACHE_MEMORY = "cache.memory";
+  public static final String CACHE_EVICTION = "cache.eviction";
+  public static final String CACHE_MAX_STALENESS = "cache.max_staleness";
   public static final String ENGINE_ENGINE = "engine.engine";
   public static final String ENGINE_CONNECTION = "engine.connection";
   public static final String ENGINE_USERNAME = "engine.username";
@@ -77,6 +83,11 @@ public final class Config {
     KEYS.put(CACHE_ENGINE, Type.STRING);
     KEYS.put(CACHE_CONNECTION, Type.STRING);
     KEYS.put(CACHE_DURATION, Type.INT);
+    KEYS.put(CACHE_RESULT_SIZE, Type.STRING);
+    KEYS.put(CACHE_RESULT_TTL, Type.INT);
+    KEYS.put(CACHE_MEMORY, Type.STRING);
+    KEYS.put(CACHE_EVICTION, Type.STRING);
+    KEYS.put(CACHE_MAX_STALENESS, Type.MAP);
     KEYS.put(ENGINE_ENGINE, Type.STRING);
     KEYS.put(ENGINE_CONNECTION, Type.STRING);
     KEYS.put(ENGINE_USERNAME, Type.STRING);
@@ -492,6 +503,16 @@ public final class Config {
     if (intValue(CACHE_DURATION) <= 0) {
       throw bad(CACHE_DURATION, "must be a positive number of seconds");
     }
+    parseBytes(CACHE_RESULT_SIZE, string(CACHE_RESULT_SIZE));
+    if (intValue(CACHE_RESULT_TTL) <= 0) {
+      throw bad(CACHE_RESULT_TTL, "must be a positive number of seconds");
+    }
+    if (!string(CACHE_MEMORY).isBlank()
+        && parseBytes(CACHE_MEMORY, string(CACHE_MEMORY)) < 1 << 20) {
+      throw bad(CACHE_MEMORY, "must be at least 1MiB");
+    }
+    cacheEviction();
+    maxStaleness();
     if (!cacheEngine().equals("duckdb")) {
       throw bad(CACHE_ENGINE, "must be duckdb (the only cache engine)");
     }
@@ -571,6 +592,73 @@ public final class Config {
 
   public Duration cacheDuration() {
     return Duration.ofSeconds(intValue(CACHE_DURATION));
+  }
+
+  /** Bytes of query results kept; 0 turns the result cache off. */
+  public long resultCacheBytes() {
+    return parseBytes(CACHE_RESULT_SIZE, string(CACHE_RESULT_SIZE));
+  }
+
+  public Duration resultCacheTtl() {
+    return Duration.ofSeconds(intValue(CACHE_RESULT_TTL));
+  }
+
+  /** The memory budget of hot raw rows, or null for the library default. */
+  public @Nullable Long cacheMemory() {
+    String text = string(CACHE_MEMORY);
+    return text.isBlank() ? null : parseBytes(CACHE_MEMORY, text);
+  }
+
+  public EvictionPolicy cacheEviction() {
+    try {
+      return EvictionPolicy.valueOf(string(CACHE_EVICTION).trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw bad(CACHE_EVICTION, "must be one of time, lru, lfu");
+    }
+  }
+
+  /** Allowed staleness of kept results, by table. */
+  @SuppressWarnings("unchecked")
+  public Map<String, Duration> maxStaleness() {
+    Map<String, Duration> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e :
+        ((Map<String, String>) Objects.requireNonNull(values.get(CACHE_MAX_STALENESS)))
+            .entrySet()) {
+      long seconds;
+      try {
+        seconds = Long.parseLong(e.getValue().trim());
+      } catch (NumberFormatException ex) {
+        seconds = -1;
+      }
+      if (seconds < 0) {
+        throw bad(
+            CACHE_MAX_STALENESS,
+            "has " + e.getKey() + " = '" + e.getValue() + "': must be a number of seconds >= 0");
+      }
+      out.put(e.getKey(), Duration.ofSeconds(seconds));
+    }
+    return out;
+  }
+
+  private static final java.util.regex.Pattern SIZE =
+      java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(b|kib|kb|mib|mb|gib|gb|tib|tb)?\\s*");
+
+  /** "256MiB", "1GB", "4096": a size in bytes (KB, MB... are read as powers of 1024 too). */
+  private long parseBytes(String key, String text) {
+    java.util.regex.Matcher m = SIZE.matcher(text);
+    if (!m.matches()) {
+      throw bad(key, "must be a size such as 512MiB, 2GiB or a number of bytes");
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
+    int shift =
+        unit.startsWith("k")
+            ? 10
+            : unit.startsWith("m") ? 20 : unit.startsWith("g") ? 30 : unit.startsWith("t") ? 40 : 0;
+    if (shift > 0 && n > (Long.MAX_VALUE >> shift)) {
+      throw bad(key, "is too large");
+    }
+    return n << shift;
   }
 
   public String engine() {

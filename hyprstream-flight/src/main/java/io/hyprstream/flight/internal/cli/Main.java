@@ -75,6 +75,32 @@ public final class Main implements Callable<Integer> {
   private @Nullable Integer cacheDuration;
 
   @Option(
+      names = "--result-cache-size",
+      paramLabel = "SIZE",
+      description =
+          "Bytes of query results kept for repeats, e.g. 256MiB (default); 0 turns it off.")
+  private @Nullable String resultCacheSize;
+
+  @Option(
+      names = "--result-cache-ttl",
+      paramLabel = "SECONDS",
+      description = "How long a kept query result may be served (default 300).")
+  private @Nullable Integer resultCacheTtl;
+
+  @Option(
+      names = "--cache-memory",
+      paramLabel = "SIZE",
+      description =
+          "Memory budget of hot raw rows, e.g. 4GiB (default: a quarter of the machine's memory).")
+  private @Nullable String cacheMemory;
+
+  @Option(
+      names = "--cache-eviction",
+      paramLabel = "time|lru|lfu",
+      description = "Which time partitions leave first past the memory budget (default time).")
+  private @Nullable String cacheEviction;
+
+  @Option(
       names = "--engine",
       paramLabel = "none|duckdb|adbc",
       description = "Backend store (default none; backends arrive in a later release).")
@@ -278,6 +304,10 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.CACHE_ENABLED, enableCache);
     putIfSet(f, Config.CACHE_ENGINE, cacheEngine);
     putIfSet(f, Config.CACHE_CONNECTION, cacheConnection);
+    putIfSet(f, Config.CACHE_RESULT_SIZE, resultCacheSize);
+    putIfSet(f, Config.CACHE_RESULT_TTL, resultCacheTtl);
+    putIfSet(f, Config.CACHE_MEMORY, cacheMemory);
+    putIfSet(f, Config.CACHE_EVICTION, cacheEviction);
     putIfSet(f, Config.ENGINE_ENGINE, engine);
     putIfSet(f, Config.ENGINE_CONNECTION, engineConnection);
     putIfSet(f, Config.ENGINE_USERNAME, engineUsername);
@@ -335,7 +365,17 @@ public final class Main implements Callable<Integer> {
   }
 
   private static Running start(Config cfg, boolean demo, BufferAllocator backendAllocator) {
-    HyprstreamBuilder builder = Hyprstream.builder().cacheDuration(cfg.cacheDuration());
+    HyprstreamBuilder builder =
+        Hyprstream.builder()
+            .cacheDuration(cfg.cacheDuration())
+            .resultCacheBytes(cfg.resultCacheBytes())
+            .resultCacheTtl(cfg.resultCacheTtl())
+            .evictionPolicy(cfg.cacheEviction());
+    Long memory = cfg.cacheMemory();
+    if (memory != null) {
+      builder.cacheMemory(memory);
+    }
+    cfg.maxStaleness().forEach(builder::maxStaleness);
     if (!cfg.cacheConnection().equals(":memory:")) {
       builder.cacheFile(Path.of(cfg.cacheConnection()));
     }
