@@ -48,6 +48,7 @@ public final class HyprstreamBuilder {
   private @Nullable Long walMaxBytes;
   private @Nullable Boolean synchronousWriteThrough;
   private @Nullable Duration drainTimeout;
+  private @Nullable Long cacheMemoryLimit;
 
   /** Where the write-ahead log lives unless told otherwise (relative to the working directory). */
   public static final Path DEFAULT_DATA_DIRECTORY = Path.of("hyprstream-data");
@@ -195,6 +196,19 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * DuckDB's {@code memory_limit} for the cache, in bytes (default: DuckDB's own, 80% of RAM). A
+   * query needing more fails with an out-of-memory error; the instance stays up.
+   */
+  public HyprstreamBuilder cacheMemoryLimit(long bytes) {
+    checkUnset(this.cacheMemoryLimit, "cacheMemoryLimit");
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("cacheMemoryLimit must be positive, got " + bytes);
+    }
+    this.cacheMemoryLimit = bytes;
+    return this;
+  }
+
+  /**
    * Opens the cache and starts the instance.
    *
    * @throws IllegalArgumentException when options conflict (a view name used twice)
@@ -224,7 +238,8 @@ public final class HyprstreamBuilder {
             dataDirectory == null ? DEFAULT_DATA_DIRECTORY : dataDirectory,
             walMaxBytes == null ? DEFAULT_WAL_MAX_BYTES : walMaxBytes,
             synchronousWriteThrough != null && synchronousWriteThrough,
-            drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout);
+            drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout,
+            cacheMemoryLimit == null ? 0 : cacheMemoryLimit);
     return new Engine(config);
   }
 

@@ -123,7 +123,7 @@ public final class Engine implements Hyprstream {
     this.allocator =
         java.util.Objects.requireNonNull(base).newChildAllocator("hyprstream", 0, Long.MAX_VALUE);
     try {
-      this.cache = DuckDbCacheStore.open(config.cacheFile, allocator);
+      this.cache = DuckDbCacheStore.open(config.cacheFile, allocator, config.cacheMemoryLimitBytes);
     } catch (RuntimeException e) {
       allocator.close();
       if (ownedRoot != null) {

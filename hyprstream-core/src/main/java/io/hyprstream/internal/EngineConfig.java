@@ -29,6 +29,9 @@ public final class EngineConfig {
   final boolean synchronousWriteThrough;
   final Duration drainTimeout;
 
+  /** DuckDB's {@code memory_limit} in bytes; 0 keeps DuckDB's default. */
+  final long cacheMemoryLimitBytes;
+
   public EngineConfig(
       @Nullable BufferAllocator allocator,
       @Nullable Path cacheFile,
@@ -41,7 +44,8 @@ public final class EngineConfig {
       Path dataDirectory,
       long walMaxBytes,
       boolean synchronousWriteThrough,
-      Duration drainTimeout) {
+      Duration drainTimeout,
+      long cacheMemoryLimitBytes) {
     this.allocator = allocator;
     this.cacheFile = cacheFile;
     this.cacheDuration = cacheDuration;
@@ -54,6 +58,7 @@ public final class EngineConfig {
     this.walMaxBytes = walMaxBytes;
     this.synchronousWriteThrough = synchronousWriteThrough;
     this.drainTimeout = drainTimeout;
+    this.cacheMemoryLimitBytes = cacheMemoryLimitBytes;
   }
 
   /**
