@@ -113,7 +113,9 @@ public interface Hyprstream extends AutoCloseable {
       /** A window view maintained by the aggregator (read-only to SQL). */
       WINDOW_VIEW,
       /** A table only the backend holds; queries on it run there. */
-      BACKEND_TABLE
+      BACKEND_TABLE,
+      /** A read-only table of Hyprstream's own state ({@code hyprstream_cache_stats}, ...). */
+      SYSTEM_TABLE
     }
 
     private final String name;

@@ -62,6 +62,8 @@ public final class HyprstreamBuilder {
   /** Kept query results expire after this unless told otherwise. */
   public static final Duration DEFAULT_RESULT_CACHE_TTL = Duration.ofMinutes(5);
 
+  private @Nullable Long cacheMemoryLimit;
+
   /** Where the write-ahead log lives unless told otherwise (relative to the working directory). */
   public static final Path DEFAULT_DATA_DIRECTORY = Path.of("hyprstream-data");
 
@@ -222,6 +224,21 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * DuckDB's {@code memory_limit} for the cache, in bytes. A query needing more fails with an
+   * out-of-memory error; the instance stays up. Default: twice the {@link #cacheMemory} budget (at
+   * least the budget plus 1 GiB) when that is set, else DuckDB's own (80% of RAM). It must not be
+   * below the budget, or DuckDB would run out before eviction starts.
+   */
+  public HyprstreamBuilder cacheMemoryLimit(long bytes) {
+    checkUnset(this.cacheMemoryLimit, "cacheMemoryLimit");
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("cacheMemoryLimit must be positive, got " + bytes);
+    }
+    this.cacheMemoryLimit = bytes;
+    return this;
+  }
+
+  /**
    * How long a kept result may be served after it was computed (default 5 minutes). Results of
    * queries answered by the backend rely on it: the backend can change behind the cache's back.
    */
@@ -237,8 +254,8 @@ public final class HyprstreamBuilder {
   /**
    * The memory budget of hot raw rows in the DuckDB cache (default: a quarter of the machine's
    * memory). Past it, whole time partitions are evicted by the {@link #evictionPolicy}; queries
-   * that reach into them go to the backend. Setting it also sets DuckDB's {@code memory_limit} to
-   * twice the budget (at least the budget plus 1 GiB), room for window views and query work.
+   * that reach into them go to the backend. Setting it also sets DuckDB's {@code memory_limit} (see
+   * {@link #cacheMemoryLimit}), leaving room for window views and query work.
    */
   public HyprstreamBuilder cacheMemory(long bytes) {
     checkUnset(this.cacheMemoryBytes, "cacheMemory");
@@ -273,6 +290,24 @@ public final class HyprstreamBuilder {
       throw new IllegalStateException("a maxStaleness of '" + table + "' was already set");
     }
     return this;
+  }
+
+  /** DuckDB's memory_limit: as set, or derived from an explicit budget, or null (DuckDB's). */
+  private @Nullable Long duckDbMemoryLimit() {
+    if (cacheMemoryLimit != null) {
+      if (cacheMemoryBytes != null && cacheMemoryLimit < cacheMemoryBytes) {
+        throw new IllegalArgumentException(
+            "cacheMemoryLimit ("
+                + cacheMemoryLimit
+                + " bytes) must not be below the cacheMemory budget ("
+                + cacheMemoryBytes
+                + " bytes): DuckDB would run out of memory before eviction starts");
+      }
+      return cacheMemoryLimit;
+    }
+    return cacheMemoryBytes == null
+        ? null
+        : Math.max(2 * cacheMemoryBytes, cacheMemoryBytes + (1L << 30));
   }
 
   /** A quarter of the machine's memory: the default memory budget of hot raw rows. */
@@ -320,9 +355,7 @@ public final class HyprstreamBuilder {
                 resultCacheBytes == null ? DEFAULT_RESULT_CACHE_BYTES : resultCacheBytes,
                 resultCacheTtl == null ? DEFAULT_RESULT_CACHE_TTL : resultCacheTtl,
                 cacheMemoryBytes == null ? defaultCacheMemory() : cacheMemoryBytes,
-                cacheMemoryBytes == null
-                    ? null
-                    : Math.max(2 * cacheMemoryBytes, cacheMemoryBytes + (1L << 30)),
+                duckDbMemoryLimit(),
                 evictionPolicy == null ? EvictionPolicy.TIME : evictionPolicy,
                 maxStaleness));
     return new Engine(config);

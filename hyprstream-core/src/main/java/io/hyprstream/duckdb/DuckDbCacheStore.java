@@ -23,6 +23,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -67,6 +68,12 @@ public final class DuckDbCacheStore implements CacheStore {
   private final Object ddlLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  /**
+   * The statement each thread is executing in {@link #query}, so that a server enforcing a time
+   * limit can cancel it from another thread ({@link #cancelQueryOf}).
+   */
+  private final ConcurrentHashMap<Thread, PreparedStatement> running = new ConcurrentHashMap<>();
+
   private DuckDbCacheStore(BufferAllocator allocator, DuckDBConnection database) {
     this.allocator = allocator;
     this.database = database;
@@ -81,11 +88,17 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
-   * Opens DuckDB like {@link #open(Path, BufferAllocator)}, with DuckDB's {@code memory_limit} set
-   * to {@code memoryLimitBytes} (0 keeps DuckDB's default, 80% of the machine's memory).
+   * Opens DuckDB as {@link #open(Path, BufferAllocator)} does, with DuckDB's {@code memory_limit}
+   * set to {@code memoryLimitBytes} when it is positive (0: DuckDB's default, 80% of RAM). The
+   * limit is set before the configuration is locked; a query that needs more fails with DuckDB's
+   * out-of-memory error instead of taking the process down.
    */
   public static DuckDbCacheStore open(
       @Nullable Path file, BufferAllocator parent, long memoryLimitBytes) {
+    if (memoryLimitBytes < 0) {
+      throw new IllegalArgumentException(
+          "memoryLimitBytes must not be negative, got " + memoryLimitBytes);
+    }
     BufferAllocator allocator = parent.newChildAllocator("duckdb-cache", 0, Long.MAX_VALUE);
     try {
       Properties props = new Properties();
@@ -94,13 +107,13 @@ public final class DuckDbCacheStore implements CacheStore {
       try (Statement st = conn.createStatement()) {
         // Naive timestamps are UTC: NOW(), time_bucket and clients everywhere agree.
         st.execute("SET GLOBAL TimeZone = 'UTC'");
+        if (memoryLimitBytes > 0) {
+          st.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
+        }
         st.execute("SET GLOBAL autoinstall_known_extensions = false");
         st.execute("SET GLOBAL autoload_known_extensions = false");
         st.execute("SET GLOBAL allow_community_extensions = false");
         st.execute("SET GLOBAL enable_external_access = false");
-        if (memoryLimitBytes > 0) {
-          st.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
-        }
         st.execute("SET GLOBAL lock_configuration = true");
       } catch (SQLException e) {
         conn.close();
@@ -333,7 +346,13 @@ public final class DuckDbCacheStore implements CacheStore {
     try {
       ps = conn.prepareStatement(sql);
       bind(ps, parameters);
-      rs = ps.executeQuery();
+      running.put(Thread.currentThread(), ps);
+      try {
+        rs = ps.executeQuery();
+      } finally {
+        // Atomic with cancelQueryOf: once removed, no cancel can reach this statement.
+        running.remove(Thread.currentThread());
+      }
       ArrowReader reader =
           (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
       ResultSet heldRs = rs;
@@ -355,6 +374,26 @@ public final class DuckDbCacheStore implements CacheStore {
       release(conn);
       throw rejected(sql, e);
     }
+  }
+
+  /**
+   * Cancels the statement {@code thread} is executing in {@link #query}, if any; the query then
+   * fails with DuckDB's "interrupted" error. Returns whether a statement was cancelled.
+   */
+  public boolean cancelQueryOf(Thread thread) {
+    boolean[] cancelled = {false};
+    running.computeIfPresent(
+        thread,
+        (t, ps) -> {
+          try {
+            ps.cancel();
+            cancelled[0] = true;
+          } catch (SQLException e) {
+            // Already finished or closed: nothing to cancel.
+          }
+          return ps;
+        });
+    return cancelled[0];
   }
 
   /** Runs a statement returning no rows and returns its update count (0 for DDL). */

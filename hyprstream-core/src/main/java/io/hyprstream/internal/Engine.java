@@ -1145,9 +1145,7 @@ public final class Engine implements Hyprstream {
       }
       Schema schema = cache.tableSchema(name);
       if (schema != null) {
-        out.add(
-            new TableInfo(
-                name, isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE, schema));
+        out.add(new TableInfo(name, kindOf(name), schema));
       }
     }
     BackendStore b = backend;
@@ -1167,6 +1165,13 @@ public final class Engine implements Hyprstream {
       out.sort(java.util.Comparator.comparing(TableInfo::name));
     }
     return out;
+  }
+
+  private TableInfo.Kind kindOf(String name) {
+    if (name.equalsIgnoreCase(CACHE_STATS_TABLE) || name.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+      return TableInfo.Kind.SYSTEM_TABLE;
+    }
+    return isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE;
   }
 
   @Override

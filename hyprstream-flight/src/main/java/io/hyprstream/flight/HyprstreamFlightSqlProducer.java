@@ -13,10 +13,14 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.ArrowValues;
+import io.hyprstream.flight.internal.Health;
 import io.hyprstream.flight.internal.IngestReader;
+import io.hyprstream.flight.internal.LimitExceededException;
 import io.hyprstream.flight.internal.Metadata;
 import io.hyprstream.flight.internal.ParameterTypes;
 import io.hyprstream.flight.internal.PreparedStatementState;
+import io.hyprstream.flight.internal.QueryGate;
+import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.SqlText;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -25,18 +29,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.Action;
+import org.apache.arrow.flight.ActionType;
 import org.apache.arrow.flight.BackpressureStrategy;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.Criteria;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SchemaResult;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.FlightSqlProducer;
+import org.apache.arrow.flight.sql.FlightSqlUtils;
 import org.apache.arrow.flight.sql.SqlInfoBuilder;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionClosePreparedStatementRequest;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementRequest;
@@ -117,6 +125,11 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   private final SqlInfoBuilder sqlInfo = Metadata.sqlInfo(VERSION);
   private final SecureRandom random = new SecureRandom();
   private final String catalog;
+  private final ServerPolicy policy;
+  private final Health health;
+
+  /** The Flight action answering a small JSON health report. */
+  public static final String HEALTH_ACTION = "health";
 
   /**
    * Table schemas for adapting incoming batches, kept a second: a stream of small DoPuts must not
@@ -141,6 +154,23 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       BufferAllocator allocator,
       Duration statementIdleTimeout,
       long maxPreparedStatements) {
+    this(
+        hyprstream,
+        allocator,
+        statementIdleTimeout,
+        maxPreparedStatements,
+        ServerPolicy.defaults(hyprstream));
+  }
+
+  /** A producer enforcing {@code policy}, which it owns and closes. */
+  HyprstreamFlightSqlProducer(
+      Hyprstream hyprstream,
+      BufferAllocator allocator,
+      Duration statementIdleTimeout,
+      long maxPreparedStatements,
+      ServerPolicy policy) {
+    this.policy = policy;
+    this.health = new Health();
     if (statementIdleTimeout.isNegative() || statementIdleTimeout.isZero()) {
       throw new IllegalArgumentException(
           "statementIdleTimeout must be positive, got " + statementIdleTimeout);
@@ -160,6 +190,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
             .executor(Runnable::run)
             .build();
     this.catalog = currentCatalog(hyprstream, this.allocator);
+    health.serving(hyprstream);
   }
 
   /** The cache database's catalog name ({@code memory} in memory), asked once at start. */
@@ -178,6 +209,11 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return "memory";
   }
 
+  /** The health this producer reports ({@value #HEALTH_ACTION}; the server's {@code /ready}). */
+  public Health health() {
+    return health;
+  }
+
   /** Prepared statements currently held (for tests and monitoring). */
   public long preparedStatementCount() {
     prepared.cleanUp();
@@ -192,6 +228,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
     rejectTransaction(command.hasTransactionId());
     String sql = command.getQuery();
+    policy.access().requireQuery(context, sql);
     Schema schema = querySchema(sql);
     // The ticket carries the SQL itself: no server state for ad-hoc statements.
     TicketStatementQuery ticket =
@@ -210,6 +247,13 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   public void getStreamStatement(
       TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
     String sql = ticket.getStatementHandle().toString(StandardCharsets.UTF_8);
+    try {
+      // The ticket carries SQL a client could have written itself: check it again.
+      policy.access().requireQuery(context, sql);
+    } catch (RuntimeException e) {
+      listener.error(toFlight(e));
+      return;
+    }
     stream(sql, List.of(List.of()), listener);
   }
 
@@ -222,6 +266,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return () -> {
       try {
         rejectTransaction(command.hasTransactionId());
+        policy.access().requireWrite(context, "run statements that change data");
         long count = hyprstream.execute(command.getQuery(), List.of());
         tableSchemas.invalidateAll(); // DDL may have changed a table
         ackUpdate(ackStream, count);
@@ -244,6 +289,11 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       String sql = request.getQuery();
       SqlText text = SqlText.parse(sql);
       boolean query = text.isQuery();
+      if (query) {
+        policy.access().requireQuery(context, sql);
+      } else {
+        policy.access().requireWrite(context, "prepare statements that change data");
+      }
       Schema dataset = query ? querySchema(sql) : EMPTY_SCHEMA;
       SqlText.Insert insert = text.asParameterisedInsert();
       if (insert != null && hyprstream.tableSchema(insert.table()) == null) {
@@ -342,6 +392,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       StreamListener<PutResult> ackStream) {
     return () -> {
       try {
+        policy.access().requireWrite(context, "run statements that change data");
         PreparedStatementState state = preparedStatement(command.getPreparedStatementHandle());
         SqlText.Insert insert = state.insert();
         long count;
@@ -395,6 +446,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       StreamListener<PutResult> ackStream) {
     return () -> {
       try {
+        policy.access().requireWrite(context, "ingest into '" + command.getTable() + "'");
         ackUpdate(ackStream, bulkIngest(command, flightStream));
       } catch (RuntimeException e) {
         ackStream.onError(toFlight(e));
@@ -480,7 +532,10 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       FlightStream flightStream,
       @Nullable Schema tableSchema,
       @Nullable List<String> names) {
-    try (IngestReader reader = new IngestReader(allocator, flightStream, tableSchema, names)) {
+    long start = System.nanoTime();
+    try (IngestReader reader =
+        new IngestReader(allocator, flightStream, tableSchema, names)
+            .limits(policy.limits().maxBatchBytes(), policy.limits().maxRequestRows())) {
       long stored = 0;
       while (reader.hasMore()) {
         reader.startChunk(INGEST_CHUNK_ROWS);
@@ -489,6 +544,9 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
         } catch (RuntimeException e) {
           // The table may have changed since its schema was cached.
           tableSchemas.invalidate(table);
+          if (e instanceof LimitExceededException) {
+            policy.metrics().rejected(((LimitExceededException) e).limit());
+          }
           if (stored == 0) {
             throw e;
           }
@@ -504,6 +562,9 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
         }
         stored = reader.rows();
       }
+      policy
+          .metrics()
+          .ingested(table, stored, reader.bytes(), reader.batches(), System.nanoTime() - start);
       return stored;
     } catch (java.io.IOException e) {
       throw CallStatus.INTERNAL.withDescription(e.toString()).withCause(e).toRuntimeException();
@@ -525,6 +586,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return () -> {
       try {
         String table = pathTable(descriptor);
+        policy.access().requireWrite(context, "ingest into '" + table + "'");
         // Window views are refused by the core's ingest (INVALID_ARGUMENT).
         ingestStream(table, flightStream, tableSchema(table), null);
         ackStream.onCompleted();
@@ -719,12 +781,36 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
 
   /**
    * Streams the result of {@code sql} run once per parameter row, batch by batch, into one
-   * response. Waits whenever the client is not ready for more (gRPC's outbound buffer is full). The
-   * first batch of each run carries the answer's {@link io.hyprstream.api.Freshness} as JSON app
-   * metadata (an empty batch when the run has no rows).
+   * response. Waits whenever the client is not ready for more (gRPC's outbound buffer is full).
+   * Holds one of the query slots throughout, and is cancelled at the query time limit. The first
+   * batch of each run carries the answer's {@link io.hyprstream.api.Freshness} as JSON app metadata
+   * (an empty batch when the run has no rows).
    */
   private void stream(
       String sql, List<List<@Nullable Object>> parameterRows, ServerStreamListener listener) {
+    long start = System.nanoTime();
+    QueryGate.Permit permit;
+    try {
+      permit = policy.gate().enter();
+    } catch (FlightRuntimeException e) {
+      policy.metrics().rejected("limits.max_concurrent_queries");
+      listener.error(e);
+      return;
+    }
+    try (permit;
+        ServerPolicy.Deadline deadline = policy.startDeadline()) {
+      if (streamRows(sql, parameterRows, listener, deadline)) {
+        policy.metrics().queried(System.nanoTime() - start);
+      }
+    }
+  }
+
+  /** The body of {@link #stream}; true when the whole result was sent. */
+  private boolean streamRows(
+      String sql,
+      List<List<@Nullable Object>> parameterRows,
+      ServerStreamListener listener,
+      ServerPolicy.Deadline deadline) {
     BackpressureStrategy backpressure = new BackpressureStrategy.CallbackBackpressureStrategy();
     backpressure.register(listener);
     VectorSchemaRoot out = null;
@@ -740,17 +826,20 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           VectorLoader loader = new VectorLoader(out);
           boolean freshnessSent = false;
           while (reader.loadNextBatch()) {
+            if (deadline.expired()) {
+              throw timedOut(deadline);
+            }
             BackpressureStrategy.WaitResult ready =
                 backpressure.waitForListener(STREAM_WAIT_MILLIS);
             if (ready == BackpressureStrategy.WaitResult.CANCELLED) {
               LOG.debug("client cancelled the result stream of {}", sql);
-              return;
+              return false;
             } else if (ready != BackpressureStrategy.WaitResult.READY) {
               listener.error(
                   CallStatus.TIMED_OUT
                       .withDescription("the client stopped reading the result")
                       .toRuntimeException());
-              return;
+              return false;
             }
             try (ArrowRecordBatch batch = unloader.getRecordBatch()) {
               loader.load(batch);
@@ -768,13 +857,18 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           }
         }
       }
+      if (deadline.expired()) {
+        throw timedOut(deadline);
+      }
       if (out == null) {
         out = VectorSchemaRoot.create(EMPTY_SCHEMA, allocator);
         listener.start(out);
       }
       listener.completed();
+      return true;
     } catch (Exception e) {
-      listener.error(toFlight(e));
+      listener.error(deadline.expired() ? timedOut(deadline) : toFlight(e));
+      return false;
     } finally {
       if (out != null) {
         out.close();
@@ -788,6 +882,35 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     ArrowBuf buf = allocator.buffer(json.length);
     buf.writeBytes(json);
     return buf;
+  }
+
+  private FlightRuntimeException timedOut(ServerPolicy.Deadline deadline) {
+    policy.metrics().rejected("limits.query_timeout");
+    return CallStatus.TIMED_OUT.withDescription(deadline.message()).toRuntimeException();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Actions
+
+  /** Flight SQL's actions and {@value #HEALTH_ACTION}. */
+  @Override
+  public void listActions(CallContext context, StreamListener<ActionType> listener) {
+    for (ActionType type : FlightSqlUtils.FLIGHT_SQL_ACTIONS) {
+      listener.onNext(type);
+    }
+    listener.onNext(new ActionType(HEALTH_ACTION, "A JSON health report: status, ready, problems"));
+    listener.onCompleted();
+  }
+
+  /** {@value #HEALTH_ACTION} answers the health report; other actions are Flight SQL's. */
+  @Override
+  public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
+    if (action.getType().equals(HEALTH_ACTION)) {
+      listener.onNext(new Result(health.check().json().getBytes(StandardCharsets.UTF_8)));
+      listener.onCompleted();
+      return;
+    }
+    FlightSqlProducer.super.doAction(context, action, listener);
   }
 
   /** A source of one metadata answer. */
@@ -894,6 +1017,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   public void close() {
     prepared.invalidateAll();
     prepared.cleanUp();
+    policy.close();
     allocator.close();
   }
 }

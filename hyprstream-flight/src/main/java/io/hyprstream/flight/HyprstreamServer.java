@@ -1,8 +1,17 @@
 package io.hyprstream.flight;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.flight.internal.AccessControl;
+import io.hyprstream.flight.internal.CacheMetrics;
+import io.hyprstream.flight.internal.EngineMetrics;
+import io.hyprstream.flight.internal.ServerMetrics;
+import io.hyprstream.flight.internal.ServerPolicy;
+import io.hyprstream.flight.internal.TokenAuthenticator;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>Optionally: TLS ({@link Builder#tls}, with client certificates checked against a CA for mutual
+ * TLS), users with roles ({@link Builder#authentication}), {@link ServerLimits}, and meters in a
+ * Micrometer registry ({@link Builder#meterRegistry}).
+ *
  * <p>The server does not own the instance: close the server, then the instance.
  */
 public final class HyprstreamServer implements AutoCloseable {
@@ -46,6 +59,7 @@ public final class HyprstreamServer implements AutoCloseable {
   private final @Nullable BufferAllocator ownedRoot;
   private final Location location;
   private final Duration shutdownGrace;
+  private final boolean tls;
   private boolean closed;
 
   private HyprstreamServer(
@@ -54,13 +68,15 @@ public final class HyprstreamServer implements AutoCloseable {
       BufferAllocator allocator,
       @Nullable BufferAllocator ownedRoot,
       Location location,
-      Duration shutdownGrace) {
+      Duration shutdownGrace,
+      boolean tls) {
     this.server = server;
     this.producer = producer;
     this.allocator = allocator;
     this.ownedRoot = ownedRoot;
     this.location = location;
     this.shutdownGrace = shutdownGrace;
+    this.tls = tls;
   }
 
   /** Starts configuring a server over {@code hyprstream}. */
@@ -78,9 +94,14 @@ public final class HyprstreamServer implements AutoCloseable {
     return location.getUri().getHost();
   }
 
-  /** Where clients connect: {@code grpc+tcp://host:port}. */
+  /** Where clients connect: {@code grpc+tcp://host:port}, or {@code grpc+tls://} with TLS. */
   public Location location() {
-    return Location.forGrpcInsecure(host(), port());
+    return tls ? Location.forGrpcTls(host(), port()) : Location.forGrpcInsecure(host(), port());
+  }
+
+  /** Whether the port speaks TLS. */
+  public boolean tls() {
+    return tls;
   }
 
   /** The producer answering Flight SQL. */
@@ -103,6 +124,7 @@ public final class HyprstreamServer implements AutoCloseable {
       return;
     }
     closed = true;
+    producer.health().stopping();
     server.shutdown();
     try {
       if (!server.awaitTermination(shutdownGrace.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -127,6 +149,12 @@ public final class HyprstreamServer implements AutoCloseable {
     private @Nullable Duration statementIdleTimeout;
     private @Nullable Long maxPreparedStatements;
     private @Nullable Duration shutdownGrace;
+    private @Nullable Path tlsCertChain;
+    private @Nullable Path tlsKey;
+    private @Nullable Path clientCa;
+    private @Nullable Authentication authentication;
+    private @Nullable ServerLimits limits;
+    private @Nullable MeterRegistry meterRegistry;
 
     private Builder(Hyprstream hyprstream) {
       this.hyprstream = Objects.requireNonNull(hyprstream, "hyprstream");
@@ -193,6 +221,63 @@ public final class HyprstreamServer implements AutoCloseable {
     }
 
     /**
+     * Serves TLS with {@code certChain} (PEM, the server's certificate first) and {@code
+     * privateKey} (PEM, PKCS#8). Without this the port is plaintext, meant for loopback.
+     */
+    public Builder tls(Path certChain, Path privateKey) {
+      checkUnset(this.tlsCertChain, "tls");
+      this.tlsCertChain = readable(certChain, "TLS certificate chain");
+      this.tlsKey = readable(privateKey, "TLS private key");
+      return this;
+    }
+
+    /**
+     * Mutual TLS: clients must present a certificate signed by a CA in {@code caCertificates}
+     * (PEM). Needs {@link #tls}.
+     */
+    public Builder clientCertificateAuthority(Path caCertificates) {
+      checkUnset(this.clientCa, "clientCertificateAuthority");
+      this.clientCa = readable(caCertificates, "client CA certificates");
+      return this;
+    }
+
+    /**
+     * Requires every call to authenticate as one of {@code authentication}'s users (Flight basic
+     * auth exchanged for a bearer token); unauthenticated calls are UNAUTHENTICATED and read-only
+     * users' changes PERMISSION_DENIED.
+     */
+    public Builder authentication(Authentication authentication) {
+      checkUnset(this.authentication, "authentication");
+      this.authentication = Objects.requireNonNull(authentication, "authentication");
+      return this;
+    }
+
+    /** The request limits (default {@link ServerLimits#defaults()}). */
+    public Builder limits(ServerLimits limits) {
+      checkUnset(this.limits, "limits");
+      this.limits = Objects.requireNonNull(limits, "limits");
+      return this;
+    }
+
+    /**
+     * Where the server's meters go: ingest and query counters and latency histograms, limit
+     * refusals, write-through backlog and lag, DuckDB and Arrow memory, window state. The caller
+     * keeps the registry (JVM meters are the caller's to bind).
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      checkUnset(this.meterRegistry, "meterRegistry");
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+      return this;
+    }
+
+    private static Path readable(Path file, String what) {
+      if (!Files.isReadable(file)) {
+        throw new IllegalArgumentException(what + " " + file + " is not a readable file");
+      }
+      return file;
+    }
+
+    /**
      * Binds the port and starts serving.
      *
      * @throws UncheckedIOException when the port cannot be bound
@@ -200,8 +285,27 @@ public final class HyprstreamServer implements AutoCloseable {
     public HyprstreamServer start() {
       BufferAllocator root = allocator == null ? new RootAllocator() : null;
       BufferAllocator parent = root != null ? root : Objects.requireNonNull(allocator);
+      if (clientCa != null && tlsCertChain == null) {
+        throw new IllegalStateException("clientCertificateAuthority needs tls(certChain, key)");
+      }
+      ServerLimits lim = limits == null ? ServerLimits.defaults() : limits;
       BufferAllocator serverAllocator =
-          parent.newChildAllocator("flight-sql-server", 0, Long.MAX_VALUE);
+          parent.newChildAllocator(
+              "flight-sql-server",
+              0,
+              lim.maxMemoryBytes() == 0 ? Long.MAX_VALUE : lim.maxMemoryBytes());
+      ServerMetrics metrics =
+          meterRegistry == null ? ServerMetrics.none() : new ServerMetrics(meterRegistry);
+      if (meterRegistry != null) {
+        new EngineMetrics(hyprstream, serverAllocator).bindTo(meterRegistry);
+        new CacheMetrics(hyprstream).bindTo(meterRegistry);
+      }
+      ServerPolicy policy =
+          new ServerPolicy(
+              authentication == null ? AccessControl.open() : AccessControl.of(authentication),
+              lim,
+              metrics,
+              ServerPolicy.cancellerOf(hyprstream));
       HyprstreamFlightSqlProducer producer =
           new HyprstreamFlightSqlProducer(
               hyprstream,
@@ -211,11 +315,33 @@ public final class HyprstreamServer implements AutoCloseable {
                   : statementIdleTimeout,
               maxPreparedStatements == null
                   ? HyprstreamFlightSqlProducer.DEFAULT_MAX_PREPARED_STATEMENTS
-                  : maxPreparedStatements);
+                  : maxPreparedStatements,
+              policy);
+      String h = host == null ? DEFAULT_HOST : host;
+      int p = port == null ? DEFAULT_PORT : port;
       Location location =
-          Location.forGrpcInsecure(
-              host == null ? DEFAULT_HOST : host, port == null ? DEFAULT_PORT : port);
-      FlightServer server = FlightServer.builder(serverAllocator, location, producer).build();
+          tlsCertChain == null ? Location.forGrpcInsecure(h, p) : Location.forGrpcTls(h, p);
+      FlightServer server;
+      try {
+        FlightServer.Builder fb = FlightServer.builder(serverAllocator, location, producer);
+        if (tlsCertChain != null) {
+          fb.useTls(tlsCertChain.toFile(), Objects.requireNonNull(tlsKey).toFile());
+          if (clientCa != null) {
+            fb.useMTlsClientVerification(clientCa.toFile());
+          }
+        }
+        if (authentication != null) {
+          fb.headerAuthenticator(new TokenAuthenticator(authentication));
+        }
+        server = fb.build();
+      } catch (IOException | RuntimeException e) {
+        try {
+          AutoCloseables.close(producer, serverAllocator, root);
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw new IllegalArgumentException("cannot set up TLS: " + e.getMessage(), e);
+      }
       try {
         server.start();
       } catch (IOException e) {
@@ -232,7 +358,8 @@ public final class HyprstreamServer implements AutoCloseable {
           serverAllocator,
           root,
           location,
-          shutdownGrace == null ? DEFAULT_SHUTDOWN_GRACE : shutdownGrace);
+          shutdownGrace == null ? DEFAULT_SHUTDOWN_GRACE : shutdownGrace,
+          tlsCertChain != null);
     }
 
     private static void checkUnset(@Nullable Object current, String option) {

@@ -42,7 +42,11 @@ final class FlightJdbc {
   }
 
   static Connection connect(String url) throws Exception {
-    Connection c = driver().connect(url, new Properties());
+    return connect(url, new Properties());
+  }
+
+  static Connection connect(String url, Properties properties) throws Exception {
+    Connection c = driver().connect(url, properties);
     if (c == null) {
       throw new SQLException("the driver did not accept " + url);
     }

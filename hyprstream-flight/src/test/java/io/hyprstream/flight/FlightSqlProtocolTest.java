@@ -474,7 +474,7 @@ final class FlightSqlProtocolTest {
     assertEquals(List.of("memory"), rows(client.getCatalogs()));
     assertEquals(List.of("memory\tmain"), rows(client.getSchemas(null, null)));
     assertEquals(List.of(), rows(client.getSchemas(null, "other%")));
-    assertEquals(List.of("TABLE", "VIEW"), rows(client.getTableTypes()));
+    assertEquals(List.of("SYSTEM TABLE", "TABLE", "VIEW"), rows(client.getTableTypes()));
     assertEquals(
         List.of(
             "memory\tmain\tmetrics_1d\tVIEW",
@@ -485,7 +485,7 @@ final class FlightSqlProtocolTest {
         List.of("memory\tmain\tmetrics\tTABLE"),
         rows(client.getTables(null, "main", "%", List.of("TABLE"), false)));
     assertEquals(List.of(), rows(client.getTables("somecatalog", null, null, null, false)));
-    assertEquals(6, rows(client.getTables("memory", null, null, null, false)).size());
+    assertEquals(7, rows(client.getTables("memory", null, null, null, false)).size());
 
     FlightInfo withSchema = client.getTables(null, null, "metrics", null, true);
     try (FlightStream stream = client.getStream(withSchema.getEndpoints().get(0).getTicket())) {

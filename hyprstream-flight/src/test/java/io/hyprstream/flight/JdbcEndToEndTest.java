@@ -239,7 +239,7 @@ final class JdbcEndToEndTest {
         tableTypes.add(rs.getString(1));
       }
     }
-    assertEquals(List.of("TABLE", "VIEW"), tableTypes);
+    assertEquals(List.of("SYSTEM TABLE", "TABLE", "VIEW"), tableTypes);
     try (ResultSet rs = md.getPrimaryKeys(null, null, "metrics")) {
       assertFalse(rs.next());
     }

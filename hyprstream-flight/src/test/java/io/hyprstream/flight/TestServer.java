@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Consumer;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -52,14 +53,27 @@ final class TestServer implements AutoCloseable {
   }
 
   TestServer(int maxPreparedStatements, Duration cacheDuration) {
+    this(maxPreparedStatements, cacheDuration, b -> {});
+  }
+
+  /** A server whose builder {@code configure} completes (TLS, authentication, limits, meters). */
+  TestServer(Consumer<HyprstreamServer.Builder> configure) {
+    this(10_000, HyprstreamBuilder.DEFAULT_CACHE_DURATION, configure);
+  }
+
+  private TestServer(
+      int maxPreparedStatements,
+      Duration cacheDuration,
+      Consumer<HyprstreamServer.Builder> configure) {
     hyprstream = Hyprstream.builder().allocator(allocator).cacheDuration(cacheDuration).build();
-    server =
+    HyprstreamServer.Builder b =
         HyprstreamServer.builder(hyprstream)
             .host("127.0.0.1")
             .port(0)
             .allocator(allocator)
-            .maxPreparedStatements(maxPreparedStatements)
-            .start();
+            .maxPreparedStatements(maxPreparedStatements);
+    configure.accept(b);
+    server = b.start();
   }
 
   Location location() {

@@ -8,6 +8,7 @@ import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.memory.OutOfMemoryException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,11 +27,25 @@ public final class FlightErrors {
       return (FlightRuntimeException) t;
     }
     String message = String.valueOf(t.getMessage());
+    if (t instanceof OutOfMemoryException) {
+      return CallStatus.RESOURCE_EXHAUSTED
+          .withDescription(
+              "the server's Arrow memory limit (limits.max_memory_bytes) is reached: " + message)
+          .withCause(t)
+          .toRuntimeException();
+    }
+    if (t instanceof QueryRejectedException && message.contains("Out of Memory Error")) {
+      return CallStatus.RESOURCE_EXHAUSTED
+          .withDescription(
+              "DuckDB's memory limit (limits.duckdb_memory_limit_bytes) is reached: " + message)
+          .withCause(t)
+          .toRuntimeException();
+    }
     if (t instanceof SchemaMismatchException || t instanceof QueryRejectedException) {
       return CallStatus.INVALID_ARGUMENT.withDescription(message).withCause(t).toRuntimeException();
     } else if (t instanceof TableNotFoundException) {
       return CallStatus.NOT_FOUND.withDescription(message).withCause(t).toRuntimeException();
-    } else if (t instanceof ResourceExhaustedException) {
+    } else if (t instanceof ResourceExhaustedException || t instanceof LimitExceededException) {
       return CallStatus.RESOURCE_EXHAUSTED
           .withDescription(message)
           .withCause(t)

@@ -35,6 +35,10 @@ public final class IngestReader extends ArrowReader {
   private long rows;
   private long chunkRows;
   private long chunkLimit = Long.MAX_VALUE;
+  private long maxBatchBytes = Long.MAX_VALUE;
+  private long maxRows = Long.MAX_VALUE;
+  private long bytes;
+  private long batches;
   private boolean prefetched;
   private boolean ended;
 
@@ -51,6 +55,27 @@ public final class IngestReader extends ArrowReader {
     this.stream = stream;
     this.table = table;
     this.names = names;
+  }
+
+  /**
+   * Refuses, with {@link LimitExceededException}, a batch holding more than {@code maxBatchBytes}
+   * of Arrow buffers and a stream of more than {@code maxRows} rows. The check runs as each batch
+   * is read, before the core stores anything of the chunk being read.
+   */
+  public IngestReader limits(long maxBatchBytes, long maxRows) {
+    this.maxBatchBytes = maxBatchBytes;
+    this.maxRows = maxRows;
+    return this;
+  }
+
+  /** Arrow buffer bytes read so far. */
+  public long bytes() {
+    return bytes;
+  }
+
+  /** Batches read so far. */
+  public long batches() {
+    return batches;
   }
 
   /** Rows read so far. */
@@ -145,10 +170,30 @@ public final class IngestReader extends ArrowReader {
       return false;
     }
     prefetched = false;
-    prepareLoadNextBatch();
     VectorSchemaRoot in = stream.getRoot();
-    VectorSchemaRoot out = getVectorSchemaRoot();
     int n = in.getRowCount();
+    long size = 0;
+    for (FieldVector v : in.getFieldVectors()) {
+      size += v.getBufferSize();
+    }
+    if (size > maxBatchBytes) {
+      throw new LimitExceededException(
+          "limits.max_batch_bytes",
+          "a record batch of "
+              + size
+              + " bytes is over limits.max_batch_bytes = "
+              + maxBatchBytes
+              + "; send smaller batches (nothing of this request was stored)");
+    }
+    if (rows + n > maxRows) {
+      throw new LimitExceededException(
+          "limits.max_request_rows",
+          "the request carries more than limits.max_request_rows = "
+              + maxRows
+              + " rows; split it into several requests");
+    }
+    prepareLoadNextBatch();
+    VectorSchemaRoot out = getVectorSchemaRoot();
     for (int i = 0; i < in.getFieldVectors().size(); i++) {
       FieldVector src = in.getVector(i);
       FieldVector dst = out.getVector(i);
@@ -161,6 +206,8 @@ public final class IngestReader extends ArrowReader {
     out.setRowCount(n);
     rows += n;
     chunkRows += n;
+    bytes += size;
+    batches++;
     return true;
   }
 
@@ -214,7 +261,7 @@ public final class IngestReader extends ArrowReader {
 
   @Override
   public long bytesRead() {
-    return 0;
+    return bytes;
   }
 
   @Override

@@ -37,8 +37,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The answers to Flight SQL's metadata commands. There is one catalog (the cache database's, {@code
- * memory} for the in-memory cache) holding one schema, {@value #SCHEMA}; tables are {@code TABLE}s
- * and window views are {@code VIEW}s.
+ * memory} for the in-memory cache) holding one schema, {@value #SCHEMA}; tables are {@code TABLE}s,
+ * system tables ({@code hyprstream_cache_stats}) {@code SYSTEM TABLE}s and window views are {@code
+ * VIEW}s.
  */
 public final class Metadata {
   /** The one schema every table and view lives in (DuckDB's default). */
@@ -49,6 +50,9 @@ public final class Metadata {
 
   /** The table type of window views. */
   public static final String VIEW = "VIEW";
+
+  /** The table type of Hyprstream's read-only state tables ({@code hyprstream_cache_stats}). */
+  public static final String SYSTEM_TABLE = "SYSTEM TABLE";
 
   private Metadata() {}
 
@@ -254,13 +258,14 @@ public final class Metadata {
     return root;
   }
 
-  /** GetTableTypes: TABLE and VIEW. */
+  /** GetTableTypes: SYSTEM TABLE, TABLE and VIEW (in JDBC's order, by name). */
   public static VectorSchemaRoot tableTypes(BufferAllocator allocator) {
     VectorSchemaRoot root = VectorSchemaRoot.create(Schemas.GET_TABLE_TYPES_SCHEMA, allocator);
     root.allocateNew();
-    setString(root.getVector("table_type"), 0, TABLE);
-    setString(root.getVector("table_type"), 1, VIEW);
-    root.setRowCount(2);
+    setString(root.getVector("table_type"), 0, SYSTEM_TABLE);
+    setString(root.getVector("table_type"), 1, TABLE);
+    setString(root.getVector("table_type"), 2, VIEW);
+    root.setRowCount(3);
     return root;
   }
 
@@ -310,7 +315,14 @@ public final class Metadata {
 
   /** The Flight SQL table type of {@code t}. */
   public static String tableType(Hyprstream.TableInfo t) {
-    return t.kind() == Hyprstream.TableInfo.Kind.WINDOW_VIEW ? VIEW : TABLE;
+    switch (t.kind()) {
+      case WINDOW_VIEW:
+        return VIEW;
+      case SYSTEM_TABLE:
+        return SYSTEM_TABLE;
+      default:
+        return TABLE;
+    }
   }
 
   /** Flight SQL catalog filters are exact names; "" asks for objects without a catalog. */

@@ -90,6 +90,50 @@ public final class SqlText {
         && (first.kind == Kind.WORD || first.isSymbol("("));
   }
 
+  /** Words that make a statement change data or settings wherever they appear unquoted. */
+  private static final Set<String> CHANGING_KEYWORDS =
+      Set.of(
+          "INSERT",
+          "UPDATE",
+          "DELETE",
+          "MERGE",
+          "UPSERT",
+          "CREATE",
+          "DROP",
+          "ALTER",
+          "TRUNCATE",
+          "COPY",
+          "ATTACH",
+          "DETACH",
+          "INSTALL",
+          "LOAD",
+          "IMPORT",
+          "EXPORT",
+          "PRAGMA",
+          "SET",
+          "RESET",
+          "CALL",
+          "CHECKPOINT",
+          "VACUUM",
+          "USE");
+
+  /**
+   * True when the statement is a query that cannot change anything: it returns rows and no unquoted
+   * word in it starts a change ({@code INSERT ... RETURNING}, a second statement after a {@code
+   * ;}). Errs on the side of refusing: a column named {@code update} must be quoted.
+   */
+  public boolean isReadOnlyQuery() {
+    if (!isQuery()) {
+      return false;
+    }
+    for (Token t : tokens) {
+      if (t.kind == Kind.WORD && CHANGING_KEYWORDS.contains(t.text.toUpperCase(Locale.ROOT))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The number of {@code ?} parameters. */
   public int parameterCount() {
     int n = 0;

@@ -4,6 +4,8 @@ import io.hyprstream.api.AggregateFunction;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.flight.Authentication;
+import io.hyprstream.flight.ServerLimits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -44,9 +46,9 @@ public final class Config {
   public static final String CACHE_ENGINE = "cache.engine";
   public static final String CACHE_CONNECTION = "cache.connection";
   public static final String CACHE_DURATION = "cache.duration";
-  public static final String CACHE_RESULT_SIZE = "cache.result_cache_size";
+  public static final String CACHE_RESULT_BYTES = "cache.result_cache_bytes";
   public static final String CACHE_RESULT_TTL = "cache.result_cache_ttl";
-  public static final String CACHE_MEMORY = "cache.memory";
+  public static final String CACHE_MEMORY_BYTES = "cache.memory_bytes";
   public static final String CACHE_EVICTION = "cache.eviction";
   public static final String CACHE_MAX_STALENESS = "cache.max_staleness";
   public static final String ENGINE_ENGINE = "engine.engine";
@@ -56,6 +58,25 @@ public final class Config {
   public static final String ENGINE_OPTIONS = "engine.options";
   public static final String ENGINE_DATA_DIR = "engine.data_dir";
   public static final String ENGINE_SYNCHRONOUS = "engine.synchronous";
+  public static final String SERVER_HTTP_PORT = "server.http_port";
+  public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
+  public static final String TLS_CERT = "tls.cert";
+  public static final String TLS_KEY = "tls.key";
+  public static final String TLS_CLIENT_CA = "tls.client_ca";
+  public static final String AUTH_ENABLED = "auth.enabled";
+  public static final String AUTH_TOKEN_TTL = "auth.token_ttl";
+  public static final String AUTH_USERS = "auth.users";
+  public static final String LIMITS_MAX_BATCH_BYTES = "limits.max_batch_bytes";
+  public static final String LIMITS_MAX_REQUEST_ROWS = "limits.max_request_rows";
+  public static final String LIMITS_MAX_CONCURRENT_QUERIES = "limits.max_concurrent_queries";
+  public static final String LIMITS_QUERY_QUEUE = "limits.query_queue";
+  public static final String LIMITS_QUERY_QUEUE_TIMEOUT = "limits.query_queue_timeout";
+  public static final String LIMITS_QUERY_TIMEOUT = "limits.query_timeout";
+  public static final String LIMITS_MAX_MEMORY_BYTES = "limits.max_memory_bytes";
+  public static final String LIMITS_DUCKDB_MEMORY_LIMIT_BYTES = "limits.duckdb_memory_limit_bytes";
+
+  private static final Set<String> SECTIONS =
+      Set.of("server", "cache", "engine", "tls", "auth", "limits");
 
   /** The system-wide configuration file, read when it exists. */
   public static final Path SYSTEM_FILE = Path.of("/etc/hyprstream/config.toml");
@@ -69,8 +90,11 @@ public final class Config {
   enum Type {
     STRING,
     INT,
+    LONG,
     BOOL,
-    MAP
+    MAP,
+    /** Users: TOML {@code [[auth.users]]} tables, or {@code name:hash:role,...} as text. */
+    USERS
   }
 
   private static final Map<String, Type> KEYS = new LinkedHashMap<>();
@@ -83,9 +107,9 @@ public final class Config {
     KEYS.put(CACHE_ENGINE, Type.STRING);
     KEYS.put(CACHE_CONNECTION, Type.STRING);
     KEYS.put(CACHE_DURATION, Type.INT);
-    KEYS.put(CACHE_RESULT_SIZE, Type.STRING);
+    KEYS.put(CACHE_RESULT_BYTES, Type.LONG);
     KEYS.put(CACHE_RESULT_TTL, Type.INT);
-    KEYS.put(CACHE_MEMORY, Type.STRING);
+    KEYS.put(CACHE_MEMORY_BYTES, Type.LONG);
     KEYS.put(CACHE_EVICTION, Type.STRING);
     KEYS.put(CACHE_MAX_STALENESS, Type.MAP);
     KEYS.put(ENGINE_ENGINE, Type.STRING);
@@ -95,6 +119,22 @@ public final class Config {
     KEYS.put(ENGINE_OPTIONS, Type.MAP);
     KEYS.put(ENGINE_DATA_DIR, Type.STRING);
     KEYS.put(ENGINE_SYNCHRONOUS, Type.BOOL);
+    KEYS.put(SERVER_HTTP_PORT, Type.INT);
+    KEYS.put(SERVER_SHUTDOWN_GRACE, Type.INT);
+    KEYS.put(TLS_CERT, Type.STRING);
+    KEYS.put(TLS_KEY, Type.STRING);
+    KEYS.put(TLS_CLIENT_CA, Type.STRING);
+    KEYS.put(AUTH_ENABLED, Type.BOOL);
+    KEYS.put(AUTH_TOKEN_TTL, Type.INT);
+    KEYS.put(AUTH_USERS, Type.USERS);
+    KEYS.put(LIMITS_MAX_BATCH_BYTES, Type.LONG);
+    KEYS.put(LIMITS_MAX_REQUEST_ROWS, Type.LONG);
+    KEYS.put(LIMITS_MAX_CONCURRENT_QUERIES, Type.INT);
+    KEYS.put(LIMITS_QUERY_QUEUE, Type.INT);
+    KEYS.put(LIMITS_QUERY_QUEUE_TIMEOUT, Type.INT);
+    KEYS.put(LIMITS_QUERY_TIMEOUT, Type.INT);
+    KEYS.put(LIMITS_MAX_MEMORY_BYTES, Type.LONG);
+    KEYS.put(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, Type.LONG);
   }
 
   private final Map<String, Object> values;
@@ -187,7 +227,18 @@ public final class Config {
         return "cache-duration";
       case ENGINE_ENGINE:
         return "engine";
+      case SERVER_HTTP_PORT:
+        return "http-port";
+      case SERVER_SHUTDOWN_GRACE:
+        return "shutdown-grace";
+      case AUTH_ENABLED:
+        return "auth";
+      case AUTH_USERS:
+        return "auth-user";
       default:
+        if (key.startsWith("limits.")) {
+          return key.substring("limits.".length()).replace('_', '-');
+        }
         return key.replace('.', '-').replace('_', '-');
     }
   }
@@ -227,13 +278,13 @@ public final class Config {
         aggregations.addAll(parseAggregations((TomlArray) sectionValue, origin));
         continue;
       }
-      if (!(sectionValue instanceof TomlTable)
-          || !(section.equals("server") || section.equals("cache") || section.equals("engine"))) {
+      if (!(sectionValue instanceof TomlTable) || !SECTIONS.contains(section)) {
         throw new ConfigException(
             origin
                 + ": unknown key '"
                 + section
-                + "' (sections are [server], [cache], [engine] and [[aggregations]])");
+                + "' (sections are [server], [cache], [engine], [tls], [auth], [limits] and"
+                + " [[aggregations]])");
       }
       TomlTable table = (TomlTable) sectionValue;
       for (String name : table.keySet()) {
@@ -271,6 +322,16 @@ public final class Config {
           return (int) v;
         }
         break;
+      case LONG:
+        if (raw instanceof Long) {
+          return raw;
+        }
+        break;
+      case USERS:
+        if (raw instanceof TomlArray) {
+          return usersFromToml((TomlArray) raw, where);
+        }
+        break;
       case BOOL:
         if (raw instanceof Boolean) {
           return raw;
@@ -300,7 +361,10 @@ public final class Config {
       case STRING:
         return "a string";
       case INT:
+      case LONG:
         return "an integer";
+      case USERS:
+        return "an array of [[auth.users]] tables (name, password_hash, role)";
       case BOOL:
         return "true or false";
       case MAP:
@@ -345,6 +409,14 @@ public final class Config {
         } catch (NumberFormatException ex) {
           throw new ConfigException(where + ": " + key + " must be an integer, got '" + text + "'");
         }
+      case LONG:
+        try {
+          return Long.parseLong(t);
+        } catch (NumberFormatException ex) {
+          throw new ConfigException(where + ": " + key + " must be an integer, got '" + text + "'");
+        }
+      case USERS:
+        return usersFromText(t.isEmpty() ? List.of() : List.of(t.split(",")), where);
       case BOOL:
         if (t.equalsIgnoreCase("true") || t.equals("1") || t.equalsIgnoreCase("yes")) {
           return true;
@@ -357,6 +429,60 @@ public final class Config {
         return parseOptions(t, where + ": " + key);
     }
     throw new AssertionError(type);
+  }
+
+  /** Users from {@code [[auth.users]]} tables: name, password_hash, role (default read_only). */
+  private static List<Authentication.User> usersFromToml(TomlArray array, String where) {
+    List<Authentication.User> users = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      String at = where + ": auth.users[" + i + "]";
+      Object item = array.get(i);
+      if (!(item instanceof TomlTable)) {
+        throw new ConfigException(at + " must be a table with name, password_hash and role");
+      }
+      TomlTable t = (TomlTable) item;
+      for (String k : t.keySet()) {
+        if (!Set.of("name", "password_hash", "role").contains(k)) {
+          throw new ConfigException(
+              at + ": unknown key '" + k + "' (known: name, password_hash, role)");
+        }
+      }
+      Object role = t.get(List.of("role"));
+      users.add(
+          user(
+              requiredString(t, "name", at),
+              requiredString(t, "password_hash", at),
+              role == null ? "read_only" : String.valueOf(role),
+              at));
+    }
+    return users;
+  }
+
+  /** Users from {@code name:bcrypt-hash:role} entries (flags, the environment). */
+  static List<Authentication.User> usersFromText(List<String> entries, String where) {
+    List<Authentication.User> users = new ArrayList<>();
+    for (String entry : entries) {
+      String[] parts = entry.trim().split(":", -1);
+      if (parts.length != 3) {
+        throw new ConfigException(
+            where
+                + ": "
+                + AUTH_USERS
+                + " entries are NAME:BCRYPT_HASH:ROLE, got an entry with "
+                + parts.length
+                + " fields (password hash hidden)");
+      }
+      users.add(user(parts[0], parts[1], parts[2], where));
+    }
+    return users;
+  }
+
+  private static Authentication.User user(String name, String hash, String role, String where) {
+    try {
+      return new Authentication.User(name, hash, Authentication.Role.parse(role));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(where + ": " + AUTH_USERS + ": " + e.getMessage(), e);
+    }
   }
 
   /** Parses {@code k=v,k=v} (empty text: no options). */
@@ -503,13 +629,25 @@ public final class Config {
     if (intValue(CACHE_DURATION) <= 0) {
       throw bad(CACHE_DURATION, "must be a positive number of seconds");
     }
-    parseBytes(CACHE_RESULT_SIZE, string(CACHE_RESULT_SIZE));
+    if (longValue(CACHE_RESULT_BYTES) < 0) {
+      throw bad(CACHE_RESULT_BYTES, "must be 0 (no result cache) or a number of bytes");
+    }
     if (intValue(CACHE_RESULT_TTL) <= 0) {
       throw bad(CACHE_RESULT_TTL, "must be a positive number of seconds");
     }
-    if (!string(CACHE_MEMORY).isBlank()
-        && parseBytes(CACHE_MEMORY, string(CACHE_MEMORY)) < 1 << 20) {
-      throw bad(CACHE_MEMORY, "must be at least 1MiB");
+    long memory = longValue(CACHE_MEMORY_BYTES);
+    if (memory != 0 && memory < 1 << 20) {
+      throw bad(CACHE_MEMORY_BYTES, "must be 0 (a quarter of the machine's memory) or >= 1 MiB");
+    }
+    long limit = longValue(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES);
+    if (memory != 0 && limit != 0 && limit < memory) {
+      throw bad(
+          LIMITS_DUCKDB_MEMORY_LIMIT_BYTES,
+          "is below "
+              + CACHE_MEMORY_BYTES
+              + " = "
+              + memory
+              + ": DuckDB would run out of memory before eviction starts");
     }
     cacheEviction();
     maxStaleness();
@@ -533,6 +671,61 @@ public final class Config {
     if (string(ENGINE_DATA_DIR).isBlank()) {
       throw bad(ENGINE_DATA_DIR, "must name a directory for the write-ahead log");
     }
+    int httpPort = intValue(SERVER_HTTP_PORT);
+    if (httpPort < -1 || httpPort > 65535) {
+      throw bad(SERVER_HTTP_PORT, "must be between 0 and 65535, or -1 to turn HTTP off");
+    }
+    if (intValue(SERVER_SHUTDOWN_GRACE) < 0) {
+      throw bad(SERVER_SHUTDOWN_GRACE, "must be a number of seconds, 0 or more");
+    }
+    boolean cert = !string(TLS_CERT).isBlank();
+    boolean key = !string(TLS_KEY).isBlank();
+    if (cert != key) {
+      throw bad(cert ? TLS_KEY : TLS_CERT, "is required with " + (cert ? TLS_CERT : TLS_KEY));
+    }
+    for (String file : List.of(TLS_CERT, TLS_KEY, TLS_CLIENT_CA)) {
+      String f = string(file);
+      if (!f.isBlank() && !Files.isReadable(Path.of(f))) {
+        throw bad(file, "is not a readable file");
+      }
+    }
+    if (!string(TLS_CLIENT_CA).isBlank() && !cert) {
+      throw bad(TLS_CLIENT_CA, "needs tls.cert and tls.key (mutual TLS is TLS first)");
+    }
+    if (intValue(AUTH_TOKEN_TTL) <= 0) {
+      throw bad(AUTH_TOKEN_TTL, "must be a positive number of seconds");
+    }
+    if (authEnabled() && users().isEmpty()) {
+      throw bad(
+          AUTH_ENABLED,
+          "needs at least one user: [[auth.users]] in a file, HYPRSTREAM_AUTH_USERS or --auth-user"
+              + " NAME:HASH:ROLE (make a hash with `hyprstream hash-password`)");
+    }
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (Authentication.User u : users()) {
+      if (!names.add(u.name())) {
+        throw bad(AUTH_USERS, "defines user '" + u.name() + "' twice");
+      }
+    }
+    for (String k : List.of(LIMITS_MAX_BATCH_BYTES, LIMITS_MAX_REQUEST_ROWS)) {
+      if (longValue(k) <= 0) {
+        throw bad(k, "must be positive");
+      }
+    }
+    for (String k :
+        List.of(LIMITS_MAX_CONCURRENT_QUERIES, LIMITS_QUERY_QUEUE_TIMEOUT, LIMITS_QUERY_TIMEOUT)) {
+      if (intValue(k) <= 0) {
+        throw bad(k, "must be positive");
+      }
+    }
+    if (intValue(LIMITS_QUERY_QUEUE) < 0) {
+      throw bad(LIMITS_QUERY_QUEUE, "must be 0 or more");
+    }
+    for (String k : List.of(LIMITS_MAX_MEMORY_BYTES, LIMITS_DUCKDB_MEMORY_LIMIT_BYTES)) {
+      if (longValue(k) < 0) {
+        throw bad(k, "must be 0 (no bound) or a number of bytes");
+      }
+    }
     if (!cacheEnabled()) {
       throw bad(
           CACHE_ENABLED,
@@ -550,7 +743,7 @@ public final class Config {
   private ConfigException bad(String key, String problem) {
     Object value = values.get(key);
     String shown =
-        key.equals(ENGINE_PASSWORD)
+        key.equals(ENGINE_PASSWORD) || key.equals(AUTH_USERS)
             ? "(hidden)"
             : "'" + (value instanceof String ? hidePassword((String) value) : value) + "'";
     return new ConfigException(
@@ -563,6 +756,71 @@ public final class Config {
 
   private int intValue(String key) {
     return (Integer) Objects.requireNonNull(values.get(key), key);
+  }
+
+  private long longValue(String key) {
+    Object v = Objects.requireNonNull(values.get(key), key);
+    return v instanceof Integer ? (Integer) v : (Long) v;
+  }
+
+  /** The HTTP port for /health, /ready and /metrics; -1 when HTTP is off. */
+  public int httpPort() {
+    return intValue(SERVER_HTTP_PORT);
+  }
+
+  /** How long calls in flight get to finish at shutdown. */
+  public Duration shutdownGrace() {
+    return Duration.ofSeconds(intValue(SERVER_SHUTDOWN_GRACE));
+  }
+
+  /** The TLS certificate chain, or null for plaintext. */
+  public @Nullable Path tlsCert() {
+    return optionalPath(TLS_CERT);
+  }
+
+  public @Nullable Path tlsKey() {
+    return optionalPath(TLS_KEY);
+  }
+
+  /** The CA that client certificates must be signed by (mutual TLS), or null. */
+  public @Nullable Path tlsClientCa() {
+    return optionalPath(TLS_CLIENT_CA);
+  }
+
+  private @Nullable Path optionalPath(String key) {
+    String s = string(key);
+    return s.isBlank() ? null : Path.of(s);
+  }
+
+  public boolean authEnabled() {
+    return (Boolean) Objects.requireNonNull(values.get(AUTH_ENABLED));
+  }
+
+  public Duration tokenTtl() {
+    return Duration.ofSeconds(intValue(AUTH_TOKEN_TTL));
+  }
+
+  /** The users; their hashes are secrets: never print them. */
+  @SuppressWarnings("unchecked")
+  public List<Authentication.User> users() {
+    return (List<Authentication.User>) Objects.requireNonNull(values.get(AUTH_USERS));
+  }
+
+  /** The request limits. */
+  public ServerLimits limits() {
+    return ServerLimits.defaults()
+        .withMaxBatchBytes(longValue(LIMITS_MAX_BATCH_BYTES))
+        .withMaxRequestRows(longValue(LIMITS_MAX_REQUEST_ROWS))
+        .withMaxConcurrentQueries(intValue(LIMITS_MAX_CONCURRENT_QUERIES))
+        .withQueryQueue(intValue(LIMITS_QUERY_QUEUE))
+        .withQueryQueueTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_QUEUE_TIMEOUT)))
+        .withQueryTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_TIMEOUT)))
+        .withMaxMemoryBytes(longValue(LIMITS_MAX_MEMORY_BYTES));
+  }
+
+  /** DuckDB's memory_limit in bytes; 0 keeps DuckDB's default. */
+  public long duckDbMemoryLimitBytes() {
+    return longValue(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES);
   }
 
   public String host() {
@@ -596,7 +854,7 @@ public final class Config {
 
   /** Bytes of query results kept; 0 turns the result cache off. */
   public long resultCacheBytes() {
-    return parseBytes(CACHE_RESULT_SIZE, string(CACHE_RESULT_SIZE));
+    return longValue(CACHE_RESULT_BYTES);
   }
 
   public Duration resultCacheTtl() {
@@ -605,8 +863,8 @@ public final class Config {
 
   /** The memory budget of hot raw rows, or null for the library default. */
   public @Nullable Long cacheMemory() {
-    String text = string(CACHE_MEMORY);
-    return text.isBlank() ? null : parseBytes(CACHE_MEMORY, text);
+    long bytes = longValue(CACHE_MEMORY_BYTES);
+    return bytes == 0 ? null : bytes;
   }
 
   public EvictionPolicy cacheEviction() {
@@ -638,27 +896,6 @@ public final class Config {
       out.put(e.getKey(), Duration.ofSeconds(seconds));
     }
     return out;
-  }
-
-  private static final java.util.regex.Pattern SIZE =
-      java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(b|kib|kb|mib|mb|gib|gb|tib|tb)?\\s*");
-
-  /** "256MiB", "1GB", "4096": a size in bytes (KB, MB... are read as powers of 1024 too). */
-  private long parseBytes(String key, String text) {
-    java.util.regex.Matcher m = SIZE.matcher(text);
-    if (!m.matches()) {
-      throw bad(key, "must be a size such as 512MiB, 2GiB or a number of bytes");
-    }
-    long n = Long.parseLong(m.group(1));
-    String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
-    int shift =
-        unit.startsWith("k")
-            ? 10
-            : unit.startsWith("m") ? 20 : unit.startsWith("g") ? 30 : unit.startsWith("t") ? 40 : 0;
-    if (shift > 0 && n > (Long.MAX_VALUE >> shift)) {
-      throw bad(key, "is too large");
-    }
-    return n << shift;
   }
 
   public String engine() {
@@ -712,6 +949,8 @@ public final class Config {
       Object v = values.get(key);
       if (key.equals(ENGINE_PASSWORD)) {
         v = string(key).isEmpty() ? "" : "(hidden)";
+      } else if (key.equals(AUTH_USERS)) {
+        v = users() + " (password hashes hidden)";
       } else if (key.equals(ENGINE_CONNECTION)) {
         v = hidePassword(string(key));
       }

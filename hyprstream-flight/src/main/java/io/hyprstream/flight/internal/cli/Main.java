@@ -4,7 +4,17 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.backend.BackendStores;
+import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.HyprstreamServer;
+import io.hyprstream.flight.internal.Health;
+import io.hyprstream.flight.internal.OpsHttpServer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -29,7 +40,7 @@ import picocli.CommandLine.Option;
     name = "hyprstream",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    subcommands = {SqlCommand.class},
+    subcommands = {SqlCommand.class, HashPasswordCommand.class},
     sortOptions = false,
     description = {
       "Runs the Hyprstream Arrow Flight SQL server: an in-memory DuckDB cache with real-time"
@@ -75,11 +86,10 @@ public final class Main implements Callable<Integer> {
   private @Nullable Integer cacheDuration;
 
   @Option(
-      names = "--result-cache-size",
-      paramLabel = "SIZE",
-      description =
-          "Bytes of query results kept for repeats, e.g. 256MiB (default); 0 turns it off.")
-  private @Nullable String resultCacheSize;
+      names = "--result-cache-bytes",
+      paramLabel = "BYTES",
+      description = "Bytes of query results kept for repeats (default 268435456); 0 turns it off.")
+  private @Nullable Long resultCacheBytes;
 
   @Option(
       names = "--result-cache-ttl",
@@ -88,11 +98,10 @@ public final class Main implements Callable<Integer> {
   private @Nullable Integer resultCacheTtl;
 
   @Option(
-      names = "--cache-memory",
-      paramLabel = "SIZE",
-      description =
-          "Memory budget of hot raw rows, e.g. 4GiB (default: a quarter of the machine's memory).")
-  private @Nullable String cacheMemory;
+      names = "--cache-memory-bytes",
+      paramLabel = "BYTES",
+      description = "Memory budget of hot raw rows (default 0: a quarter of the machine's memory).")
+  private @Nullable Long cacheMemoryBytes;
 
   @Option(
       names = "--cache-eviction",
@@ -167,6 +176,104 @@ public final class Main implements Callable<Integer> {
   private @Nullable String logLevel;
 
   @Option(
+      names = "--http-port",
+      paramLabel = "PORT",
+      description =
+          "HTTP port for /health, /ready and /metrics (default 9090; 0 picks a free one; -1 off).")
+  private @Nullable Integer httpPort;
+
+  @Option(
+      names = "--shutdown-grace",
+      paramLabel = "SECONDS",
+      description = "Seconds calls in flight get to finish at shutdown (default 5).")
+  private @Nullable Integer shutdownGrace;
+
+  @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      description = "PEM certificate chain: serve TLS (needs --tls-key).")
+  private @Nullable String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM (PKCS#8) private key.")
+  private @Nullable String tlsKey;
+
+  @Option(
+      names = "--tls-client-ca",
+      paramLabel = "FILE",
+      description = "PEM CA certificates: require client certificates signed by them (mutual TLS).")
+  private @Nullable String tlsClientCa;
+
+  @Option(
+      names = "--auth",
+      negatable = true,
+      description = "Require authentication (users from --auth-user, config or environment).")
+  private @Nullable Boolean auth;
+
+  @Option(
+      names = "--auth-user",
+      paramLabel = "NAME:HASH:ROLE",
+      description =
+          "A user: name, bcrypt hash (hyprstream hash-password), read_write or read_only;"
+              + " repeatable. Replaces configured users.")
+  private @Nullable List<String> authUsers;
+
+  @Option(
+      names = "--auth-token-ttl",
+      paramLabel = "SECONDS",
+      description = "How long a bearer token lives (default 3600).")
+  private @Nullable Integer tokenTtl;
+
+  @Option(
+      names = "--max-batch-bytes",
+      paramLabel = "BYTES",
+      description = "Largest ingested record batch (default 268435456).")
+  private @Nullable Long maxBatchBytes;
+
+  @Option(
+      names = "--max-request-rows",
+      paramLabel = "ROWS",
+      description = "Most rows per ingest request (default 100000000).")
+  private @Nullable Long maxRequestRows;
+
+  @Option(
+      names = "--max-concurrent-queries",
+      paramLabel = "N",
+      description = "Queries running at once (default 16).")
+  private @Nullable Integer maxConcurrentQueries;
+
+  @Option(
+      names = "--query-queue",
+      paramLabel = "N",
+      description = "Queries that may wait for a slot (default 256).")
+  private @Nullable Integer queryQueue;
+
+  @Option(
+      names = "--query-queue-timeout",
+      paramLabel = "SECONDS",
+      description = "How long a query waits for a slot (default 30).")
+  private @Nullable Integer queryQueueTimeout;
+
+  @Option(
+      names = "--query-timeout",
+      paramLabel = "SECONDS",
+      description = "How long a query may run before it is cancelled (default 300).")
+  private @Nullable Integer queryTimeout;
+
+  @Option(
+      names = "--max-memory-bytes",
+      paramLabel = "BYTES",
+      description = "Arrow memory for requests and results (default 0: the JVM's bound).")
+  private @Nullable Long maxMemoryBytes;
+
+  @Option(
+      names = "--duckdb-memory-limit-bytes",
+      paramLabel = "BYTES",
+      description =
+          "DuckDB's memory_limit (default 0: twice --cache-memory-bytes when set, else DuckDB's"
+              + " own, 80% of RAM).")
+  private @Nullable Long duckDbMemoryLimitBytes;
+
+  @Option(
       names = "--demo",
       description =
           "Generate a live synthetic metrics stream (a day of history, then one row per"
@@ -179,6 +286,7 @@ public final class Main implements Callable<Integer> {
   private final PrintStream err;
   private final CountDownLatch stop = new CountDownLatch(1);
   private final CountDownLatch stopped = new CountDownLatch(1);
+  private volatile boolean cleanStop;
 
   /** How long the JVM's shutdown hook waits for the server and instance to close. */
   private static final long SHUTDOWN_WAIT_SECONDS = 60;
@@ -244,6 +352,17 @@ public final class Main implements Callable<Integer> {
     for (String w : warnings) {
       err.println("hyprstream: warning: " + w);
     }
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
+    for (String line : banner(cfg)) {
+      log.info(line);
+    }
+    if (cfg.tlsCert() == null && !isLoopback(cfg.host())) {
+      log.warn(
+          "event=plaintext host={} : the Flight SQL port is not encrypted beyond loopback{}; set"
+              + " --tls-cert/--tls-key",
+          cfg.host(),
+          cfg.authEnabled() ? " and passwords travel in clear" : "");
+    }
     Running running;
     try {
       running = start(cfg, demo);
@@ -251,23 +370,33 @@ public final class Main implements Callable<Integer> {
       err.println("hyprstream: cannot start: " + e.getMessage());
       return 1;
     }
-    org.slf4j.LoggerFactory.getLogger(Main.class).info("configuration (password hidden): {}", cfg);
     // On SIGTERM/SIGINT: ask the main thread to stop, and hold the JVM until it has closed
-    // everything (the JVM halts once its hooks return).
+    // everything (the JVM halts once its hooks return). Then halt with the close's outcome: left to
+    // itself, a JVM ended by a signal exits 128 + the signal (143 for SIGTERM), which process
+    // managers read as a crash.
     Thread hook =
         new Thread(
             () -> {
               stop();
+              boolean done = false;
               try {
-                stopped.await(SHUTDOWN_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+                done = stopped.await(SHUTDOWN_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
               }
+              out.flush();
+              err.flush();
+              Runtime.getRuntime().halt(done && cleanStop ? 0 : 1);
             },
             "hyprstream-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
+    if (running.http != null) {
+      log.info(
+          "event=http_listening url=http://{}:{}/", hostForUri(cfg.host()), running.http.port());
+    }
     out.println(
-        "Hyprstream listening on grpc://"
+        "Hyprstream listening on "
+            + (running.server.tls() ? "grpc+tls://" : "grpc://")
             + hostForUri(running.server.host())
             + ":"
             + running.server.port());
@@ -277,8 +406,13 @@ public final class Main implements Callable<Integer> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    log.info("event=shutdown_started grace_s={}", cfg.shutdownGrace().toSeconds());
     try {
       running.close();
+      cleanStop = true;
+      log.info("event=shutdown_complete");
+    } catch (RuntimeException e) {
+      log.error("event=shutdown_failed", e);
     } finally {
       stopped.countDown();
     }
@@ -288,6 +422,39 @@ public final class Main implements Callable<Integer> {
       // The hook is what stopped us.
     }
     return 0;
+  }
+
+  /** The effective configuration, one {@code key = value} line each, secrets hidden. */
+  static List<String> banner(Config cfg) {
+    List<String> lines = new ArrayList<>();
+    String version = Main.class.getPackage().getImplementationVersion();
+    lines.add("Hyprstream " + (version == null ? "(development build)" : version) + " starting");
+    String text = cfg.toString();
+    for (String key : Config.keys()) {
+      int at = text.indexOf(key + "=");
+      if (at < 0) {
+        continue;
+      }
+      int end = at + key.length() + 1;
+      int next = text.length() - 1;
+      for (String other : Config.keys()) {
+        int o = text.indexOf(", " + other + "=", end);
+        if (o >= 0 && o < next) {
+          next = o;
+        }
+      }
+      int agg = text.indexOf(", aggregations=", end);
+      if (agg >= 0 && agg < next) {
+        next = agg;
+      }
+      lines.add("  " + key + " = " + text.substring(end, next) + "  (" + cfg.sourceOf(key) + ")");
+    }
+    lines.add("  aggregations = " + cfg.aggregations());
+    return lines;
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 
   private static String hostForUri(String host) {
@@ -304,9 +471,9 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.CACHE_ENABLED, enableCache);
     putIfSet(f, Config.CACHE_ENGINE, cacheEngine);
     putIfSet(f, Config.CACHE_CONNECTION, cacheConnection);
-    putIfSet(f, Config.CACHE_RESULT_SIZE, resultCacheSize);
+    putIfSet(f, Config.CACHE_RESULT_BYTES, resultCacheBytes);
     putIfSet(f, Config.CACHE_RESULT_TTL, resultCacheTtl);
-    putIfSet(f, Config.CACHE_MEMORY, cacheMemory);
+    putIfSet(f, Config.CACHE_MEMORY_BYTES, cacheMemoryBytes);
     putIfSet(f, Config.CACHE_EVICTION, cacheEviction);
     putIfSet(f, Config.ENGINE_ENGINE, engine);
     putIfSet(f, Config.ENGINE_CONNECTION, engineConnection);
@@ -315,6 +482,24 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
     putIfSet(f, Config.ENGINE_DATA_DIR, dataDir);
     putIfSet(f, Config.ENGINE_SYNCHRONOUS, synchronousWriteThrough);
+    putIfSet(f, Config.SERVER_HTTP_PORT, httpPort);
+    putIfSet(f, Config.SERVER_SHUTDOWN_GRACE, shutdownGrace);
+    putIfSet(f, Config.TLS_CERT, tlsCert);
+    putIfSet(f, Config.TLS_KEY, tlsKey);
+    putIfSet(f, Config.TLS_CLIENT_CA, tlsClientCa);
+    putIfSet(f, Config.AUTH_ENABLED, auth);
+    putIfSet(f, Config.AUTH_TOKEN_TTL, tokenTtl);
+    if (authUsers != null) {
+      f.put(Config.AUTH_USERS, Config.usersFromText(authUsers, "flag --auth-user"));
+    }
+    putIfSet(f, Config.LIMITS_MAX_BATCH_BYTES, maxBatchBytes);
+    putIfSet(f, Config.LIMITS_MAX_REQUEST_ROWS, maxRequestRows);
+    putIfSet(f, Config.LIMITS_MAX_CONCURRENT_QUERIES, maxConcurrentQueries);
+    putIfSet(f, Config.LIMITS_QUERY_QUEUE, queryQueue);
+    putIfSet(f, Config.LIMITS_QUERY_QUEUE_TIMEOUT, queryQueueTimeout);
+    putIfSet(f, Config.LIMITS_QUERY_TIMEOUT, queryTimeout);
+    putIfSet(f, Config.LIMITS_MAX_MEMORY_BYTES, maxMemoryBytes);
+    putIfSet(f, Config.LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, duckDbMemoryLimitBytes);
     return f;
   }
 
@@ -330,22 +515,36 @@ public final class Main implements Callable<Integer> {
     final HyprstreamServer server;
     final @Nullable DemoFeed demo;
     final BufferAllocator backendAllocator;
+    final @Nullable OpsHttpServer http;
+    final Health health;
+    final @Nullable JvmGcMetrics gc;
 
     Running(
         Hyprstream hyprstream,
         HyprstreamServer server,
         @Nullable DemoFeed demo,
-        BufferAllocator backendAllocator) {
+        BufferAllocator backendAllocator,
+        @Nullable OpsHttpServer http,
+        Health health,
+        @Nullable JvmGcMetrics gc) {
       this.hyprstream = hyprstream;
       this.server = server;
       this.demo = demo;
       this.backendAllocator = backendAllocator;
+      this.http = http;
+      this.health = health;
+      this.gc = gc;
     }
 
+    /**
+     * Reports not ready, stops the demo, drains calls in flight (the shutdown grace), closes the
+     * instance (which drains the write-through queue, up to its drain timeout), then HTTP.
+     */
     @Override
     public void close() {
+      health.stopping();
       try {
-        AutoCloseables.close(demo, server, hyprstream, backendAllocator);
+        AutoCloseables.close(demo, server, hyprstream, backendAllocator, gc, http);
       } catch (Exception e) {
         throw new IllegalStateException("shutdown failed: " + e, e);
       }
@@ -356,15 +555,46 @@ public final class Main implements Callable<Integer> {
   static Running start(Config cfg, boolean demo) {
     // The backend store's own buffers (result streams it hands back are the caller's).
     BufferAllocator backendAllocator = new RootAllocator();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    // Until the instance is built and the port open, /ready says what it waits for.
+    Health starting = new Health();
+    AtomicReference<Health> health = new AtomicReference<>(starting);
+    OpsHttpServer http = null;
     try {
-      return start(cfg, demo, backendAllocator);
+      if (cfg.httpPort() >= 0) {
+        http =
+            OpsHttpServer.start(
+                cfg.host(),
+                cfg.httpPort(),
+                () -> java.util.Objects.requireNonNull(health.get()).check(),
+                registry);
+      }
+      Running running = start(cfg, demo, backendAllocator, registry, http, gc);
+      health.set(running.health);
+      return running;
     } catch (RuntimeException e) {
-      backendAllocator.close();
+      try {
+        AutoCloseables.close(gc, http, backendAllocator);
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
       throw e;
     }
   }
 
-  private static Running start(Config cfg, boolean demo, BufferAllocator backendAllocator) {
+  private static Running start(
+      Config cfg,
+      boolean demo,
+      BufferAllocator backendAllocator,
+      PrometheusMeterRegistry registry,
+      @Nullable OpsHttpServer http,
+      JvmGcMetrics gc) {
     HyprstreamBuilder builder =
         Hyprstream.builder()
             .cacheDuration(cfg.cacheDuration())
@@ -376,6 +606,9 @@ public final class Main implements Callable<Integer> {
       builder.cacheMemory(memory);
     }
     cfg.maxStaleness().forEach(builder::maxStaleness);
+    if (cfg.duckDbMemoryLimitBytes() > 0) {
+      builder.cacheMemoryLimit(cfg.duckDbMemoryLimitBytes());
+    }
     if (!cfg.cacheConnection().equals(":memory:")) {
       builder.cacheFile(Path.of(cfg.cacheConnection()));
     }
@@ -398,13 +631,31 @@ public final class Main implements Callable<Integer> {
     Hyprstream hs = builder.build();
     HyprstreamServer server;
     try {
-      server = HyprstreamServer.builder(hs).host(cfg.host()).port(cfg.port()).start();
+      HyprstreamServer.Builder sb =
+          HyprstreamServer.builder(hs)
+              .host(cfg.host())
+              .port(cfg.port())
+              .shutdownGrace(cfg.shutdownGrace())
+              .limits(cfg.limits())
+              .meterRegistry(registry);
+      Path cert = cfg.tlsCert();
+      if (cert != null) {
+        sb.tls(cert, java.util.Objects.requireNonNull(cfg.tlsKey()));
+        Path ca = cfg.tlsClientCa();
+        if (ca != null) {
+          sb.clientCertificateAuthority(ca);
+        }
+      }
+      if (cfg.authEnabled()) {
+        sb.authentication(Authentication.of(cfg.users(), cfg.tokenTtl()));
+      }
+      server = sb.start();
     } catch (RuntimeException e) {
       hs.close();
       throw e;
     }
     DemoFeed feed = demo ? DemoFeed.start(hs) : null;
-    return new Running(hs, server, feed, backendAllocator);
+    return new Running(hs, server, feed, backendAllocator, http, server.producer().health(), gc);
   }
 
   /** The version from the jar's manifest. */

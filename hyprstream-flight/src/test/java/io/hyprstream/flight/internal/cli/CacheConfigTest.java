@@ -30,6 +30,11 @@ final class CacheConfigTest {
     return Config.load(dir.resolve("absent.toml"), file, env, flags, new ArrayList<>());
   }
 
+  private ConfigException refused(
+      @Nullable String toml, Map<String, String> env, Map<String, Object> flags) {
+    return assertThrows(ConfigException.class, () -> load(toml, env, flags));
+  }
+
   @Test
   void defaults() throws IOException {
     Config c = load(null, Map.of(), Map.of());
@@ -43,8 +48,9 @@ final class CacheConfigTest {
   @Test
   void file_thenEnvironment_thenFlags() throws IOException {
     String toml =
-        "[cache]\nresult_cache_size = \"64MiB\"\nresult_cache_ttl = 30\nmemory = \"1GiB\"\n"
-            + "eviction = \"lfu\"\n[cache.max_staleness]\nmetrics = 5\ntrades = \"0\"\n";
+        "[cache]\nresult_cache_bytes = 67108864\nresult_cache_ttl = 30\n"
+            + "memory_bytes = 1073741824\neviction = \"lfu\"\n"
+            + "[cache.max_staleness]\nmetrics = 5\ntrades = \"0\"\n";
     Config fromFile = load(toml, Map.of(), Map.of());
     assertEquals(64L << 20, fromFile.resultCacheBytes());
     assertEquals(Duration.ofSeconds(30), fromFile.resultCacheTtl());
@@ -54,13 +60,16 @@ final class CacheConfigTest {
         Map.of("metrics", Duration.ofSeconds(5), "trades", Duration.ZERO), fromFile.maxStaleness());
 
     Map<String, String> env =
-        Map.of("HYPRSTREAM_CACHE_MEMORY", "2gb", "HYPRSTREAM_CACHE_EVICTION", "LRU");
+        Map.of("HYPRSTREAM_CACHE_MEMORY_BYTES", "2147483648", "HYPRSTREAM_CACHE_EVICTION", "LRU");
     Config fromEnv = load(toml, env, Map.of());
     assertEquals(2L << 30, fromEnv.cacheMemory());
     assertEquals(EvictionPolicy.LRU, fromEnv.cacheEviction());
 
     Config fromFlags =
-        load(toml, env, Map.of(Config.CACHE_MEMORY, "512MiB", Config.CACHE_RESULT_SIZE, "0"));
+        load(
+            toml,
+            env,
+            Map.of(Config.CACHE_MEMORY_BYTES, 512L << 20, Config.CACHE_RESULT_BYTES, 0L));
     assertEquals(512L << 20, fromFlags.cacheMemory());
     assertEquals(0, fromFlags.resultCacheBytes());
   }
@@ -68,29 +77,30 @@ final class CacheConfigTest {
   @Test
   void badValues_nameTheKeyTheValueAndWhereItCameFrom() {
     ConfigException eviction =
-        assertThrows(
-            ConfigException.class,
-            () -> load(null, Map.of("HYPRSTREAM_CACHE_EVICTION", "random"), Map.of()));
+        refused(null, Map.of("HYPRSTREAM_CACHE_EVICTION", "random"), Map.of());
     assertTrue(eviction.getMessage().contains("cache.eviction"), eviction.getMessage());
     assertTrue(eviction.getMessage().contains("'random'"), eviction.getMessage());
     assertTrue(eviction.getMessage().contains("HYPRSTREAM_CACHE_EVICTION"), eviction.getMessage());
 
-    ConfigException size =
-        assertThrows(
-            ConfigException.class,
-            () -> load("[cache]\nresult_cache_size = \"lots\"\n", Map.of(), Map.of()));
-    assertTrue(size.getMessage().contains("cache.result_cache_size"), size.getMessage());
-    assertTrue(size.getMessage().contains("512MiB"), size.getMessage());
+    ConfigException size = refused("[cache]\nresult_cache_bytes = \"lots\"\n", Map.of(), Map.of());
+    assertTrue(size.getMessage().contains("cache.result_cache_bytes"), size.getMessage());
+    assertTrue(size.getMessage().contains("lots"), size.getMessage());
 
-    ConfigException small =
-        assertThrows(
-            ConfigException.class, () -> load(null, Map.of(), Map.of(Config.CACHE_MEMORY, "1000")));
-    assertTrue(small.getMessage().contains("at least 1MiB"), small.getMessage());
+    ConfigException small = refused(null, Map.of(), Map.of(Config.CACHE_MEMORY_BYTES, 1000L));
+    assertTrue(small.getMessage().contains(">= 1 MiB"), small.getMessage());
+
+    ConfigException belowBudget =
+        refused(
+            "[cache]\nmemory_bytes = 2147483648\n[limits]\nduckdb_memory_limit_bytes = 1073741824\n",
+            Map.of(),
+            Map.of());
+    assertTrue(
+        belowBudget.getMessage().contains("limits.duckdb_memory_limit_bytes"),
+        belowBudget.getMessage());
+    assertTrue(belowBudget.getMessage().contains("before eviction"), belowBudget.getMessage());
 
     ConfigException staleness =
-        assertThrows(
-            ConfigException.class,
-            () -> load("[cache.max_staleness]\nmetrics = \"soon\"\n", Map.of(), Map.of()));
+        refused("[cache.max_staleness]\nmetrics = \"soon\"\n", Map.of(), Map.of());
     assertTrue(staleness.getMessage().contains("metrics = 'soon'"), staleness.getMessage());
   }
 }

@@ -1,0 +1,99 @@
+package io.hyprstream.flight.internal;
+
+import io.hyprstream.Hyprstream;
+import io.hyprstream.internal.Engine;
+import io.hyprstream.writethrough.WriteThrough;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Whether the server is live and ready. Live: the process answers. Ready: the instance is built
+ * (the cache is open and the write-ahead log replayed, both done before {@link #serving} is
+ * called), the Flight port is open, it is not shutting down, and the backend, when there is one, is
+ * taking writes (a write-through that keeps failing for longer than {@link #BACKEND_LAG_MILLIS} is
+ * not).
+ */
+public final class Health {
+  /** How far behind a failing write-through may fall before the server reports itself unready. */
+  public static final long BACKEND_LAG_MILLIS = 10_000;
+
+  private volatile @Nullable Hyprstream serving;
+  private volatile String stage = "starting: opening the cache and replaying the write-ahead log";
+
+  /** The instance is built and its port open. */
+  public void serving(Hyprstream hyprstream) {
+    this.serving = hyprstream;
+  }
+
+  /** The server is draining: load balancers should stop sending requests. */
+  public void stopping() {
+    this.serving = null;
+    this.stage = "shutting down";
+  }
+
+  /** The current state. */
+  public Report check() {
+    Hyprstream hs = serving;
+    List<String> problems = new ArrayList<>();
+    if (hs == null) {
+      problems.add(stage);
+    } else if (hs instanceof Engine) {
+      WriteThrough.Status s = ((Engine) hs).backendStatus();
+      if (s != null && s.lastError != null && s.lagMillis > BACKEND_LAG_MILLIS) {
+        problems.add(
+            "backend "
+                + s.backend
+                + ": write-through is "
+                + s.lagMillis / 1000
+                + " s behind ("
+                + s.backlogRows
+                + " rows waiting); last error: "
+                + s.lastError);
+      }
+    }
+    return new Report(problems);
+  }
+
+  /** One health answer. */
+  public static final class Report {
+    private final List<String> problems;
+
+    Report(List<String> problems) {
+      this.problems = List.copyOf(problems);
+    }
+
+    public boolean ready() {
+      return problems.isEmpty();
+    }
+
+    /** What is not ready, one line each; empty when ready. */
+    public List<String> problems() {
+      return problems;
+    }
+
+    /** {@code {"status":"ok","ready":true,"problems":[]}}. */
+    public String json() {
+      StringBuilder sb = new StringBuilder("{\"status\":\"ok\",\"ready\":").append(ready());
+      sb.append(",\"problems\":[");
+      for (int i = 0; i < problems.size(); i++) {
+        sb.append(i == 0 ? "" : ",").append(quote(problems.get(i)));
+      }
+      return sb.append("]}").toString();
+    }
+
+    private static String quote(String s) {
+      StringBuilder sb = new StringBuilder("\"");
+      for (char c : s.toCharArray()) {
+        if (c == '"' || c == '\\') {
+          sb.append('\\').append(c);
+        } else if (c < 0x20) {
+          sb.append(String.format("\\u%04x", (int) c));
+        } else {
+          sb.append(c);
+        }
+      }
+      return sb.append('"').toString();
+    }
+  }
+}

@@ -1,0 +1,130 @@
+package io.hyprstream.flight.internal;
+
+import io.hyprstream.Hyprstream;
+import io.hyprstream.flight.ServerLimits;
+import io.hyprstream.internal.Engine;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * What a producer enforces and records around each request: who may do what ({@link
+ * AccessControl}), the {@link ServerLimits} (with the query slots and the query time limit's
+ * timer), and the {@link ServerMetrics}. Owned and closed by the producer.
+ */
+public final class ServerPolicy implements AutoCloseable {
+  private final AccessControl access;
+  private final ServerLimits limits;
+  private final ServerMetrics metrics;
+  private final QueryGate gate;
+  private final Consumer<Thread> canceller;
+  private final ScheduledExecutorService timer;
+
+  /**
+   * @param canceller cancels the cache statement a thread is executing ({@link
+   *     #cancellerOf(Hyprstream)})
+   */
+  public ServerPolicy(
+      AccessControl access,
+      ServerLimits limits,
+      ServerMetrics metrics,
+      Consumer<Thread> canceller) {
+    this.access = access;
+    this.limits = limits;
+    this.metrics = metrics;
+    this.canceller = canceller;
+    this.gate =
+        new QueryGate(
+            limits.maxConcurrentQueries(), limits.queryQueue(), limits.queryQueueTimeout());
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "hyprstream-query-deadline");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  /** No authentication, default limits, no meters. */
+  public static ServerPolicy defaults(Hyprstream hyprstream) {
+    return new ServerPolicy(
+        AccessControl.open(),
+        ServerLimits.defaults(),
+        ServerMetrics.none(),
+        cancellerOf(hyprstream));
+  }
+
+  /** Cancels the DuckDB statement a thread runs, when the instance is the built-in engine. */
+  public static Consumer<Thread> cancellerOf(Hyprstream hyprstream) {
+    if (hyprstream instanceof Engine) {
+      Engine engine = (Engine) hyprstream;
+      return thread -> engine.cache().cancelQueryOf(thread);
+    }
+    return thread -> {};
+  }
+
+  public AccessControl access() {
+    return access;
+  }
+
+  public ServerLimits limits() {
+    return limits;
+  }
+
+  public ServerMetrics metrics() {
+    return metrics;
+  }
+
+  public QueryGate gate() {
+    return gate;
+  }
+
+  /**
+   * Starts the query time limit for the calling thread: when it passes, the cache statement the
+   * thread is executing is cancelled and {@link Deadline#expired()} turns true.
+   */
+  public Deadline startDeadline() {
+    return new Deadline(Thread.currentThread());
+  }
+
+  /** One query's time limit; close it when the query is done. */
+  public final class Deadline implements AutoCloseable {
+    private final AtomicBoolean expired = new AtomicBoolean();
+    private final ScheduledFuture<?> task;
+
+    private Deadline(Thread thread) {
+      this.task =
+          timer.schedule(
+              () -> {
+                expired.set(true);
+                canceller.accept(thread);
+              },
+              limits.queryTimeout().toNanos(),
+              TimeUnit.NANOSECONDS);
+    }
+
+    public boolean expired() {
+      return expired.get();
+    }
+
+    /** The DEADLINE_EXCEEDED message naming the limit. */
+    public String message() {
+      return "the query ran longer than limits.query_timeout = "
+          + limits.queryTimeout().toMillis()
+          + " ms and was cancelled";
+    }
+
+    @Override
+    public void close() {
+      task.cancel(false);
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}
