@@ -177,6 +177,12 @@ final class OperationsTest {
         after.keySet().stream()
             .anyMatch(k -> k.startsWith("hyprstream_query_latency_seconds_bucket")),
         "query latency is a histogram");
+    // The second query was served from the result cache.
+    String hits = "hyprstream_cache_requests_total{cache=\"results\",result=\"hit\"}";
+    String misses = "hyprstream_cache_requests_total{cache=\"results\",result=\"miss\"}";
+    assertEquals(before.get(hits) + 1, after.get(hits));
+    assertEquals(before.get(misses) + 1, after.get(misses));
+    assertTrue(after.get("hyprstream_cache_held_bytes{cache=\"results\"}") > 0);
   }
 
   @Test
