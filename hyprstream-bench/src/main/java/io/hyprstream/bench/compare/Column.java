@@ -21,6 +21,10 @@ final class Column {
   @Nullable Stats w2;
   @Nullable Stats w3;
   long w3FirstNanos;
+
+  /** Why W3 has no figure, or null. */
+  @Nullable String w3Failure;
+
   @Nullable Stats w4;
   long w4ExtraPolls;
   long w5HeapBytes;

@@ -210,6 +210,8 @@ final class CompareReport {
         md.append(' ');
         if (!c.ran()) {
           md.append("not run");
+        } else if (Double.isNaN(f.value.applyAsDouble(c)) && c.w3Failure != null) {
+          md.append("failed (notes)");
         } else {
           double v = f.value.applyAsDouble(c);
           md.append(num(v));
@@ -281,7 +283,7 @@ final class CompareReport {
             + " cache can answer a repeat. First (cold) runs: ");
     List<String> firsts = new ArrayList<>();
     for (Column c : columns) {
-      if (c.ran()) {
+      if (c.ran() && c.w3Failure == null) {
         firsts.add(c.label + " " + num(c.w3FirstNanos / 1e9) + " s");
       }
     }
@@ -311,6 +313,15 @@ final class CompareReport {
       }
     }
     md.append(String.join("; ", mem)).append(".\n");
+    for (Column c : columns) {
+      if (c.w3Failure != null) {
+        md.append("- **")
+            .append(c.label)
+            .append(" could not answer W3**: ")
+            .append(c.w3Failure)
+            .append(" (its W3 answer was therefore not checked).\n");
+      }
+    }
     for (String n : notes) {
       md.append("- ").append(n).append('\n');
     }

@@ -8,7 +8,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.AsyncPutListener;
+import org.apache.arrow.flight.CallOption;
+import org.apache.arrow.flight.CallOptions;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightInfo;
@@ -116,8 +119,10 @@ final class FlightPeer implements Peer {
   }
 
   private void query(String text, ResultHandler handler) throws Exception {
-    FlightInfo info = sql.execute(text);
-    try (FlightStream s = sql.getStream(info.getEndpoints().get(0).getTicket())) {
+    // Bounded: a large DoGet result can stall on the server's backpressure wait (see the report).
+    CallOption deadline = CallOptions.timeout(30, TimeUnit.SECONDS);
+    FlightInfo info = sql.execute(text, deadline);
+    try (FlightStream s = sql.getStream(info.getEndpoints().get(0).getTicket(), deadline)) {
       handler.accept(
           new ArrowAnswers.BatchSource() {
             @Override
