@@ -20,9 +20,14 @@ public final class BenchMain {
         {
           io.hyprstream.bench.compare.CompareOptions o =
               io.hyprstream.bench.compare.CompareOptions.parse(rest);
-          try (org.apache.arrow.memory.BufferAllocator root =
-              new org.apache.arrow.memory.RootAllocator()) {
-            new io.hyprstream.bench.compare.CompareRunner(o).run(root);
+          org.apache.arrow.memory.BufferAllocator root =
+              new org.apache.arrow.memory.RootAllocator();
+          new io.hyprstream.bench.compare.CompareRunner(o).run(root);
+          try {
+            root.close();
+          } catch (IllegalStateException e) {
+            // Tests fail on a leak (CompareQuickTest); here the report is written: say it loudly.
+            System.err.println("WARNING: Arrow memory still held at exit: " + e.getMessage());
           }
           break;
         }
