@@ -240,7 +240,7 @@ final class FlightPeer implements Peer {
       try {
         c.close();
       } catch (Exception e) {
-        CompareRunner.log("Flight peer: closing after a stalled stream: %s", e.getMessage());
+        CompareRunner.log("Flight peer: closing after a stalled stream: %s", String.valueOf(e));
       }
     }
   }
