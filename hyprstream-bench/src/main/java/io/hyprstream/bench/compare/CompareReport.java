@@ -371,7 +371,7 @@ final class CompareReport {
           String.format(
               Locale.ROOT,
               "%s: best other system %s (%s %s)%s",
-              f.name.replaceAll(",.*", ""),
+              f.name.replaceAll(", [^,]*$", ""),
               best.label,
               num(bestValue),
               f.unit,
