@@ -2,7 +2,7 @@ package io.hyprstream.bench;
 
 import java.util.Arrays;
 
-/** Entry point of {@code benchmarks.jar}: the core figures runner, or JMH. */
+/** Entry point of {@code benchmarks.jar}: the core figures runner, the comparison, or JMH. */
 public final class BenchMain {
   private BenchMain() {}
 
@@ -16,6 +16,21 @@ public final class BenchMain {
       case "jmh":
         org.openjdk.jmh.Main.main(rest);
         break;
+      case "compare":
+        {
+          io.hyprstream.bench.compare.CompareOptions o =
+              io.hyprstream.bench.compare.CompareOptions.parse(rest);
+          org.apache.arrow.memory.BufferAllocator root =
+              new org.apache.arrow.memory.RootAllocator();
+          new io.hyprstream.bench.compare.CompareRunner(o).run(root);
+          try {
+            root.close();
+          } catch (IllegalStateException e) {
+            // Tests fail on a leak (CompareQuickTest); here the report is written: say it loudly.
+            System.err.println("WARNING: Arrow memory still held at exit: " + e.getMessage());
+          }
+          break;
+        }
       case "core":
         CoreRunner.Options options = CoreRunner.Options.parse(rest);
         new CoreRunner(options).run();
@@ -35,6 +50,12 @@ public final class BenchMain {
                 + " [--visible-rounds N]",
             "       runs the core figures (ingest, window lookup, ingest-to-visible, state size)",
             "       in one JVM and writes a Markdown table to OUTPUT.md (default: print only)",
+            "  compare [OUTPUT.md] [--quick] [--rows N] [--metrics N] [--seed N] [--w2-runs N]"
+                + " [--w3-runs N] [--w4-rounds N] [--peers flight,duckdb,questdb,postgres]"
+                + " [--postgres-url URL] [--require-postgres]",
+            "       Hyprstream next to DuckDB, QuestDB and PostgreSQL on one seeded data set, in"
+                + " one JVM; writes OUTPUT.md (default docs/benchmarks.md; --quick: print only)"
+                + " and a latency chart next to it",
             "  jmh [JMH args]",
             "       runs the JMH benchmarks in io.hyprstream.bench.jmh, e.g. `jmh -l`",
             "       or `jmh WindowLookup`"));

@@ -5,9 +5,6 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.Engine;
 import java.io.IOException;
-import java.io.InputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,17 +17,13 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Properties;
 import java.util.SplittableRandom;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
-import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -69,7 +62,6 @@ final class CoreRunner {
       "<!-- analysis: kept when the runner rewrites this file -->";
 
   private final Options options;
-  private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
   private final List<String[]> table = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
   private String loadAtStart = "?";
@@ -140,7 +132,7 @@ final class CoreRunner {
 
   void run() throws Exception {
     String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_INSTANT);
-    loadAtStart = loadAverage();
+    loadAtStart = RunEnv.loadAverage();
     try (BufferAllocator root = new RootAllocator()) {
       MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
       long g0 = System.nanoTime();
@@ -165,13 +157,13 @@ final class CoreRunner {
     warmUpIngest(root, batches);
 
     // (a) ingest into metrics, windows and running columns maintained.
-    gc();
-    long heapBeforeBuild = heapUsed();
+    RunEnv.gc();
+    long heapBeforeBuild = RunEnv.heapUsed();
     Hyprstream hs = newInstance(root);
     try (BufferAllocator queries = root.newChildAllocator("queries", 0, Long.MAX_VALUE)) {
       Engine engine = (Engine) hs;
-      gc();
-      long heapBefore = heapUsed();
+      RunEnv.gc();
+      long heapBefore = RunEnv.heapUsed();
       IngestResult total = IngestResult.of(0);
       long t0 = System.nanoTime();
       for (VectorSchemaRoot b : batches) {
@@ -188,8 +180,8 @@ final class CoreRunner {
       double withoutFlush = rows / ((t1 - t0) / 1e9);
       long windows = engine.windowCount();
       long stateBytes = engine.windowStateBytes();
-      gc();
-      long heapAfter = heapUsed();
+      RunEnv.gc();
+      long heapAfter = RunEnv.heapUsed();
       log(
           "ingest: %,.0f rows/s with flush, %,.0f rows/s until ingest returned",
           withFlush, withoutFlush);
@@ -211,15 +203,15 @@ final class CoreRunner {
 
       row(
           "Ingest rows/s into `metrics` (5 windows + running columns), incl. final flush",
-          fmtRate(withFlush),
-          "plain DuckDB append, 16 batches/INSERT: " + fmtRate(plainGrouped),
+          RunEnv.fmtRate(withFlush),
+          "plain DuckDB append, 16 batches/INSERT: " + RunEnv.fmtRate(plainGrouped),
           String.format(Locale.ROOT, "ratio %.2f", withFlush / plainGrouped),
           ">= 3 M rows/s and ratio >= 1.0",
           withFlush >= 3e6 && withFlush / plainGrouped >= 1.0);
       row(
           "Ingest rows/s, until the last `ingest` returned (no final flush)",
-          fmtRate(withoutFlush),
-          "plain DuckDB append, 1 batch/INSERT: " + fmtRate(plainSingle),
+          RunEnv.fmtRate(withoutFlush),
+          "plain DuckDB append, 1 batch/INSERT: " + RunEnv.fmtRate(plainSingle),
           String.format(
               Locale.ROOT,
               "ratio %.2f / %.2f (vs 16 / vs 1)",
@@ -391,7 +383,7 @@ final class CoreRunner {
         try (BufferAllocator a = root.newChildAllocator("warm-up", 0, Long.MAX_VALUE)) {
           for (int i = 0; i < 2000; i++) {
             try (ArrowReader r = hs.query(LOOKUP_SQL, List.of(MetricsData.metricId(i % 1000)), a)) {
-              drain(r);
+              Arrows.drain(r);
             }
           }
         }
@@ -406,7 +398,7 @@ final class CoreRunner {
    * group} batches per INSERT; returns rows/s.
    */
   private double plainDuckDb(BufferAllocator root, List<VectorSchemaRoot> batches, int group) {
-    gc();
+    RunEnv.gc();
     long rows = 0;
     long elapsed;
     try (BufferAllocator a = root.newChildAllocator("plain", 0, Long.MAX_VALUE);
@@ -416,14 +408,14 @@ final class CoreRunner {
       for (int i = 0; i < batches.size(); i += group) {
         List<VectorSchemaRoot> shares = new ArrayList<>(group);
         for (int j = i; j < Math.min(batches.size(), i + group); j++) {
-          shares.add(share(batches.get(j), a));
+          shares.add(Arrows.share(batches.get(j), a));
           rows += batches.get(j).getRowCount();
         }
         store.append("plain", shares); // takes the shares
       }
       elapsed = System.nanoTime() - t0;
       try (ArrowReader r = store.query("SELECT count(*) FROM plain", a)) {
-        long stored = readLong(r);
+        long stored = Arrows.readLong(r);
         if (stored != rows) {
           throw new IllegalStateException("plain holds " + stored + " rows, expected " + rows);
         }
@@ -432,15 +424,6 @@ final class CoreRunner {
       }
     }
     return rows / (elapsed / 1e9);
-  }
-
-  /** A root referencing {@code batch}'s buffers (no copy), accounted to {@code allocator}. */
-  static VectorSchemaRoot share(VectorSchemaRoot batch, BufferAllocator allocator) {
-    VectorSchemaRoot copy = VectorSchemaRoot.create(batch.getSchema(), allocator);
-    try (ArrowRecordBatch rb = new VectorUnloader(batch).getRecordBatch()) {
-      new VectorLoader(copy).load(rb);
-    }
-    return copy;
   }
 
   /** Times {@code runs} queries of {@code sql} with a random metric id, after a warm-up. */
@@ -458,7 +441,7 @@ final class CoreRunner {
       List<@Nullable Object> params = List.of(ids[rng.nextInt(ids.length)]);
       long t0 = System.nanoTime();
       try (ArrowReader r = hs.query(sql, params, alloc)) {
-        sink += drain(r);
+        sink += Arrows.drain(r);
       }
       long t = System.nanoTime() - t0;
       if (i >= warmup) {
@@ -580,25 +563,10 @@ final class CoreRunner {
     return c;
   }
 
-  private static long drain(ArrowReader r) throws IOException {
-    long n = 0;
-    while (r.loadNextBatch()) {
-      n += r.getVectorSchemaRoot().getRowCount();
-    }
-    return n;
-  }
-
   private static long count(Hyprstream hs, String sql) throws IOException {
     try (ArrowReader r = hs.query(sql)) {
-      return readLong(r);
+      return Arrows.readLong(r);
     }
-  }
-
-  private static long readLong(ArrowReader r) throws IOException {
-    if (!r.loadNextBatch()) {
-      throw new IllegalStateException("no result");
-    }
-    return ((BigIntVector) r.getVectorSchemaRoot().getVector(0)).get(0);
   }
 
   private static String queryString(Hyprstream hs, BufferAllocator alloc, String sql)
@@ -636,7 +604,7 @@ final class CoreRunner {
     md.append("| Machine | ")
         .append(Runtime.getRuntime().availableProcessors())
         .append(" cores (nproc), ")
-        .append(cpuModel())
+        .append(RunEnv.cpuModel())
         .append(", ")
         .append(System.getProperty("os.name"))
         .append(' ')
@@ -646,7 +614,7 @@ final class CoreRunner {
         .append(" MiB, load average (1/5/15 min) at start ")
         .append(loadAtStart)
         .append(", at end ")
-        .append(loadAverage())
+        .append(RunEnv.loadAverage())
         .append(" |\n");
     md.append("| JDK | ")
         .append(System.getProperty("java.vm.name"))
@@ -654,11 +622,11 @@ final class CoreRunner {
         .append(System.getProperty("java.runtime.version"))
         .append(" |\n");
     md.append("| Versions | hyprstream-core ")
-        .append(version("io.hyprstream", "hyprstream-core"))
+        .append(RunEnv.version("io.hyprstream", "hyprstream-core"))
         .append(" (git ")
-        .append(gitHead())
+        .append(RunEnv.gitHead())
         .append("), Arrow ")
-        .append(version("org.apache.arrow", "arrow-vector"))
+        .append(RunEnv.version("org.apache.arrow", "arrow-vector"))
         .append(", DuckDB ")
         .append(duckdbVersion)
         .append(" |\n");
@@ -692,75 +660,6 @@ final class CoreRunner {
       Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
       log("wrote %s", out.toAbsolutePath());
     }
-  }
-
-  private static String version(String group, String artifact) {
-    String res = "/META-INF/maven/" + group + "/" + artifact + "/pom.properties";
-    try (InputStream in = CoreRunner.class.getResourceAsStream(res)) {
-      if (in == null) {
-        return "?";
-      }
-      Properties p = new Properties();
-      p.load(in);
-      return p.getProperty("version", "?");
-    } catch (IOException e) {
-      return "?";
-    }
-  }
-
-  private static String gitHead() {
-    try {
-      Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").start();
-      String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      return p.waitFor() == 0 && !s.isEmpty() ? s : "?";
-    } catch (IOException e) {
-      return "?";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "?";
-    }
-  }
-
-  private static String cpuModel() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-        if (line.startsWith("model name")) {
-          return line.substring(line.indexOf(':') + 1).strip();
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // Not Linux: the core count alone describes the machine.
-    }
-    return "unknown CPU";
-  }
-
-  private static String loadAverage() {
-    try {
-      String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
-      return parts[0] + " " + parts[1] + " " + parts[2];
-    } catch (IOException | RuntimeException e) {
-      return "?";
-    }
-  }
-
-  private static String fmtRate(double rowsPerSecond) {
-    return String.format(Locale.ROOT, "%.2f M rows/s", rowsPerSecond / 1e6);
-  }
-
-  private void gc() {
-    for (int i = 0; i < 4; i++) {
-      System.gc();
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
-
-  private long heapUsed() {
-    return memory.getHeapMemoryUsage().getUsed();
   }
 
   private static void log(String format, Object... args) {

@@ -4,20 +4,20 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /** Percentiles of a sample of durations in nanoseconds. */
-final class Stats {
+public final class Stats {
   private final long[] sorted;
 
-  Stats(long[] nanos) {
+  public Stats(long[] nanos) {
     this.sorted = nanos.clone();
     Arrays.sort(sorted);
   }
 
-  int count() {
+  public int count() {
     return sorted.length;
   }
 
   /** The {@code p}th percentile (nearest rank), in nanoseconds. */
-  long percentile(double p) {
+  public long percentile(double p) {
     if (sorted.length == 0) {
       return 0;
     }
@@ -25,11 +25,16 @@ final class Stats {
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 
-  long max() {
+  /** The sample, sorted ascending (a copy). */
+  public long[] sorted() {
+    return sorted.clone();
+  }
+
+  public long max() {
     return sorted.length == 0 ? 0 : sorted[sorted.length - 1];
   }
 
-  double meanNanos() {
+  public double meanNanos() {
     double s = 0;
     for (long v : sorted) {
       s += v;
@@ -38,12 +43,12 @@ final class Stats {
   }
 
   /** Milliseconds with three decimals. */
-  static String ms(double nanos) {
+  public static String ms(double nanos) {
     return String.format(Locale.ROOT, "%.3f", nanos / 1e6);
   }
 
   /** "p50 / p99 / max ms". */
-  String summary() {
+  public String summary() {
     return "p50 "
         + ms(percentile(50))
         + " ms, p99 "

@@ -1,0 +1,147 @@
+package io.hyprstream.bench.compare;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/** Options of {@code compare}: data size, runs per workload, which systems, where to write. */
+public final class CompareOptions {
+  /** Every system, in table order. */
+  public static final List<String> ALL_PEERS =
+      List.of("hyprstream", "flight", "duckdb", "questdb", "postgres");
+
+  @Nullable Path output = Path.of("docs/benchmarks.md");
+  boolean quick;
+  long rows = 10_000_000L;
+  int metrics = 1000;
+  long seed = 42;
+  int w2Runs = 1000;
+  int w2Warmup = 500;
+  int w3Runs = 3;
+  int w4Rounds = 300;
+  int w4Warmup = 100;
+  int warmupBatches = 16;
+  String postgresUrl = PostgresPeer.DEFAULT_URL;
+
+  /** Fail (rather than skip the peer) when PostgreSQL is unreachable. */
+  boolean requirePostgres;
+
+  final Set<String> peers = new LinkedHashSet<>(ALL_PEERS);
+  final List<String> args = new ArrayList<>();
+
+  /** The quick mode: 500 k rows of 100 metrics, fewer runs, nothing written unless asked. */
+  public static CompareOptions quick() {
+    CompareOptions o = new CompareOptions();
+    o.quick = true;
+    o.output = null;
+    o.rows = 500_000;
+    o.metrics = 100;
+    o.w2Runs = 200;
+    o.w2Warmup = 100;
+    o.w3Runs = 2;
+    o.w4Rounds = 50;
+    o.w4Warmup = 20;
+    o.warmupBatches = 2;
+    return o;
+  }
+
+  /** Parses {@code compare}'s arguments. */
+  public static CompareOptions parse(String[] args) {
+    boolean quick = List.of(args).contains("--quick");
+    CompareOptions o = quick ? quick() : new CompareOptions();
+    o.args.addAll(List.of(args));
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--quick")) {
+        continue;
+      }
+      if (a.equals("--require-postgres")) {
+        o.requirePostgres = true;
+        continue;
+      }
+      if (!a.startsWith("--")) {
+        o.output = Path.of(a);
+        continue;
+      }
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException(a + " needs a value");
+      }
+      String v = args[++i];
+      String n = v.replace("_", "");
+      switch (a) {
+        case "--rows":
+          o.rows = Long.parseLong(n);
+          break;
+        case "--metrics":
+          o.metrics = Integer.parseInt(n);
+          break;
+        case "--seed":
+          o.seed = Long.parseLong(n);
+          break;
+        case "--w2-runs":
+          o.w2Runs = Integer.parseInt(n);
+          break;
+        case "--w3-runs":
+          o.w3Runs = Integer.parseInt(n);
+          break;
+        case "--w4-rounds":
+          o.w4Rounds = Integer.parseInt(n);
+          break;
+        case "--postgres-url":
+          o.postgresUrl = v;
+          break;
+        case "--peers":
+          o.peers(List.of(v.split(",")));
+          break;
+        default:
+          throw new IllegalArgumentException("unknown option " + a);
+      }
+    }
+    if (o.metrics < 1 || o.metrics > 10_000) {
+      throw new IllegalArgumentException("--metrics must be between 1 and 10000, got " + o.metrics);
+    }
+    return o;
+  }
+
+  /** Runs only these systems (names from {@link #ALL_PEERS}); Hyprstream in-process always runs. */
+  public CompareOptions peers(List<String> names) {
+    for (String n : names) {
+      if (!ALL_PEERS.contains(n)) {
+        throw new IllegalArgumentException("--peers: unknown system " + n + ", known " + ALL_PEERS);
+      }
+    }
+    peers.clear();
+    peers.add("hyprstream");
+    peers.addAll(names);
+    return this;
+  }
+
+  /** Fewer runs: for the correctness check in tests, where timings are not looked at. */
+  public CompareOptions checkOnly() {
+    w2Runs = 30;
+    w2Warmup = 5;
+    w3Runs = 1;
+    w4Rounds = 5;
+    w4Warmup = 2;
+    warmupBatches = 1;
+    return this;
+  }
+
+  public CompareOptions requirePostgres(boolean require) {
+    requirePostgres = require;
+    return this;
+  }
+
+  public CompareOptions output(@Nullable Path file) {
+    output = file;
+    return this;
+  }
+
+  public CompareOptions rows(long rows) {
+    this.rows = rows;
+    return this;
+  }
+}
