@@ -28,6 +28,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
@@ -127,6 +129,19 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   private final String catalog;
   private final ServerPolicy policy;
   private final Health health;
+
+  /**
+   * Result streams run here, not on the gRPC thread that called {@code getStream}: waiting for a
+   * slow client blocks the thread, and gRPC delivers the client's "ready for more" signal on the
+   * very thread the call came in on, so a wait there would never end.
+   */
+  private final ExecutorService streams =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "hyprstream-result-stream");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** The Flight action answering a small JSON health report. */
   public static final String HEALTH_ACTION = "health";
@@ -254,7 +269,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       listener.error(toFlight(e));
       return;
     }
-    stream(sql, List.of(List.of()), listener);
+    streams.execute(() -> stream(sql, List.of(List.of()), listener));
   }
 
   @Override
@@ -352,7 +367,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       return;
     }
     List<List<@Nullable Object>> rows = state.boundRows();
-    stream(state.sql(), rows.isEmpty() ? List.of(List.of()) : rows, listener);
+    streams.execute(
+        () -> stream(state.sql(), rows.isEmpty() ? List.of(List.of()) : rows, listener));
   }
 
   @Override
@@ -1015,6 +1031,15 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   /** Forgets every prepared statement and closes this producer's allocator. */
   @Override
   public void close() {
+    streams.shutdown();
+    try {
+      // The server stopped taking calls; streams still running end at their deadline or cancel.
+      if (!streams.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.warn("result streams still running at close; their buffers may be reported leaked");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     prepared.invalidateAll();
     prepared.cleanUp();
     policy.close();

@@ -469,6 +469,29 @@ final class FlightSqlProtocolTest {
         code(() -> client.executeUpdate("DELETE FROM metrics_1h")));
   }
 
+  /**
+   * A result far larger than gRPC's outbound buffer streams to the end: the producer waits for the
+   * client on its own thread, not on the gRPC thread that delivers the "ready" signal.
+   */
+  @Test
+  void largeResult_streamsToTheEndWithBackpressure() throws Exception {
+    FlightInfo info = client.execute("SELECT range AS n FROM range(3000000)");
+    long rows = 0;
+    long sum = 0;
+    try (FlightStream stream = client.getStream(info.getEndpoints().get(0).getTicket())) {
+      while (stream.next()) {
+        BigIntVector n = (BigIntVector) stream.getRoot().getVector(0);
+        for (int i = 0; i < n.getValueCount(); i++) {
+          sum += n.get(i);
+        }
+        rows += stream.getRoot().getRowCount();
+        Thread.sleep(rows < 200_000 ? 5 : 0); // a slow reader at first: the server must wait
+      }
+    }
+    assertEquals(3_000_000, rows);
+    assertEquals(3_000_000L * 2_999_999L / 2, sum);
+  }
+
   @Test
   void metadata_catalogsSchemasTablesAndTypes_followTheFilters() throws Exception {
     assertEquals(List.of("memory"), rows(client.getCatalogs()));
