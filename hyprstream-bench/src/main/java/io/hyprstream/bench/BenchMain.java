@@ -31,6 +31,9 @@ public final class BenchMain {
           }
           break;
         }
+      case "cache":
+        new CacheRunner(CacheRunner.Options.parse(rest)).run();
+        break;
       case "core":
         CoreRunner.Options options = CoreRunner.Options.parse(rest);
         new CoreRunner(options).run();
@@ -56,6 +59,9 @@ public final class BenchMain {
             "       Hyprstream next to DuckDB, QuestDB and PostgreSQL on one seeded data set, in"
                 + " one JVM; writes OUTPUT.md (default docs/benchmarks.md; --quick: print only)"
                 + " and a latency chart next to it",
+            "  cache [OUTPUT.md] [--rows N] [--repeats N] [--trace N] [--distinct N]",
+            "       the result cache: a repeated query next to DuckDB, W-TinyLFU next to LRU on a"
+                + " Zipf trace, ingest with the result cache on and off",
             "  jmh [JMH args]",
             "       runs the JMH benchmarks in io.hyprstream.bench.jmh, e.g. `jmh -l`",
             "       or `jmh WindowLookup`"));
