@@ -24,10 +24,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The same query, repeated: {@link Hyprstream#query(String)} of identical SQL with no ingest in
- * between, every result batch read. It measures whatever {@code query} does with a repeat: today
- * DuckDB runs it again; once the query result cache serves repeats from memory this is the cache
- * hit. {@code sql} covers a query the aggregator does not answer (an aggregate over a window view)
- * and one over the raw rows. 2 Mi rows of the core runner's data are loaded once.
+ * between, every result batch read: a result-cache hit (the result cache serves a repeat from the
+ * Arrow buffers it kept, without a statement). {@code sql} covers a query the aggregator does not
+ * answer (an aggregate over a window view) and one over the raw rows. 2 Mi rows of the core
+ * runner's data are loaded once.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
