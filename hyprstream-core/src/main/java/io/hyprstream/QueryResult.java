@@ -3,7 +3,7 @@ package io.hyprstream;
 import io.hyprstream.api.Freshness;
 import java.io.IOException;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
 
@@ -31,15 +31,15 @@ public final class QueryResult extends ArrowReader {
     return freshness;
   }
 
+  /** The rows' own root: batches are not moved into a second one (no transfer, no copy). */
+  @Override
+  public VectorSchemaRoot getVectorSchemaRoot() throws IOException {
+    return rows.getVectorSchemaRoot();
+  }
+
   @Override
   public boolean loadNextBatch() throws IOException {
-    prepareLoadNextBatch();
-    if (!rows.loadNextBatch()) {
-      return false;
-    }
-    // Moves the buffers by reference count; no row is copied.
-    loadRecordBatch(new VectorUnloader(rows.getVectorSchemaRoot()).getRecordBatch());
-    return true;
+    return rows.loadNextBatch();
   }
 
   @Override

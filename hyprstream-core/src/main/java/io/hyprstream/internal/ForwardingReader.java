@@ -2,12 +2,12 @@ package io.hyprstream.internal;
 
 import java.io.IOException;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * An {@link ArrowReader} that passes on the batches of another reader by reference and, when
+ * An {@link ArrowReader} that passes on the batches of another reader (its very root) and, when
  * closed, closes that reader and then the resources it depends on (a JDBC result set, statement,
  * pooled connection). Lets a reader we cannot subclass carry its own clean-up.
  */
@@ -25,14 +25,15 @@ public final class ForwardingReader extends ArrowReader {
     this.onClose = onClose;
   }
 
+  /** The source's own root: batches are not moved into a second one (no transfer, no copy). */
+  @Override
+  public VectorSchemaRoot getVectorSchemaRoot() throws IOException {
+    return source.getVectorSchemaRoot();
+  }
+
   @Override
   public boolean loadNextBatch() throws IOException {
-    prepareLoadNextBatch();
-    if (!source.loadNextBatch()) {
-      return false;
-    }
-    loadRecordBatch(new VectorUnloader(source.getVectorSchemaRoot()).getRecordBatch());
-    return true;
+    return source.loadNextBatch();
   }
 
   @Override

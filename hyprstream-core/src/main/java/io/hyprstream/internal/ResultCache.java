@@ -20,7 +20,6 @@ import java.util.concurrent.atomic.LongAdder;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
@@ -261,9 +260,14 @@ final class ResultCache implements AutoCloseable {
       this.freshness = freshness;
     }
 
+    /** The source's own root: batches pass through without a second root. */
+    @Override
+    public VectorSchemaRoot getVectorSchemaRoot() throws IOException {
+      return source.getVectorSchemaRoot();
+    }
+
     @Override
     public boolean loadNextBatch() throws IOException {
-      prepareLoadNextBatch();
       if (!source.loadNextBatch()) {
         finish();
         return false;
@@ -282,7 +286,6 @@ final class ResultCache implements AutoCloseable {
           k.add(ArrowCopy.deepCopy(batch, cacheAllocator));
         }
       }
-      loadRecordBatch(new VectorUnloader(batch).getRecordBatch());
       return true;
     }
 

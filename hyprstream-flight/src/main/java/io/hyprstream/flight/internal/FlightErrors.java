@@ -21,13 +21,26 @@ public final class FlightErrors {
 
   private FlightErrors() {}
 
+  private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return false;
+  }
+
   /** The Flight status for {@code t}; unexpected failures are logged and reported as INTERNAL. */
   public static FlightRuntimeException toFlight(Throwable t) {
     if (t instanceof FlightRuntimeException) {
       return (FlightRuntimeException) t;
     }
     String message = String.valueOf(t.getMessage());
-    if (t instanceof OutOfMemoryException) {
+    // Arrow wraps an allocation refused mid-batch ("Could not load buffers ..."): look inside.
+    if (causedBy(t, OutOfMemoryException.class)) {
       return CallStatus.RESOURCE_EXHAUSTED
           .withDescription(
               "the server's Arrow memory limit (limits.max_memory_bytes) is reached: " + message)
