@@ -242,21 +242,16 @@ final class HotSet {
       return;
     }
     t.evictedExpiredRows += rows;
-    var gone = t.partitions.headMap(partitionOf(cutoffMicros) - widthMicros, true);
-    for (Map.Entry<Long, Partition> e : gone.entrySet()) {
-      if (e.getKey() == UNPARTITIONED) {
-        continue;
-      }
-      t.bytes -= e.getValue().bytes;
-      t.rows -= e.getValue().rows;
-      bytes -= e.getValue().bytes;
+    long lastGone = partitionOf(cutoffMicros) - widthMicros; // the last partition wholly before
+    var gone =
+        t.partitions.subMap(UNPARTITIONED, false, lastGone, true); // rows without a time stay
+    for (Partition p : gone.values()) {
+      t.bytes -= p.bytes;
+      t.rows -= p.rows;
+      bytes -= p.bytes;
     }
-    Partition unpartitioned = t.partitions.get(UNPARTITIONED);
     gone.clear();
-    if (unpartitioned != null) {
-      t.partitions.put(UNPARTITIONED, unpartitioned);
-    }
-    t.evicted.headSet(partitionOf(cutoffMicros) - widthMicros, true).clear();
+    t.evicted.headSet(lastGone, true).clear();
   }
 
   /** Forgets a table (dropped by SQL). */
@@ -289,11 +284,6 @@ final class HotSet {
     return t == null || t.newestMicros == Long.MIN_VALUE
         ? null
         : Instant.EPOCH.plusNanos(Math.multiplyExact(t.newestMicros, 1000L));
-  }
-
-  /** Hot raw bytes across all tables. */
-  synchronized long bytes() {
-    return bytes;
   }
 
   synchronized List<CacheStatistics> statistics(Collection<String> names) {

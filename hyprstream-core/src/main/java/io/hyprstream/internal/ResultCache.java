@@ -227,12 +227,6 @@ final class ResultCache implements AutoCloseable {
         rowsHeld.get());
   }
 
-  /** Entries held (after pending maintenance), for tests. */
-  long size() {
-    cache.cleanUp();
-    return cache.estimatedSize();
-  }
-
   @Override
   public void close() {
     cache.invalidateAll();

@@ -19,9 +19,4 @@ final class TimeRange {
   boolean boundedBelow() {
     return from != Long.MIN_VALUE;
   }
-
-  /** Widens this range to also hold {@code other} (two bounds on one column: the looser wins). */
-  TimeRange union(TimeRange other) {
-    return new TimeRange(Math.min(from, other.from), Math.max(to, other.to));
-  }
 }
