@@ -154,8 +154,8 @@ public final class CacheRunner {
       onNanos += first == on ? a : b;
       offNanos += first == on ? b : a;
       for (String q : DASHBOARD) {
-        drain(on.query(q));
-        drain(off.query(q));
+        consume(on.query(q));
+        consume(off.query(q));
       }
     }
     double onRate = options.rows / (onNanos / 1e9);
@@ -183,14 +183,11 @@ public final class CacheRunner {
     return System.nanoTime() - t;
   }
 
-  private static long drain(ArrowReader reader) throws IOException {
-    long rows = 0;
+  /** Reads a result to the end and closes it. */
+  private static long consume(ArrowReader reader) throws IOException {
     try (reader) {
-      while (reader.loadNextBatch()) {
-        rows += reader.getVectorSchemaRoot().getRowCount();
-      }
+      return Arrows.drain(reader);
     }
-    return rows;
   }
 
   private static String hourly(int metric) {
@@ -203,8 +200,8 @@ public final class CacheRunner {
   private void repeatedQuery(Hyprstream on, Hyprstream off, MetricsData data) throws IOException {
     String sql = hourly(7);
     for (int i = 0; i < 50; i++) { // warm-up
-      drain(on.query(sql));
-      drain(off.query(sql));
+      consume(on.query(sql));
+      consume(off.query(sql));
     }
     long[] hit = new long[options.repeats];
     long[] run = new long[options.repeats];
@@ -214,11 +211,11 @@ public final class CacheRunner {
         if (!r.freshness().resultCacheHit()) {
           throw new IllegalStateException("a repeat should be a result-cache hit");
         }
-        drain(r);
+        Arrows.drain(r);
       }
       hit[i] = System.nanoTime() - t;
       t = System.nanoTime();
-      drain(off.query(sql));
+      consume(off.query(sql));
       run[i] = System.nanoTime() - t;
     }
     Stats h = new Stats(hit);
@@ -280,7 +277,7 @@ public final class CacheRunner {
         engine.ingest("metrics", b);
       }
       for (int q : trace) {
-        drain(engine.query(queries.get(q)));
+        consume(engine.query(queries.get(q)));
       }
       stats =
           engine.cacheStatistics().stream()

@@ -40,12 +40,19 @@ final class BenchData {
     }
   }
 
-  /** Reads every batch; returns the row count. */
-  static long drain(ArrowReader r) throws IOException {
-    long n = 0;
-    while (r.loadNextBatch()) {
-      n += r.getVectorSchemaRoot().getRowCount();
+  /**
+   * Ingests {@code rows} rows of the core runner's data into {@code hs}'s {@code metrics} table and
+   * waits until they are in DuckDB.
+   */
+  static void loadMetrics(Hyprstream hs, BufferAllocator allocator, long rows) {
+    List<VectorSchemaRoot> batches = batches(allocator, rows);
+    try {
+      for (VectorSchemaRoot b : batches) {
+        hs.ingest(Hyprstream.METRICS_TABLE, b);
+      }
+    } finally {
+      batches.forEach(VectorSchemaRoot::close);
     }
-    return n;
+    count(hs, Hyprstream.METRICS_TABLE);
   }
 }

@@ -1,12 +1,11 @@
 package io.hyprstream.bench.jmh;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.bench.Arrows;
 import java.io.IOException;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,15 +49,7 @@ public class ResultCacheBenchmark {
 
   @Setup(Level.Trial)
   public void load() {
-    List<VectorSchemaRoot> batches = BenchData.batches(root, 32L * 64 * 1024);
-    try {
-      for (VectorSchemaRoot b : batches) {
-        hs.ingest(Hyprstream.METRICS_TABLE, b);
-      }
-    } finally {
-      batches.forEach(VectorSchemaRoot::close);
-    }
-    BenchData.count(hs, Hyprstream.METRICS_TABLE);
+    BenchData.loadMetrics(hs, root, 32L * 64 * 1024);
   }
 
   @TearDown(Level.Trial)
@@ -70,7 +61,7 @@ public class ResultCacheBenchmark {
   @Benchmark
   public long repeatedQuery() throws IOException {
     try (ArrowReader r = hs.query(sql)) {
-      return BenchData.drain(r);
+      return Arrows.drain(r);
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.hyprstream.bench.jmh;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.bench.Arrows;
 import io.hyprstream.bench.MetricsData;
 import java.io.IOException;
 import java.util.List;
@@ -8,7 +9,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -58,15 +58,7 @@ public class WindowLookupBenchmark {
     for (int m = 0; m < ids.length; m++) {
       ids[m] = MetricsData.metricId(m);
     }
-    List<VectorSchemaRoot> batches = BenchData.batches(root, 32L * 64 * 1024);
-    try {
-      for (VectorSchemaRoot b : batches) {
-        hs.ingest(Hyprstream.METRICS_TABLE, b);
-      }
-    } finally {
-      batches.forEach(VectorSchemaRoot::close);
-    }
-    BenchData.count(hs, Hyprstream.METRICS_TABLE);
+    BenchData.loadMetrics(hs, root, 32L * 64 * 1024);
   }
 
   @TearDown(Level.Trial)
@@ -79,7 +71,7 @@ public class WindowLookupBenchmark {
   @Benchmark
   public long lookup() throws IOException {
     try (ArrowReader r = hs.query(LOOKUP_SQL, List.of(ids[rng.nextInt(ids.length)]), queries)) {
-      return BenchData.drain(r);
+      return Arrows.drain(r);
     }
   }
 
@@ -87,7 +79,7 @@ public class WindowLookupBenchmark {
   public long duckdbTimeBucket() throws IOException {
     try (ArrowReader r =
         hs.query(TIME_BUCKET_SQL, List.of(ids[rng.nextInt(ids.length)]), queries)) {
-      return BenchData.drain(r);
+      return Arrows.drain(r);
     }
   }
 }
