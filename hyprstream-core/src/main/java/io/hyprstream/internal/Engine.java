@@ -86,7 +86,7 @@ public final class Engine implements Hyprstream {
               + "|DROP\\s+(?:TABLE|VIEW)(?:\\s+IF\\s+EXISTS)?|ALTER\\s+TABLE(?:\\s+IF\\s+EXISTS)?"
               + "|CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TEMP\\s+|TEMPORARY\\s+)?(?:TABLE|VIEW)"
               + "(?:\\s+IF\\s+NOT\\s+EXISTS)?)"
-              + "\\s+(?:\\w+\\.)*(\"(?:[^\"]|\"\")+\"|\\w+)",
+              + "\\s+(?:(?:\"(?:[^\"]|\"\")+\"|\\w+)\\s*\\.\\s*)*(\"(?:[^\"]|\"\")+\"|\\w+)",
           Pattern.CASE_INSENSITIVE);
 
   private final EngineConfig config;
@@ -106,6 +106,9 @@ public final class Engine implements Hyprstream {
   private final @Nullable ResultCache results;
   private final ChangeVersions versions = new ChangeVersions();
   private final HotSet hotSet;
+
+  /** The cache database's name, which a catalog-qualified table name must use. */
+  private final String catalog;
 
   /** Serialises evictions: one pass at a time chooses and deletes partitions. */
   private final Object evictionLock = new Object();
@@ -173,6 +176,7 @@ public final class Engine implements Hyprstream {
       }
       throw e;
     }
+    this.catalog = cache.catalogName();
     for (AggregationSpec spec : config.aggregations) {
       specs.put(key(spec.table()), spec);
     }
@@ -1084,7 +1088,12 @@ public final class Engine implements Hyprstream {
   public long execute(String sql, List<@Nullable Object> parameters) {
     checkOpen();
     refuseUnsafe(sql);
-    Matcher m = WRITE_TARGET.matcher(sql);
+    InsertStatement insert = InsertStatement.parse(sql);
+    if (insert != null && isIngested(insert)) {
+      return executeInsert(insert, parameters);
+    }
+    // Leading comments must not hide the target from the checks below.
+    Matcher m = WRITE_TARGET.matcher(sql.substring(SqlNames.bodyStart(sql, false)));
     String target = m.find() ? targetOf(m) : null;
     String verb = SqlNames.verb(sql);
     if (target != null) {
@@ -1099,14 +1108,21 @@ public final class Engine implements Hyprstream {
                 + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
             null);
       }
-      if (specs.containsKey(key(target)) && (verb.equals("INSERT") || verb.equals("UPDATE"))) {
+      if (specs.containsKey(key(target))
+          && (verb.equals("UPDATE") || verb.equals("DELETE") || verb.equals("INSERT"))) {
         throw new QueryRejectedException(
-            "rows of '"
-                + target
-                + "' must arrive through ingest (DoPut, bulk ingest or a parameterised INSERT) so its"
-                + " window aggregates stay current; "
-                + verb
-                + " by SQL would bypass them",
+            verb.equals("INSERT")
+                ? "this INSERT into '"
+                    + target
+                    + "' could not be read (expected INSERT INTO name [(columns)] VALUES ... or"
+                    + " INSERT INTO name [(columns)] SELECT ...)"
+                : verb
+                    + " of rows of '"
+                    + target
+                    + "' is not allowed: its window aggregates were computed from the rows as"
+                    + " ingested, and changed rows would no longer agree with them. Rows are only"
+                    + " added (ingest or INSERT) and leave by expiry; re-ingest corrected data as"
+                    + " new rows",
             null);
       }
       TableState targetState = tables.get(key(target));
@@ -1125,6 +1141,145 @@ public final class Engine implements Hyprstream {
         hotSet.dropped(key(target));
       }
     }
+  }
+
+  /**
+   * True when an INSERT targets a table whose rows arrive through ingest (one with window
+   * aggregates, or one ingest created or has written to), in the cache's own catalog and schema.
+   */
+  private boolean isIngested(InsertStatement insert) {
+    if (insert.schema != null && !insert.schema.equalsIgnoreCase("main")) {
+      return false;
+    }
+    if (insert.catalog != null && !insert.catalog.equalsIgnoreCase(catalog)) {
+      return false;
+    }
+    if (specs.containsKey(key(insert.table))) {
+      return true;
+    }
+    TableState ts = tables.get(key(insert.table));
+    return ts != null && ts.isManaged();
+  }
+
+  /**
+   * Runs an SQL INSERT into an ingested table as an ingest: DuckDB evaluates the rows the statement
+   * supplies (cast to the target columns' types, matched by the column list, by name, or to the
+   * table's first columns in order), and those rows are ingested like any batch, so windows,
+   * running columns, the write-ahead log and write-through see them. All or nothing. Returns the
+   * number of rows ingested.
+   */
+  private long executeInsert(InsertStatement insert, List<@Nullable Object> parameters) {
+    String table = insert.table;
+    if (InsertStatement.MORE_STATEMENTS.equals(insert.unsupported)) {
+      throw new QueryRejectedException(
+          "one statement at a time: this INSERT into '" + table + "' is followed by another", null);
+    }
+    if (insert.unsupported != null) {
+      throw new QueryRejectedException(
+          insert.unsupported
+              + " is not supported for '"
+              + table
+              + "': its rows arrive through ingest, which only adds rows; use a plain INSERT INTO "
+              + table
+              + " [(columns)] VALUES ... or SELECT ...",
+          null);
+    }
+    DuckDbCacheStore.ParsedQuery parsed = cache.parseQuery(insert.source);
+    if (parsed.error() != null) {
+      throw new QueryRejectedException(
+          "the rows of this INSERT into '"
+              + table
+              + "' must be VALUES or a query: "
+              + parsed.error()
+              + " (in: "
+              + insert.source
+              + ")",
+          null);
+    }
+    if (parsed.statements() != 1) {
+      throw new QueryRejectedException(
+          "one statement at a time: this INSERT into '" + table + "' is followed by another", null);
+    }
+    Set<String> words = SqlNames.words(insert.source);
+    String routed = backendRoute(words, timeRanges(insert.source), config.clock.instant());
+    if (routed != null) {
+      throw new QueryRejectedException(
+          "the rows of this INSERT into '"
+              + table
+              + "' would be read from the backend ("
+              + routed
+              + "); INSERT ... SELECT reads the cache only: read them with a query and ingest"
+              + " them",
+          null);
+    }
+    prepareFor(words);
+    List<String[]> tableColumns = cache.columnTypes(table);
+    if (tableColumns.isEmpty()) {
+      throw new TableNotFoundException(table);
+    }
+    List<String> names = insert.columns;
+    if (names == null) {
+      int width = parsed.valuesWidth();
+      Schema sourceSchema = width < 0 || insert.byName ? cache.querySchema(insert.source) : null;
+      if (insert.byName) {
+        names = new ArrayList<>();
+        for (Field f : java.util.Objects.requireNonNull(sourceSchema).getFields()) {
+          names.add(f.getName());
+        }
+      } else {
+        width =
+            width >= 0 ? width : java.util.Objects.requireNonNull(sourceSchema).getFields().size();
+        if (width > tableColumns.size()) {
+          throw new QueryRejectedException(
+              "'"
+                  + table
+                  + "' has "
+                  + tableColumns.size()
+                  + " columns but this INSERT supplies "
+                  + width
+                  + " values per row",
+              null);
+        }
+        names = new ArrayList<>();
+        for (int i = 0; i < width; i++) {
+          names.add(tableColumns.get(i)[0]);
+        }
+      }
+    }
+    List<String> columns = new ArrayList<>(names.size());
+    List<String> types = new ArrayList<>(names.size());
+    Set<String> seen = new java.util.HashSet<>();
+    for (String n : names) {
+      String[] column = null;
+      for (String[] c : tableColumns) {
+        if (c[0].equalsIgnoreCase(n)) {
+          column = c;
+        }
+      }
+      if (column == null) {
+        List<String> known = new ArrayList<>();
+        tableColumns.forEach(c -> known.add(c[0]));
+        throw new SchemaMismatchException(
+            table,
+            n,
+            "no such column; the table has "
+                + String.join(", ", known)
+                + " (a new column arrives with an ingested batch that carries it)");
+      }
+      if (!seen.add(key(column[0]))) {
+        throw new SchemaMismatchException(table, column[0], "named twice in the INSERT");
+      }
+      columns.add(column[0]);
+      types.add(column[1]);
+    }
+    List<VectorSchemaRoot> rows =
+        cache.evaluateRows(table, columns, types, insert.source, parameters, allocator);
+    long count = 0;
+    for (VectorSchemaRoot r : rows) {
+      count += r.getRowCount();
+    }
+    ingestOwned(table, rows, true);
+    return count;
   }
 
   /** The table a write statement matched by {@link #WRITE_TARGET} names, unquoted. */
