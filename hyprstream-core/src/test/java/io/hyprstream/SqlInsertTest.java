@@ -7,14 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowSpec;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.DateMilliVector;
+import org.apache.arrow.vector.LargeVarBinaryVector;
+import org.apache.arrow.vector.LargeVarCharVector;
+import org.apache.arrow.vector.TimeStampMilliTZVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.DateUnit;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -296,6 +307,43 @@ final class SqlInsertTest {
     assertEquals(
         List.of(List.of("x", 1L), List.of("y", 2L), List.of("z", 3L)),
         rows("SELECT metric_id, seq FROM events ORDER BY seq"));
+  }
+
+  @Test
+  void insert_intoTableOfTypesDuckDbWidens_convertsBackToTheIngestedTypes() throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("name", new ArrowType.LargeUtf8()),
+                Field.nullable("at", new ArrowType.Timestamp(TimeUnit.MILLISECOND, "UTC")),
+                Field.nullable("day", new ArrowType.Date(DateUnit.MILLISECOND)),
+                Field.nullable("blob", new ArrowType.LargeBinary())));
+    try (VectorSchemaRoot b = VectorSchemaRoot.create(schema, allocator)) {
+      b.allocateNew();
+      ((LargeVarCharVector) b.getVector(0)).setSafe(0, "first".getBytes(StandardCharsets.UTF_8));
+      ((TimeStampMilliTZVector) b.getVector(1)).setSafe(0, NOW.toEpochMilli());
+      ((DateMilliVector) b.getVector(2)).setSafe(0, 86_400_000L * 20_000);
+      ((LargeVarBinaryVector) b.getVector(3)).setSafe(0, new byte[] {1, 2});
+      b.setRowCount(1);
+      hs.ingest("wide", b);
+    }
+    assertEquals(
+        2,
+        execute(
+            "INSERT INTO wide VALUES ('second', TIMESTAMPTZ '2026-05-04 12:00:01.5+00', DATE"
+                + " '2024-10-03', '\\x03'::BLOB), (NULL, NULL, NULL, NULL)"));
+    assertEquals(
+        List.of(
+            List.of("first", 1_777_896_000_000_000L, 20_000, 2L),
+            List.of(
+                "second",
+                1_777_896_001_500_000L,
+                (int) LocalDate.of(2024, 10, 3).toEpochDay(),
+                1L)),
+        rows(
+            "SELECT name, epoch_us(\"at\"), day, octet_length(blob) FROM wide WHERE name IS NOT NULL"
+                + " ORDER BY \"at\""));
+    assertEquals(3, count("SELECT count(*) FROM wide"));
   }
 
   /** Every default window view equals DuckDB's time_bucket GROUP BY over the raw rows. */

@@ -1275,8 +1275,24 @@ public final class Engine implements Hyprstream {
     List<VectorSchemaRoot> rows =
         cache.evaluateRows(table, columns, types, insert.source, parameters, allocator);
     long count = 0;
-    for (VectorSchemaRoot r : rows) {
-      count += r.getRowCount();
+    TableState ts = tables.get(key(table));
+    Schema ingested = ts == null ? null : ts.schema;
+    try {
+      for (int i = 0; i < rows.size(); i++) {
+        count += rows.get(i).getRowCount();
+        if (ingested != null) {
+          VectorSchemaRoot r = rows.set(i, null);
+          rows.set(i, ArrowConform.toTable(r, ingested, allocator));
+        }
+      }
+    } catch (RuntimeException e) {
+      rows.forEach(
+          r -> {
+            if (r != null) {
+              r.close();
+            }
+          });
+      throw e;
     }
     ingestOwned(table, rows, true);
     return count;
