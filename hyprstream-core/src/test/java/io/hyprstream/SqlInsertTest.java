@@ -288,6 +288,15 @@ final class SqlInsertTest {
           assertThrows(QueryRejectedException.class, () -> execute(sql), sql);
       assertTrue(e.getMessage().contains("window aggregates"), e.getMessage());
     }
+    for (String sql :
+        List.of(
+            "INSERT INTO metrics VALUES ('a', now(), 1) RETURNING *",
+            "INSERT INTO metrics VALUES ('a', now(), 1)",
+            "DELETE FROM metrics RETURNING *")) {
+      QueryRejectedException e =
+          assertThrows(QueryRejectedException.class, () -> hs.query(sql).close(), sql);
+      assertTrue(e.getMessage().contains("run it as a statement"), e.getMessage());
+    }
     assertEquals(1, count("SELECT count(*) FROM metrics"));
   }
 

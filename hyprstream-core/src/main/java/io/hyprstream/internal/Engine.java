@@ -665,6 +665,7 @@ public final class Engine implements Hyprstream {
   public QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     checkOpen();
     refuseUnsafe(sql);
+    refuseIngestedWrite(sql);
     Instant now = config.clock.instant();
     QueryResult fast = tryWindowLookup(sql, parameters, alloc, now);
     if (fast != null) {
@@ -1140,6 +1141,42 @@ public final class Engine implements Hyprstream {
       if (target != null && verb.equals("DROP") && cache.tableSchema(target) == null) {
         hotSet.dropped(key(target));
       }
+    }
+  }
+
+  /**
+   * Refuses, in a query, a statement that would change an ingested table: run as a query, DuckDB
+   * would change the rows behind the windows' back ({@link #execute} runs INSERT as an ingest).
+   */
+  private void refuseIngestedWrite(String sql) {
+    String verb = SqlNames.verb(sql);
+    if (!(verb.equals("INSERT")
+        || verb.equals("WITH")
+        || verb.equals("UPDATE")
+        || verb.equals("DELETE"))) {
+      return;
+    }
+    InsertStatement insert = InsertStatement.parse(sql);
+    String target = null;
+    if (insert != null) {
+      target = isIngested(insert) ? insert.table : null;
+    } else {
+      Matcher m = WRITE_TARGET.matcher(sql.substring(SqlNames.bodyStart(sql, false)));
+      String named = m.find() ? targetOf(m) : null;
+      TableState ts = named == null ? null : tables.get(key(named));
+      target =
+          named != null && (specs.containsKey(key(named)) || (ts != null && ts.isManaged()))
+              ? named
+              : null;
+    }
+    if (target != null) {
+      throw new QueryRejectedException(
+          verb
+              + " on '"
+              + target
+              + "' changes rows: run it as a statement (execute, a Flight SQL update,"
+              + " JDBC executeUpdate), not as a query",
+          null);
     }
   }
 
