@@ -283,7 +283,13 @@ final class SqlInsertTest {
         List.of(
             "UPDATE metrics SET value = 0",
             "-- sneaky\nDELETE FROM main.metrics",
-            "UPDATE \"main\".\"metrics\" SET value = 0")) {
+            "UPDATE \"main\".\"metrics\" SET value = 0",
+            "MERGE INTO metrics USING (SELECT 'cpu' AS id) s ON metric_id = s.id WHEN MATCHED THEN"
+                + " DELETE",
+            "WITH s AS (SELECT 1 AS x) UPDATE metrics SET value = 0 WHERE value IN (SELECT x FROM"
+                + " s)",
+            "WITH s AS (SELECT 'cpu' AS id) DELETE FROM metrics WHERE metric_id IN (SELECT id FROM"
+                + " s)")) {
       QueryRejectedException e =
           assertThrows(QueryRejectedException.class, () -> execute(sql), sql);
       assertTrue(e.getMessage().contains("window aggregates"), e.getMessage());
@@ -292,7 +298,8 @@ final class SqlInsertTest {
         List.of(
             "INSERT INTO metrics VALUES ('a', now(), 1) RETURNING *",
             "INSERT INTO metrics VALUES ('a', now(), 1)",
-            "DELETE FROM metrics RETURNING *")) {
+            "DELETE FROM metrics RETURNING *",
+            "WITH s AS (SELECT 1) DELETE FROM metrics_5m RETURNING *")) {
       QueryRejectedException e =
           assertThrows(QueryRejectedException.class, () -> hs.query(sql).close(), sql);
       assertTrue(e.getMessage().contains("run it as a statement"), e.getMessage());

@@ -82,7 +82,7 @@ public final class Engine implements Hyprstream {
 
   private static final Pattern WRITE_TARGET =
       Pattern.compile(
-          "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(?:\\s+TABLE)?"
+          "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|MERGE\\s+INTO|TRUNCATE(?:\\s+TABLE)?"
               + "|DROP\\s+(?:TABLE|VIEW)(?:\\s+IF\\s+EXISTS)?|ALTER\\s+TABLE(?:\\s+IF\\s+EXISTS)?"
               + "|CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TEMP\\s+|TEMPORARY\\s+)?(?:TABLE|VIEW)"
               + "(?:\\s+IF\\s+NOT\\s+EXISTS)?)"
@@ -1093,10 +1093,11 @@ public final class Engine implements Hyprstream {
     if (insert != null && isIngested(insert)) {
       return executeInsert(insert, parameters);
     }
-    // Leading comments must not hide the target from the checks below.
-    Matcher m = WRITE_TARGET.matcher(sql.substring(SqlNames.bodyStart(sql, false)));
+    // Leading comments and a WITH clause must not hide the target from the checks below.
+    String body = sql.substring(InsertStatement.statementStart(sql));
+    Matcher m = WRITE_TARGET.matcher(body);
     String target = m.find() ? targetOf(m) : null;
-    String verb = SqlNames.verb(sql);
+    String verb = SqlNames.verb(body);
     if (target != null) {
       if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)
           || target.equalsIgnoreCase(CACHE_STATS_TABLE)) {
@@ -1109,8 +1110,7 @@ public final class Engine implements Hyprstream {
                 + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
             null);
       }
-      if (specs.containsKey(key(target))
-          && (verb.equals("UPDATE") || verb.equals("DELETE") || verb.equals("INSERT"))) {
+      if (specs.containsKey(key(target)) && WRITE_VERBS.contains(verb)) {
         throw new QueryRejectedException(
             verb.equals("INSERT")
                 ? "this INSERT into '"
@@ -1149,25 +1149,27 @@ public final class Engine implements Hyprstream {
    * would change the rows behind the windows' back ({@link #execute} runs INSERT as an ingest).
    */
   private void refuseIngestedWrite(String sql) {
-    String verb = SqlNames.verb(sql);
-    if (!(verb.equals("INSERT")
-        || verb.equals("WITH")
-        || verb.equals("UPDATE")
-        || verb.equals("DELETE"))) {
+    String first = SqlNames.verb(sql);
+    if (!(first.equals("WITH") || WRITE_VERBS.contains(first))) {
+      return; // the common case, a SELECT, costs one look at the first word
+    }
+    String body = sql.substring(InsertStatement.statementStart(sql));
+    String verb = SqlNames.verb(body);
+    if (!WRITE_VERBS.contains(verb)) {
       return;
     }
     InsertStatement insert = InsertStatement.parse(sql);
-    String target = null;
+    String target;
     if (insert != null) {
       target = isIngested(insert) ? insert.table : null;
     } else {
-      Matcher m = WRITE_TARGET.matcher(sql.substring(SqlNames.bodyStart(sql, false)));
+      Matcher m = WRITE_TARGET.matcher(body);
       String named = m.find() ? targetOf(m) : null;
       TableState ts = named == null ? null : tables.get(key(named));
-      target =
-          named != null && (specs.containsKey(key(named)) || (ts != null && ts.isManaged()))
-              ? named
-              : null;
+      boolean guarded =
+          named != null
+              && (specs.containsKey(key(named)) || isView(named) || (ts != null && ts.isManaged()));
+      target = guarded ? named : null;
     }
     if (target != null) {
       throw new QueryRejectedException(
@@ -1179,6 +1181,9 @@ public final class Engine implements Hyprstream {
           null);
     }
   }
+
+  /** Statements that change rows, which a query must not run on an ingested table. */
+  private static final Set<String> WRITE_VERBS = Set.of("INSERT", "UPDATE", "DELETE", "MERGE");
 
   /**
    * True when an INSERT targets a table whose rows arrive through ingest (one with window

@@ -76,6 +76,13 @@ final class InsertStatementTest {
   }
 
   @Test
+  void statementStart_skipsCommentsAndALeadingWithClause() {
+    String sql = "-- c\nWITH \"update\" AS (SELECT 1 FROM (SELECT 2)) DELETE FROM t";
+    assertEquals(sql.indexOf("DELETE"), InsertStatement.statementStart(sql));
+    assertEquals(2, InsertStatement.statementStart("  UPDATE t SET a = 1"));
+  }
+
+  @Test
   void parse_otherStatements_areNotInserts() {
     assertNull(InsertStatement.parse("SELECT 1"));
     assertNull(InsertStatement.parse("UPDATE t SET a = 1"));
