@@ -1255,41 +1255,87 @@ public final class Engine implements Hyprstream {
           null);
     }
     prepareFor(words);
+    List<String[]> columns = targetColumns(insert, parsed.valuesWidth());
+    List<String> names = new ArrayList<>(columns.size());
+    List<String> types = new ArrayList<>(columns.size());
+    columns.forEach(
+        c -> {
+          names.add(c[0]);
+          types.add(c[1]);
+        });
+    List<VectorSchemaRoot> rows =
+        cache.evaluateRows(table, names, types, insert.source, parameters, allocator);
+    TableState ts = tables.get(key(table));
+    Schema ingested = null;
+    if (ts != null) {
+      ts.lock.lock();
+      try {
+        ingested = ts.schema; // the Arrow types ingest compares with
+      } finally {
+        ts.lock.unlock();
+      }
+    }
+    List<VectorSchemaRoot> batches = new ArrayList<>(rows.size());
+    long count = 0;
+    int i = 0;
+    try {
+      for (; i < rows.size(); i++) {
+        VectorSchemaRoot r = rows.get(i);
+        count += r.getRowCount();
+        batches.add(ingested == null ? r : ArrowConform.toTable(r, ingested, allocator));
+      }
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      rows.subList(i + 1, rows.size()).forEach(VectorSchemaRoot::close); // toTable closed row i
+      throw e;
+    }
+    ingestOwned(table, batches, true);
+    return count;
+  }
+
+  /**
+   * The columns an INSERT fills, each as {@code {name, DuckDB type}} of the target table: its
+   * column list; with {@code BY NAME}, the source's column names; otherwise the table's first
+   * columns, as many as each source row has ({@code valuesWidth} for a bare VALUES list, else the
+   * source query's width), as PostgreSQL does.
+   *
+   * @throws SchemaMismatchException naming a column the table does not have, or one named twice
+   */
+  private List<String[]> targetColumns(InsertStatement insert, int valuesWidth) {
+    String table = insert.table;
     List<String[]> tableColumns = cache.columnTypes(table);
     if (tableColumns.isEmpty()) {
       throw new TableNotFoundException(table);
     }
     List<String> names = insert.columns;
     if (names == null) {
-      int width = parsed.valuesWidth();
-      Schema sourceSchema = width < 0 || insert.byName ? cache.querySchema(insert.source) : null;
+      Schema source = valuesWidth < 0 || insert.byName ? cache.querySchema(insert.source) : null;
+      int width =
+          valuesWidth >= 0
+              ? valuesWidth
+              : java.util.Objects.requireNonNull(source).getFields().size();
+      names = new ArrayList<>();
       if (insert.byName) {
-        names = new ArrayList<>();
-        for (Field f : java.util.Objects.requireNonNull(sourceSchema).getFields()) {
+        for (Field f : java.util.Objects.requireNonNull(source).getFields()) {
           names.add(f.getName());
         }
+      } else if (width > tableColumns.size()) {
+        throw new QueryRejectedException(
+            "'"
+                + table
+                + "' has "
+                + tableColumns.size()
+                + " columns but this INSERT supplies "
+                + width
+                + " values per row",
+            null);
       } else {
-        width =
-            width >= 0 ? width : java.util.Objects.requireNonNull(sourceSchema).getFields().size();
-        if (width > tableColumns.size()) {
-          throw new QueryRejectedException(
-              "'"
-                  + table
-                  + "' has "
-                  + tableColumns.size()
-                  + " columns but this INSERT supplies "
-                  + width
-                  + " values per row",
-              null);
-        }
-        names = new ArrayList<>();
         for (int i = 0; i < width; i++) {
           names.add(tableColumns.get(i)[0]);
         }
       }
     }
-    List<String> columns = new ArrayList<>(names.size());
-    List<String> types = new ArrayList<>(names.size());
+    List<String[]> out = new ArrayList<>(names.size());
     Set<String> seen = new java.util.HashSet<>();
     for (String n : names) {
       String[] column = null;
@@ -1311,33 +1357,9 @@ public final class Engine implements Hyprstream {
       if (!seen.add(key(column[0]))) {
         throw new SchemaMismatchException(table, column[0], "named twice in the INSERT");
       }
-      columns.add(column[0]);
-      types.add(column[1]);
+      out.add(column);
     }
-    List<VectorSchemaRoot> rows =
-        cache.evaluateRows(table, columns, types, insert.source, parameters, allocator);
-    long count = 0;
-    TableState ts = tables.get(key(table));
-    Schema ingested = ts == null ? null : ts.schema;
-    try {
-      for (int i = 0; i < rows.size(); i++) {
-        count += rows.get(i).getRowCount();
-        if (ingested != null) {
-          VectorSchemaRoot r = rows.set(i, null);
-          rows.set(i, ArrowConform.toTable(r, ingested, allocator));
-        }
-      }
-    } catch (RuntimeException e) {
-      rows.forEach(
-          r -> {
-            if (r != null) {
-              r.close();
-            }
-          });
-      throw e;
-    }
-    ingestOwned(table, rows, true);
-    return count;
+    return out;
   }
 
   /** The table a write statement matched by {@link #WRITE_TARGET} names, unquoted. */
