@@ -166,6 +166,16 @@ final class JdbcMetadataTest {
             "TYPE_NAME",
             "DATA_TYPE",
             "IS_NULLABLE"));
+    try (Statement st = connection.createStatement()) {
+      st.executeUpdate("COMMENT ON COLUMN devices.name IS 'shown in the console'");
+    }
+    assertEquals(
+        List.of("name\tshown in the console\tNO"),
+        rows(
+            connection.getMetaData().getColumns(null, null, "devices", "name"),
+            "COLUMN_NAME",
+            "REMARKS",
+            "IS_AUTOINCREMENT"));
     assertEquals(
         List.of("10\t2\t10"),
         rows(

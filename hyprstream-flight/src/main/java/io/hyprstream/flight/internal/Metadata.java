@@ -79,6 +79,9 @@ public final class Metadata {
         .withFlightSqlServerStatementTimeout(0)
         .withFlightSqlServerTransactionTimeout(0)
         .withSqlIdentifierQuoteChar("\"")
+        // DuckDB resolves names ignoring case, quoted or not, and keeps them as written. The 18.3
+        // JDBC driver never reads these two (its storesUpperCaseIdentifiers() is always true), so
+        // name filters match ignoring case too: see nameIs.
         .withSqlIdentifierCase(SqlSupportedCaseSensitivity.SQL_CASE_SENSITIVITY_CASE_INSENSITIVE)
         .withSqlQuotedIdentifierCase(
             SqlSupportedCaseSensitivity.SQL_CASE_SENSITIVITY_CASE_INSENSITIVE)
