@@ -197,7 +197,9 @@ final class SqllineIT {
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "--add-opens=java.base/java.nio=ALL-UNNAMED",
             "-cp",
-            jar("hyprstream.test.sqllineJar") + ":" + jar("hyprstream.test.jdbcDriverJar"),
+            jar("hyprstream.test.sqllineJar")
+                + java.io.File.pathSeparator
+                + jar("hyprstream.test.jdbcDriverJar"),
             "sqlline.SqlLine",
             "-u",
             jdbcUrl,
@@ -210,7 +212,7 @@ final class SqllineIT {
             "--run=" + script);
     Process p =
         new ProcessBuilder(command)
-            .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
             .redirectOutput(stdout.toFile())
             .redirectError(stderr.toFile())
             .start();
@@ -236,10 +238,6 @@ final class SqllineIT {
           "system property " + property + " must name a jar (set by the pom), got " + jar);
     }
     return jar;
-  }
-
-  private static java.io.File nullDevice() {
-    return new java.io.File("/dev/null");
   }
 
   /** What sqlline printed. */
