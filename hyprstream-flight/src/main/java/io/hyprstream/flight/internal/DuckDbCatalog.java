@@ -2,8 +2,10 @@ package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.HyprstreamException;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -92,7 +94,7 @@ public final class DuckDbCatalog {
       String table = text(row.get(0));
       tableNames.put(fold(table), table);
       columns
-          .computeIfAbsent(fold(table), t -> new java.util.LinkedHashMap<>())
+          .computeIfAbsent(fold(table), t -> new LinkedHashMap<>())
           .put(
               text(row.get(1)),
               new Column(
@@ -164,7 +166,7 @@ public final class DuckDbCatalog {
           out.add(row);
         }
       }
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new HyprstreamException("cannot read DuckDB's catalog: " + e.getMessage(), e);
     }
     return out;
