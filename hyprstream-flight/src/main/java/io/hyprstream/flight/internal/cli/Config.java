@@ -1009,7 +1009,7 @@ public final class Config {
       throw bad(ENGINE_ENGINE, "must be one of none, duckdb, adbc");
     }
     String database = string(ENGINE_DATABASE);
-    if (!database.isEmpty()) {
+    if (!database.isEmpty() && !engine.equals("none")) {
       try {
         BackendStores.withDatabase(engineConnection(), database);
       } catch (IllegalArgumentException e) {
