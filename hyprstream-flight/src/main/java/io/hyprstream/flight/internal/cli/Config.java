@@ -262,6 +262,11 @@ public final class Config {
     return Objects.requireNonNull(KEYS.get(key), key).env();
   }
 
+  /** The type of {@code key}'s value. */
+  static Type typeOf(String key) {
+    return Objects.requireNonNull(KEYS.get(key), key).type();
+  }
+
   /** The flag that sets {@code key}, without {@code --}; null when only files and env set it. */
   static @Nullable String flagName(String key) {
     return Objects.requireNonNull(KEYS.get(key), key).flag();
@@ -306,7 +311,8 @@ public final class Config {
       } else {
         put(alias.key(), value, source);
       }
-      if (alias.impliesAdbc()) {
+      // The connection's alias is the one to name, over a driver's.
+      if (alias.impliesAdbc() && (adbcImpliedBy == null || alias.option() == null)) {
         adbcImpliedBy = source;
       }
     }

@@ -387,7 +387,7 @@ public final class Main implements Callable<Integer> {
     Config cfg;
     List<String> warnings = new ArrayList<>();
     try {
-      cfg = Config.load(systemFile, config, env, flags(), warnings);
+      cfg = configuration(warnings);
     } catch (ConfigException e) {
       err.println("hyprstream: configuration error: " + e.getMessage());
       return ConfigException.EXIT_CODE;
@@ -496,7 +496,16 @@ public final class Main implements Callable<Integer> {
     return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
-  /** The flags given, by configuration key. */
+  /**
+   * The configuration the parsed flags, the environment and the files give.
+   *
+   * @throws ConfigException naming the first wrong key or value
+   */
+  Config configuration(List<String> warnings) {
+    return Config.load(systemFile, config, env, flags(), warnings);
+  }
+
+  /** The flags given, by configuration key (alias flags by their name, with {@code --}). */
   private Map<String, Object> flags() {
     Map<String, Object> f = new LinkedHashMap<>();
     putIfSet(f, Config.SERVER_HOST, host);
