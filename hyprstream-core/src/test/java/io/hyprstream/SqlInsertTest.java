@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -360,6 +361,18 @@ final class SqlInsertTest {
             "SELECT name, epoch_us(\"at\"), day, octet_length(blob) FROM wide WHERE name IS NOT NULL"
                 + " ORDER BY \"at\""));
     assertEquals(3, count("SELECT count(*) FROM wide"));
+  }
+
+  @Test
+  void insert_omittingTheValue_storesNullLikeSql() throws Exception {
+    assertEquals(
+        1, execute("INSERT INTO metrics (metric_id, timestamp) VALUES ('cpu', " + ago(60) + ")"));
+    assertEquals(
+        List.of(Arrays.asList("cpu", null, 0L)),
+        rows(
+            "SELECT metric_id, value, value_running_window_count FROM metrics WHERE timestamp = "
+                + ago(60)));
+    assertWindowsMatchOracle();
   }
 
   /** Every default window view equals DuckDB's time_bucket GROUP BY over the raw rows. */

@@ -522,6 +522,8 @@ public final class DuckDbCacheStore implements CacheStore {
    * and the rows are read back as Arrow. {@code table} only names the target in errors. Ownership:
    * the caller closes the returned batches, allocated from {@code alloc}.
    *
+   * @param columns the columns of the rows read back; the source fills the first {@code supplied}
+   *     of them, the rest are NULL
    * @param types DuckDB types, one per column
    * @throws SchemaMismatchException naming the column when a value cannot be cast to its type
    * @throws QueryRejectedException when DuckDB refuses the source for any other reason
@@ -529,24 +531,25 @@ public final class DuckDbCacheStore implements CacheStore {
   public List<VectorSchemaRoot> evaluateRows(
       String table,
       List<String> columns,
+      int supplied,
       List<String> types,
       String source,
       List<@Nullable Object> parameters,
       BufferAllocator alloc) {
+    List<String> filled = columns.subList(0, supplied);
     String staging = "_hs_insert_" + streamNames.incrementAndGet();
     DuckDBConnection conn = borrow();
     try {
       try {
         createStaging(conn, staging, columns, types, -1);
-        try (PreparedStatement ps =
-            conn.prepareStatement(stagingInsert(staging, columns, source))) {
+        try (PreparedStatement ps = conn.prepareStatement(stagingInsert(staging, filled, source))) {
           bind(ps, parameters);
           ps.execute();
         }
       } catch (SQLException e) {
         String message = firstLine(e).replace(staging, quote(table));
         if (message.startsWith("Conversion Error")) {
-          String column = castCulprit(conn, columns, types, source, parameters);
+          String column = castCulprit(conn, filled, types, source, parameters);
           if (column != null) {
             throw new SchemaMismatchException(
                 table, column, "a value of the INSERT does not fit the column: " + message);

@@ -1260,6 +1260,8 @@ public final class Engine implements Hyprstream {
     }
     prepareFor(words);
     List<String[]> columns = targetColumns(insert, parsed.valuesWidth());
+    int supplied = columns.size();
+    columns.addAll(omittedValueColumns(table, columns));
     List<String> names = new ArrayList<>(columns.size());
     List<String> types = new ArrayList<>(columns.size());
     columns.forEach(
@@ -1268,7 +1270,7 @@ public final class Engine implements Hyprstream {
           types.add(c[1]);
         });
     List<VectorSchemaRoot> rows =
-        cache.evaluateRows(table, names, types, insert.source, parameters, allocator);
+        cache.evaluateRows(table, names, supplied, types, insert.source, parameters, allocator);
     TableState ts = tables.get(key(table));
     Schema ingested = null;
     if (ts != null) {
@@ -1295,6 +1297,34 @@ public final class Engine implements Hyprstream {
     }
     ingestOwned(table, batches, true);
     return count;
+  }
+
+  /**
+   * The value columns of {@code table}'s windows that an INSERT filling {@code columns} leaves out,
+   * as {@code {name, DuckDB type}}: SQL makes an omitted column NULL, whereas an ingested batch
+   * must carry every value column, so they are added as NULL (such rows are stored, not
+   * aggregated). None when the statement fills a value's running count instead (the pre-aggregated
+   * form of a seed).
+   */
+  private List<String[]> omittedValueColumns(String table, List<String[]> columns) {
+    AggregationSpec spec = specs.get(key(table));
+    if (spec == null) {
+      return List.of();
+    }
+    Set<String> filled = new java.util.HashSet<>();
+    columns.forEach(c -> filled.add(key(c[0])));
+    List<String[]> out = new ArrayList<>();
+    for (String v : spec.valueColumns()) {
+      if (filled.contains(key(v)) || filled.contains(key(v + "_running_window_count"))) {
+        continue;
+      }
+      for (String[] c : cache.columnTypes(table)) {
+        if (c[0].equalsIgnoreCase(v)) {
+          out.add(c);
+        }
+      }
+    }
+    return out;
   }
 
   /**
