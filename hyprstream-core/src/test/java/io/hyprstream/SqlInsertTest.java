@@ -375,6 +375,62 @@ final class SqlInsertTest {
     assertWindowsMatchOracle();
   }
 
+  @Test
+  void insert_fromSeveralThreadsAlongsideIngest_losesAndDoublesNothing() throws Exception {
+    int threads = 4;
+    int statements = 25;
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(threads + 1);
+    try {
+      List<java.util.concurrent.Future<Long>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int thread = t;
+        done.add(
+            pool.submit(
+                () -> {
+                  long n = 0;
+                  for (int i = 0; i < statements; i++) {
+                    n +=
+                        execute(
+                            "INSERT INTO metrics (metric_id, timestamp, value) SELECT 't"
+                                + thread
+                                + "', "
+                                + ago(2000 - i * 10L)
+                                + " + r * INTERVAL 1 SECOND, r FROM range(10) x(r)");
+                  }
+                  return n;
+                }));
+      }
+      done.add(
+          pool.submit(
+              () -> {
+                for (int i = 0; i < statements; i++) {
+                  try (VectorSchemaRoot b =
+                      TestData.metrics(
+                          allocator,
+                          List.of(
+                              new TestData.Row(
+                                  "ingested",
+                                  TestData.micros(NOW.minusSeconds(1500 - i)),
+                                  1.0,
+                                  i)))) {
+                    hs.ingest("metrics", b);
+                  }
+                }
+                return (long) statements;
+              }));
+      long total = 0;
+      for (java.util.concurrent.Future<Long> f : done) {
+        total += f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      assertEquals(threads * statements * 10L + statements, total);
+      assertEquals(1 + total, count("SELECT count(*) FROM metrics"));
+    } finally {
+      pool.shutdownNow();
+    }
+    assertWindowsMatchOracle();
+  }
+
   /** Every default window view equals DuckDB's time_bucket GROUP BY over the raw rows. */
   private void assertWindowsMatchOracle() throws Exception {
     for (WindowSpec w : WindowSpec.DEFAULTS) {
