@@ -393,6 +393,14 @@ public final class Engine implements Hyprstream {
     IngestResult result = IngestResult.of(0);
     try {
       try {
+        if (log) {
+          // Values that DuckDB, the log or the backend would refuse after the acknowledgement are
+          // refused now, before anything is stored (a replayed log passed these checks already).
+          Map<String, ChronoUnit> epochColumns = epochColumns(ts);
+          for (VectorSchemaRoot b : batches) {
+            ValueChecks.check(ts.name, b, epochColumns, backend != null);
+          }
+        }
         ts.lock.lock();
         try {
           Schema grown = ts.validate(batches);
@@ -404,6 +412,10 @@ public final class Engine implements Hyprstream {
               ts.lock.lock();
               grown = ts.validate(batches);
               if (grown != null) {
+                if (backend != null) {
+                  // A column the backend can never write would block write-through for good.
+                  backend.checkWritable(ts.name, grown);
+                }
                 cache.ensureTable(ts.name, grown);
                 ts.adopt(grown);
               }
@@ -590,9 +602,22 @@ public final class Engine implements Hyprstream {
       for (VectorSchemaRoot b : batches) {
         rows += b.getRowCount();
       }
+      // A second reference to each batch, to insert them one by one if the grouped INSERT fails:
+      // one batch DuckDB refuses must not take the other writers' acknowledged rows with it.
+      List<VectorSchemaRoot> spares = new ArrayList<>(batches.size());
       try {
-        cache.append(ts.name, batches);
+        for (VectorSchemaRoot b : batches) {
+          spares.add(ArrowCopy.share(b, allocator));
+        }
+        try {
+          cache.append(ts.name, batches);
+        } catch (RuntimeException grouped) {
+          List<VectorSchemaRoot> alone = new ArrayList<>(spares);
+          spares.clear();
+          appendOneByOne(ts, alone, grouped);
+        }
       } finally {
+        spares.forEach(VectorSchemaRoot::close);
         synchronized (pendingMonitor) {
           pendingRows -= rows;
           pendingMonitor.notifyAll();
@@ -601,6 +626,33 @@ public final class Engine implements Hyprstream {
       return rows;
     } finally {
       ts.flushLock.unlock();
+    }
+  }
+
+  /**
+   * Inserts each of {@code batches} into DuckDB with a statement of its own, after the grouped
+   * insert failed with {@code grouped}; a batch refused again is logged with its row count and
+   * dropped from the cache (its log entry and write-through are not affected). Takes the batches.
+   */
+  private void appendOneByOne(
+      TableState ts, List<VectorSchemaRoot> batches, RuntimeException grouped) {
+    LOG.warn(
+        "inserting {} batches into '{}' at once failed ({}); inserting them one by one",
+        batches.size(),
+        ts.name,
+        grouped.getMessage());
+    for (int i = 0; i < batches.size(); i++) {
+      VectorSchemaRoot b = batches.get(i);
+      int rows = b.getRowCount();
+      try {
+        cache.append(ts.name, List.of(b));
+      } catch (RuntimeException e) {
+        LOG.error(
+            "DuckDB refused a batch of {} rows for '{}'; those rows are not in the cache: {}",
+            rows,
+            ts.name,
+            e.getMessage());
+      }
     }
   }
 
@@ -1525,6 +1577,12 @@ public final class Engine implements Hyprstream {
   private @Nullable String timeColumnOf(TableState ts) {
     AggregationSpec spec = ts.specOrNull();
     return spec != null ? spec.timeColumn() : config.timeColumns.get(key(ts.name));
+  }
+
+  /** The table's time column when it may arrive as an int64 epoch, with its unit. */
+  private Map<String, ChronoUnit> epochColumns(TableState ts) {
+    String column = timeColumnOf(ts);
+    return column == null ? Map.of() : Map.of(column, epochUnitOf(ts));
   }
 
   private static ChronoUnit epochUnitOf(TableState ts) {
