@@ -25,12 +25,12 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * A throwaway CA, a server certificate for {@code localhost}/{@code 127.0.0.1} and a client
  * certificate, made at test time as PEM files (no private key is ever committed, no openssl).
  */
-final class TestCertificates {
-  final Path caCert;
-  final Path serverCert;
-  final Path serverKey;
-  final Path clientCert;
-  final Path clientKey;
+public final class TestCertificates {
+  public final Path caCert;
+  public final Path serverCert;
+  public final Path serverKey;
+  public final Path clientCert;
+  public final Path clientKey;
 
   private TestCertificates(Path dir) {
     caCert = dir.resolve("ca.pem");
@@ -41,7 +41,7 @@ final class TestCertificates {
   }
 
   /** Writes a CA, a server and a client certificate with their keys into {@code dir}. */
-  static TestCertificates create(Path dir) throws Exception {
+  public static TestCertificates create(Path dir) throws Exception {
     TestCertificates c = new TestCertificates(dir);
     KeyPair ca = keyPair();
     X509Certificate caCert =
