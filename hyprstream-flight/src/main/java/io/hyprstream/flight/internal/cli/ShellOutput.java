@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where {@code hyprstream sql} writes: results to standard output in the chosen format; the {@code
@@ -78,7 +79,17 @@ final class ShellOutput {
     }
     FlightRuntimeException f = (FlightRuntimeException) e;
     FlightStatusCode code = f.status().code();
-    String text = code + ": " + f.getMessage();
+    String text = code + ": " + firstLine(f.getMessage());
+    if (code == FlightStatusCode.UNAVAILABLE) {
+      // gRPC says "io exception" and lists its channel pipeline; the cause says what happened.
+      Throwable root = f;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      if (root != f && root.getMessage() != null) {
+        text += ": " + firstLine(root.getMessage());
+      }
+    }
     if (code == FlightStatusCode.UNAUTHENTICATED && settings.user() == null) {
       text +=
           " (the server wants a login: pass --user NAME, with the password in HYPRSTREAM_PASSWORD"
@@ -93,6 +104,14 @@ final class ShellOutput {
               + ")";
     }
     return text;
+  }
+
+  private static String firstLine(@Nullable String message) {
+    if (message == null) {
+      return "";
+    }
+    int end = message.indexOf('\n');
+    return (end < 0 ? message : message.substring(0, end)).strip();
   }
 
   static String count(long n, String noun) {

@@ -127,6 +127,9 @@ final class SqlCommand implements Callable<Integer> {
     // A terminal tool: only warnings from the libraries below (before their first logger).
     if (System.getProperty(Main.LOG_LEVEL_PROPERTY) == null) {
       System.setProperty(Main.LOG_LEVEL_PROPERTY, "warn");
+      // It logs a refused login at ERROR with two stack traces; the shell says it in one line.
+      System.setProperty(
+          "org.slf4j.simpleLogger.log.org.apache.arrow.flight.auth2.ClientHandshakeWrapper", "off");
     }
     PrintStream out = this.out != null ? this.out : parent != null ? parent.out() : System.out;
     PrintStream err = this.err != null ? this.err : parent != null ? parent.err() : System.err;
