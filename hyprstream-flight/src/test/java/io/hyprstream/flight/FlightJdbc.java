@@ -15,12 +15,12 @@ import org.jspecify.annotations.Nullable;
  * in its own class loader: it holds the same classes as {@code flight-sql-jdbc-core}, which the
  * ADBC driver puts on the test class path.
  */
-final class FlightJdbc {
+public final class FlightJdbc {
   private static @Nullable Driver driver;
 
   private FlightJdbc() {}
 
-  static synchronized Driver driver() throws Exception {
+  public static synchronized Driver driver() throws Exception {
     Driver d = driver;
     if (d == null) {
       String jar = System.getProperty("hyprstream.test.jdbcDriverJar");
@@ -41,11 +41,11 @@ final class FlightJdbc {
     return d;
   }
 
-  static Connection connect(String url) throws Exception {
+  public static Connection connect(String url) throws Exception {
     return connect(url, new Properties());
   }
 
-  static Connection connect(String url, Properties properties) throws Exception {
+  public static Connection connect(String url, Properties properties) throws Exception {
     Connection c = driver().connect(url, properties);
     if (c == null) {
       throw new SQLException("the driver did not accept " + url);

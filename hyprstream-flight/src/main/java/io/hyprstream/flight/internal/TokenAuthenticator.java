@@ -22,6 +22,12 @@ import org.jspecify.annotations.Nullable;
  * in the {@code authorization} response header; a call carrying {@code Bearer token} is let through
  * while the token lives. Anything else is UNAUTHENTICATED.
  *
+ * <p>The token is also set as the cookie {@value #TOKEN_COOKIE}, and a call carrying that cookie is
+ * let through like one carrying the bearer header. Some clients send calls that bypass their own
+ * bearer-token option but never their cookie middleware: ADBC Java 0.20's bulk ingest sends its
+ * prepared statement's parameters with no call options, so with authentication on it works only
+ * through the cookie (ADBC option {@code adbc.flight.sql.rpc.with_cookie_middleware = true}).
+ *
  * <p>Written here rather than Flight's {@code GeneratedBearerTokenAuthenticator} because token
  * expiry must follow an injectable clock (tests expire a token without sleeping) and the TTL is
  * configured in seconds, not whole minutes.
@@ -31,6 +37,8 @@ public final class TokenAuthenticator implements CallHeaderAuthenticator {
    * Compared against when the user is unknown, so that a wrong name costs as long as a wrong
    * password.
    */
+  static final String TOKEN_COOKIE = "hyprstream_token";
+
   private static final String DUMMY_HASH =
       "$2a$12$C6UzMDM.H6dfI/f/IKcEeO5uV1b3ZkF0nZ0Pa4yTLjWd0HBCqnB5m";
 
@@ -51,6 +59,9 @@ public final class TokenAuthenticator implements CallHeaderAuthenticator {
   @Override
   public AuthResult authenticate(CallHeaders headers) {
     String bearer = AuthUtilities.getValueFromAuthHeader(headers, Auth2Constants.BEARER_PREFIX);
+    if (bearer == null) {
+      bearer = tokenCookie(headers);
+    }
     if (bearer != null) {
       String user = userByToken.getIfPresent(bearer);
       if (user == null) {
@@ -71,6 +82,23 @@ public final class TokenAuthenticator implements CallHeaderAuthenticator {
     throw unauthenticated(
         "authentication required: send a username and password (Flight basic auth; JDBC: user and"
             + " password properties) or a bearer token");
+  }
+
+  /** The value of the {@value #TOKEN_COOKIE} cookie, or null. */
+  private static @Nullable String tokenCookie(CallHeaders headers) {
+    Iterable<String> cookies = headers.getAll("cookie");
+    if (cookies == null) {
+      return null;
+    }
+    for (String header : cookies) {
+      for (String cookie : header.split(";")) {
+        String c = cookie.trim();
+        if (c.startsWith(TOKEN_COOKIE + "=")) {
+          return c.substring(TOKEN_COOKIE.length() + 1);
+        }
+      }
+    }
+    return null;
   }
 
   /** The user named by {@code Base64(user:password)}, when the password matches its hash. */
@@ -112,6 +140,7 @@ public final class TokenAuthenticator implements CallHeaderAuthenticator {
         if (newToken != null) {
           outgoing.insert(
               Auth2Constants.AUTHORIZATION_HEADER, Auth2Constants.BEARER_PREFIX + newToken);
+          outgoing.insert("set-cookie", TOKEN_COOKIE + "=" + newToken + "; HttpOnly");
         }
       }
     };

@@ -515,6 +515,7 @@ public final class Main implements Callable<Integer> {
     final HyprstreamServer server;
     final @Nullable DemoFeed demo;
     final BufferAllocator backendAllocator;
+    final BufferAllocator root;
     final @Nullable OpsHttpServer http;
     final Health health;
     final @Nullable JvmGcMetrics gc;
@@ -524,6 +525,7 @@ public final class Main implements Callable<Integer> {
         HyprstreamServer server,
         @Nullable DemoFeed demo,
         BufferAllocator backendAllocator,
+        BufferAllocator root,
         @Nullable OpsHttpServer http,
         Health health,
         @Nullable JvmGcMetrics gc) {
@@ -531,6 +533,7 @@ public final class Main implements Callable<Integer> {
       this.server = server;
       this.demo = demo;
       this.backendAllocator = backendAllocator;
+      this.root = root;
       this.http = http;
       this.health = health;
       this.gc = gc;
@@ -544,7 +547,7 @@ public final class Main implements Callable<Integer> {
     public void close() {
       health.stopping();
       try {
-        AutoCloseables.close(demo, server, hyprstream, backendAllocator, gc, http);
+        AutoCloseables.close(demo, server, hyprstream, backendAllocator, root, gc, http);
       } catch (Exception e) {
         throw new IllegalStateException("shutdown failed: " + e, e);
       }
@@ -553,8 +556,10 @@ public final class Main implements Callable<Integer> {
 
   /** Builds the instance and opens the port as {@code cfg} says. */
   static Running start(Config cfg, boolean demo) {
-    // The backend store's own buffers (result streams it hands back are the caller's).
-    BufferAllocator backendAllocator = new RootAllocator();
+    // One root for the process: the instance, the server and the backend store each take a child
+    // of it. Buffers move between them (a backend's rows into the engine, results to a client),
+    // and Arrow moves buffers only between allocators of the same root.
+    BufferAllocator root = new RootAllocator();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JvmGcMetrics gc = new JvmGcMetrics();
     new JvmMemoryMetrics().bindTo(registry);
@@ -575,12 +580,12 @@ public final class Main implements Callable<Integer> {
                 () -> java.util.Objects.requireNonNull(health.get()).check(),
                 registry);
       }
-      Running running = start(cfg, demo, backendAllocator, registry, http, gc);
+      Running running = start(cfg, demo, root, registry, http, gc);
       health.set(running.health);
       return running;
     } catch (RuntimeException e) {
       try {
-        AutoCloseables.close(gc, http, backendAllocator);
+        AutoCloseables.close(gc, http, root);
       } catch (Exception suppressed) {
         e.addSuppressed(suppressed);
       }
@@ -591,12 +596,13 @@ public final class Main implements Callable<Integer> {
   private static Running start(
       Config cfg,
       boolean demo,
-      BufferAllocator backendAllocator,
+      BufferAllocator root,
       PrometheusMeterRegistry registry,
       @Nullable OpsHttpServer http,
       JvmGcMetrics gc) {
     HyprstreamBuilder builder =
         Hyprstream.builder()
+            .allocator(root)
             .cacheDuration(cfg.cacheDuration())
             .resultCacheBytes(cfg.resultCacheBytes())
             .resultCacheTtl(cfg.resultCacheTtl())
@@ -615,24 +621,33 @@ public final class Main implements Callable<Integer> {
     for (AggregationSpec spec : cfg.aggregations()) {
       builder.aggregate(spec);
     }
-    if (!cfg.engine().equals("none")) {
-      builder
-          .backend(
-              BackendStores.open(
-                  cfg.engine(),
-                  cfg.engineConnection(),
-                  cfg.engineOptions(),
-                  cfg.engineUsername().isEmpty() ? null : cfg.engineUsername(),
-                  cfg.enginePassword().isEmpty() ? null : cfg.enginePassword(),
-                  backendAllocator))
-          .dataDirectory(Path.of(cfg.dataDir()))
-          .synchronousWriteThrough(cfg.synchronousWriteThrough());
+    // The backend store's own buffers; closed after the instance, which closes the store.
+    BufferAllocator backendAllocator = root.newChildAllocator("backend-store", 0, Long.MAX_VALUE);
+    Hyprstream hs;
+    try {
+      if (!cfg.engine().equals("none")) {
+        builder
+            .backend(
+                BackendStores.open(
+                    cfg.engine(),
+                    cfg.engineConnection(),
+                    cfg.engineOptions(),
+                    cfg.engineUsername().isEmpty() ? null : cfg.engineUsername(),
+                    cfg.enginePassword().isEmpty() ? null : cfg.enginePassword(),
+                    backendAllocator))
+            .dataDirectory(Path.of(cfg.dataDir()))
+            .synchronousWriteThrough(cfg.synchronousWriteThrough());
+      }
+      hs = builder.build();
+    } catch (RuntimeException e) {
+      backendAllocator.close();
+      throw e;
     }
-    Hyprstream hs = builder.build();
     HyprstreamServer server;
     try {
       HyprstreamServer.Builder sb =
           HyprstreamServer.builder(hs)
+              .allocator(root)
               .host(cfg.host())
               .port(cfg.port())
               .shutdownGrace(cfg.shutdownGrace())
@@ -652,10 +667,12 @@ public final class Main implements Callable<Integer> {
       server = sb.start();
     } catch (RuntimeException e) {
       hs.close();
+      backendAllocator.close();
       throw e;
     }
     DemoFeed feed = demo ? DemoFeed.start(hs) : null;
-    return new Running(hs, server, feed, backendAllocator, http, server.producer().health(), gc);
+    return new Running(
+        hs, server, feed, backendAllocator, root, http, server.producer().health(), gc);
   }
 
   /** The version from the jar's manifest. */

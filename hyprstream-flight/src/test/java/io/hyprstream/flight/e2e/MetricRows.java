@@ -1,0 +1,202 @@
+package io.hyprstream.flight.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.arrow.adbc.core.AdbcConnection;
+import org.apache.arrow.adbc.core.AdbcDatabase;
+import org.apache.arrow.adbc.core.AdbcDriver;
+import org.apache.arrow.adbc.core.AdbcStatement;
+import org.apache.arrow.adbc.core.BulkIngestMode;
+import org.apache.arrow.adbc.driver.flightsql.FlightSqlDriver;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.TimeStampMilliVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Rows for the built-in {@code metrics} table as a client sends them, the two ways clients send
+ * them (the Flight SQL JDBC driver's batched prepared INSERT, ADBC bulk ingest), and the oracle of
+ * their windows: DuckDB's own {@code time_bucket ... GROUP BY} over the same rows.
+ */
+final class MetricRows {
+  /** One acknowledged row. */
+  record Row(String metricId, long epochMillis, double value) {}
+
+  private MetricRows() {}
+
+  /**
+   * {@code n} rows over five metrics, spread over the 50 minutes before {@code end} (inside the
+   * default cache duration), values with three decimals, from {@code seed}.
+   */
+  static List<Row> generate(int n, long seed, Instant end) {
+    Random random = new Random(seed);
+    long endMillis = end.toEpochMilli();
+    long span = Duration.ofMinutes(50).toMillis();
+    List<Row> rows = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      rows.add(
+          new Row(
+              "m" + random.nextInt(5),
+              endMillis - (long) (random.nextDouble() * span),
+              Math.round(random.nextDouble() * 100_000) / 1000.0));
+    }
+    return rows;
+  }
+
+  /** Sends the rows as one batched prepared INSERT through the Flight SQL JDBC driver. */
+  static void ingestJdbc(Connection flight, List<Row> rows) throws Exception {
+    try (PreparedStatement ps =
+        flight.prepareStatement(
+            "INSERT INTO metrics (metric_id, timestamp, value) VALUES (?, ?, ?)")) {
+      for (Row r : rows) {
+        ps.setString(1, r.metricId());
+        ps.setTimestamp(2, new Timestamp(r.epochMillis()));
+        ps.setDouble(3, r.value());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /** Sends the rows as one ADBC bulk ingest (append) over Flight SQL to {@code grpcUri}. */
+  static void ingestAdbc(String grpcUri, Map<String, Object> options, List<Row> rows)
+      throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.notNullable("metric_id", ArrowType.Utf8.INSTANCE),
+                Field.notNullable("timestamp", new ArrowType.Timestamp(TimeUnit.MILLISECOND, null)),
+                new Field(
+                    "value",
+                    FieldType.nullable(
+                        new ArrowType.FloatingPoint(
+                            org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)),
+                    null)));
+    Map<String, Object> params = new java.util.HashMap<>(options);
+    params.put(AdbcDriver.PARAM_URI.getKey(), grpcUri.replace("grpc://", "grpc+tcp://"));
+    try (BufferAllocator allocator = new RootAllocator();
+        AdbcDatabase db = new FlightSqlDriver(allocator).open(params);
+        AdbcConnection connection = db.connect();
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+      VarCharVector ids = (VarCharVector) root.getVector(0);
+      TimeStampMilliVector ts = (TimeStampMilliVector) root.getVector(1);
+      Float8Vector values = (Float8Vector) root.getVector(2);
+      root.allocateNew();
+      for (int i = 0; i < rows.size(); i++) {
+        ids.setSafe(i, rows.get(i).metricId().getBytes(StandardCharsets.UTF_8));
+        ts.setSafe(i, rows.get(i).epochMillis());
+        values.setSafe(i, rows.get(i).value());
+      }
+      root.setRowCount(rows.size());
+      try (AdbcStatement st = connection.bulkIngest("metrics", BulkIngestMode.APPEND)) {
+        st.bind(root);
+        assertEquals(rows.size(), st.executeUpdate().getAffectedRows());
+      }
+    }
+  }
+
+  /** The windows' columns both sides are compared on, sums rounded against addition order. */
+  private static final String WINDOW_COLUMNS =
+      "metric_id, epoch_ms(window_start) AS start_ms, value_count, round(value_sum, 6) AS s,"
+          + " value_min, value_max";
+
+  /** {@code view}'s windows as the server answers, through {@code flight}. */
+  static List<List<Object>> windows(Connection flight, String view) throws Exception {
+    try (Statement st = flight.createStatement()) {
+      return rows(st.executeQuery("SELECT " + WINDOW_COLUMNS + " FROM " + view + " ORDER BY 1, 2"));
+    }
+  }
+
+  /** What {@code view} must hold for {@code rows}: DuckDB's time_bucket over the raw rows. */
+  static List<List<Object>> oracle(List<Row> rows, Duration width) throws Exception {
+    try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+        Statement st = duck.createStatement()) {
+      st.execute("CREATE TABLE raw (metric_id VARCHAR, ts TIMESTAMP, value DOUBLE)");
+      try (PreparedStatement ps =
+          duck.prepareStatement("INSERT INTO raw VALUES (?, epoch_ms(?), ?)")) {
+        for (Row r : rows) {
+          ps.setString(1, r.metricId());
+          ps.setLong(2, r.epochMillis());
+          ps.setDouble(3, r.value());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return rows(
+          st.executeQuery(
+              "SELECT metric_id, epoch_ms(time_bucket(INTERVAL '"
+                  + width.toSeconds()
+                  + " seconds', ts)) AS start_ms, count(value), round(sum(value), 6), min(value),"
+                  + " max(value) FROM raw GROUP BY ALL ORDER BY 1, 2"));
+    }
+  }
+
+  /**
+   * Fails unless both lists are equal, with a message short enough to read: the sizes and the first
+   * row that differs.
+   */
+  static void assertSameRows(List<List<Object>> expected, List<List<Object>> actual, String what) {
+    if (expected.equals(actual)) {
+      return;
+    }
+    int i = 0;
+    while (i < expected.size() && i < actual.size() && expected.get(i).equals(actual.get(i))) {
+      i++;
+    }
+    throw new AssertionError(
+        what
+            + ": expected "
+            + expected.size()
+            + " rows, got "
+            + actual.size()
+            + "; first difference at row "
+            + i
+            + ": expected "
+            + (i < expected.size() ? expected.get(i) : "(none)")
+            + ", got "
+            + (i < actual.size() ? actual.get(i) : "(none)"));
+  }
+
+  /** Every row of {@code rs} as a list of values, numbers as longs or doubles; closes it. */
+  static List<List<Object>> rows(ResultSet rs) throws Exception {
+    try (rs) {
+      ResultSetMetaData md = rs.getMetaData();
+      List<List<Object>> out = new ArrayList<>();
+      while (rs.next()) {
+        List<Object> row = new ArrayList<>();
+        for (int c = 1; c <= md.getColumnCount(); c++) {
+          Object v = rs.getObject(c);
+          if (v instanceof Number n && !(v instanceof Double || v instanceof Float)) {
+            v = n.longValue();
+          } else if (v instanceof Float f) {
+            v = f.doubleValue();
+          }
+          row.add(v);
+        }
+        out.add(row);
+      }
+      return out;
+    }
+  }
+}
