@@ -15,13 +15,12 @@ final class BackslashCommands {
   }
 
   static final String HELP =
-      String.join(
-          "\n",
-          "SQL statements end with ';' and may span lines. Commands:",
-          "  \\d          list tables, views and system tables",
-          "  \\d NAME     describe one: columns, types and whether they may be NULL",
-          "  \\?          this help",
-          "  \\q          quit (Ctrl-D too)");
+      """
+      SQL statements end with ';' and may span lines. Commands:
+        \\d          list tables, views and system tables
+        \\d NAME     describe one: columns, types and whether they may be NULL
+        \\?          this help
+        \\q          quit (Ctrl-D too)""";
 
   private final SchemaBrowser browser;
   private final PrintStream out;
@@ -48,21 +47,23 @@ final class BackslashCommands {
     int space = indexOfWhitespace(text);
     String name = space < 0 ? text : text.substring(0, space);
     String argument = space < 0 ? "" : text.substring(space).strip();
-    switch (name) {
-      case "\\q":
-        return Outcome.QUIT;
-      case "\\?":
+    return switch (name) {
+      case "\\q" -> Outcome.QUIT;
+      case "\\?" -> {
         out.println(HELP);
         out.flush();
-        return Outcome.DONE;
-      case "\\d":
+        yield Outcome.DONE;
+      }
+      case "\\d" -> {
         boolean ok = argument.isEmpty() ? browser.list(where) : browser.describe(argument, where);
-        return ok ? Outcome.DONE : Outcome.FAILED;
-      default:
+        yield ok ? Outcome.DONE : Outcome.FAILED;
+      }
+      default -> {
         err.println(where + "unknown command " + name + " (\\? lists the commands)");
         err.flush();
-        return Outcome.FAILED;
-    }
+        yield Outcome.FAILED;
+      }
+    };
   }
 
   private static int indexOfWhitespace(String s) {

@@ -16,98 +16,63 @@ final class ColumnTypes {
 
   static String of(Field field) {
     ArrowType t = field.getType();
-    switch (t.getTypeID()) {
-      case Int:
-        {
-          ArrowType.Int i = (ArrowType.Int) t;
-          String name;
-          switch (i.getBitWidth()) {
-            case 8:
-              name = "TINYINT";
-              break;
-            case 16:
-              name = "SMALLINT";
-              break;
-            case 32:
-              name = "INTEGER";
-              break;
-            default:
-              name = "BIGINT";
-          }
-          return i.getIsSigned() ? name : "U" + name;
+    return switch (t.getTypeID()) {
+      case Int -> {
+        ArrowType.Int i = (ArrowType.Int) t;
+        String name =
+            switch (i.getBitWidth()) {
+              case 8 -> "TINYINT";
+              case 16 -> "SMALLINT";
+              case 32 -> "INTEGER";
+              default -> "BIGINT";
+            };
+        yield i.getIsSigned() ? name : "U" + name;
+      }
+      case FloatingPoint ->
+          switch (((ArrowType.FloatingPoint) t).getPrecision()) {
+            case SINGLE -> "FLOAT";
+            case DOUBLE -> "DOUBLE";
+            default -> t.toString();
+          };
+      case Utf8, LargeUtf8, Utf8View -> "VARCHAR";
+      case Binary, LargeBinary, BinaryView, FixedSizeBinary -> "BLOB";
+      case Bool -> "BOOLEAN";
+      case Decimal -> {
+        ArrowType.Decimal d = (ArrowType.Decimal) t;
+        yield "DECIMAL(" + d.getPrecision() + "," + d.getScale() + ")";
+      }
+      case Date -> "DATE";
+      case Time -> "TIME";
+      case Timestamp -> timestamp((ArrowType.Timestamp) t);
+      case Interval, Duration -> "INTERVAL";
+      case List, LargeList -> of(field.getChildren().get(0)) + "[]";
+      case FixedSizeList ->
+          of(field.getChildren().get(0)) + "[" + ((ArrowType.FixedSizeList) t).getListSize() + "]";
+      case Struct -> {
+        List<String> members = new ArrayList<>();
+        for (Field child : field.getChildren()) {
+          members.add(child.getName() + " " + of(child));
         }
-      case FloatingPoint:
-        switch (((ArrowType.FloatingPoint) t).getPrecision()) {
-          case SINGLE:
-            return "FLOAT";
-          case DOUBLE:
-            return "DOUBLE";
-          default:
-            return t.toString();
-        }
-      case Utf8:
-      case LargeUtf8:
-      case Utf8View:
-        return "VARCHAR";
-      case Binary:
-      case LargeBinary:
-      case BinaryView:
-      case FixedSizeBinary:
-        return "BLOB";
-      case Bool:
-        return "BOOLEAN";
-      case Decimal:
-        {
-          ArrowType.Decimal d = (ArrowType.Decimal) t;
-          return "DECIMAL(" + d.getPrecision() + "," + d.getScale() + ")";
-        }
-      case Date:
-        return "DATE";
-      case Time:
-        return "TIME";
-      case Timestamp:
-        {
-          ArrowType.Timestamp ts = (ArrowType.Timestamp) t;
-          if (ts.getTimezone() != null) {
-            return "TIMESTAMP WITH TIME ZONE";
-          }
-          switch (ts.getUnit()) {
-            case SECOND:
-              return "TIMESTAMP_S";
-            case MILLISECOND:
-              return "TIMESTAMP_MS";
-            case NANOSECOND:
-              return "TIMESTAMP_NS";
-            default:
-              return "TIMESTAMP";
-          }
-        }
-      case Interval:
-      case Duration:
-        return "INTERVAL";
-      case List:
-      case LargeList:
-        return of(field.getChildren().get(0)) + "[]";
-      case FixedSizeList:
-        return of(field.getChildren().get(0))
-            + "["
-            + ((ArrowType.FixedSizeList) t).getListSize()
-            + "]";
-      case Struct:
-        {
-          List<String> members = new ArrayList<>();
-          for (Field child : field.getChildren()) {
-            members.add(child.getName() + " " + of(child));
-          }
-          return "STRUCT(" + String.join(", ", members) + ")";
-        }
-      case Map:
-        {
-          List<Field> entry = field.getChildren().get(0).getChildren();
-          return "MAP(" + of(entry.get(0)) + ", " + of(entry.get(1)) + ")";
-        }
-      default:
-        return t.toString();
+        yield "STRUCT(" + String.join(", ", members) + ")";
+      }
+      case Map -> {
+        List<Field> entry = field.getChildren().get(0).getChildren();
+        yield "MAP(" + of(entry.get(0)) + ", " + of(entry.get(1)) + ")";
+      }
+      default -> t.toString();
+    };
+  }
+
+  /** DuckDB's timestamp types: microseconds are plain TIMESTAMP; a zone makes TIMESTAMPTZ. */
+  private static String timestamp(ArrowType.Timestamp ts) {
+    if (ts.getTimezone() != null) {
+      return "TIMESTAMP WITH TIME ZONE";
     }
+    return switch (ts.getUnit()) {
+      case SECOND -> "TIMESTAMP_S";
+      case MILLISECOND -> "TIMESTAMP_MS";
+      case NANOSECOND -> "TIMESTAMP_NS";
+      case MICROSECOND -> "TIMESTAMP";
+    };
   }
 }

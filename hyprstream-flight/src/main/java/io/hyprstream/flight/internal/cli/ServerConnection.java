@@ -190,11 +190,12 @@ final class ServerConnection implements AutoCloseable {
             Object id = ArrowValues.value(ids, r);
             Object value = ArrowValues.value(values, r);
             String text = value == null ? "" : value.toString();
-            if (id instanceof Number
-                && ((Number) id).intValue() == SqlInfo.FLIGHT_SQL_SERVER_NAME_VALUE) {
+            if (!(id instanceof Number n)) {
+              continue;
+            }
+            if (n.intValue() == SqlInfo.FLIGHT_SQL_SERVER_NAME_VALUE) {
               name = text;
-            } else if (id instanceof Number
-                && ((Number) id).intValue() == SqlInfo.FLIGHT_SQL_SERVER_VERSION_VALUE) {
+            } else if (n.intValue() == SqlInfo.FLIGHT_SQL_SERVER_VERSION_VALUE) {
               version = text;
             }
           }
@@ -207,11 +208,11 @@ final class ServerConnection implements AutoCloseable {
   }
 
   static RuntimeException asUnchecked(Exception e) {
-    if (e instanceof RuntimeException) {
-      return (RuntimeException) e;
+    if (e instanceof RuntimeException r) {
+      return r;
     }
-    if (e instanceof IOException) {
-      return new UncheckedIOException((IOException) e);
+    if (e instanceof IOException io) {
+      return new UncheckedIOException(io);
     }
     return new IllegalStateException(e);
   }

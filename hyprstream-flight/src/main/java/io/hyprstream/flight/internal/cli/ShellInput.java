@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal.cli;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -27,7 +28,7 @@ record ShellInput(
     String lastLine = buffer.substring(lastLineStart);
     StatementSplitter splitter = new StatementSplitter();
     List<StatementSplitter.Statement> statements =
-        new java.util.ArrayList<>(splitter.add(buffer.substring(0, lastLineStart)));
+        new ArrayList<>(splitter.add(buffer.substring(0, lastLineStart)));
     if (!splitter.isInsideQuoteOrComment() && BackslashCommands.isCommand(lastLine)) {
       StatementSplitter.Statement rest = splitter.finish();
       return new ShellInput(statements, lastLine.strip(), rest == null ? null : rest.text());

@@ -74,10 +74,9 @@ final class ShellOutput {
 
   /** The status code and message of {@code e}, with what to try when the code suggests it. */
   String describe(Exception e) {
-    if (!(e instanceof FlightRuntimeException)) {
+    if (!(e instanceof FlightRuntimeException f)) {
       return e.getMessage() == null ? e.toString() : e.getMessage();
     }
-    FlightRuntimeException f = (FlightRuntimeException) e;
     FlightStatusCode code = f.status().code();
     String text = code + ": " + firstLine(f.getMessage());
     if (code == FlightStatusCode.UNAVAILABLE) {

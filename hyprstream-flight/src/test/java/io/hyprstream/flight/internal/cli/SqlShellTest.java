@@ -366,7 +366,7 @@ final class SqlShellTest {
   @Test
   void tls_caNotTrusted_fails() throws Exception {
     TestServer s = startSecure(InstantSource.system());
-    // Trust the server's own certificate's issuer? No: trust an unrelated CA.
+    // A CA that did not sign the server's certificate.
     Path other = Files.createDirectory(dir.resolve("other"));
     TestCertificates stranger = TestCertificates.create(other);
     int code =
