@@ -2,7 +2,6 @@ package io.hyprstream.flight.internal.cli;
 
 import io.hyprstream.flight.HyprstreamServer;
 import java.io.BufferedReader;
-import java.io.Console;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -13,11 +12,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.jline.reader.EndOfFileException;
-import org.jline.reader.LineReader;
-import org.jline.reader.LineReaderBuilder;
-import org.jline.reader.UserInterruptException;
-import org.jline.reader.impl.LineReaderImpl;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import org.jspecify.annotations.Nullable;
@@ -49,9 +43,6 @@ import picocli.CommandLine.ParentCommand;
       "2:bad flag"
     })
 final class SqlCommand implements Callable<Integer> {
-  /** The password of {@code --user}; prompted for when unset. */
-  static final String PASSWORD_ENV = "HYPRSTREAM_PASSWORD";
-
   /** The history file of the interactive shell (default {@code ~/.hyprstream_history}). */
   static final String HISTORY_ENV = "HYPRSTREAM_HISTORY";
 
@@ -170,7 +161,7 @@ final class SqlCommand implements Callable<Integer> {
       PrintStream err) {
     String password;
     try {
-      password = password(settings, term, err);
+      password = LoginPassword.read(settings, env, term, err);
     } catch (IllegalStateException e) {
       err.println("hyprstream sql: " + e.getMessage());
       return 1;
@@ -238,67 +229,5 @@ final class SqlCommand implements Callable<Integer> {
       return configured.isEmpty() ? null : Path.of(configured);
     }
     return Path.of(System.getProperty("user.home"), ".hyprstream_history");
-  }
-
-  /**
-   * The password of {@code --user}: {@code HYPRSTREAM_PASSWORD}, else asked for without echo on the
-   * terminal; null without {@code --user}.
-   *
-   * @throws IllegalStateException when a password is needed and there is no way to ask for it
-   */
-  private @Nullable String password(
-      ServerConnection.Settings settings, @Nullable Terminal term, PrintStream err) {
-    String name = settings.user();
-    String fromEnv = env.get(PASSWORD_ENV);
-    if (name == null) {
-      if (fromEnv != null) {
-        err.println(
-            "hyprstream sql: warning: "
-                + PASSWORD_ENV
-                + " is set but --user is not; not logging in");
-      }
-      return null;
-    }
-    if (!settings.tls() && !isLoopback(settings.host())) {
-      err.println(
-          "hyprstream sql: warning: the password goes to "
-              + settings.uri()
-              + " unencrypted; use --tls (or --tls-ca FILE)");
-    }
-    if (fromEnv != null) {
-      return fromEnv;
-    }
-    String prompt = "Password for " + name + ": ";
-    if (term != null) {
-      // A reader of its own: no history, and none of the shell's statement rules.
-      LineReader reader =
-          LineReaderBuilder.builder()
-              .terminal(term)
-              .variable(LineReader.DISABLE_HISTORY, true)
-              .build();
-      try {
-        return reader.readLine(prompt, LineReaderImpl.NULL_MASK);
-      } catch (UserInterruptException | EndOfFileException e) {
-        throw new IllegalStateException("no password given", e);
-      }
-    }
-    Console console = System.console();
-    if (console != null) {
-      char[] typed = console.readPassword(prompt);
-      if (typed == null) {
-        throw new IllegalStateException("no password given");
-      }
-      return new String(typed);
-    }
-    throw new IllegalStateException(
-        "--user "
-            + name
-            + " needs a password: set "
-            + PASSWORD_ENV
-            + " (standard input is the script, and there is no terminal to ask on)");
-  }
-
-  private static boolean isLoopback(String host) {
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 }

@@ -314,7 +314,7 @@ final class SqlShellTest {
     TestServer s = startSecure(InstantSource.system());
     int code =
         sql(
-            Map.of(SqlCommand.PASSWORD_ENV, "alice-pw"),
+            Map.of(LoginPassword.ENV, "alice-pw"),
             new ByteArrayInputStream("SELECT 41 + 1 AS answer;\n\\d\n".getBytes()),
             "--port",
             port(s),
@@ -333,7 +333,7 @@ final class SqlShellTest {
     TestServer s = startSecure(InstantSource.system());
     int code =
         sql(
-            Map.of(SqlCommand.PASSWORD_ENV, "wrong"),
+            Map.of(LoginPassword.ENV, "wrong"),
             new ByteArrayInputStream("SELECT 1;\n".getBytes()),
             "--port",
             port(s),
@@ -371,7 +371,7 @@ final class SqlShellTest {
     TestCertificates stranger = TestCertificates.create(other);
     int code =
         sql(
-            Map.of(SqlCommand.PASSWORD_ENV, "alice-pw"),
+            Map.of(LoginPassword.ENV, "alice-pw"),
             new ByteArrayInputStream("SELECT 1;\n".getBytes()),
             "--port",
             port(s),
@@ -395,7 +395,7 @@ final class SqlShellTest {
   void user_noPasswordAndNoTerminal_exits1NamingTheVariable() {
     TestServer s = start();
     assertEquals(1, sql("SELECT 1;\n", "--port", port(s), "--user", "alice"));
-    assertTrue(err().contains(SqlCommand.PASSWORD_ENV), err());
+    assertTrue(err().contains(LoginPassword.ENV), err());
   }
 
   @Test
@@ -408,7 +408,7 @@ final class SqlShellTest {
         executor.submit(
             () ->
                 sql(
-                    Map.of(SqlCommand.PASSWORD_ENV, "alice-pw"),
+                    Map.of(LoginPassword.ENV, "alice-pw"),
                     stdin,
                     "--port",
                     port(s),
@@ -526,6 +526,28 @@ final class SqlShellTest {
     String kept = Files.readString(history);
     assertTrue(kept.contains("SELECT 6 * 7"), kept);
     assertFalse(kept.contains("alice-pw"), kept);
+  }
+
+  @Test
+  void interactive_noServer_exits1BeforeThePrompt() throws Exception {
+    ByteArrayOutputStream screen = new ByteArrayOutputStream();
+    PrintStream screenOut = new PrintStream(screen, true, StandardCharsets.UTF_8);
+    try (Terminal terminal =
+        new DumbTerminal(
+            "test", "dumb", InputStream.nullInputStream(), screen, StandardCharsets.UTF_8)) {
+      int code =
+          new CommandLine(
+                  new SqlCommand(
+                      Map.of(SqlCommand.HISTORY_ENV, ""),
+                      InputStream.nullInputStream(),
+                      screenOut,
+                      err,
+                      terminal))
+              .execute("--port", "1");
+      assertEquals(1, code);
+    }
+    assertTrue(err().contains("cannot connect to grpc://127.0.0.1:1: UNAVAILABLE"), err());
+    assertFalse(screen.toString(StandardCharsets.UTF_8).contains("hyprstream> "));
   }
 
   /** Waits until {@code text} shows {@code times} times on {@code screen}. */
