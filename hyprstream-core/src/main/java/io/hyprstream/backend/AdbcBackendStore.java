@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
@@ -54,7 +56,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A {@code JdbcDataSourceDatabase} hands every ADBC connection the same JDBC connection, so this
  * store opens one database per session: one for writes and metadata (serialised, reopened after a
- * connection failure) and one per query, closed with its reader.
+ * connection failure) and one per query, closed with its reader. Over JDBC, the sessions' JDBC
+ * connections come from a HikariCP pool sized by {@link PoolSettings}, so a query (the read-through
+ * path) reuses an open connection instead of connecting anew.
  */
 public final class AdbcBackendStore implements BackendStore {
   private final String name;
@@ -64,6 +68,7 @@ public final class AdbcBackendStore implements BackendStore {
   private final boolean transactional;
   private final String describe;
   private final @Nullable String password;
+  private final @Nullable AutoCloseable pool;
   private final Map<String, Set<String>> knownColumns = new ConcurrentHashMap<>();
   private final Object writeLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -103,7 +108,9 @@ public final class AdbcBackendStore implements BackendStore {
       SqlTypes dialect,
       boolean transactional,
       String describe,
-      @Nullable String password) {
+      @Nullable String password,
+      @Nullable AutoCloseable pool) {
+    this.pool = pool;
     this.name = name;
     this.allocator = allocator;
     this.factory = factory;
@@ -126,10 +133,23 @@ public final class AdbcBackendStore implements BackendStore {
       @Nullable String password,
       Map<String, String> options,
       BufferAllocator parent) {
+    return jdbc(jdbcUrl, username, password, options, PoolSettings.DEFAULTS, parent);
+  }
+
+  /**
+   * As {@link #jdbc(String, String, String, Map, BufferAllocator)}, pooled as {@code pool} says.
+   */
+  public static AdbcBackendStore jdbc(
+      String jdbcUrl,
+      @Nullable String username,
+      @Nullable String password,
+      Map<String, String> options,
+      PoolSettings pool,
+      BufferAllocator parent) {
     Properties props = new Properties();
     options.forEach(
         (k, v) -> {
-          if (!k.equals("dialect")) {
+          if (!k.equals("dialect") && !PoolSettings.OPTIONS.contains(k)) {
             props.setProperty(k, v);
           }
         });
@@ -139,7 +159,17 @@ public final class AdbcBackendStore implements BackendStore {
     if (password != null) {
       props.setProperty("password", password);
     }
-    ForwardOnlyDataSource source = new ForwardOnlyDataSource(jdbcUrl, props);
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("hyprstream-adbc-jdbc");
+    config.setJdbcUrl(jdbcUrl);
+    config.setDataSourceProperties(props);
+    config.setMaximumPoolSize(pool.maxSize());
+    config.setMinimumIdle(pool.minIdle());
+    config.setConnectionTimeout(pool.connectTimeout().toMillis());
+    // The ledger is created right after; a database that cannot be reached fails there, named.
+    config.setInitializationFailTimeout(-1);
+    HikariDataSource hikari = new HikariDataSource(config);
+    ForwardOnlyDataSource source = new ForwardOnlyDataSource(hikari, jdbcUrl);
     SessionFactory factory =
         alloc -> {
           Map<String, Object> params = new HashMap<>();
@@ -164,7 +194,7 @@ public final class AdbcBackendStore implements BackendStore {
                             ? SqlTypes.POSTGRES
                             : SqlTypes.GENERIC);
     String where = jdbcUrl.replaceFirst("\\?.*$", "") + (username == null ? "" : " as " + username);
-    return open("adbc-jdbc", parent, factory, dialect, true, where, password);
+    return open("adbc-jdbc", parent, factory, dialect, true, where, password, hikari);
   }
 
   /**
@@ -207,7 +237,7 @@ public final class AdbcBackendStore implements BackendStore {
         };
     SqlTypes dialect = dialectOption(options).orElse(SqlTypes.DUCKDB);
     String where = uri + (username == null ? "" : " as " + username);
-    return open("adbc-flight-sql", parent, factory, dialect, false, where, password);
+    return open("adbc-flight-sql", parent, factory, dialect, false, where, password, null);
   }
 
   private static AdbcBackendStore open(
@@ -217,10 +247,12 @@ public final class AdbcBackendStore implements BackendStore {
       SqlTypes dialect,
       boolean transactional,
       String describe,
-      @Nullable String password) {
+      @Nullable String password,
+      @Nullable AutoCloseable pool) {
     BufferAllocator allocator = parent.newChildAllocator(name, 0, Long.MAX_VALUE);
     AdbcBackendStore store =
-        new AdbcBackendStore(name, allocator, factory, dialect, transactional, describe, password);
+        new AdbcBackendStore(
+            name, allocator, factory, dialect, transactional, describe, password, pool);
     try {
       store.createLedger();
       return store;
@@ -613,6 +645,7 @@ public final class AdbcBackendStore implements BackendStore {
         s.close();
       }
     }
+    Closeables.closeQuietly(pool);
     allocator.close();
   }
 

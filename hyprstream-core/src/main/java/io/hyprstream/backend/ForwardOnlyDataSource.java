@@ -6,41 +6,36 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
-import java.util.Properties;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A {@link DataSource} over a JDBC URL whose connections create forward-only, read-only statements
- * whatever result set type is asked for. ADBC's JDBC driver asks for scrollable statements, which
- * DuckDB and SQLite refuse, and never scrolls.
+ * A {@link DataSource} over another (a connection pool) whose connections create forward-only,
+ * read-only statements whatever result set type is asked for. ADBC's JDBC driver asks for
+ * scrollable statements, which DuckDB and SQLite refuse, and never scrolls. Closing a connection
+ * closes the pool's, which returns it to the pool.
  */
 final class ForwardOnlyDataSource implements DataSource {
+  private final DataSource target;
   private final String url;
-  private final Properties properties;
 
-  /** {@code properties} carries the user, password and driver options. */
-  ForwardOnlyDataSource(String url, Properties properties) {
+  /** {@code url} only names the source in messages; connections come from {@code target}. */
+  ForwardOnlyDataSource(DataSource target, String url) {
+    this.target = target;
     this.url = url;
-    this.properties = properties;
   }
 
   @Override
   public Connection getConnection() throws SQLException {
-    return wrap(DriverManager.getConnection(url, properties));
+    return wrap(target.getConnection());
   }
 
   @Override
   public Connection getConnection(String username, String password) throws SQLException {
-    Properties p = new Properties();
-    p.putAll(properties);
-    p.setProperty("user", username);
-    p.setProperty("password", password);
-    return wrap(DriverManager.getConnection(url, p));
+    return wrap(target.getConnection(username, password));
   }
 
   private static Connection wrap(Connection target) {

@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
@@ -19,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,13 +48,16 @@ import org.postgresql.copy.CopyManager;
  *
  * <p>All tables, the ledger included, live in one schema: {@code current_schema()} unless the
  * {@code schema} option names another, which is created when missing.
+ *
+ * <p>Connections come from a HikariCP pool sized by {@link PoolSettings}: appends, queries (the
+ * read-through path) and catalog reads borrow one each, so concurrent queries run in parallel up to
+ * {@code pool_max}; a connection that broke is evicted rather than returned.
  */
 public final class PostgresBackendStore implements BackendStore {
   /** The ledger table's name. */
   public static final String LEDGER = "hyprstream_ledger";
 
   static final int RESULT_BATCH_ROWS = 64 * 1024;
-  private static final int MAX_IDLE_CONNECTIONS = 4;
   private static final Pattern MISSING_RELATION = Pattern.compile("relation \"([^\"]+)\"");
 
   private final String jdbcUrl;
@@ -61,7 +65,7 @@ public final class PostgresBackendStore implements BackendStore {
   private final String describe;
   private final String schema;
   private final PgCopyEncoder.Format format;
-  private final ConcurrentLinkedQueue<Connection> idle = new ConcurrentLinkedQueue<>();
+  private final HikariDataSource pool;
 
   /** Column names (lower-cased) of tables known to exist, so most appends skip the catalog. */
   private final Map<String, Map<String, String>> knownColumns = new ConcurrentHashMap<>();
@@ -81,13 +85,17 @@ public final class PostgresBackendStore implements BackendStore {
       Properties properties,
       String describe,
       @Nullable String schema,
-      PgCopyEncoder.Format format) {
+      PgCopyEncoder.Format format,
+      PoolSettings poolSettings) {
     this.jdbcUrl = jdbcUrl;
     this.properties = properties;
     this.describe = describe;
     this.format = format;
-    this.schema = schema == null ? currentSchema(jdbcUrl, properties, describe) : schema;
-    Connection c = connect();
+    // Also proves the server is reachable before a pool starts retrying in the background.
+    String current = currentSchema(jdbcUrl, properties, describe);
+    this.schema = schema == null ? current : schema;
+    this.pool = pool(jdbcUrl, properties, this.schema, poolSettings);
+    Connection c = borrow();
     try (Statement st = c.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(this.schema));
       st.execute(
@@ -96,10 +104,33 @@ public final class PostgresBackendStore implements BackendStore {
               + " (batch_id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
               + " row_count BIGINT NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT now())");
     } catch (SQLException e) {
-      Closeables.closeQuietly(c);
+      discard(c);
+      pool.close();
       throw unavailable("cannot set up PostgreSQL backend at " + describe, e);
     }
     release(c);
+  }
+
+  private static HikariDataSource pool(
+      String jdbcUrl, Properties properties, String schema, PoolSettings settings) {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("hyprstream-postgresql");
+    config.setJdbcUrl(jdbcUrl);
+    Properties driver = new Properties();
+    driver.putAll(properties);
+    // pgjdbc's own connect timeout, in seconds, matches the pool's borrow timeout.
+    driver.setProperty("connectTimeout", String.valueOf(settings.connectTimeout().getSeconds()));
+    config.setDataSourceProperties(driver);
+    config.setMaximumPoolSize(settings.maxSize());
+    config.setMinimumIdle(settings.minIdle());
+    config.setConnectionTimeout(settings.connectTimeout().toMillis());
+    config.setAutoCommit(true);
+    // Queries name tables bare: this store's schema comes first; timestamps are read as UTC.
+    config.setConnectionInitSql(
+        "SET TIME ZONE 'UTC'; SET search_path TO " + SqlTypes.quote(schema) + ", public");
+    // The caller has just connected once; an outage after that is reported per borrow.
+    config.setInitializationFailTimeout(-1);
+    return new HikariDataSource(config);
   }
 
   private static String currentSchema(String jdbcUrl, Properties properties, String describe) {
@@ -131,6 +162,16 @@ public final class PostgresBackendStore implements BackendStore {
    */
   public static PostgresBackendStore open(
       String jdbcUrl, Properties properties, @Nullable String schema, @Nullable String copyFormat) {
+    return open(jdbcUrl, properties, schema, copyFormat, PoolSettings.DEFAULTS);
+  }
+
+  /** As {@link #open(String, Properties, String, String)}, with a pool of {@code pool}'s size. */
+  public static PostgresBackendStore open(
+      String jdbcUrl,
+      Properties properties,
+      @Nullable String schema,
+      @Nullable String copyFormat,
+      PoolSettings pool) {
     PgCopyEncoder.Format format;
     if (copyFormat == null || copyFormat.equalsIgnoreCase("binary")) {
       format = PgCopyEncoder.Format.BINARY;
@@ -142,7 +183,7 @@ public final class PostgresBackendStore implements BackendStore {
     }
     String user = properties.getProperty("user");
     String where = jdbcUrl.replaceFirst("\\?.*$", "") + (user == null ? "" : " as user " + user);
-    return new PostgresBackendStore(jdbcUrl, properties, where, schema, format);
+    return new PostgresBackendStore(jdbcUrl, properties, where, schema, format, pool);
   }
 
   @Override
@@ -210,7 +251,7 @@ public final class PostgresBackendStore implements BackendStore {
       if (ok) {
         release(c);
       } else {
-        Closeables.closeQuietly(c);
+        discard(c);
       }
     }
   }
@@ -248,7 +289,7 @@ public final class PostgresBackendStore implements BackendStore {
         return found;
       }
     } catch (SQLException e) {
-      Closeables.closeQuietly(c);
+      discard(c);
       throw unavailable("cannot read the ledger", e);
     }
   }
@@ -310,7 +351,7 @@ public final class PostgresBackendStore implements BackendStore {
         release(c);
         return names;
       } catch (SQLException e) {
-        Closeables.closeQuietly(c);
+        discard(c);
         if (isConnectionProblem(e)) {
           throw unavailable("cannot create or alter '" + table + "'", e);
         }
@@ -375,13 +416,13 @@ public final class PostgresBackendStore implements BackendStore {
               c.rollback();
               release(c);
             } catch (SQLException e) {
-              Closeables.closeQuietly(c);
+              discard(c);
             }
           });
     } catch (SQLException e) {
       Closeables.closeQuietly(st);
       if (isConnectionProblem(e)) {
-        Closeables.closeQuietly(c);
+        discard(c);
         throw unavailable("query failed", e);
       }
       rollbackQuietly(c);
@@ -417,7 +458,7 @@ public final class PostgresBackendStore implements BackendStore {
       release(c);
       return out;
     } catch (SQLException e) {
-      Closeables.closeQuietly(c);
+      discard(c);
       throw unavailable("cannot list tables", e);
     }
   }
@@ -437,7 +478,7 @@ public final class PostgresBackendStore implements BackendStore {
         return s;
       }
     } catch (SQLException e) {
-      Closeables.closeQuietly(c);
+      discard(c);
       throw unavailable("cannot read the schema of '" + table + "'", e);
     }
   }
@@ -447,10 +488,7 @@ public final class PostgresBackendStore implements BackendStore {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    Connection c;
-    while ((c = idle.poll()) != null) {
-      Closeables.closeQuietly(c);
-    }
+    pool.close();
   }
 
   /** Installs a hook run after the COPY and before the commit; null removes it. For tests. */
@@ -462,49 +500,27 @@ public final class PostgresBackendStore implements BackendStore {
     return SqlTypes.quote(schema) + "." + SqlTypes.quote(table);
   }
 
-  private Connection connect() {
+  private Connection borrow() {
+    if (closed.get()) {
+      throw new IllegalStateException("the PostgreSQL backend is closed");
+    }
     try {
-      Connection c = DriverManager.getConnection(jdbcUrl, properties);
-      try (Statement st = c.createStatement()) {
-        st.execute("SET TIME ZONE 'UTC'");
-        // Queries name tables bare: this store's schema comes first.
-        st.execute("SET search_path TO " + SqlTypes.quote(schema) + ", public");
-      } catch (SQLException e) {
-        Closeables.closeQuietly(c);
-        throw e;
-      }
-      return c;
+      return pool.getConnection();
     } catch (SQLException e) {
       throw unavailable("cannot connect to PostgreSQL at " + describe, e);
     }
   }
 
-  private Connection borrow() {
-    if (closed.get()) {
-      throw new IllegalStateException("the PostgreSQL backend is closed");
-    }
-    Connection c;
-    while ((c = idle.poll()) != null) {
-      try {
-        if (!c.isClosed()) {
-          c.setAutoCommit(true);
-          return c;
-        }
-      } catch (SQLException e) {
-        Closeables.closeQuietly(c);
-      }
-    }
-    return connect();
+  /** Hands a healthy connection back to the pool (which resets auto-commit). */
+  private static void release(Connection c) {
+    Closeables.closeQuietly(c);
   }
 
-  private void release(Connection c) {
+  /** Drops a connection that failed from the pool, so the next borrow opens a fresh one. */
+  private void discard(Connection c) {
     try {
-      if (closed.get() || c.isClosed() || idle.size() >= MAX_IDLE_CONNECTIONS) {
-        c.close();
-      } else {
-        idle.offer(c);
-      }
-    } catch (SQLException e) {
+      pool.evictConnection(c);
+    } catch (RuntimeException e) {
       Closeables.closeQuietly(c);
     }
   }

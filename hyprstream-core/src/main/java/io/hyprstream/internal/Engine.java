@@ -224,6 +224,10 @@ public final class Engine implements Hyprstream {
       this.writeThrough = null;
     }
     refreshCacheStats();
+    if (writeThrough != null) {
+      // Created now, not at the first query naming it, so catalog listings show it from the start.
+      refreshBackendStatus(writeThrough.status());
+    }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
     flusher.start();

@@ -166,18 +166,19 @@ final class EmbeddedBackendStoreTest {
             BackendUnavailableException.class,
             () -> BackendStores.open("adbc", "ftp://u:pw@x/y", Map.of(), null, null, allocator));
     assertFalse(scheme.getMessage().contains("pw@"), scheme.getMessage());
-    BackendUnavailableException native_ =
+    IllegalArgumentException native_ =
         assertThrows(
-            BackendUnavailableException.class,
+            IllegalArgumentException.class,
             () ->
                 BackendStores.open(
                     "adbc",
                     "jdbc:sqlite::memory:",
-                    Map.of("driver_path", "/x.so"),
+                    Map.of("driver_path", "/usr/lib/libadbc_driver_snowflake.so"),
                     null,
                     null,
                     allocator));
-    assertTrue(native_.getMessage().contains("driver_path"), native_.getMessage());
+    assertTrue(native_.getMessage().contains("libadbc_driver_snowflake.so"), native_.getMessage());
+    assertTrue(native_.getMessage().contains("libadbc_driver_postgresql.so"), native_.getMessage());
     BackendUnavailableException grpc =
         assertThrows(
             BackendUnavailableException.class,

@@ -13,6 +13,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.ArrowValues;
+import io.hyprstream.flight.internal.DuckDbCatalog;
 import io.hyprstream.flight.internal.Health;
 import io.hyprstream.flight.internal.IngestReader;
 import io.hyprstream.flight.internal.LimitExceededException;
@@ -730,7 +731,17 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public void getStreamTables(
       CommandGetTables command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.tables(catalog, command, hyprstream.tables(), allocator), listener);
+    send(
+        () ->
+            Metadata.tables(
+                catalog,
+                command,
+                hyprstream.tables(),
+                command.getIncludeSchema()
+                    ? DuckDbCatalog.read(hyprstream, false, allocator)
+                    : DuckDbCatalog.empty(),
+                allocator),
+        listener);
   }
 
   @Override
@@ -753,7 +764,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public void getStreamPrimaryKeys(
       CommandGetPrimaryKeys command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.empty(Schemas.GET_PRIMARY_KEYS_SCHEMA, allocator), listener);
+    send(() -> Metadata.primaryKeys(catalog, command, keys(), allocator), listener);
   }
 
   @Override
@@ -777,19 +788,56 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   @Override
   public void getStreamExportedKeys(
       CommandGetExportedKeys command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.empty(Schemas.GET_EXPORTED_KEYS_SCHEMA, allocator), listener);
+    Metadata.TableFilter table =
+        new Metadata.TableFilter(
+            command.hasCatalog() ? command.getCatalog() : null,
+            command.hasDbSchema() ? command.getDbSchema() : null,
+            command.getTable());
+    send(
+        () ->
+            Metadata.foreignKeys(
+                catalog, table, null, keys(), Schemas.GET_EXPORTED_KEYS_SCHEMA, allocator),
+        listener);
   }
 
   @Override
   public void getStreamImportedKeys(
       CommandGetImportedKeys command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.empty(Schemas.GET_IMPORTED_KEYS_SCHEMA, allocator), listener);
+    Metadata.TableFilter table =
+        new Metadata.TableFilter(
+            command.hasCatalog() ? command.getCatalog() : null,
+            command.hasDbSchema() ? command.getDbSchema() : null,
+            command.getTable());
+    send(
+        () ->
+            Metadata.foreignKeys(
+                catalog, null, table, keys(), Schemas.GET_IMPORTED_KEYS_SCHEMA, allocator),
+        listener);
   }
 
   @Override
   public void getStreamCrossReference(
       CommandGetCrossReference command, CallContext context, ServerStreamListener listener) {
-    send(() -> Metadata.empty(Schemas.GET_CROSS_REFERENCE_SCHEMA, allocator), listener);
+    Metadata.TableFilter pk =
+        new Metadata.TableFilter(
+            command.hasPkCatalog() ? command.getPkCatalog() : null,
+            command.hasPkDbSchema() ? command.getPkDbSchema() : null,
+            command.getPkTable());
+    Metadata.TableFilter fk =
+        new Metadata.TableFilter(
+            command.hasFkCatalog() ? command.getFkCatalog() : null,
+            command.hasFkDbSchema() ? command.getFkDbSchema() : null,
+            command.getFkTable());
+    send(
+        () ->
+            Metadata.foreignKeys(
+                catalog, pk, fk, keys(), Schemas.GET_CROSS_REFERENCE_SCHEMA, allocator),
+        listener);
+  }
+
+  /** DuckDB's declared columns and keys, read for one metadata call. */
+  private DuckDbCatalog keys() {
+    return DuckDbCatalog.read(hyprstream, true, allocator);
   }
 
   // ---------------------------------------------------------------------------------------------

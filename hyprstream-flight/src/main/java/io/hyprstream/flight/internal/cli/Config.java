@@ -4,6 +4,8 @@ import io.hyprstream.api.AggregateFunction;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.backend.BackendStores;
+import io.hyprstream.backend.PoolSettings;
 import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.ServerLimits;
 import java.io.IOException;
@@ -15,6 +17,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -29,14 +32,19 @@ import org.tomlj.TomlTable;
 
 /**
  * The server's configuration, merged from, later winning: the defaults embedded in the jar, {@code
- * /etc/hyprstream/config.toml} (when present), {@code --config FILE}, {@code HYPRSTREAM_*}
- * environment variables, then command-line flags. Every key and value is checked; a wrong one is a
- * {@link ConfigException} naming the key, the value and where it came from.
+ * /etc/hyprstream/config.toml} (when present), {@code --config FILE}, environment variables, then
+ * command-line flags. Every key and value is checked; a wrong one is a {@link ConfigException}
+ * naming the key, the value, where it came from and what to write instead.
  *
- * <p>Keys are {@code section.name}; the environment variable of a key is {@code HYPRSTREAM_} and
- * the key in upper case with {@code _} for the dot ({@code server.port} is {@code
- * HYPRSTREAM_SERVER_PORT}), except {@code engine.engine}, which is {@code HYPRSTREAM_ENGINE}.
- * {@code engine.options} is a TOML table, or {@code k=v,k=v} in the environment.
+ * <p>Each key is declared once, in {@link #KEYS}: its name ({@code section.name}), type, flag and
+ * environment variable ({@code HYPRSTREAM_} and the key in upper case with {@code _} for the dot,
+ * except {@code engine.engine}, which is {@code HYPRSTREAM_ENGINE}). {@code engine.options} is a
+ * TOML table, {@code k=v,k=v} in the environment, and merges option by option across sources.
+ *
+ * <p>The forms Hyprstream (Rust) documented ({@code [storage]}, {@code [adbc]}, {@code
+ * [adbc.pool]}, {@code [cache] duration_secs}, {@code ADBC_*} and {@code HYPRSTREAM_ADBC_*}
+ * variables, {@code --db-*} flags) are {@linkplain Alias aliases} of these keys; {@link #sourceOf}
+ * says which alias set a value.
  */
 public final class Config {
   public static final String SERVER_HOST = "server.host";
@@ -51,8 +59,10 @@ public final class Config {
   public static final String CACHE_MEMORY_BYTES = "cache.memory_bytes";
   public static final String CACHE_EVICTION = "cache.eviction";
   public static final String CACHE_MAX_STALENESS = "cache.max_staleness";
+  public static final String METRICS_WINDOWS = "metrics.windows";
   public static final String ENGINE_ENGINE = "engine.engine";
   public static final String ENGINE_CONNECTION = "engine.connection";
+  public static final String ENGINE_DATABASE = "engine.database";
   public static final String ENGINE_USERNAME = "engine.username";
   public static final String ENGINE_PASSWORD = "engine.password";
   public static final String ENGINE_OPTIONS = "engine.options";
@@ -75,9 +85,6 @@ public final class Config {
   public static final String LIMITS_MAX_MEMORY_BYTES = "limits.max_memory_bytes";
   public static final String LIMITS_DUCKDB_MEMORY_LIMIT_BYTES = "limits.duckdb_memory_limit_bytes";
 
-  private static final Set<String> SECTIONS =
-      Set.of("server", "cache", "engine", "tls", "auth", "limits");
-
   /** The system-wide configuration file, read when it exists. */
   public static final Path SYSTEM_FILE = Path.of("/etc/hyprstream/config.toml");
 
@@ -85,6 +92,8 @@ public final class Config {
   private static final Set<String> LOG_LEVELS =
       Set.of("trace", "debug", "info", "warn", "error", "off");
   private static final Set<String> ENGINES = Set.of("none", "duckdb", "adbc");
+  private static final String WINDOW_FORM =
+      "write SIZE[:RETENTION] with units s, m, h, d, w (e.g. 5m:10d or 1h)";
 
   /** The type of a key's value. */
   enum Type {
@@ -94,47 +103,142 @@ public final class Config {
     BOOL,
     MAP,
     /** Users: TOML {@code [[auth.users]]} tables, or {@code name:hash:role,...} as text. */
-    USERS
+    USERS,
+    /** A list of text items: a TOML array of strings, or {@code a,b,c} as text. */
+    LIST
   }
 
-  private static final Map<String, Type> KEYS = new LinkedHashMap<>();
+  /**
+   * One configuration key: its name, type, command-line flag (without {@code --}; null when none)
+   * and whether its value is a secret never shown.
+   */
+  record Key(String name, Type type, @Nullable String flag, boolean secret) {
+    /** The environment variable that sets this key. */
+    String env() {
+      if (name.equals(ENGINE_ENGINE)) {
+        return ENV_PREFIX + "ENGINE";
+      }
+      return ENV_PREFIX + name.replace('.', '_').toUpperCase(Locale.ROOT);
+    }
+
+    String section() {
+      return name.substring(0, name.indexOf('.'));
+    }
+  }
+
+  private static final Map<String, Key> KEYS = new LinkedHashMap<>();
+
+  private static void key(String name, Type type, @Nullable String flag) {
+    KEYS.put(name, new Key(name, type, flag, false));
+  }
 
   static {
-    KEYS.put(SERVER_HOST, Type.STRING);
-    KEYS.put(SERVER_PORT, Type.INT);
-    KEYS.put(SERVER_LOG_LEVEL, Type.STRING);
-    KEYS.put(CACHE_ENABLED, Type.BOOL);
-    KEYS.put(CACHE_ENGINE, Type.STRING);
-    KEYS.put(CACHE_CONNECTION, Type.STRING);
-    KEYS.put(CACHE_DURATION, Type.INT);
-    KEYS.put(CACHE_RESULT_BYTES, Type.LONG);
-    KEYS.put(CACHE_RESULT_TTL, Type.INT);
-    KEYS.put(CACHE_MEMORY_BYTES, Type.LONG);
-    KEYS.put(CACHE_EVICTION, Type.STRING);
-    KEYS.put(CACHE_MAX_STALENESS, Type.MAP);
-    KEYS.put(ENGINE_ENGINE, Type.STRING);
-    KEYS.put(ENGINE_CONNECTION, Type.STRING);
-    KEYS.put(ENGINE_USERNAME, Type.STRING);
-    KEYS.put(ENGINE_PASSWORD, Type.STRING);
-    KEYS.put(ENGINE_OPTIONS, Type.MAP);
-    KEYS.put(ENGINE_DATA_DIR, Type.STRING);
-    KEYS.put(ENGINE_SYNCHRONOUS, Type.BOOL);
-    KEYS.put(SERVER_HTTP_PORT, Type.INT);
-    KEYS.put(SERVER_SHUTDOWN_GRACE, Type.INT);
-    KEYS.put(TLS_CERT, Type.STRING);
-    KEYS.put(TLS_KEY, Type.STRING);
-    KEYS.put(TLS_CLIENT_CA, Type.STRING);
-    KEYS.put(AUTH_ENABLED, Type.BOOL);
-    KEYS.put(AUTH_TOKEN_TTL, Type.INT);
-    KEYS.put(AUTH_USERS, Type.USERS);
-    KEYS.put(LIMITS_MAX_BATCH_BYTES, Type.LONG);
-    KEYS.put(LIMITS_MAX_REQUEST_ROWS, Type.LONG);
-    KEYS.put(LIMITS_MAX_CONCURRENT_QUERIES, Type.INT);
-    KEYS.put(LIMITS_QUERY_QUEUE, Type.INT);
-    KEYS.put(LIMITS_QUERY_QUEUE_TIMEOUT, Type.INT);
-    KEYS.put(LIMITS_QUERY_TIMEOUT, Type.INT);
-    KEYS.put(LIMITS_MAX_MEMORY_BYTES, Type.LONG);
-    KEYS.put(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, Type.LONG);
+    key(SERVER_HOST, Type.STRING, "host");
+    key(SERVER_PORT, Type.INT, "port");
+    key(SERVER_LOG_LEVEL, Type.STRING, "log-level");
+    key(CACHE_ENABLED, Type.BOOL, "enable-cache");
+    key(CACHE_ENGINE, Type.STRING, "cache-engine");
+    key(CACHE_CONNECTION, Type.STRING, "cache-connection");
+    key(CACHE_DURATION, Type.INT, "cache-duration");
+    key(CACHE_RESULT_BYTES, Type.LONG, "result-cache-bytes");
+    key(CACHE_RESULT_TTL, Type.INT, "result-cache-ttl");
+    key(CACHE_MEMORY_BYTES, Type.LONG, "cache-memory-bytes");
+    key(CACHE_EVICTION, Type.STRING, "cache-eviction");
+    key(CACHE_MAX_STALENESS, Type.MAP, null);
+    key(METRICS_WINDOWS, Type.LIST, "metrics-windows");
+    key(ENGINE_ENGINE, Type.STRING, "engine");
+    key(ENGINE_CONNECTION, Type.STRING, "engine-connection");
+    key(ENGINE_DATABASE, Type.STRING, "engine-database");
+    key(ENGINE_USERNAME, Type.STRING, "engine-username");
+    KEYS.put(ENGINE_PASSWORD, new Key(ENGINE_PASSWORD, Type.STRING, "engine-password", true));
+    key(ENGINE_OPTIONS, Type.MAP, "engine-options");
+    key(ENGINE_DATA_DIR, Type.STRING, "data-dir");
+    key(ENGINE_SYNCHRONOUS, Type.BOOL, "synchronous-write-through");
+    key(SERVER_HTTP_PORT, Type.INT, "http-port");
+    key(SERVER_SHUTDOWN_GRACE, Type.INT, "shutdown-grace");
+    key(TLS_CERT, Type.STRING, "tls-cert");
+    key(TLS_KEY, Type.STRING, "tls-key");
+    key(TLS_CLIENT_CA, Type.STRING, "tls-client-ca");
+    key(AUTH_ENABLED, Type.BOOL, "auth");
+    key(AUTH_TOKEN_TTL, Type.INT, "auth-token-ttl");
+    KEYS.put(AUTH_USERS, new Key(AUTH_USERS, Type.USERS, "auth-user", true));
+    key(LIMITS_MAX_BATCH_BYTES, Type.LONG, "max-batch-bytes");
+    key(LIMITS_MAX_REQUEST_ROWS, Type.LONG, "max-request-rows");
+    key(LIMITS_MAX_CONCURRENT_QUERIES, Type.INT, "max-concurrent-queries");
+    key(LIMITS_QUERY_QUEUE, Type.INT, "query-queue");
+    key(LIMITS_QUERY_QUEUE_TIMEOUT, Type.INT, "query-queue-timeout");
+    key(LIMITS_QUERY_TIMEOUT, Type.INT, "query-timeout");
+    key(LIMITS_MAX_MEMORY_BYTES, Type.LONG, "max-memory-bytes");
+    key(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, Type.LONG, "duckdb-memory-limit-bytes");
+  }
+
+  private static final Set<String> SECTIONS = sections();
+
+  private static Set<String> sections() {
+    Set<String> s = new java.util.LinkedHashSet<>();
+    KEYS.values().forEach(k -> s.add(k.section()));
+    return Collections.unmodifiableSet(s);
+  }
+
+  /**
+   * A name Hyprstream (Rust) documented for a key: a TOML {@code [section] name}, an environment
+   * variable or a flag. {@code option} is set when the alias sets one entry of {@code
+   * engine.options}; {@code impliesAdbc} when naming an ADBC connection or driver selects {@code
+   * engine = "adbc"} unless {@code engine.engine} is set.
+   */
+  record Alias(String form, String key, @Nullable String option, boolean impliesAdbc) {}
+
+  private static Alias alias(String form, String key) {
+    return new Alias(form, key, null, false);
+  }
+
+  private static final List<Alias> TOML_ALIASES =
+      List.of(
+          alias("[storage] backend", ENGINE_ENGINE),
+          alias("[storage] connection", ENGINE_CONNECTION),
+          alias("[storage] options", ENGINE_OPTIONS),
+          new Alias("[adbc] url", ENGINE_CONNECTION, null, true),
+          alias("[adbc] username", ENGINE_USERNAME),
+          alias("[adbc] password", ENGINE_PASSWORD),
+          alias("[adbc] database", ENGINE_DATABASE),
+          new Alias("[adbc] driver_path", ENGINE_OPTIONS, "driver_path", true),
+          new Alias("[adbc] driver", ENGINE_OPTIONS, "driver_path", true),
+          alias("[adbc] options", ENGINE_OPTIONS),
+          new Alias("[adbc.pool] max_connections", ENGINE_OPTIONS, "pool_max", false),
+          new Alias("[adbc.pool] min_connections", ENGINE_OPTIONS, "pool_min", false),
+          new Alias("[adbc.pool] connect_timeout", ENGINE_OPTIONS, "connect_timeout", false),
+          alias("[cache] duration_secs", CACHE_DURATION));
+
+  /** Environment aliases, lowest precedence first; every {@code HYPRSTREAM_*} key beats them. */
+  private static final List<Alias> ENV_ALIASES =
+      List.of(
+          new Alias("ADBC_DRIVER", ENGINE_OPTIONS, "driver_path", true),
+          new Alias("ADBC_URL", ENGINE_CONNECTION, null, true),
+          alias("ADBC_USERNAME", ENGINE_USERNAME),
+          alias("ADBC_PASSWORD", ENGINE_PASSWORD),
+          alias("ADBC_DATABASE", ENGINE_DATABASE),
+          new Alias("HYPRSTREAM_ADBC_DRIVER_PATH", ENGINE_OPTIONS, "driver_path", true),
+          new Alias("HYPRSTREAM_ADBC_URL", ENGINE_CONNECTION, null, true),
+          alias("HYPRSTREAM_ADBC_USERNAME", ENGINE_USERNAME),
+          alias("HYPRSTREAM_ADBC_PASSWORD", ENGINE_PASSWORD),
+          alias("HYPRSTREAM_ADBC_DATABASE", ENGINE_DATABASE));
+
+  /** Flag aliases, by flag name without {@code --}. */
+  private static final List<Alias> FLAG_ALIASES =
+      List.of(
+          new Alias("db-url", ENGINE_CONNECTION, null, true),
+          alias("db-user", ENGINE_USERNAME),
+          alias("db-name", ENGINE_DATABASE),
+          new Alias("driver-path", ENGINE_OPTIONS, "driver_path", true));
+
+  /** Every alias: TOML forms, environment variables, then flags (with {@code --}). */
+  static List<Alias> aliases() {
+    List<Alias> all = new ArrayList<>(TOML_ALIASES);
+    all.addAll(ENV_ALIASES);
+    for (Alias a : FLAG_ALIASES) {
+      all.add(new Alias("--" + a.form(), a.key(), a.option(), a.impliesAdbc()));
+    }
+    return all;
   }
 
   private final Map<String, Object> values;
@@ -155,10 +259,63 @@ public final class Config {
 
   /** The environment variable that sets {@code key}. */
   public static String envName(String key) {
-    if (key.equals(ENGINE_ENGINE)) {
-      return ENV_PREFIX + "ENGINE";
+    return Objects.requireNonNull(KEYS.get(key), key).env();
+  }
+
+  /** The type of {@code key}'s value. */
+  static Type typeOf(String key) {
+    return Objects.requireNonNull(KEYS.get(key), key).type();
+  }
+
+  /** The flag that sets {@code key}, without {@code --}; null when only files and env set it. */
+  static @Nullable String flagName(String key) {
+    return Objects.requireNonNull(KEYS.get(key), key).flag();
+  }
+
+  /** The values being merged, where each came from, and the aggregations. */
+  private static final class Merge {
+    final Map<String, Object> values = new LinkedHashMap<>();
+    final Map<String, String> sources = new LinkedHashMap<>();
+    final List<AggregationSpec> aggregations = new ArrayList<>();
+
+    Merge() {
+      values.put(ENGINE_OPTIONS, new LinkedHashMap<String, String>());
     }
-    return ENV_PREFIX + key.replace('.', '_').toUpperCase(Locale.ROOT);
+
+    /** The alias that selected {@code engine = "adbc"}, if any did. */
+    @Nullable String adbcImpliedBy;
+
+    void put(String key, Object value, String source) {
+      if (key.equals(ENGINE_OPTIONS)) {
+        @SuppressWarnings("unchecked")
+        Map<String, String> options = (Map<String, String>) value;
+        options.forEach((k, v) -> option(k, v, source));
+        return;
+      }
+      values.put(key, value);
+      sources.put(key, source);
+    }
+
+    void option(String name, String value, String source) {
+      @SuppressWarnings("unchecked")
+      Map<String, String> options =
+          (Map<String, String>) values.computeIfAbsent(ENGINE_OPTIONS, k -> new LinkedHashMap<>());
+      options.put(name, value);
+      sources.put(ENGINE_OPTIONS + "." + name, source);
+    }
+
+    void alias(Alias alias, Object value, String source) {
+      String option = alias.option();
+      if (option != null) {
+        option(option, String.valueOf(value), source);
+      } else {
+        put(alias.key(), value, source);
+      }
+      // The connection's alias is the one to name, over a driver's.
+      if (alias.impliesAdbc() && (adbcImpliedBy == null || alias.option() == null)) {
+        adbcImpliedBy = source;
+      }
+    }
   }
 
   /**
@@ -167,8 +324,8 @@ public final class Config {
    * @param systemFile read when it exists ({@link #SYSTEM_FILE} outside tests)
    * @param configFile {@code --config FILE}, which must exist, or null
    * @param env the environment ({@link System#getenv()} outside tests)
-   * @param flags values from command-line flags by key, already typed (String, Integer, Boolean or
-   *     Map)
+   * @param flags values from command-line flags, already typed (String, Integer, Boolean, List or
+   *     Map): by configuration key, or by alias flag name with its {@code --} ({@code --db-url})
    * @param warnings receives notes that do not stop start-up (unknown HYPRSTREAM_ variables)
    * @throws ConfigException naming the first wrong key or value
    */
@@ -178,93 +335,113 @@ public final class Config {
       Map<String, String> env,
       Map<String, Object> flags,
       List<String> warnings) {
-    Map<String, Object> values = new LinkedHashMap<>();
-    Map<String, String> sources = new LinkedHashMap<>();
-    List<AggregationSpec> aggregations = new ArrayList<>();
-
+    Merge m = new Merge();
     try (InputStream in = Config.class.getResourceAsStream("defaults.toml")) {
       if (in == null) {
         throw new IllegalStateException("defaults.toml is missing from the jar");
       }
-      applyToml(Toml.parse(in), "built-in defaults", values, sources, aggregations);
+      applyToml(Toml.parse(in), "built-in defaults", m);
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the built-in defaults", e);
     }
+    // The defaults name no source: a value nobody set reads "built-in defaults".
+    m.sources.clear();
+    m.adbcImpliedBy = null;
     if (Files.isRegularFile(systemFile)) {
-      applyFile(systemFile, values, sources, aggregations);
+      applyFile(systemFile, m);
     }
     if (configFile != null) {
       if (!Files.isRegularFile(configFile)) {
-        throw new ConfigException("--config " + configFile + ": no such file");
+        throw new ConfigException(
+            "--config " + configFile + ": no such file (give the path of a TOML file)");
       }
-      applyFile(configFile, values, sources, aggregations);
+      applyFile(configFile, m);
     }
-    applyEnv(env, values, sources, warnings);
-    for (Map.Entry<String, Object> flag : flags.entrySet()) {
-      if (!KEYS.containsKey(flag.getKey())) {
-        throw new IllegalArgumentException("no such key: " + flag.getKey());
-      }
-      values.put(flag.getKey(), flag.getValue());
-      sources.put(flag.getKey(), "flag --" + flagName(flag.getKey()));
+    applyEnv(env, m, warnings);
+    applyFlags(flags, m);
+    // A native driver names an ADBC backend however it was given (--engine-options too).
+    String driverPathSource = m.sources.get(ENGINE_OPTIONS + ".driver_path");
+    if (m.adbcImpliedBy == null && driverPathSource != null) {
+      m.adbcImpliedBy = driverPathSource;
     }
-    Config config = new Config(values, sources, List.copyOf(aggregations));
+    if (m.adbcImpliedBy != null && !m.sources.containsKey(ENGINE_ENGINE)) {
+      m.values.put(ENGINE_ENGINE, "adbc");
+      m.sources.put(ENGINE_ENGINE, "implied by " + m.adbcImpliedBy);
+    }
+    Config config = new Config(m.values, m.sources, List.copyOf(m.aggregations));
     config.validate();
     return config;
   }
 
-  /** The flag that sets {@code key}. */
-  static String flagName(String key) {
-    switch (key) {
-      case SERVER_HOST:
-        return "host";
-      case SERVER_PORT:
-        return "port";
-      case SERVER_LOG_LEVEL:
-        return "log-level";
-      case CACHE_ENABLED:
-        return "enable-cache";
-      case CACHE_DURATION:
-        return "cache-duration";
-      case ENGINE_ENGINE:
-        return "engine";
-      case SERVER_HTTP_PORT:
-        return "http-port";
-      case SERVER_SHUTDOWN_GRACE:
-        return "shutdown-grace";
-      case AUTH_ENABLED:
-        return "auth";
-      case AUTH_USERS:
-        return "auth-user";
-      default:
-        if (key.startsWith("limits.")) {
-          return key.substring("limits.".length()).replace('_', '-');
+  private static void applyFlags(Map<String, Object> flags, Merge m) {
+    Map<String, String> given = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> flag : flags.entrySet()) {
+      String name = flag.getKey();
+      if (name.startsWith("--")) {
+        Alias alias = null;
+        for (Alias a : FLAG_ALIASES) {
+          if (name.equals("--" + a.form())) {
+            alias = a;
+          }
         }
-        return key.replace('.', '-').replace('_', '-');
+        if (alias == null) {
+          throw new IllegalArgumentException("no such alias flag: " + name);
+        }
+        String target = alias.option() == null ? alias.key() : "option " + alias.option();
+        String canonical = alias.option() == null ? "--" + flagName(alias.key()) : null;
+        if (canonical != null && flags.containsKey(alias.key())) {
+          throw new ConfigException(
+              "flags "
+                  + canonical
+                  + " and "
+                  + name
+                  + " both set "
+                  + alias.key()
+                  + ": give one of them");
+        }
+        given.put(target, name);
+        m.alias(alias, flag.getValue(), "alias flag " + name);
+        continue;
+      }
+      Key key = KEYS.get(name);
+      if (key == null) {
+        throw new IllegalArgumentException("no such key: " + name);
+      }
+      if (key.name().equals(ENGINE_OPTIONS)) {
+        @SuppressWarnings("unchecked")
+        Map<String, String> options = (Map<String, String>) flag.getValue();
+        for (String option : options.keySet()) {
+          String other = given.get("option " + option);
+          if (other != null) {
+            throw new ConfigException(
+                "flags --engine-options "
+                    + option
+                    + "=... and "
+                    + other
+                    + " both set engine option "
+                    + option
+                    + ": give one of them");
+          }
+        }
+      }
+      m.put(name, flag.getValue(), "flag --" + key.flag());
     }
   }
 
-  private static void applyFile(
-      Path file,
-      Map<String, Object> values,
-      Map<String, String> sources,
-      List<AggregationSpec> aggregations) {
+  private static void applyFile(Path file, Merge m) {
     TomlParseResult toml;
     try {
       toml = Toml.parse(file);
     } catch (IOException e) {
       throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
     }
-    applyToml(toml, file.toString(), values, sources, aggregations);
+    applyToml(toml, file.toString(), m);
   }
 
-  private static void applyToml(
-      TomlParseResult toml,
-      String origin,
-      Map<String, Object> values,
-      Map<String, String> sources,
-      List<AggregationSpec> aggregations) {
+  private static void applyToml(TomlParseResult toml, String origin, Merge m) {
     if (toml.hasErrors()) {
-      throw new ConfigException(origin + ": " + toml.errors().get(0).toString());
+      throw new ConfigException(
+          origin + ": not valid TOML: " + toml.errors().get(0).toString() + " (fix the syntax)");
     }
     for (String section : toml.keySet()) {
       Object sectionValue = toml.get(List.of(section));
@@ -274,36 +451,135 @@ public final class Config {
               origin + ": aggregations must be an array of tables ([[aggregations]])");
         }
         // A later file's aggregations replace an earlier file's.
-        aggregations.clear();
-        aggregations.addAll(parseAggregations((TomlArray) sectionValue, origin));
+        m.aggregations.clear();
+        m.aggregations.addAll(parseAggregations((TomlArray) sectionValue, origin));
         continue;
       }
-      if (!(sectionValue instanceof TomlTable) || !SECTIONS.contains(section)) {
+      boolean known = SECTIONS.contains(section) || hasTomlAlias(section);
+      if (!(sectionValue instanceof TomlTable) || !known) {
         throw new ConfigException(
             origin
                 + ": unknown key '"
                 + section
-                + "' (sections are [server], [cache], [engine], [tls], [auth], [limits] and"
-                + " [[aggregations]])");
+                + "' (sections are ["
+                + String.join("], [", SECTIONS)
+                + "] and [[aggregations]]; [storage], [adbc] and [adbc.pool] are read as their"
+                + " Hyprstream (Rust) forms)");
       }
       TomlTable table = (TomlTable) sectionValue;
       for (String name : table.keySet()) {
         String key = section + "." + name;
-        Type type = KEYS.get(key);
-        String where = origin + " (line " + table.inputPositionOf(List.of(name)).line() + ")";
-        if (type == null) {
+        int line = table.inputPositionOf(List.of(name)).line();
+        String where = origin + " (line " + line + ")";
+        Object raw = Objects.requireNonNull(table.get(List.of(name)));
+        Key k = KEYS.get(key);
+        if (key.equals(ENGINE_OPTIONS) && raw instanceof TomlTable) {
+          applyOptions((TomlTable) raw, origin, null, m);
+          continue;
+        }
+        if (k != null) {
+          m.put(key, fromToml(key, k.type(), raw, where), where);
+          continue;
+        }
+        if (section.equals("adbc") && name.equals("pool") && raw instanceof TomlTable) {
+          applyPool((TomlTable) raw, origin, m);
+          continue;
+        }
+        Alias alias = tomlAlias(section, name);
+        if (alias == null) {
           throw new ConfigException(
               where
                   + ": unknown key '"
                   + key
                   + "'; known keys: "
-                  + String.join(", ", KEYS.keySet()));
+                  + String.join(", ", KEYS.keySet())
+                  + " (and the Hyprstream (Rust) forms listed in docs/server.md)");
         }
-        Object raw = Objects.requireNonNull(table.get(List.of(name)));
-        values.put(key, fromToml(key, type, raw, where));
-        sources.put(key, where);
+        if (alias.key().equals(ENGINE_OPTIONS)
+            && alias.option() == null
+            && raw instanceof TomlTable) {
+          applyOptions((TomlTable) raw, origin, alias, m);
+          continue;
+        }
+        String source = "alias " + alias.form() + " in " + origin + " line " + line;
+        Type type =
+            alias.option() != null
+                ? Type.STRING
+                : Objects.requireNonNull(KEYS.get(alias.key())).type();
+        Object value =
+            alias.option() != null && raw instanceof Long
+                ? String.valueOf(raw)
+                : fromToml(alias.form(), type, raw, where);
+        m.alias(alias, value, source);
       }
     }
+  }
+
+  /** Each option of an options table, with its own line, through {@code alias} if not null. */
+  private static void applyOptions(
+      TomlTable options, String origin, @Nullable Alias alias, Merge m) {
+    for (String name : options.keySet()) {
+      int line = options.inputPositionOf(List.of(name)).line();
+      String value = String.valueOf(options.get(List.of(name)));
+      m.option(
+          name,
+          value,
+          alias == null
+              ? origin + " (line " + line + ")"
+              : "alias " + alias.form() + " in " + origin + " line " + line);
+    }
+  }
+
+  private static void applyPool(TomlTable pool, String origin, Merge m) {
+    for (String name : pool.keySet()) {
+      int line = pool.inputPositionOf(List.of(name)).line();
+      Alias alias = null;
+      for (Alias a : TOML_ALIASES) {
+        if (a.form().equals("[adbc.pool] " + name)) {
+          alias = a;
+        }
+      }
+      if (alias == null) {
+        throw new ConfigException(
+            origin
+                + " (line "
+                + line
+                + "): unknown key 'adbc.pool."
+                + name
+                + "' (known: max_connections, min_connections, connect_timeout)");
+      }
+      Object raw = Objects.requireNonNull(pool.get(List.of(name)));
+      if (!(raw instanceof Long)) {
+        throw new ConfigException(
+            origin
+                + " (line "
+                + line
+                + "): "
+                + alias.form()
+                + " must be a whole number, got "
+                + tomlText(raw));
+      }
+      m.alias(
+          alias, String.valueOf(raw), "alias " + alias.form() + " in " + origin + " line " + line);
+    }
+  }
+
+  private static boolean hasTomlAlias(String section) {
+    for (Alias a : TOML_ALIASES) {
+      if (a.form().startsWith("[" + section + "]")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static @Nullable Alias tomlAlias(String section, String name) {
+    for (Alias a : TOML_ALIASES) {
+      if (a.form().equals("[" + section + "] " + name)) {
+        return a;
+      }
+    }
+    return null;
   }
 
   private static Object fromToml(String key, Type type, Object raw, String where) {
@@ -347,6 +623,20 @@ public final class Config {
           return map;
         }
         break;
+      case LIST:
+        if (raw instanceof TomlArray) {
+          List<String> items = new ArrayList<>();
+          for (Object o : ((TomlArray) raw).toList()) {
+            if (!(o instanceof String)) {
+              break;
+            }
+            items.add((String) o);
+          }
+          if (items.size() == ((TomlArray) raw).size()) {
+            return items;
+          }
+        }
+        break;
     }
     throw new ConfigException(
         where + ": " + key + " must be " + describe(type) + ", got " + tomlText(raw));
@@ -359,7 +649,7 @@ public final class Config {
   private static String describe(Type type) {
     switch (type) {
       case STRING:
-        return "a string";
+        return "a string (in double quotes)";
       case INT:
       case LONG:
         return "an integer";
@@ -369,31 +659,44 @@ public final class Config {
         return "true or false";
       case MAP:
         return "a table of options";
+      case LIST:
+        return "an array of strings, e.g. [\"5m:1d\", \"1h\"]";
     }
     throw new AssertionError(type);
   }
 
-  private static void applyEnv(
-      Map<String, String> env,
-      Map<String, Object> values,
-      Map<String, String> sources,
-      List<String> warnings) {
-    Map<String, String> byEnvName = new LinkedHashMap<>();
-    for (String key : KEYS.keySet()) {
-      byEnvName.put(envName(key), key);
+  private static void applyEnv(Map<String, String> env, Merge m, List<String> warnings) {
+    for (Alias alias : ENV_ALIASES) {
+      String text = env.get(alias.form());
+      if (text != null) {
+        Type type =
+            alias.option() != null
+                ? Type.STRING
+                : Objects.requireNonNull(KEYS.get(alias.key())).type();
+        String where = "alias environment variable " + alias.form();
+        m.alias(alias, fromText(alias.key(), type, text, where), where);
+      }
     }
+    Map<String, Key> byEnvName = new LinkedHashMap<>();
+    for (Key key : KEYS.values()) {
+      byEnvName.put(key.env(), key);
+    }
+    Set<String> aliasNames = new HashSet<>();
+    ENV_ALIASES.forEach(a -> aliasNames.add(a.form()));
     for (Map.Entry<String, String> e : env.entrySet()) {
-      if (!e.getKey().startsWith(ENV_PREFIX)) {
+      if (!e.getKey().startsWith(ENV_PREFIX) || aliasNames.contains(e.getKey())) {
         continue;
       }
-      String key = byEnvName.get(e.getKey());
+      Key key = byEnvName.get(e.getKey());
       if (key == null) {
-        warnings.add("ignoring unknown environment variable " + e.getKey());
+        warnings.add(
+            "ignoring unknown environment variable "
+                + e.getKey()
+                + " (the HYPRSTREAM_* variables are listed in docs/server.md)");
         continue;
       }
       String where = "environment variable " + e.getKey();
-      values.put(key, fromText(key, Objects.requireNonNull(KEYS.get(key)), e.getValue(), where));
-      sources.put(key, where);
+      m.put(key.name(), fromText(key.name(), key.type(), e.getValue(), where), where);
     }
   }
 
@@ -427,8 +730,52 @@ public final class Config {
             where + ": " + key + " must be true or false, got '" + text + "'");
       case MAP:
         return parseOptions(t, where + ": " + key);
+      case LIST:
+        List<String> items = new ArrayList<>();
+        for (String item : t.split(",")) {
+          if (!item.isBlank()) {
+            items.add(item.trim());
+          }
+        }
+        return items;
     }
     throw new AssertionError(type);
+  }
+
+  /**
+   * Parses a window written {@code SIZE[:RETENTION]} ({@code 5m}, {@code 5m:10d}); without a
+   * retention, the size's default.
+   *
+   * @throws IllegalArgumentException saying what is wrong with {@code text}
+   */
+  static WindowSpec parseWindow(String text) {
+    String t = text.trim();
+    int colon = t.indexOf(':');
+    WindowSpec w = WindowSpec.parse(colon < 0 ? t : t.substring(0, colon));
+    if (colon < 0) {
+      return w;
+    }
+    return w.withRetention(WindowSpec.parseDuration(t.substring(colon + 1)));
+  }
+
+  /** {@code 5m:1d}: the form {@link #parseWindow} reads. */
+  static String windowText(WindowSpec w) {
+    return w.name() + ":" + durationText(w.retention());
+  }
+
+  /** Days up to a year ({@code 7d}, {@code 400d}), whole weeks past it ({@code 260w}). */
+  private static String durationText(Duration d) {
+    long s = d.getSeconds();
+    if (s % (7 * 86400) == 0 && s > 365 * 86400L) {
+      return s / (7 * 86400) + "w";
+    } else if (s % 86400 == 0) {
+      return s / 86400 + "d";
+    } else if (s % 3600 == 0) {
+      return s / 3600 + "h";
+    } else if (s % 60 == 0) {
+      return s / 60 + "m";
+    }
+    return s + "s";
   }
 
   /** Users from {@code [[auth.users]]} tables: name, password_hash, role (default read_only). */
@@ -545,7 +892,12 @@ public final class Config {
         if (!windows.isEmpty()) {
           List<WindowSpec> specs = new ArrayList<>();
           for (String w : windows) {
-            specs.add(WindowSpec.parse(w));
+            try {
+              specs.add(parseWindow(w));
+            } catch (IllegalArgumentException e) {
+              throw new ConfigException(
+                  where + ".windows: '" + w + "': " + e.getMessage() + "; " + WINDOW_FORM, e);
+            }
           }
           b.windows(specs);
         }
@@ -657,9 +1009,49 @@ public final class Config {
     if (cacheConnection().isBlank()) {
       throw bad(CACHE_CONNECTION, "must be \":memory:\" or a file name");
     }
+    metricsWindows();
     String engine = engine();
     if (!ENGINES.contains(engine)) {
       throw bad(ENGINE_ENGINE, "must be one of none, duckdb, adbc");
+    }
+    String database = string(ENGINE_DATABASE);
+    if (!database.isEmpty() && !engine.equals("none")) {
+      try {
+        BackendStores.withDatabase(engineConnection(), database);
+      } catch (IllegalArgumentException e) {
+        throw bad(ENGINE_DATABASE, "cannot be used: " + String.valueOf(e.getMessage()));
+      }
+    }
+    String driverPath = engineOptions().get("driver_path");
+    if (driverPath != null) {
+      try {
+        BackendStores.NativeDriver.of(driverPath);
+      } catch (IllegalArgumentException e) {
+        throw badOption("driver_path", String.valueOf(e.getMessage()));
+      }
+      if (!engine.equals("adbc")) {
+        throw badOption(
+            "driver_path",
+            "names an ADBC driver, but "
+                + ENGINE_ENGINE
+                + " = '"
+                + engine
+                + "' ("
+                + sourceOf(ENGINE_ENGINE)
+                + "); set engine = \"adbc\"");
+      }
+    }
+    try {
+      PoolSettings.fromOptions(engineOptions());
+    } catch (IllegalArgumentException e) {
+      String message = String.valueOf(e.getMessage());
+      String option = "pool_max";
+      for (String o : PoolSettings.OPTIONS) {
+        if (message.startsWith(o)) {
+          option = o;
+        }
+      }
+      throw badOption(option, message);
     }
     if (!engine.equals("none") && engineConnection().isBlank()) {
       throw bad(
@@ -701,7 +1093,7 @@ public final class Config {
           "needs at least one user: [[auth.users]] in a file, HYPRSTREAM_AUTH_USERS or --auth-user"
               + " NAME:HASH:ROLE (make a hash with `hyprstream hash-password`)");
     }
-    java.util.Set<String> names = new java.util.HashSet<>();
+    Set<String> names = new HashSet<>();
     for (Authentication.User u : users()) {
       if (!names.add(u.name())) {
         throw bad(AUTH_USERS, "defines user '" + u.name() + "' twice");
@@ -743,11 +1135,17 @@ public final class Config {
   private ConfigException bad(String key, String problem) {
     Object value = values.get(key);
     String shown =
-        key.equals(ENGINE_PASSWORD) || key.equals(AUTH_USERS)
+        Objects.requireNonNull(KEYS.get(key)).secret()
             ? "(hidden)"
             : "'" + (value instanceof String ? hidePassword((String) value) : value) + "'";
+    return new ConfigException(sourceOf(key) + ": " + key + " = " + shown + " " + problem);
+  }
+
+  /** A wrong engine option: the source, the option and its value, the problem. */
+  private ConfigException badOption(String option, String problem) {
+    String key = ENGINE_OPTIONS + "." + option;
     return new ConfigException(
-        sources.getOrDefault(key, "configuration") + ": " + key + " = " + shown + " " + problem);
+        sourceOf(key) + ": " + key + " = '" + engineOptions().get(option) + "': " + problem);
   }
 
   private String string(String key) {
@@ -906,6 +1304,40 @@ public final class Config {
     return string(ENGINE_CONNECTION);
   }
 
+  /** The database named apart from the connection ({@code --db-name}); empty when none. */
+  public String engineDatabase() {
+    return string(ENGINE_DATABASE);
+  }
+
+  /** The connection with {@link #engineDatabase} filled in, as the backend is opened with. */
+  public String backendConnection() {
+    return BackendStores.withDatabase(engineConnection(), engineDatabase());
+  }
+
+  /** The windows of the built-in {@code metrics} aggregation, in the order given. */
+  @SuppressWarnings("unchecked")
+  public List<WindowSpec> metricsWindows() {
+    List<String> specs = (List<String>) Objects.requireNonNull(values.get(METRICS_WINDOWS));
+    if (specs.isEmpty()) {
+      throw bad(METRICS_WINDOWS, "names no window; " + WINDOW_FORM);
+    }
+    List<WindowSpec> out = new ArrayList<>();
+    Set<Duration> sizes = new HashSet<>();
+    for (String spec : specs) {
+      WindowSpec w;
+      try {
+        w = parseWindow(spec);
+      } catch (IllegalArgumentException e) {
+        throw bad(METRICS_WINDOWS, "has '" + spec + "': " + e.getMessage() + "; " + WINDOW_FORM);
+      }
+      if (!sizes.add(w.size())) {
+        throw bad(METRICS_WINDOWS, "names the window size " + w.name() + " twice; keep one");
+      }
+      out.add(w);
+    }
+    return out;
+  }
+
   public String engineUsername() {
     return string(ENGINE_USERNAME);
   }
@@ -936,26 +1368,55 @@ public final class Config {
     return aggregations;
   }
 
-  /** Where the value of {@code key} came from: a file and line, a variable, a flag, defaults. */
+  /**
+   * Where the value of {@code key} (or {@code engine.options.NAME}) came from: a file and line, a
+   * variable, a flag, an alias of one of these, or the built-in defaults.
+   */
   public String sourceOf(String key) {
     return sources.getOrDefault(key, "built-in defaults");
+  }
+
+  /**
+   * The effective configuration as {@code key = value} pairs in documentation order, secrets
+   * hidden: one pair per engine option ({@code engine.options.NAME}), the metrics windows with
+   * their retention.
+   */
+  public Map<String, String> shown() {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Key key : KEYS.values()) {
+      String name = key.name();
+      Object v = values.get(name);
+      if (name.equals(ENGINE_OPTIONS)) {
+        engineOptions()
+            .forEach(
+                (k, value) ->
+                    out.put(
+                        name + "." + k,
+                        k.toLowerCase(Locale.ROOT).contains("password") ? "(hidden)" : value));
+        continue;
+      }
+      String text;
+      if (name.equals(ENGINE_PASSWORD)) {
+        text = string(name).isEmpty() ? "" : "(hidden)";
+      } else if (name.equals(AUTH_USERS)) {
+        text = users() + " (password hashes hidden)";
+      } else if (name.equals(ENGINE_CONNECTION)) {
+        text = hidePassword(string(name));
+      } else if (name.equals(METRICS_WINDOWS)) {
+        List<String> windows = new ArrayList<>();
+        metricsWindows().forEach(w -> windows.add(windowText(w)));
+        text = String.join(",", windows);
+      } else {
+        text = String.valueOf(v);
+      }
+      out.put(name, text);
+    }
+    return out;
   }
 
   /** Every key and value, with the password hidden. */
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder("Config{");
-    for (String key : KEYS.keySet()) {
-      Object v = values.get(key);
-      if (key.equals(ENGINE_PASSWORD)) {
-        v = string(key).isEmpty() ? "" : "(hidden)";
-      } else if (key.equals(AUTH_USERS)) {
-        v = users() + " (password hashes hidden)";
-      } else if (key.equals(ENGINE_CONNECTION)) {
-        v = hidePassword(string(key));
-      }
-      sb.append(key).append('=').append(v).append(", ");
-    }
-    return sb.append("aggregations=").append(aggregations).append('}').toString();
+    return "Config" + shown() + " aggregations=" + aggregations;
   }
 }

@@ -48,7 +48,8 @@ import picocli.CommandLine.Option;
       "",
       "Configuration, later wins: built-in defaults, /etc/hyprstream/config.toml, --config FILE,"
           + " HYPRSTREAM_* environment variables (e.g. HYPRSTREAM_SERVER_PORT,"
-          + " HYPRSTREAM_CACHE_DURATION), then these flags.",
+          + " HYPRSTREAM_CACHE_DURATION), then these flags. Hyprstream (Rust) forms ([storage],"
+          + " [adbc], ADBC_URL, --db-url, ...) are read too: see docs/server.md.",
       ""
     },
     exitCodeListHeading = "%nExit codes:%n",
@@ -112,19 +113,58 @@ public final class Main implements Callable<Integer> {
   @Option(
       names = "--engine",
       paramLabel = "none|duckdb|adbc",
-      description = "Backend store (default none; backends arrive in a later release).")
+      description =
+          "Backend store every acknowledged row is written through to: none (default, the cache"
+              + " alone), duckdb (a DuckDB file) or adbc (PostgreSQL, JDBC or Flight SQL).")
   private @Nullable String engine;
 
   @Option(
       names = "--engine-connection",
       paramLabel = "URI",
-      description = "Backend connection URI.")
+      description =
+          "Backend connection: a DuckDB file for duckdb; postgresql://[USER@]HOST[:PORT]/DB,"
+              + " jdbc:... or grpc://HOST:PORT for adbc.")
   private @Nullable String engineConnection;
+
+  @Option(
+      names = "--engine-database",
+      paramLabel = "NAME",
+      description = "Database for a postgresql://HOST[:PORT] connection that names none.")
+  private @Nullable String engineDatabase;
+
+  @Option(
+      names = "--db-url",
+      paramLabel = "URL",
+      description = "Hyprstream (Rust) name of --engine-connection (selects --engine adbc).")
+  private @Nullable String dbUrl;
+
+  @Option(
+      names = "--db-user",
+      paramLabel = "USER",
+      description = "Hyprstream (Rust) name of --engine-username.")
+  private @Nullable String dbUser;
+
+  @Option(
+      names = "--db-name",
+      paramLabel = "NAME",
+      description = "Hyprstream (Rust) name of --engine-database.")
+  private @Nullable String dbName;
+
+  @Option(
+      names = "--driver-path",
+      paramLabel = "PATH",
+      description =
+          "A native ADBC driver (libadbc_driver_postgresql.so, _sqlite, _flightsql, libduckdb):"
+              + " selects the Java path to that database; same as --engine-options"
+              + " driver_path=PATH.")
+  private @Nullable String driverPath;
 
   @Option(
       names = "--engine-options",
       paramLabel = "KEY=VALUE",
-      description = "Backend option; repeatable.")
+      description =
+          "Backend option; repeatable: schema, copy_format, dialect, pool_max, pool_min,"
+              + " connect_timeout (seconds), driver_path; others go to the driver.")
   private @Nullable Map<String, String> engineOptions;
 
   @Option(names = "--engine-username", paramLabel = "USER", description = "Backend user name.")
@@ -156,6 +196,15 @@ public final class Main implements Callable<Integer> {
       negatable = true,
       description = "Keep hot rows in the cache (default on; off needs a backend).")
   private @Nullable Boolean enableCache;
+
+  @Option(
+      names = "--metrics-windows",
+      paramLabel = "SPEC[,SPEC...]",
+      split = ",",
+      description =
+          "Windows of the metrics table, SIZE[:RETENTION] with units s m h d w (default"
+              + " 5m:1d,30m:7d,1h:31d,1d:400d,1w:260w).")
+  private @Nullable List<String> metricsWindows;
 
   @Option(
       names = "--cache-engine",
@@ -270,7 +319,7 @@ public final class Main implements Callable<Integer> {
       paramLabel = "BYTES",
       description =
           "DuckDB's memory_limit (default 0: twice --cache-memory-bytes when set, else DuckDB's"
-              + " own, 80% of RAM).")
+              + " own, 80%% of RAM).")
   private @Nullable Long duckDbMemoryLimitBytes;
 
   @Option(
@@ -338,7 +387,7 @@ public final class Main implements Callable<Integer> {
     Config cfg;
     List<String> warnings = new ArrayList<>();
     try {
-      cfg = Config.load(systemFile, config, env, flags(), warnings);
+      cfg = configuration(warnings);
     } catch (ConfigException e) {
       err.println("hyprstream: configuration error: " + e.getMessage());
       return ConfigException.EXIT_CODE;
@@ -348,6 +397,8 @@ public final class Main implements Callable<Integer> {
     if (!cfg.logLevel().equals("debug") && !cfg.logLevel().equals("trace")) {
       // Arrow's allocator announces its set-up at INFO; that is debugging detail here.
       System.setProperty("org.slf4j.simpleLogger.log.org.apache.arrow.memory", "warn");
+      // HikariCP announces each pool's start and shutdown at INFO.
+      System.setProperty("org.slf4j.simpleLogger.log.com.zaxxer.hikari", "warn");
     }
     for (String w : warnings) {
       err.println("hyprstream: warning: " + w);
@@ -424,31 +475,15 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
-  /** The effective configuration, one {@code key = value} line each, secrets hidden. */
+  /** The effective configuration, one {@code key = value (source)} line each, secrets hidden. */
   static List<String> banner(Config cfg) {
     List<String> lines = new ArrayList<>();
     String version = Main.class.getPackage().getImplementationVersion();
     lines.add("Hyprstream " + (version == null ? "(development build)" : version) + " starting");
-    String text = cfg.toString();
-    for (String key : Config.keys()) {
-      int at = text.indexOf(key + "=");
-      if (at < 0) {
-        continue;
-      }
-      int end = at + key.length() + 1;
-      int next = text.length() - 1;
-      for (String other : Config.keys()) {
-        int o = text.indexOf(", " + other + "=", end);
-        if (o >= 0 && o < next) {
-          next = o;
-        }
-      }
-      int agg = text.indexOf(", aggregations=", end);
-      if (agg >= 0 && agg < next) {
-        next = agg;
-      }
-      lines.add("  " + key + " = " + text.substring(end, next) + "  (" + cfg.sourceOf(key) + ")");
-    }
+    cfg.shown()
+        .forEach(
+            (key, value) ->
+                lines.add("  " + key + " = " + value + "  (" + cfg.sourceOf(key) + ")"));
     lines.add("  aggregations = " + cfg.aggregations());
     return lines;
   }
@@ -461,7 +496,16 @@ public final class Main implements Callable<Integer> {
     return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
-  /** The flags given, by configuration key. */
+  /**
+   * The configuration the parsed flags, the environment and the files give.
+   *
+   * @throws ConfigException naming the first wrong key or value
+   */
+  Config configuration(List<String> warnings) {
+    return Config.load(systemFile, config, env, flags(), warnings);
+  }
+
+  /** The flags given, by configuration key (alias flags by their name, with {@code --}). */
   private Map<String, Object> flags() {
     Map<String, Object> f = new LinkedHashMap<>();
     putIfSet(f, Config.SERVER_HOST, host);
@@ -475,8 +519,10 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.CACHE_RESULT_TTL, resultCacheTtl);
     putIfSet(f, Config.CACHE_MEMORY_BYTES, cacheMemoryBytes);
     putIfSet(f, Config.CACHE_EVICTION, cacheEviction);
+    putIfSet(f, Config.METRICS_WINDOWS, metricsWindows);
     putIfSet(f, Config.ENGINE_ENGINE, engine);
     putIfSet(f, Config.ENGINE_CONNECTION, engineConnection);
+    putIfSet(f, Config.ENGINE_DATABASE, engineDatabase);
     putIfSet(f, Config.ENGINE_USERNAME, engineUsername);
     putIfSet(f, Config.ENGINE_PASSWORD, enginePassword);
     putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
@@ -500,6 +546,10 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.LIMITS_QUERY_TIMEOUT, queryTimeout);
     putIfSet(f, Config.LIMITS_MAX_MEMORY_BYTES, maxMemoryBytes);
     putIfSet(f, Config.LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, duckDbMemoryLimitBytes);
+    putIfSet(f, "--db-url", dbUrl);
+    putIfSet(f, "--db-user", dbUser);
+    putIfSet(f, "--db-name", dbName);
+    putIfSet(f, "--driver-path", driverPath);
     return f;
   }
 
@@ -606,7 +656,8 @@ public final class Main implements Callable<Integer> {
             .cacheDuration(cfg.cacheDuration())
             .resultCacheBytes(cfg.resultCacheBytes())
             .resultCacheTtl(cfg.resultCacheTtl())
-            .evictionPolicy(cfg.cacheEviction());
+            .evictionPolicy(cfg.cacheEviction())
+            .metricsWindows(cfg.metricsWindows());
     Long memory = cfg.cacheMemory();
     if (memory != null) {
       builder.cacheMemory(memory);
@@ -630,7 +681,7 @@ public final class Main implements Callable<Integer> {
             .backend(
                 BackendStores.open(
                     cfg.engine(),
-                    cfg.engineConnection(),
+                    cfg.backendConnection(),
                     cfg.engineOptions(),
                     cfg.engineUsername().isEmpty() ? null : cfg.engineUsername(),
                     cfg.enginePassword().isEmpty() ? null : cfg.enginePassword(),

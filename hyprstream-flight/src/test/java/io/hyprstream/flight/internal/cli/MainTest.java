@@ -112,6 +112,56 @@ final class MainTest {
   }
 
   @Test
+  void main_help_printsNoWarningAndNoStaleText(@TempDir Path dir) {
+    // picocli reports a description it cannot format on System.err, not on the command's stream.
+    PrintStream systemErr = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      assertEquals(0, run(Map.of(), dir, "--help"));
+      assertEquals(0, run(Map.of(), dir, "sql", "--help"));
+      assertEquals(0, run(Map.of(), dir, "hash-password", "--help"));
+    } finally {
+      System.setErr(systemErr);
+    }
+    String all = out() + err() + captured.toString(StandardCharsets.UTF_8);
+    assertFalse(all.contains("WARN"), all);
+    assertFalse(all.contains("later release"), all);
+    assertTrue(out().contains("80% of RAM"), out());
+    assertTrue(out().contains("--metrics-windows"), out());
+    assertTrue(out().contains("--db-url"), out());
+  }
+
+  @Test
+  void main_badMetricsWindow_exitsWith2NamingTheSpecAndTheFlag(@TempDir Path dir) {
+    assertEquals(2, run(Map.of(), dir, "--metrics-windows", "5m:10d,1hour"));
+    assertTrue(err().contains("'1hour'"), err());
+    assertTrue(err().contains("--metrics-windows"), err());
+  }
+
+  @Test
+  void main_unknownNativeDriver_exitsWith2NamingTheDriversToUse(@TempDir Path dir) {
+    assertEquals(
+        2,
+        run(
+            Map.of(),
+            dir,
+            "--db-url",
+            "postgresql://127.0.0.1/test",
+            "--driver-path",
+            "/usr/lib/libadbc_driver_snowflake.so"));
+    assertTrue(err().contains("libadbc_driver_snowflake.so"), err());
+    assertTrue(err().contains("alias flag --driver-path"), err());
+    assertTrue(err().contains("libadbc_driver_postgresql.so"), err());
+  }
+
+  @Test
+  void main_badFlagValue_exitsWith2NamingTheFlag(@TempDir Path dir) {
+    assertEquals(2, run(Map.of(), dir, "--cache-duration", "soon"));
+    assertTrue(err().contains("--cache-duration"), err());
+  }
+
+  @Test
   void main_portZero_printsReadyLineServesSqlAndStops(@TempDir Path dir) throws Exception {
     Main main = new Main(Map.of(), dir.resolve("absent.toml"), out, err);
     Future<Integer> exit =
