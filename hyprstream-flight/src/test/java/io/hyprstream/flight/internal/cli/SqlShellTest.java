@@ -262,17 +262,15 @@ final class SqlShellTest {
     TestServer s = start();
     ingestMetrics(s);
     assertEquals(0, sql("\\d metrics\n\\d METRICS_5M;\n", "--port", port(s), "--format", "csv"));
-    // DuckDB's own DESCRIBE is the oracle for the columns and the names of their types; the
-    // instance's table list (what GetTables serves) for whether they may be NULL.
+    // DuckDB's own DESCRIBE (SQL, where \\d goes through GetTables) is the oracle.
     List<List<String>> expected = new ArrayList<>();
     for (String table : List.of("metrics", "metrics_5m")) {
       expected.add(List.of("column", "type", "nullable"));
-      Schema schema = tableSchema(s, table);
       for (List<String> row : serverRows(s, "DESCRIBE " + table)) {
-        boolean nullable = schema.findField(row.get(0)).isNullable();
-        expected.add(List.of(row.get(0), row.get(1), nullable ? "YES" : "NO"));
+        expected.add(List.of(row.get(0), row.get(1), row.get(2)));
       }
     }
+    assertTrue(expected.contains(List.of("metric_id", "VARCHAR", "NO")), expected.toString());
     List<List<String>> actual = new ArrayList<>();
     for (String line : out().split("\n")) {
       actual.add(List.of(line.split(",", -1)));
