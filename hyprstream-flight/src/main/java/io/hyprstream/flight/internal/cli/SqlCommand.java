@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import org.jspecify.annotations.Nullable;
@@ -175,6 +177,19 @@ final class SqlCommand implements Callable<Integer> {
       return 1;
     }
     try (connection) {
+      // One call before any statement: a script against a server that is down or wants a login
+      // fails once, at the start, rather than once per statement.
+      String server;
+      try {
+        server = connection.serverVersion();
+      } catch (FlightRuntimeException e) {
+        FlightStatusCode code = e.status().code();
+        if (code == FlightStatusCode.UNAVAILABLE || code == FlightStatusCode.UNAUTHENTICATED) {
+          output.error("hyprstream sql: cannot connect to " + settings.uri() + ": ", e);
+          return 1;
+        }
+        server = ""; // a Flight SQL server without GetSqlInfo: statements may still work
+      }
       StatementRunner runner = new StatementRunner(connection, output, System::nanoTime);
       BackslashCommands commands =
           new BackslashCommands(new SchemaBrowser(connection, output, System::nanoTime), out, err);
@@ -185,13 +200,6 @@ final class SqlCommand implements Callable<Integer> {
       if (term == null) {
         return new ScriptRunner(runner, commands, output, true)
             .run(new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8)));
-      }
-      String server;
-      try {
-        server = connection.serverVersion();
-      } catch (RuntimeException e) {
-        output.error("hyprstream sql: cannot connect to " + settings.uri() + ": ", e);
-        return 1;
       }
       new InteractiveShell(
               InteractiveShell.reader(term, historyFile(env)), runner, commands, output)

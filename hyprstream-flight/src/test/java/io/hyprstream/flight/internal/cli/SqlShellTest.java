@@ -346,11 +346,22 @@ final class SqlShellTest {
   }
 
   @Test
-  void tls_noUser_statementFailsSayingHowToLogIn() {
+  void tls_noUser_failsAtConnectSayingHowToLogIn() {
     TestServer s = startSecure(InstantSource.system());
     assertEquals(1, sql("SELECT 1;\n", "--port", port(s), "--tls-ca", certs.caCert.toString()));
     assertTrue(err().contains("UNAUTHENTICATED"), err());
     assertTrue(err().contains("pass --user NAME"), err());
+    assertTrue(err().startsWith("hyprstream sql: cannot connect to grpc+tls://"), err());
+  }
+
+  @Test
+  void script_noServer_failsOnceAtTheStart() {
+    assertEquals(1, sql("SELECT 1;\nSELECT 2;\nSELECT 3;\n", "--port", "1"));
+    assertEquals(1, err().strip().lines().count(), err());
+    assertTrue(
+        err().startsWith("hyprstream sql: cannot connect to grpc://127.0.0.1:1: UNAVAILABLE"),
+        err());
+    assertEquals("", out());
   }
 
   @Test
