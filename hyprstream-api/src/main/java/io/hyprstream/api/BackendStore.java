@@ -66,6 +66,15 @@ public interface BackendStore extends AutoCloseable {
    */
   @Nullable Schema tableSchema(String table);
 
+  /**
+   * Refuses columns this backend could never write, before any row of them is acknowledged: a batch
+   * it refuses after the acknowledgement would block write-through. Called with a table's whole
+   * schema each time it grows. The default accepts everything.
+   *
+   * @throws SchemaMismatchException naming the column and why the backend cannot store it
+   */
+  default void checkWritable(String table, Schema schema) {}
+
   /** Releases the backend; safe to call twice. */
   @Override
   void close();

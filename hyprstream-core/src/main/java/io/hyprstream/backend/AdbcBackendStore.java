@@ -634,6 +634,11 @@ public final class AdbcBackendStore implements BackendStore {
   }
 
   @Override
+  public void checkWritable(String table, Schema schema) {
+    dialect.checkWritable(table, schema);
+  }
+
+  @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;

@@ -335,6 +335,11 @@ public final class DuckDbBackendStore implements BackendStore {
   }
 
   @Override
+  public void checkWritable(String table, Schema schema) {
+    SqlTypes.DUCKDB.checkWritable(table, schema);
+  }
+
+  @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;

@@ -484,6 +484,11 @@ public final class PostgresBackendStore implements BackendStore {
   }
 
   @Override
+  public void checkWritable(String table, Schema schema) {
+    SqlTypes.POSTGRES.checkWritable(table, schema);
+  }
+
+  @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;

@@ -5,6 +5,7 @@ import java.util.Locale;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
 /** Maps Arrow field types to the column types of a backend's SQL dialect, for CREATE and ALTER. */
@@ -115,6 +116,48 @@ enum SqlTypes {
       default:
         return null;
     }
+  }
+
+  /**
+   * Refuses a schema this dialect cannot hold: a column without a column type here, or (PostgreSQL)
+   * two names that PostgreSQL would cut to the same 63 bytes.
+   *
+   * @throws SchemaMismatchException naming the column
+   */
+  void checkWritable(String table, Schema schema) {
+    java.util.Map<String, String> truncated = new java.util.HashMap<>();
+    for (Field f : schema.getFields()) {
+      columnType(table, f);
+      if (this == POSTGRES) {
+        String cut = truncate(f.getName(), POSTGRES_NAME_BYTES);
+        String other = truncated.put(cut, f.getName());
+        if (other != null) {
+          throw new SchemaMismatchException(
+              table,
+              f.getName(),
+              "PostgreSQL keeps only the first "
+                  + POSTGRES_NAME_BYTES
+                  + " bytes of a column name, which '"
+                  + other
+                  + "' shares: rename one of them");
+        }
+      }
+    }
+  }
+
+  /** PostgreSQL's NAMEDATALEN - 1: longer identifiers are silently cut. */
+  static final int POSTGRES_NAME_BYTES = 63;
+
+  private static String truncate(String name, int bytes) {
+    byte[] utf8 = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (utf8.length <= bytes) {
+      return name;
+    }
+    int end = bytes;
+    while (end > 0 && (utf8[end] & 0xc0) == 0x80) {
+      end--; // PostgreSQL cuts at a character boundary
+    }
+    return new String(utf8, 0, end, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** Quotes an identifier with double quotes, which every supported dialect accepts. */

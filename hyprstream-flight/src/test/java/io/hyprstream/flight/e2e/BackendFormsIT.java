@@ -202,7 +202,7 @@ final class BackendFormsIT {
   }
 
   /** Waits for the write-through, then compares PostgreSQL's rows with the acknowledged ones. */
-  private static void assertPostgresHoldsExactly(PostgresDatabase pg, List<MetricRows.Row> rows)
+  static void assertPostgresHoldsExactly(PostgresDatabase pg, List<MetricRows.Row> rows)
       throws Exception {
     long deadline = System.nanoTime() + WRITE_THROUGH_WAIT.toNanos();
     try (Connection c = pg.connect();

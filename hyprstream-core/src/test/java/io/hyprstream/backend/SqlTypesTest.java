@@ -1,0 +1,61 @@
+package io.hyprstream.backend;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hyprstream.api.SchemaMismatchException;
+import java.util.List;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.Test;
+
+/** Which schemas each backend dialect refuses before a row is acknowledged. */
+final class SqlTypesTest {
+  private static Schema of(Field... fields) {
+    return new Schema(List.of(fields));
+  }
+
+  @Test
+  void postgres_refusesNamesEqualInTheirFirst63Bytes() {
+    String prefix = "x".repeat(63);
+    Schema clash =
+        of(
+            Field.nullable(prefix + "_a", ArrowType.Utf8.INSTANCE),
+            Field.nullable(prefix + "_b", ArrowType.Utf8.INSTANCE));
+    SchemaMismatchException e =
+        assertThrows(
+            SchemaMismatchException.class, () -> SqlTypes.POSTGRES.checkWritable("t", clash));
+    assertTrue(e.getMessage().contains("63 bytes"), e.getMessage());
+    // DuckDB keeps long names whole.
+    assertDoesNotThrow(() -> SqlTypes.DUCKDB.checkWritable("t", clash));
+    // 63 bytes that differ only in the 64th are fine one at a time.
+    assertDoesNotThrow(
+        () ->
+            SqlTypes.POSTGRES.checkWritable(
+                "t", of(Field.nullable(prefix + "_a", ArrowType.Utf8.INSTANCE))));
+  }
+
+  @Test
+  void everyDialect_refusesTypesItHasNoColumnFor() {
+    for (SqlTypes dialect : SqlTypes.values()) {
+      assertThrows(
+          SchemaMismatchException.class,
+          () -> dialect.checkWritable("t", of(Field.nullable("u", new ArrowType.Int(64, false)))),
+          dialect.name());
+      assertThrows(
+          SchemaMismatchException.class,
+          () ->
+              dialect.checkWritable(
+                  "t",
+                  of(
+                      Field.nullable(
+                          "d",
+                          new ArrowType.Duration(org.apache.arrow.vector.types.TimeUnit.SECOND)))),
+          dialect.name());
+      assertDoesNotThrow(
+          () -> dialect.checkWritable("t", of(Field.nullable("s", ArrowType.Utf8.INSTANCE))));
+    }
+  }
+}
