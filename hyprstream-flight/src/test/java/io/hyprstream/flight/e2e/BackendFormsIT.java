@@ -1,15 +1,12 @@
 package io.hyprstream.flight.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,9 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  * checks the answers again.
  */
 final class BackendFormsIT {
-  private static final Duration WRITE_THROUGH_WAIT = Duration.ofSeconds(60);
-  private static final String RAW_ROWS =
-      "SELECT metric_id, epoch_ms(timestamp), value FROM metrics ORDER BY 1, 2, 3";
 
   @TempDir Path dir;
 
@@ -41,19 +35,20 @@ final class BackendFormsIT {
       try (ServerProcess server = ServerProcess.start(args)) {
         try (Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
           MetricRows.ingestJdbc(flight, rows);
-          assertWindowsMatchOracle(flight, rows);
+          MetricRows.assertWindowsMatchOracle(flight, rows);
         }
-        assertPostgresHoldsExactly(pg, rows);
+        pg.assertHoldsExactly(rows);
         assertEquals(0, server.terminate(), server.log());
       }
       // A new process over the same backend and log: the same answers.
       try (ServerProcess server = ServerProcess.start(args);
           Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
-        assertWindowsMatchOracle(flight, rows);
-        assertSameRows(sorted(rows), rawRows(flight), "metrics after the restart");
+        MetricRows.assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertSameRows(
+            MetricRows.sorted(rows), MetricRows.rawRows(flight), "metrics after the restart");
         assertEquals(0, server.terminate(), server.log());
       }
-      assertPostgresHoldsExactly(pg, rows);
+      pg.assertHoldsExactly(rows);
     }
   }
 
@@ -69,9 +64,9 @@ final class BackendFormsIT {
                 .start()) {
       MetricRows.ingestAdbc(server.grpcUri(), Map.of(), rows);
       try (Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
-        assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertWindowsMatchOracle(flight, rows);
       }
-      assertPostgresHoldsExactly(pg, rows);
+      pg.assertHoldsExactly(rows);
       assertEquals(0, server.terminate(), server.log());
     }
   }
@@ -90,7 +85,7 @@ final class BackendFormsIT {
             dir + "/data")) {
       try (Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
         MetricRows.ingestJdbc(flight, rows);
-        assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertWindowsMatchOracle(flight, rows);
       }
       // Stopping drains the write-through queue; SQLite then holds every row, once.
       assertEquals(0, server.terminate(), server.log());
@@ -106,7 +101,7 @@ final class BackendFormsIT {
       expected.sort(
           Comparator.comparing((List<Object> l) -> (String) l.get(0))
               .thenComparing(l -> (Double) l.get(1)));
-      assertSameRows(expected, stored, "SQLite");
+      MetricRows.assertSameRows(expected, stored, "SQLite");
     }
   }
 
@@ -125,15 +120,17 @@ final class BackendFormsIT {
             dir + "/data")) {
       try (Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
         MetricRows.ingestJdbc(flight, rows);
-        assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertWindowsMatchOracle(flight, rows);
       }
       assertEquals(0, server.terminate(), server.log());
       log = server.log();
     }
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:" + file);
         Statement st = duck.createStatement()) {
-      assertSameRows(
-          sorted(rows), MetricRows.rows(st.executeQuery(RAW_ROWS)), "DuckDB file\n" + log);
+      MetricRows.assertSameRows(
+          MetricRows.sorted(rows),
+          MetricRows.rows(st.executeQuery(MetricRows.RAW_ROWS)),
+          "DuckDB file\n" + log);
     }
   }
 
@@ -151,83 +148,16 @@ final class BackendFormsIT {
                 dir + "/data")) {
       try (Connection flight = FlightJdbc.connect(front.jdbcUrl())) {
         MetricRows.ingestJdbc(flight, rows);
-        assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertWindowsMatchOracle(flight, rows);
       }
       assertEquals(0, front.terminate(), front.log());
       // The second server ingested what the first wrote through: its own windows agree too.
       try (Connection flight = FlightJdbc.connect(store.jdbcUrl())) {
-        assertSameRows(sorted(rows), rawRows(flight), "the second Hyprstream's metrics");
-        assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertSameRows(
+            MetricRows.sorted(rows), MetricRows.rawRows(flight), "the second Hyprstream's metrics");
+        MetricRows.assertWindowsMatchOracle(flight, rows);
       }
       assertEquals(0, store.terminate(), store.log());
-    }
-  }
-
-  private static void assertWindowsMatchOracle(Connection flight, List<MetricRows.Row> rows)
-      throws Exception {
-    for (Map.Entry<String, Duration> view :
-        Map.of(
-                "metrics_5m", Duration.ofMinutes(5),
-                "metrics_30m", Duration.ofMinutes(30),
-                "metrics_1h", Duration.ofHours(1))
-            .entrySet()) {
-      assertSameRows(
-          MetricRows.oracle(rows, view.getValue()),
-          MetricRows.windows(flight, view.getKey()),
-          view.getKey() + " against DuckDB's time_bucket over the same rows");
-    }
-  }
-
-  private static void assertSameRows(
-      List<List<Object>> expected, List<List<Object>> actual, String what) {
-    MetricRows.assertSameRows(expected, actual, what);
-  }
-
-  private static List<List<Object>> rawRows(Connection flight) throws Exception {
-    try (Statement st = flight.createStatement()) {
-      return MetricRows.rows(st.executeQuery(RAW_ROWS));
-    }
-  }
-
-  private static List<List<Object>> sorted(List<MetricRows.Row> rows) {
-    List<List<Object>> out = new ArrayList<>();
-    for (MetricRows.Row r : rows) {
-      out.add(List.of(r.metricId(), r.epochMillis(), r.value()));
-    }
-    out.sort(
-        Comparator.comparing((List<Object> l) -> (String) l.get(0))
-            .thenComparing(l -> (Long) l.get(1))
-            .thenComparing(l -> (Double) l.get(2)));
-    return out;
-  }
-
-  /** Waits for the write-through, then compares PostgreSQL's rows with the acknowledged ones. */
-  static void assertPostgresHoldsExactly(PostgresDatabase pg, List<MetricRows.Row> rows)
-      throws Exception {
-    long deadline = System.nanoTime() + WRITE_THROUGH_WAIT.toNanos();
-    try (Connection c = pg.connect();
-        Statement st = c.createStatement()) {
-      long count = -1;
-      while (System.nanoTime() < deadline) {
-        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM metrics")) {
-          rs.next();
-          count = rs.getLong(1);
-        } catch (java.sql.SQLException notYetCreated) {
-          count = -1;
-        }
-        if (count >= rows.size()) {
-          break;
-        }
-        Thread.sleep(200);
-      }
-      assertTrue(count >= 0, "PostgreSQL never got a metrics table");
-      assertSameRows(
-          sorted(rows),
-          MetricRows.rows(
-              st.executeQuery(
-                  "SELECT metric_id, (extract(epoch FROM timestamp) * 1000)::bigint, value"
-                      + " FROM metrics ORDER BY 1, 2, 3")),
-          "PostgreSQL must hold every acknowledged row exactly once");
     }
   }
 }

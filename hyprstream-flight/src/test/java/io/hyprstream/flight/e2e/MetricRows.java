@@ -116,6 +116,45 @@ final class MetricRows {
     }
   }
 
+  /** Every raw row of {@code metrics}, in the order {@link #sorted} gives. */
+  static final String RAW_ROWS =
+      "SELECT metric_id, epoch_ms(timestamp), value FROM metrics ORDER BY 1, 2, 3";
+
+  /** The rows as {@link #RAW_ROWS} returns them. */
+  static List<List<Object>> sorted(List<Row> rows) {
+    List<List<Object>> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(List.of(r.metricId(), r.epochMillis(), r.value()));
+    }
+    out.sort(
+        java.util.Comparator.comparing((List<Object> l) -> (String) l.get(0))
+            .thenComparing(l -> (Long) l.get(1))
+            .thenComparing(l -> (Double) l.get(2)));
+    return out;
+  }
+
+  /** The server's raw rows of {@code metrics}, through {@code flight}. */
+  static List<List<Object>> rawRows(Connection flight) throws Exception {
+    try (Statement st = flight.createStatement()) {
+      return rows(st.executeQuery(RAW_ROWS));
+    }
+  }
+
+  /** The 5m, 30m and 1h views equal DuckDB's time_bucket over {@code rows}. */
+  static void assertWindowsMatchOracle(Connection flight, List<Row> rows) throws Exception {
+    for (Map.Entry<String, Duration> view :
+        Map.of(
+                "metrics_5m", Duration.ofMinutes(5),
+                "metrics_30m", Duration.ofMinutes(30),
+                "metrics_1h", Duration.ofHours(1))
+            .entrySet()) {
+      assertSameRows(
+          oracle(rows, view.getValue()),
+          windows(flight, view.getKey()),
+          view.getKey() + " against DuckDB's time_bucket over the same rows");
+    }
+  }
+
   /** The windows' columns both sides are compared on, sums rounded against addition order. */
   private static final String WINDOW_COLUMNS =
       "metric_id, epoch_ms(window_start) AS start_ms, value_count, round(value_sum, 6) AS s,"

@@ -196,7 +196,7 @@ final class PoisonInputIT {
             MetricRows.windows(flight, "metrics_5m"),
             "metrics_5m over the good rows");
       }
-      BackendFormsIT.assertPostgresHoldsExactly(pg, good);
+      pg.assertHoldsExactly(good);
       try (Connection c = pg.connect();
           Statement st = c.createStatement();
           ResultSet rs =

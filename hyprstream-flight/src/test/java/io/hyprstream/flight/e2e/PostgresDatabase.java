@@ -66,6 +66,40 @@ public final class PostgresDatabase implements AutoCloseable {
     return DriverManager.getConnection("jdbc:postgresql://" + HOST_PORT + "/" + database, p);
   }
 
+  /**
+   * Waits (up to a minute) for the write-through to bring {@code metrics} to {@code rows.size()}
+   * rows, then fails unless it holds exactly {@code rows}, each once.
+   */
+  void assertHoldsExactly(java.util.List<MetricRows.Row> rows) throws Exception {
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
+    try (Connection c = connect();
+        Statement st = c.createStatement()) {
+      long count = -1;
+      while (System.nanoTime() < deadline) {
+        try (java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM metrics")) {
+          rs.next();
+          count = rs.getLong(1);
+        } catch (SQLException notYetCreated) {
+          count = -1;
+        }
+        if (count >= rows.size()) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      if (count < 0) {
+        throw new AssertionError("PostgreSQL never got a metrics table");
+      }
+      MetricRows.assertSameRows(
+          MetricRows.sorted(rows),
+          MetricRows.rows(
+              st.executeQuery(
+                  "SELECT metric_id, (extract(epoch FROM timestamp) * 1000)::bigint, value"
+                      + " FROM metrics ORDER BY 1, 2, 3")),
+          "PostgreSQL must hold every acknowledged row exactly once");
+    }
+  }
+
   @Override
   public void close() throws SQLException {
     try (Connection c = connect("postgres");

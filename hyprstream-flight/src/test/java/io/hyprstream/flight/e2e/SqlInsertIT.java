@@ -8,13 +8,9 @@ import io.hyprstream.flight.FlightJdbc;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -28,9 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  * once. Bad rows are refused naming the column, and nothing of them is stored anywhere.
  */
 final class SqlInsertIT {
-  private static final Duration WRITE_THROUGH_WAIT = Duration.ofSeconds(60);
-  private static final String RAW_ROWS =
-      "SELECT metric_id, epoch_ms(timestamp), value FROM metrics ORDER BY 1, 2, 3";
 
   @TempDir Path dir;
 
@@ -126,11 +119,13 @@ final class SqlInsertIT {
                     + " FROM staging_c")) {
           assertEquals(300, ps.executeUpdate());
         }
-        assertWindowsMatchOracle(flight, rows);
+        MetricRows.assertWindowsMatchOracle(flight, rows);
         MetricRows.assertSameRows(
-            sorted(rows), MetricRows.rows(st.executeQuery(RAW_ROWS)), "metrics in the cache");
+            MetricRows.sorted(rows),
+            MetricRows.rows(st.executeQuery(MetricRows.RAW_ROWS)),
+            "metrics in the cache");
       }
-      assertPostgresHoldsExactly(pg, rows);
+      pg.assertHoldsExactly(rows);
       assertEquals(0, server.terminate(), server.log());
     }
   }
@@ -170,69 +165,14 @@ final class SqlInsertIT {
             assertThrows(SQLException.class, () -> st.executeUpdate("DELETE FROM metrics"));
         assertTrue(update.getMessage().contains("window aggregates"), update.getMessage());
         List<MetricRows.Row> stored = rows.subList(0, 200);
-        assertWindowsMatchOracle(flight, stored);
+        MetricRows.assertWindowsMatchOracle(flight, stored);
         MetricRows.assertSameRows(
-            sorted(stored), MetricRows.rows(st.executeQuery(RAW_ROWS)), "metrics in the cache");
+            MetricRows.sorted(stored),
+            MetricRows.rows(st.executeQuery(MetricRows.RAW_ROWS)),
+            "metrics in the cache");
       }
-      assertPostgresHoldsExactly(pg, rows.subList(0, 200));
+      pg.assertHoldsExactly(rows.subList(0, 200));
       assertEquals(0, server.terminate(), server.log());
-    }
-  }
-
-  private static void assertWindowsMatchOracle(Connection flight, List<MetricRows.Row> rows)
-      throws Exception {
-    for (Map.Entry<String, Duration> view :
-        Map.of(
-                "metrics_5m", Duration.ofMinutes(5),
-                "metrics_30m", Duration.ofMinutes(30),
-                "metrics_1h", Duration.ofHours(1))
-            .entrySet()) {
-      MetricRows.assertSameRows(
-          MetricRows.oracle(rows, view.getValue()),
-          MetricRows.windows(flight, view.getKey()),
-          view.getKey() + " against DuckDB's time_bucket over the inserted rows");
-    }
-  }
-
-  private static List<List<Object>> sorted(List<MetricRows.Row> rows) {
-    List<List<Object>> out = new ArrayList<>();
-    for (MetricRows.Row r : rows) {
-      out.add(List.of(r.metricId(), r.epochMillis(), r.value()));
-    }
-    out.sort(
-        Comparator.comparing((List<Object> l) -> (String) l.get(0))
-            .thenComparing(l -> (Long) l.get(1))
-            .thenComparing(l -> (Double) l.get(2)));
-    return out;
-  }
-
-  /** Waits for the write-through, then compares PostgreSQL's rows (pgjdbc) with the inserted. */
-  private static void assertPostgresHoldsExactly(PostgresDatabase pg, List<MetricRows.Row> rows)
-      throws Exception {
-    long deadline = System.nanoTime() + WRITE_THROUGH_WAIT.toNanos();
-    try (Connection c = pg.connect();
-        Statement st = c.createStatement()) {
-      long count = -1;
-      while (System.nanoTime() < deadline) {
-        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM metrics")) {
-          rs.next();
-          count = rs.getLong(1);
-        } catch (SQLException notYetCreated) {
-          count = -1;
-        }
-        if (count >= rows.size()) {
-          break;
-        }
-        Thread.sleep(200);
-      }
-      assertTrue(count >= 0, "PostgreSQL never got a metrics table");
-      MetricRows.assertSameRows(
-          sorted(rows),
-          MetricRows.rows(
-              st.executeQuery(
-                  "SELECT metric_id, (extract(epoch FROM timestamp) * 1000)::bigint, value"
-                      + " FROM metrics ORDER BY 1, 2, 3")),
-          "PostgreSQL must hold every inserted row exactly once");
     }
   }
 }
