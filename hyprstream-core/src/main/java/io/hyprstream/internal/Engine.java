@@ -16,6 +16,7 @@ import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
+import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
 import java.time.Duration;
@@ -113,6 +114,9 @@ public final class Engine implements Hyprstream {
   /** The system table that shows write-through backlog, lag and errors (with a backend). */
   public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
 
+  /** The system table that lists batches the backend refused as data, kept for a re-send. */
+  public static final String QUARANTINE_TABLE = "hyprstream_quarantine";
+
   /** The system table of cache hits, misses, evictions and bytes held. */
   public static final String CACHE_STATS_TABLE = "hyprstream_cache_stats";
 
@@ -141,6 +145,7 @@ public final class Engine implements Hyprstream {
           "nextval",
           "currval",
           BACKEND_STATUS_TABLE,
+          QUARANTINE_TABLE,
           CACHE_STATS_TABLE);
 
   /** A {@code /*+ max_staleness=5s *}{@code /} hint: the query accepts a result this old. */
@@ -208,7 +213,12 @@ public final class Engine implements Hyprstream {
               config.walMaxBytes,
               WAL_SEGMENT_BYTES,
               allocator);
-      this.writeThrough = new WriteThrough(backend, wal);
+      this.writeThrough =
+          new WriteThrough(
+              backend,
+              wal,
+              new Quarantine(config.dataDirectory.resolve("quarantine")),
+              config.writeThroughBounds);
       List<WriteAheadLog.Record> recovered = wal.recovered();
       if (!recovered.isEmpty()) {
         LOG.info(
@@ -227,6 +237,7 @@ public final class Engine implements Hyprstream {
     if (writeThrough != null) {
       // Created now, not at the first query naming it, so catalog listings show it from the start.
       refreshBackendStatus(writeThrough.status());
+      refreshQuarantine(writeThrough);
     }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
@@ -311,6 +322,7 @@ public final class Engine implements Hyprstream {
       } catch (IOException | RuntimeException e) {
         LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
       }
+      restored += restoreQuarantined(wt, spec.table());
     }
     expire();
     LOG.info(
@@ -318,6 +330,31 @@ public final class Engine implements Hyprstream {
         restored,
         b.name(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  /**
+   * Adds {@code table}'s quarantined batches to the cache and windows: they were acknowledged, and
+   * the backend, which refused them, cannot give them back.
+   */
+  private long restoreQuarantined(WriteThrough wt, String table) {
+    long restored = 0;
+    for (Quarantine.Entry e : wt.quarantined()) {
+      if (!e.table().equalsIgnoreCase(table)) {
+        continue;
+      }
+      try {
+        Quarantine.Loaded loaded = wt.readQuarantined(e.batchId(), allocator);
+        if (loaded != null) {
+          List<VectorSchemaRoot> one = new ArrayList<>(1);
+          one.add(loaded.batch());
+          restored += ingestOwned(table, one, false).rowsAccepted();
+        }
+      } catch (RuntimeException ex) {
+        LOG.warn(
+            "cannot restore quarantined batch {} of '{}': {}", e.batchId(), table, ex.toString());
+      }
+    }
+    return restored;
   }
 
   private void checkViewNames() {
@@ -421,6 +458,7 @@ public final class Engine implements Hyprstream {
           }
           ts.ensureAggregator(batches.get(0).getSchema());
           if (wal != null && log) {
+            java.util.Objects.requireNonNull(writeThrough).requireRoom();
             long bytes = 0;
             for (VectorSchemaRoot b : batches) {
               bytes += bufferBytes(b);
@@ -682,6 +720,9 @@ public final class Engine implements Hyprstream {
   private void prepareFor(Set<String> words) {
     if (writeThrough != null && words.contains(BACKEND_STATUS_TABLE)) {
       refreshBackendStatus(writeThrough.status());
+    }
+    if (writeThrough != null && words.contains(QUARANTINE_TABLE)) {
+      refreshQuarantine(writeThrough);
     }
     if (words.contains(CACHE_STATS_TABLE)) {
       refreshCacheStats();
@@ -1145,6 +1186,7 @@ public final class Engine implements Hyprstream {
     String verb = SqlNames.verb(sql);
     if (target != null) {
       if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)
+          || target.equalsIgnoreCase(QUARANTINE_TABLE)
           || target.equalsIgnoreCase(CACHE_STATS_TABLE)) {
         throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
       }
@@ -1224,7 +1266,9 @@ public final class Engine implements Hyprstream {
   }
 
   private TableInfo.Kind kindOf(String name) {
-    if (name.equalsIgnoreCase(CACHE_STATS_TABLE) || name.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+    if (name.equalsIgnoreCase(CACHE_STATS_TABLE)
+        || name.equalsIgnoreCase(BACKEND_STATUS_TABLE)
+        || name.equalsIgnoreCase(QUARANTINE_TABLE)) {
       return TableInfo.Kind.SYSTEM_TABLE;
     }
     return isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE;
@@ -1588,8 +1632,63 @@ public final class Engine implements Hyprstream {
             + error
             + "::VARCHAR AS last_error, "
             + st.walBytes
-            + "::BIGINT AS wal_bytes, now() AS as_of",
+            + "::BIGINT AS wal_bytes, "
+            + st.backlogBytes
+            + "::BIGINT AS backlog_bytes, "
+            + st.maxLagMillis
+            + "::BIGINT AS max_lag_ms, "
+            + st.callMillis
+            + "::BIGINT AS call_ms, "
+            + st.quarantinedBatches
+            + "::BIGINT AS quarantined_batches, "
+            + st.quarantinedRows
+            + "::BIGINT AS quarantined_rows, now() AS as_of",
         List.of());
+  }
+
+  /** Rewrites the quarantine table: one row per batch the backend refused as data. */
+  private void refreshQuarantine(WriteThrough wt) {
+    StringBuilder sql =
+        new StringBuilder("CREATE OR REPLACE TABLE ")
+            .append(QUARANTINE_TABLE)
+            .append(
+                " (table_name VARCHAR, batch_id VARCHAR, row_count BIGINT, error VARCHAR,"
+                    + " quarantined_at TIMESTAMPTZ)");
+    synchronized (quarantineTableLock) {
+      cache.execute(sql.toString(), List.of());
+      for (Quarantine.Entry e : wt.quarantined()) {
+        cache.execute(
+            "INSERT INTO " + QUARANTINE_TABLE + " VALUES (?, ?, ?, ?, to_timestamp(?))",
+            List.of(e.table(), e.batchId(), e.rows(), e.error(), e.when().toEpochMilli() / 1000.0));
+      }
+    }
+  }
+
+  /** One rewrite of the quarantine table at a time, so readers never see two interleaved. */
+  private final Object quarantineTableLock = new Object();
+
+  /** The batches the backend refused as data; empty without a backend. */
+  public List<Quarantine.Entry> quarantined() {
+    WriteThrough wt = writeThrough;
+    return wt == null ? List.of() : wt.quarantined();
+  }
+
+  /**
+   * Puts quarantined batches back in the write-through queue: {@code batchId}'s, or all when null.
+   *
+   * @throws QueryRejectedException without a backend, or when no such batch is quarantined
+   */
+  public List<Quarantine.Entry> requeueQuarantine(@Nullable String batchId) {
+    checkOpen();
+    WriteThrough wt = writeThrough;
+    if (wt == null) {
+      throw new QueryRejectedException("there is no backend, so nothing is quarantined", null);
+    }
+    try {
+      return wt.requeue(batchId, allocator);
+    } catch (IllegalArgumentException e) {
+      throw new QueryRejectedException(String.valueOf(e.getMessage()), e);
+    }
   }
 
   /** The write-through pipeline's state, or null without a backend. */
