@@ -160,6 +160,9 @@ public final class Engine implements Hyprstream {
   /** How long a backend-routed query waits for queued writes to reach the backend. */
   static final java.time.Duration BACKEND_READ_WAIT = java.time.Duration.ofSeconds(5);
 
+  /** How long a start waits for a write-through call in progress before rebuilding the cache. */
+  static final java.time.Duration PAUSE_BOUND = java.time.Duration.ofSeconds(30);
+
   /** Segments of the write-ahead log roll at this size. */
   static final long WAL_SEGMENT_BYTES = 64L << 20;
 
@@ -287,46 +290,25 @@ public final class Engine implements Hyprstream {
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     Instant now = config.clock.instant();
     long restored = 0;
-    for (AggregationSpec spec : specs.values()) {
-      Schema schema;
-      try {
-        schema = b.tableSchema(spec.table());
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "cannot read '{}' from {} to restore its windows: {}",
-            spec.table(),
-            b.name(),
-            e.getMessage());
-        continue;
-      }
-      if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
-        continue;
-      }
-      java.time.Duration keep = config.cacheDuration;
-      for (WindowSpec w : spec.windows()) {
-        java.time.Duration d = w.retention().plus(w.size());
-        keep = d.compareTo(keep) > 0 ? d : keep;
-      }
-      String sql =
-          "SELECT * FROM "
-              + DuckDbCacheStore.quote(spec.table())
-              + " WHERE "
-              + DuckDbCacheStore.quote(spec.timeColumn())
-              + " >= '"
-              + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC)
-                  .toString()
-                  .replace('T', ' ')
-              + "'";
-      try (ArrowReader reader = b.query(sql, allocator)) {
-        while (reader.loadNextBatch()) {
-          List<VectorSchemaRoot> one = new ArrayList<>(1);
-          one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
-          restored += ingestOwned(spec.table(), one, false).rowsAccepted();
-        }
-      } catch (IOException | RuntimeException e) {
-        LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
-      }
-      restored += restoreQuarantined(wt, spec.table());
+    // With the backend away, acknowledged batches are restored from the queue instead; paused, no
+    // batch can move from the queue to the backend while the cache is rebuilt.
+    // A call in progress against an unreachable backend ends with the pool's connect time-out.
+    java.time.Duration pauseBound =
+        config.drainTimeout.compareTo(PAUSE_BOUND) > 0 ? config.drainTimeout : PAUSE_BOUND;
+    List<WriteThrough.Queued> unsent = wt.pause(pauseBound, allocator);
+    if (unsent == null) {
+      LOG.warn(
+          "a call to {} did not finish within {}; rows still queued for it are not restored to the"
+              + " cache",
+          b.name(),
+          pauseBound);
+    }
+    List<WriteThrough.Queued> left = unsent == null ? new ArrayList<>() : new ArrayList<>(unsent);
+    try {
+      restored += restoreTables(b, wt, now, left);
+    } finally {
+      left.forEach(q -> q.batch().close());
+      wt.resume();
     }
     expire();
     LOG.info(
@@ -334,6 +316,87 @@ public final class Engine implements Hyprstream {
         restored,
         b.name(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  /**
+   * Reads each aggregated table back from the backend, then adds its quarantined batches and, when
+   * the backend could not be read, its batches in {@code unsent} (taking those out of the list:
+   * they are owned from then on).
+   */
+  private long restoreTables(
+      BackendStore b, WriteThrough wt, Instant now, List<WriteThrough.Queued> unsent) {
+    long restored = 0;
+    for (AggregationSpec spec : specs.values()) {
+      long read = readBack(b, spec, now);
+      restored += Math.max(0, read);
+      restored += restoreQuarantined(wt, spec.table());
+      // Only when the backend gave nothing back: the queue may still hold batches the backend
+      // has committed (a log segment is read back whole), which a read would show a second time.
+      for (java.util.Iterator<WriteThrough.Queued> it = unsent.iterator();
+          read < 0 && it.hasNext(); ) {
+        WriteThrough.Queued q = it.next();
+        if (q.table().equalsIgnoreCase(spec.table())) {
+          it.remove();
+          List<VectorSchemaRoot> one = new ArrayList<>(1);
+          one.add(q.batch());
+          try {
+            restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+          } catch (RuntimeException e) {
+            LOG.warn(
+                "cannot restore queued batch {} of '{}': {}", q.batchId(), q.table(), e.toString());
+          }
+        }
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * Reads {@code spec}'s table back from the backend within its longest retention; -1 when the
+   * backend could not be read at all.
+   */
+  private long readBack(BackendStore b, AggregationSpec spec, Instant now) {
+    long restored = 0;
+    Schema schema;
+    try {
+      schema = b.tableSchema(spec.table());
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cannot read '{}' from {} to restore its windows: {}",
+          spec.table(),
+          b.name(),
+          e.getMessage());
+      return -1;
+    }
+    if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
+      return 0;
+    }
+    java.time.Duration keep = config.cacheDuration;
+    for (WindowSpec w : spec.windows()) {
+      java.time.Duration d = w.retention().plus(w.size());
+      keep = d.compareTo(keep) > 0 ? d : keep;
+    }
+    String sql =
+        "SELECT * FROM "
+            + DuckDbCacheStore.quote(spec.table())
+            + " WHERE "
+            + DuckDbCacheStore.quote(spec.timeColumn())
+            + " >= '"
+            + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC).toString().replace('T', ' ')
+            + "'";
+    try (ArrowReader reader = b.query(sql, allocator)) {
+      while (reader.loadNextBatch()) {
+        List<VectorSchemaRoot> one = new ArrayList<>(1);
+        one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
+        restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
+      if (restored == 0) {
+        return -1;
+      }
+    }
+    return restored;
   }
 
   /**

@@ -3,6 +3,7 @@ package io.hyprstream.writethrough;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.ResourceExhaustedException;
+import io.hyprstream.internal.ArrowCopy;
 import io.hyprstream.wal.WriteAheadLog;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -58,6 +59,8 @@ public final class WriteThrough implements AutoCloseable {
   private long failures;
   private @Nullable String lastError;
   private boolean stopping;
+  private boolean paused; // no new group is sent while set
+  private boolean busy; // the worker holds a group: sending it or recording the outcome
 
   private static final class Item {
     final String table;
@@ -266,7 +269,9 @@ public final class WriteThrough implements AutoCloseable {
     while (true) {
       List<Item> group;
       synchronized (lock) {
-        while (queue.isEmpty() && !stopping) {
+        busy = false;
+        lock.notifyAll();
+        while ((queue.isEmpty() || paused) && !stopping) {
           try {
             lock.wait();
           } catch (InterruptedException e) {
@@ -278,6 +283,10 @@ public final class WriteThrough implements AutoCloseable {
         }
         group =
             single > 0 ? List.of(java.util.Objects.requireNonNull(queue.peekFirst())) : gather();
+        if (paused && !stopping) {
+          continue; // paused while gathering: send nothing until resumed
+        }
+        busy = true;
       }
       String table = group.get(0).table;
       List<String> ids = new ArrayList<>(group.size());
@@ -444,11 +453,11 @@ public final class WriteThrough implements AutoCloseable {
         e.getMessage());
   }
 
-  /** Sleeps unless stopping; false when asked to stop. */
+  /** Sleeps unless stopping or paused; false when asked to stop. */
   private boolean sleep(long millis) {
     synchronized (lock) {
       long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-      while (!stopping) {
+      while (!stopping && !paused) {
         long left = end - System.nanoTime();
         if (left <= 0) {
           return true;
@@ -459,7 +468,7 @@ public final class WriteThrough implements AutoCloseable {
           return false;
         }
       }
-      return false;
+      return !stopping; // cut short by a pause: the worker carries on once resumed
     }
   }
 
@@ -514,6 +523,55 @@ public final class WriteThrough implements AutoCloseable {
     }
     return chosen;
   }
+
+  /**
+   * Stops sending: waits up to {@code timeout} for a group being sent to finish, so the queue then
+   * holds exactly the batches the backend has not committed, and stays so until {@link #resume}.
+   *
+   * @return the batches queued, as copies the caller owns; null when a backend call did not finish
+   *     in time (nothing is paused then)
+   */
+  public @Nullable List<Queued> pause(Duration timeout, BufferAllocator allocator) {
+    long end = System.nanoTime() + timeout.toNanos();
+    synchronized (lock) {
+      paused = true;
+      lock.notifyAll();
+      while (busy) {
+        long left = end - System.nanoTime();
+        if (left <= 0) {
+          paused = false;
+          lock.notifyAll();
+          return null;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(lock, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          paused = false;
+          lock.notifyAll();
+          return null;
+        }
+      }
+      List<Queued> out = new ArrayList<>(queue.size());
+      for (Item item : queue) {
+        out.add(new Queued(item.table, item.batchId, ArrowCopy.share(item.batch, allocator)));
+      }
+      return out;
+    }
+  }
+
+  /** Sends again after {@link #pause}. */
+  public void resume() {
+    synchronized (lock) {
+      paused = false;
+      lock.notifyAll();
+    }
+  }
+
+  /**
+   * A batch waiting for the backend, as {@link #pause} returns it; the taker owns {@code batch}.
+   */
+  public record Queued(String table, String batchId, VectorSchemaRoot batch) {}
 
   /** The current backlog, lag and error counts. */
   public Status status() {

@@ -262,4 +262,48 @@ final class QuarantineTest {
     assertEquals(acked, pg[0], "every acknowledged row reached PostgreSQL");
     assertEquals(pg[0], pg[1], "none twice");
   }
+
+  @Test
+  void restart_withTheBackendAway_showsTheRowsStillQueuedForIt_thenDeliversThemOnce()
+      throws Exception {
+    long base = System.currentTimeMillis() * 1000 - 600_000_000L;
+    Path data = dir.resolve("data");
+    try (TcpProxy proxy = new TcpProxy(5432);
+        BufferAllocator allocator = new RootAllocator()) {
+      String uri = PostgresAvailable.viaPort(proxy.port());
+      try (Hyprstream hs =
+          PostgresAvailable.writingTo(uri, schema, allocator, data)
+              .drainTimeout(Duration.ofMillis(300))
+              .build()) {
+        ingest(hs, allocator, 0, base, 1);
+        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
+        proxy.cut();
+        ingest(hs, allocator, 1, base, 1);
+        ingest(hs, allocator, 2, base, 1);
+      } // batches 1 and 2 stay in the log
+      // The backend is reachable when the store opens, then goes away before the cache is rebuilt.
+      io.hyprstream.HyprstreamBuilder builder;
+      proxy.restore();
+      builder =
+          PostgresAvailable.writingTo(uri, schema, allocator, data)
+              .drainTimeout(Duration.ofSeconds(1));
+      proxy.cut();
+      try (Hyprstream hs = builder.build()) {
+        assertEquals(
+            2L * ROWS,
+            scalar(hs, "SELECT count(*) FROM metrics WHERE batch >= 1"),
+            "rows acknowledged but not yet in the backend are visible after the restart");
+        assertTrue(status(hs).backlogBatches >= 2, "and still on their way");
+        proxy.restore();
+        await("the backlog drains", () -> status(hs).backlogBatches == 0);
+        assertEquals(
+            2L * ROWS,
+            scalar(hs, "SELECT count(*) FROM metrics WHERE batch >= 1"),
+            "delivering them does not show them twice");
+      }
+    }
+    long[] pg = postgres();
+    assertEquals(3L * ROWS, pg[0], "PostgreSQL holds every acknowledged row");
+    assertEquals(pg[0], pg[1], "none twice");
+  }
 }
