@@ -1065,6 +1065,11 @@ public final class Engine implements Hyprstream {
     if (backend == null) {
       return null;
     }
+    if (words.contains(BACKEND_STATUS_TABLE) || words.contains(QUARANTINE_TABLE)) {
+      // The status tables live in the cache and must answer while the backend is away or stalled,
+      // so they never wait for its table listing.
+      return null;
+    }
     Set<String> remote = backendTables();
     for (String w : words) {
       if (remote.contains(w)

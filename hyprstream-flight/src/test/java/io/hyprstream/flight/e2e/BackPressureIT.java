@@ -4,12 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.flight.FlightJdbc;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -112,6 +116,21 @@ final class BackPressureIT {
       }
       assertEquals(503, r.statusCode(), r.body());
       assertTrue(r.body().contains("engine.max_lag"), r.body());
+      // The status table answers while PostgreSQL is stalled, over JDBC.
+      long asked = System.nanoTime();
+      try (Connection flight = FlightJdbc.connect(server.jdbcUrl());
+          Statement st = flight.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT backlog_rows, lag_ms, max_lag_ms FROM hyprstream_backend_status")) {
+        assertTrue(rs.next());
+        assertEquals(1200, rs.getLong(1), "the backlog at its bound");
+        assertTrue(rs.getLong(2) > rs.getLong(3), "lag over the bound");
+        assertEquals(3000, rs.getLong(3));
+      }
+      assertTrue(
+          System.nanoTime() - asked < Duration.ofSeconds(5).toNanos(),
+          "the status table must not wait for the stalled backend");
 
       proxy.resume();
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
