@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * know), through the jar: it is quarantined on disk, listed in {@code hyprstream_quarantine} over
  * JDBC, counted in /metrics, while the batches after it reach PostgreSQL; once the constraint is
  * dropped the Flight action {@code requeue_quarantine} sends it, and PostgreSQL holds every
- * acknowledged row exactly once.
+ * acknowledged row exactly once. {@code hyprstream quarantine list} shows it; {@code hyprstream
+ * quarantine requeue ID} of a batch no longer quarantined is refused naming it.
  */
 final class QuarantineIT {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -106,6 +107,12 @@ final class QuarantineIT {
             "the cache still holds every acknowledged row");
       }
 
+      ShippedJar.Result listed =
+          ShippedJar.run(List.of("quarantine", "list", "--port", "" + server.port()));
+      assertEquals(0, listed.exitCode(), listed.output());
+      assertTrue(listed.stdout().contains(batchId), listed.output());
+      assertTrue(listed.stdout().contains("non_negative"), listed.output());
+
       // Fix the cause in PostgreSQL, then re-send by the documented action.
       try (Connection c = pg.connect();
           Statement ps = c.createStatement()) {
@@ -121,6 +128,12 @@ final class QuarantineIT {
         assertEquals(0, rs.getLong(1), "the requeued batch left the quarantine");
       }
       assertEquals(0.0, metric(server, "hyprstream_writethrough_quarantined_batches"));
+      ShippedJar.Result unknown =
+          ShippedJar.run(List.of("quarantine", "requeue", batchId, "--port", "" + server.port()));
+      assertEquals(1, unknown.exitCode(), unknown.output());
+      assertTrue(
+          unknown.stderr().contains("INVALID_ARGUMENT") && unknown.stderr().contains(batchId),
+          "a second requeue is refused naming the batch: " + unknown.output());
       assertTrue(
           !Files.exists(data.resolve("quarantine").resolve("metrics").resolve(batchId + ".arrow")));
       assertEquals(0, server.terminate(), server.log());

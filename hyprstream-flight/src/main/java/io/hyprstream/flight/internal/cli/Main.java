@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
     name = "hyprstream",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    subcommands = {SqlCommand.class, HashPasswordCommand.class},
+    subcommands = {SqlCommand.class, HashPasswordCommand.class, QuarantineCommand.class},
     sortOptions = false,
     description = {
       "Runs the Hyprstream Arrow Flight SQL server: an in-memory DuckDB cache with real-time"
