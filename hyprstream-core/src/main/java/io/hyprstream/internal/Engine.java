@@ -477,7 +477,12 @@ public final class Engine implements Hyprstream {
 
   /** Ingests batches this engine owns; closes them on every path. */
   private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, boolean log) {
-    validateName(name);
+    try {
+      validateName(name);
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
     if (isView(name)) {
       batches.forEach(VectorSchemaRoot::close);
       throw new QueryRejectedException(
@@ -629,9 +634,42 @@ public final class Engine implements Hyprstream {
     }
   }
 
+  /**
+   * Names a table may be ingested under: ASCII letters, digits and underscores, not starting with a
+   * digit, at most 63 characters. Such a name needs no quoting in DuckDB, PostgreSQL, SQLite or a
+   * Flight path, and PostgreSQL keeps it whole (it cuts longer names to 63 bytes).
+   */
+  private static final Pattern TABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+
+  /** Prefixes of the engine's own tables and of the catalogs DuckDB and backends keep. */
+  private static final List<String> RESERVED_PREFIXES =
+      List.of("_hs_", "hyprstream_", "duckdb_", "pg_", "sqlite_", "information_schema");
+
   private static void validateName(String name) {
-    if (name.isBlank() || name.startsWith("_hs_")) {
-      throw new QueryRejectedException("'" + name + "' is not a valid table name", null);
+    String shown =
+        name.length() > 80
+            ? name.substring(0, 80) + "... (" + name.length() + " characters)"
+            : name;
+    if (!TABLE_NAME.matcher(name).matches()) {
+      throw new QueryRejectedException(
+          "'"
+              + shown
+              + "' is not a valid table name: use 1 to 63 ASCII letters, digits and underscores,"
+              + " not starting with a digit",
+          null);
+    }
+    String lower = name.toLowerCase(Locale.ROOT);
+    for (String prefix : RESERVED_PREFIXES) {
+      if (lower.startsWith(prefix)) {
+        throw new QueryRejectedException(
+            "'"
+                + name
+                + "' is reserved: names starting with "
+                + prefix
+                + " belong to Hyprstream's system tables or a database catalog and cannot be"
+                + " ingested into",
+            null);
+      }
     }
   }
 

@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code hyprstream} command: with no subcommand, runs the Flight SQL server; {@code hyprstream
- * sql "SELECT ..."} queries a running one.
+ * sql}, a SQL shell, queries a running one (a statement, a script on standard input, or a prompt).
  */
 @Command(
     name = "hyprstream",
