@@ -7,6 +7,7 @@ import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.CacheConfig;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.internal.EngineConfig;
+import io.hyprstream.writethrough.WriteThrough;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -50,6 +51,9 @@ public final class HyprstreamBuilder {
   private @Nullable Long walMaxBytes;
   private @Nullable Boolean synchronousWriteThrough;
   private @Nullable Duration drainTimeout;
+  private @Nullable Long maxBacklogRows;
+  private @Nullable Long maxBacklogBytes;
+  private @Nullable Duration maxWriteThroughLag;
   private @Nullable Long resultCacheBytes;
   private @Nullable Duration resultCacheTtl;
   private @Nullable Long cacheMemoryBytes;
@@ -196,6 +200,46 @@ public final class HyprstreamBuilder {
   public HyprstreamBuilder synchronousWriteThrough(boolean synchronous) {
     checkUnset(this.synchronousWriteThrough, "synchronousWriteThrough");
     this.synchronousWriteThrough = synchronous;
+    return this;
+  }
+
+  /**
+   * The write-through backlog's bound in rows (default 10 million): while more rows than this wait
+   * for the backend, ingest is refused with {@code ResourceExhaustedException}.
+   */
+  public HyprstreamBuilder maxBacklogRows(long rows) {
+    checkUnset(this.maxBacklogRows, "maxBacklogRows");
+    if (rows <= 0) {
+      throw new IllegalArgumentException("maxBacklogRows must be positive, got " + rows);
+    }
+    this.maxBacklogRows = rows;
+    return this;
+  }
+
+  /**
+   * The write-through backlog's bound in bytes of Arrow buffers held for the backend (default 512
+   * MiB): past it, ingest is refused with {@code ResourceExhaustedException}.
+   */
+  public HyprstreamBuilder maxBacklogBytes(long bytes) {
+    checkUnset(this.maxBacklogBytes, "maxBacklogBytes");
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("maxBacklogBytes must be positive, got " + bytes);
+    }
+    this.maxBacklogBytes = bytes;
+    return this;
+  }
+
+  /**
+   * How far write-through may fall behind (the age of the oldest batch not yet in the backend,
+   * whether the backend refuses or stalls) before the instance reports itself unready (default 60
+   * s).
+   */
+  public HyprstreamBuilder maxWriteThroughLag(Duration lag) {
+    checkUnset(this.maxWriteThroughLag, "maxWriteThroughLag");
+    if (lag.isNegative() || lag.isZero()) {
+      throw new IllegalArgumentException("maxWriteThroughLag must be positive, got " + lag);
+    }
+    this.maxWriteThroughLag = lag;
     return this;
   }
 
@@ -357,7 +401,18 @@ public final class HyprstreamBuilder {
                 cacheMemoryBytes == null ? defaultCacheMemory() : cacheMemoryBytes,
                 duckDbMemoryLimit(),
                 evictionPolicy == null ? EvictionPolicy.TIME : evictionPolicy,
-                maxStaleness));
+                maxStaleness),
+            new WriteThrough.Bounds(
+                maxBacklogRows == null
+                    ? WriteThrough.Bounds.DEFAULT_MAX_BACKLOG_ROWS
+                    : maxBacklogRows,
+                maxBacklogBytes == null
+                    ? WriteThrough.Bounds.DEFAULT_MAX_BACKLOG_BYTES
+                    : maxBacklogBytes,
+                maxWriteThroughLag == null
+                    ? WriteThrough.Bounds.DEFAULT_MAX_LAG
+                    : maxWriteThroughLag,
+                WriteThrough.Bounds.DEFAULTS.quickRetries()));
     return new Engine(config);
   }
 

@@ -16,6 +16,7 @@ import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
+import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
 import java.time.Duration;
@@ -116,6 +117,9 @@ public final class Engine implements Hyprstream {
   /** The system table that shows write-through backlog, lag and errors (with a backend). */
   public static final String BACKEND_STATUS_TABLE = "hyprstream_backend_status";
 
+  /** The system table that lists batches the backend refused as data, kept for a re-send. */
+  public static final String QUARANTINE_TABLE = "hyprstream_quarantine";
+
   /** The system table of cache hits, misses, evictions and bytes held. */
   public static final String CACHE_STATS_TABLE = "hyprstream_cache_stats";
 
@@ -144,6 +148,7 @@ public final class Engine implements Hyprstream {
           "nextval",
           "currval",
           BACKEND_STATUS_TABLE,
+          QUARANTINE_TABLE,
           CACHE_STATS_TABLE);
 
   /** A {@code /*+ max_staleness=5s *}{@code /} hint: the query accepts a result this old. */
@@ -154,6 +159,9 @@ public final class Engine implements Hyprstream {
 
   /** How long a backend-routed query waits for queued writes to reach the backend. */
   static final java.time.Duration BACKEND_READ_WAIT = java.time.Duration.ofSeconds(5);
+
+  /** How long a start waits for a write-through call in progress before rebuilding the cache. */
+  static final java.time.Duration PAUSE_BOUND = java.time.Duration.ofSeconds(30);
 
   /** Segments of the write-ahead log roll at this size. */
   static final long WAL_SEGMENT_BYTES = 64L << 20;
@@ -212,7 +220,12 @@ public final class Engine implements Hyprstream {
               config.walMaxBytes,
               WAL_SEGMENT_BYTES,
               allocator);
-      this.writeThrough = new WriteThrough(backend, wal);
+      this.writeThrough =
+          new WriteThrough(
+              backend,
+              wal,
+              new Quarantine(config.dataDirectory.resolve("quarantine")),
+              config.writeThroughBounds);
       List<WriteAheadLog.Record> recovered = wal.recovered();
       if (!recovered.isEmpty()) {
         LOG.info(
@@ -231,6 +244,7 @@ public final class Engine implements Hyprstream {
     if (writeThrough != null) {
       // Created now, not at the first query naming it, so catalog listings show it from the start.
       refreshBackendStatus(writeThrough.status());
+      refreshQuarantine(writeThrough);
     }
     this.flusher = new Thread(this::flushLoop, "hyprstream-flusher");
     flusher.setDaemon(true);
@@ -276,45 +290,25 @@ public final class Engine implements Hyprstream {
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     Instant now = config.clock.instant();
     long restored = 0;
-    for (AggregationSpec spec : specs.values()) {
-      Schema schema;
-      try {
-        schema = b.tableSchema(spec.table());
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "cannot read '{}' from {} to restore its windows: {}",
-            spec.table(),
-            b.name(),
-            e.getMessage());
-        continue;
-      }
-      if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
-        continue;
-      }
-      java.time.Duration keep = config.cacheDuration;
-      for (WindowSpec w : spec.windows()) {
-        java.time.Duration d = w.retention().plus(w.size());
-        keep = d.compareTo(keep) > 0 ? d : keep;
-      }
-      String sql =
-          "SELECT * FROM "
-              + DuckDbCacheStore.quote(spec.table())
-              + " WHERE "
-              + DuckDbCacheStore.quote(spec.timeColumn())
-              + " >= '"
-              + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC)
-                  .toString()
-                  .replace('T', ' ')
-              + "'";
-      try (ArrowReader reader = b.query(sql, allocator)) {
-        while (reader.loadNextBatch()) {
-          List<VectorSchemaRoot> one = new ArrayList<>(1);
-          one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
-          restored += ingestOwned(spec.table(), one, false).rowsAccepted();
-        }
-      } catch (IOException | RuntimeException e) {
-        LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
-      }
+    // With the backend away, acknowledged batches are restored from the queue instead; paused, no
+    // batch can move from the queue to the backend while the cache is rebuilt.
+    // A call in progress against an unreachable backend ends with the pool's connect time-out.
+    java.time.Duration pauseBound =
+        config.drainTimeout.compareTo(PAUSE_BOUND) > 0 ? config.drainTimeout : PAUSE_BOUND;
+    List<WriteThrough.Queued> unsent = wt.pause(pauseBound, allocator);
+    if (unsent == null) {
+      LOG.warn(
+          "a call to {} did not finish within {}; rows still queued for it are not restored to the"
+              + " cache",
+          b.name(),
+          pauseBound);
+    }
+    List<WriteThrough.Queued> left = unsent == null ? new ArrayList<>() : new ArrayList<>(unsent);
+    try {
+      restored += restoreTables(b, wt, now, left);
+    } finally {
+      left.forEach(q -> q.batch().close());
+      wt.resume();
     }
     expire();
     LOG.info(
@@ -322,6 +316,112 @@ public final class Engine implements Hyprstream {
         restored,
         b.name(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  /**
+   * Reads each aggregated table back from the backend, then adds its quarantined batches and, when
+   * the backend could not be read, its batches in {@code unsent} (taking those out of the list:
+   * they are owned from then on).
+   */
+  private long restoreTables(
+      BackendStore b, WriteThrough wt, Instant now, List<WriteThrough.Queued> unsent) {
+    long restored = 0;
+    for (AggregationSpec spec : specs.values()) {
+      long read = readBack(b, spec, now);
+      restored += Math.max(0, read);
+      restored += restoreQuarantined(wt, spec.table());
+      // Only when the backend gave nothing back: the queue may still hold batches the backend
+      // has committed (a log segment is read back whole), which a read would show a second time.
+      for (java.util.Iterator<WriteThrough.Queued> it = unsent.iterator();
+          read < 0 && it.hasNext(); ) {
+        WriteThrough.Queued q = it.next();
+        if (q.table().equalsIgnoreCase(spec.table())) {
+          it.remove();
+          List<VectorSchemaRoot> one = new ArrayList<>(1);
+          one.add(q.batch());
+          try {
+            restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+          } catch (RuntimeException e) {
+            LOG.warn(
+                "cannot restore queued batch {} of '{}': {}", q.batchId(), q.table(), e.toString());
+          }
+        }
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * Reads {@code spec}'s table back from the backend within its longest retention; -1 when the
+   * backend could not be read at all.
+   */
+  private long readBack(BackendStore b, AggregationSpec spec, Instant now) {
+    long restored = 0;
+    Schema schema;
+    try {
+      schema = b.tableSchema(spec.table());
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cannot read '{}' from {} to restore its windows: {}",
+          spec.table(),
+          b.name(),
+          e.getMessage());
+      return -1;
+    }
+    if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
+      return 0;
+    }
+    java.time.Duration keep = config.cacheDuration;
+    for (WindowSpec w : spec.windows()) {
+      java.time.Duration d = w.retention().plus(w.size());
+      keep = d.compareTo(keep) > 0 ? d : keep;
+    }
+    String sql =
+        "SELECT * FROM "
+            + DuckDbCacheStore.quote(spec.table())
+            + " WHERE "
+            + DuckDbCacheStore.quote(spec.timeColumn())
+            + " >= '"
+            + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC).toString().replace('T', ' ')
+            + "'";
+    try (ArrowReader reader = b.query(sql, allocator)) {
+      while (reader.loadNextBatch()) {
+        List<VectorSchemaRoot> one = new ArrayList<>(1);
+        one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
+        restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
+      if (restored == 0) {
+        return -1;
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * Adds {@code table}'s quarantined batches to the cache and windows: they were acknowledged, and
+   * the backend, which refused them, cannot give them back.
+   */
+  private long restoreQuarantined(WriteThrough wt, String table) {
+    long restored = 0;
+    for (Quarantine.Entry e : wt.quarantined()) {
+      if (!e.table().equalsIgnoreCase(table)) {
+        continue;
+      }
+      try {
+        Quarantine.Loaded loaded = wt.readQuarantined(e.batchId(), allocator);
+        if (loaded != null) {
+          List<VectorSchemaRoot> one = new ArrayList<>(1);
+          one.add(loaded.batch());
+          restored += ingestOwned(table, one, false).rowsAccepted();
+        }
+      } catch (RuntimeException ex) {
+        LOG.warn(
+            "cannot restore quarantined batch {} of '{}': {}", e.batchId(), table, ex.toString());
+      }
+    }
+    return restored;
   }
 
   private void checkViewNames() {
@@ -430,6 +530,7 @@ public final class Engine implements Hyprstream {
           }
           ts.ensureAggregator(batches.get(0).getSchema());
           if (wal != null && log) {
+            java.util.Objects.requireNonNull(writeThrough).requireRoom();
             long bytes = 0;
             for (VectorSchemaRoot b : batches) {
               bytes += bufferBytes(b);
@@ -725,6 +826,9 @@ public final class Engine implements Hyprstream {
     if (writeThrough != null && words.contains(BACKEND_STATUS_TABLE)) {
       refreshBackendStatus(writeThrough.status());
     }
+    if (writeThrough != null && words.contains(QUARANTINE_TABLE)) {
+      refreshQuarantine(writeThrough);
+    }
     if (words.contains(CACHE_STATS_TABLE)) {
       refreshCacheStats();
     }
@@ -999,6 +1103,11 @@ public final class Engine implements Hyprstream {
     if (backend == null) {
       return null;
     }
+    if (words.contains(BACKEND_STATUS_TABLE) || words.contains(QUARANTINE_TABLE)) {
+      // The status tables live in the cache and must answer while the backend is away or stalled,
+      // so they never wait for its table listing.
+      return null;
+    }
     Set<String> remote = backendTables();
     for (String w : words) {
       if (remote.contains(w)
@@ -1194,6 +1303,7 @@ public final class Engine implements Hyprstream {
     String verb = SqlNames.verb(body);
     if (target != null) {
       if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)
+          || target.equalsIgnoreCase(QUARANTINE_TABLE)
           || target.equalsIgnoreCase(CACHE_STATS_TABLE)) {
         throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
       }
@@ -1527,7 +1637,9 @@ public final class Engine implements Hyprstream {
   }
 
   private TableInfo.Kind kindOf(String name) {
-    if (name.equalsIgnoreCase(CACHE_STATS_TABLE) || name.equalsIgnoreCase(BACKEND_STATUS_TABLE)) {
+    if (name.equalsIgnoreCase(CACHE_STATS_TABLE)
+        || name.equalsIgnoreCase(BACKEND_STATUS_TABLE)
+        || name.equalsIgnoreCase(QUARANTINE_TABLE)) {
       return TableInfo.Kind.SYSTEM_TABLE;
     }
     return isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE;
@@ -1891,8 +2003,63 @@ public final class Engine implements Hyprstream {
             + error
             + "::VARCHAR AS last_error, "
             + st.walBytes
-            + "::BIGINT AS wal_bytes, now() AS as_of",
+            + "::BIGINT AS wal_bytes, "
+            + st.backlogBytes
+            + "::BIGINT AS backlog_bytes, "
+            + st.maxLagMillis
+            + "::BIGINT AS max_lag_ms, "
+            + st.callMillis
+            + "::BIGINT AS call_ms, "
+            + st.quarantinedBatches
+            + "::BIGINT AS quarantined_batches, "
+            + st.quarantinedRows
+            + "::BIGINT AS quarantined_rows, now() AS as_of",
         List.of());
+  }
+
+  /** Rewrites the quarantine table: one row per batch the backend refused as data. */
+  private void refreshQuarantine(WriteThrough wt) {
+    StringBuilder sql =
+        new StringBuilder("CREATE OR REPLACE TABLE ")
+            .append(QUARANTINE_TABLE)
+            .append(
+                " (table_name VARCHAR, batch_id VARCHAR, row_count BIGINT, error VARCHAR,"
+                    + " quarantined_at TIMESTAMPTZ)");
+    synchronized (quarantineTableLock) {
+      cache.execute(sql.toString(), List.of());
+      for (Quarantine.Entry e : wt.quarantined()) {
+        cache.execute(
+            "INSERT INTO " + QUARANTINE_TABLE + " VALUES (?, ?, ?, ?, to_timestamp(?))",
+            List.of(e.table(), e.batchId(), e.rows(), e.error(), e.when().toEpochMilli() / 1000.0));
+      }
+    }
+  }
+
+  /** One rewrite of the quarantine table at a time, so readers never see two interleaved. */
+  private final Object quarantineTableLock = new Object();
+
+  /** The batches the backend refused as data; empty without a backend. */
+  public List<Quarantine.Entry> quarantined() {
+    WriteThrough wt = writeThrough;
+    return wt == null ? List.of() : wt.quarantined();
+  }
+
+  /**
+   * Puts quarantined batches back in the write-through queue: {@code batchId}'s, or all when null.
+   *
+   * @throws QueryRejectedException without a backend, or when no such batch is quarantined
+   */
+  public List<Quarantine.Entry> requeueQuarantine(@Nullable String batchId) {
+    checkOpen();
+    WriteThrough wt = writeThrough;
+    if (wt == null) {
+      throw new QueryRejectedException("there is no backend, so nothing is quarantined", null);
+    }
+    try {
+      return wt.requeue(batchId, allocator);
+    } catch (IllegalArgumentException e) {
+      throw new QueryRejectedException(String.valueOf(e.getMessage()), e);
+    }
   }
 
   /** The write-through pipeline's state, or null without a backend. */

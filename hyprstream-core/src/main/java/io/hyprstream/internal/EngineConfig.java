@@ -29,6 +29,7 @@ public final class EngineConfig {
   final boolean synchronousWriteThrough;
   final Duration drainTimeout;
   final CacheConfig cache;
+  final io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds;
 
   public EngineConfig(
       @Nullable BufferAllocator allocator,
@@ -43,7 +44,8 @@ public final class EngineConfig {
       long walMaxBytes,
       boolean synchronousWriteThrough,
       Duration drainTimeout,
-      CacheConfig cache) {
+      CacheConfig cache,
+      io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds) {
     this.allocator = allocator;
     this.cacheFile = cacheFile;
     this.cacheDuration = cacheDuration;
@@ -57,6 +59,7 @@ public final class EngineConfig {
     this.synchronousWriteThrough = synchronousWriteThrough;
     this.drainTimeout = drainTimeout;
     this.cache = cache;
+    this.writeThroughBounds = writeThroughBounds;
   }
 
   /**

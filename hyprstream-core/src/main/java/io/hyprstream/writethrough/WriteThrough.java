@@ -2,12 +2,15 @@ package io.hyprstream.writethrough;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.ResourceExhaustedException;
+import io.hyprstream.internal.ArrowCopy;
 import io.hyprstream.wal.WriteAheadLog;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -18,6 +21,12 @@ import org.slf4j.LoggerFactory;
  * per table too), retrying with exponential back-off while the backend is unavailable. A batch
  * leaves the {@link WriteAheadLog} only once the backend has committed it; the backend's batch-id
  * ledger makes a re-send after a crash or a lost reply a no-op, so no row is written twice.
+ *
+ * <p>A failure is either the backend being away ({@link BackendUnavailableException}, which covers
+ * time-outs: retried with back-off for as long as it takes) or the backend refusing the data itself
+ * (anything else). A refused group is re-sent one batch at a time, so one bad batch cannot hold its
+ * neighbours back; a batch refused {@link Bounds#quickRetries} times on its own goes to the {@link
+ * Quarantine}, durably, before it leaves the log, and the batches behind it flow on.
  */
 public final class WriteThrough implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WriteThrough.class);
@@ -34,21 +43,30 @@ public final class WriteThrough implements AutoCloseable {
 
   private final BackendStore backend;
   private final WriteAheadLog wal;
+  private final Quarantine quarantine;
+  private final Bounds bounds;
   private final Thread worker;
   private final Object lock = new Object();
   // Guarded by lock.
   private final ArrayDeque<Item> queue = new ArrayDeque<>();
   private long queuedRows;
+  private long queuedBytes;
+  private long quarantinedBatches;
+  private long quarantinedRows;
+  private long stalledSinceNanos; // when the worker's current backend call began; 0 when idle
   private long committedBatches;
   private long committedRows;
   private long failures;
   private @Nullable String lastError;
   private boolean stopping;
+  private boolean paused; // no new group is sent while set
+  private boolean busy; // the worker holds a group: sending it or recording the outcome
 
   private static final class Item {
     final String table;
     final String batchId;
     final VectorSchemaRoot batch;
+    final long bytes;
     final long enqueuedNanos = System.nanoTime();
     boolean done;
 
@@ -56,6 +74,49 @@ public final class WriteThrough implements AutoCloseable {
       this.table = table;
       this.batchId = batchId;
       this.batch = batch;
+      long b = 0;
+      for (var v : batch.getFieldVectors()) {
+        b += v.getBufferSize();
+      }
+      this.bytes = b;
+    }
+  }
+
+  /**
+   * How much the pipeline may hold back: ingest is refused (a {@link ResourceExhaustedException})
+   * while the backlog is over {@code maxBacklogRows} or {@code maxBacklogBytes}, which also bounds
+   * the Arrow memory the queue holds; {@code maxLag} is how far behind write-through may fall
+   * before the instance reports itself unready; a batch the backend refuses as data {@code
+   * quickRetries} times on its own is quarantined.
+   */
+  public record Bounds(
+      long maxBacklogRows, long maxBacklogBytes, Duration maxLag, int quickRetries) {
+    /** Default backlog bound in rows. */
+    public static final long DEFAULT_MAX_BACKLOG_ROWS = 10_000_000L;
+
+    /** Default backlog bound in bytes of Arrow buffers. */
+    public static final long DEFAULT_MAX_BACKLOG_BYTES = 512L << 20;
+
+    /** Default lag bound. */
+    public static final Duration DEFAULT_MAX_LAG = Duration.ofSeconds(60);
+
+    /** The defaults: 10 million rows, 512 MiB, 60 s, 3 attempts. */
+    public static final Bounds DEFAULTS =
+        new Bounds(DEFAULT_MAX_BACKLOG_ROWS, DEFAULT_MAX_BACKLOG_BYTES, DEFAULT_MAX_LAG, 3);
+
+    public Bounds {
+      if (maxBacklogRows <= 0 || maxBacklogBytes <= 0 || quickRetries < 1) {
+        throw new IllegalArgumentException(
+            "backlog bounds must be positive: rows "
+                + maxBacklogRows
+                + ", bytes "
+                + maxBacklogBytes
+                + ", retries "
+                + quickRetries);
+      }
+      if (maxLag.isNegative() || maxLag.isZero()) {
+        throw new IllegalArgumentException("maxLag must be positive, got " + maxLag);
+      }
     }
   }
 
@@ -70,6 +131,15 @@ public final class WriteThrough implements AutoCloseable {
     public final long failures;
     public final @Nullable String lastError;
     public final long walBytes;
+    public final long backlogBytes;
+    public final long quarantinedBatches;
+    public final long quarantinedRows;
+
+    /** The lag past which the instance is not ready, in milliseconds. */
+    public final long maxLagMillis;
+
+    /** How long the backend call in progress has been running, 0 when none is. */
+    public final long callMillis;
 
     Status(
         String backend,
@@ -80,7 +150,12 @@ public final class WriteThrough implements AutoCloseable {
         long committedRows,
         long failures,
         @Nullable String lastError,
-        long walBytes) {
+        long walBytes,
+        long backlogBytes,
+        long quarantinedBatches,
+        long quarantinedRows,
+        long maxLagMillis,
+        long callMillis) {
       this.backend = backend;
       this.backlogBatches = backlogBatches;
       this.backlogRows = backlogRows;
@@ -90,12 +165,31 @@ public final class WriteThrough implements AutoCloseable {
       this.failures = failures;
       this.lastError = lastError;
       this.walBytes = walBytes;
+      this.backlogBytes = backlogBytes;
+      this.quarantinedBatches = quarantinedBatches;
+      this.quarantinedRows = quarantinedRows;
+      this.maxLagMillis = maxLagMillis;
+      this.callMillis = callMillis;
+    }
+
+    /** Whether write-through is further behind than its bound (refused or stalled alike). */
+    public boolean overLag() {
+      return lagMillis > maxLagMillis;
     }
   }
 
-  public WriteThrough(BackendStore backend, WriteAheadLog wal) {
+  public WriteThrough(
+      BackendStore backend, WriteAheadLog wal, Quarantine quarantine, Bounds bounds) {
     this.backend = backend;
     this.wal = wal;
+    this.quarantine = quarantine;
+    this.bounds = bounds;
+    synchronized (lock) {
+      for (Quarantine.Entry e : quarantine.list()) {
+        quarantinedBatches++;
+        quarantinedRows += e.rows();
+      }
+    }
     this.worker = new Thread(this::run, "hyprstream-write-through");
     worker.setDaemon(true);
     worker.start();
@@ -114,6 +208,7 @@ public final class WriteThrough implements AutoCloseable {
       }
       queue.addLast(item);
       queuedRows += batch.getRowCount();
+      queuedBytes += item.bytes;
       lock.notifyAll();
       while (waitForCommit && !item.done && !stopping) {
         try {
@@ -126,12 +221,57 @@ public final class WriteThrough implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks, before anything is stored, that the backlog is under its bounds.
+   *
+   * @throws ResourceExhaustedException naming the bound and its option when it is not
+   */
+  public void requireRoom() {
+    synchronized (lock) {
+      if (queuedRows >= bounds.maxBacklogRows()) {
+        throw backlogFull(
+            queuedRows + " rows",
+            bounds.maxBacklogRows() + " rows",
+            "maxBacklogRows",
+            "engine.max_backlog_rows");
+      }
+      if (queuedBytes >= bounds.maxBacklogBytes()) {
+        throw backlogFull(
+            queuedBytes + " bytes",
+            bounds.maxBacklogBytes() + " bytes",
+            "maxBacklogBytes",
+            "engine.max_backlog_bytes");
+      }
+    }
+  }
+
+  private ResourceExhaustedException backlogFull(
+      String held, String bound, String option, String key) {
+    return new ResourceExhaustedException(
+        "the write-through backlog to "
+            + backend.name()
+            + " holds "
+            + held
+            + ", at its bound of "
+            + bound
+            + " (builder option "
+            + option
+            + ", server key "
+            + key
+            + "): the backend is not keeping up"
+            + (lastError == null ? "" : " (last error: " + lastError + ")")
+            + "; ingest resumes as it drains");
+  }
+
   private void run() {
     long backoff = MIN_BACKOFF_MS;
+    int refusals = 0; // times the head batch was refused as data, on its own
     while (true) {
       List<Item> group;
       synchronized (lock) {
-        while (queue.isEmpty() && !stopping) {
+        busy = false;
+        lock.notifyAll();
+        while ((queue.isEmpty() || paused) && !stopping) {
           try {
             lock.wait();
           } catch (InterruptedException e) {
@@ -141,7 +281,12 @@ public final class WriteThrough implements AutoCloseable {
         if (queue.isEmpty()) {
           return;
         }
-        group = gather();
+        group =
+            single > 0 ? List.of(java.util.Objects.requireNonNull(queue.peekFirst())) : gather();
+        if (paused && !stopping) {
+          continue; // paused while gathering: send nothing until resumed
+        }
+        busy = true;
       }
       String table = group.get(0).table;
       List<String> ids = new ArrayList<>(group.size());
@@ -153,7 +298,16 @@ public final class WriteThrough implements AutoCloseable {
         rows += item.batch.getRowCount();
       }
       try {
-        backend.appendAll(table, ids, batches);
+        synchronized (lock) {
+          stalledSinceNanos = System.nanoTime();
+        }
+        try {
+          backend.appendAll(table, ids, batches);
+        } finally {
+          synchronized (lock) {
+            stalledSinceNanos = 0;
+          }
+        }
       } catch (BackendUnavailableException e) {
         recordFailure(group.get(0), e);
         if (!sleep(backoff)) {
@@ -162,14 +316,32 @@ public final class WriteThrough implements AutoCloseable {
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
         continue;
       } catch (RuntimeException e) {
-        // Not a connectivity problem (a type the backend refuses...): retrying as-is cannot help,
-        // but dropping would lose rows. Keep it at the head, log loudly, retry slowly.
+        // The backend refused the data itself: retrying the same group cannot help. Send the
+        // group's batches one at a time, so only a guilty batch is held back, and quarantine one
+        // refused on its own a few times, so it blocks nothing behind it.
         recordFailure(group.get(0), e);
-        if (!sleep(MAX_BACKOFF_MS)) {
-          return;
+        if (group.size() > 1) {
+          single = group.size();
+          continue;
+        }
+        Item head = group.get(0);
+        if (++refusals < bounds.quickRetries()) {
+          if (!sleep(backoff)) {
+            return;
+          }
+          backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+          continue;
+        }
+        refusals = 0;
+        if (!quarantine(head, e)) {
+          if (!sleep(MAX_BACKOFF_MS)) {
+            return;
+          }
         }
         continue;
       }
+      refusals = 0;
+      single = Math.max(0, single - group.size());
       backoff = MIN_BACKOFF_MS;
       for (String id : ids) {
         wal.committed(id);
@@ -180,6 +352,9 @@ public final class WriteThrough implements AutoCloseable {
           item.done = true;
         }
         queuedRows -= rows;
+        for (Item item : group) {
+          queuedBytes -= item.bytes;
+        }
         committedBatches += group.size();
         committedRows += rows;
         lock.notifyAll();
@@ -187,6 +362,52 @@ public final class WriteThrough implements AutoCloseable {
       group.forEach(item -> item.batch.close());
     }
   }
+
+  /**
+   * Writes the head batch to the quarantine and only then lets it leave the log and the queue.
+   * False when it could not be written (the disk); it then stays at the head.
+   */
+  private boolean quarantine(Item head, RuntimeException refusal) {
+    String error = String.valueOf(refusal.getMessage());
+    try {
+      quarantine.put(head.table, head.batchId, head.batch, error);
+    } catch (RuntimeException e) {
+      LOG.error(
+          "cannot quarantine batch {} of '{}' refused by {}; it stays at the head: {}",
+          head.batchId,
+          head.table,
+          backend.name(),
+          e.toString());
+      return false;
+    }
+    wal.committed(head.batchId);
+    long rows = head.batch.getRowCount();
+    synchronized (lock) {
+      queue.pollFirst();
+      head.done = true;
+      queuedRows -= rows;
+      queuedBytes -= head.bytes;
+      quarantinedBatches++;
+      quarantinedRows += rows;
+      single = Math.max(0, single - 1);
+      lock.notifyAll();
+    }
+    head.batch.close();
+    LOG.error(
+        "{} refused batch {} of '{}' ({} rows) {} times as data; quarantined in {} (re-send it with"
+            + " the requeue_quarantine action once the cause is fixed): {}",
+        backend.name(),
+        head.batchId,
+        head.table,
+        rows,
+        bounds.quickRetries(),
+        quarantine.directory(),
+        error);
+    return true;
+  }
+
+  /** Batches still to send one at a time after a group was refused; guarded by the worker. */
+  private int single;
 
   /**
    * The run of queued batches of the head's table to send as one group, lingering briefly when they
@@ -232,11 +453,11 @@ public final class WriteThrough implements AutoCloseable {
         e.getMessage());
   }
 
-  /** Sleeps unless stopping; false when asked to stop. */
+  /** Sleeps unless stopping or paused; false when asked to stop. */
   private boolean sleep(long millis) {
     synchronized (lock) {
       long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-      while (!stopping) {
+      while (!stopping && !paused) {
         long left = end - System.nanoTime();
         if (left <= 0) {
           return true;
@@ -247,9 +468,110 @@ public final class WriteThrough implements AutoCloseable {
           return false;
         }
       }
-      return false;
+      return !stopping; // cut short by a pause: the worker carries on once resumed
     }
   }
+
+  /** Quarantined batch {@code batchId} read back, or null; the caller owns its batch. */
+  public Quarantine.@Nullable Loaded readQuarantined(String batchId, BufferAllocator allocator) {
+    return quarantine.read(batchId, allocator);
+  }
+
+  /** The batches in the quarantine, oldest first. */
+  public List<Quarantine.Entry> quarantined() {
+    return quarantine.list();
+  }
+
+  /**
+   * Puts quarantined batches back in the queue: {@code batchId}'s, or every one when null. Each is
+   * logged again under its own batch id before it leaves the quarantine, so a crash in between
+   * leaves it in both places and the backend's ledger still takes it once.
+   *
+   * @return the batches requeued
+   * @throws IllegalArgumentException when no batch {@code batchId} is quarantined
+   */
+  public List<Quarantine.Entry> requeue(@Nullable String batchId, BufferAllocator allocator) {
+    List<Quarantine.Entry> chosen = new ArrayList<>();
+    for (Quarantine.Entry e : quarantine.list()) {
+      if (batchId == null || e.batchId().equals(batchId)) {
+        chosen.add(e);
+      }
+    }
+    if (batchId != null && chosen.isEmpty()) {
+      throw new IllegalArgumentException(
+          "no batch '" + batchId + "' is quarantined; SELECT batch_id FROM hyprstream_quarantine");
+    }
+    for (Quarantine.Entry e : chosen) {
+      Quarantine.Loaded loaded = quarantine.read(e.batchId(), allocator);
+      if (loaded == null) {
+        continue; // requeued by a concurrent call
+      }
+      VectorSchemaRoot batch = loaded.batch();
+      try {
+        wal.append(e.table(), e.batchId(), batch);
+        quarantine.remove(e);
+      } catch (RuntimeException ex) {
+        batch.close();
+        throw ex;
+      }
+      synchronized (lock) {
+        quarantinedBatches--;
+        quarantinedRows -= e.rows();
+      }
+      LOG.info("requeued quarantined batch {} of '{}' ({} rows)", e.batchId(), e.table(), e.rows());
+      submit(e.table(), e.batchId(), batch, false);
+    }
+    return chosen;
+  }
+
+  /**
+   * Stops sending: waits up to {@code timeout} for a group being sent to finish, so the queue then
+   * holds exactly the batches the backend has not committed, and stays so until {@link #resume}.
+   *
+   * @return the batches queued, as copies the caller owns; null when a backend call did not finish
+   *     in time (nothing is paused then)
+   */
+  public @Nullable List<Queued> pause(Duration timeout, BufferAllocator allocator) {
+    long end = System.nanoTime() + timeout.toNanos();
+    synchronized (lock) {
+      paused = true;
+      lock.notifyAll();
+      while (busy) {
+        long left = end - System.nanoTime();
+        if (left <= 0) {
+          paused = false;
+          lock.notifyAll();
+          return null;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(lock, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          paused = false;
+          lock.notifyAll();
+          return null;
+        }
+      }
+      List<Queued> out = new ArrayList<>(queue.size());
+      for (Item item : queue) {
+        out.add(new Queued(item.table, item.batchId, ArrowCopy.share(item.batch, allocator)));
+      }
+      return out;
+    }
+  }
+
+  /** Sends again after {@link #pause}. */
+  public void resume() {
+    synchronized (lock) {
+      paused = false;
+      lock.notifyAll();
+    }
+  }
+
+  /**
+   * A batch waiting for the backend, as {@link #pause} returns it; the taker owns {@code batch}.
+   */
+  public record Queued(String table, String batchId, VectorSchemaRoot batch) {}
 
   /** The current backlog, lag and error counts. */
   public Status status() {
@@ -265,7 +587,12 @@ public final class WriteThrough implements AutoCloseable {
           committedRows,
           failures,
           lastError,
-          wal.sizeBytes());
+          wal.sizeBytes(),
+          queuedBytes,
+          quarantinedBatches,
+          quarantinedRows,
+          bounds.maxLag().toMillis(),
+          stalledSinceNanos == 0 ? 0 : (System.nanoTime() - stalledSinceNanos) / 1_000_000);
     }
   }
 

@@ -11,7 +11,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP proxy on loopback whose link can be cut (open connections reset, new ones refused) and
- * restored, to stage a backend outage in tests.
+ * restored, or stalled (connections stay open, bytes stop moving: a hung backend or a black-holed
+ * network) and resumed, to stage a backend outage in tests.
  */
 final class TcpProxy implements AutoCloseable {
   private final int targetPort;
@@ -19,6 +20,7 @@ final class TcpProxy implements AutoCloseable {
   private final List<Socket> open = new CopyOnWriteArrayList<>();
   private volatile ServerSocket server;
   private volatile boolean closed;
+  private volatile boolean stalled;
 
   TcpProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
@@ -69,11 +71,16 @@ final class TcpProxy implements AutoCloseable {
                   OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                  while (stalled && !closed && !from.isClosed()) {
+                    Thread.sleep(10);
+                  }
                   out.write(buf, 0, n);
                   out.flush();
                 }
               } catch (IOException ignored) {
                 // one side went away: close both below
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
               }
               closeQuietly(from);
               closeQuietly(to);
@@ -90,6 +97,16 @@ final class TcpProxy implements AutoCloseable {
       closeQuietly(s);
     }
     open.clear();
+  }
+
+  /** Holds every byte in flight, in both directions, until {@link #resume}; nothing is reset. */
+  void stall() {
+    stalled = true;
+  }
+
+  /** Lets held bytes through again. */
+  void resume() {
+    stalled = false;
   }
 
   /** Accepts connections again on the same port. */
@@ -111,6 +128,7 @@ final class TcpProxy implements AutoCloseable {
   @Override
   public void close() throws IOException {
     closed = true;
+    stalled = false;
     cut();
   }
 }

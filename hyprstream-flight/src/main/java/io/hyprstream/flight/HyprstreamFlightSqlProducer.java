@@ -20,6 +20,7 @@ import io.hyprstream.flight.internal.LimitExceededException;
 import io.hyprstream.flight.internal.Metadata;
 import io.hyprstream.flight.internal.ParameterTypes;
 import io.hyprstream.flight.internal.PreparedStatementState;
+import io.hyprstream.flight.internal.QuarantineActions;
 import io.hyprstream.flight.internal.QueryGate;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.SqlText;
@@ -984,15 +985,29 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       listener.onNext(type);
     }
     listener.onNext(new ActionType(HEALTH_ACTION, "A JSON health report: status, ready, problems"));
+    listener.onNext(new ActionType(QuarantineActions.REQUEUE, QuarantineActions.DESCRIPTION));
     listener.onCompleted();
   }
 
-  /** {@value #HEALTH_ACTION} answers the health report; other actions are Flight SQL's. */
+  /**
+   * {@value #HEALTH_ACTION} answers the health report, {@code requeue_quarantine} re-sends
+   * quarantined batches; other actions are Flight SQL's.
+   */
   @Override
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
     if (action.getType().equals(HEALTH_ACTION)) {
       listener.onNext(new Result(health.check().json().getBytes(StandardCharsets.UTF_8)));
       listener.onCompleted();
+      return;
+    }
+    if (action.getType().equals(QuarantineActions.REQUEUE)) {
+      try {
+        policy.access().requireWrite(context, "requeue quarantined batches");
+        listener.onNext(new Result(QuarantineActions.requeue(hyprstream, action.getBody())));
+        listener.onCompleted();
+      } catch (RuntimeException e) {
+        listener.onError(toFlight(e));
+      }
       return;
     }
     FlightSqlProducer.super.doAction(context, action, listener);

@@ -351,9 +351,12 @@ final class JdbcMetadataTest {
                 "jdbc:arrow-flight-sql://127.0.0.1:" + s.port() + "?useEncryption=false")) {
       List<String> system =
           tableNames(c.getMetaData().getTables(null, null, "%", new String[] {"SYSTEM TABLE"}));
-      assertEquals(List.of("hyprstream_backend_status", "hyprstream_cache_stats"), system);
+      assertEquals(
+          List.of("hyprstream_backend_status", "hyprstream_cache_stats", "hyprstream_quarantine"),
+          system);
       assertColumnsMatchDescribe(c, "hyprstream_backend_status");
       assertColumnsMatchDescribe(c, "HYPRSTREAM_BACKEND_STATUS");
+      assertColumnsMatchDescribe(c, "hyprstream_quarantine");
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.function.ToDoubleFunction;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +77,15 @@ public final class EngineMetrics implements MeterBinder {
             "hyprstream.writethrough.committed.rows", engine, e -> status(e, s -> s.committedRows))
         .description("Rows committed to the backend")
         .register(registry);
+    gauge(
+        registry,
+        engine,
+        "hyprstream.writethrough.quarantined.batches",
+        s -> s.quarantinedBatches,
+        null);
+    gauge(
+        registry, engine, "hyprstream.writethrough.quarantined.rows", s -> s.quarantinedRows, null);
+    gauge(registry, engine, "hyprstream.writethrough.backlog.bytes", s -> s.backlogBytes, "bytes");
   }
 
   private static void gauge(
@@ -83,7 +93,7 @@ public final class EngineMetrics implements MeterBinder {
       Engine engine,
       String name,
       ToDoubleFunction<WriteThrough.Status> field,
-      String unit) {
+      @Nullable String unit) {
     Gauge.builder(name, engine, e -> status(e, field)).baseUnit(unit).register(registry);
   }
 

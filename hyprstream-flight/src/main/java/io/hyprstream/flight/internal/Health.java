@@ -11,13 +11,10 @@ import org.jspecify.annotations.Nullable;
  * Whether the server is live and ready. Live: the process answers. Ready: the instance is built
  * (the cache is open and the write-ahead log replayed, both done before {@link #serving} is
  * called), the Flight port is open, it is not shutting down, and the backend, when there is one, is
- * taking writes (a write-through that keeps failing for longer than {@link #BACKEND_LAG_MILLIS} is
- * not).
+ * taking writes: write-through is no further behind than its bound ({@code engine.max_lag}, the
+ * builder's {@code maxWriteThroughLag}), whether the backend refuses the writes or stalls on them.
  */
 public final class Health {
-  /** How far behind a failing write-through may fall before the server reports itself unready. */
-  public static final long BACKEND_LAG_MILLIS = 10_000;
-
   private volatile @Nullable Hyprstream serving;
   private volatile String stage = "starting: opening the cache and replaying the write-ahead log";
 
@@ -40,16 +37,22 @@ public final class Health {
       problems.add(stage);
     } else if (hs instanceof Engine) {
       WriteThrough.Status s = ((Engine) hs).backendStatus();
-      if (s != null && s.lastError != null && s.lagMillis > BACKEND_LAG_MILLIS) {
+      if (s != null && s.overLag()) {
         problems.add(
             "backend "
                 + s.backend
                 + ": write-through is "
                 + s.lagMillis / 1000
-                + " s behind ("
+                + " s behind, over engine.max_lag of "
+                + s.maxLagMillis / 1000
+                + " s ("
                 + s.backlogRows
-                + " rows waiting); last error: "
-                + s.lastError);
+                + " rows waiting"
+                + (s.callMillis > 0
+                    ? "; a call has been waiting " + s.callMillis / 1000 + " s"
+                    : "")
+                + ")"
+                + (s.lastError == null ? "" : "; last error: " + s.lastError));
       }
     }
     return new Report(problems);

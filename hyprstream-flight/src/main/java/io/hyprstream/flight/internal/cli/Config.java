@@ -68,6 +68,9 @@ public final class Config {
   public static final String ENGINE_OPTIONS = "engine.options";
   public static final String ENGINE_DATA_DIR = "engine.data_dir";
   public static final String ENGINE_SYNCHRONOUS = "engine.synchronous";
+  public static final String ENGINE_MAX_BACKLOG_ROWS = "engine.max_backlog_rows";
+  public static final String ENGINE_MAX_BACKLOG_BYTES = "engine.max_backlog_bytes";
+  public static final String ENGINE_MAX_LAG = "engine.max_lag";
   public static final String SERVER_HTTP_PORT = "server.http_port";
   public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
   public static final String TLS_CERT = "tls.cert";
@@ -154,6 +157,9 @@ public final class Config {
     key(ENGINE_OPTIONS, Type.MAP, "engine-options");
     key(ENGINE_DATA_DIR, Type.STRING, "data-dir");
     key(ENGINE_SYNCHRONOUS, Type.BOOL, "synchronous-write-through");
+    key(ENGINE_MAX_BACKLOG_ROWS, Type.LONG, "max-backlog-rows");
+    key(ENGINE_MAX_BACKLOG_BYTES, Type.LONG, "max-backlog-bytes");
+    key(ENGINE_MAX_LAG, Type.INT, "max-lag");
     key(SERVER_HTTP_PORT, Type.INT, "http-port");
     key(SERVER_SHUTDOWN_GRACE, Type.INT, "shutdown-grace");
     key(TLS_CERT, Type.STRING, "tls-cert");
@@ -1067,6 +1073,14 @@ public final class Config {
     if (httpPort < -1 || httpPort > 65535) {
       throw bad(SERVER_HTTP_PORT, "must be between 0 and 65535, or -1 to turn HTTP off");
     }
+    for (String k : List.of(ENGINE_MAX_BACKLOG_ROWS, ENGINE_MAX_BACKLOG_BYTES)) {
+      if (longValue(k) <= 0) {
+        throw bad(k, "must be positive");
+      }
+    }
+    if (intValue(ENGINE_MAX_LAG) <= 0) {
+      throw bad(ENGINE_MAX_LAG, "must be a positive number of seconds");
+    }
     if (intValue(SERVER_SHUTDOWN_GRACE) < 0) {
       throw bad(SERVER_SHUTDOWN_GRACE, "must be a number of seconds, 0 or more");
     }
@@ -1350,6 +1364,21 @@ public final class Config {
   /** Whether ingest is acknowledged only after the backend commit. */
   public boolean synchronousWriteThrough() {
     return (Boolean) Objects.requireNonNull(values.get(ENGINE_SYNCHRONOUS));
+  }
+
+  /** The write-through backlog's bound in rows. */
+  public long maxBacklogRows() {
+    return longValue(ENGINE_MAX_BACKLOG_ROWS);
+  }
+
+  /** The write-through backlog's bound in bytes. */
+  public long maxBacklogBytes() {
+    return longValue(ENGINE_MAX_BACKLOG_BYTES);
+  }
+
+  /** How far write-through may fall behind before the server is unready. */
+  public Duration maxLag() {
+    return Duration.ofSeconds(intValue(ENGINE_MAX_LAG));
   }
 
   /** Where the write-ahead log lives when a backend is configured. */

@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
     name = "hyprstream",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    subcommands = {SqlCommand.class, HashPasswordCommand.class},
+    subcommands = {SqlCommand.class, HashPasswordCommand.class, QuarantineCommand.class},
     sortOptions = false,
     description = {
       "Runs the Hyprstream Arrow Flight SQL server: an in-memory DuckDB cache with real-time"
@@ -190,6 +190,25 @@ public final class Main implements Callable<Integer> {
       negatable = true,
       description = "Acknowledge ingest only after the backend commit (default off).")
   private @Nullable Boolean synchronousWriteThrough;
+
+  @Option(
+      names = "--max-backlog-rows",
+      paramLabel = "ROWS",
+      description = "Rows waiting for the backend past which ingest is refused (default 10000000).")
+  private @Nullable Long maxBacklogRows;
+
+  @Option(
+      names = "--max-backlog-bytes",
+      paramLabel = "BYTES",
+      description =
+          "Bytes waiting for the backend past which ingest is refused (default 536870912).")
+  private @Nullable Long maxBacklogBytes;
+
+  @Option(
+      names = "--max-lag",
+      paramLabel = "SECONDS",
+      description = "Write-through lag past which /ready says 503 (default 60).")
+  private @Nullable Integer maxLag;
 
   @Option(
       names = "--enable-cache",
@@ -538,6 +557,9 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
     putIfSet(f, Config.ENGINE_DATA_DIR, dataDir);
     putIfSet(f, Config.ENGINE_SYNCHRONOUS, synchronousWriteThrough);
+    putIfSet(f, Config.ENGINE_MAX_BACKLOG_ROWS, maxBacklogRows);
+    putIfSet(f, Config.ENGINE_MAX_BACKLOG_BYTES, maxBacklogBytes);
+    putIfSet(f, Config.ENGINE_MAX_LAG, maxLag);
     putIfSet(f, Config.SERVER_HTTP_PORT, httpPort);
     putIfSet(f, Config.SERVER_SHUTDOWN_GRACE, shutdownGrace);
     putIfSet(f, Config.TLS_CERT, tlsCert);
@@ -697,7 +719,10 @@ public final class Main implements Callable<Integer> {
                     cfg.enginePassword().isEmpty() ? null : cfg.enginePassword(),
                     backendAllocator))
             .dataDirectory(Path.of(cfg.dataDir()))
-            .synchronousWriteThrough(cfg.synchronousWriteThrough());
+            .synchronousWriteThrough(cfg.synchronousWriteThrough())
+            .maxBacklogRows(cfg.maxBacklogRows())
+            .maxBacklogBytes(cfg.maxBacklogBytes())
+            .maxWriteThroughLag(cfg.maxLag());
       }
       hs = builder.build();
     } catch (RuntimeException e) {

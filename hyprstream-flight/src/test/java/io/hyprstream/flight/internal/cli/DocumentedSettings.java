@@ -199,6 +199,12 @@ public final class DocumentedSettings {
         return "false";
       case Config.SERVER_SHUTDOWN_GRACE:
         return "3";
+      case Config.ENGINE_MAX_BACKLOG_ROWS:
+        return "500000";
+      case Config.ENGINE_MAX_BACKLOG_BYTES:
+        return "33554432";
+      case Config.ENGINE_MAX_LAG:
+        return "15";
       case Config.TLS_CERT:
       case Config.TLS_KEY:
       case Config.TLS_CLIENT_CA:

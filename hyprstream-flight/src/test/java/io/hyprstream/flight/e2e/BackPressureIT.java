@@ -1,0 +1,175 @@
+package io.hyprstream.flight.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hyprstream.flight.FlightJdbc;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.flight.AsyncPutListener;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.flight.Location;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.TimeStampMilliVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * PostgreSQL stalled (not refused: a proxy in this JVM holds every byte, connections stay open)
+ * under the jar: /ready turns 503 once the write-through lag passes {@code --max-lag}, and ingest
+ * is refused RESOURCE_EXHAUSTED naming {@code engine.max_backlog_rows} once the backlog reaches it;
+ * resumed, /ready is 200 again and PostgreSQL holds every acknowledged row exactly once.
+ */
+final class BackPressureIT {
+  private static final int BATCH = 300;
+  private static final Schema SCHEMA =
+      new Schema(
+          List.of(
+              Field.notNullable("metric_id", ArrowType.Utf8.INSTANCE),
+              Field.notNullable("timestamp", new ArrowType.Timestamp(TimeUnit.MILLISECOND, null)),
+              Field.nullable("value", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
+
+  @TempDir Path dir;
+
+  @Test
+  void stalledBackend_readyTurns503_ingestRefusedPastTheBound_resumedLosesNothing()
+      throws Exception {
+    Instant now = Instant.now();
+    List<MetricRows.Row> acked = new ArrayList<>();
+    int seed = 0;
+    try (PostgresDatabase pg = PostgresDatabase.create();
+        StallingProxy proxy = new StallingProxy(5432);
+        ServerProcess server =
+            ServerProcess.start(
+                "--engine",
+                "adbc",
+                "--engine-connection",
+                "jdbc:postgresql://127.0.0.1:"
+                    + proxy.port()
+                    + "/"
+                    + pg.name()
+                    + "?user=postgres&socketTimeout=5",
+                "--max-lag",
+                "3",
+                "--max-backlog-rows",
+                "1000",
+                "--data-dir",
+                dir + "/data");
+        BufferAllocator allocator = new RootAllocator();
+        FlightClient client =
+            FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", server.port()))
+                .build()) {
+      List<MetricRows.Row> rows = MetricRows.generate(BATCH, seed++, now);
+      put(client, allocator, rows);
+      acked.addAll(rows);
+      BackendFormsIT.assertPostgresHoldsExactly(pg, acked);
+      assertEquals(200, ready(server).statusCode());
+
+      proxy.stall();
+      long stalledAt = System.nanoTime();
+      FlightRuntimeException refused = null;
+      for (int i = 0; i < 20 && refused == null; i++) {
+        rows = MetricRows.generate(BATCH, seed++, now);
+        try {
+          put(client, allocator, rows);
+          acked.addAll(rows);
+        } catch (FlightRuntimeException e) {
+          refused = e;
+        }
+      }
+      assertNotNull(refused, "ingest must be refused once 1000 rows wait for PostgreSQL");
+      assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, refused.status().code(), "" + refused);
+      assertTrue(refused.getMessage().contains("engine.max_backlog_rows"), refused.getMessage());
+      assertEquals(BATCH + 1200, acked.size(), "four batches fit under the bound, the fifth not");
+
+      HttpResponse<String> r = ready(server);
+      while (r.statusCode() == 200) {
+        assertTrue(
+            System.nanoTime() - stalledAt < Duration.ofSeconds(20).toNanos(),
+            "/ready stayed 200 with PostgreSQL stalled:\n" + server.log());
+        Thread.sleep(200);
+        r = ready(server);
+      }
+      assertEquals(503, r.statusCode(), r.body());
+      assertTrue(r.body().contains("engine.max_lag"), r.body());
+      // The status table answers while PostgreSQL is stalled, over JDBC.
+      long asked = System.nanoTime();
+      try (Connection flight = FlightJdbc.connect(server.jdbcUrl());
+          Statement st = flight.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT backlog_rows, lag_ms, max_lag_ms FROM hyprstream_backend_status")) {
+        assertTrue(rs.next());
+        assertEquals(1200, rs.getLong(1), "the backlog at its bound");
+        assertTrue(rs.getLong(2) > rs.getLong(3), "lag over the bound");
+        assertEquals(3000, rs.getLong(3));
+      }
+      assertTrue(
+          System.nanoTime() - asked < Duration.ofSeconds(5).toNanos(),
+          "the status table must not wait for the stalled backend");
+
+      proxy.resume();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while ((r = ready(server)).statusCode() != 200) {
+        assertTrue(System.nanoTime() < deadline, "/ready stayed 503: " + r.body());
+        Thread.sleep(200);
+      }
+      rows = MetricRows.generate(BATCH, seed++, now);
+      put(client, allocator, rows); // accepted again
+      acked.addAll(rows);
+      BackendFormsIT.assertPostgresHoldsExactly(pg, acked);
+      assertEquals(0, server.terminate(), server.log());
+    }
+  }
+
+  private static HttpResponse<String> ready(ServerProcess server) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create(server.httpUrl("/ready"))).build(),
+            HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+  }
+
+  /** One Flight DoPut of {@code rows} into metrics; throws the server's refusal. */
+  private static void put(FlightClient client, BufferAllocator allocator, List<MetricRows.Row> rows)
+      throws Exception {
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator)) {
+      root.allocateNew();
+      for (int i = 0; i < rows.size(); i++) {
+        ((VarCharVector) root.getVector(0))
+            .setSafe(i, rows.get(i).metricId().getBytes(StandardCharsets.UTF_8));
+        ((TimeStampMilliVector) root.getVector(1)).setSafe(i, rows.get(i).epochMillis());
+        ((Float8Vector) root.getVector(2)).setSafe(i, rows.get(i).value());
+      }
+      root.setRowCount(rows.size());
+      FlightClient.ClientStreamListener l =
+          client.startPut(FlightDescriptor.path("metrics"), root, new AsyncPutListener());
+      l.putNext();
+      l.completed();
+      l.getResult();
+    }
+  }
+}
