@@ -74,10 +74,18 @@ public interface Hyprstream extends AutoCloseable {
   Schema querySchema(String sql);
 
   /**
-   * Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE TABLE ...) on the cache
-   * and returns the number of rows it changed (0 for DDL). Rows changed this way bypass the window
-   * aggregates; use {@link #ingest} to add data.
+   * Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE TABLE ...) and returns
+   * the number of rows it changed (0 for DDL).
    *
+   * <p>An INSERT into an ingested table (one with window aggregates, or one {@link #ingest}
+   * created) is an ingest: DuckDB evaluates the rows it supplies ({@code VALUES} or a query, cast
+   * to the target columns' types, matched by the column list, {@code BY NAME}, or to the table's
+   * first columns in order) and they are ingested as one batch, all or nothing, with windows,
+   * running columns and write-through; the count is the rows ingested. {@code ON CONFLICT}, {@code
+   * RETURNING}, {@code OR REPLACE} and {@code DEFAULT VALUES} are refused there, as are UPDATE and
+   * DELETE of a table with windows. Other statements run on the cache as they are.
+   *
+   * @throws SchemaMismatchException naming the column when an inserted row does not fit the table
    * @throws QueryRejectedException when the SQL is invalid, not allowed, or targets a window view
    */
   long execute(String sql, List<@Nullable Object> parameters);

@@ -285,4 +285,38 @@ final class IngestRulesTest {
                 "SELECT value_running_window_sum, value_running_window_count FROM metrics"
                     + " WHERE metric_id = 'net' AND value IS NULL")));
   }
+
+  @Test
+  void ingest_invalidOrReservedTableName_isRefusedAndCreatesNothing() throws Exception {
+    for (String name :
+        List.of(
+            "x".repeat(10_000),
+            "x".repeat(64),
+            "a\"; DROP TABLE metrics; --",
+            "with space",
+            "1starts_with_digit",
+            "hyprstream_cache_stats",
+            "HYPRSTREAM_backend_status",
+            "duckdb_tables",
+            "pg_class",
+            "information_schema")) {
+      Schema before = hs.tableSchema(name); // system tables exist; others must not appear
+      try (VectorSchemaRoot b =
+          TestData.metrics(allocator, List.of(new TestData.Row("cpu", T0, 1.0, 1)))) {
+        io.hyprstream.api.QueryRejectedException e =
+            assertThrows(io.hyprstream.api.QueryRejectedException.class, () -> hs.ingest(name, b));
+        assertTrue(e.getMessage().length() < 400, "the message stays readable: " + e.getMessage());
+      }
+      assertEquals(before, hs.tableSchema(name), name);
+    }
+    // 63 characters is the longest name: PostgreSQL keeps it whole.
+    try (VectorSchemaRoot b =
+        TestData.metrics(allocator, List.of(new TestData.Row("cpu", T0, 1.0, 1)))) {
+      hs.ingest("t" + "x".repeat(62), b);
+    }
+    assertEquals(
+        1L,
+        ((Number) TestData.rows(hs.query("SELECT count(*) FROM t" + "x".repeat(62))).get(0).get(0))
+            .longValue());
+  }
 }

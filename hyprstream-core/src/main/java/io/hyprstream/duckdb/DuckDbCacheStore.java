@@ -578,6 +578,216 @@ public final class DuckDbCacheStore implements CacheStore {
     }
   }
 
+  /**
+   * What DuckDB's parser makes of {@code sql} as a query, read from {@code json_serialize_sql}
+   * (which serialises SELECT statements only, so anything else is reported as an error).
+   *
+   * @param error DuckDB's parser error, or null when {@code sql} parsed as SELECT statements
+   * @param statements how many statements {@code sql} holds
+   * @param valuesWidth for a bare {@code VALUES (...), ...} list, the number of values in its first
+   *     row; otherwise -1
+   */
+  public record ParsedQuery(@Nullable String error, int statements, int valuesWidth) {}
+
+  /** Parses {@code sql} with DuckDB's own parser, without binding or running it. */
+  public ParsedQuery parseQuery(String sql) {
+    String probe =
+        "SELECT j->>'$.error_message',"
+            + " coalesce(json_array_length(j, '$.statements'), 0)::INTEGER,"
+            + " CASE WHEN j->>'$.statements[0].node.type' = 'SELECT_NODE'"
+            + " AND j->>'$.statements[0].node.from_table.type' = 'EXPRESSION_LIST'"
+            + " AND json_array_length(j, '$.statements[0].node.select_list') = 1"
+            + " AND j->>'$.statements[0].node.select_list[0].class' = 'STAR'"
+            + " THEN json_array_length(j, '$.statements[0].node.from_table.values[0]')::INTEGER"
+            + " ELSE -1 END"
+            + " FROM (SELECT json_serialize_sql(?::VARCHAR) AS j)";
+    DuckDBConnection conn = borrow();
+    try (PreparedStatement ps = conn.prepareStatement(probe)) {
+      ps.setString(1, sql);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new ParsedQuery(rs.getString(1), rs.getInt(2), rs.getInt(3));
+      }
+    } catch (SQLException e) {
+      throw new HyprstreamException("cannot parse with DuckDB: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  /**
+   * The columns of {@code table} in table order, each as {@code {name, DuckDB type}} (the type as
+   * DuckDB spells it, fit for a cast or a column definition).
+   */
+  public List<String[]> columnTypes(String table) {
+    DuckDBConnection conn = borrow();
+    try (PreparedStatement ps =
+        conn.prepareStatement(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name ="
+                + " current_database() AND schema_name = 'main' AND lower(table_name) = lower(?)"
+                + " ORDER BY column_index")) {
+      ps.setString(1, table);
+      List<String[]> out = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new String[] {rs.getString(1), rs.getString(2)});
+        }
+      }
+      return out;
+    } catch (SQLException e) {
+      throw new HyprstreamException(
+          "cannot read the columns of '" + table + "': " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  /** The name of the cache's database ({@code memory} in memory), as catalogs call it. */
+  public String catalogName() {
+    DuckDBConnection conn = borrow();
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT current_database()")) {
+      rs.next();
+      return rs.getString(1);
+    } catch (SQLException e) {
+      throw new HyprstreamException("cannot read the database name: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  /**
+   * Evaluates the rows an {@code INSERT INTO table (columns) <source>} would add, without adding
+   * them: DuckDB inserts them into a temporary table of the given column types (so {@code VALUES}
+   * are cast per column and a query's columns are matched by position, exactly as its INSERT does)
+   * and the rows are read back as Arrow. {@code table} only names the target in errors. Ownership:
+   * the caller closes the returned batches, allocated from {@code alloc}.
+   *
+   * @param columns the columns of the rows read back; the source fills the first {@code supplied}
+   *     of them, the rest are NULL
+   * @param types DuckDB types, one per column
+   * @throws SchemaMismatchException naming the column when a value cannot be cast to its type
+   * @throws QueryRejectedException when DuckDB refuses the source for any other reason
+   */
+  public List<VectorSchemaRoot> evaluateRows(
+      String table,
+      List<String> columns,
+      int supplied,
+      List<String> types,
+      String source,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc) {
+    List<String> filled = columns.subList(0, supplied);
+    String staging = "_hs_insert_" + streamNames.incrementAndGet();
+    DuckDBConnection conn = borrow();
+    try {
+      try {
+        createStaging(conn, staging, columns, types, -1);
+        try (PreparedStatement ps = conn.prepareStatement(stagingInsert(staging, filled, source))) {
+          bind(ps, parameters);
+          ps.execute();
+        }
+      } catch (SQLException e) {
+        String message = firstLine(e).replace(staging, quote(table));
+        if (message.startsWith("Conversion Error")) {
+          String column = castCulprit(conn, filled, types, source, parameters);
+          if (column != null) {
+            throw new SchemaMismatchException(
+                table, column, "a value of the INSERT does not fit the column: " + message);
+          }
+        }
+        throw new QueryRejectedException(
+            message + " (in the rows inserted into '" + table + "')", e);
+      }
+      List<VectorSchemaRoot> out = new ArrayList<>();
+      try (Statement st = conn.createStatement();
+          ResultSet rs = st.executeQuery("SELECT * FROM " + staging);
+          ArrowReader reader =
+              (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS)) {
+        while (reader.loadNextBatch()) {
+          out.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), alloc));
+        }
+      } catch (SQLException | IOException | RuntimeException e) {
+        out.forEach(VectorSchemaRoot::close);
+        throw new HyprstreamException(
+            "cannot read the rows inserted into '" + table + "': " + e.getMessage(), e);
+      }
+      return out;
+    } finally {
+      dropQuietly(conn, staging);
+      release(conn);
+    }
+  }
+
+  /**
+   * The column whose cast fails in {@link #evaluateRows}, found by evaluating the source again with
+   * every other column held as VARCHAR (to which any value casts), or null when no single column
+   * fails alone. Runs only after a conversion error, so the repeat costs nothing normally.
+   */
+  private @Nullable String castCulprit(
+      DuckDBConnection conn,
+      List<String> columns,
+      List<String> types,
+      String source,
+      List<@Nullable Object> parameters) {
+    for (int i = 0; i < columns.size(); i++) {
+      String probe = "_hs_insert_probe_" + streamNames.incrementAndGet();
+      try {
+        createStaging(conn, probe, columns, types, i);
+        try (PreparedStatement ps = conn.prepareStatement(stagingInsert(probe, columns, source))) {
+          bind(ps, parameters);
+          ps.execute();
+        }
+      } catch (SQLException e) {
+        if (firstLine(e).startsWith("Conversion Error")) {
+          return columns.get(i);
+        }
+      } finally {
+        dropQuietly(conn, probe);
+      }
+    }
+    return null;
+  }
+
+  /** A temporary table of {@code columns}; only column {@code typed} is typed when it is >= 0. */
+  private static void createStaging(
+      DuckDBConnection conn, String name, List<String> columns, List<String> types, int typed)
+      throws SQLException {
+    StringBuilder ddl = new StringBuilder("CREATE TEMP TABLE ").append(name).append(" (");
+    for (int i = 0; i < columns.size(); i++) {
+      ddl.append(i == 0 ? "" : ", ")
+          .append(quote(columns.get(i)))
+          .append(' ')
+          .append(typed < 0 || typed == i ? types.get(i) : "VARCHAR");
+    }
+    try (Statement st = conn.createStatement()) {
+      st.execute(ddl.append(')').toString());
+    }
+  }
+
+  private static String stagingInsert(String staging, List<String> columns, String source) {
+    return "INSERT INTO "
+        + staging
+        + " ("
+        + columns.stream().map(DuckDbCacheStore::quote).collect(Collectors.joining(", "))
+        + ") "
+        + source;
+  }
+
+  private static void dropQuietly(DuckDBConnection conn, String table) {
+    try (Statement st = conn.createStatement()) {
+      st.execute("DROP TABLE IF EXISTS " + table);
+    } catch (SQLException e) {
+      // The connection is broken; release() drops it.
+    }
+  }
+
+  private static String firstLine(SQLException e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage().strip();
+    int nl = m.indexOf('\n');
+    return nl < 0 ? m : m.substring(0, nl).strip();
+  }
+
   @Override
   public @Nullable Schema tableSchema(String table) {
     if (!tables().stream().anyMatch(t -> t.equalsIgnoreCase(table))) {

@@ -87,11 +87,11 @@ public final class Engine implements Hyprstream {
 
   private static final Pattern WRITE_TARGET =
       Pattern.compile(
-          "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(?:\\s+TABLE)?"
+          "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|MERGE\\s+INTO|TRUNCATE(?:\\s+TABLE)?"
               + "|DROP\\s+(?:TABLE|VIEW)(?:\\s+IF\\s+EXISTS)?|ALTER\\s+TABLE(?:\\s+IF\\s+EXISTS)?"
               + "|CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TEMP\\s+|TEMPORARY\\s+)?(?:TABLE|VIEW)"
               + "(?:\\s+IF\\s+NOT\\s+EXISTS)?)"
-              + "\\s+(?:\\w+\\.)*(\"(?:[^\"]|\"\")+\"|\\w+)",
+              + "\\s+(?:(?:\"(?:[^\"]|\"\")+\"|\\w+)\\s*\\.\\s*)*(\"(?:[^\"]|\"\")+\"|\\w+)",
           Pattern.CASE_INSENSITIVE);
 
   private final EngineConfig config;
@@ -122,6 +122,9 @@ public final class Engine implements Hyprstream {
    * backend could not say, which counts every table.
    */
   private final @Nullable Set<String> heldBeforeStart;
+
+  /** The cache database's name, which a catalog-qualified table name must use. */
+  private final String catalog;
 
   /** Serialises evictions: one pass at a time chooses and deletes partitions. */
   private final Object evictionLock = new Object();
@@ -189,6 +192,7 @@ public final class Engine implements Hyprstream {
       }
       throw e;
     }
+    this.catalog = cache.catalogName();
     this.analyser = new SqlAnalyser(cache::parseTree);
     this.startedAt = config.clock.instant();
     for (AggregationSpec spec : config.aggregations) {
@@ -392,7 +396,12 @@ public final class Engine implements Hyprstream {
 
   /** Ingests batches this engine owns; closes them on every path. */
   private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, boolean log) {
-    validateName(name);
+    try {
+      validateName(name);
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
     if (isView(name)) {
       batches.forEach(VectorSchemaRoot::close);
       throw new QueryRejectedException(
@@ -543,9 +552,42 @@ public final class Engine implements Hyprstream {
     }
   }
 
+  /**
+   * Names a table may be ingested under: ASCII letters, digits and underscores, not starting with a
+   * digit, at most 63 characters. Such a name needs no quoting in DuckDB, PostgreSQL, SQLite or a
+   * Flight path, and PostgreSQL keeps it whole (it cuts longer names to 63 bytes).
+   */
+  private static final Pattern TABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+
+  /** Prefixes of the engine's own tables and of the catalogs DuckDB and backends keep. */
+  private static final List<String> RESERVED_PREFIXES =
+      List.of("_hs_", "hyprstream_", "duckdb_", "pg_", "sqlite_", "information_schema");
+
   private static void validateName(String name) {
-    if (name.isBlank() || name.startsWith("_hs_")) {
-      throw new QueryRejectedException("'" + name + "' is not a valid table name", null);
+    String shown =
+        name.length() > 80
+            ? name.substring(0, 80) + "... (" + name.length() + " characters)"
+            : name;
+    if (!TABLE_NAME.matcher(name).matches()) {
+      throw new QueryRejectedException(
+          "'"
+              + shown
+              + "' is not a valid table name: use 1 to 63 ASCII letters, digits and underscores,"
+              + " not starting with a digit",
+          null);
+    }
+    String lower = name.toLowerCase(Locale.ROOT);
+    for (String prefix : RESERVED_PREFIXES) {
+      if (lower.startsWith(prefix)) {
+        throw new QueryRejectedException(
+            "'"
+                + name
+                + "' is reserved: names starting with "
+                + prefix
+                + " belong to Hyprstream's system tables or a database catalog and cannot be"
+                + " ingested into",
+            null);
+      }
     }
   }
 
@@ -737,6 +779,7 @@ public final class Engine implements Hyprstream {
     checkOpen();
     refuseUnsafe(sql);
     SqlAnalyser.checkSize(sql); // before anything parses it: deep nesting crashes DuckDB
+    refuseIngestedWrite(sql);
     Instant now = config.clock.instant();
     QueryResult fast = tryWindowLookup(sql, parameters, alloc, now);
     if (fast != null) {
@@ -1271,9 +1314,15 @@ public final class Engine implements Hyprstream {
   public long execute(String sql, List<@Nullable Object> parameters) {
     checkOpen();
     refuseUnsafe(sql);
-    Matcher m = WRITE_TARGET.matcher(sql);
+    InsertStatement insert = InsertStatement.parse(sql);
+    if (insert != null && isIngested(insert)) {
+      return executeInsert(insert, parameters);
+    }
+    // Leading comments and a WITH clause must not hide the target from the checks below.
+    String body = sql.substring(InsertStatement.statementStart(sql));
+    Matcher m = WRITE_TARGET.matcher(body);
     String target = m.find() ? targetOf(m) : null;
-    String verb = SqlNames.verb(sql);
+    String verb = SqlNames.verb(body);
     if (target != null) {
       if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)
           || target.equalsIgnoreCase(CACHE_STATS_TABLE)) {
@@ -1286,14 +1335,20 @@ public final class Engine implements Hyprstream {
                 + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
             null);
       }
-      if (specs.containsKey(key(target)) && (verb.equals("INSERT") || verb.equals("UPDATE"))) {
+      if (specs.containsKey(key(target)) && WRITE_VERBS.contains(verb)) {
         throw new QueryRejectedException(
-            "rows of '"
-                + target
-                + "' must arrive through ingest (DoPut, bulk ingest or a parameterised INSERT) so its"
-                + " window aggregates stay current; "
-                + verb
-                + " by SQL would bypass them",
+            verb.equals("INSERT")
+                ? "this INSERT into '"
+                    + target
+                    + "' could not be read (expected INSERT INTO name [(columns)] VALUES ... or"
+                    + " INSERT INTO name [(columns)] SELECT ...)"
+                : verb
+                    + " of rows of '"
+                    + target
+                    + "' is not allowed: its window aggregates were computed from the rows as"
+                    + " ingested, and changed rows would no longer agree with them. Rows are only"
+                    + " added (ingest or INSERT) and leave by expiry; re-ingest corrected data as"
+                    + " new rows",
             null);
       }
       TableState targetState = tables.get(key(target));
@@ -1312,6 +1367,264 @@ public final class Engine implements Hyprstream {
         hotSet.dropped(key(target));
       }
     }
+  }
+
+  /**
+   * Refuses, in a query, a statement that would change an ingested table: run as a query, DuckDB
+   * would change the rows behind the windows' back ({@link #execute} runs INSERT as an ingest).
+   */
+  private void refuseIngestedWrite(String sql) {
+    String first = SqlNames.verb(sql);
+    if (!(first.equals("WITH") || WRITE_VERBS.contains(first))) {
+      return; // the common case, a SELECT, costs one look at the first word
+    }
+    String body = sql.substring(InsertStatement.statementStart(sql));
+    String verb = SqlNames.verb(body);
+    if (!WRITE_VERBS.contains(verb)) {
+      return;
+    }
+    InsertStatement insert = InsertStatement.parse(sql);
+    String target;
+    if (insert != null) {
+      target = isIngested(insert) ? insert.table : null;
+    } else {
+      Matcher m = WRITE_TARGET.matcher(body);
+      String named = m.find() ? targetOf(m) : null;
+      TableState ts = named == null ? null : tables.get(key(named));
+      boolean guarded =
+          named != null
+              && (specs.containsKey(key(named)) || isView(named) || (ts != null && ts.isManaged()));
+      target = guarded ? named : null;
+    }
+    if (target != null) {
+      throw new QueryRejectedException(
+          verb
+              + " on '"
+              + target
+              + "' changes rows: run it as a statement (execute, a Flight SQL update,"
+              + " JDBC executeUpdate), not as a query",
+          null);
+    }
+  }
+
+  /** Statements that change rows, which a query must not run on an ingested table. */
+  private static final Set<String> WRITE_VERBS = Set.of("INSERT", "UPDATE", "DELETE", "MERGE");
+
+  /**
+   * True when an INSERT targets a table whose rows arrive through ingest (one with window
+   * aggregates, or one ingest created or has written to), in the cache's own catalog and schema.
+   */
+  private boolean isIngested(InsertStatement insert) {
+    if (insert.schema != null && !insert.schema.equalsIgnoreCase("main")) {
+      return false;
+    }
+    if (insert.catalog != null && !insert.catalog.equalsIgnoreCase(catalog)) {
+      return false;
+    }
+    if (specs.containsKey(key(insert.table))) {
+      return true;
+    }
+    TableState ts = tables.get(key(insert.table));
+    return ts != null && ts.isManaged();
+  }
+
+  /**
+   * Runs an SQL INSERT into an ingested table as an ingest: DuckDB evaluates the rows the statement
+   * supplies (cast to the target columns' types, matched by the column list, by name, or to the
+   * table's first columns in order), and those rows are ingested like any batch, so windows,
+   * running columns, the write-ahead log and write-through see them. All or nothing. Returns the
+   * number of rows ingested.
+   */
+  private long executeInsert(InsertStatement insert, List<@Nullable Object> parameters) {
+    String table = insert.table;
+    if (InsertStatement.MORE_STATEMENTS.equals(insert.unsupported)) {
+      throw new QueryRejectedException(
+          "one statement at a time: this INSERT into '" + table + "' is followed by another", null);
+    }
+    if (insert.unsupported != null) {
+      throw new QueryRejectedException(
+          insert.unsupported
+              + " is not supported for '"
+              + table
+              + "': its rows arrive through ingest, which only adds rows; use a plain INSERT INTO "
+              + table
+              + " [(columns)] VALUES ... or SELECT ...",
+          null);
+    }
+    DuckDbCacheStore.ParsedQuery parsed = cache.parseQuery(insert.source);
+    if (parsed.error() != null) {
+      throw new QueryRejectedException(
+          "the rows of this INSERT into '"
+              + table
+              + "' must be VALUES or a query: "
+              + parsed.error()
+              + " (in: "
+              + insert.source
+              + ")",
+          null);
+    }
+    if (parsed.statements() != 1) {
+      throw new QueryRejectedException(
+          "one statement at a time: this INSERT into '" + table + "' is followed by another", null);
+    }
+    Set<String> words = SqlNames.words(insert.source);
+    Route route = route(analyser.analyse(insert.source), words, parameters, config.clock.instant());
+    String routed = route.backendWhy;
+    if (routed == null && !route.cold.isEmpty()) {
+      ColdRead c = route.cold.get(0);
+      routed =
+          "rows of '"
+              + c.table.name
+              + "' before "
+              + instantOfMicros(c.boundaryMicros)
+              + " are only in the backend";
+    }
+    if (routed != null) {
+      throw new QueryRejectedException(
+          "the rows of this INSERT into '"
+              + table
+              + "' would be read from the backend ("
+              + routed
+              + "); INSERT ... SELECT reads the cache only: read them with a query and ingest"
+              + " them",
+          null);
+    }
+    prepareFor(words);
+    List<String[]> columns = targetColumns(insert, parsed.valuesWidth());
+    int supplied = columns.size();
+    columns.addAll(omittedValueColumns(table, columns));
+    List<String> names = new ArrayList<>(columns.size());
+    List<String> types = new ArrayList<>(columns.size());
+    columns.forEach(
+        c -> {
+          names.add(c[0]);
+          types.add(c[1]);
+        });
+    List<VectorSchemaRoot> rows =
+        cache.evaluateRows(table, names, supplied, types, insert.source, parameters, allocator);
+    TableState ts = tables.get(key(table));
+    Schema ingested = null;
+    if (ts != null) {
+      ts.lock.lock();
+      try {
+        ingested = ts.schema; // the Arrow types ingest compares with
+      } finally {
+        ts.lock.unlock();
+      }
+    }
+    List<VectorSchemaRoot> batches = new ArrayList<>(rows.size());
+    long count = 0;
+    int i = 0;
+    try {
+      for (; i < rows.size(); i++) {
+        VectorSchemaRoot r = rows.get(i);
+        count += r.getRowCount();
+        batches.add(ingested == null ? r : ArrowConform.toTable(r, ingested, allocator));
+      }
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      rows.subList(i + 1, rows.size()).forEach(VectorSchemaRoot::close); // toTable closed row i
+      throw e;
+    }
+    ingestOwned(table, batches, true);
+    return count;
+  }
+
+  /**
+   * The value columns of {@code table}'s windows that an INSERT filling {@code columns} leaves out,
+   * as {@code {name, DuckDB type}}: SQL makes an omitted column NULL, whereas an ingested batch
+   * must carry every value column, so they are added as NULL (such rows are stored, not
+   * aggregated). None when the statement fills a value's running count instead (the pre-aggregated
+   * form of a seed).
+   */
+  private List<String[]> omittedValueColumns(String table, List<String[]> columns) {
+    AggregationSpec spec = specs.get(key(table));
+    if (spec == null) {
+      return List.of();
+    }
+    Set<String> filled = new java.util.HashSet<>();
+    columns.forEach(c -> filled.add(key(c[0])));
+    List<String[]> out = new ArrayList<>();
+    for (String v : spec.valueColumns()) {
+      if (filled.contains(key(v)) || filled.contains(key(v + "_running_window_count"))) {
+        continue;
+      }
+      for (String[] c : cache.columnTypes(table)) {
+        if (c[0].equalsIgnoreCase(v)) {
+          out.add(c);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The columns an INSERT fills, each as {@code {name, DuckDB type}} of the target table: its
+   * column list; with {@code BY NAME}, the source's column names; otherwise the table's first
+   * columns, as many as each source row has ({@code valuesWidth} for a bare VALUES list, else the
+   * source query's width), as PostgreSQL does.
+   *
+   * @throws SchemaMismatchException naming a column the table does not have, or one named twice
+   */
+  private List<String[]> targetColumns(InsertStatement insert, int valuesWidth) {
+    String table = insert.table;
+    List<String[]> tableColumns = cache.columnTypes(table);
+    if (tableColumns.isEmpty()) {
+      throw new TableNotFoundException(table);
+    }
+    List<String> names = insert.columns;
+    if (names == null) {
+      Schema source = valuesWidth < 0 || insert.byName ? cache.querySchema(insert.source) : null;
+      int width =
+          valuesWidth >= 0
+              ? valuesWidth
+              : java.util.Objects.requireNonNull(source).getFields().size();
+      names = new ArrayList<>();
+      if (insert.byName) {
+        for (Field f : java.util.Objects.requireNonNull(source).getFields()) {
+          names.add(f.getName());
+        }
+      } else if (width > tableColumns.size()) {
+        throw new QueryRejectedException(
+            "'"
+                + table
+                + "' has "
+                + tableColumns.size()
+                + " columns but this INSERT supplies "
+                + width
+                + " values per row",
+            null);
+      } else {
+        for (int i = 0; i < width; i++) {
+          names.add(tableColumns.get(i)[0]);
+        }
+      }
+    }
+    List<String[]> out = new ArrayList<>(names.size());
+    Set<String> seen = new java.util.HashSet<>();
+    for (String n : names) {
+      String[] column = null;
+      for (String[] c : tableColumns) {
+        if (c[0].equalsIgnoreCase(n)) {
+          column = c;
+        }
+      }
+      if (column == null) {
+        List<String> known = new ArrayList<>();
+        tableColumns.forEach(c -> known.add(c[0]));
+        throw new SchemaMismatchException(
+            table,
+            n,
+            "no such column; the table has "
+                + String.join(", ", known)
+                + " (a new column arrives with an ingested batch that carries it)");
+      }
+      if (!seen.add(key(column[0]))) {
+        throw new SchemaMismatchException(table, column[0], "named twice in the INSERT");
+      }
+      out.add(column);
+    }
+    return out;
   }
 
   /** The table a write statement matched by {@link #WRITE_TARGET} names, unquoted. */

@@ -73,10 +73,24 @@ final class SqlNames {
    */
   static String verb(String sql) {
     int n = sql.length();
+    int i = bodyStart(sql, true);
+    int start = i;
+    while (i < n && Character.isLetter(sql.charAt(i))) {
+      i++;
+    }
+    return sql.substring(start, i).toUpperCase(Locale.ROOT);
+  }
+
+  /**
+   * The index of the statement's first token after leading white space and comments (and opening
+   * parentheses when {@code parentheses} is true).
+   */
+  static int bodyStart(String sql, boolean parentheses) {
+    int n = sql.length();
     int i = 0;
     while (i < n) {
       char c = sql.charAt(i);
-      if (Character.isWhitespace(c) || c == '(') {
+      if (Character.isWhitespace(c) || (parentheses && c == '(')) {
         i++;
       } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
         while (i < n && sql.charAt(i) != '\n') {
@@ -89,11 +103,7 @@ final class SqlNames {
         break;
       }
     }
-    int start = i;
-    while (i < n && Character.isLetter(sql.charAt(i))) {
-      i++;
-    }
-    return sql.substring(start, i).toUpperCase(Locale.ROOT);
+    return i;
   }
 
   /**

@@ -23,6 +23,7 @@ import io.hyprstream.flight.internal.PreparedStatementState;
 import io.hyprstream.flight.internal.QueryGate;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.SqlText;
+import io.hyprstream.flight.internal.StatementTickets;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -125,6 +126,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   private final Hyprstream hyprstream;
   private final BufferAllocator allocator;
   private final Cache<ByteString, PreparedStatementState> prepared;
+  private final StatementTickets tickets;
   private final SqlInfoBuilder sqlInfo = Metadata.sqlInfo(VERSION);
   private final SecureRandom random = new SecureRandom();
   private final String catalog;
@@ -205,6 +207,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
             // Evict on the calling thread, so the bound holds as soon as a statement is added.
             .executor(Runnable::run)
             .build();
+    this.tickets = new StatementTickets(statementIdleTimeout, maxPreparedStatements);
     this.catalog = currentCatalog(hyprstream, this.allocator);
     health.serving(hyprstream);
   }
@@ -246,9 +249,8 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     String sql = command.getQuery();
     policy.access().requireQuery(context, sql);
     Schema schema = querySchema(sql);
-    // The ticket carries the SQL itself: no server state for ad-hoc statements.
     TicketStatementQuery ticket =
-        TicketStatementQuery.newBuilder().setStatementHandle(ByteString.copyFromUtf8(sql)).build();
+        TicketStatementQuery.newBuilder().setStatementHandle(tickets.issue(sql, context)).build();
     return info(schema, descriptor, ticket);
   }
 
@@ -259,12 +261,31 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return new SchemaResult(querySchema(command.getQuery()));
   }
 
+  /**
+   * A ticket that is not even a protobuf {@code Any} was never issued here: INVALID_ARGUMENT, where
+   * Flight's default answers INTERNAL.
+   */
+  @Override
+  public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
+    try {
+      com.google.protobuf.Any.parseFrom(ticket.getBytes());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      listener.error(
+          CallStatus.INVALID_ARGUMENT
+              .withDescription("the ticket was not issued by this server: " + e.getMessage())
+              .toRuntimeException());
+      return;
+    }
+    FlightSqlProducer.super.getStream(context, ticket, listener);
+  }
+
   @Override
   public void getStreamStatement(
       TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
-    String sql = ticket.getStatementHandle().toString(StandardCharsets.UTF_8);
+    String sql;
     try {
-      // The ticket carries SQL a client could have written itself: check it again.
+      sql = tickets.redeem(ticket.getStatementHandle(), context);
+      // Checked when the handle was issued; checked again, since roles may change.
       policy.access().requireQuery(context, sql);
     } catch (RuntimeException e) {
       listener.error(toFlight(e));
@@ -622,7 +643,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       CallContext context, Criteria criteria, StreamListener<FlightInfo> listener) {
     try {
       for (Hyprstream.TableInfo t : hyprstream.tables()) {
-        listener.onNext(tableInfo(t));
+        listener.onNext(tableInfo(t, context));
       }
       listener.onCompleted();
     } catch (RuntimeException e) {
@@ -640,7 +661,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     if (t == null) {
       throw toFlight(new TableNotFoundException(table));
     }
-    return tableInfo(t);
+    return tableInfo(t, context);
   }
 
   @Override
@@ -651,10 +672,10 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
     return new SchemaResult(getFlightInfo(context, descriptor).getSchema());
   }
 
-  private FlightInfo tableInfo(Hyprstream.TableInfo t) {
+  private FlightInfo tableInfo(Hyprstream.TableInfo t, CallContext context) {
     String sql = "SELECT * FROM " + SqlText.quoteIdentifier(t.name());
     TicketStatementQuery ticket =
-        TicketStatementQuery.newBuilder().setStatementHandle(ByteString.copyFromUtf8(sql)).build();
+        TicketStatementQuery.newBuilder().setStatementHandle(tickets.issue(sql, context)).build();
     return info(t.schema(), FlightDescriptor.path(t.name()), ticket);
   }
 

@@ -252,6 +252,10 @@ final class SecurityTest {
       assertEquals(
           FlightStatusCode.UNAUTHORIZED,
           code(() -> sql.prepare("INSERT INTO metrics VALUES (?, ?, ?)", reader)));
+      assertEquals(FlightStatusCode.UNAUTHORIZED, code(() -> sql.prepare(insert, reader)));
+      assertEquals(
+          FlightStatusCode.UNAUTHORIZED,
+          code(() -> sql.executeUpdate("WITH x AS (SELECT 1) " + insert, reader)));
       assertEquals(
           FlightStatusCode.UNAUTHORIZED,
           code(() -> sql.executeUpdate("DROP TABLE metrics", reader)));

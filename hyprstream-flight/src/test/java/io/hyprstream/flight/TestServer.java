@@ -25,9 +25,9 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * A real Hyprstream instance behind a real Flight SQL server on a free loopback port, with a root
  * allocator that fails the test on close when anything leaked.
  */
-final class TestServer implements AutoCloseable {
+public final class TestServer implements AutoCloseable {
   /** metric_id utf8, timestamp ms, value float64: what clients send for {@code metrics}. */
-  static final Schema METRICS_BATCH =
+  public static final Schema METRICS_BATCH =
       new Schema(
           List.of(
               new Field("metric_id", FieldType.notNullable(ArrowType.Utf8.INSTANCE), null),
@@ -40,11 +40,11 @@ final class TestServer implements AutoCloseable {
                   FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
                   null)));
 
-  final BufferAllocator allocator = new RootAllocator();
-  final Hyprstream hyprstream;
-  final HyprstreamServer server;
+  public final BufferAllocator allocator = new RootAllocator();
+  public final Hyprstream hyprstream;
+  public final HyprstreamServer server;
 
-  TestServer() {
+  public TestServer() {
     this(10_000);
   }
 
@@ -57,7 +57,7 @@ final class TestServer implements AutoCloseable {
   }
 
   /** A server whose builder {@code configure} completes (TLS, authentication, limits, meters). */
-  TestServer(Consumer<HyprstreamServer.Builder> configure) {
+  public TestServer(Consumer<HyprstreamServer.Builder> configure) {
     this(10_000, HyprstreamBuilder.DEFAULT_CACHE_DURATION, configure);
   }
 
@@ -85,7 +85,7 @@ final class TestServer implements AutoCloseable {
   }
 
   /** A metrics batch of {@code ids.length} rows; the caller closes it. */
-  static VectorSchemaRoot metrics(
+  public static VectorSchemaRoot metrics(
       BufferAllocator allocator, String[] ids, Instant[] times, double[] values) {
     VectorSchemaRoot root = VectorSchemaRoot.create(METRICS_BATCH, allocator);
     root.allocateNew();

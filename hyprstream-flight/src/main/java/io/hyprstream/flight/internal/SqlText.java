@@ -80,12 +80,32 @@ public final class SqlText {
     return new SqlText(tokenize(sql));
   }
 
-  /** True when the statement returns rows (SELECT, WITH, VALUES, SHOW ...). */
+  /** Statements a leading WITH clause may introduce that return no rows. */
+  private static final Set<String> WRITE_AFTER_WITH = Set.of("INSERT", "UPDATE", "DELETE", "MERGE");
+
+  /**
+   * True when the statement returns rows (SELECT, WITH ... SELECT, VALUES, SHOW ...); {@code WITH
+   * ... INSERT} (or UPDATE, DELETE) is a statement, not a query.
+   */
   public boolean isQuery() {
     if (tokens.isEmpty()) {
       return false;
     }
     Token first = tokens.get(0);
+    if (first.isWord("WITH")) {
+      int depth = 0;
+      for (Token t : tokens) {
+        if (t.isSymbol("(")) {
+          depth++;
+        } else if (t.isSymbol(")")) {
+          depth--;
+        } else if (depth == 0
+            && t.kind == Kind.WORD
+            && WRITE_AFTER_WITH.contains(t.text.toUpperCase(Locale.ROOT))) {
+          return false;
+        }
+      }
+    }
     return QUERY_KEYWORDS.contains(first.text.toUpperCase(Locale.ROOT))
         && (first.kind == Kind.WORD || first.isSymbol("("));
   }

@@ -26,6 +26,8 @@ final class SqlTextTest {
     assertTrue(SqlText.parse("with x as (select 1) select * from x").isQuery());
     assertTrue(SqlText.parse("(SELECT 1) UNION (SELECT 2)").isQuery());
     assertFalse(SqlText.parse("INSERT INTO t VALUES (1)").isQuery());
+    assertFalse(SqlText.parse("WITH s AS (SELECT 1) INSERT INTO t SELECT * FROM s").isQuery());
+    assertTrue(SqlText.parse("WITH s AS (INSERT INTO t VALUES (1)) SELECT 1").isQuery());
     assertFalse(SqlText.parse("/* SELECT */ CREATE TABLE t (a INT)").isQuery());
   }
 

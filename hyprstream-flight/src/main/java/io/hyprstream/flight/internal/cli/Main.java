@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code hyprstream} command: with no subcommand, runs the Flight SQL server; {@code hyprstream
- * sql "SELECT ..."} queries a running one.
+ * sql}, a SQL shell, queries a running one (a statement, a script on standard input, or a prompt).
  */
 @Command(
     name = "hyprstream",
@@ -355,7 +355,17 @@ public final class Main implements Callable<Integer> {
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
-    int code = commandLine(new Main()).execute(args);
+    int code;
+    try {
+      code = commandLine(new Main()).execute(args);
+    } catch (Error e) {
+      // picocli passes Errors through. The HTTP and gRPC threads are not daemons, so without an
+      // explicit exit a fatal error while starting (a class missing from the jar, say) would leave
+      // a process that never listens and never ends.
+      System.err.println("hyprstream: fatal error: " + e);
+      e.printStackTrace();
+      code = 1;
+    }
     if (code != 0) {
       System.exit(code);
     }

@@ -15,7 +15,11 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
-/** Prints query results for people at a terminal: an aligned table, CSV or JSON lines. */
+/**
+ * Prints query results for people at a terminal: an aligned table, CSV or JSON lines. The row count
+ * and timing line is the caller's ({@link StatementRunner}), so that it can go elsewhere than the
+ * data in CSV and JSON.
+ */
 abstract class ResultPrinter {
   /** An output format. */
   enum Format {
@@ -26,6 +30,7 @@ abstract class ResultPrinter {
 
   protected final PrintStream out;
   protected final Schema schema;
+  private long rows;
 
   ResultPrinter(PrintStream out, Schema schema) {
     this.out = out;
@@ -45,14 +50,38 @@ abstract class ResultPrinter {
   }
 
   /** Prints (or collects) every row of {@code root}; the root stays the caller's. */
-  abstract void batch(VectorSchemaRoot root);
+  final void batch(VectorSchemaRoot root) {
+    List<FieldVector> vectors = root.getFieldVectors();
+    for (int r = 0; r < root.getRowCount(); r++) {
+      @Nullable Object[] values = new Object[vectors.size()];
+      for (int c = 0; c < values.length; c++) {
+        values[c] = ArrowValues.value(vectors.get(c), r);
+      }
+      row(values);
+    }
+  }
+
+  /**
+   * Prints (or collects) one row: a value per field of the schema, as {@link ArrowValues#value}
+   * reads them (text for string columns).
+   */
+  final void row(@Nullable Object[] values) {
+    rows++;
+    print(values);
+  }
+
+  /** The rows given so far. */
+  final long rowCount() {
+    return rows;
+  }
+
+  abstract void print(@Nullable Object[] values);
 
   /** Ends the output. */
   abstract void finish();
 
   /** A value as text: timestamps as {@code 2024-01-01 12:00:00}, binary as hex; null for null. */
-  static @Nullable String text(FieldVector v, int row) {
-    Object value = ArrowValues.value(v, row);
+  static @Nullable String text(@Nullable Object value) {
     if (value == null) {
       return null;
     } else if (value instanceof LocalDateTime) {
@@ -81,16 +110,13 @@ abstract class ResultPrinter {
     }
 
     @Override
-    void batch(VectorSchemaRoot root) {
-      int cols = root.getFieldVectors().size();
-      for (int r = 0; r < root.getRowCount(); r++) {
-        String[] row = new String[cols];
-        for (int c = 0; c < cols; c++) {
-          String s = text(root.getVector(c), r);
-          row[c] = s == null ? "NULL" : s;
-        }
-        rows.add(row);
+    void print(@Nullable Object[] values) {
+      String[] row = new String[values.length];
+      for (int c = 0; c < values.length; c++) {
+        String s = text(values[c]);
+        row[c] = s == null ? "NULL" : s;
       }
+      rows.add(row);
     }
 
     @Override
@@ -125,7 +151,6 @@ abstract class ResultPrinter {
         }
         out.println(line.toString().stripTrailing());
       }
-      out.println("(" + rows.size() + (rows.size() == 1 ? " row)" : " rows)"));
     }
 
     private static String pad(String s, int width, boolean right) {
@@ -146,18 +171,16 @@ abstract class ResultPrinter {
     }
 
     @Override
-    void batch(VectorSchemaRoot root) {
-      for (int r = 0; r < root.getRowCount(); r++) {
-        StringBuilder line = new StringBuilder();
-        for (int c = 0; c < root.getFieldVectors().size(); c++) {
-          if (c > 0) {
-            line.append(',');
-          }
-          String s = text(root.getVector(c), r);
-          line.append(s == null ? "" : quote(s));
+    void print(@Nullable Object[] values) {
+      StringBuilder line = new StringBuilder();
+      for (int c = 0; c < values.length; c++) {
+        if (c > 0) {
+          line.append(',');
         }
-        out.println(line);
+        String s = text(values[c]);
+        line.append(s == null ? "" : quote(s));
       }
+      out.println(line);
     }
 
     @Override
@@ -183,32 +206,29 @@ abstract class ResultPrinter {
     }
 
     @Override
-    void batch(VectorSchemaRoot root) {
+    void print(@Nullable Object[] values) {
       List<Field> fields = schema.getFields();
-      for (int r = 0; r < root.getRowCount(); r++) {
-        StringBuilder line = new StringBuilder(first ? "  {" : ",\n  {");
-        first = false;
-        for (int c = 0; c < fields.size(); c++) {
-          if (c > 0) {
-            line.append(", ");
-          }
-          line.append(string(fields.get(c).getName())).append(": ");
-          FieldVector v = root.getVector(c);
-          Object raw = ArrowValues.value(v, r);
-          String s = text(v, r);
-          if (s == null) {
-            line.append("null");
-          } else if (raw instanceof Boolean) {
-            line.append(s);
-          } else if (raw instanceof Number && isFinite((Number) raw)) {
-            line.append(s);
-          } else {
-            line.append(string(s));
-          }
+      StringBuilder line = new StringBuilder(first ? "  {" : ",\n  {");
+      first = false;
+      for (int c = 0; c < values.length; c++) {
+        if (c > 0) {
+          line.append(", ");
         }
-        line.append('}');
-        out.print(line);
+        line.append(string(fields.get(c).getName())).append(": ");
+        Object raw = values[c];
+        String s = text(raw);
+        if (s == null) {
+          line.append("null");
+        } else if (raw instanceof Boolean) {
+          line.append(s);
+        } else if (raw instanceof Number && isFinite((Number) raw)) {
+          line.append(s);
+        } else {
+          line.append(string(s));
+        }
       }
+      line.append('}');
+      out.print(line);
     }
 
     private static boolean isFinite(Number n) {

@@ -180,8 +180,11 @@ final class MainTest {
                 "SELECT 7 AS n, 'seven' AS word UNION ALL SELECT 10, 'ten' ORDER BY n");
     assertEquals(0, code, err());
     assertEquals(
-        String.join("\n", " n | word", "---+------", " 7 | seven", "10 | ten", "(2 rows)", ""),
-        sqlOut.toString(StandardCharsets.UTF_8).replace("\r", ""));
+        String.join("\n", " n | word", "---+------", " 7 | seven", "10 | ten", "(2 rows, T)", ""),
+        sqlOut
+            .toString(StandardCharsets.UTF_8)
+            .replace("\r", "")
+            .replaceAll("\\d+\\.\\d+ m?s\\)", "T)"));
 
     sqlOut.reset();
     Main.commandLine(client)

@@ -1,0 +1,336 @@
+package io.hyprstream.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The head of an SQL {@code INSERT}: its target table, its column list, and the text of the rows it
+ * inserts ({@code VALUES ...} or a query), which is handed to DuckDB unchanged.
+ *
+ * <p>DuckDB's own parser is reachable from Java only through {@code json_serialize_sql}, and that
+ * serialises SELECT statements only ("Only SELECT statements can be serialized to json!" in DuckDB
+ * 2.0.0.1). So this class recognises just the prefix {@code [WITH ...] INSERT [OR action] INTO name
+ * [AS alias] [(columns)] [BY NAME | BY POSITION]} token by token (quoted identifiers, comments and
+ * {@code catalog.schema.table} names included) and leaves everything after it, the row source, to
+ * DuckDB's parser: the engine checks with {@code json_serialize_sql} that it is exactly one SELECT.
+ * Clauses that would make the statement more than "add these rows" ({@code ON CONFLICT}, {@code
+ * RETURNING}, {@code OR REPLACE}, {@code DEFAULT VALUES}) are reported, not interpreted.
+ */
+final class InsertStatement {
+  /** Words that start a row source where a parenthesis could also open a column list. */
+  private static final Set<String> SOURCE_WORDS =
+      Set.of("SELECT", "WITH", "VALUES", "FROM", "TABLE");
+
+  /** {@link #unsupported} when another statement follows the INSERT. */
+  static final String MORE_STATEMENTS = "a second statement after the INSERT";
+
+  final @Nullable String catalog;
+  final @Nullable String schema;
+  final String table;
+
+  /** The listed target columns, unquoted, or null when the statement lists none. */
+  final @Nullable List<String> columns;
+
+  /** {@code BY NAME}: source columns are matched to table columns by their names. */
+  final boolean byName;
+
+  /** The rows to insert as a stand-alone query: the leading WITH clause, if any, and the source. */
+  final String source;
+
+  /**
+   * Why the statement asks for more than adding rows ({@code OR REPLACE}, {@code ON CONFLICT},
+   * {@code RETURNING}, {@code DEFAULT VALUES}) or is followed by another statement, or null.
+   */
+  final @Nullable String unsupported;
+
+  private InsertStatement(
+      @Nullable String catalog,
+      @Nullable String schema,
+      String table,
+      @Nullable List<String> columns,
+      boolean byName,
+      String source,
+      @Nullable String unsupported) {
+    this.catalog = catalog;
+    this.schema = schema;
+    this.table = table;
+    this.columns = columns;
+    this.byName = byName;
+    this.source = source;
+    this.unsupported = unsupported;
+  }
+
+  /**
+   * Reads the head of {@code sql}; null when it is not an INSERT (or one whose head this class
+   * cannot read, which the caller then treats like any other statement).
+   */
+  static @Nullable InsertStatement parse(String sql) {
+    List<Token> t = tokenize(sql);
+    int i = 0;
+    String with = "";
+    if (word(t, 0, "WITH")) {
+      // A leading CTE belongs to the source: find the INSERT outside every parenthesis.
+      int depth = 0;
+      int j = 1;
+      while (j < t.size() && !(depth == 0 && word(t, j, "INSERT"))) {
+        depth += t.get(j).depthChange();
+        j++;
+      }
+      if (j == t.size()) {
+        return null;
+      }
+      with = sql.substring(t.get(0).start, t.get(j).start);
+      i = j;
+    }
+    if (!word(t, i++, "INSERT")) {
+      return null;
+    }
+    String unsupported = null;
+    if (word(t, i, "OR")) {
+      Token action = at(t, i + 1);
+      unsupported = "INSERT OR " + (action == null ? "" : action.text.toUpperCase(Locale.ROOT));
+      i += 2;
+    }
+    if (!word(t, i++, "INTO")) {
+      return null;
+    }
+    List<String> parts = new ArrayList<>();
+    Token name = at(t, i++);
+    if (name == null || !name.isIdentifier()) {
+      return null;
+    }
+    parts.add(name.text);
+    while (symbol(t, i, ".")) {
+      Token part = at(t, i + 1);
+      if (part == null || !part.isIdentifier()) {
+        return null;
+      }
+      parts.add(part.text);
+      i += 2;
+    }
+    if (parts.size() > 3) {
+      return null;
+    }
+    if (word(t, i, "AS")) {
+      i += 2; // an alias only matters to ON CONFLICT, which is refused below
+    }
+    List<String> columns = null;
+    if (symbol(t, i, "(") && !startsSource(t, i + 1)) {
+      columns = new ArrayList<>();
+      i++;
+      while (true) {
+        Token c = at(t, i++);
+        if (c == null || !c.isIdentifier()) {
+          return null;
+        }
+        columns.add(c.text);
+        if (symbol(t, i, ",")) {
+          i++;
+        } else if (symbol(t, i++, ")")) {
+          break;
+        } else {
+          return null;
+        }
+      }
+    }
+    boolean byName = false;
+    if (word(t, i, "BY") && (word(t, i + 1, "NAME") || word(t, i + 1, "POSITION"))) {
+      byName = word(t, i + 1, "NAME");
+      i += 2;
+    }
+    if (word(t, i, "DEFAULT") && word(t, i + 1, "VALUES")) {
+      unsupported = unsupported != null ? unsupported : "INSERT ... DEFAULT VALUES";
+    }
+    if (i >= t.size()) {
+      return null;
+    }
+    int sourceStart = t.get(i).start;
+    int sourceEnd = sql.length();
+    int depth = 0;
+    for (int j = i; j < t.size(); j++) {
+      Token k = t.get(j);
+      if (depth == 0 && unsupported == null) {
+        if (k.isWord("RETURNING")) {
+          unsupported = "INSERT ... RETURNING";
+        } else if (k.isWord("ON") && word(t, j + 1, "CONFLICT")) {
+          unsupported = "INSERT ... ON CONFLICT";
+        }
+      }
+      if (depth == 0 && k.isSymbol(";")) {
+        if (j == t.size() - 1) {
+          sourceEnd = k.start; // a trailing ';' ends the statement
+        } else {
+          unsupported = unsupported != null ? unsupported : MORE_STATEMENTS;
+        }
+        break;
+      }
+      depth += k.depthChange();
+    }
+    String catalog = parts.size() == 3 ? parts.get(0) : null;
+    String schema = parts.size() >= 2 ? parts.get(parts.size() - 2) : null;
+    String source = with + sql.substring(sourceStart, sourceEnd).strip();
+    return new InsertStatement(
+        catalog, schema, parts.get(parts.size() - 1), columns, byName, source, unsupported);
+  }
+
+  /** Words that can begin the statement a leading WITH clause introduces. */
+  private static final Set<String> STATEMENT_WORDS =
+      Set.of("SELECT", "VALUES", "FROM", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE");
+
+  /**
+   * Where the statement proper begins in {@code sql}: after leading comments and white space, and
+   * after a leading {@code WITH} clause ({@code WITH s AS (...) DELETE FROM t} is a DELETE of
+   * {@code t}). DuckDB runs UPDATE, DELETE and INSERT after a WITH clause, so checks on a
+   * statement's verb and target must look past it.
+   */
+  static int statementStart(String sql) {
+    List<Token> t = tokenize(sql);
+    if (t.isEmpty()) {
+      return sql.length();
+    }
+    if (!word(t, 0, "WITH")) {
+      return t.get(0).start;
+    }
+    int depth = 0;
+    for (int j = 1; j < t.size(); j++) {
+      Token k = t.get(j);
+      if (depth == 0
+          && k.kind == Kind.WORD
+          && STATEMENT_WORDS.contains(k.text.toUpperCase(Locale.ROOT))) {
+        return k.start;
+      }
+      depth += k.depthChange();
+    }
+    return t.get(0).start;
+  }
+
+  private static boolean startsSource(List<Token> t, int i) {
+    Token k = at(t, i);
+    return k != null
+        && (k.isSymbol("(")
+            || (k.kind == Kind.WORD && SOURCE_WORDS.contains(k.text.toUpperCase(Locale.ROOT))));
+  }
+
+  private static boolean word(List<Token> t, int i, String upper) {
+    Token k = at(t, i);
+    return k != null && k.isWord(upper);
+  }
+
+  private static boolean symbol(List<Token> t, int i, String s) {
+    Token k = at(t, i);
+    return k != null && k.isSymbol(s);
+  }
+
+  private static @Nullable Token at(List<Token> t, int i) {
+    return i >= 0 && i < t.size() ? t.get(i) : null;
+  }
+
+  private enum Kind {
+    WORD,
+    QUOTED,
+    STRING,
+    SYMBOL
+  }
+
+  /** One token: its kind, its text (unquoted for quoted identifiers) and where it starts. */
+  private static final class Token {
+    final Kind kind;
+    final String text;
+    final int start;
+
+    Token(Kind kind, String text, int start) {
+      this.kind = kind;
+      this.text = text;
+      this.start = start;
+    }
+
+    boolean isWord(String upper) {
+      return kind == Kind.WORD && text.equalsIgnoreCase(upper);
+    }
+
+    boolean isSymbol(String s) {
+      return kind == Kind.SYMBOL && text.equals(s);
+    }
+
+    boolean isIdentifier() {
+      return kind == Kind.WORD || kind == Kind.QUOTED;
+    }
+
+    int depthChange() {
+      return isSymbol("(") ? 1 : isSymbol(")") ? -1 : 0;
+    }
+  }
+
+  /**
+   * Splits {@code sql} into words, quoted identifiers, strings and one-character symbols, dropping
+   * white space and comments. Unquoted words keep their case; DuckDB folds them when it matters.
+   */
+  private static List<Token> tokenize(String sql) {
+    List<Token> out = new ArrayList<>();
+    int n = sql.length();
+    int i = 0;
+    while (i < n) {
+      char c = sql.charAt(i);
+      int start = i;
+      if (Character.isWhitespace(c)) {
+        i++;
+      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+        while (i < n && sql.charAt(i) != '\n') {
+          i++;
+        }
+      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+        int end = sql.indexOf("*/", i + 2);
+        i = end < 0 ? n : end + 2;
+      } else if (c == '\'' || c == '"') {
+        StringBuilder text = new StringBuilder();
+        i++;
+        while (i < n) {
+          char d = sql.charAt(i);
+          if (d == c) {
+            if (i + 1 < n && sql.charAt(i + 1) == c) {
+              text.append(c);
+              i += 2;
+              continue;
+            }
+            i++;
+            break;
+          }
+          text.append(d);
+          i++;
+        }
+        out.add(new Token(c == '"' ? Kind.QUOTED : Kind.STRING, text.toString(), start));
+      } else if (c == '$' && dollarTagEnd(sql, i) > 0) {
+        // A dollar-quoted string ($$...$$ or $tag$...$tag$): its text is no keyword.
+        int tagEnd = dollarTagEnd(sql, i);
+        String tag = sql.substring(i, tagEnd);
+        int close = sql.indexOf(tag, tagEnd);
+        i = close < 0 ? n : close + tag.length();
+        out.add(new Token(Kind.STRING, sql.substring(start, i), start));
+      } else if (Character.isLetter(c) || c == '_') {
+        while (i < n
+            && (Character.isLetterOrDigit(sql.charAt(i))
+                || sql.charAt(i) == '_'
+                || sql.charAt(i) == '$')) {
+          i++;
+        }
+        out.add(new Token(Kind.WORD, sql.substring(start, i), start));
+      } else {
+        out.add(new Token(Kind.SYMBOL, String.valueOf(c), start));
+        i++;
+      }
+    }
+    return out;
+  }
+
+  /** The index just past a dollar-quote opening tag at {@code i}, or -1 when there is none. */
+  private static int dollarTagEnd(String sql, int i) {
+    int j = i + 1;
+    while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
+      j++;
+    }
+    return j < sql.length() && sql.charAt(j) == '$' ? j + 1 : -1;
+  }
+}
