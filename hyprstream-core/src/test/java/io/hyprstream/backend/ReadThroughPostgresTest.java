@@ -229,6 +229,55 @@ final class ReadThroughPostgresTest {
   }
 
   @Test
+  void afterARestart_rowsAcknowledgedBeforeItAreReadFromTheBackend() throws Exception {
+    Instant wall = Instant.now();
+    Schema events =
+        new Schema(
+            List.of(
+                Field.notNullable("ts", new ArrowType.Timestamp(TimeUnit.MICROSECOND, null)),
+                Field.nullable("n", new ArrowType.Int(64, true))));
+    try (Hyprstream first = plainTable()) {
+      ingestEvents(first, events, wall.minusSeconds(30), 0, 50); // inside the cache's minute
+      awaitWriteThrough(first);
+    }
+    try (Hyprstream restarted = plainTable()) {
+      ingestEvents(restarted, events, wall.minusSeconds(10), 50, 5);
+      // Bounded inside the minute, yet 50 of its rows arrived before this start: only PostgreSQL
+      // has them (plain tables are not restored into the cache).
+      String sql =
+          "SELECT count(*), sum(n) FROM events WHERE ts >= '" + text(wall.minusSeconds(40)) + "'";
+      try (Statement st = postgres.createStatement()) {
+        st.execute("SET search_path TO \"" + schema + "\"");
+      }
+      awaitWriteThrough(restarted);
+      List<List<String>> answer = engine(restarted, sql, List.of(), Freshness.Source.BACKEND);
+      assertEquals(List.of(List.of("55", String.valueOf(54 * 55 / 2))), answer);
+      assertEquals(postgres(sql, List.of()), answer);
+    }
+  }
+
+  private Hyprstream plainTable() {
+    return PostgresAvailable.writingTo(PostgresAvailable.URI, schema, allocator, dir.resolve("d"))
+        .clock(() -> Instant.now().plus(offset.get()))
+        .cacheDuration(Duration.ofSeconds(60))
+        .timeColumn("events", "ts")
+        .build();
+  }
+
+  private void ingestEvents(Hyprstream hs, Schema events, Instant first, int from, int n) {
+    try (VectorSchemaRoot b = VectorSchemaRoot.create(events, allocator)) {
+      b.allocateNew();
+      for (int i = 0; i < n; i++) {
+        ((TimeStampMicroVector) b.getVector(0))
+            .setSafe(i, ChronoUnit.MICROS.between(Instant.EPOCH, first.plusMillis(100L * i)));
+        ((org.apache.arrow.vector.BigIntVector) b.getVector(1)).setSafe(i, from + i);
+      }
+      b.setRowCount(n);
+      hs.ingest("events", b);
+    }
+  }
+
+  @Test
   void withoutBackend_theFreshnessNamesTheExpiredRange() throws Exception {
     Instant wall = Instant.now();
     try (Hyprstream hs =
