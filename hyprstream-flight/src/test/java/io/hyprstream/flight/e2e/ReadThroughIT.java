@@ -176,6 +176,44 @@ final class ReadThroughIT {
     }
   }
 
+  @Test
+  void withoutBackend_afterExpiry_theFreshnessNamesWhatLeftTheCache() throws Exception {
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    List<MetricRows.Row> old = MetricRows.generate(100, 12, now.minus(Duration.ofMinutes(130)));
+    List<MetricRows.Row> fresh = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      fresh.add(new MetricRows.Row("m" + i % 5, now.toEpochMilli() - 5_000 + i * 100L, i));
+    }
+    try (ServerProcess server =
+            ServerProcess.start("--data-dir", dir + "/data", "--cache-duration", "60");
+        Connection flight = FlightJdbc.connect(server.jdbcUrl());
+        BufferAllocator allocator = new RootAllocator();
+        FlightClient client =
+            FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", server.port()))
+                .build();
+        FlightSqlClient sql = new FlightSqlClient(client)) {
+      MetricRows.ingestJdbc(flight, old);
+      MetricRows.ingestJdbc(flight, fresh);
+      awaitCount(
+          flight,
+          "SELECT coalesce(max(evicted_expired), 0) FROM hyprstream_cache_stats"
+              + " WHERE name = 'metrics'",
+          old.size(),
+          "expiry of the rows older than the cache's minute");
+      String all = "SELECT count(*) FROM metrics";
+      assertEquals(List.of(List.of((long) fresh.size())), statement(flight, all));
+      String freshness = freshness(sql, all);
+      assertTrue(freshness.contains("\"source\":\"cache\""), freshness);
+      assertTrue(
+          freshness.contains("\"missing\":\"rows of 'metrics' before "), "names it: " + freshness);
+      String hot =
+          "SELECT count(*) FROM metrics WHERE timestamp >= '" + text(now.minusSeconds(5)) + "'";
+      String hotFreshness = freshness(sql, hot);
+      assertTrue(hotFreshness.contains("\"missing\":null"), hotFreshness);
+      assertEquals(0, server.terminate(), server.log());
+    }
+  }
+
   /**
    * Queries bounded inside the cache's minute, timed for the log only (run it against an older
    * build with {@code -Dhyprstream.e2e.jar=...} to compare): the parse and route must not slow
