@@ -377,6 +377,147 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
+   * DuckDB's parse tree of {@code sql} as JSON ({@code json_serialize_sql}), for the SQL analyser.
+   * Only SELECT statements serialise; for others the JSON carries DuckDB's error.
+   */
+  public String parseTree(String sql) {
+    DuckDBConnection conn = borrow();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT json_serialize_sql(?)")) {
+      ps.setString(1, sql);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    } catch (SQLException e) {
+      throw new QueryRejectedException("DuckDB cannot parse the statement: " + e.getMessage(), e);
+    } finally {
+      release(conn);
+    }
+  }
+
+  /**
+   * Rows of a cached table that live elsewhere (the backend), to be read together with the cache's
+   * own rows of that table that match {@code hotPredicate}.
+   *
+   * @param table the cached table's name
+   * @param rows the other rows; {@link #queryWithRows} takes ownership and closes it
+   * @param hotPredicate a DuckDB condition over the table's columns selecting the cache's share
+   */
+  public record ExtraRows(String table, ArrowReader rows, String hotPredicate) {}
+
+  /**
+   * Runs {@code sql} unchanged where each table of {@code extra} reads as the union of its extra
+   * rows and its cached rows matching the hot predicate: on a connection of its own, a temporary
+   * table of that name shadows the cached one for unqualified and {@code main.}-qualified names.
+   * Extra columns the cache lacks are dropped; cached columns the extra rows lack read as NULL.
+   * Ownership: the caller closes the returned reader (allocated from {@code alloc}); the extra
+   * readers are closed here.
+   */
+  public ArrowReader queryWithRows(
+      String sql, List<@Nullable Object> parameters, List<ExtraRows> extra, BufferAllocator alloc) {
+    DuckDBConnection conn;
+    try {
+      conn = database.duplicate(); // temporary tables must not outlive this query
+    } catch (SQLException e) {
+      extra.forEach(x -> Closeables.closeQuietly(x.rows()));
+      throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
+    }
+    PreparedStatement ps = null;
+    ResultSet rs = null;
+    int next = 0; // extra readers from here on are not yet handed over
+    try {
+      while (next < extra.size()) {
+        shadow(conn, extra.get(next++));
+      }
+      ps = conn.prepareStatement(sql);
+      bind(ps, parameters);
+      running.put(Thread.currentThread(), ps);
+      try {
+        rs = ps.executeQuery();
+      } finally {
+        running.remove(Thread.currentThread());
+      }
+      ArrowReader reader =
+          (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
+      ResultSet heldRs = rs;
+      PreparedStatement heldPs = ps;
+      return new ForwardingReader(
+          alloc,
+          reader,
+          () -> {
+            try {
+              heldRs.close();
+              heldPs.close();
+            } finally {
+              conn.close();
+            }
+          });
+    } catch (SQLException | RuntimeException e) {
+      for (ExtraRows x : extra.subList(next, extra.size())) {
+        Closeables.closeQuietly(x.rows());
+      }
+      Closeables.closeQuietly(rs);
+      Closeables.closeQuietly(ps);
+      Closeables.closeQuietly(conn);
+      throw rejected(sql, e);
+    }
+  }
+
+  /**
+   * Creates the temporary table {@code x.table()}: cached rows matching, then the extra rows. Takes
+   * ownership of {@code x.rows()}: DuckDB releases it once exported, else it is closed here.
+   */
+  private void shadow(DuckDBConnection conn, ExtraRows x) throws SQLException {
+    ArrowReader rows = x.rows();
+    boolean exported = false;
+    String name = "_hs_extra_" + streamNames.incrementAndGet();
+    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+        Statement st = conn.createStatement()) {
+      Schema cached = tableSchema(x.table());
+      if (cached == null) {
+        throw new TableNotFoundException(x.table());
+      }
+      Schema arriving = rows.getVectorSchemaRoot().getSchema();
+      List<String> shared = new ArrayList<>();
+      for (Field f : cached.getFields()) {
+        if (findField(arriving, f.getName()) != null) {
+          shared.add(quote(f.getName()));
+        }
+      }
+      String table = quote(x.table());
+      st.execute(
+          "CREATE TEMPORARY TABLE "
+              + table
+              + " AS SELECT * FROM main."
+              + table
+              + " WHERE "
+              + x.hotPredicate());
+      Data.exportArrayStream(allocator, rows, stream);
+      exported = true;
+      conn.registerArrowStream(name, stream);
+      String columns = String.join(", ", shared);
+      st.execute(
+          "INSERT INTO temp.main."
+              + table
+              + " ("
+              + columns
+              + ") SELECT "
+              + columns
+              + " FROM "
+              + name
+              + "; DROP VIEW IF EXISTS "
+              + name);
+    } catch (IOException e) {
+      throw new HyprstreamException(
+          "cannot read the rows of '" + x.table() + "' to query: " + e.getMessage(), e);
+    } finally {
+      if (!exported) {
+        Closeables.closeQuietly(rows);
+      }
+    }
+  }
+
+  /**
    * Cancels the statement {@code thread} is executing in {@link #query}, if any; the query then
    * fails with DuckDB's "interrupted" error. Returns whether a statement was cancelled.
    */

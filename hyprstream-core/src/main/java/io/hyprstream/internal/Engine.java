@@ -5,6 +5,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.Freshness;
 import io.hyprstream.api.HyprstreamException;
@@ -14,6 +15,10 @@ import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.internal.sql.SqlAnalyser;
+import io.hyprstream.internal.sql.StatementAnalysis;
+import io.hyprstream.internal.sql.TableRef;
+import io.hyprstream.internal.sql.TimeSpan;
 import io.hyprstream.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.Quarantine;
@@ -107,6 +112,17 @@ public final class Engine implements Hyprstream {
   private final @Nullable ResultCache results;
   private final ChangeVersions versions = new ChangeVersions();
   private final HotSet hotSet;
+  private final SqlAnalyser analyser;
+
+  /** When this instance started: with a backend, rows acknowledged before may be only there. */
+  private final Instant startedAt;
+
+  /**
+   * Keys of the tables whose rows this instance may not have in its cache because they were
+   * acknowledged before it started (the backend held them, or the log re-sends them); null when the
+   * backend could not say, which counts every table.
+   */
+  private final @Nullable Set<String> heldBeforeStart;
 
   /** The cache database's name, which a catalog-qualified table name must use. */
   private final String catalog;
@@ -185,6 +201,8 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     this.catalog = cache.catalogName();
+    this.analyser = new SqlAnalyser(cache::parseTree);
+    this.startedAt = config.clock.instant();
     for (AggregationSpec spec : config.aggregations) {
       specs.put(key(spec.table()), spec);
     }
@@ -240,6 +258,7 @@ public final class Engine implements Hyprstream {
       this.wal = null;
       this.writeThrough = null;
     }
+    this.heldBeforeStart = heldBeforeStart();
     refreshCacheStats();
     if (writeThrough != null) {
       // Created now, not at the first query naming it, so catalog listings show it from the start.
@@ -863,6 +882,7 @@ public final class Engine implements Hyprstream {
   public QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     checkOpen();
     refuseUnsafe(sql);
+    SqlAnalyser.checkSize(sql); // before anything parses it: deep nesting crashes DuckDB
     refuseIngestedWrite(sql);
     Instant now = config.clock.instant();
     QueryResult fast = tryWindowLookup(sql, parameters, alloc, now);
@@ -883,34 +903,35 @@ public final class Engine implements Hyprstream {
         return kept;
       }
     }
-    Map<String, TimeRange> ranges = timeRanges(sql);
-    String routed = backendRoute(words, ranges, now);
+    Route route = route(analyser.analyse(sql), words, parameters, now);
     ArrowReader rows;
     Freshness freshness;
-    if (routed != null) {
-      rows = queryBackend(sql, parameters, alloc, routed);
+    if (route.backendWhy != null) {
+      rows = queryBackend(sql, parameters, alloc, route.backendWhy);
+      freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
+    } else if (!route.cold.isEmpty()) {
+      prepareFor(words);
+      rows = queryWithColdRows(sql, parameters, alloc, route.cold);
       freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
     } else {
       prepareFor(words);
       try {
         rows = cache.query(sql, parameters, alloc);
-        freshness =
-            Freshness.computed(
-                Freshness.Source.CACHE, asOf(words), now, missingRows(words, ranges));
+        freshness = Freshness.computed(Freshness.Source.CACHE, asOf(words), now, route.missing);
       } catch (TableNotFoundException e) {
         if (backend == null) {
           throw e;
         }
         backendTablesReadAt = 0; // the backend may have gained the table since it was last listed
-        routed = backendRoute(words, ranges, now);
-        if (routed == null) {
+        route = route(analyser.analyse(sql), words, parameters, now);
+        if (route.backendWhy == null) {
           throw e;
         }
-        rows = queryBackend(sql, parameters, alloc, routed);
+        rows = queryBackend(sql, parameters, alloc, route.backendWhy);
         freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
       }
     }
-    countReads(words, ranges, routed == null);
+    countReads(route);
     if (cacheKey != null) {
       return java.util.Objects.requireNonNull(rc)
           .put(cacheKey, java.util.Objects.requireNonNull(seen), rows, freshness, alloc);
@@ -988,83 +1009,13 @@ public final class Engine implements Hyprstream {
     return newest;
   }
 
-  private static final String TIME_LITERAL = "\\s*(?:TIMESTAMP(?:TZ)?\\s*)?'([^']+)'";
-
-  private static final Pattern TIME_LOWER_BOUND =
-      Pattern.compile("\"?(\\w+)\"?\\s*(?:>=|>|BETWEEN)" + TIME_LITERAL, Pattern.CASE_INSENSITIVE);
-
-  private static final Pattern TIME_UPPER_BOUND =
-      Pattern.compile(
-          "\"?(\\w+)\"?\\s*(?:<=|<(?!>))"
-              + TIME_LITERAL
-              + "|\"?(\\w+)\"?\\s+BETWEEN"
-              + TIME_LITERAL
-              + "\\s+AND"
-              + TIME_LITERAL,
-          Pattern.CASE_INSENSITIVE);
-
-  /**
-   * The span each column is bounded to by timestamp literals ({@code ts >= '...'}, {@code <},
-   * {@code BETWEEN}), by lower-case column name. Two bounds on one column widen the span (a bound
-   * in a subquery counts too): it over-approximates what a query reads, which only ever sends more
-   * to the backend.
-   */
-  private static Map<String, TimeRange> timeRanges(String sql) {
-    Map<String, Long> lower = new java.util.HashMap<>();
-    Matcher m = TIME_LOWER_BOUND.matcher(sql);
-    while (m.find()) {
-      Long micros = parseMicros(m.group(2));
-      if (micros != null) {
-        lower.merge(m.group(1).toLowerCase(Locale.ROOT), micros, Math::min);
-      }
-    }
-    Map<String, Long> upper = new java.util.HashMap<>();
-    m = TIME_UPPER_BOUND.matcher(sql);
-    while (m.find()) {
-      boolean between = m.group(1) == null;
-      String column = between ? m.group(3) : m.group(1);
-      Long micros = parseMicros(between ? m.group(5) : m.group(2));
-      if (micros != null) {
-        upper.merge(column.toLowerCase(Locale.ROOT), micros, Math::max);
-      }
-    }
-    Map<String, TimeRange> out = new java.util.HashMap<>();
-    Set<String> columns = new java.util.HashSet<>(lower.keySet());
-    columns.addAll(upper.keySet());
-    for (String c : columns) {
-      out.put(
-          c,
-          new TimeRange(
-              lower.getOrDefault(c, Long.MIN_VALUE), upper.getOrDefault(c, Long.MAX_VALUE)));
-    }
-    return out;
-  }
-
-  private static @Nullable Long parseMicros(String literal) {
-    try {
-      return micros(
-          LocalDateTime.parse(literal.strip().replace(' ', 'T')).toInstant(ZoneOffset.UTC));
-    } catch (java.time.format.DateTimeParseException e) {
-      return null;
-    }
-  }
-
   private static long micros(Instant t) {
     return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
   }
 
-  /** The span of {@code ts}'s time column a query bounded by {@code ranges} reads. */
-  private TimeRange rangeOf(TableState ts, Map<String, TimeRange> ranges) {
-    String column = timeColumnOf(ts);
-    TimeRange r = column == null ? null : ranges.get(column.toLowerCase(Locale.ROOT));
-    return r == null ? TimeRange.ALL : r;
-  }
-
-  private void countReads(Set<String> words, Map<String, TimeRange> ranges, boolean local) {
-    for (TableState ts : tables.values()) {
-      if (words.contains(key(ts.name))) {
-        hotSet.read(key(ts.name), rangeOf(ts, ranges), local);
-      }
+  private void countReads(Route route) {
+    for (Map.Entry<String, TimeRange> e : route.ranges.entrySet()) {
+      hotSet.read(e.getKey(), e.getValue(), route.local());
     }
   }
 
@@ -1094,79 +1045,254 @@ public final class Engine implements Hyprstream {
   }
 
   /**
-   * Why a query naming {@code words} must run on the backend, or null when the cache answers it: it
-   * names a table only the backend holds, bounds a cached table's time column below what the cache
-   * keeps, or reaches into a time partition evicted for the memory budget.
+   * Where a query runs. {@code backendWhy} set: the whole statement runs on the backend (it names a
+   * table only the backend holds, or a catalog-qualified table whose rows the cache lacks). {@code
+   * cold} not empty: it runs on DuckDB with those tables' missing rows read from the backend.
+   * Otherwise it runs on the cache alone, and {@code missing} says what rows it cannot see. {@code
+   * ranges}: the span of each cached table it reads, by key, for the hot-set accounting.
    */
-  private @Nullable String backendRoute(
-      Set<String> words, Map<String, TimeRange> ranges, Instant now) {
-    if (backend == null) {
-      return null;
+  private record Route(
+      @Nullable String backendWhy,
+      List<ColdRead> cold,
+      @Nullable String missing,
+      Map<String, TimeRange> ranges) {
+    boolean local() {
+      return backendWhy == null && cold.isEmpty();
     }
-    if (words.contains(BACKEND_STATUS_TABLE) || words.contains(QUARANTINE_TABLE)) {
-      // The status tables live in the cache and must answer while the backend is away or stalled,
-      // so they never wait for its table listing.
-      return null;
-    }
-    Set<String> remote = backendTables();
-    for (String w : words) {
-      if (remote.contains(w)
-          && !tables.containsKey(w)
-          && !isView(w)
-          && cache.tableSchema(w) == null) {
-        return "'" + w + "' is held only by the backend";
-      }
-    }
-    long coverage = micros(now.minus(config.cacheDuration));
-    for (TableState ts : tables.values()) {
-      if (!words.contains(key(ts.name))) {
-        continue;
-      }
-      TimeRange range = rangeOf(ts, ranges);
-      if (range.boundedBelow() && range.from < coverage) {
-        return "rows of '"
-            + ts.name
-            + "' before "
-            + now.minus(config.cacheDuration)
-            + " are only in the backend";
-      }
-      TimeRange evicted = hotSet.evictedWithin(key(ts.name), range);
-      if (evicted != null) {
-        return "rows of '"
-            + ts.name
-            + "' from "
-            + instantOfMicros(evicted.from)
-            + " were evicted from the cache to stay within its memory budget";
-      }
-    }
-    return null;
   }
 
   /**
-   * Without a backend: why rows may be missing from an answer the cache gives (a partition it
-   * reaches was evicted for the memory budget), or null when it is complete.
+   * Rows of {@code table} the cache does not hold and a query needs: event times in {@code
+   * [fromMicros, boundaryMicros)} ({@code fromMicros} may be {@code Long.MIN_VALUE}). The cache
+   * holds every row at or after the boundary.
    */
-  private @Nullable String missingRows(Set<String> words, Map<String, TimeRange> ranges) {
-    if (backend != null) {
-      return null; // such queries went to the backend
+  private record ColdRead(
+      TableState table, String timeColumn, long fromMicros, long boundaryMicros) {}
+
+  private @Nullable Set<String> heldBeforeStart() {
+    BackendStore b = backend;
+    if (b == null) {
+      return Set.of();
     }
+    Set<String> held = new java.util.HashSet<>();
+    try {
+      for (String t : b.tables()) {
+        held.add(key(t));
+      }
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cannot list {}'s tables ({}); queries reaching before this start read from it",
+          b.name(),
+          e.getMessage());
+      return null;
+    }
+    for (WriteAheadLog.Record r : java.util.Objects.requireNonNull(wal).recovered()) {
+      held.add(key(r.table));
+    }
+    return held;
+  }
+
+  /**
+   * Decides where a query runs, from DuckDB's parse of it ({@link SqlAnalyser}). A cached table
+   * stays on the cache only when the query is proven to read none of its rows older than what the
+   * cache is sure to hold: rows within the cache duration, since this start when there is a backend
+   * (rows acknowledged before it may be only there), and after its last evicted partition the query
+   * reaches. Unknown bounds count as unbounded.
+   */
+  private Route route(
+      StatementAnalysis analysis,
+      Set<String> words,
+      List<@Nullable Object> parameters,
+      Instant now) {
+    // The status tables live in the cache and must answer while the backend is away or stalled,
+    // so a query naming them never waits for the backend's table listing.
+    boolean statusQuery = words.contains(BACKEND_STATUS_TABLE) || words.contains(QUARANTINE_TABLE);
+    if (backend != null && !statusQuery) {
+      Set<String> remote = backendTables();
+      List<String> named = new ArrayList<>();
+      if (analysis.isQuery()) {
+        for (TableRef t : analysis.tables()) {
+          named.add(key(t.name()));
+        }
+      } else {
+        named.addAll(words);
+      }
+      for (String w : named) {
+        if (remote.contains(w)
+            && !tables.containsKey(w)
+            && !isView(w)
+            && cache.tableSchema(w) == null) {
+          return new Route("'" + w + "' is held only by the backend", List.of(), null, Map.of());
+        }
+      }
+    }
+    long coverage = micros(now.minus(config.cacheDuration));
+    Set<String> before = heldBeforeStart;
+    // now() in the SQL is DuckDB's (the wall clock), not the engine's clock; it only moves later
+    // between this analysis and the run, which makes a lower bound found here safe.
+    Instant sqlNow = Instant.now();
+    Map<String, TimeRange> ranges = new java.util.HashMap<>();
+    List<ColdRead> cold = new ArrayList<>();
+    String missing = null;
     for (TableState ts : tables.values()) {
-      if (!words.contains(key(ts.name))) {
+      String k = key(ts.name);
+      boolean reads =
+          analysis.isQuery() ? !analysis.referencesTo(ts.name).isEmpty() : words.contains(k);
+      if (!reads) {
         continue;
       }
-      TimeRange evicted = hotSet.evictedWithin(key(ts.name), rangeOf(ts, ranges));
-      if (evicted != null) {
-        return "rows of '"
-            + ts.name
-            + "' in ["
-            + instantOfMicros(evicted.from)
-            + ", "
-            + instantOfMicros(evicted.to)
-            + ") and possibly later evicted partitions left the cache for its memory budget, and"
-            + " there is no backend to read them from";
+      String column = timeColumnOf(ts);
+      TimeRange range = TimeRange.ALL;
+      if (column != null && analysis.isQuery()) {
+        TimeSpan span = analysis.bounds(ts.name, column, parameters, sqlNow);
+        if (span != null) {
+          range = new TimeRange(span.fromMicros(), span.toMicros());
+        }
       }
+      ranges.put(k, range);
+      if (column == null) {
+        continue; // without an event time, rows neither expire nor leave for the budget
+      }
+      // The cache holds every row of the table from the boundary on: all of them unless expiry
+      // deleted some, rows were acknowledged before this start, or a partition was evicted.
+      long boundary = Long.MIN_VALUE;
+      if (hotSet.expiredRows(k) > 0) {
+        boundary = coverage;
+      }
+      if (before == null || before.contains(k)) {
+        boundary = Math.max(boundary, Math.max(coverage, micros(startedAt)));
+      }
+      Long evictedEnd = hotSet.evictedEndWithin(k, range);
+      if (evictedEnd != null) {
+        boundary = Math.max(boundary, evictedEnd);
+      }
+      if (range.from >= boundary) {
+        continue; // proven within what the cache holds
+      }
+      if (backend == null) {
+        if (missing == null) {
+          missing =
+              "rows of '"
+                  + ts.name
+                  + "' before "
+                  + instantOfMicros(boundary)
+                  + " left the cache (expired after the cache duration or evicted for its memory"
+                  + " budget), and there is no backend to read them from";
+        }
+        continue;
+      }
+      if (!analysis.isQuery()) {
+        missing =
+            missing == null
+                ? "the statement is not a query the router can analyse ("
+                    + analysis.error()
+                    + "); it saw only the cache's rows of '"
+                    + ts.name
+                    + "', from "
+                    + instantOfMicros(boundary)
+                : missing;
+        continue;
+      }
+      for (TableRef ref : analysis.referencesTo(ts.name)) {
+        if (ref.catalogQualified()) {
+          return new Route(
+              "'"
+                  + ref
+                  + "' is named with its catalog, so the backend's rows of it before "
+                  + instantOfMicros(boundary)
+                  + " cannot be joined to the cache's",
+              List.of(),
+              null,
+              ranges);
+        }
+      }
+      cold.add(new ColdRead(ts, column, range.from, boundary));
     }
-    return null;
+    return new Route(null, cold, missing, ranges);
+  }
+
+  /**
+   * Runs {@code sql} unchanged on DuckDB where each table of {@code cold} reads as its rows from
+   * the backend before the boundary plus the cache's rows from the boundary on: the backend is
+   * asked only a portable {@code SELECT *} with a time predicate, so its dialect never meets
+   * DuckDB's SQL (PostgreSQL cannot run {@code time_bucket(INTERVAL 1 HOUR, …)}).
+   */
+  private ArrowReader queryWithColdRows(
+      String sql, List<@Nullable Object> parameters, BufferAllocator alloc, List<ColdRead> cold) {
+    BackendStore b = java.util.Objects.requireNonNull(backend);
+    WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
+    // Every acknowledged row must be in the backend before its older rows are read from there.
+    if (!wt.drain(BACKEND_READ_WAIT)) {
+      LOG.warn(
+          "reading older rows from {} with {} batches still queued for it",
+          b.name(),
+          wt.status().backlogBatches);
+    }
+    backendTablesReadAt = 0; // a table written through in the last seconds must be seen
+    Set<String> remote = backendTables();
+    List<DuckDbCacheStore.ExtraRows> extra = new ArrayList<>();
+    try {
+      for (ColdRead c : cold) {
+        if (!remote.contains(key(c.table.name))) {
+          continue; // the backend never received a row of it: the cache holds them all
+        }
+        Schema schema = java.util.Objects.requireNonNull(c.table.schema);
+        Field time = java.util.Objects.requireNonNull(Columns.field(schema, c.timeColumn));
+        ChronoUnit unit = epochUnitOf(c.table);
+        Instant boundary = instantOfMicros(c.boundaryMicros);
+        String column = DuckDbCacheStore.quote(time.getName());
+        String where = column + " < " + backendTimeLiteral(time, unit, boundary);
+        if (c.fromMicros != Long.MIN_VALUE) {
+          where +=
+              " AND "
+                  + column
+                  + " >= "
+                  + backendTimeLiteral(time, unit, instantOfMicros(c.fromMicros));
+        }
+        String read = "SELECT * FROM " + DuckDbCacheStore.quote(c.table.name) + " WHERE " + where;
+        LOG.debug(
+            "reading rows of '{}' before {} from {}: {}", c.table.name, boundary, b.name(), read);
+        ArrowReader rows;
+        try {
+          rows = b.query(read, allocator);
+        } catch (BackendUnavailableException e) {
+          // Failing beats a partial answer: most SQL clients never see the freshness metadata.
+          throw new BackendUnavailableException(
+              "the query reads rows of '"
+                  + c.table.name
+                  + "' before "
+                  + boundary
+                  + ", which only "
+                  + b.name()
+                  + " holds, and it cannot be reached: "
+                  + e.getMessage()
+                  + " (bound the query's time column to the cache's range to answer from the cache)",
+              e);
+        }
+        extra.add(
+            new DuckDbCacheStore.ExtraRows(
+                c.table.name, rows, column + " >= " + timeLiteral(time, unit, boundary)));
+      }
+    } catch (RuntimeException e) {
+      extra.forEach(x -> Closeables.closeQuietly(x.rows()));
+      throw e;
+    }
+    return cache.queryWithRows(sql, parameters, extra, alloc);
+  }
+
+  /**
+   * A time literal every backend reads the same: a plain timestamp text (PostgreSQL honours the
+   * {@code +00} of a zoned column and ignores it for a naive one), or the epoch number.
+   */
+  private static String backendTimeLiteral(Field time, ChronoUnit epochUnit, Instant t) {
+    if (!(time.getType() instanceof ArrowType.Timestamp)) {
+      return timeLiteral(time, epochUnit, t);
+    }
+    boolean zoned = ((ArrowType.Timestamp) time.getType()).getTimezone() != null;
+    return "'"
+        + LocalDateTime.ofInstant(t, ZoneOffset.UTC).toString().replace('T', ' ')
+        + (zoned ? "+00" : "")
+        + "'";
   }
 
   private static Instant instantOfMicros(long micros) {
@@ -1275,7 +1401,10 @@ public final class Engine implements Hyprstream {
   @Override
   public Schema querySchema(String sql) {
     checkOpen();
-    String routed = backendRoute(SqlNames.words(sql), timeRanges(sql), config.clock.instant());
+    SqlAnalyser.checkSize(sql);
+    String routed =
+        route(analyser.analyse(sql), SqlNames.words(sql), List.of(), config.clock.instant())
+            .backendWhy;
     if (routed != null) {
       try (ArrowReader r =
           java.util.Objects.requireNonNull(backend)
@@ -1447,7 +1576,17 @@ public final class Engine implements Hyprstream {
           "one statement at a time: this INSERT into '" + table + "' is followed by another", null);
     }
     Set<String> words = SqlNames.words(insert.source);
-    String routed = backendRoute(words, timeRanges(insert.source), config.clock.instant());
+    Route route = route(analyser.analyse(insert.source), words, parameters, config.clock.instant());
+    String routed = route.backendWhy;
+    if (routed == null && !route.cold.isEmpty()) {
+      ColdRead c = route.cold.get(0);
+      routed =
+          "rows of '"
+              + c.table.name
+              + "' before "
+              + instantOfMicros(c.boundaryMicros)
+              + " are only in the backend";
+    }
     if (routed != null) {
       throw new QueryRejectedException(
           "the rows of this INSERT into '"

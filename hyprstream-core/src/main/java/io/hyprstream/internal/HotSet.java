@@ -278,6 +278,30 @@ final class HotSet {
     return start == null || start > range.to ? null : new TimeRange(start, start + widthMicros);
   }
 
+  /**
+   * The end (exclusive, in microseconds) of the latest evicted partition of {@code table} a read of
+   * {@code range} would reach, or null when it reaches none: the cache holds every row of the range
+   * from there on.
+   */
+  synchronized @Nullable Long evictedEndWithin(String table, TimeRange range) {
+    Table t = tables.get(table);
+    if (t == null || t.evicted.isEmpty()) {
+      return null;
+    }
+    Long start =
+        t.evicted.floor(range.to == Long.MAX_VALUE ? Long.MAX_VALUE : partitionOf(range.to));
+    if (start == null || start + widthMicros <= range.from) {
+      return null;
+    }
+    return start + widthMicros;
+  }
+
+  /** How many rows of {@code table} expiry has deleted from the cache so far. */
+  synchronized long expiredRows(String table) {
+    Table t = tables.get(table);
+    return t == null ? 0 : t.evictedExpiredRows;
+  }
+
   /** The newest event time stored into {@code table}, or null. */
   synchronized @Nullable Instant newest(String table) {
     Table t = tables.get(table);

@@ -86,7 +86,7 @@ final class BackPressureIT {
       List<MetricRows.Row> rows = MetricRows.generate(BATCH, seed++, now);
       put(client, allocator, rows);
       acked.addAll(rows);
-      BackendFormsIT.assertPostgresHoldsExactly(pg, acked);
+      pg.assertHoldsExactly(acked);
       assertEquals(200, ready(server).statusCode());
 
       proxy.stall();
@@ -141,7 +141,7 @@ final class BackPressureIT {
       rows = MetricRows.generate(BATCH, seed++, now);
       put(client, allocator, rows); // accepted again
       acked.addAll(rows);
-      BackendFormsIT.assertPostgresHoldsExactly(pg, acked);
+      pg.assertHoldsExactly(acked);
       assertEquals(0, server.terminate(), server.log());
     }
   }

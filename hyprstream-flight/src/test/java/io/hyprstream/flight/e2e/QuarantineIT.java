@@ -58,7 +58,7 @@ final class QuarantineIT {
         Connection flight = FlightJdbc.connect(server.jdbcUrl());
         Statement st = flight.createStatement()) {
       MetricRows.ingestJdbc(flight, first);
-      BackendFormsIT.assertPostgresHoldsExactly(pg, first);
+      pg.assertHoldsExactly(first);
       try (Connection c = pg.connect();
           Statement ps = c.createStatement()) {
         ps.execute("ALTER TABLE metrics ADD CONSTRAINT non_negative CHECK (value >= 0)");
@@ -88,7 +88,7 @@ final class QuarantineIT {
           "kept as an Arrow IPC file under the data directory");
       List<MetricRows.Row> good = new ArrayList<>(first);
       good.addAll(after);
-      BackendFormsIT.assertPostgresHoldsExactly(pg, good); // later batches flowed on
+      pg.assertHoldsExactly(good); // later batches flowed on
       try (ResultSet rs =
           st.executeQuery(
               "SELECT quarantined_batches, quarantined_rows FROM hyprstream_backend_status")) {
@@ -122,7 +122,7 @@ final class QuarantineIT {
       assertTrue(answer.contains(batchId), answer);
       List<MetricRows.Row> all = new ArrayList<>(good);
       all.addAll(refused);
-      BackendFormsIT.assertPostgresHoldsExactly(pg, all);
+      pg.assertHoldsExactly(all);
       try (ResultSet rs = st.executeQuery("SELECT count(*) FROM hyprstream_quarantine")) {
         assertTrue(rs.next());
         assertEquals(0, rs.getLong(1), "the requeued batch left the quarantine");
