@@ -402,8 +402,28 @@ public final class DuckDbCacheStore implements CacheStore {
    * @param table the cached table's name
    * @param rows the other rows; {@link #queryWithRows} takes ownership and closes it
    * @param hotPredicate a DuckDB condition over the table's columns selecting the cache's share
+   * @param moreRows further rows held nowhere else (batches the backend refused, kept in
+   *     quarantine), of which those matching {@code morePredicate} are added; taken like {@code
+   *     rows}
+   * @param morePredicate a DuckDB condition over their columns
    */
-  public record ExtraRows(String table, ArrowReader rows, String hotPredicate) {}
+  public record ExtraRows(
+      String table,
+      ArrowReader rows,
+      String hotPredicate,
+      List<ArrowReader> moreRows,
+      String morePredicate) {
+    /** Extra rows with nothing beyond {@code rows}. */
+    public ExtraRows(String table, ArrowReader rows, String hotPredicate) {
+      this(table, rows, hotPredicate, List.of(), "true");
+    }
+
+    /** Closes every reader; for paths where they were not handed to DuckDB. */
+    public void closeQuietly() {
+      Closeables.closeQuietly(rows);
+      moreRows.forEach(Closeables::closeQuietly);
+    }
+  }
 
   /**
    * Runs {@code sql} unchanged where each table of {@code extra} reads as the union of its extra
@@ -419,7 +439,7 @@ public final class DuckDbCacheStore implements CacheStore {
     try {
       conn = database.duplicate(); // temporary tables must not outlive this query
     } catch (SQLException e) {
-      extra.forEach(x -> Closeables.closeQuietly(x.rows()));
+      extra.forEach(ExtraRows::closeQuietly);
       throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
     }
     PreparedStatement ps = null;
@@ -454,7 +474,7 @@ public final class DuckDbCacheStore implements CacheStore {
           });
     } catch (SQLException | RuntimeException e) {
       for (ExtraRows x : extra.subList(next, extra.size())) {
-        Closeables.closeQuietly(x.rows());
+        x.closeQuietly();
       }
       Closeables.closeQuietly(rs);
       Closeables.closeQuietly(ps);
@@ -464,10 +484,26 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
-   * Creates the temporary table {@code x.table()}: cached rows matching, then the extra rows. Takes
-   * ownership of {@code x.rows()}: DuckDB releases it once exported, else it is closed here.
+   * Creates the temporary table {@code x.table()}: cached rows matching, then the extra rows, then
+   * the further rows matching their predicate. Takes ownership of every reader of {@code x}: DuckDB
+   * releases one once exported, else it is closed here.
    */
   private void shadow(DuckDBConnection conn, ExtraRows x) throws SQLException {
+    int handed = 0; // readers of x.moreRows() whose ownership has passed on
+    try {
+      shadowFirst(conn, x);
+      while (handed < x.moreRows().size()) {
+        ArrowReader next = x.moreRows().get(handed++);
+        insertFrom(conn, x.table(), next, x.morePredicate());
+      }
+    } finally {
+      for (int i = handed; i < x.moreRows().size(); i++) {
+        Closeables.closeQuietly(x.moreRows().get(i));
+      }
+    }
+  }
+
+  private void shadowFirst(DuckDBConnection conn, ExtraRows x) throws SQLException {
     ArrowReader rows = x.rows();
     boolean exported = false;
     String name = "_hs_extra_" + streamNames.incrementAndGet();
@@ -510,6 +546,54 @@ public final class DuckDbCacheStore implements CacheStore {
     } catch (IOException e) {
       throw new HyprstreamException(
           "cannot read the rows of '" + x.table() + "' to query: " + e.getMessage(), e);
+    } finally {
+      if (!exported) {
+        Closeables.closeQuietly(rows);
+      }
+    }
+  }
+
+  /**
+   * Appends the rows of {@code rows} matching {@code predicate} to the temporary table {@code
+   * table}, by column name. Takes ownership of {@code rows}.
+   */
+  private void insertFrom(DuckDBConnection conn, String table, ArrowReader rows, String predicate)
+      throws SQLException {
+    boolean exported = false;
+    String name = "_hs_extra_" + streamNames.incrementAndGet();
+    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+        Statement st = conn.createStatement()) {
+      Schema cached = tableSchema(table);
+      if (cached == null) {
+        throw new TableNotFoundException(table);
+      }
+      Schema arriving = rows.getVectorSchemaRoot().getSchema();
+      List<String> shared = new ArrayList<>();
+      for (Field f : cached.getFields()) {
+        if (findField(arriving, f.getName()) != null) {
+          shared.add(quote(f.getName()));
+        }
+      }
+      Data.exportArrayStream(allocator, rows, stream);
+      exported = true;
+      conn.registerArrowStream(name, stream);
+      String columns = String.join(", ", shared);
+      st.execute(
+          "INSERT INTO temp.main."
+              + quote(table)
+              + " ("
+              + columns
+              + ") SELECT "
+              + columns
+              + " FROM "
+              + name
+              + " WHERE "
+              + predicate
+              + "; DROP VIEW IF EXISTS "
+              + name);
+    } catch (IOException e) {
+      throw new HyprstreamException(
+          "cannot read the rows of '" + table + "' to query: " + e.getMessage(), e);
     } finally {
       if (!exported) {
         Closeables.closeQuietly(rows);

@@ -1269,12 +1269,40 @@ public final class Engine implements Hyprstream {
                   + " (bound the query's time column to the cache's range to answer from the cache)",
               e);
         }
+        // Batches the backend refused as data are acknowledged rows it does not hold: they are
+        // read from the quarantine, for the same span.
+        String coldSpan = column + " < " + timeLiteral(time, unit, boundary);
+        if (c.fromMicros != Long.MIN_VALUE) {
+          coldSpan +=
+              " AND " + column + " >= " + timeLiteral(time, unit, instantOfMicros(c.fromMicros));
+        }
+        List<ArrowReader> quarantined = new ArrayList<>();
+        try {
+          for (Quarantine.Entry e : wt.quarantined()) {
+            if (!key(e.table()).equals(key(c.table.name))) {
+              continue;
+            }
+            Quarantine.Loaded l = wt.readQuarantined(e.batchId(), allocator);
+            if (l != null) {
+              quarantined.add(
+                  new BatchListReader(allocator, l.batch().getSchema(), List.of(l.batch())));
+            }
+          }
+        } catch (RuntimeException ex) {
+          Closeables.closeQuietly(rows);
+          quarantined.forEach(Closeables::closeQuietly);
+          throw ex;
+        }
         extra.add(
             new DuckDbCacheStore.ExtraRows(
-                c.table.name, rows, column + " >= " + timeLiteral(time, unit, boundary)));
+                c.table.name,
+                rows,
+                column + " >= " + timeLiteral(time, unit, boundary),
+                quarantined,
+                coldSpan));
       }
     } catch (RuntimeException e) {
-      extra.forEach(x -> Closeables.closeQuietly(x.rows()));
+      extra.forEach(DuckDbCacheStore.ExtraRows::closeQuietly);
       throw e;
     }
     return cache.queryWithRows(sql, parameters, extra, alloc);
