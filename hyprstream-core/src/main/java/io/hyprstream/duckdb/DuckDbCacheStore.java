@@ -489,84 +489,48 @@ public final class DuckDbCacheStore implements CacheStore {
    * releases one once exported, else it is closed here.
    */
   private void shadow(DuckDBConnection conn, ExtraRows x) throws SQLException {
-    int handed = 0; // readers of x.moreRows() whose ownership has passed on
+    List<ArrowReader> readers = new ArrayList<>(1 + x.moreRows().size());
+    readers.add(x.rows());
+    readers.addAll(x.moreRows());
+    int handed = 0; // readers whose ownership has passed to insertFrom
     try {
-      shadowFirst(conn, x);
-      while (handed < x.moreRows().size()) {
-        ArrowReader next = x.moreRows().get(handed++);
-        insertFrom(conn, x.table(), next, x.morePredicate());
-      }
-    } finally {
-      for (int i = handed; i < x.moreRows().size(); i++) {
-        Closeables.closeQuietly(x.moreRows().get(i));
-      }
-    }
-  }
-
-  private void shadowFirst(DuckDBConnection conn, ExtraRows x) throws SQLException {
-    ArrowReader rows = x.rows();
-    boolean exported = false;
-    String name = "_hs_extra_" + streamNames.incrementAndGet();
-    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
-        Statement st = conn.createStatement()) {
       Schema cached = tableSchema(x.table());
       if (cached == null) {
         throw new TableNotFoundException(x.table());
       }
-      Schema arriving = rows.getVectorSchemaRoot().getSchema();
-      List<String> shared = new ArrayList<>();
-      for (Field f : cached.getFields()) {
-        if (findField(arriving, f.getName()) != null) {
-          shared.add(quote(f.getName()));
-        }
-      }
       String table = quote(x.table());
-      st.execute(
-          "CREATE TEMPORARY TABLE "
-              + table
-              + " AS SELECT * FROM main."
-              + table
-              + " WHERE "
-              + x.hotPredicate());
-      Data.exportArrayStream(allocator, rows, stream);
-      exported = true;
-      conn.registerArrowStream(name, stream);
-      String columns = String.join(", ", shared);
-      st.execute(
-          "INSERT INTO temp.main."
-              + table
-              + " ("
-              + columns
-              + ") SELECT "
-              + columns
-              + " FROM "
-              + name
-              + "; DROP VIEW IF EXISTS "
-              + name);
-    } catch (IOException e) {
-      throw new HyprstreamException(
-          "cannot read the rows of '" + x.table() + "' to query: " + e.getMessage(), e);
+      try (Statement st = conn.createStatement()) {
+        st.execute(
+            "CREATE TEMPORARY TABLE "
+                + table
+                + " AS SELECT * FROM main."
+                + table
+                + " WHERE "
+                + x.hotPredicate());
+      }
+      while (handed < readers.size()) {
+        String predicate = handed == 0 ? "true" : x.morePredicate();
+        insertFrom(conn, x.table(), cached, readers.get(handed++), predicate);
+      }
     } finally {
-      if (!exported) {
-        Closeables.closeQuietly(rows);
+      for (int i = handed; i < readers.size(); i++) {
+        Closeables.closeQuietly(readers.get(i));
       }
     }
   }
 
   /**
    * Appends the rows of {@code rows} matching {@code predicate} to the temporary table {@code
-   * table}, by column name. Takes ownership of {@code rows}.
+   * table}, by the names of the cached table's columns ({@code cached}); columns the rows lack stay
+   * NULL, columns the cache lacks are dropped. Takes ownership of {@code rows}.
    */
-  private void insertFrom(DuckDBConnection conn, String table, ArrowReader rows, String predicate)
+  private void insertFrom(
+      DuckDBConnection conn, String table, Schema cached, ArrowReader rows, String predicate)
       throws SQLException {
     boolean exported = false;
     String name = "_hs_extra_" + streamNames.incrementAndGet();
     try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
         Statement st = conn.createStatement()) {
-      Schema cached = tableSchema(table);
-      if (cached == null) {
-        throw new TableNotFoundException(table);
-      }
       Schema arriving = rows.getVectorSchemaRoot().getSchema();
       List<String> shared = new ArrayList<>();
       for (Field f : cached.getFields()) {
