@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
@@ -113,32 +112,7 @@ final class DbeaverMetadataIT {
   }
 
   private static void assertColumnsMatchDescribe(Connection c, String table) throws SQLException {
-    List<Integer> types = new ArrayList<>();
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT * FROM " + table + " LIMIT 0")) {
-      ResultSetMetaData md = rs.getMetaData();
-      for (int i = 1; i <= md.getColumnCount(); i++) {
-        types.add(md.getColumnType(i));
-      }
-    }
-    List<String> expected = new ArrayList<>();
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("DESCRIBE " + table)) {
-      int i = 0;
-      while (rs.next()) {
-        boolean nullable = rs.getString("null").equals("YES");
-        expected.add(
-            String.join(
-                " ",
-                rs.getString("column_name"),
-                rs.getString("column_type"),
-                String.valueOf(types.get(i)),
-                String.valueOf(
-                    nullable ? DatabaseMetaData.columnNullable : DatabaseMetaData.columnNoNulls),
-                nullable ? "YES" : "NO",
-                String.valueOf(++i)));
-      }
-    }
+    List<String> expected = DescribeOracle.expectedColumns(c, table);
     assertFalse(expected.isEmpty(), table);
     assertEquals(
         expected,

@@ -9,9 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -124,32 +122,7 @@ final class SqllineIT {
   private static void assertColumns(
       Connection flight, String table, List<Map<String, String>> printed, Output out)
       throws Exception {
-    List<String> expected = new ArrayList<>();
-    List<Integer> types = new ArrayList<>();
-    try (Statement st = flight.createStatement();
-        ResultSet rs = st.executeQuery("SELECT * FROM " + table + " LIMIT 0")) {
-      ResultSetMetaData md = rs.getMetaData();
-      for (int i = 1; i <= md.getColumnCount(); i++) {
-        types.add(md.getColumnType(i));
-      }
-    }
-    try (Statement st = flight.createStatement();
-        ResultSet rs = st.executeQuery("DESCRIBE " + table)) {
-      int i = 0;
-      while (rs.next()) {
-        boolean nullable = rs.getString("null").equals("YES");
-        expected.add(
-            String.join(
-                " ",
-                rs.getString("column_name"),
-                rs.getString("column_type"),
-                String.valueOf(types.get(i)),
-                String.valueOf(
-                    nullable ? DatabaseMetaData.columnNullable : DatabaseMetaData.columnNoNulls),
-                nullable ? "YES" : "NO",
-                String.valueOf(++i)));
-      }
-    }
+    List<String> expected = DescribeOracle.expectedColumns(flight, table);
     assertFalse(expected.isEmpty(), table);
     List<String> actual = new ArrayList<>();
     for (Map<String, String> row : printed) {
