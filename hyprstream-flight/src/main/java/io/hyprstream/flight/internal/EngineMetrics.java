@@ -86,6 +86,15 @@ public final class EngineMetrics implements MeterBinder {
     gauge(
         registry, engine, "hyprstream.writethrough.quarantined.rows", s -> s.quarantinedRows, null);
     gauge(registry, engine, "hyprstream.writethrough.backlog.bytes", s -> s.backlogBytes, "bytes");
+    FunctionCounter.builder("hyprstream.backend.reads", engine, e -> e.coldReads().rows())
+        .description("Queries that read rows the cache no longer holds from the backend")
+        .tag("as", "rows")
+        .register(registry);
+    FunctionCounter.builder(
+            "hyprstream.backend.reads", engine, e -> e.coldReads().partialAggregates())
+        .description("Queries that read rows the cache no longer holds from the backend")
+        .tag("as", "partial_aggregates")
+        .register(registry);
   }
 
   private static void gauge(
