@@ -53,7 +53,7 @@ public final class BenchMain {
             "\n",
             "usage: java -jar benchmarks.jar <command> [args]",
             "  readthrough [OUTPUT.md] [--rows N] [--metrics N] [--seed N] [--unbounded-runs N]"
-                + " [--hot-runs N] [--postgres-url URL]",
+                + " [--hot-runs N] [--hot-only] [--postgres-url URL]",
             "       an unbounded count(*) with 1 h hot next to PostgreSQL alone, and a query inside"
                 + " the hot hour next to plain DuckDB; needs PostgreSQL",
             "  core [OUTPUT.md] [--rows N] [--metrics N] [--seed N] [--query-runs N]"

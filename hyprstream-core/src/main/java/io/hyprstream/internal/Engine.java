@@ -1240,8 +1240,15 @@ public final class Engine implements Hyprstream {
           b.name(),
           wt.status().backlogBatches);
     }
-    backendTablesReadAt = 0; // a table written through in the last seconds must be seen
     Set<String> remote = backendTables();
+    for (ColdRead c : cold) {
+      if (!remote.contains(key(c.table.name))) {
+        // The listing may predate the table's first write-through: look again, once.
+        backendTablesReadAt = 0;
+        remote = backendTables();
+        break;
+      }
+    }
     ArrowReader split = querySplitAggregate(sql, analysis, parameters, alloc, cold, remote);
     if (split != null) {
       return split;
