@@ -347,7 +347,7 @@ public final class AdbcBackendStore implements BackendStore {
     }
   }
 
-  /** True when {@code batchId} has been committed. */
+  @Override
   public boolean contains(String batchId) {
     synchronized (writeLock) {
       Session s = writer();

@@ -277,7 +277,7 @@ public final class PostgresBackendStore implements BackendStore {
     }
   }
 
-  /** True when {@code batchId} has been committed. */
+  @Override
   public boolean contains(String batchId) {
     Connection c = borrow();
     try (PreparedStatement ps =
