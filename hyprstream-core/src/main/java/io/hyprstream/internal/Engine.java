@@ -362,6 +362,7 @@ public final class Engine implements Hyprstream {
       java.util.Objects.requireNonNull(wal).coveredBefore(snapshots.coveredPosition());
     }
     boolean fromSnapshot = covered != null;
+    long loadedNanos = System.nanoTime();
     long replayed = 0;
     if (covered != null) {
       for (WriteAheadLog.Record r : recovered) {
@@ -381,7 +382,9 @@ public final class Engine implements Hyprstream {
       }
     }
     Ingest rowsMode = fromSnapshot ? Ingest.RESTORE_ROWS : Ingest.RESTORE;
+    long replayedNanos = System.nanoTime();
     BackendRows held = readBackend(b, recovered, now.minus(keep), fromSnapshot);
+    long readNanos = System.nanoTime();
     long fromBackend = 0;
     try {
       for (Map.Entry<String, List<VectorSchemaRoot>> e : held.rows.entrySet()) {
@@ -424,10 +427,17 @@ public final class Engine implements Hyprstream {
     }
     resend(recovered, held.reachable ? held.committed : Set.of());
     expire();
+    long end = System.nanoTime();
     LOG.info(
-        "restored in {} ms: windows {}, {} logged rows replayed into them; hot rows: {} from {}, {}"
-            + " from the log, {} quarantined",
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
+        "restored in {} ms (snapshot {} ms, replay {} ms, reading {} {} ms, caching {} ms): windows"
+            + " {}, {} logged rows replayed into them; hot rows: {} from {}, {} from the log, {}"
+            + " quarantined",
+        TimeUnit.NANOSECONDS.toMillis(end - started),
+        TimeUnit.NANOSECONDS.toMillis(loadedNanos - started),
+        TimeUnit.NANOSECONDS.toMillis(replayedNanos - loadedNanos),
+        b.name(),
+        TimeUnit.NANOSECONDS.toMillis(readNanos - replayedNanos),
+        TimeUnit.NANOSECONDS.toMillis(end - readNanos),
         fromSnapshot
             ? "from snapshot " + java.util.Objects.requireNonNull(snapshot).file().getFileName()
             : "rebuilt from " + b.name() + " (no snapshot)",
@@ -832,7 +842,7 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     addPending(rows);
-    if (rows > 0) {
+    if (rows > 0 || mode == Ingest.REPLAY_WINDOWS) {
       changed(ts); // before the acknowledgement: results computed before now are out of date
       enforceMemoryBudget();
     }

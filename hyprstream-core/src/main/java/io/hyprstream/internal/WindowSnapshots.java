@@ -171,6 +171,7 @@ final class WindowSnapshots {
    * the one before is tried.
    */
   @Nullable Loaded loadLatest(BufferAllocator allocator) {
+    deleteUnfinished();
     List<Path> all = files();
     for (int i = all.size() - 1; i >= 0; i--) {
       Path f = all.get(i);
@@ -248,6 +249,20 @@ final class WindowSnapshots {
     } catch (IOException | RuntimeException e) {
       tables.forEach(TableSnapshot::close);
       throw e;
+    }
+  }
+
+  /** Removes temporary files a crash left mid-write: never renamed, so never a snapshot. */
+  private void deleteUnfinished() {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : s.filter(p -> p.getFileName().toString().endsWith(SUFFIX + ".tmp")).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot remove unfinished snapshots in {}: {}", dir, e.toString());
     }
   }
 
