@@ -456,6 +456,9 @@ public final class AdbcBackendStore implements BackendStore {
               .append(f.isNullable() ? "" : " NOT NULL");
         }
         execute(s, ddl.append(')').toString());
+        for (String index : dialect.timeIndexes(SqlTypes.quote(table), table, arrow)) {
+          execute(s, index);
+        }
       } else {
         Set<String> have =
             lower(existing.getFields().stream().map(Field::getName).collect(Collectors.toList()));

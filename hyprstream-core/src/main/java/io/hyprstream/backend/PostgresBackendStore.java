@@ -323,6 +323,9 @@ public final class PostgresBackendStore implements BackendStore {
                 .append(f.isNullable() ? "" : " NOT NULL");
           }
           ddl.append(')');
+          for (String index : SqlTypes.POSTGRES.timeIndexes(qualified(table), table, arrow)) {
+            ddl.append(";\n").append(index);
+          }
         } else {
           for (Field f : arrow.getFields()) {
             if (!existing.containsKey(f.getName())) {
