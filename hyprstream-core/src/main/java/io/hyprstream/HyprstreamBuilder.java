@@ -38,6 +38,9 @@ public final class HyprstreamBuilder {
   /** How often expiry runs on its own. */
   public static final Duration DEFAULT_EXPIRY_INTERVAL = Duration.ofSeconds(10);
 
+  /** How often window state is snapshotted when no interval is given. */
+  public static final Duration DEFAULT_SNAPSHOT_INTERVAL = Duration.ofMinutes(1);
+
   private @Nullable BufferAllocator allocator;
   private @Nullable Path cacheFile;
   private @Nullable Duration cacheDuration;
@@ -51,6 +54,7 @@ public final class HyprstreamBuilder {
   private @Nullable Long walMaxBytes;
   private @Nullable Boolean synchronousWriteThrough;
   private @Nullable Duration drainTimeout;
+  private @Nullable Duration snapshotInterval;
   private @Nullable Long maxBacklogRows;
   private @Nullable Long maxBacklogBytes;
   private @Nullable Duration maxWriteThroughLag;
@@ -254,6 +258,21 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * How often every aggregated table's window state is snapshotted to {@code
+   * <dataDirectory>/snapshots} (default 1 minute; also at close). A restart loads the newest
+   * snapshot and replays the write-ahead log after it, instead of reading the windows' whole
+   * retention back from the backend. {@link Duration#ZERO} takes none. Used with a backend.
+   */
+  public HyprstreamBuilder snapshotInterval(Duration interval) {
+    checkUnset(this.snapshotInterval, "snapshotInterval");
+    if (interval.isNegative()) {
+      throw new IllegalArgumentException("snapshotInterval must not be negative, got " + interval);
+    }
+    this.snapshotInterval = interval;
+    return this;
+  }
+
+  /**
    * Bytes of query results kept so a repeated query is served without running it (default 256 MiB);
    * 0 turns the result cache off. An ingest into a table makes the results that read it out of date
    * at once (see {@link #maxStaleness}); eviction is Caffeine's W-TinyLFU.
@@ -395,6 +414,7 @@ public final class HyprstreamBuilder {
             walMaxBytes == null ? DEFAULT_WAL_MAX_BYTES : walMaxBytes,
             synchronousWriteThrough != null && synchronousWriteThrough,
             drainTimeout == null ? Duration.ofSeconds(30) : drainTimeout,
+            snapshotInterval == null ? DEFAULT_SNAPSHOT_INTERVAL : snapshotInterval,
             new CacheConfig(
                 resultCacheBytes == null ? DEFAULT_RESULT_CACHE_BYTES : resultCacheBytes,
                 resultCacheTtl == null ? DEFAULT_RESULT_CACHE_TTL : resultCacheTtl,

@@ -49,6 +49,15 @@ public interface BackendStore extends AutoCloseable {
   }
 
   /**
+   * True when the backend has committed batch {@code batchId}: an {@link #append} with that id
+   * succeeded. A restart asks it of the batches its log still holds, so each acknowledged batch
+   * comes back once: from the backend when it holds it, else from the log.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached
+   */
+  boolean contains(String batchId);
+
+  /**
    * Runs {@code sql} on the backend. Ownership: the caller closes the returned reader.
    *
    * @throws QueryRejectedException when the backend refuses the statement

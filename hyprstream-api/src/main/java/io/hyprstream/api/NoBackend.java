@@ -22,6 +22,11 @@ final class NoBackend implements BackendStore {
   public void append(String table, String batchId, VectorSchemaRoot batch) {}
 
   @Override
+  public boolean contains(String batchId) {
+    return false; // nothing is kept, so a restart keeps what its log holds
+  }
+
+  @Override
   public ArrowReader query(String sql, BufferAllocator allocator) {
     throw new QueryRejectedException("no backend is configured to answer: " + sql, null);
   }

@@ -353,7 +353,7 @@ public final class AdbcBackendStore implements BackendStore {
     }
   }
 
-  /** True when {@code batchId} has been committed. */
+  @Override
   public boolean contains(String batchId) {
     synchronized (writeLock) {
       Session s = writer();
@@ -462,6 +462,9 @@ public final class AdbcBackendStore implements BackendStore {
               .append(f.isNullable() ? "" : " NOT NULL");
         }
         execute(s, ddl.append(')').toString());
+        for (String index : dialect.timeIndexes(SqlTypes.quote(table), table, arrow)) {
+          execute(s, index);
+        }
       } else {
         Set<String> have =
             lower(existing.getFields().stream().map(Field::getName).collect(Collectors.toList()));

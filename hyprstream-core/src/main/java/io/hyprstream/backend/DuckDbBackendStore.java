@@ -164,7 +164,7 @@ public final class DuckDbBackendStore implements BackendStore {
     }
   }
 
-  /** True when {@code batchId} has been committed. */
+  @Override
   public boolean contains(String batchId) {
     try (PreparedStatement ps =
         database.prepareStatement(

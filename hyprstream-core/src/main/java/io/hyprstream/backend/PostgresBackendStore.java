@@ -282,7 +282,7 @@ public final class PostgresBackendStore implements BackendStore {
     }
   }
 
-  /** True when {@code batchId} has been committed. */
+  @Override
   public boolean contains(String batchId) {
     Connection c = borrow();
     try (PreparedStatement ps =
@@ -328,6 +328,9 @@ public final class PostgresBackendStore implements BackendStore {
                 .append(f.isNullable() ? "" : " NOT NULL");
           }
           ddl.append(')');
+          for (String index : SqlTypes.POSTGRES.timeIndexes(qualified(table), table, arrow)) {
+            ddl.append(";\n").append(index);
+          }
         } else {
           for (Field f : arrow.getFields()) {
             if (!existing.containsKey(f.getName())) {

@@ -110,6 +110,11 @@ public final class Engine implements Hyprstream {
   private final @Nullable BackendStore backend;
   private final @Nullable WriteAheadLog wal;
   private final @Nullable WriteThrough writeThrough;
+
+  /** Where window snapshots go; null when none are taken (no backend, a cache file, or off). */
+  private final @Nullable WindowSnapshots snapshots;
+
+  private final @Nullable Snapshotter snapshotter;
   private final @Nullable ResultCache results;
   private final ChangeVersions versions = new ChangeVersions();
   private final HotSet hotSet;
@@ -238,6 +243,7 @@ public final class Engine implements Hyprstream {
       metrics.lock.unlock();
     }
     this.backend = config.backend;
+    List<WriteAheadLog.Record> recovered = List.of();
     if (backend != null) {
       this.wal =
           WriteAheadLog.open(
@@ -251,21 +257,18 @@ public final class Engine implements Hyprstream {
               wal,
               new Quarantine(config.dataDirectory.resolve("quarantine")),
               config.writeThroughBounds);
-      List<WriteAheadLog.Record> recovered = wal.recovered();
-      if (!recovered.isEmpty()) {
-        LOG.info(
-            "re-sending {} logged batches to {} (already-committed ones are skipped by the ledger)",
-            recovered.size(),
-            backend.name());
-      }
-      for (WriteAheadLog.Record r : recovered) {
-        writeThrough.submit(r.table, r.batchId, r.batch, false);
-      }
+      // Sent once the start knows which of them the backend holds (see restoreAfterStart).
+      recovered = wal.recovered();
     } else {
       this.wal = null;
       this.writeThrough = null;
     }
-    this.heldBeforeStart = heldBeforeStart();
+    boolean restores = backend != null && config.cacheFile == null;
+    this.snapshots =
+        restores && !config.snapshotInterval.isZero()
+            ? new WindowSnapshots(config.dataDirectory.resolve("snapshots"))
+            : null;
+    this.heldBeforeStart = heldBeforeStart(recovered);
     refreshCacheStats();
     if (writeThrough != null) {
       // Created now, not at the first query naming it, so catalog listings show it from the start.
@@ -288,166 +291,374 @@ public final class Engine implements Hyprstream {
       long ms = config.expiryInterval.toMillis();
       expiry.scheduleWithFixedDelay(this::expireQuietly, ms, ms, TimeUnit.MILLISECONDS);
     }
-    if (backend != null && config.cacheFile == null) {
-      restoreFromBackend();
+    if (restores) {
+      restoreAfterStart(recovered);
+    } else if (writeThrough != null) {
+      resend(recovered, Set.of());
+    }
+    this.snapshotter = snapshots == null ? null : new Snapshotter(config.snapshotInterval);
+  }
+
+  /**
+   * Queues the logged batches the backend has not committed, each once; the others leave the log:
+   * those it committed, and those in the quarantine (it refused them, and they are sent again only
+   * when requeued).
+   */
+  private void resend(List<WriteAheadLog.Record> recovered, Set<String> committed) {
+    WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
+    WriteAheadLog log = java.util.Objects.requireNonNull(wal);
+    Set<String> done = new java.util.HashSet<>(committed);
+    for (Quarantine.Entry e : wt.quarantined()) {
+      done.add(e.batchId());
+    }
+    Set<String> queuedIds = new java.util.HashSet<>();
+    int queued = 0;
+    for (WriteAheadLog.Record r : recovered) {
+      if (done.contains(r.batchId)) {
+        log.committed(r.batchId);
+        r.batch.close();
+      } else if (!queuedIds.add(r.batchId)) {
+        r.batch.close(); // logged twice (a requeue); one send commits it
+      } else {
+        wt.submit(r.table, r.batchId, r.batch, false);
+        queued++;
+      }
+    }
+    if (queued > 0) {
+      LOG.info(
+          "re-sending {} logged batches to {} (already-committed ones are skipped by the ledger)",
+          queued,
+          java.util.Objects.requireNonNull(backend).name());
     }
   }
 
   /**
-   * Rebuilds the in-memory cache and window state after a start: first the log's backlog is sent
-   * (so the backend holds every acknowledged row), then each aggregated table's rows within its
-   * longest retention are read back from the backend and aggregated again, without being logged.
+   * Rebuilds the windows and the hot rows after a start, in time that grows with the state held,
+   * not with the history:
+   *
+   * <ul>
+   *   <li>Windows: the newest good snapshot, plus the log's records after the position it covers.
+   *       Without one, each aggregated table's rows within its longest retention are read back from
+   *       the backend and aggregated again (the only path before snapshots).
+   *   <li>Hot rows: the backend's rows within the cache duration (the time predicate runs on the
+   *       backend), the logged batches the backend has not committed, and the quarantined ones. The
+   *       ledger says which logged batches the backend holds, so each comes back once; when the
+   *       backend cannot be reached every logged batch comes from the log.
+   * </ul>
+   *
+   * Nothing is sent to the backend while this runs, so what it holds cannot change between the
+   * ledger's answer and the read; the logged batches are queued for it afterwards.
    */
-  private void restoreFromBackend() {
+  private void restoreAfterStart(List<WriteAheadLog.Record> recovered) {
     BackendStore b = java.util.Objects.requireNonNull(backend);
     WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
     long started = System.nanoTime();
-    if (!wt.drain(config.drainTimeout)) {
-      LOG.warn(
-          "the backend did not take the logged backlog within {}; windows are rebuilt from what it"
-              + " holds now and the rest follows as it drains",
-          config.drainTimeout);
-    }
-    WriteThrough.Status sent = wt.status();
-    LOG.info(
-        "sent the log's backlog to {}: {} rows in {} ms",
-        b.name(),
-        sent.committedRows,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     Instant now = config.clock.instant();
-    long restored = 0;
-    // With the backend away, acknowledged batches are restored from the queue instead; paused, no
-    // batch can move from the queue to the backend while the cache is rebuilt.
-    // A call in progress against an unreachable backend ends with the pool's connect time-out.
-    java.time.Duration pauseBound =
-        config.drainTimeout.compareTo(PAUSE_BOUND) > 0 ? config.drainTimeout : PAUSE_BOUND;
-    List<WriteThrough.Queued> unsent = wt.pause(pauseBound, allocator);
-    if (unsent == null) {
-      LOG.warn(
-          "a call to {} did not finish within {}; rows still queued for it are not restored to the"
-              + " cache",
-          b.name(),
-          pauseBound);
-    }
-    List<WriteThrough.Queued> left = unsent == null ? new ArrayList<>() : new ArrayList<>(unsent);
+    WindowSnapshots.Loaded snapshot = snapshots == null ? null : snapshots.loadLatest(allocator);
+    Map<String, Long> covered = null; // by table key: the log position its snapshot covers
     try {
-      restored += restoreTables(b, wt, now, left);
+      if (snapshot != null) {
+        covered = adoptSnapshot(snapshot);
+      }
     } finally {
-      left.forEach(q -> q.batch().close());
-      wt.resume();
+      if (snapshot != null) {
+        snapshot.close();
+      }
     }
-    expire();
-    LOG.info(
-        "restored {} rows from {} in {} ms",
-        restored,
-        b.name(),
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-  }
-
-  /**
-   * Reads each aggregated table back from the backend, then adds its quarantined batches and, when
-   * the backend could not be read, its batches in {@code unsent} (taking those out of the list:
-   * they are owned from then on).
-   */
-  private long restoreTables(
-      BackendStore b, WriteThrough wt, Instant now, List<WriteThrough.Queued> unsent) {
-    long restored = 0;
-    for (AggregationSpec spec : specs.values()) {
-      long read = readBack(b, spec, now);
-      restored += Math.max(0, read);
-      restored += restoreQuarantined(wt, spec.table());
-      // Only when the backend gave nothing back: the queue may still hold batches the backend
-      // has committed (a log segment is read back whole), which a read would show a second time.
-      for (java.util.Iterator<WriteThrough.Queued> it = unsent.iterator();
-          read < 0 && it.hasNext(); ) {
-        WriteThrough.Queued q = it.next();
-        if (q.table().equalsIgnoreCase(spec.table())) {
-          it.remove();
-          List<VectorSchemaRoot> one = new ArrayList<>(1);
-          one.add(q.batch());
-          try {
-            restored += ingestOwned(spec.table(), one, false).rowsAccepted();
-          } catch (RuntimeException e) {
-            LOG.warn(
-                "cannot restore queued batch {} of '{}': {}", q.batchId(), q.table(), e.toString());
-          }
+    if (snapshots != null) {
+      java.util.Objects.requireNonNull(wal).coveredBefore(snapshots.coveredPosition());
+    }
+    boolean fromSnapshot = covered != null;
+    long loadedNanos = System.nanoTime();
+    long replayed = 0;
+    if (covered != null) {
+      for (WriteAheadLog.Record r : recovered) {
+        Long after = covered.get(key(r.table));
+        if (!r.resend && (after == null || r.position >= after)) {
+          replayed += restore(r.table, ArrowCopy.share(r.batch, allocator), Ingest.REPLAY_WINDOWS);
         }
       }
     }
-    return restored;
-  }
-
-  /**
-   * Reads {@code spec}'s table back from the backend within its longest retention; -1 when the
-   * backend could not be read at all.
-   */
-  private long readBack(BackendStore b, AggregationSpec spec, Instant now) {
-    long restored = 0;
-    Schema schema;
+    Duration keep = config.cacheDuration;
+    if (!fromSnapshot) {
+      for (AggregationSpec spec : specs.values()) {
+        for (WindowSpec w : spec.windows()) {
+          Duration d = w.retention().plus(w.size());
+          keep = d.compareTo(keep) > 0 ? d : keep;
+        }
+      }
+    }
+    Ingest rowsMode = fromSnapshot ? Ingest.RESTORE_ROWS : Ingest.RESTORE;
+    long replayedNanos = System.nanoTime();
+    BackendRows held = readBackend(b, recovered, now.minus(keep), fromSnapshot);
+    long readNanos = System.nanoTime();
+    long fromBackend = 0;
     try {
-      schema = b.tableSchema(spec.table());
-    } catch (RuntimeException e) {
-      LOG.warn(
-          "cannot read '{}' from {} to restore its windows: {}",
-          spec.table(),
-          b.name(),
-          e.getMessage());
-      return -1;
-    }
-    if (schema == null || Columns.field(schema, spec.timeColumn()) == null) {
-      return 0;
-    }
-    java.time.Duration keep = config.cacheDuration;
-    for (WindowSpec w : spec.windows()) {
-      java.time.Duration d = w.retention().plus(w.size());
-      keep = d.compareTo(keep) > 0 ? d : keep;
-    }
-    String sql =
-        "SELECT * FROM "
-            + DuckDbCacheStore.quote(spec.table())
-            + " WHERE "
-            + DuckDbCacheStore.quote(spec.timeColumn())
-            + " >= '"
-            + LocalDateTime.ofInstant(now.minus(keep), ZoneOffset.UTC).toString().replace('T', ' ')
-            + "'";
-    try (ArrowReader reader = b.query(sql, allocator)) {
-      while (reader.loadNextBatch()) {
-        List<VectorSchemaRoot> one = new ArrayList<>(1);
-        one.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
-        restored += ingestOwned(spec.table(), one, false).rowsAccepted();
+      for (Map.Entry<String, List<VectorSchemaRoot>> e : held.rows.entrySet()) {
+        for (java.util.Iterator<VectorSchemaRoot> it = e.getValue().iterator(); it.hasNext(); ) {
+          VectorSchemaRoot batch = it.next();
+          it.remove();
+          fromBackend += restore(e.getKey(), batch, rowsMode);
+        }
       }
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("restoring '{}' from {} stopped early: {}", spec.table(), b.name(), e.toString());
-      if (restored == 0) {
-        return -1;
+    } finally {
+      held.rows.values().forEach(l -> l.forEach(VectorSchemaRoot::close));
+    }
+    // Each batch once: the log may hold a batch twice (a quarantined one requeued), and the
+    // quarantine a batch the log still holds (a crash between the two steps of a requeue).
+    Set<String> restoredIds = new java.util.HashSet<>();
+    long fromLog = 0;
+    for (WriteAheadLog.Record r : recovered) {
+      boolean inBackend = held.committed.contains(r.batchId) && !held.unread.contains(key(r.table));
+      if (!inBackend && restoredIds.add(r.batchId)) {
+        fromLog += restore(r.table, ArrowCopy.share(r.batch, allocator), rowsMode);
       }
     }
-    return restored;
-  }
-
-  /**
-   * Adds {@code table}'s quarantined batches to the cache and windows: they were acknowledged, and
-   * the backend, which refused them, cannot give them back.
-   */
-  private long restoreQuarantined(WriteThrough wt, String table) {
-    long restored = 0;
+    long quarantined = 0;
     for (Quarantine.Entry e : wt.quarantined()) {
-      if (!e.table().equalsIgnoreCase(table)) {
+      if (!restoredIds.add(e.batchId())) {
         continue;
       }
       try {
         Quarantine.Loaded loaded = wt.readQuarantined(e.batchId(), allocator);
         if (loaded != null) {
-          List<VectorSchemaRoot> one = new ArrayList<>(1);
-          one.add(loaded.batch());
-          restored += ingestOwned(table, one, false).rowsAccepted();
+          quarantined += restore(e.table(), loaded.batch(), rowsMode);
         }
       } catch (RuntimeException ex) {
         LOG.warn(
-            "cannot restore quarantined batch {} of '{}': {}", e.batchId(), table, ex.toString());
+            "cannot restore quarantined batch {} of '{}': {}",
+            e.batchId(),
+            e.table(),
+            ex.toString());
       }
     }
-    return restored;
+    resend(recovered, held.reachable ? held.committed : Set.of());
+    expire();
+    long end = System.nanoTime();
+    LOG.info(
+        "restored in {} ms (snapshot {} ms, replay {} ms, reading {} {} ms, caching {} ms): windows"
+            + " {}, {} logged rows replayed into them; hot rows: {} from {}, {} from the log, {}"
+            + " quarantined",
+        TimeUnit.NANOSECONDS.toMillis(end - started),
+        TimeUnit.NANOSECONDS.toMillis(loadedNanos - started),
+        TimeUnit.NANOSECONDS.toMillis(replayedNanos - loadedNanos),
+        b.name(),
+        TimeUnit.NANOSECONDS.toMillis(readNanos - replayedNanos),
+        TimeUnit.NANOSECONDS.toMillis(end - readNanos),
+        fromSnapshot
+            ? "from snapshot " + java.util.Objects.requireNonNull(snapshot).file().getFileName()
+            : "rebuilt from " + b.name() + " (no snapshot)",
+        replayed,
+        fromBackend,
+        b.name(),
+        fromLog,
+        quarantined);
+    if (snapshots != null && !fromSnapshot) {
+      snapshotQuietly(); // the next start loads these windows instead of reading them again
+    }
+  }
+
+  /** Ingests one restored batch, taking it; a batch that fails is logged and skipped. */
+  private long restore(String table, VectorSchemaRoot batch, Ingest mode) {
+    List<VectorSchemaRoot> one = new ArrayList<>(1);
+    one.add(batch);
+    try {
+      return ingestOwned(table, one, mode).rowsAccepted();
+    } catch (RuntimeException e) {
+      LOG.warn("cannot restore a batch of '{}': {}", table, e.toString());
+      return 0;
+    }
+  }
+
+  /**
+   * Installs the windows of {@code snapshot}. Returns, by table key, the log position each table's
+   * state covers; null (and nothing installed) when the snapshot does not fit the configured
+   * aggregations.
+   */
+  private @Nullable Map<String, Long> adoptSnapshot(WindowSnapshots.Loaded snapshot) {
+    Map<String, Long> covered = new java.util.HashMap<>();
+    Map<WindowSnapshots.TableSnapshot, HeapWindowAggregator> restored = new LinkedHashMap<>();
+    for (WindowSnapshots.TableSnapshot t : snapshot.tables()) {
+      AggregationSpec spec = specs.get(key(t.table()));
+      if (spec == null) {
+        continue; // no longer aggregated
+      }
+      try {
+        restored.put(t, HeapWindowAggregator.restoreState(spec, t.state()));
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "window snapshot {} does not fit the configured windows ({}); rebuilding them from the"
+                + " backend instead",
+            snapshot.file(),
+            e.getMessage());
+        return null;
+      }
+      covered.put(key(t.table()), t.position());
+    }
+    for (Map.Entry<WindowSnapshots.TableSnapshot, HeapWindowAggregator> e : restored.entrySet()) {
+      WindowSnapshots.TableSnapshot t = e.getKey();
+      TableState ts = table(t.table());
+      ts.flushLock.lock();
+      ts.lock.lock();
+      try {
+        Schema raw = t.rawSchema();
+        if (raw != null) {
+          Schema grown = ts.schema == null ? raw : merged(ts.schema, raw);
+          cache.ensureTable(ts.name, grown);
+          ts.adopt(grown);
+        }
+        ts.restoreAggregator(e.getValue());
+      } finally {
+        ts.lock.unlock();
+        ts.flushLock.unlock();
+      }
+    }
+    LOG.info(
+        "loaded window snapshot {} ({} tables, covering the log before position {})",
+        snapshot.file(),
+        restored.size(),
+        snapshot.position());
+    return covered;
+  }
+
+  /** {@code current}'s fields, then those of {@code more} it lacks. */
+  private static Schema merged(Schema current, Schema more) {
+    List<Field> fields = new ArrayList<>(current.getFields());
+    for (Field f : more.getFields()) {
+      if (Columns.field(current, f.getName()) == null) {
+        fields.add(f);
+      }
+    }
+    return new Schema(fields);
+  }
+
+  /**
+   * What the backend holds, read at start: which logged batches it has committed, and each
+   * aggregated table's rows since {@code since} (tables it could not read are in {@code unread}).
+   * {@code reachable} is false when it could not be asked at all; then it holds nothing here.
+   */
+  private record BackendRows(
+      boolean reachable,
+      Set<String> committed,
+      Map<String, List<VectorSchemaRoot>> rows,
+      Set<String> unread) {
+    static BackendRows unreachable() {
+      return new BackendRows(false, Set.of(), new LinkedHashMap<>(), Set.of());
+    }
+  }
+
+  /**
+   * Asks the backend which logged batches it holds and reads the aggregated tables' rows since
+   * {@code since}, with the time predicate in the query. With a snapshot the wait is bounded (the
+   * drain timeout, at least {@link #PAUSE_BOUND}): a stalled backend must not keep the instance
+   * from serving what its snapshot and log hold. Without one the windows depend on this read, so it
+   * runs to the end.
+   */
+  private BackendRows readBackend(
+      BackendStore b, List<WriteAheadLog.Record> recovered, Instant since, boolean bounded) {
+    AtomicBoolean abandoned = new AtomicBoolean();
+    java.util.concurrent.FutureTask<BackendRows> task =
+        new java.util.concurrent.FutureTask<>(() -> readBackendNow(b, recovered, since, abandoned));
+    Thread reader = new Thread(task, "hyprstream-restore-read");
+    reader.setDaemon(true);
+    reader.start();
+    Duration bound =
+        config.drainTimeout.compareTo(PAUSE_BOUND) > 0 ? config.drainTimeout : PAUSE_BOUND;
+    try {
+      return bounded ? task.get(bound.toMillis(), TimeUnit.MILLISECONDS) : task.get();
+    } catch (java.util.concurrent.TimeoutException e) {
+      abandoned.set(true);
+      task.cancel(true);
+      LOG.warn(
+          "{} did not answer within {}; hot rows come from the log and the quarantine, the rest is"
+              + " read from it once it answers",
+          b.name(),
+          bound);
+      return BackendRows.unreachable();
+    } catch (java.util.concurrent.ExecutionException e) {
+      LOG.warn(
+          "cannot read {} to restore the cache ({}); hot rows come from the log and the quarantine",
+          b.name(),
+          String.valueOf(e.getCause()));
+      return BackendRows.unreachable();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      abandoned.set(true);
+      task.cancel(true);
+      return BackendRows.unreachable();
+    }
+  }
+
+  private BackendRows readBackendNow(
+      BackendStore b,
+      List<WriteAheadLog.Record> recovered,
+      Instant since,
+      AtomicBoolean abandoned) {
+    Set<String> committed = new java.util.HashSet<>();
+    for (WriteAheadLog.Record r : recovered) {
+      if (b.contains(r.batchId)) {
+        committed.add(r.batchId);
+      }
+    }
+    Map<String, List<VectorSchemaRoot>> rows = new LinkedHashMap<>();
+    Set<String> unread = new java.util.HashSet<>();
+    try {
+      for (AggregationSpec spec : specs.values()) {
+        List<VectorSchemaRoot> read = new ArrayList<>();
+        rows.put(spec.table(), read);
+        if (!readBack(b, spec, since, read, abandoned)) {
+          unread.add(key(spec.table()));
+        }
+      }
+      if (abandoned.get()) {
+        throw new IllegalStateException("abandoned");
+      }
+      return new BackendRows(true, committed, rows, unread);
+    } catch (RuntimeException e) {
+      rows.values().forEach(l -> l.forEach(VectorSchemaRoot::close));
+      throw e;
+    }
+  }
+
+  /**
+   * Reads {@code spec}'s table's rows since {@code since} from the backend into {@code out} (taken
+   * by the caller); false when the backend could not be read (what was read is dropped then).
+   */
+  private boolean readBack(
+      BackendStore b,
+      AggregationSpec spec,
+      Instant since,
+      List<VectorSchemaRoot> out,
+      AtomicBoolean abandoned) {
+    Schema schema;
+    try {
+      schema = b.tableSchema(spec.table());
+    } catch (RuntimeException e) {
+      LOG.warn("cannot read '{}' from {}: {}", spec.table(), b.name(), e.getMessage());
+      return false;
+    }
+    Field time = schema == null ? null : Columns.field(schema, spec.timeColumn());
+    if (time == null) {
+      return true; // nothing stored yet
+    }
+    String sql =
+        "SELECT * FROM "
+            + DuckDbCacheStore.quote(spec.table())
+            + " WHERE "
+            + DuckDbCacheStore.quote(time.getName())
+            + " >= "
+            + backendTimeLiteral(time, spec.epochUnit(), since);
+    try (ArrowReader reader = b.query(sql, allocator)) {
+      while (!abandoned.get() && reader.loadNextBatch()) {
+        out.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
+      }
+      return true;
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("reading '{}' from {} failed: {}", spec.table(), b.name(), e.toString());
+      out.forEach(VectorSchemaRoot::close);
+      out.clear();
+      return false;
+    }
   }
 
   private void checkViewNames() {
@@ -490,7 +701,7 @@ public final class Engine implements Hyprstream {
       copies.forEach(VectorSchemaRoot::close);
       throw e;
     }
-    return ingestOwned(table, copies, true);
+    return ingestOwned(table, copies, Ingest.LIVE);
   }
 
   @Override
@@ -498,11 +709,26 @@ public final class Engine implements Hyprstream {
     checkOpen();
     List<VectorSchemaRoot> copies = new ArrayList<>(1);
     copies.add(ArrowCopy.deepCopy(batch, allocator));
-    return ingestOwned(table, copies, true);
+    return ingestOwned(table, copies, Ingest.LIVE);
+  }
+
+  /** What an ingest does with its batches. */
+  private enum Ingest {
+    /** A client's rows: checked, counted in the windows, cached, logged and sent to the backend. */
+    LIVE,
+    /** Restored rows no window holds yet: counted in the windows and cached. */
+    RESTORE,
+    /** Restored rows the windows hold already (a snapshot or the log's replay): cached only. */
+    RESTORE_ROWS,
+    /**
+     * Logged rows after a snapshot: counted in the windows only (their hot rows come back apart).
+     */
+    REPLAY_WINDOWS
   }
 
   /** Ingests batches this engine owns; closes them on every path. */
-  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, boolean log) {
+  private IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, Ingest mode) {
+    boolean log = mode == Ingest.LIVE;
     try {
       validateName(name);
     } catch (RuntimeException e) {
@@ -567,9 +793,21 @@ public final class Engine implements Hyprstream {
           for (int i = 0; i < batches.size(); i++) {
             VectorSchemaRoot b = batches.get(i);
             batches.set(i, null);
+            if (mode == Ingest.REPLAY_WINDOWS) {
+              try (b) {
+                result = result.plus(ts.aggregateOnly(b, now));
+              }
+              continue;
+            }
             rows += b.getRowCount();
-            VectorSchemaRoot s = ts.aggregateAndStore(b, now);
-            result = result.plus(ts.lastResult);
+            VectorSchemaRoot s;
+            if (mode == Ingest.RESTORE_ROWS) {
+              s = b; // already in its stored form, running columns included
+              result = result.plus(IngestResult.of(b.getRowCount()));
+            } else {
+              s = ts.aggregateAndStore(b, now);
+              result = result.plus(ts.lastResult);
+            }
             if (s.getRowCount() == 0) {
               s.close(); // nothing to store; an empty batch only had to pass validation
             } else {
@@ -611,7 +849,7 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     addPending(rows);
-    if (rows > 0) {
+    if (rows > 0 || mode == Ingest.REPLAY_WINDOWS) {
       changed(ts); // before the acknowledgement: results computed before now are out of date
       enforceMemoryBudget();
     }
@@ -1077,7 +1315,7 @@ public final class Engine implements Hyprstream {
   private record ColdRead(
       TableState table, String timeColumn, long fromMicros, long boundaryMicros) {}
 
-  private @Nullable Set<String> heldBeforeStart() {
+  private @Nullable Set<String> heldBeforeStart(List<WriteAheadLog.Record> recovered) {
     BackendStore b = backend;
     if (b == null) {
       return Set.of();
@@ -1094,7 +1332,7 @@ public final class Engine implements Hyprstream {
           e.getMessage());
       return null;
     }
-    for (WriteAheadLog.Record r : java.util.Objects.requireNonNull(wal).recovered()) {
+    for (WriteAheadLog.Record r : recovered) {
       held.add(key(r.table));
     }
     return held;
@@ -1759,7 +1997,7 @@ public final class Engine implements Hyprstream {
       rows.subList(i + 1, rows.size()).forEach(VectorSchemaRoot::close); // toTable closed row i
       throw e;
     }
-    ingestOwned(table, batches, true);
+    ingestOwned(table, batches, Ingest.LIVE);
     return count;
   }
 
@@ -2175,6 +2413,9 @@ public final class Engine implements Hyprstream {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    if (snapshotter != null) {
+      snapshotter.stop();
+    }
     if (expiry != null) {
       expiry.shutdownNow();
       try {
@@ -2206,6 +2447,9 @@ public final class Engine implements Hyprstream {
         } finally {
           ts.lock.unlock();
         }
+      }
+      if (snapshots != null) {
+        snapshotQuietly(); // the next start loads it and replays nothing
       }
     } finally {
       closeBackend();
@@ -2379,6 +2623,138 @@ public final class Engine implements Hyprstream {
     return cache;
   }
 
+  // ------------------------------------------------------------------------------- snapshots
+
+  /** The log position the last snapshot was taken at; guarded by {@link #snapshotLock}. */
+  private long lastSnapshotPosition = -1;
+
+  /** One snapshot at a time: the periodic one or the one at shutdown. */
+  private final Object snapshotLock = new Object();
+
+  /**
+   * Writes a snapshot of every aggregated table's windows, unless nothing was logged since the last
+   * one, and lets the log drop the segments the kept snapshots cover.
+   *
+   * <p>Each table's state is copied under its lock, together with the log's position at that
+   * moment: an ingest counts its rows and logs them under the same lock, so the copy holds exactly
+   * the table's records before that position. Only the copying holds up ingest; the writing does
+   * not.
+   */
+  private void snapshot() {
+    WindowSnapshots store = java.util.Objects.requireNonNull(snapshots);
+    WriteAheadLog log = java.util.Objects.requireNonNull(wal);
+    synchronized (snapshotLock) {
+      long position = log.position();
+      if (position == lastSnapshotPosition) {
+        return;
+      }
+      long started = System.nanoTime();
+      List<WindowSnapshots.TableSnapshot> parts = new ArrayList<>();
+      try {
+        long windows = 0;
+        for (TableState ts : tables.values()) {
+          if (ts.specOrNull() == null) {
+            continue;
+          }
+          ts.lock.lock();
+          try {
+            HeapWindowAggregator agg = ts.aggregator;
+            if (agg == null) {
+              continue;
+            }
+            windows += agg.windowCount();
+            parts.add(
+                new WindowSnapshots.TableSnapshot(
+                    ts.name, ts.schema, log.position(), agg.exportState(allocator)));
+          } finally {
+            ts.lock.unlock();
+          }
+        }
+        long covered = store.write(position, parts, allocator);
+        log.coveredBefore(covered);
+        lastSnapshotPosition = position;
+        LOG.debug(
+            "window snapshot of {} tables ({} windows) in {} ms, covering the log before {}",
+            parts.size(),
+            windows,
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
+            position);
+      } finally {
+        parts.forEach(WindowSnapshots.TableSnapshot::close);
+      }
+    }
+  }
+
+  /**
+   * Writes a window snapshot now, as the snapshotter does every interval.
+   *
+   * @throws IllegalStateException when this instance takes no snapshots (no backend, a cache file,
+   *     or a zero interval)
+   */
+  public void snapshotWindows() {
+    checkOpen();
+    if (snapshots == null) {
+      throw new IllegalStateException(
+          "this instance takes no window snapshots (they need a backend and no cache file)");
+    }
+    snapshot();
+  }
+
+  private void snapshotQuietly() {
+    try {
+      snapshot();
+    } catch (RuntimeException e) {
+      LOG.error(
+          "cannot write a window snapshot in {}; the log keeps what the last one does not cover",
+          java.util.Objects.requireNonNull(snapshots).directory(),
+          e);
+    }
+  }
+
+  /**
+   * Takes a window snapshot every interval, and sooner when the log passes half its size bound (the
+   * log keeps what the snapshots do not cover, so snapshots must keep up with ingest).
+   */
+  private final class Snapshotter {
+    private final ScheduledExecutorService executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "hyprstream-snapshotter");
+              t.setDaemon(true);
+              return t;
+            });
+    private final long intervalNanos;
+    private long lastNanos = System.nanoTime();
+
+    Snapshotter(Duration interval) {
+      this.intervalNanos = interval.toNanos();
+      long tick = Math.max(100, Math.min(1000, interval.toMillis()));
+      executor.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+      long now = System.nanoTime();
+      long since = now - lastNanos;
+      WriteAheadLog log = java.util.Objects.requireNonNull(wal);
+      boolean logFilling =
+          log.sizeBytes() > config.walMaxBytes / 2 && since >= TimeUnit.SECONDS.toNanos(5);
+      if (since >= intervalNanos || logFilling) {
+        lastNanos = now;
+        snapshotQuietly();
+      }
+    }
+
+    /** Stops taking snapshots, letting one in progress finish. */
+    void stop() {
+      executor.shutdownNow();
+      try {
+        executor.awaitTermination(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   private static final class ViewRef {
     final AggregationSpec spec;
     final WindowSpec window;
@@ -2523,6 +2899,23 @@ public final class Engine implements Hyprstream {
         cache.ensureTable(spec().viewName(w), agg.viewSchema(w));
       }
       this.aggregator = agg;
+    }
+
+    /**
+     * Counts {@code batch} (a stored form, read back from the log) in the windows only; the caller
+     * keeps it.
+     */
+    IngestResult aggregateOnly(VectorSchemaRoot batch, Instant now) {
+      HeapWindowAggregator agg = aggregator;
+      return agg == null ? IngestResult.of(batch.getRowCount()) : agg.update(batch, null, now);
+    }
+
+    /** Replaces the (empty) window state with {@code restored}, read from a snapshot. */
+    void restoreAggregator(HeapWindowAggregator restored) {
+      for (WindowSpec w : spec().windows()) {
+        cache.ensureTable(spec().viewName(w), restored.viewSchema(w));
+      }
+      this.aggregator = restored;
     }
 
     /** Updates the windows with {@code batch} and returns its stored form; takes {@code batch}. */

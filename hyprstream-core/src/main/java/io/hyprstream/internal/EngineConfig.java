@@ -28,6 +28,10 @@ public final class EngineConfig {
   final long walMaxBytes;
   final boolean synchronousWriteThrough;
   final Duration drainTimeout;
+
+  /** How often window state is snapshotted (with a backend); zero takes none. */
+  final Duration snapshotInterval;
+
   final CacheConfig cache;
   final io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds;
 
@@ -44,6 +48,7 @@ public final class EngineConfig {
       long walMaxBytes,
       boolean synchronousWriteThrough,
       Duration drainTimeout,
+      Duration snapshotInterval,
       CacheConfig cache,
       io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds) {
     this.allocator = allocator;
@@ -58,6 +63,7 @@ public final class EngineConfig {
     this.walMaxBytes = walMaxBytes;
     this.synchronousWriteThrough = synchronousWriteThrough;
     this.drainTimeout = drainTimeout;
+    this.snapshotInterval = snapshotInterval;
     this.cache = cache;
     this.writeThroughBounds = writeThroughBounds;
   }

@@ -33,9 +33,16 @@ import org.jspecify.annotations.Nullable;
  * <p>A record is {@code [magic][header length][header][payload length][payload][CRC32C]}: the
  * header names the table and the batch id, the payload is the batch as an Arrow IPC stream. {@link
  * #append} returns once its records are fsync'd; concurrent appenders share one fsync (group
- * commit). A segment is deleted once every batch in it is {@link #committed}. After a crash, {@link
- * #open} reads every record back (a torn last record, never acknowledged, is dropped) so the caller
- * can re-send them; backends make re-sends idempotent by batch id.
+ * commit). After a crash, {@link #open} reads every record back (a torn last record, never
+ * acknowledged, is dropped) so the caller can re-send them; backends make re-sends idempotent by
+ * batch id.
+ *
+ * <p>Each record has a {@linkplain #position() position}: its segment's sequence number in the high
+ * 32 bits and its index within the segment in the low 32, so positions grow with every append,
+ * across restarts too. A snapshot of the state the records built names the position it covers
+ * ({@link #coveredBefore}), and a segment is deleted only once every batch in it is {@link
+ * #committed} to the backend <em>and</em> all of its records lie before that position: a restart
+ * loads the snapshot and replays the records after it.
  *
  * <p>Thread-safe.
  */
@@ -49,15 +56,29 @@ public final class WriteAheadLog implements AutoCloseable {
     public final String table;
     public final String batchId;
 
+    /** Where the record lies in the log; see {@link WriteAheadLog#position()}. */
+    public final long position;
+
+    /**
+     * True for a batch logged again to be re-sent ({@link #appendResend}): its rows were counted
+     * when it was first ingested, so a replay must not count them again.
+     */
+    public final boolean resend;
+
     /** The batch; owned by whoever takes the record from {@link #recovered()}. */
     public final VectorSchemaRoot batch;
 
-    Record(String table, String batchId, VectorSchemaRoot batch) {
+    Record(String table, String batchId, long position, boolean resend, VectorSchemaRoot batch) {
       this.table = table;
       this.batchId = batchId;
+      this.position = position;
+      this.resend = resend;
       this.batch = batch;
     }
   }
+
+  /** The header line that marks a {@linkplain Record#resend re-sent} batch. */
+  private static final String RESEND = "resend";
 
   private final Path dir;
   private final long maxBytes;
@@ -70,6 +91,7 @@ public final class WriteAheadLog implements AutoCloseable {
   private @Nullable FileChannel current;
   private long currentSeq;
   private long written; // bytes appended to `current`
+  private long coveredBefore = Long.MAX_VALUE; // no snapshots: a committed segment may go at once
   private long totalBytes;
   // Guarded by syncLock.
   private long synced;
@@ -81,6 +103,7 @@ public final class WriteAheadLog implements AutoCloseable {
     final Path path;
     long bytes;
     int open; // batches not yet committed
+    int records; // records appended, so the next one's index
 
     Segment(long seq, Path path) {
       this.seq = seq;
@@ -119,11 +142,17 @@ public final class WriteAheadLog implements AutoCloseable {
         long seq = Long.parseLong(name.substring(PREFIX.length(), name.length() - SUFFIX.length()));
         Segment seg = new Segment(seq, f);
         seg.bytes = Files.size(f);
-        List<Record> records = readSegment(f, allocator);
+        List<Record> records = readSegment(f, seq, allocator);
         for (Record r : records) {
-          log.segmentOfBatch.put(r.batchId, seg);
+          Segment earlier = log.segmentOfBatch.put(r.batchId, seg);
+          if (earlier != null) {
+            earlier.open--; // logged again (a requeue): the one commit now counts for the newer
+          }
           seg.open++;
         }
+        // A torn tail is cut by the next start's roll: new records go to a new segment, so the
+        // indexes counted here stay the indexes of the records a later open reads back.
+        seg.records = records.size();
         recovered.addAll(records);
         log.segments.put(seq, seg);
         log.totalBytes += seg.bytes;
@@ -143,6 +172,47 @@ public final class WriteAheadLog implements AutoCloseable {
     List<Record> out = List.copyOf(recovered);
     recovered.clear();
     return out;
+  }
+
+  /**
+   * The position the next appended record takes: every record appended before this call lies before
+   * it, every record appended after at or after it.
+   */
+  public long position() {
+    synchronized (writeLock) {
+      if (current == null) {
+        return (currentSeq + 1) << 32; // the first append rolls to a new segment
+      }
+      return (currentSeq << 32) | requireSegment(currentSeq).records;
+    }
+  }
+
+  /**
+   * Records that a snapshot holds what every record before {@code position} built, so a segment
+   * whose records all lie before it may be deleted once its batches are committed. Until the first
+   * call, committed segments are deleted at once (no snapshots are taken). Also makes later
+   * positions lie after {@code position}, even when the log was emptied since.
+   */
+  public void coveredBefore(long position) {
+    synchronized (writeLock) {
+      coveredBefore = position;
+      if (current == null) {
+        currentSeq = Math.max(currentSeq, position >>> 32);
+      }
+      for (Segment seg : List.copyOf(segments.values())) {
+        if (seg.open == 0 && seg.seq != currentSeq && isCovered(seg)) {
+          deleteSegment(seg);
+        }
+      }
+    }
+  }
+
+  private boolean isCovered(Segment seg) {
+    return ((seg.seq << 32) | seg.records) <= coveredBefore;
+  }
+
+  private Segment requireSegment(long seq) {
+    return java.util.Objects.requireNonNull(segments.get(seq));
   }
 
   /** Bytes the log holds on disk. */
@@ -190,7 +260,22 @@ public final class WriteAheadLog implements AutoCloseable {
    * @throws ResourceExhaustedException when the log is at its size bound
    */
   public void append(String table, String batchId, VectorSchemaRoot batch) {
-    ByteBuffer record = encode(table, batchId, batch);
+    append(table, batchId, false, batch);
+  }
+
+  /**
+   * Appends a batch that was ingested before and is logged again only to be re-sent (a quarantined
+   * batch requeued): a replay of the log must not count its rows a second time. The caller keeps
+   * {@code batch}.
+   *
+   * @throws ResourceExhaustedException when the log is at its size bound
+   */
+  public void appendResend(String table, String batchId, VectorSchemaRoot batch) {
+    append(table, batchId, true, batch);
+  }
+
+  private void append(String table, String batchId, boolean resend, VectorSchemaRoot batch) {
+    ByteBuffer record = encode(table, batchId, resend, batch);
     int length = record.remaining();
     long end;
     FileChannel channel;
@@ -217,6 +302,7 @@ public final class WriteAheadLog implements AutoCloseable {
       Segment seg = java.util.Objects.requireNonNull(segments.get(currentSeq));
       seg.bytes += length;
       seg.open++;
+      seg.records++;
       segmentOfBatch.put(batchId, seg);
       end = (currentSeq << 40) | written;
     }
@@ -270,7 +356,7 @@ public final class WriteAheadLog implements AutoCloseable {
         return;
       }
       seg.open--;
-      if (seg.open == 0 && seg.seq != currentSeq) {
+      if (seg.open == 0 && seg.seq != currentSeq && isCovered(seg)) {
         deleteSegment(seg);
       }
     }
@@ -302,7 +388,7 @@ public final class WriteAheadLog implements AutoCloseable {
         throw new UncheckedIOException("cannot close the write-ahead log in " + dir, e);
       }
       Segment last = segments.get(currentSeq);
-      if (last != null && last.open == 0) {
+      if (last != null && last.open == 0 && isCovered(last)) {
         deleteSegment(last);
       }
     }
@@ -327,9 +413,11 @@ public final class WriteAheadLog implements AutoCloseable {
    * One record, framed in a single array: the header and payload are written once, the length
    * fields patched in place, the CRC appended.
    */
-  private static ByteBuffer encode(String table, String batchId, VectorSchemaRoot batch) {
+  private static ByteBuffer encode(
+      String table, String batchId, boolean resend, VectorSchemaRoot batch) {
     try {
-      byte[] header = (table + "\n" + batchId).getBytes(StandardCharsets.UTF_8);
+      byte[] header =
+          (table + "\n" + batchId + (resend ? "\n" + RESEND : "")).getBytes(StandardCharsets.UTF_8);
       long estimate = 64 + header.length + 4096;
       for (var v : batch.getFieldVectors()) {
         estimate += v.getBufferSize() + 64;
@@ -358,7 +446,8 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /** Every whole record of a segment; stops at the first torn or corrupt one. */
-  private static List<Record> readSegment(Path file, BufferAllocator allocator) throws IOException {
+  private static List<Record> readSegment(Path file, long seq, BufferAllocator allocator)
+      throws IOException {
     byte[] data = Files.readAllBytes(file);
     ByteBuffer buf = ByteBuffer.wrap(data);
     List<Record> out = new ArrayList<>();
@@ -384,7 +473,9 @@ public final class WriteAheadLog implements AutoCloseable {
       if (buf.getLong() != crc.getValue()) {
         break;
       }
-      String[] parts = new String(header, StandardCharsets.UTF_8).split("\n", 2);
+      String[] parts = new String(header, StandardCharsets.UTF_8).split("\n", 3);
+      long position = (seq << 32) | out.size();
+      boolean resend = parts.length > 2 && parts[2].equals(RESEND);
       try (ArrowStreamReader reader =
           new ArrowStreamReader(
               new ByteArrayInputStream(data, payloadAt, (int) payloadLen), allocator)) {
@@ -392,7 +483,11 @@ public final class WriteAheadLog implements AutoCloseable {
         // The reader's root is reused by the next load: keep a root of our own over its buffers.
         out.add(
             new Record(
-                parts[0], parts[1], ArrowCopy.share(reader.getVectorSchemaRoot(), allocator)));
+                parts[0],
+                parts[1],
+                position,
+                resend,
+                ArrowCopy.share(reader.getVectorSchemaRoot(), allocator)));
       }
     }
     return out;

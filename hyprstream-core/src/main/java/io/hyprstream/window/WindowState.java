@@ -2,6 +2,7 @@ package io.hyprstream.window;
 
 import java.util.Arrays;
 import java.util.BitSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The state of every (key, window) of one window size, in columnar pages of primitive arrays.
@@ -434,6 +435,55 @@ final class WindowState {
     }
     freeSlots[freeCount++] = slot;
     live--;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** The state fields of one (slot, value column), as a snapshot names them, in stored order. */
+  static final java.util.List<String> FIELDS =
+      java.util.List.of("n", "sum", "min", "max", "sum_x", "m2", "cxx", "cxy");
+
+  /** The live slots, key by key and in window order within a key. */
+  int[] liveSlots() {
+    int[] out = new int[live];
+    int n = 0;
+    for (int key = 0; key < rings.length; key++) {
+      if (ringMin[key] == EMPTY_MIN) {
+        continue;
+      }
+      int[] ring = rings[key];
+      for (int w = ringMin[key]; w <= ringMax[key]; w++) {
+        int s = ring[w & (ring.length - 1)];
+        if (s >= 0) {
+          out[n++] = s;
+        }
+      }
+    }
+    return n == out.length ? out : Arrays.copyOf(out, n);
+  }
+
+  /** Field {@code field} (an index into {@link #FIELDS}) of {@code slot}'s value column v. */
+  double stateField(int slot, int v, int field) {
+    return field(slot, v, field);
+  }
+
+  /** The pre-aggregated (count, sum) merged into {@code slot}'s value column v, or null. */
+  double @Nullable [] partial(int slot, int v) {
+    return partials.isEmpty() ? null : partials.get(partialKey(slot, v));
+  }
+
+  /**
+   * Creates (key, window) from a snapshot, with empty state to be filled by {@link #setField} and
+   * {@link #addPartial}; marked changed, so the views receive it at their next sync.
+   */
+  int restoreSlot(int key, int window) {
+    int s = slot(key, window);
+    dirty.set(s);
+    return s;
+  }
+
+  void setField(int slot, int v, int field, double value) {
+    state[slot >>> PAGE_BITS][((slot & MASK) * values + v) * STRIDE + field] = value;
   }
 
   /** Heap bytes held, counting allocated (not only used) arrays. */

@@ -508,7 +508,7 @@ public final class WriteThrough implements AutoCloseable {
       }
       VectorSchemaRoot batch = loaded.batch();
       try {
-        wal.append(e.table(), e.batchId(), batch);
+        wal.appendResend(e.table(), e.batchId(), batch); // counted in the windows at ingest
         quarantine.remove(e);
       } catch (RuntimeException ex) {
         batch.close();

@@ -126,6 +126,41 @@ final class PostgresBackendStoreTest {
     assertFalse(schemaOf.findField("i64").isNullable());
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql://", "jdbc:postgresql:"})
+  void newTable_timestampColumn_getsABrinIndex_soTimeRangeReadsNeedNotScanItAll(String form)
+      throws Exception {
+    String table = "brin_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    if (form.startsWith("jdbc")) { // pgjdbc creates in currentSchema, which must exist
+      try (Connection c =
+              DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+          Statement st = c.createStatement()) {
+        st.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+      }
+    }
+    BackendStore store =
+        BackendStores.open(
+            "adbc",
+            form.startsWith("jdbc")
+                ? "jdbc:postgresql://127.0.0.1:5432/test?user=postgres&currentSchema=" + schema
+                : PostgresAvailable.URI,
+            Map.of("schema", schema),
+            null,
+            null,
+            allocator);
+    stores.add(store);
+    try (VectorSchemaRoot batch = Batches.metrics(allocator, 100, 0)) {
+      store.append(table, "b1", batch);
+    }
+    assertEquals(
+        1,
+        count(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = '"
+                + table
+                + "' AND indexdef LIKE '%USING brin (\"timestamp\")%'"),
+        "one BRIN index, on the timestamp column");
+  }
+
   @Test
   void append_sameBatchIdTwice_writesRowsOnce() throws Exception {
     BackendStore store = open("binary");

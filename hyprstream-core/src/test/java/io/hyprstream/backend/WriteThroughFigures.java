@@ -171,8 +171,8 @@ public final class WriteThroughFigures {
         long ready = System.nanoTime();
         long cached = count(hs, "SELECT count(*) FROM metrics");
         System.out.printf(
-            "restart over a log of %,d rows (%,d bytes): serving again after %.1f s (log sent,"
-                + " windows and %,d hot rows rebuilt from PostgreSQL)%n",
+            "restart over a log of %,d rows (%,d bytes): serving again after %.1f s (windows and"
+                + " %,d hot rows rebuilt from the log, which is sent to PostgreSQL after)%n",
             rows, walBytes, (ready - t0) / 1e9, cached);
       }
     }

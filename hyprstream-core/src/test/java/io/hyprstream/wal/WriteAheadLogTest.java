@@ -139,4 +139,94 @@ final class WriteAheadLogTest {
       log.committed("b1");
     }
   }
+
+  @Test
+  void committedSegment_isKeptUntilASnapshotCoversIt_thenDeleted() throws Exception {
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      log.coveredBefore(0); // snapshots are taken: nothing is covered yet
+      long first = log.position();
+      for (int b = 0; b < 6; b++) {
+        try (VectorSchemaRoot root = batch(b * 1000L, 600)) {
+          log.append("t", "b" + b, root); // ~5 KiB each: one segment per batch
+        }
+      }
+      long afterAll = log.position();
+      long segmentsWritten = segments();
+      assertTrue(segmentsWritten >= 3, "small segments roll: " + segmentsWritten);
+      for (int b = 0; b < 6; b++) {
+        log.committed("b" + b);
+      }
+      assertEquals(segmentsWritten, segments(), "committed but not covered: every segment stays");
+      log.coveredBefore(first);
+      assertEquals(segmentsWritten, segments(), "a snapshot before the first record covers none");
+      log.coveredBefore(afterAll);
+      assertEquals(1, segments(), "covered and committed: only the segment being written stays");
+    }
+  }
+
+  @Test
+  void coveredSegment_isKeptUntilCommitted() throws Exception {
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      log.coveredBefore(0);
+      for (int b = 0; b < 6; b++) {
+        try (VectorSchemaRoot root = batch(b * 1000L, 600)) {
+          log.append("t", "b" + b, root);
+        }
+      }
+      long segmentsWritten = segments();
+      log.coveredBefore(log.position());
+      assertEquals(segmentsWritten, segments(), "covered but not committed: every segment stays");
+      log.committed("b0");
+      assertEquals(
+          segmentsWritten - 1, segments(), "the first segment, committed and covered, goes");
+    }
+  }
+
+  @Test
+  void positions_growAcrossRestarts_andRecordsCarryTheirs() throws Exception {
+    long before;
+    long lastPosition;
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      log.coveredBefore(0);
+      before = log.position();
+      for (int b = 0; b < 4; b++) {
+        try (VectorSchemaRoot root = batch(b, 1)) {
+          log.append("t", "b" + b, root);
+        }
+      }
+      try (VectorSchemaRoot root = batch(9, 1)) {
+        log.appendResend("t", "again", root);
+      }
+      lastPosition = log.position();
+    }
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      List<WriteAheadLog.Record> records = log.recovered();
+      try {
+        assertEquals(5, records.size());
+        long previous = before - 1;
+        for (WriteAheadLog.Record r : records) {
+          assertTrue(r.position > previous, "positions grow in log order");
+          assertTrue(r.position < lastPosition, "and lie before the position after the last");
+          previous = r.position;
+        }
+        assertEquals(records.get(0).position, before, "the first record took the position named");
+        assertTrue(records.get(4).resend, "a re-sent batch is marked");
+        assertTrue(!records.get(0).resend);
+      } finally {
+        records.forEach(r -> r.batch.close());
+      }
+      assertTrue(log.position() >= lastPosition, "a reopened log appends after every old record");
+      for (int b = 0; b < 4; b++) {
+        log.committed("b" + b);
+      }
+      log.committed("again");
+      log.coveredBefore(lastPosition);
+    }
+    // Every segment went (committed and covered): a new log still numbers after the snapshot.
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      assertEquals(0, segments(), "nothing left to recover");
+      log.coveredBefore(lastPosition);
+      assertTrue(log.position() >= lastPosition, "positions never go back below a snapshot's");
+    }
+  }
 }

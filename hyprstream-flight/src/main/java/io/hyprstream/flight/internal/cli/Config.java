@@ -71,6 +71,7 @@ public final class Config {
   public static final String ENGINE_MAX_BACKLOG_ROWS = "engine.max_backlog_rows";
   public static final String ENGINE_MAX_BACKLOG_BYTES = "engine.max_backlog_bytes";
   public static final String ENGINE_MAX_LAG = "engine.max_lag";
+  public static final String ENGINE_SNAPSHOT_INTERVAL = "engine.snapshot_interval";
   public static final String SERVER_HTTP_PORT = "server.http_port";
   public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
   public static final String TLS_CERT = "tls.cert";
@@ -160,6 +161,7 @@ public final class Config {
     key(ENGINE_MAX_BACKLOG_ROWS, Type.LONG, "max-backlog-rows");
     key(ENGINE_MAX_BACKLOG_BYTES, Type.LONG, "max-backlog-bytes");
     key(ENGINE_MAX_LAG, Type.INT, "max-lag");
+    key(ENGINE_SNAPSHOT_INTERVAL, Type.INT, "snapshot-interval");
     key(SERVER_HTTP_PORT, Type.INT, "http-port");
     key(SERVER_SHUTDOWN_GRACE, Type.INT, "shutdown-grace");
     key(TLS_CERT, Type.STRING, "tls-cert");
@@ -1081,6 +1083,9 @@ public final class Config {
     if (intValue(ENGINE_MAX_LAG) <= 0) {
       throw bad(ENGINE_MAX_LAG, "must be a positive number of seconds");
     }
+    if (intValue(ENGINE_SNAPSHOT_INTERVAL) < 0) {
+      throw bad(ENGINE_SNAPSHOT_INTERVAL, "must be a number of seconds, 0 (no snapshots) or more");
+    }
     if (intValue(SERVER_SHUTDOWN_GRACE) < 0) {
       throw bad(SERVER_SHUTDOWN_GRACE, "must be a number of seconds, 0 or more");
     }
@@ -1379,6 +1384,11 @@ public final class Config {
   /** How far write-through may fall behind before the server is unready. */
   public Duration maxLag() {
     return Duration.ofSeconds(intValue(ENGINE_MAX_LAG));
+  }
+
+  /** How often window state is snapshotted (with a backend); zero takes none. */
+  public Duration snapshotInterval() {
+    return Duration.ofSeconds(intValue(ENGINE_SNAPSHOT_INTERVAL));
   }
 
   /** Where the write-ahead log lives when a backend is configured. */

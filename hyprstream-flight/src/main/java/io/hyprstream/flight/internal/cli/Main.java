@@ -211,6 +211,14 @@ public final class Main implements Callable<Integer> {
   private @Nullable Integer maxLag;
 
   @Option(
+      names = "--snapshot-interval",
+      paramLabel = "SECONDS",
+      description =
+          "Seconds between window-state snapshots in the data directory, which a restart loads"
+              + " instead of re-reading history from the backend; 0 takes none (default 60).")
+  private @Nullable Integer snapshotInterval;
+
+  @Option(
       names = "--enable-cache",
       negatable = true,
       description = "Keep hot rows in the cache (default on; off needs a backend).")
@@ -560,6 +568,7 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_MAX_BACKLOG_ROWS, maxBacklogRows);
     putIfSet(f, Config.ENGINE_MAX_BACKLOG_BYTES, maxBacklogBytes);
     putIfSet(f, Config.ENGINE_MAX_LAG, maxLag);
+    putIfSet(f, Config.ENGINE_SNAPSHOT_INTERVAL, snapshotInterval);
     putIfSet(f, Config.SERVER_HTTP_PORT, httpPort);
     putIfSet(f, Config.SERVER_SHUTDOWN_GRACE, shutdownGrace);
     putIfSet(f, Config.TLS_CERT, tlsCert);
@@ -722,7 +731,8 @@ public final class Main implements Callable<Integer> {
             .synchronousWriteThrough(cfg.synchronousWriteThrough())
             .maxBacklogRows(cfg.maxBacklogRows())
             .maxBacklogBytes(cfg.maxBacklogBytes())
-            .maxWriteThroughLag(cfg.maxLag());
+            .maxWriteThroughLag(cfg.maxLag())
+            .snapshotInterval(cfg.snapshotInterval());
       }
       hs = builder.build();
     } catch (RuntimeException e) {
