@@ -224,7 +224,27 @@ public final class IngestReader extends ArrowReader {
           d.setNull(r);
         } else {
           long v = s.get(r);
-          d.set(r, to >= from ? Math.multiplyExact(v, to / from) : Math.floorDiv(v, from / to));
+          if (to >= from
+              && (v > Long.MAX_VALUE / (to / from) || v < Long.MIN_VALUE / (to / from))) {
+            throw new IllegalArgumentException(
+                "column '"
+                    + src.getName()
+                    + "', row "
+                    + r
+                    + ": the timestamp "
+                    + v
+                    + " ("
+                    + s.getField().getType()
+                    + ") does not fit the table's "
+                    + d.getField().getType()
+                    + " (int64 "
+                    + ((ArrowType.Timestamp) d.getField().getType())
+                        .getUnit()
+                        .name()
+                        .toLowerCase(Locale.ROOT)
+                    + "s since the epoch)");
+          }
+          d.set(r, to >= from ? v * (to / from) : Math.floorDiv(v, from / to));
         }
       }
     } else if (src instanceof BaseIntVector && dst instanceof BaseIntVector) {
