@@ -8,7 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.arrow.flight.AsyncPutListener;
 import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
@@ -19,13 +21,18 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDe
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions.TableNotExistOption;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.TimeStampSecVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.Dictionary;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,12 +44,14 @@ import org.junit.jupiter.api.Test;
  */
 final class IngestRefusalTest {
   private TestServer server;
+  private FlightClient flight;
   private FlightSqlClient client;
 
   @BeforeEach
   void setUp() {
     server = new TestServer();
-    client = new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build());
+    flight = FlightClient.builder(server.allocator, server.location()).build();
+    client = new FlightSqlClient(flight);
   }
 
   @AfterEach
@@ -119,5 +128,38 @@ final class IngestRefusalTest {
       assertTrue(message.contains("'timestamp', row 1"), message);
     }
     assertEquals(List.of("0"), query("SELECT count(*) FROM metrics"));
+  }
+
+  /**
+   * Seed 4: a dictionary-encoded column over DoPut was answered INTERNAL (a NullPointerException).
+   */
+  @Test
+  void doPut_dictionaryEncodedColumn_invalidArgumentNamingColumn() throws Exception {
+    DictionaryEncoding encoding = new DictionaryEncoding(1, false, null);
+    try (VarCharVector words = new VarCharVector("words", server.allocator);
+        VectorSchemaRoot b =
+            batch(
+                Field.nullable("id", new ArrowType.Int(32, true)),
+                new Field(
+                    "word", new FieldType(true, new ArrowType.Int(32, true), encoding), null))) {
+      words.allocateNew();
+      words.setSafe(0, "alpha".getBytes(StandardCharsets.UTF_8));
+      words.setValueCount(1);
+      DictionaryProvider.MapDictionaryProvider provider =
+          new DictionaryProvider.MapDictionaryProvider(new Dictionary(words, encoding));
+      ((IntVector) b.getVector("id")).setSafe(0, 1);
+      ((IntVector) b.getVector("word")).setSafe(0, 0);
+      b.setRowCount(1);
+      FlightClient.ClientStreamListener put =
+          flight.startPut(FlightDescriptor.path("words"), b, provider, new AsyncPutListener());
+      put.putNext();
+      put.completed();
+      FlightRuntimeException e = assertThrows(FlightRuntimeException.class, put::getResult);
+      assertEquals(FlightStatusCode.INVALID_ARGUMENT, e.status().code(), e.getMessage());
+      assertTrue(e.getMessage().contains("'word'"), e.getMessage());
+    }
+    assertEquals(
+        List.of("0"),
+        query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'words'"));
   }
 }
