@@ -140,9 +140,6 @@ final class IngestFuzzIT {
             + "\"\ntime_column = \"ts\"\nepoch_unit = \"millis\"\nkey_columns = [\"k\"]\n"
             + "value_columns = [\"v\"]\nwindows = [\"1m:2d\", \"1h\"]\n");
     Generator generator = new Generator(new Random(SEED));
-    int steps = 0;
-    int acknowledged = 0;
-    Map<String, Integer> refusals = new TreeMap<>();
     try (PostgresDatabase pg = PostgresDatabase.create();
         ServerProcess server =
             ServerProcess.start(
@@ -174,6 +171,44 @@ final class IngestFuzzIT {
         AdbcConnection adbcConnection = adbc.connect();
         Connection flight = FlightJdbc.connect(server.jdbcUrl());
         Mirror mirror = new Mirror(allocator)) {
+      try {
+        run(
+            server,
+            generator,
+            flightClient,
+            sqlClient,
+            adbcConnection,
+            flight,
+            mirror,
+            pg,
+            allocator);
+      } catch (AssertionError e) {
+        String log = server.log();
+        throw new AssertionError(
+            e.getMessage()
+                + "\nthe server's log, last part:\n"
+                + log.substring(Math.max(0, log.length() - 6000)),
+            e);
+      }
+      assertEquals(0, server.terminate(), server.log());
+    }
+  }
+
+  private static void run(
+      ServerProcess server,
+      Generator generator,
+      FlightClient flightClient,
+      FlightSqlClient sqlClient,
+      AdbcConnection adbcConnection,
+      Connection flight,
+      Mirror mirror,
+      PostgresDatabase pg,
+      BufferAllocator allocator)
+      throws Exception {
+    int steps = 0;
+    int acknowledged = 0;
+    Map<String, Integer> refusals = new TreeMap<>();
+    {
       long deadline = System.nanoTime() + BUDGET.toNanos();
       while (System.nanoTime() < deadline) {
         steps++;
@@ -224,7 +259,6 @@ final class IngestFuzzIT {
           mirror.assertPostgresMatches(c, table, "seed " + SEED + ", PostgreSQL");
         }
       }
-      assertEquals(0, server.terminate(), server.log());
     }
   }
 
