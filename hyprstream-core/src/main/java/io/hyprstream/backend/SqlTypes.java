@@ -147,7 +147,7 @@ enum SqlTypes {
 
   /**
    * Refuses a schema this dialect cannot hold: a column without a column type here, or (PostgreSQL)
-   * two names that PostgreSQL would cut to the same 63 bytes.
+   * a name longer than the 63 bytes PostgreSQL keeps.
    *
    * @throws SchemaMismatchException naming the column
    */
@@ -156,6 +156,17 @@ enum SqlTypes {
     for (Field f : schema.getFields()) {
       columnType(table, f);
       if (this == POSTGRES) {
+        if (!truncate(f.getName(), POSTGRES_NAME_BYTES).equals(f.getName())) {
+          // PostgreSQL would store the cut name; the write-through then finds the full name
+          // missing, its ALTER ... ADD COLUMN fails ("already exists"), and every batch of the
+          // table is quarantined.
+          throw new SchemaMismatchException(
+              table,
+              f.getName(),
+              "is longer than the "
+                  + POSTGRES_NAME_BYTES
+                  + " bytes PostgreSQL keeps of a column name: use a shorter name");
+        }
         String cut = truncate(f.getName(), POSTGRES_NAME_BYTES);
         String other = truncated.put(cut, f.getName());
         if (other != null) {

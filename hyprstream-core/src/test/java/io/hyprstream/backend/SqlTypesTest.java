@@ -30,11 +30,33 @@ final class SqlTypesTest {
     assertTrue(e.getMessage().contains("63 bytes"), e.getMessage());
     // DuckDB keeps long names whole.
     assertDoesNotThrow(() -> SqlTypes.DUCKDB.checkWritable("t", clash));
-    // 63 bytes that differ only in the 64th are fine one at a time.
+  }
+
+  /**
+   * IngestFuzzIT seed 4: one 67-byte name was accepted, PostgreSQL cut it to 63 bytes, and every
+   * later write-through of the table failed ("column ... already exists") and was quarantined.
+   */
+  @Test
+  void postgres_refusesANameLongerThan63Bytes_evenAlone() {
+    String name = "l".repeat(63) + "_one";
+    SchemaMismatchException e =
+        assertThrows(
+            SchemaMismatchException.class,
+            () ->
+                SqlTypes.POSTGRES.checkWritable(
+                    "t", of(Field.nullable(name, new ArrowType.Int(64, true)))));
+    assertTrue(
+        e.getMessage().contains(name) && e.getMessage().contains("63 bytes"), e.getMessage());
+    // 63 bytes are kept whole; a multi-byte name counts its bytes, not its characters.
     assertDoesNotThrow(
         () ->
             SqlTypes.POSTGRES.checkWritable(
-                "t", of(Field.nullable(prefix + "_a", ArrowType.Utf8.INSTANCE))));
+                "t", of(Field.nullable("l".repeat(63), ArrowType.Utf8.INSTANCE))));
+    assertThrows(
+        SchemaMismatchException.class,
+        () ->
+            SqlTypes.POSTGRES.checkWritable(
+                "t", of(Field.nullable("\u00e9".repeat(32), ArrowType.Utf8.INSTANCE))));
   }
 
   @Test

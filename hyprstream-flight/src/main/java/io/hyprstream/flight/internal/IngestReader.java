@@ -114,6 +114,7 @@ public final class IngestReader extends ArrowReader {
     List<Field> out = new ArrayList<>();
     for (int i = 0; i < source.getFields().size(); i++) {
       Field f = source.getFields().get(i);
+      refuseDictionaries(f);
       String name = names == null ? f.getName() : names.get(i);
       Field target = tableField(name);
       ArrowType type = f.getType();
@@ -127,6 +128,24 @@ public final class IngestReader extends ArrowReader {
               f.getChildren()));
     }
     return new Schema(out, source.getCustomMetadata());
+  }
+
+  /**
+   * Refuses a dictionary-encoded column (or one nested in {@code f}): its vectors hold indices
+   * whose values are in the stream's dictionaries, which the core's copy and DuckDB's scan do not
+   * carry along.
+   */
+  private static void refuseDictionaries(Field f) {
+    if (f.getDictionary() != null) {
+      throw new IllegalArgumentException(
+          "column '"
+              + f.getName()
+              + "' is dictionary-encoded, which ingest does not accept; send its values decoded"
+              + " (e.g. DictionaryEncoder.decode)");
+    }
+    for (Field child : f.getChildren()) {
+      refuseDictionaries(child);
+    }
   }
 
   private @Nullable Field tableField(String name) {
@@ -224,7 +243,27 @@ public final class IngestReader extends ArrowReader {
           d.setNull(r);
         } else {
           long v = s.get(r);
-          d.set(r, to >= from ? Math.multiplyExact(v, to / from) : Math.floorDiv(v, from / to));
+          if (to >= from
+              && (v > Long.MAX_VALUE / (to / from) || v < Long.MIN_VALUE / (to / from))) {
+            throw new IllegalArgumentException(
+                "column '"
+                    + src.getName()
+                    + "', row "
+                    + r
+                    + ": the timestamp "
+                    + v
+                    + " ("
+                    + s.getField().getType()
+                    + ") does not fit the table's "
+                    + d.getField().getType()
+                    + " (int64 "
+                    + ((ArrowType.Timestamp) d.getField().getType())
+                        .getUnit()
+                        .name()
+                        .toLowerCase(Locale.ROOT)
+                    + "s since the epoch)");
+          }
+          d.set(r, to >= from ? v * (to / from) : Math.floorDiv(v, from / to));
         }
       }
     } else if (src instanceof BaseIntVector && dst instanceof BaseIntVector) {
