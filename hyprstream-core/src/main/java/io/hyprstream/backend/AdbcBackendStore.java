@@ -510,6 +510,9 @@ public final class AdbcBackendStore implements BackendStore {
    */
   @Override
   public ArrowReader query(String sql, BufferAllocator allocator) {
+    if (dialect == SqlTypes.POSTGRES && pool instanceof javax.sql.DataSource) {
+      return queryPostgres((javax.sql.DataSource) pool, sql, allocator);
+    }
     Session s = openSession();
     AdbcStatement st = null;
     try {
@@ -522,6 +525,46 @@ public final class AdbcBackendStore implements BackendStore {
       Closeables.closeQuietly(st);
       s.close();
       if (isConnectionProblem(e)) {
+        throw unavailable("query failed", e);
+      }
+      throw new QueryRejectedException(
+          describe + " rejected the query: " + scrub(e.getMessage()) + " (in: " + sql + ")", e);
+    }
+  }
+
+  /**
+   * PostgreSQL's answers are read with {@link ResultSetReader}, as {@link PostgresBackendStore}
+   * reads them, not through ADBC: ADBC's JDBC adapter reads a {@code timestamp} as milliseconds,
+   * which would drop the microseconds of every row read back from the backend.
+   */
+  private ArrowReader queryPostgres(
+      javax.sql.DataSource source, String sql, BufferAllocator allocator) {
+    java.sql.Connection c = null;
+    java.sql.Statement st = null;
+    try {
+      c = source.getConnection();
+      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
+      st = c.createStatement();
+      st.setFetchSize(PostgresBackendStore.RESULT_BATCH_ROWS);
+      java.sql.ResultSet rs = st.executeQuery(sql);
+      java.sql.Connection heldConnection = c;
+      java.sql.Statement heldStatement = st;
+      return new ResultSetReader(
+          allocator,
+          rs,
+          PostgresBackendStore.RESULT_BATCH_ROWS,
+          () -> {
+            try {
+              heldStatement.close();
+              heldConnection.rollback();
+            } finally {
+              heldConnection.close(); // back to the pool
+            }
+          });
+    } catch (java.sql.SQLException e) {
+      Closeables.closeQuietly(st);
+      Closeables.closeQuietly(c);
+      if (PostgresBackendStore.isConnectionProblem(e)) {
         throw unavailable("query failed", e);
       }
       throw new QueryRejectedException(

@@ -165,7 +165,9 @@ final class AggregateSplitPostgresTest {
               "SELECT count(DISTINCT sensor) FROM readings",
               "SELECT sensor, count(*) FROM readings WHERE v > 10 GROUP BY sensor ORDER BY sensor",
               "SELECT time_bucket(INTERVAL 1 HOUR, ts) AS h, sum(n) FROM readings GROUP BY h"
-                  + " ORDER BY h");
+                  + " ORDER BY h",
+              "SELECT min(ts), max(ts) FROM readings",
+              "SELECT * FROM readings ORDER BY ts, sensor");
       for (String sql : rows) {
         Engine.ColdReads before = ((Engine) hs).coldReads();
         assertEquals(answer(oracle, sql, List.of()), answer(hs, sql, List.of()), sql);
@@ -179,7 +181,8 @@ final class AggregateSplitPostgresTest {
     try (VectorSchemaRoot b = VectorSchemaRoot.create(READINGS, allocator)) {
       b.allocateNew();
       for (int i = 0; i < n; i++) {
-        Instant t = first.plus(step.multipliedBy(i));
+        // Microseconds too: a backend read that kept only milliseconds would show.
+        Instant t = first.plus(step.multipliedBy(i)).plusNanos(1_000L * (i % 997));
         ((TimeStampMicroVector) b.getVector("ts"))
             .setSafe(i, ChronoUnit.MICROS.between(Instant.EPOCH, t));
         if (i % 11 == 0) {
