@@ -1688,6 +1688,11 @@ public final class Engine implements Hyprstream {
 
   private static boolean reserved(String name) {
     String lower = name.toLowerCase(Locale.ROOT);
+    if (lower.equals(io.hyprstream.backend.PostgresBackendStore.LEDGER)) {
+      // The exactly-once ledger an upstream Hyprstream keeps in its backend, which can be this
+      // server (a grpc:// backend): a client's own table, not a system one.
+      return false;
+    }
     for (String prefix : RESERVED_PREFIXES) {
       if (lower.startsWith(prefix)) {
         return true;
