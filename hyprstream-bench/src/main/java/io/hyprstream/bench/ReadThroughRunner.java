@@ -122,8 +122,7 @@ public final class ReadThroughRunner {
                   .resultCacheBytes(0)
                   .dataDirectory(dataDir)
                   .backend(
-                      BackendStores.open(
-                          "adbc", backendUrl, Map.of(), postgresUser(), null, root))
+                      BackendStores.open("adbc", backendUrl, Map.of(), postgresUser(), null, root))
                   .build();
           Connection pg = DriverManager.getConnection(backendUrl, pgProperties())) {
         long started = System.nanoTime();
@@ -137,7 +136,8 @@ public final class ReadThroughRunner {
         awaitWriteThrough(hs);
         double loadSeconds = (System.nanoTime() - started) / 1e9;
         hs.expire();
-        long cached = count(hs, "SELECT count(*) FROM metrics WHERE timestamp >= " + literal(hotFrom));
+        long cached =
+            count(hs, "SELECT count(*) FROM metrics WHERE timestamp >= " + literal(hotFrom));
         report.append(
             String.format(
                 Locale.ROOT,
@@ -242,8 +242,7 @@ public final class ReadThroughRunner {
   private void hotBounded(Hyprstream hs, Instant hotFrom, BufferAllocator allocator)
       throws Exception {
     Instant from = MetricsData.END.minus(Duration.ofMinutes(30));
-    String sql =
-        "SELECT count(*), avg(value) FROM metrics WHERE timestamp >= " + literal(from);
+    String sql = "SELECT count(*), avg(value) FROM metrics WHERE timestamp >= " + literal(from);
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
         Statement st = duck.createStatement()) {
       st.execute("CREATE TABLE metrics (metric_id VARCHAR, timestamp TIMESTAMP, value DOUBLE)");
@@ -294,8 +293,7 @@ public final class ReadThroughRunner {
    * Copies the engine's hot rows into the plain DuckDB, through a CSV file that DuckDB's own {@code
    * COPY} reads (timestamps as text, so no time zone is involved on either side).
    */
-  private static void copyHotRows(Hyprstream hs, Statement duck, Instant hotFrom)
-      throws Exception {
+  private static void copyHotRows(Hyprstream hs, Statement duck, Instant hotFrom) throws Exception {
     String sql =
         "SELECT metric_id, strftime(timestamp, '%Y-%m-%d %H:%M:%S.%f') AS ts, value FROM metrics"
             + " WHERE timestamp >= "
@@ -309,7 +307,12 @@ public final class ReadThroughRunner {
           for (int i = 0; i < b.getRowCount(); i++) {
             Object v = b.getVector(2).getObject(i);
             out.write(
-                b.getVector(0).getObject(i) + "," + b.getVector(1).getObject(i) + "," + (v == null ? "" : v) + "\n");
+                b.getVector(0).getObject(i)
+                    + ","
+                    + b.getVector(1).getObject(i)
+                    + ","
+                    + (v == null ? "" : v)
+                    + "\n");
           }
         }
       }

@@ -88,6 +88,13 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
+   * DuckDB's {@code max_expression_depth} for every connection: expressions nested deeper are
+   * refused by its parser. Above the analyser's nesting limit, so that limit's message comes first
+   * where both apply.
+   */
+  public static final int MAX_EXPRESSION_DEPTH = 250;
+
+  /**
    * Opens DuckDB as {@link #open(Path, BufferAllocator)} does, with DuckDB's {@code memory_limit}
    * set to {@code memoryLimitBytes} when it is positive (0: DuckDB's default, 80% of RAM). The
    * limit is set before the configuration is locked; a query that needs more fails with DuckDB's
@@ -110,6 +117,9 @@ public final class DuckDbCacheStore implements CacheStore {
         if (memoryLimitBytes > 0) {
           st.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
         }
+        // Deeper expressions fail with DuckDB's clear parser error instead of recursing until
+        // the native stack runs out (which kills the whole process).
+        st.execute("SET GLOBAL max_expression_depth = " + MAX_EXPRESSION_DEPTH);
         st.execute("SET GLOBAL autoinstall_known_extensions = false");
         st.execute("SET GLOBAL autoload_known_extensions = false");
         st.execute("SET GLOBAL allow_community_extensions = false");
@@ -381,15 +391,31 @@ public final class DuckDbCacheStore implements CacheStore {
    * Only SELECT statements serialise; for others the JSON carries DuckDB's error.
    */
   public String parseTree(String sql) {
+    return serialize("SELECT json_serialize_sql(?)", sql, "parse");
+  }
+
+  /**
+   * DuckDB's bound logical plan of {@code sql} as JSON ({@code json_serialize_plan}): every
+   * statement bound against this cache's catalog, as executing it would, but not run. Names come
+   * out resolved (catalog, schema, name); a statement that cannot be bound gives {@code
+   * {"error":true,...}} with DuckDB's reason.
+   */
+  public String planTree(String sql) {
+    return serialize(
+        "SELECT json_serialize_plan(?, skip_null := true, skip_empty := true)", sql, "bind");
+  }
+
+  private String serialize(String call, String sql, String what) {
     DuckDBConnection conn = borrow();
-    try (PreparedStatement ps = conn.prepareStatement("SELECT json_serialize_sql(?)")) {
+    try (PreparedStatement ps = conn.prepareStatement(call)) {
       ps.setString(1, sql);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getString(1);
       }
     } catch (SQLException e) {
-      throw new QueryRejectedException("DuckDB cannot parse the statement: " + e.getMessage(), e);
+      throw new QueryRejectedException(
+          "DuckDB cannot " + what + " the statement: " + e.getMessage(), e);
     } finally {
       release(conn);
     }

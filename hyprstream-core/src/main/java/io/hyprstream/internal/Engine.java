@@ -16,6 +16,8 @@ import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.sql.AggregateQuery;
+import io.hyprstream.internal.sql.Change;
+import io.hyprstream.internal.sql.LookupShape;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TableRef;
@@ -44,7 +46,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -86,15 +87,6 @@ public final class Engine implements Hyprstream {
   static final long FLUSH_ROWS = 64 * 1024;
 
   static final long FLUSH_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-
-  private static final Pattern WRITE_TARGET =
-      Pattern.compile(
-          "^\\s*(?:INSERT\\s+(?:OR\\s+\\w+\\s+)?INTO|UPDATE|DELETE\\s+FROM|MERGE\\s+INTO|TRUNCATE(?:\\s+TABLE)?"
-              + "|DROP\\s+(?:TABLE|VIEW)(?:\\s+IF\\s+EXISTS)?|ALTER\\s+TABLE(?:\\s+IF\\s+EXISTS)?"
-              + "|CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TEMP\\s+|TEMPORARY\\s+)?(?:TABLE|VIEW)"
-              + "(?:\\s+IF\\s+NOT\\s+EXISTS)?)"
-              + "\\s+(?:(?:\"(?:[^\"]|\"\")+\"|\\w+)\\s*\\.\\s*)*(\"(?:[^\"]|\"\")+\"|\\w+)",
-          Pattern.CASE_INSENSITIVE);
 
   private final EngineConfig config;
   private final BufferAllocator allocator;
@@ -179,12 +171,6 @@ public final class Engine implements Hyprstream {
           QUARANTINE_TABLE,
           CACHE_STATS_TABLE);
 
-  /** A {@code /*+ max_staleness=5s *}{@code /} hint: the query accepts a result this old. */
-  private static final Pattern STALENESS_HINT =
-      Pattern.compile(
-          "/\\*\\+?\\s*max_staleness\\s*[=:]?\\s*'?(\\d+)\\s*(ms|s|m|h)?'?\\s*\\*/",
-          Pattern.CASE_INSENSITIVE);
-
   /** How long a backend-routed query waits for queued writes to reach the backend. */
   static final java.time.Duration BACKEND_READ_WAIT = java.time.Duration.ofSeconds(5);
 
@@ -213,7 +199,7 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     this.catalog = cache.catalogName();
-    this.analyser = new SqlAnalyser(cache::parseTree);
+    this.analyser = new SqlAnalyser(cache::parseTree, cache::planTree);
     this.startedAt = config.clock.instant();
     for (AggregationSpec spec : config.aggregations) {
       specs.put(key(spec.table()), spec);
@@ -1126,11 +1112,17 @@ public final class Engine implements Hyprstream {
   @Override
   public QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     checkOpen();
-    refuseUnsafe(sql);
-    SqlAnalyser.checkSize(sql); // before anything parses it: deep nesting crashes DuckDB
-    refuseIngestedWrite(sql);
+    // The analyser refuses text too large or too deeply nested before DuckDB parses it.
+    StatementAnalysis analysis = analyser.analyse(sql);
+    if (analysis.kind() == StatementAnalysis.Kind.NOT_A_QUERY) {
+      InsertStatement insert = InsertStatement.parse(sql);
+      if (insert != null && isIngested(insert)) {
+        throw runAsStatement("INSERT", insert.table);
+      }
+    }
+    guard(analysis, true);
     Instant now = config.clock.instant();
-    QueryResult fast = tryWindowLookup(sql, parameters, alloc, now);
+    QueryResult fast = tryWindowLookup(analysis, parameters, alloc, now);
     if (fast != null) {
       return fast;
     }
@@ -1138,7 +1130,7 @@ public final class Engine implements Hyprstream {
     ResultCache rc = results;
     ResultCache.Key cacheKey = null;
     long[] seen = null;
-    if (rc != null && isCacheable(sql, words)) {
+    if (rc != null && isCacheable(analysis, words)) {
       List<String> sorted = new ArrayList<>(words);
       java.util.Collections.sort(sorted);
       cacheKey = new ResultCache.Key(SqlNames.normalize(sql), parameters);
@@ -1148,7 +1140,6 @@ public final class Engine implements Hyprstream {
         return kept;
       }
     }
-    StatementAnalysis analysis = analyser.analyse(sql);
     Route route = route(analysis, words, parameters, now);
     ArrowReader rows;
     Freshness freshness;
@@ -1169,7 +1160,7 @@ public final class Engine implements Hyprstream {
           throw e;
         }
         backendTablesReadAt = 0; // the backend may have gained the table since it was last listed
-        route = route(analyser.analyse(sql), words, parameters, now);
+        route = route(analysis, words, parameters, now);
         if (route.backendWhy == null) {
           throw e;
         }
@@ -1186,9 +1177,8 @@ public final class Engine implements Hyprstream {
   }
 
   /** True when a query's answer depends only on table contents, so it may be kept for repeats. */
-  private static boolean isCacheable(String sql, Set<String> words) {
-    String verb = SqlNames.verb(sql);
-    if (!(verb.equals("SELECT") || verb.equals("WITH") || verb.equals("FROM"))) {
+  private static boolean isCacheable(StatementAnalysis analysis, Set<String> words) {
+    if (!analysis.isQuery()) {
       return false;
     }
     for (String w : words) {
@@ -1204,20 +1194,9 @@ public final class Engine implements Hyprstream {
    * allowance of the tables it reads (zero when any table has none).
    */
   private Duration allowedStaleness(String sql, Set<String> words) {
-    Matcher hint = STALENESS_HINT.matcher(sql);
-    if (hint.find()) {
-      long n = Long.parseLong(hint.group(1));
-      String unit = hint.group(2) == null ? "s" : hint.group(2).toLowerCase(Locale.ROOT);
-      switch (unit) {
-        case "ms":
-          return Duration.ofMillis(n);
-        case "m":
-          return Duration.ofMinutes(n);
-        case "h":
-          return Duration.ofHours(n);
-        default:
-          return Duration.ofSeconds(n);
-      }
+    Duration hinted = SqlNames.stalenessHint(sql);
+    if (hinted != null) {
+      return hinted;
     }
     Duration allowed = null;
     for (String table : tablesRead(words)) {
@@ -1685,8 +1664,12 @@ public final class Engine implements Hyprstream {
   }
 
   private @Nullable QueryResult tryWindowLookup(
-      String sql, List<@Nullable Object> parameters, BufferAllocator alloc, Instant now) {
-    WindowLookup lookup = WindowLookup.parse(sql, parameters);
+      StatementAnalysis analysis,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc,
+      Instant now) {
+    LookupShape shape = analysis.lookup();
+    WindowLookup lookup = shape == null ? null : WindowLookup.of(shape, parameters);
     if (lookup == null) {
       return null;
     }
@@ -1764,10 +1747,10 @@ public final class Engine implements Hyprstream {
   @Override
   public Schema querySchema(String sql) {
     checkOpen();
-    SqlAnalyser.checkSize(sql);
+    StatementAnalysis analysis = analyser.analyse(sql);
+    guard(analysis, true);
     String routed =
-        route(analyser.analyse(sql), SqlNames.words(sql), List.of(), config.clock.instant())
-            .backendWhy;
+        route(analysis, SqlNames.words(sql), List.of(), config.clock.instant()).backendWhy;
     if (routed != null) {
       try (ArrowReader r =
           java.util.Objects.requireNonNull(backend)
@@ -1783,103 +1766,274 @@ public final class Engine implements Hyprstream {
   @Override
   public long execute(String sql, List<@Nullable Object> parameters) {
     checkOpen();
-    refuseUnsafe(sql);
+    SqlAnalyser.checkSize(sql);
     InsertStatement insert = InsertStatement.parse(sql);
     if (insert != null && isIngested(insert)) {
       return executeInsert(insert, parameters);
     }
-    // Leading comments and a WITH clause must not hide the target from the checks below.
-    String body = sql.substring(InsertStatement.statementStart(sql));
-    Matcher m = WRITE_TARGET.matcher(body);
-    String target = m.find() ? targetOf(m) : null;
-    String verb = SqlNames.verb(body);
-    if (target != null) {
-      if (target.equalsIgnoreCase(BACKEND_STATUS_TABLE)
-          || target.equalsIgnoreCase(QUARANTINE_TABLE)
-          || target.equalsIgnoreCase(CACHE_STATS_TABLE)) {
-        throw new QueryRejectedException("'" + target + "' is a read-only system table", null);
-      }
-      if (isView(target)) {
-        throw new QueryRejectedException(
-            "'"
-                + target
-                + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
-            null);
-      }
-      if (specs.containsKey(key(target)) && WRITE_VERBS.contains(verb)) {
-        throw new QueryRejectedException(
-            verb.equals("INSERT")
-                ? "this INSERT into '"
-                    + target
-                    + "' could not be read (expected INSERT INTO name [(columns)] VALUES ... or"
-                    + " INSERT INTO name [(columns)] SELECT ...)"
-                : verb
-                    + " of rows of '"
-                    + target
-                    + "' is not allowed: its window aggregates were computed from the rows as"
-                    + " ingested, and changed rows would no longer agree with them. Rows are only"
-                    + " added (ingest or INSERT) and leave by expiry; re-ingest corrected data as"
-                    + " new rows",
-            null);
-      }
-      TableState targetState = tables.get(key(target));
-      boolean managed = targetState != null && targetState.isManaged();
-      if (managed && !(verb.equals("INSERT") || verb.equals("UPDATE") || verb.equals("DELETE"))) {
-        throw new QueryRejectedException(
-            "'" + target + "' is managed by Hyprstream; " + verb + " on it is not allowed", null);
-      }
-    }
+    StatementAnalysis analysis = analyser.analyse(sql);
+    guard(analysis, false);
     prepareFor(SqlNames.words(sql));
     try {
       return cache.execute(sql, parameters);
     } finally {
       versions.changedAny(); // whatever it changed, kept results may no longer hold
-      if (target != null && verb.equals("DROP") && cache.tableSchema(target) == null) {
-        hotSet.dropped(key(target));
+      for (Change c : analysis.changes()) {
+        String name = c.target().name();
+        if (c.operation().equals("DROP") && !name.isEmpty() && cache.tableSchema(name) == null) {
+          hotSet.dropped(key(name));
+        }
       }
     }
   }
 
+  // ------------------------------------------------------------------------------------ guard
+
   /**
-   * Refuses, in a query, a statement that would change an ingested table: run as a query, DuckDB
-   * would change the rows behind the windows' back ({@link #execute} runs INSERT as an ingest).
+   * Refuses a statement that would change what other clients see, from DuckDB's own analysis of it;
+   * the same decision for a query, a prepared statement, an update and {@link #execute}. A SELECT
+   * changes nothing. Any other statement is bound by DuckDB first, and each thing its plan changes
+   * must be allowed ({@link #guard(Change, boolean)}); a statement DuckDB cannot bind or whose plan
+   * holds an operator this guard does not know is refused.
+   *
+   * @param asQuery true when the statement runs as a query, which must not change ingested rows
+   *     (INSERT into them runs as an ingest only through {@link #execute})
    */
-  private void refuseIngestedWrite(String sql) {
-    String first = SqlNames.verb(sql);
-    if (!(first.equals("WITH") || WRITE_VERBS.contains(first))) {
-      return; // the common case, a SELECT, costs one look at the first word
+  private void guard(StatementAnalysis analysis, boolean asQuery) {
+    if (analysis.kind() != StatementAnalysis.Kind.NOT_A_QUERY) {
+      return; // a SELECT; or text DuckDB's parser refuses, which fails with its message when run
     }
-    String body = sql.substring(InsertStatement.statementStart(sql));
-    String verb = SqlNames.verb(body);
-    if (!WRITE_VERBS.contains(verb)) {
-      return;
-    }
-    InsertStatement insert = InsertStatement.parse(sql);
-    String target;
-    if (insert != null) {
-      target = isIngested(insert) ? insert.table : null;
-    } else {
-      Matcher m = WRITE_TARGET.matcher(body);
-      String named = m.find() ? targetOf(m) : null;
-      TableState ts = named == null ? null : tables.get(key(named));
-      boolean guarded =
-          named != null
-              && (specs.containsKey(key(named)) || isView(named) || (ts != null && ts.isManaged()));
-      target = guarded ? named : null;
-    }
-    if (target != null) {
+    String error = analysis.error();
+    if (error != null) {
+      String missing = analysis.missingTable();
+      if (missing != null) {
+        throw new TableNotFoundException(missing);
+      }
       throw new QueryRejectedException(
-          verb
-              + " on '"
-              + target
-              + "' changes rows: run it as a statement (execute, a Flight SQL update,"
-              + " JDBC executeUpdate), not as a query",
+          "the statement is refused because DuckDB cannot bind it to check what it changes: "
+              + error,
+          null);
+    }
+    if (analysis.statements() > 1) {
+      throw new QueryRejectedException(
+          "one statement at a time: this text holds "
+              + analysis.statements()
+              + " statements; send them one by one",
+          null);
+    }
+    for (Change c : analysis.changes()) {
+      guard(c, asQuery);
+    }
+  }
+
+  /** Catalog entries whose creation changes the meaning of every client's SQL. */
+  private static final Set<String> MEANING_CHANGING_ENTRIES =
+      Set.of("MACRO_ENTRY", "TABLE_MACRO_ENTRY", "TYPE_ENTRY", "SECRET_ENTRY");
+
+  private void guard(Change c, boolean asQuery) {
+    String op = c.operation();
+    TableRef target = c.target();
+    switch (op) {
+      case "INSERT":
+      case "UPDATE":
+      case "DELETE":
+      case "MERGE_INTO":
+        guardWrite(target, op.equals("MERGE_INTO") ? "MERGE" : op, true, asQuery);
+        return;
+      case "CREATE_TABLE":
+      case "CREATE_VIEW":
+      case "CREATE_SEQUENCE":
+      case "CREATE_SCHEMA":
+      case "CREATE_INDEX":
+        if (c.temporary()) {
+          throw new QueryRejectedException(
+              "temporary tables, views and sequences are refused: the server's DuckDB connections"
+                  + " are shared by every client, and a temporary '"
+                  + target.name()
+                  + "' would hide the table of that name from the others",
+              null);
+        }
+        guardName(target);
+        if (c.replaces()) {
+          guardWrite(target, "CREATE OR REPLACE", false, asQuery);
+        } else if (op.equals("CREATE_INDEX")) {
+          guardWrite(target, "CREATE INDEX", false, asQuery);
+        }
+        return;
+      case "DROP":
+      case "ALTER":
+        if (MEANING_CHANGING_ENTRIES.contains(c.entryType())
+            || c.entryType().equals("PREPARED_STATEMENT")) {
+          throw new QueryRejectedException(
+              op + " of " + c.entryType() + " '" + target.name() + "' is not allowed", null);
+        }
+        if (c.entryType().equals("SCHEMA_ENTRY")) {
+          if (isSystemCatalog(target.catalog())
+              || target.name().equalsIgnoreCase("main")
+              || reserved(target.name())) {
+            throw new QueryRejectedException(
+                op
+                    + " of schema '"
+                    + target.name()
+                    + "' is not allowed: it holds Hyprstream's or DuckDB's own tables",
+                null);
+          }
+          return;
+        }
+        if (!c.entryType().equals("SEQUENCE_ENTRY") && !c.entryType().equals("INDEX_ENTRY")) {
+          guardWrite(target, op, false, asQuery);
+        }
+        String renamed = c.newName();
+        if (renamed != null) {
+          guardName(new TableRef(target.catalog(), target.schema(), renamed));
+        }
+        return;
+      case "CREATE_MACRO":
+      case "CREATE_FUNCTION":
+      case "CREATE_TYPE":
+      case "CREATE_SECRET":
+        throw new QueryRejectedException(
+            "CREATE MACRO, CREATE FUNCTION, CREATE TYPE and CREATE SECRET are refused: the"
+                + " server's catalog is shared by every client, and a function or type created"
+                + " here (say, a macro named like a built-in such as abs or now) would change the"
+                + " answers of every other client's queries",
+            null);
+      case "SET":
+      case "RESET":
+        throw new QueryRejectedException(
+            "SET, RESET, USE and PRAGMA settings are refused: the server's DuckDB connections are"
+                + " shared by every client, so a setting ('"
+                + target.name()
+                + "') would change other clients' results",
+            null);
+      case "TRANSACTION":
+        throw new QueryRejectedException(
+            "BEGIN, COMMIT and ROLLBACK are refused: each statement commits on its own, and a"
+                + " transaction left open on a shared connection would hold other clients' writes",
+            null);
+      case "ATTACH":
+      case "DETACH":
+      case "LOAD":
+      case "EXPORT":
+      case "COPY_TO_FILE":
+      case "COPY_DATABASE":
+      case "VACUUM":
+        throw new QueryRejectedException(
+            op.replace('_', ' ')
+                + " is not allowed: the cache's catalog, files and extensions are fixed",
+            null);
+      default:
+        throw new QueryRejectedException(
+            "the statement is refused: its plan holds "
+                + op
+                + ", which this server does not accept from clients",
+            null);
+    }
+  }
+
+  /**
+   * Refuses {@code verb} on {@code target} when it is a system table or view, a window view, a
+   * table with window aggregates, or a table ingest manages (which takes INSERT, UPDATE and DELETE
+   * only, and as a query none of them).
+   *
+   * @param rowWrite true for INSERT, UPDATE, DELETE and MERGE, which change rows
+   */
+  private void guardWrite(TableRef target, String verb, boolean rowWrite, boolean asQuery) {
+    String name = target.name();
+    if (isSystemCatalog(target.catalog()) || isSystemSchema(target.schema()) || reserved(name)) {
+      throw new QueryRejectedException(
+          "'" + name + "' is a read-only system table; " + verb + " on it is not allowed", null);
+    }
+    boolean cacheMain =
+        (target.catalog().isEmpty() || target.catalog().equalsIgnoreCase(catalog))
+            && (target.schema().isEmpty() || target.schema().equalsIgnoreCase("main"));
+    if (!cacheMain) {
+      return; // a table of the client's own schema
+    }
+    TableState ts = tables.get(key(name));
+    boolean view = isView(name);
+    boolean aggregated = specs.containsKey(key(name));
+    boolean managed = ts != null && ts.isManaged();
+    if (asQuery && rowWrite && (view || aggregated || managed)) {
+      throw runAsStatement(verb, name);
+    }
+    if (view) {
+      throw new QueryRejectedException(
+          "'" + name + "' is a window view maintained by Hyprstream and cannot be changed by SQL",
+          null);
+    }
+    if (aggregated) {
+      throw new QueryRejectedException(
+          verb.equals("INSERT")
+              ? "this INSERT into '"
+                  + name
+                  + "' could not be read (expected INSERT INTO name [(columns)] VALUES ... or"
+                  + " INSERT INTO name [(columns)] SELECT ...)"
+              : rowWrite
+                  ? verb
+                      + " of rows of '"
+                      + name
+                      + "' is not allowed: its window aggregates were computed from the rows as"
+                      + " ingested, and changed rows would no longer agree with them. Rows are"
+                      + " only added (ingest or INSERT) and leave by expiry; re-ingest corrected"
+                      + " data as new rows"
+                  : "'" + name + "' is managed by Hyprstream; " + verb + " on it is not allowed",
+          null);
+    }
+    if (managed && !rowWrite) {
+      throw new QueryRejectedException(
+          "'" + name + "' is managed by Hyprstream; " + verb + " on it is not allowed", null);
+    }
+  }
+
+  private static QueryRejectedException runAsStatement(String verb, String table) {
+    return new QueryRejectedException(
+        verb
+            + " on '"
+            + table
+            + "' changes rows: run it as a statement (execute, a Flight SQL update,"
+            + " JDBC executeUpdate), not as a query",
+        null);
+  }
+
+  /** Refuses creating (or renaming to) a name reserved for system tables and catalogs. */
+  private void guardName(TableRef created) {
+    if (isSystemCatalog(created.catalog())
+        || isSystemSchema(created.schema())
+        || reserved(created.name())) {
+      throw new QueryRejectedException(
+          "'"
+              + created.name()
+              + "' is reserved: names starting with "
+              + String.join(", ", RESERVED_PREFIXES)
+              + " and the system and temp catalogs belong to Hyprstream's system tables or"
+              + " DuckDB's catalog",
           null);
     }
   }
 
-  /** Statements that change rows, which a query must not run on an ingested table. */
-  private static final Set<String> WRITE_VERBS = Set.of("INSERT", "UPDATE", "DELETE", "MERGE");
+  private static boolean isSystemCatalog(String catalog) {
+    return catalog.equalsIgnoreCase("system") || catalog.equalsIgnoreCase("temp");
+  }
+
+  private static boolean isSystemSchema(String schema) {
+    return schema.equalsIgnoreCase("information_schema") || schema.equalsIgnoreCase("pg_catalog");
+  }
+
+  private static boolean reserved(String name) {
+    String lower = name.toLowerCase(Locale.ROOT);
+    if (lower.equals(io.hyprstream.backend.PostgresBackendStore.LEDGER)) {
+      // The exactly-once ledger an upstream Hyprstream keeps in its backend, which can be this
+      // server (a grpc:// backend): a client's own table, not a system one.
+      return false;
+    }
+    for (String prefix : RESERVED_PREFIXES) {
+      if (lower.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   /**
    * True when an INSERT targets a table whose rows arrive through ingest (one with window
@@ -2096,14 +2250,6 @@ public final class Engine implements Hyprstream {
       out.add(column);
     }
     return out;
-  }
-
-  /** The table a write statement matched by {@link #WRITE_TARGET} names, unquoted. */
-  private static String targetOf(Matcher m) {
-    String target = m.group(1);
-    return target.startsWith("\"")
-        ? target.substring(1, target.length() - 1).replace("\"\"", "\"")
-        : target;
   }
 
   @Override
@@ -2389,18 +2535,6 @@ public final class Engine implements Hyprstream {
   }
 
   // ------------------------------------------------------------------------------------ close
-
-  /** Statements DuckDB's lock-down leaves open that have no place in a shared cache. */
-  private static final Set<String> REFUSED_VERBS =
-      Set.of("ATTACH", "DETACH", "INSTALL", "LOAD", "EXPORT", "IMPORT", "USE");
-
-  private static void refuseUnsafe(String sql) {
-    String verb = SqlNames.verb(sql);
-    if (REFUSED_VERBS.contains(verb)) {
-      throw new QueryRejectedException(
-          verb + " is not allowed: the cache's catalog and extensions are fixed", null);
-    }
-  }
 
   private void checkOpen() {
     if (closed.get()) {

@@ -1,8 +1,10 @@
 package io.hyprstream.internal;
 
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The names a SQL statement mentions, found by a small lexer that skips string literals and
@@ -68,42 +70,80 @@ final class SqlNames {
   }
 
   /**
-   * The first word of the statement, upper-cased ("SELECT", "INSERT", ...), or "". Leading comments
-   * and parentheses are skipped, so a comment cannot hide what a statement does.
+   * The result age a query accepts by a {@code /*+ max_staleness=5s *}{@code /} hint in a comment
+   * ({@code ms}, {@code s}, {@code m} or {@code h}; seconds without a unit; {@code =} or {@code :}
+   * optional, the value optionally in single quotes), or null when it has none. One pass over the
+   * text: comments are found as {@link #words} finds them, skipping literals.
    */
-  static String verb(String sql) {
-    int n = sql.length();
-    int i = bodyStart(sql, true);
-    int start = i;
-    while (i < n && Character.isLetter(sql.charAt(i))) {
-      i++;
-    }
-    return sql.substring(start, i).toUpperCase(Locale.ROOT);
-  }
-
-  /**
-   * The index of the statement's first token after leading white space and comments (and opening
-   * parentheses when {@code parentheses} is true).
-   */
-  static int bodyStart(String sql, boolean parentheses) {
+  static @Nullable Duration stalenessHint(String sql) {
     int n = sql.length();
     int i = 0;
     while (i < n) {
       char c = sql.charAt(i);
-      if (Character.isWhitespace(c) || (parentheses && c == '(')) {
-        i++;
+      if (c == '\'' || c == '"') {
+        i = skipQuoted(sql, i, c);
       } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
         while (i < n && sql.charAt(i) != '\n') {
           i++;
         }
       } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
         int end = sql.indexOf("*/", i + 2);
+        int stop = end < 0 ? n : end;
+        Duration hint = hint(sql.substring(i + 2, stop));
+        if (hint != null) {
+          return hint;
+        }
         i = end < 0 ? n : end + 2;
       } else {
-        break;
+        i++;
       }
     }
-    return i;
+    return null;
+  }
+
+  /** The hint a comment's body holds: {@code [+] max_staleness [=|:] ['] digits [unit] [']}. */
+  private static @Nullable Duration hint(String body) {
+    String b = body.strip();
+    if (b.startsWith("+")) {
+      b = b.substring(1).stripLeading();
+    }
+    String key = "max_staleness";
+    if (!b.regionMatches(true, 0, key, 0, key.length())) {
+      return null;
+    }
+    b = b.substring(key.length()).stripLeading();
+    if (b.startsWith("=") || b.startsWith(":")) {
+      b = b.substring(1).stripLeading();
+    }
+    boolean quoted = b.startsWith("'");
+    if (quoted) {
+      b = b.substring(1);
+    }
+    int digits = 0;
+    while (digits < b.length() && digits < 18 && Character.isDigit(b.charAt(digits))) {
+      digits++;
+    }
+    if (digits == 0) {
+      return null;
+    }
+    long amount = Long.parseLong(b.substring(0, digits));
+    String rest = b.substring(digits).stripLeading();
+    if (quoted && rest.endsWith("'")) {
+      rest = rest.substring(0, rest.length() - 1).stripTrailing();
+    }
+    switch (rest.toLowerCase(Locale.ROOT)) {
+      case "ms":
+        return Duration.ofMillis(amount);
+      case "":
+      case "s":
+        return Duration.ofSeconds(amount);
+      case "m":
+        return Duration.ofMinutes(amount);
+      case "h":
+        return Duration.ofHours(amount);
+      default:
+        return null;
+    }
   }
 
   /**

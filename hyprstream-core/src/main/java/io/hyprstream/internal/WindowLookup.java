@@ -1,51 +1,30 @@
 package io.hyprstream.internal;
 
+import io.hyprstream.internal.sql.LookupShape;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Recognises the common window lookup — one key's windows of one view, optionally bounded in time,
- * ordered by {@code window_start}, optionally limited — so it can be answered from the aggregator's
- * state in microseconds instead of through DuckDB (which costs a millisecond or more per query):
+ * The common window lookup — one key's windows of one view, optionally bounded in time, ordered by
+ * {@code window_start}, optionally limited — answered from the aggregator's state in microseconds
+ * instead of through DuckDB (which costs a millisecond or more per query):
  *
  * <pre>{@code
- * SELECT * | col, ... FROM <view> WHERE <key> = ? | '<text>'
+ * SELECT * | col, ... FROM <view> WHERE <key> = ? | '<text>' | n
  *   [AND window_start >|>=|<|<= ? | TIMESTAMP '<ts>' ...]
  *   [ORDER BY window_start [ASC|DESC]] [LIMIT n | ?]
  * }</pre>
  *
- * Anything else (or a parameter of a type it does not know) is left to DuckDB.
+ * The shape comes from DuckDB's parse tree ({@link LookupShape}); anything else (or a parameter of
+ * a type it does not know) is left to DuckDB.
  */
 final class WindowLookup {
-  private static final String IDENT = "(?:\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_]*)";
-  private static final String VALUE = "(\\?|'(?:[^']|'')*'|TIMESTAMP\\s+'[^']*'|-?\\d+)";
-  private static final Pattern STATEMENT =
-      Pattern.compile(
-          "^\\s*SELECT\\s+(\\*|"
-              + IDENT
-              + "(?:\\s*,\\s*"
-              + IDENT
-              + ")*)\\s+FROM\\s+("
-              + IDENT
-              + ")\\s+WHERE\\s+(.+?)"
-              + "(?:\\s+ORDER\\s+BY\\s+(\"?window_start\"?)(?:\\s+(ASC|DESC))?)?"
-              + "(?:\\s+LIMIT\\s+(\\d+|\\?))?\\s*;?\\s*$",
-          Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
-  private static final Pattern TERM =
-      Pattern.compile(
-          "^\\s*(" + IDENT + ")\\s*(=|>=|<=|>|<)\\s*" + VALUE + "\\s*$", Pattern.CASE_INSENSITIVE);
-  private static final Pattern AND = Pattern.compile("\\s+AND\\s+", Pattern.CASE_INSENSITIVE);
-
   final String view;
   final @Nullable List<String> columns;
   final String keyColumn;
@@ -74,45 +53,26 @@ final class WindowLookup {
     this.limit = limit;
   }
 
-  /** The lookup {@code sql} asks for with {@code parameters} bound, or null when it is not one. */
-  static @Nullable WindowLookup parse(String sql, List<@Nullable Object> parameters) {
-    Matcher m = STATEMENT.matcher(sql);
-    if (!m.matches()) {
-      return null;
-    }
-    int nextParam = 0;
-    List<String> columns = null;
-    if (!m.group(1).equals("*")) {
-      columns = new ArrayList<>();
-      for (String c : m.group(1).split(",")) {
-        columns.add(unquote(c.strip()));
-      }
-    }
-    String view = unquote(m.group(2));
+  /**
+   * The lookup {@code shape} asks for with {@code parameters} bound, or null when it is not one.
+   */
+  static @Nullable WindowLookup of(LookupShape shape, List<@Nullable Object> parameters) {
     String keyColumn = null;
     Object key = null;
     long from = Long.MIN_VALUE;
     long to = Long.MAX_VALUE;
-    for (String term : AND.split(m.group(3))) {
-      Matcher t = TERM.matcher(term);
-      if (!t.matches()) {
-        return null;
-      }
-      String column = unquote(t.group(1));
-      String op = t.group(2);
-      Object value;
-      if (t.group(3).equals("?")) {
-        if (nextParam >= parameters.size()) {
-          return null;
-        }
-        value = parameters.get(nextParam++);
-      } else {
-        value = literal(t.group(3));
+    int highestParameter = 0;
+    for (LookupShape.Term term : shape.terms()) {
+      highestParameter = Math.max(highestParameter, term.value().parameter());
+      Object value = term.value().resolve(parameters);
+      if (term.value().timestamp()) {
+        value = parseTimestamp((String) java.util.Objects.requireNonNull(value));
       }
       if (value == null) {
         return null;
       }
-      if (column.equalsIgnoreCase("window_start")) {
+      String op = term.op();
+      if (term.column().equalsIgnoreCase("window_start")) {
         Long micros = micros(value);
         if (micros == null) {
           return null;
@@ -134,7 +94,7 @@ final class WindowLookup {
             return null; // window_start = x: rare, left to DuckDB
         }
       } else if (op.equals("=") && keyColumn == null) {
-        keyColumn = column;
+        keyColumn = term.column();
         key = value instanceof Number ? (Object) ((Number) value).longValue() : value.toString();
       } else {
         return null;
@@ -143,42 +103,35 @@ final class WindowLookup {
     if (keyColumn == null || key == null) {
       return null;
     }
-    boolean ordered = m.group(4) != null;
-    boolean descending = ordered && m.group(5) != null && m.group(5).equalsIgnoreCase("DESC");
+    String orderBy = shape.orderBy();
+    if (orderBy != null && !orderBy.equalsIgnoreCase("window_start")) {
+      return null;
+    }
     int limit = Integer.MAX_VALUE;
-    if (m.group(6) != null) {
-      if (!ordered) {
+    LookupShape.Value limitValue = shape.limit();
+    if (limitValue != null) {
+      if (orderBy == null) {
         return null; // LIMIT without ORDER BY picks arbitrary rows; DuckDB decides which
       }
-      Object l = m.group(6).equals("?") ? param(parameters, nextParam++) : Long.valueOf(m.group(6));
+      highestParameter = Math.max(highestParameter, limitValue.parameter());
+      Object l = limitValue.resolve(parameters);
       if (!(l instanceof Number) || ((Number) l).longValue() < 0) {
         return null;
       }
       limit = (int) Math.min(Integer.MAX_VALUE, ((Number) l).longValue());
     }
-    if (nextParam != parameters.size()) {
+    if (highestParameter != parameters.size()) {
       return null;
     }
-    return new WindowLookup(view, columns, keyColumn, key, from, to, descending, limit);
-  }
-
-  private static @Nullable Object param(List<@Nullable Object> parameters, int i) {
-    return i < parameters.size() ? parameters.get(i) : null;
-  }
-
-  private static @Nullable Object literal(String text) {
-    if (text.startsWith("'")) {
-      return text.substring(1, text.length() - 1).replace("''", "'");
-    }
-    if (text.regionMatches(true, 0, "TIMESTAMP", 0, 9)) {
-      String inner = text.substring(text.indexOf('\'') + 1, text.lastIndexOf('\''));
-      return parseTimestamp(inner);
-    }
-    try {
-      return Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      return null;
-    }
+    return new WindowLookup(
+        shape.from(),
+        shape.columns(),
+        keyColumn,
+        key,
+        from,
+        to,
+        orderBy != null && shape.descending(),
+        limit);
   }
 
   private static @Nullable Instant parseTimestamp(String text) {
@@ -214,12 +167,5 @@ final class WindowLookup {
       return null;
     }
     return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000L), i.getNano() / 1000);
-  }
-
-  private static String unquote(String identifier) {
-    if (identifier.startsWith("\"")) {
-      return identifier.substring(1, identifier.length() - 1).replace("\"\"", "\"");
-    }
-    return identifier.toLowerCase(Locale.ROOT);
   }
 }

@@ -77,7 +77,8 @@ final class AggregateSplitPostgresTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    try (Connection pg = DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+    try (Connection pg =
+            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
         Statement st = pg.createStatement()) {
       st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
     }
@@ -144,13 +145,13 @@ final class AggregateSplitPostgresTest {
         Engine.ColdReads before = ((Engine) hs).coldReads();
         assertEquals(answer(oracle, sql, List.of()), answer(hs, sql, List.of()), sql);
         Engine.ColdReads after = ((Engine) hs).coldReads();
-        assertEquals(
-            before.partialAggregates() + 1, after.partialAggregates(), "split: " + sql);
+        assertEquals(before.partialAggregates() + 1, after.partialAggregates(), "split: " + sql);
         assertEquals(before.rows(), after.rows(), "no rows read: " + sql);
       }
 
-      String bound = "SELECT sensor, count(*), sum(n) FROM readings WHERE ts >= ? GROUP BY sensor"
-          + " ORDER BY sensor";
+      String bound =
+          "SELECT sensor, count(*), sum(n) FROM readings WHERE ts >= ? GROUP BY sensor"
+              + " ORDER BY sensor";
       List<@Nullable Object> params =
           List.of(LocalDateTime.ofInstant(wall.minus(Duration.ofMinutes(100)), ZoneOffset.UTC));
       long partial = ((Engine) hs).coldReads().partialAggregates();

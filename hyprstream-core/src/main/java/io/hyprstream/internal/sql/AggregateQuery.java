@@ -24,11 +24,11 @@ import org.jspecify.annotations.Nullable;
  * <p>Only what combines exactly is accepted, everything else stays on the row path: counts; sums,
  * averages, minima and maxima of integer and floating-point columns (text minima would compare by
  * the backend's collation, not DuckDB's); groups of text, boolean and integer columns; a WHERE that
- * is nothing but comparisons of the table's time column with values the analyser resolves
- * ({@link SqlAnalyser#value}). Each part gets those comparisons as literals resolved once, so both
- * read the same span. The combined columns keep DuckDB's names and types for the query, so a
- * client cannot tell which path answered (floating-point sums may differ in their last bits, as
- * they do between any two summation orders).
+ * is nothing but comparisons of the table's time column with values the analyser resolves ({@link
+ * SqlAnalyser#value}). Each part gets those comparisons as literals resolved once, so both read the
+ * same span. The combined columns keep DuckDB's names and types for the query, so a client cannot
+ * tell which path answered (floating-point sums may differ in their last bits, as they do between
+ * any two summation orders).
  */
 public final class AggregateQuery {
   /** The relation the combining query reads the backend's partial aggregates from. */
@@ -395,7 +395,9 @@ public final class AggregateQuery {
     }
   }
 
-  /** A column reference's name when it is a bare or {@code binding.}-qualified column, else null. */
+  /**
+   * A column reference's name when it is a bare or {@code binding.}-qualified column, else null.
+   */
   private static @Nullable String column(JsonNode e, String binding) {
     if (!e.path("type").asText("").equals("COLUMN_REF")) {
       return null;

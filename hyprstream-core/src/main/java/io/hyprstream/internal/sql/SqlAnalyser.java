@@ -10,7 +10,6 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.internal.sql.StatementAnalysis.Bound;
-import io.hyprstream.internal.sql.StatementAnalysis.Kind;
 import io.hyprstream.internal.sql.StatementAnalysis.Occurrence;
 import io.hyprstream.internal.sql.StatementAnalysis.TimeValue;
 import java.math.BigDecimal;
@@ -34,9 +33,14 @@ import org.jspecify.annotations.Nullable;
  * joined by AND in that SELECT's WHERE. Everything else (OR, NOT, a function of the column, ON
  * conditions, bounds on a subquery's columns) proves nothing, so unknown reads as unbounded.
  *
- * <p>Analyses are kept per SQL text. Deep nesting is refused with a clear error, because DuckDB
- * crashes the whole process (SIGSEGV) on it: its planner at about 1,000 nested subqueries, its
- * parser at about 60,000 levels. Before DuckDB sees the text, more than {@link #MAX_SQL_CHARS}
+ * <p>A statement that is not a SELECT is bound by DuckDB without running ({@code
+ * json_serialize_plan}, which resolves every name against the catalog as execution would), and its
+ * plan says what it changes ({@link Change}): rows written, catalog entries created, dropped or
+ * altered, settings, transactions. Plans depend on the catalog, so they are made per call.
+ *
+ * <p>Analyses of SELECTs are kept per SQL text. Deep nesting is refused with a clear error, because
+ * DuckDB crashes the whole process (SIGSEGV) on it: its planner at about 1,000 nested subqueries,
+ * its parser at about 60,000 levels. Before DuckDB sees the text, more than {@link #MAX_SQL_CHARS}
  * characters, more than {@link #MAX_PARENTHESES} opening parentheses (a depth no lexing trick can
  * hide, keeping the parser far from its limit) or parentheses nested deeper than {@link
  * #MAX_NESTING} are refused; after parsing, a parse tree deeper than {@link #MAX_NESTING} query or
@@ -73,6 +77,7 @@ public final class SqlAnalyser {
               .build());
 
   private final UnaryOperator<String> serializer;
+  private final UnaryOperator<String> planSerializer;
   private final Cache<String, StatementAnalysis> cache =
       Caffeine.newBuilder()
           .maximumWeight(CACHE_WEIGHT_CHARS)
@@ -81,19 +86,39 @@ public final class SqlAnalyser {
 
   /**
    * @param serializer returns {@code json_serialize_sql(sql)} as DuckDB computes it
+   * @param planSerializer returns {@code json_serialize_plan(sql)} as DuckDB computes it against
+   *     the catalog the statement would run on
    */
-  public SqlAnalyser(UnaryOperator<String> serializer) {
+  public SqlAnalyser(UnaryOperator<String> serializer, UnaryOperator<String> planSerializer) {
     this.serializer = serializer;
+    this.planSerializer = planSerializer;
   }
 
   /**
-   * The analysis of {@code sql}, from the cache when this text was analysed before.
+   * The analysis of {@code sql}: a SELECT's from the cache when this text was analysed before; any
+   * other statement bound afresh, since what it resolves to depends on the catalog.
    *
    * @throws QueryRejectedException when the text is too large or too deeply nested to parse safely
    */
   public StatementAnalysis analyse(String sql) {
     checkSize(sql);
-    return cache.get(sql, this::parse);
+    StatementAnalysis kept = cache.getIfPresent(sql);
+    if (kept != null) {
+      return kept;
+    }
+    JsonNode root = read(serializer.apply(sql));
+    if (root.path("error").asBoolean(false)) {
+      String message = root.path("error_message").asText("");
+      if (root.path("error_type").asText("").equals("parser")) {
+        StatementAnalysis invalid = StatementAnalysis.invalid(message);
+        cache.put(sql, invalid);
+        return invalid;
+      }
+      return plan(sql); // not a SELECT: json_serialize_sql serialises nothing else
+    }
+    StatementAnalysis query = query(root);
+    cache.put(sql, query);
+    return query;
   }
 
   /**
@@ -164,30 +189,159 @@ public final class SqlAnalyser {
     return max;
   }
 
-  private StatementAnalysis parse(String sql) {
-    String json = serializer.apply(sql);
-    JsonNode root;
+  private static JsonNode read(String json) {
     try {
-      root = JSON.readTree(json);
+      return JSON.readTree(json);
     } catch (StreamConstraintsException e) {
       throw tooDeep("more than " + MAX_NESTING + " levels of subqueries or function calls", e);
     } catch (JsonProcessingException e) {
       throw new QueryRejectedException("cannot read DuckDB's parse tree: " + e.getMessage(), e);
     }
-    if (root.path("error").asBoolean(false)) {
-      String message = root.path("error_message").asText("");
-      String type = root.path("error_type").asText("");
-      return StatementAnalysis.refused(
-          type.equals("parser") ? Kind.INVALID : Kind.NOT_A_QUERY, message);
-    }
+  }
+
+  private static StatementAnalysis query(JsonNode root) {
     Walk walk = new Walk();
     JsonNode statements = root.path("statements");
     for (JsonNode statement : statements) {
       walk.anything(statement.path("node"), Set.of());
     }
+    LookupShape lookup =
+        statements.size() == 1 ? Lookups.shape(statements.get(0).path("node")) : null;
     AggregateQuery aggregate =
         statements.size() == 1 ? AggregateQuery.of(statements.get(0).path("node")) : null;
-    return StatementAnalysis.query(walk.occurrences, aggregate);
+    return StatementAnalysis.query(walk.occurrences, statements.size(), lookup, aggregate);
+  }
+
+  // ------------------------------------------------------------------------ plans
+
+  /**
+   * Logical operators that only read or shape rows. Any other operator in a plan is a change; one
+   * this list does not know is reported as one too, so the guard refuses what it cannot judge.
+   */
+  private static final Set<String> READING_OPERATORS =
+      Set.of(
+          "PROJECTION",
+          "FILTER",
+          "AGGREGATE_AND_GROUP_BY",
+          "WINDOW",
+          "UNNEST",
+          "LIMIT",
+          "ORDER_BY",
+          "TOP_N",
+          "DISTINCT",
+          "SAMPLE",
+          "PIVOT",
+          "GET",
+          "CHUNK_GET",
+          "DELIM_GET",
+          "EXPRESSION_GET",
+          "DUMMY_SCAN",
+          "EMPTY_RESULT",
+          "CTE_REF",
+          "JOIN",
+          "DELIM_JOIN",
+          "COMPARISON_JOIN",
+          "ANY_JOIN",
+          "CROSS_PRODUCT",
+          "POSITIONAL_JOIN",
+          "ASOF_JOIN",
+          "DEPENDENT_JOIN",
+          "UNION",
+          "EXCEPT",
+          "INTERSECT",
+          "RECURSIVE_CTE",
+          "MATERIALIZED_CTE");
+
+  private StatementAnalysis plan(String sql) {
+    JsonNode root = read(planSerializer.apply(sql));
+    if (root.path("error").asBoolean(false)) {
+      String message = root.path("error_message").asText("");
+      boolean missingTable =
+          root.path("error_subtype").asText("").equals("MISSING_ENTRY")
+              && root.path("type").asText("").equalsIgnoreCase("Table");
+      return StatementAnalysis.unbound(message, missingTable ? root.path("name").asText("") : null);
+    }
+    List<Change> changes = new ArrayList<>();
+    JsonNode plans = root.path("plans");
+    for (JsonNode plan : plans) {
+      changes(plan, changes);
+    }
+    return StatementAnalysis.bound(changes, plans.size());
+  }
+
+  /** Adds the changes of {@code op} and of every operator under it. */
+  private static void changes(JsonNode op, List<Change> out) {
+    String type = op.path("type").asText("");
+    String operation = type.startsWith("LOGICAL_") ? type.substring("LOGICAL_".length()) : type;
+    if (!READING_OPERATORS.contains(operation)) {
+      out.add(change(operation, op));
+    }
+    for (JsonNode child : op.path("children")) {
+      changes(child, out);
+    }
+  }
+
+  private static Change change(String operation, JsonNode op) {
+    JsonNode tableInfo = op.path("table_info");
+    if (tableInfo.isObject()) { // INSERT, UPDATE, DELETE, MERGE_INTO
+      return new Change(operation, text(tableInfo, "type"), entry(tableInfo), false, false, null);
+    }
+    JsonNode info = op.path("info");
+    if (operation.equals("SET") || operation.equals("RESET")) {
+      return new Change(
+          operation, text(op, "scope"), new TableRef("", "", text(op, "name")), false, false, null);
+    }
+    if (!info.isObject()) {
+      return new Change(operation, "", new TableRef("", "", ""), false, false, null);
+    }
+    String entryType = text(info, "type");
+    TableRef target = entry(info);
+    if (operation.equals("CREATE_INDEX")) {
+      // What an index changes is the table it indexes, in the index's catalog and schema.
+      target = new TableRef(target.catalog(), target.schema(), text(info, "table"));
+    }
+    String newName = null;
+    for (String field : List.of("new_table_name", "new_view_name", "new_name")) {
+      if (!text(info, field).isEmpty()) {
+        newName = text(info, field);
+      }
+    }
+    return new Change(
+        operation,
+        entryType,
+        target,
+        text(info, "on_conflict").equals("REPLACE_ON_CONFLICT"),
+        info.path("temporary").asBoolean(false),
+        newName);
+  }
+
+  /**
+   * The entry an info object names, from its {@code qualified_name} path as the binder resolved it
+   * (catalog, schema, name; a schema's path is catalog, schema), else from its plain fields.
+   */
+  private static TableRef entry(JsonNode info) {
+    List<String> path = new ArrayList<>();
+    for (JsonNode part : info.path("qualified_name").path("path")) {
+      path.add(part.asText(""));
+    }
+    if (text(info, "type").equals("SCHEMA_ENTRY")) {
+      String catalog = path.isEmpty() ? text(info, "catalog") : path.get(0);
+      String schema = path.size() > 1 ? path.get(1) : text(info, "schema");
+      return new TableRef(catalog, "", schema.isEmpty() ? text(info, "name") : schema);
+    }
+    int n = path.size();
+    if (n >= 1 && !path.get(n - 1).isEmpty()) {
+      return new TableRef(
+          n >= 3 ? path.get(n - 3) : "", n >= 2 ? path.get(n - 2) : "", path.get(n - 1));
+    }
+    String name = text(info, "name");
+    return new TableRef(
+        text(info, "catalog"), text(info, "schema"), name.isEmpty() ? text(info, "table") : name);
+  }
+
+  private static String text(JsonNode n, String field) {
+    JsonNode v = n.path(field);
+    return v.isValueNode() && !v.isNull() ? v.asText("") : "";
   }
 
   /** One walk over a parse tree, collecting the readings of tables. */

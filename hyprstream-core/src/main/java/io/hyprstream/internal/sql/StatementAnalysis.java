@@ -21,7 +21,10 @@ public final class StatementAnalysis {
   public enum Kind {
     /** One or more SELECT statements (including WITH, FROM-first and set operations). */
     QUERY,
-    /** A statement DuckDB parses but does not serialise: anything but SELECT (INSERT, PRAGMA…). */
+    /**
+     * Anything but SELECT (INSERT, CREATE, SET ...): DuckDB's binder says what it changes ({@link
+     * #changes}), or why it cannot be bound ({@link #error}).
+     */
     NOT_A_QUERY,
     /** Text DuckDB's parser refuses. */
     INVALID
@@ -44,17 +47,29 @@ public final class StatementAnalysis {
   private final @Nullable String error;
   private final List<Occurrence> occurrences;
   private final List<TableRef> tables;
+  private final List<Change> changes;
+  private final int statements;
+  private final @Nullable String missingTable;
+  private final @Nullable LookupShape lookup;
   private final @Nullable AggregateQuery aggregate;
 
   private StatementAnalysis(
       Kind kind,
       @Nullable String error,
       List<Occurrence> occurrences,
+      List<Change> changes,
+      int statements,
+      @Nullable String missingTable,
+      @Nullable LookupShape lookup,
       @Nullable AggregateQuery aggregate) {
     this.kind = kind;
     this.error = error;
     this.aggregate = aggregate;
     this.occurrences = List.copyOf(occurrences);
+    this.changes = List.copyOf(changes);
+    this.statements = statements;
+    this.missingTable = missingTable;
+    this.lookup = lookup;
     Set<TableRef> distinct = new LinkedHashSet<>();
     for (Occurrence o : occurrences) {
       distinct.add(o.table());
@@ -63,12 +78,28 @@ public final class StatementAnalysis {
   }
 
   static StatementAnalysis query(
-      List<Occurrence> occurrences, @Nullable AggregateQuery aggregate) {
-    return new StatementAnalysis(Kind.QUERY, null, occurrences, aggregate);
+      List<Occurrence> occurrences,
+      int statements,
+      @Nullable LookupShape lookup,
+      @Nullable AggregateQuery aggregate) {
+    return new StatementAnalysis(
+        Kind.QUERY, null, occurrences, List.of(), statements, null, lookup, aggregate);
   }
 
-  static StatementAnalysis refused(Kind kind, String error) {
-    return new StatementAnalysis(kind, error, List.of(), null);
+  static StatementAnalysis invalid(String error) {
+    return new StatementAnalysis(Kind.INVALID, error, List.of(), List.of(), 0, null, null, null);
+  }
+
+  /** A statement DuckDB bound: what it changes, over {@code statements} statements. */
+  static StatementAnalysis bound(List<Change> changes, int statements) {
+    return new StatementAnalysis(
+        Kind.NOT_A_QUERY, null, List.of(), changes, statements, null, null, null);
+  }
+
+  /** A statement DuckDB could not bind, with its reason (and the missing table, if that is it). */
+  static StatementAnalysis unbound(String error, @Nullable String missingTable) {
+    return new StatementAnalysis(
+        Kind.NOT_A_QUERY, error, List.of(), List.of(), 0, missingTable, null, null);
   }
 
   public Kind kind() {
@@ -79,7 +110,10 @@ public final class StatementAnalysis {
     return kind == Kind.QUERY;
   }
 
-  /** DuckDB's reason when the text is not a query, else null. */
+  /**
+   * DuckDB's reason when it cannot parse the text (INVALID) or cannot bind the statement
+   * (NOT_A_QUERY), else null.
+   */
   public @Nullable String error() {
     return error;
   }
@@ -90,6 +124,29 @@ public final class StatementAnalysis {
    */
   public @Nullable AggregateQuery aggregate() {
     return aggregate;
+  }
+
+  /** The table DuckDB's binder did not find, when that is why it cannot bind, else null. */
+  public @Nullable String missingTable() {
+    return missingTable;
+  }
+
+  /** How many statements the text holds (0 when DuckDB cannot parse or bind it). */
+  public int statements() {
+    return statements;
+  }
+
+  /**
+   * What the statement changes (empty for a query): every row write, catalog entry created, dropped
+   * or altered, setting and transaction command, in plan order.
+   */
+  public List<Change> changes() {
+    return changes;
+  }
+
+  /** The statement as a single-key window lookup, when it has that shape, else null. */
+  public @Nullable LookupShape lookup() {
+    return lookup;
   }
 
   /** The distinct tables the statement reads, in the order it names them (empty unless a query). */

@@ -50,17 +50,23 @@ final class SqlAnalyserTest {
     duckdb.createStatement().execute("SET TimeZone = 'UTC'");
     analyser =
         new SqlAnalyser(
-            sql -> {
-              try (PreparedStatement ps = duckdb.prepareStatement("SELECT json_serialize_sql(?)")) {
-                ps.setString(1, sql);
-                try (ResultSet rs = ps.executeQuery()) {
-                  rs.next();
-                  return rs.getString(1);
-                }
-              } catch (SQLException e) {
-                throw new IllegalStateException(e);
-              }
-            });
+            sql -> serialize("SELECT json_serialize_sql(?)", sql),
+            sql ->
+                serialize(
+                    "SELECT json_serialize_plan(?, skip_null := true, skip_empty := true)", sql));
+  }
+
+  /** What DuckDB's {@code call} (one of its serialisers) returns for {@code sql}. */
+  static String serialize(String call, String sql) {
+    try (PreparedStatement ps = duckdb.prepareStatement(call)) {
+      ps.setString(1, sql);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @AfterAll
@@ -277,10 +283,11 @@ final class SqlAnalyserTest {
   }
 
   @Test
-  void nonSelect_isNotAQuery_withDuckDbsError() {
-    StatementAnalysis insert = analyser.analyse("INSERT INTO t VALUES (1)");
+  void nonSelect_isNotAQuery_withDuckDbsBindingError() {
+    StatementAnalysis insert = analyser.analyse("INSERT INTO no_such_table VALUES (1)");
     assertEquals(StatementAnalysis.Kind.NOT_A_QUERY, insert.kind());
-    assertTrue(String.valueOf(insert.error()).contains("SELECT"), insert.error());
+    assertEquals("no_such_table", insert.missingTable());
+    assertTrue(String.valueOf(insert.error()).contains("no_such_table"), insert.error());
     StatementAnalysis typo = analyser.analyse("SELEC 1");
     assertEquals(StatementAnalysis.Kind.INVALID, typo.kind());
     assertTrue(String.valueOf(typo.error()).contains("syntax error"), typo.error());
