@@ -289,8 +289,9 @@ public final class HyprstreamBuilder {
   /**
    * DuckDB's {@code memory_limit} for the cache, in bytes. A query needing more fails with an
    * out-of-memory error; the instance stays up. Default: twice the {@link #cacheMemory} budget (at
-   * least the budget plus 1 GiB) when that is set, else DuckDB's own (80% of RAM). It must not be
-   * below the budget, or DuckDB would run out before eviction starts.
+   * least the budget plus 1 GiB), so half the machine's memory with the default budget; never
+   * DuckDB's own default (80% of RAM), which leaves the JVM too little. It must not be below the
+   * budget, or DuckDB would run out before eviction starts.
    */
   public HyprstreamBuilder cacheMemoryLimit(long bytes) {
     checkUnset(this.cacheMemoryLimit, "cacheMemoryLimit");
@@ -355,8 +356,8 @@ public final class HyprstreamBuilder {
     return this;
   }
 
-  /** DuckDB's memory_limit: as set, or derived from an explicit budget, or null (DuckDB's). */
-  private @Nullable Long duckDbMemoryLimit() {
+  /** DuckDB's memory_limit: as set, else derived from the budget (set or default). */
+  private long duckDbMemoryLimit() {
     if (cacheMemoryLimit != null) {
       if (cacheMemoryBytes != null && cacheMemoryLimit < cacheMemoryBytes) {
         throw new IllegalArgumentException(
@@ -368,9 +369,8 @@ public final class HyprstreamBuilder {
       }
       return cacheMemoryLimit;
     }
-    return cacheMemoryBytes == null
-        ? null
-        : Math.max(2 * cacheMemoryBytes, cacheMemoryBytes + (1L << 30));
+    long budget = cacheMemoryBytes == null ? defaultCacheMemory() : cacheMemoryBytes;
+    return Math.max(2 * budget, budget + (1L << 30));
   }
 
   /** A quarter of the machine's memory: the default memory budget of hot raw rows. */

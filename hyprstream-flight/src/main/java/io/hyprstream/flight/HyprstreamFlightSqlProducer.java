@@ -111,9 +111,6 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   /** How many prepared statements are held at most by default. */
   public static final long DEFAULT_MAX_PREPARED_STATEMENTS = 10_000;
 
-  /** How long a result stream waits for a client that does not read before giving up. */
-  private static final long STREAM_WAIT_MILLIS = TimeUnit.MINUTES.toMillis(5);
-
   private static final Schema EMPTY_SCHEMA = new Schema(List.of());
 
   /** Rows per ingest call when a client streams many batches (16 batches of 64 Ki rows). */
@@ -238,6 +235,11 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
   public long preparedStatementCount() {
     prepared.cleanUp();
     return prepared.estimatedSize();
+  }
+
+  /** Queries holding a query slot now (for tests and monitoring). */
+  public int runningQueries() {
+    return policy.gate().running();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -606,7 +608,7 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
           .ingested(table, stored, reader.bytes(), reader.batches(), System.nanoTime() - start);
       return stored;
     } catch (java.io.IOException e) {
-      throw CallStatus.INTERNAL.withDescription(e.toString()).withCause(e).toRuntimeException();
+      throw toFlight(e); // closing the reader of the client's stream
     }
   }
 
@@ -867,26 +869,56 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
 
   /**
    * Streams the result of {@code sql} run once per parameter row, batch by batch, into one
-   * response. Waits whenever the client is not ready for more (gRPC's outbound buffer is full).
-   * Holds one of the query slots throughout, and is cancelled at the query time limit. The first
-   * batch of each run carries the answer's {@link io.hyprstream.api.Freshness} as JSON app metadata
-   * (an empty batch when the run has no rows).
+   * response. At most one batch waits in gRPC's outbound buffer: the next is sent only once the
+   * client has taken it. A query slot is held while DuckDB works, not while the stream waits for
+   * its reader; a reader that takes nothing for {@code limits.stream_idle_timeout} loses the stream
+   * (CANCELLED) and its result is closed. The whole stream is cancelled at the query time limit.
+   * The first batch of each run carries the answer's {@link io.hyprstream.api.Freshness} as JSON
+   * app metadata (an empty batch when the run has no rows).
    */
   private void stream(
       String sql, List<List<@Nullable Object>> parameterRows, ServerStreamListener listener) {
     long start = System.nanoTime();
-    QueryGate.Permit permit;
+    QuerySlot slot = new QuerySlot();
     try {
-      permit = policy.gate().enter();
+      slot.take();
     } catch (FlightRuntimeException e) {
-      policy.metrics().rejected("limits.max_concurrent_queries");
       listener.error(e);
       return;
     }
-    try (permit;
+    try (slot;
         ServerPolicy.Deadline deadline = policy.startDeadline()) {
-      if (streamRows(sql, parameterRows, listener, deadline)) {
+      if (streamRows(sql, parameterRows, listener, deadline, slot)) {
         policy.metrics().queried(System.nanoTime() - start);
+      }
+    }
+  }
+
+  /**
+   * One result stream's hold on a query slot: taken while the stream runs its query and reads
+   * batches from DuckDB, let go while it waits for its reader, so readers that stall cannot keep
+   * other clients' queries out.
+   */
+  private final class QuerySlot implements AutoCloseable {
+    private QueryGate.@Nullable Permit permit;
+
+    /** Takes a slot unless one is held, queueing like any query. */
+    void take() {
+      if (permit == null) {
+        try {
+          permit = policy.gate().enter();
+        } catch (FlightRuntimeException e) {
+          policy.metrics().rejected("limits.max_concurrent_queries");
+          throw e;
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      if (permit != null) {
+        permit.close();
+        permit = null;
       }
     }
   }
@@ -896,12 +928,15 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       String sql,
       List<List<@Nullable Object>> parameterRows,
       ServerStreamListener listener,
-      ServerPolicy.Deadline deadline) {
+      ServerPolicy.Deadline deadline,
+      QuerySlot slot) {
     BackpressureStrategy backpressure = new BackpressureStrategy.CallbackBackpressureStrategy();
     backpressure.register(listener);
+    long idleMillis = policy.limits().streamIdleTimeout().toMillis();
     VectorSchemaRoot out = null;
     try {
       for (List<@Nullable Object> params : parameterRows) {
+        slot.take();
         try (QueryResult reader = hyprstream.query(sql, params, allocator)) {
           VectorSchemaRoot in = reader.getVectorSchemaRoot();
           if (out == null) {
@@ -915,17 +950,18 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
             if (deadline.expired()) {
               throw timedOut(deadline);
             }
-            BackpressureStrategy.WaitResult ready =
-                backpressure.waitForListener(STREAM_WAIT_MILLIS);
-            if (ready == BackpressureStrategy.WaitResult.CANCELLED) {
-              LOG.debug("client cancelled the result stream of {}", sql);
-              return false;
-            } else if (ready != BackpressureStrategy.WaitResult.READY) {
-              listener.error(
-                  CallStatus.TIMED_OUT
-                      .withDescription("the client stopped reading the result")
-                      .toRuntimeException());
-              return false;
+            if (!listener.isReady()) {
+              slot.close(); // waiting for the reader takes no query slot
+              BackpressureStrategy.WaitResult ready = backpressure.waitForListener(idleMillis);
+              if (ready == BackpressureStrategy.WaitResult.CANCELLED) {
+                LOG.debug("client cancelled the result stream of {}", sql);
+                return false;
+              } else if (ready != BackpressureStrategy.WaitResult.READY) {
+                policy.metrics().rejected("limits.stream_idle_timeout");
+                listener.error(idle());
+                return false;
+              }
+              slot.take();
             }
             try (ArrowRecordBatch batch = unloader.getRecordBatch()) {
               loader.load(batch);
@@ -952,7 +988,9 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
       }
       listener.completed();
       return true;
-    } catch (Exception e) {
+    } catch (Exception | OutOfMemoryError e) {
+      // OutOfMemoryError: the JVM's direct memory ran out under the Arrow bound (gRPC's buffers
+      // share it); the client is told, and this thread lives on.
       listener.error(deadline.expired() ? timedOut(deadline) : toFlight(e));
       return false;
     } finally {
@@ -960,6 +998,16 @@ public final class HyprstreamFlightSqlProducer implements FlightSqlProducer {
         out.close();
       }
     }
+  }
+
+  /** The CANCELLED status of a stream whose reader stopped reading. */
+  private FlightRuntimeException idle() {
+    return CallStatus.CANCELLED
+        .withDescription(
+            "the client read nothing for limits.stream_idle_timeout = "
+                + policy.limits().streamIdleTimeout().toMillis()
+                + " ms; the result stream was cancelled and its query slot and memory freed")
+        .toRuntimeException();
   }
 
   /** The answer's freshness as JSON in a buffer whose ownership passes to Flight. */

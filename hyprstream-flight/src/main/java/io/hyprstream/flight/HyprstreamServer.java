@@ -290,10 +290,7 @@ public final class HyprstreamServer implements AutoCloseable {
       }
       ServerLimits lim = limits == null ? ServerLimits.defaults() : limits;
       BufferAllocator serverAllocator =
-          parent.newChildAllocator(
-              "flight-sql-server",
-              0,
-              lim.maxMemoryBytes() == 0 ? Long.MAX_VALUE : lim.maxMemoryBytes());
+          parent.newChildAllocator("flight-sql-server", 0, lim.maxMemoryBytes());
       ServerMetrics metrics =
           meterRegistry == null ? ServerMetrics.none() : new ServerMetrics(meterRegistry);
       if (meterRegistry != null) {

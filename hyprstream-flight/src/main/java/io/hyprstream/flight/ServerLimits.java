@@ -1,12 +1,14 @@
 package io.hyprstream.flight;
 
+import io.hyprstream.flight.internal.MemoryCeiling;
 import java.time.Duration;
 
 /**
  * The bounds a {@link HyprstreamServer} holds every request to. A request past one is refused with
- * RESOURCE_EXHAUSTED (sizes, the query queue, memory) or DEADLINE_EXCEEDED (the query time limit),
- * naming the limit and its value; nothing of a refused request is stored and the server stays up.
- * Immutable: {@code ServerLimits.defaults().withQueryTimeout(Duration.ofSeconds(30))}.
+ * RESOURCE_EXHAUSTED (sizes, the query queue, memory), DEADLINE_EXCEEDED (the query time limit) or
+ * CANCELLED (a result stream whose reader stopped reading), naming the limit and its value; nothing
+ * of a refused request is stored and the server stays up. Immutable: {@code
+ * ServerLimits.defaults().withQueryTimeout(Duration.ofSeconds(30))}.
  *
  * <p>Limits are named in errors by their configuration keys ({@code limits.max_batch_bytes} ...),
  * which are what an operator sets.
@@ -14,7 +16,14 @@ import java.time.Duration;
 public final class ServerLimits {
   private static final ServerLimits DEFAULTS =
       new ServerLimits(
-          256L << 20, 100_000_000L, 16, 256, Duration.ofSeconds(30), Duration.ofMinutes(5), 0L);
+          256L << 20,
+          100_000_000L,
+          16,
+          256,
+          Duration.ofSeconds(30),
+          Duration.ofMinutes(5),
+          Duration.ofSeconds(30),
+          MemoryCeiling.defaultArrowBytes());
 
   private final long maxBatchBytes;
   private final long maxRequestRows;
@@ -22,6 +31,7 @@ public final class ServerLimits {
   private final int queryQueue;
   private final Duration queryQueueTimeout;
   private final Duration queryTimeout;
+  private final Duration streamIdleTimeout;
   private final long maxMemoryBytes;
 
   private ServerLimits(
@@ -31,6 +41,7 @@ public final class ServerLimits {
       int queryQueue,
       Duration queryQueueTimeout,
       Duration queryTimeout,
+      Duration streamIdleTimeout,
       long maxMemoryBytes) {
     this.maxBatchBytes = maxBatchBytes;
     this.maxRequestRows = maxRequestRows;
@@ -38,13 +49,14 @@ public final class ServerLimits {
     this.queryQueue = queryQueue;
     this.queryQueueTimeout = queryQueueTimeout;
     this.queryTimeout = queryTimeout;
+    this.streamIdleTimeout = streamIdleTimeout;
     this.maxMemoryBytes = maxMemoryBytes;
   }
 
   /**
    * 256 MiB per ingested batch, 100 M rows per ingest request, 16 queries at once with 256 more
-   * waiting up to 30 s, 5 minutes per query, no bound on the server's Arrow memory beyond the
-   * JVM's.
+   * waiting up to 30 s, 5 minutes per query, 30 s for a reader that stopped reading, and half the
+   * JVM's direct memory for the server's Arrow buffers (gRPC keeps the other half).
    */
   public static ServerLimits defaults() {
     return DEFAULTS;
@@ -60,6 +72,7 @@ public final class ServerLimits {
         queryQueue,
         queryQueueTimeout,
         queryTimeout,
+        streamIdleTimeout,
         maxMemoryBytes);
   }
 
@@ -73,6 +86,7 @@ public final class ServerLimits {
         queryQueue,
         queryQueueTimeout,
         queryTimeout,
+        streamIdleTimeout,
         maxMemoryBytes);
   }
 
@@ -86,6 +100,7 @@ public final class ServerLimits {
         queryQueue,
         queryQueueTimeout,
         queryTimeout,
+        streamIdleTimeout,
         maxMemoryBytes);
   }
 
@@ -101,6 +116,7 @@ public final class ServerLimits {
         waiting,
         queryQueueTimeout,
         queryTimeout,
+        streamIdleTimeout,
         maxMemoryBytes);
   }
 
@@ -114,6 +130,7 @@ public final class ServerLimits {
         queryQueue,
         timeout,
         queryTimeout,
+        streamIdleTimeout,
         maxMemoryBytes);
   }
 
@@ -127,18 +144,17 @@ public final class ServerLimits {
         queryQueue,
         queryQueueTimeout,
         timeout,
+        streamIdleTimeout,
         maxMemoryBytes);
   }
 
   /**
-   * Bytes of Arrow memory the server's requests and results may hold at once (0: no bound but the
-   * JVM's). DuckDB's own memory is bounded separately ({@code HyprstreamBuilder.cacheMemoryLimit}).
+   * How long a result stream waits for a reader that stopped reading (gRPC's outbound buffer stays
+   * full). Past it the stream ends with CANCELLED and its DuckDB result and buffers are freed.
+   * While it waits, a stream holds no query slot.
    */
-  public ServerLimits withMaxMemoryBytes(long bytes) {
-    if (bytes < 0) {
-      throw new IllegalArgumentException(
-          "limits.max_memory_bytes must not be negative, got " + bytes);
-    }
+  public ServerLimits withStreamIdleTimeout(Duration timeout) {
+    positive("limits.stream_idle_timeout", timeout);
     return new ServerLimits(
         maxBatchBytes,
         maxRequestRows,
@@ -146,6 +162,26 @@ public final class ServerLimits {
         queryQueue,
         queryQueueTimeout,
         queryTimeout,
+        timeout,
+        maxMemoryBytes);
+  }
+
+  /**
+   * Bytes of Arrow memory the server's requests and results may hold at once; an allocation past it
+   * fails the request with RESOURCE_EXHAUSTED. It must leave room in the JVM's direct memory for
+   * gRPC's own buffers. DuckDB's memory is bounded separately ({@code
+   * HyprstreamBuilder.cacheMemoryLimit}).
+   */
+  public ServerLimits withMaxMemoryBytes(long bytes) {
+    positive("limits.max_memory_bytes", bytes);
+    return new ServerLimits(
+        maxBatchBytes,
+        maxRequestRows,
+        maxConcurrentQueries,
+        queryQueue,
+        queryQueueTimeout,
+        queryTimeout,
+        streamIdleTimeout,
         bytes);
   }
 
@@ -171,6 +207,10 @@ public final class ServerLimits {
 
   public Duration queryTimeout() {
     return queryTimeout;
+  }
+
+  public Duration streamIdleTimeout() {
+    return streamIdleTimeout;
   }
 
   public long maxMemoryBytes() {
@@ -203,6 +243,8 @@ public final class ServerLimits {
         + queryQueueTimeout
         + ", query_timeout="
         + queryTimeout
+        + ", stream_idle_timeout="
+        + streamIdleTimeout
         + ", max_memory_bytes="
         + maxMemoryBytes
         + "}";

@@ -255,4 +255,55 @@ final class OperationsTest {
       assertEquals(1, count(sql, "SELECT 1::BIGINT"));
     }
   }
+
+  @Test
+  void stalledReader_holdsNoQuerySlot_andIsCancelledAfterTheIdleLimit() throws Exception {
+    start(
+        ServerLimits.defaults()
+            .withMaxConcurrentQueries(1)
+            .withQueryQueue(0)
+            .withStreamIdleTimeout(Duration.ofMillis(500)));
+    try (FlightSqlClient stalledClient =
+            new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build());
+        FlightSqlClient other =
+            new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build());
+        FlightStream stalled =
+            stalledClient.getStream(
+                stalledClient
+                    .execute("SELECT x, x::VARCHAR AS s FROM range(5000000) t(x)")
+                    .getEndpoints()
+                    .get(0)
+                    .getTicket())) {
+      assertTrue(stalled.next());
+      long read = stalled.getRoot().getRowCount();
+      // The server fills what gRPC buffers, then waits for the reader with its slot let go.
+      long waitUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (server.server.producer().runningQueries() > 0) {
+        assertTrue(System.nanoTime() < waitUntil, "the stalled stream kept its query slot");
+        Thread.sleep(10);
+      }
+      // The only slot is free: with no queue, a query would be refused at once otherwise.
+      assertEquals(1, count(other, "SELECT 1::BIGINT"));
+
+      long[] rows = {read};
+      FlightRuntimeException cut =
+          assertThrows(
+              FlightRuntimeException.class,
+              () -> {
+                Thread.sleep(1_500); // past the idle limit
+                while (stalled.next()) {
+                  rows[0] += stalled.getRoot().getRowCount();
+                }
+              });
+      assertEquals(FlightStatusCode.CANCELLED, cut.status().code(), cut.toString());
+      assertTrue(
+          cut.getMessage().contains("limits.stream_idle_timeout = 500 ms"), cut.getMessage());
+      assertTrue(rows[0] < 5_000_000, "cut before the end: " + rows[0]);
+    }
+    assertEquals(
+        1.0,
+        scrape().get("hyprstream_requests_rejected_total{limit=\"limits.stream_idle_timeout\"}"));
+    // The stream's buffers went back; the allocator's close in tearDown checks the rest.
+    assertEquals(0.0, scrape().get("hyprstream_arrow_allocated_bytes"));
+  }
 }

@@ -48,9 +48,12 @@ public final class EngineMetrics implements MeterBinder {
       return;
     }
     Engine engine = (Engine) hyprstream;
+    // Held strongly: Micrometer keeps a gauge's object weakly, and nothing else keeps this one,
+    // so the gauge read NaN once a collection had taken it.
     Gauge.builder("hyprstream.duckdb.memory", this, EngineMetrics::duckDbMemoryBytes)
         .description("Memory DuckDB reports in use (duckdb_memory())")
         .baseUnit("bytes")
+        .strongReference(true)
         .register(registry);
     if (engine.backendStatus() == null) {
       return;

@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,9 +92,9 @@ final class QuarantineIT {
         assertEquals(1, rs.getLong(1));
         assertEquals(refused.size(), rs.getLong(2));
       }
-      assertEquals(1.0, metric(server, "hyprstream_writethrough_quarantined_batches"));
+      assertEquals(1.0, server.metric("hyprstream_writethrough_quarantined_batches"));
       assertEquals(
-          (double) refused.size(), metric(server, "hyprstream_writethrough_quarantined_rows"));
+          (double) refused.size(), server.metric("hyprstream_writethrough_quarantined_rows"));
       try (ResultSet rs = st.executeQuery("SELECT count(*) FROM metrics")) {
         assertTrue(rs.next());
         assertEquals(
@@ -127,7 +123,7 @@ final class QuarantineIT {
         assertTrue(rs.next());
         assertEquals(0, rs.getLong(1), "the requeued batch left the quarantine");
       }
-      assertEquals(0.0, metric(server, "hyprstream_writethrough_quarantined_batches"));
+      assertEquals(0.0, server.metric("hyprstream_writethrough_quarantined_batches"));
       ShippedJar.Result unknown =
           ShippedJar.run(List.of("quarantine", "requeue", batchId, "--port", "" + server.port()));
       assertEquals(1, unknown.exitCode(), unknown.output());
@@ -155,21 +151,5 @@ final class QuarantineIT {
       }
       return out.toString();
     }
-  }
-
-  /** One unlabelled sample of {@code name} from the jar's /metrics. */
-  static double metric(ServerProcess server, String name) throws Exception {
-    HttpResponse<String> r =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(URI.create(server.httpUrl("/metrics"))).build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    assertEquals(200, r.statusCode());
-    for (String line : r.body().split("\n")) {
-      if (line.startsWith(name + " ")) {
-        return Double.parseDouble(line.substring(name.length() + 1).trim());
-      }
-    }
-    throw new AssertionError("/metrics has no " + name + ":\n" + r.body());
   }
 }

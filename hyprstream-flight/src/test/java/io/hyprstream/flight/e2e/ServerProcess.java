@@ -5,6 +5,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -192,6 +196,24 @@ public final class ServerProcess implements AutoCloseable {
   /** {@code http://127.0.0.1:HTTP_PORT} + {@code path}. */
   public String httpUrl(String path) {
     return "http://127.0.0.1:" + httpPort + path;
+  }
+
+  /** One unlabelled sample of {@code name} from the server's /metrics. */
+  public double metric(String name) throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(httpUrl("/metrics"))).build(),
+                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    if (r.statusCode() != 200) {
+      throw new AssertionError("/metrics answered " + r.statusCode() + ": " + r.body());
+    }
+    for (String line : r.body().split("\n")) {
+      if (line.startsWith(name + " ")) {
+        return Double.parseDouble(line.substring(name.length() + 1).trim());
+      }
+    }
+    throw new AssertionError("/metrics has no " + name + ":\n" + r.body());
   }
 
   /** The process's working directory (relative paths such as the default data directory). */

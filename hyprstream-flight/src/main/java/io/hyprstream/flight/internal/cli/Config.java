@@ -86,6 +86,7 @@ public final class Config {
   public static final String LIMITS_QUERY_QUEUE = "limits.query_queue";
   public static final String LIMITS_QUERY_QUEUE_TIMEOUT = "limits.query_queue_timeout";
   public static final String LIMITS_QUERY_TIMEOUT = "limits.query_timeout";
+  public static final String LIMITS_STREAM_IDLE_TIMEOUT = "limits.stream_idle_timeout";
   public static final String LIMITS_MAX_MEMORY_BYTES = "limits.max_memory_bytes";
   public static final String LIMITS_DUCKDB_MEMORY_LIMIT_BYTES = "limits.duckdb_memory_limit_bytes";
 
@@ -176,6 +177,7 @@ public final class Config {
     key(LIMITS_QUERY_QUEUE, Type.INT, "query-queue");
     key(LIMITS_QUERY_QUEUE_TIMEOUT, Type.INT, "query-queue-timeout");
     key(LIMITS_QUERY_TIMEOUT, Type.INT, "query-timeout");
+    key(LIMITS_STREAM_IDLE_TIMEOUT, Type.INT, "stream-idle-timeout");
     key(LIMITS_MAX_MEMORY_BYTES, Type.LONG, "max-memory-bytes");
     key(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, Type.LONG, "duckdb-memory-limit-bytes");
   }
@@ -1124,7 +1126,11 @@ public final class Config {
       }
     }
     for (String k :
-        List.of(LIMITS_MAX_CONCURRENT_QUERIES, LIMITS_QUERY_QUEUE_TIMEOUT, LIMITS_QUERY_TIMEOUT)) {
+        List.of(
+            LIMITS_MAX_CONCURRENT_QUERIES,
+            LIMITS_QUERY_QUEUE_TIMEOUT,
+            LIMITS_QUERY_TIMEOUT,
+            LIMITS_STREAM_IDLE_TIMEOUT)) {
       if (intValue(k) <= 0) {
         throw bad(k, "must be positive");
       }
@@ -1134,7 +1140,7 @@ public final class Config {
     }
     for (String k : List.of(LIMITS_MAX_MEMORY_BYTES, LIMITS_DUCKDB_MEMORY_LIMIT_BYTES)) {
       if (longValue(k) < 0) {
-        throw bad(k, "must be 0 (no bound) or a number of bytes");
+        throw bad(k, "must be 0 (derived from the machine) or a number of bytes");
       }
     }
     if (!cacheEnabled()) {
@@ -1223,19 +1229,22 @@ public final class Config {
     return (List<Authentication.User>) Objects.requireNonNull(values.get(AUTH_USERS));
   }
 
-  /** The request limits. */
+  /** The request limits; a {@code max_memory_bytes} of 0 keeps the one derived from the JVM. */
   public ServerLimits limits() {
-    return ServerLimits.defaults()
-        .withMaxBatchBytes(longValue(LIMITS_MAX_BATCH_BYTES))
-        .withMaxRequestRows(longValue(LIMITS_MAX_REQUEST_ROWS))
-        .withMaxConcurrentQueries(intValue(LIMITS_MAX_CONCURRENT_QUERIES))
-        .withQueryQueue(intValue(LIMITS_QUERY_QUEUE))
-        .withQueryQueueTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_QUEUE_TIMEOUT)))
-        .withQueryTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_TIMEOUT)))
-        .withMaxMemoryBytes(longValue(LIMITS_MAX_MEMORY_BYTES));
+    ServerLimits limits =
+        ServerLimits.defaults()
+            .withMaxBatchBytes(longValue(LIMITS_MAX_BATCH_BYTES))
+            .withMaxRequestRows(longValue(LIMITS_MAX_REQUEST_ROWS))
+            .withMaxConcurrentQueries(intValue(LIMITS_MAX_CONCURRENT_QUERIES))
+            .withQueryQueue(intValue(LIMITS_QUERY_QUEUE))
+            .withQueryQueueTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_QUEUE_TIMEOUT)))
+            .withQueryTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_TIMEOUT)))
+            .withStreamIdleTimeout(Duration.ofSeconds(intValue(LIMITS_STREAM_IDLE_TIMEOUT)));
+    long arrowBytes = longValue(LIMITS_MAX_MEMORY_BYTES);
+    return arrowBytes == 0 ? limits : limits.withMaxMemoryBytes(arrowBytes);
   }
 
-  /** DuckDB's memory_limit in bytes; 0 keeps DuckDB's default. */
+  /** DuckDB's memory_limit in bytes; 0 derives it from the cache's memory budget. */
   public long duckDbMemoryLimitBytes() {
     return longValue(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES);
   }

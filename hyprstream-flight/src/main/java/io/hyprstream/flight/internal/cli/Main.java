@@ -336,17 +336,26 @@ public final class Main implements Callable<Integer> {
   private @Nullable Integer queryTimeout;
 
   @Option(
+      names = "--stream-idle-timeout",
+      paramLabel = "SECONDS",
+      description =
+          "How long a result stream waits for a client that stopped reading before it is"
+              + " cancelled (default 30).")
+  private @Nullable Integer streamIdleTimeout;
+
+  @Option(
       names = "--max-memory-bytes",
       paramLabel = "BYTES",
-      description = "Arrow memory for requests and results (default 0: the JVM's bound).")
+      description =
+          "Arrow memory for requests and results (default 0: half the JVM's direct memory).")
   private @Nullable Long maxMemoryBytes;
 
   @Option(
       names = "--duckdb-memory-limit-bytes",
       paramLabel = "BYTES",
       description =
-          "DuckDB's memory_limit (default 0: twice --cache-memory-bytes when set, else DuckDB's"
-              + " own, 80%% of RAM).")
+          "DuckDB's memory_limit (default 0: twice --cache-memory-bytes, which defaults to a"
+              + " quarter of the machine's memory).")
   private @Nullable Long duckDbMemoryLimitBytes;
 
   @Option(
@@ -585,6 +594,7 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.LIMITS_QUERY_QUEUE, queryQueue);
     putIfSet(f, Config.LIMITS_QUERY_QUEUE_TIMEOUT, queryQueueTimeout);
     putIfSet(f, Config.LIMITS_QUERY_TIMEOUT, queryTimeout);
+    putIfSet(f, Config.LIMITS_STREAM_IDLE_TIMEOUT, streamIdleTimeout);
     putIfSet(f, Config.LIMITS_MAX_MEMORY_BYTES, maxMemoryBytes);
     putIfSet(f, Config.LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, duckDbMemoryLimitBytes);
     putIfSet(f, "--db-url", dbUrl);

@@ -225,6 +225,8 @@ public final class DocumentedSettings {
         return "5";
       case Config.LIMITS_QUERY_TIMEOUT:
         return "60";
+      case Config.LIMITS_STREAM_IDLE_TIMEOUT:
+        return "45";
       case Config.LIMITS_MAX_MEMORY_BYTES:
       case Config.LIMITS_DUCKDB_MEMORY_LIMIT_BYTES:
         return "0";

@@ -127,7 +127,7 @@ final class MainTest {
     String all = out() + err() + captured.toString(StandardCharsets.UTF_8);
     assertFalse(all.contains("WARN"), all);
     assertFalse(all.contains("later release"), all);
-    assertTrue(out().contains("80% of RAM"), out());
+    assertTrue(out().contains("--stream-idle-timeout"), out());
     assertTrue(out().contains("--metrics-windows"), out());
     assertTrue(out().contains("--db-url"), out());
   }
