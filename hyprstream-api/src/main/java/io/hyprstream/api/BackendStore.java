@@ -75,6 +75,17 @@ public interface BackendStore extends AutoCloseable {
    */
   default void checkWritable(String table, Schema schema) {}
 
+  /**
+   * Whether {@link #query} computes the partial aggregates of a query the cache splits (see {@code
+   * docs/caching.md}, "Aggregates over rows the cache no longer holds") as DuckDB would: {@code
+   * count}, {@code sum}, {@code min} and {@code max} with {@code GROUP BY} of text, boolean and
+   * integer columns, {@code CAST(… AS numeric(38,0))} and {@code CAST(… AS double precision)}. When
+   * false, such a query reads the rows themselves from the backend. The default is false.
+   */
+  default boolean computesPartialAggregates() {
+    return false;
+  }
+
   /** Releases the backend; safe to call twice. */
   @Override
   void close();

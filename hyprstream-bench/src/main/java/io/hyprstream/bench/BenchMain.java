@@ -34,6 +34,9 @@ public final class BenchMain {
       case "cache":
         new CacheRunner(CacheRunner.Options.parse(rest)).run();
         break;
+      case "readthrough":
+        new ReadThroughRunner(ReadThroughRunner.Options.parse(rest)).run();
+        break;
       case "core":
         CoreRunner.Options options = CoreRunner.Options.parse(rest);
         new CoreRunner(options).run();
@@ -49,6 +52,10 @@ public final class BenchMain {
         String.join(
             "\n",
             "usage: java -jar benchmarks.jar <command> [args]",
+            "  readthrough [OUTPUT.md] [--rows N] [--metrics N] [--seed N] [--unbounded-runs N]"
+                + " [--hot-runs N] [--postgres-url URL]",
+            "       an unbounded count(*) with 1 h hot next to PostgreSQL alone, and a query inside"
+                + " the hot hour next to plain DuckDB; needs PostgreSQL",
             "  core [OUTPUT.md] [--rows N] [--metrics N] [--seed N] [--query-runs N]"
                 + " [--visible-rounds N]",
             "       runs the core figures (ingest, window lookup, ingest-to-visible, state size)",

@@ -280,6 +280,12 @@ public final class AdbcBackendStore implements BackendStore {
     return name;
   }
 
+  /** PostgreSQL through JDBC: the dialect the split aggregates are tested against. */
+  @Override
+  public boolean computesPartialAggregates() {
+    return dialect == SqlTypes.POSTGRES && transactional;
+  }
+
   private void createLedger() {
     String text = dialect == SqlTypes.GENERIC ? "VARCHAR(512)" : "TEXT";
     String time = dialect == SqlTypes.POSTGRES ? "TIMESTAMPTZ" : "TIMESTAMP";

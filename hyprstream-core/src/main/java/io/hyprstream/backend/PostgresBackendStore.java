@@ -214,6 +214,11 @@ public final class PostgresBackendStore implements BackendStore {
     return "postgresql";
   }
 
+  @Override
+  public boolean computesPartialAggregates() {
+    return true;
+  }
+
   /** The schema that holds this store's tables. */
   public String schema() {
     return schema;

@@ -484,6 +484,73 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
+   * Runs {@code sql}, which reads the cached tables and the relation {@code name}: the rows of
+   * {@code partials}, held in a temporary table of a connection of its own for this query only.
+   * Ownership: the caller closes the returned reader (allocated from {@code alloc}); {@code
+   * partials} is closed here.
+   */
+  public ArrowReader queryWithPartials(
+      String sql, String name, ArrowReader partials, BufferAllocator alloc) {
+    DuckDBConnection conn;
+    try {
+      conn = database.duplicate(); // the temporary table must not outlive this query
+    } catch (SQLException e) {
+      Closeables.closeQuietly(partials);
+      throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
+    }
+    PreparedStatement ps = null;
+    ResultSet rs = null;
+    try {
+      String stream = "_hs_stream_" + streamNames.incrementAndGet();
+      boolean exported = false;
+      try (ArrowArrayStream exportedStream = ArrowArrayStream.allocateNew(allocator);
+          Statement st = conn.createStatement()) {
+        Data.exportArrayStream(allocator, partials, exportedStream);
+        exported = true;
+        conn.registerArrowStream(stream, exportedStream);
+        st.execute(
+            "CREATE TEMPORARY TABLE "
+                + name
+                + " AS SELECT * FROM "
+                + stream
+                + "; DROP VIEW IF EXISTS "
+                + stream);
+      } finally {
+        if (!exported) {
+          Closeables.closeQuietly(partials);
+        }
+      }
+      ps = conn.prepareStatement(sql);
+      running.put(Thread.currentThread(), ps);
+      try {
+        rs = ps.executeQuery();
+      } finally {
+        running.remove(Thread.currentThread());
+      }
+      ArrowReader reader =
+          (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
+      ResultSet heldRs = rs;
+      PreparedStatement heldPs = ps;
+      return new ForwardingReader(
+          alloc,
+          reader,
+          () -> {
+            try {
+              heldRs.close();
+              heldPs.close();
+            } finally {
+              conn.close();
+            }
+          });
+    } catch (SQLException | RuntimeException e) {
+      Closeables.closeQuietly(rs);
+      Closeables.closeQuietly(ps);
+      Closeables.closeQuietly(conn);
+      throw rejected(sql, e);
+    }
+  }
+
+  /**
    * Creates the temporary table {@code x.table()}: cached rows matching, then the extra rows, then
    * the further rows matching their predicate. Takes ownership of every reader of {@code x}: DuckDB
    * releases one once exported, else it is closed here.

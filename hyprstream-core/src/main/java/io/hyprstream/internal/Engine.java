@@ -15,6 +15,7 @@ import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.internal.sql.AggregateQuery;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TableRef;
@@ -113,6 +114,12 @@ public final class Engine implements Hyprstream {
   private final ChangeVersions versions = new ChangeVersions();
   private final HotSet hotSet;
   private final SqlAnalyser analyser;
+  // Queries that read rows the cache no longer holds, by how: the rows themselves, or partial
+  // aggregates the backend computed (see querySplitAggregate).
+  private final java.util.concurrent.atomic.LongAdder coldRowReads =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder splitAggregates =
+      new java.util.concurrent.atomic.LongAdder();
 
   /** When this instance started: with a backend, rows acknowledged before may be only there. */
   private final Instant startedAt;
@@ -904,7 +911,8 @@ public final class Engine implements Hyprstream {
         return kept;
       }
     }
-    Route route = route(analyser.analyse(sql), words, parameters, now);
+    StatementAnalysis analysis = analyser.analyse(sql);
+    Route route = route(analysis, words, parameters, now);
     ArrowReader rows;
     Freshness freshness;
     if (route.backendWhy != null) {
@@ -912,7 +920,7 @@ public final class Engine implements Hyprstream {
       freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
     } else if (!route.cold.isEmpty()) {
       prepareFor(words);
-      rows = queryWithColdRows(sql, parameters, alloc, route.cold);
+      rows = queryWithColdRows(sql, analysis, parameters, alloc, route.cold);
       freshness = Freshness.computed(Freshness.Source.BACKEND, asOf(words), now, null);
     } else {
       prepareFor(words);
@@ -1219,7 +1227,11 @@ public final class Engine implements Hyprstream {
    * DuckDB's SQL (PostgreSQL cannot run {@code time_bucket(INTERVAL 1 HOUR, …)}).
    */
   private ArrowReader queryWithColdRows(
-      String sql, List<@Nullable Object> parameters, BufferAllocator alloc, List<ColdRead> cold) {
+      String sql,
+      StatementAnalysis analysis,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc,
+      List<ColdRead> cold) {
     BackendStore b = java.util.Objects.requireNonNull(backend);
     WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
     // Every acknowledged row must be in the backend before its older rows are read from there.
@@ -1231,6 +1243,11 @@ public final class Engine implements Hyprstream {
     }
     backendTablesReadAt = 0; // a table written through in the last seconds must be seen
     Set<String> remote = backendTables();
+    ArrowReader split = querySplitAggregate(sql, analysis, parameters, alloc, cold, remote);
+    if (split != null) {
+      return split;
+    }
+    coldRowReads.increment();
     List<DuckDbCacheStore.ExtraRows> extra = new ArrayList<>();
     try {
       for (ColdRead c : cold) {
@@ -1307,6 +1324,79 @@ public final class Engine implements Hyprstream {
       throw e;
     }
     return cache.queryWithRows(sql, parameters, extra, alloc);
+  }
+
+  /**
+   * Answers a plain aggregate of one table ({@link AggregateQuery}) from partial aggregates: the
+   * backend's over the rows before the cache's boundary, DuckDB's over the rest, combined in
+   * DuckDB. Null when the query, the table or the backend does not allow it, or the backend refused
+   * the partial query: the caller then reads the rows themselves.
+   */
+  private @Nullable ArrowReader querySplitAggregate(
+      String sql,
+      StatementAnalysis analysis,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc,
+      List<ColdRead> cold,
+      Set<String> remote) {
+    BackendStore b = java.util.Objects.requireNonNull(backend);
+    AggregateQuery aggregate = analysis.aggregate();
+    if (aggregate == null || cold.size() != 1 || !b.computesPartialAggregates()) {
+      return null;
+    }
+    ColdRead c = cold.get(0);
+    String table = c.table.name;
+    if (!key(aggregate.table()).equals(key(table)) || !remote.contains(key(table))) {
+      return null;
+    }
+    // Quarantined batches are acknowledged rows the backend does not hold: the row path adds them.
+    for (Quarantine.Entry e : java.util.Objects.requireNonNull(writeThrough).quarantined()) {
+      if (key(e.table()).equals(key(table))) {
+        return null;
+      }
+    }
+    Schema schema = java.util.Objects.requireNonNull(c.table.schema);
+    Field time = java.util.Objects.requireNonNull(Columns.field(schema, c.timeColumn));
+    if (!(time.getType() instanceof ArrowType.Timestamp)) {
+      return null;
+    }
+    ChronoUnit unit = epochUnitOf(c.table);
+    List<String> names = new ArrayList<>();
+    for (Field f : cache.querySchema(sql).getFields()) {
+      names.add(f.getName());
+    }
+    AggregateQuery.Split split =
+        aggregate.split(
+            schema,
+            time.getName(),
+            c.boundaryMicros,
+            parameters,
+            micros(Instant.now()), // now() in the SQL is DuckDB's wall clock: see route()
+            names,
+            DuckDbCacheStore::quote,
+            m -> timeLiteral(time, unit, instantOfMicros(m)),
+            m -> backendTimeLiteral(time, unit, instantOfMicros(m)));
+    if (split == null) {
+      return null;
+    }
+    LOG.debug("splitting an aggregate of '{}' at {}: {}", table, c.boundaryMicros, split);
+    ArrowReader partials;
+    try {
+      partials = b.query(split.backendSql(), allocator);
+    } catch (BackendUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "{} refused the partial aggregate of '{}' ({}); reading its rows instead",
+          b.name(),
+          table,
+          e.getMessage());
+      return null;
+    }
+    ArrowReader combined =
+        cache.queryWithPartials(split.combineSql(), AggregateQuery.COLD_PARTIALS, partials, alloc);
+    splitAggregates.increment();
+    return combined;
   }
 
   /**
@@ -2234,6 +2324,16 @@ public final class Engine implements Hyprstream {
     } catch (IllegalArgumentException e) {
       throw new QueryRejectedException(String.valueOf(e.getMessage()), e);
     }
+  }
+
+  /**
+   * How many queries read what the cache no longer holds from the backend, since the start: as the
+   * rows themselves, or as partial aggregates the backend computed.
+   */
+  public record ColdReads(long rows, long partialAggregates) {}
+
+  public ColdReads coldReads() {
+    return new ColdReads(coldRowReads.sum(), splitAggregates.sum());
   }
 
   /** The write-through pipeline's state, or null without a backend. */

@@ -181,10 +181,13 @@ public final class SqlAnalyser {
           type.equals("parser") ? Kind.INVALID : Kind.NOT_A_QUERY, message);
     }
     Walk walk = new Walk();
-    for (JsonNode statement : root.path("statements")) {
+    JsonNode statements = root.path("statements");
+    for (JsonNode statement : statements) {
       walk.anything(statement.path("node"), Set.of());
     }
-    return StatementAnalysis.query(walk.occurrences);
+    AggregateQuery aggregate =
+        statements.size() == 1 ? AggregateQuery.of(statements.get(0).path("node")) : null;
+    return StatementAnalysis.query(walk.occurrences, aggregate);
   }
 
   /** One walk over a parse tree, collecting the readings of tables. */

@@ -44,10 +44,16 @@ public final class StatementAnalysis {
   private final @Nullable String error;
   private final List<Occurrence> occurrences;
   private final List<TableRef> tables;
+  private final @Nullable AggregateQuery aggregate;
 
-  private StatementAnalysis(Kind kind, @Nullable String error, List<Occurrence> occurrences) {
+  private StatementAnalysis(
+      Kind kind,
+      @Nullable String error,
+      List<Occurrence> occurrences,
+      @Nullable AggregateQuery aggregate) {
     this.kind = kind;
     this.error = error;
+    this.aggregate = aggregate;
     this.occurrences = List.copyOf(occurrences);
     Set<TableRef> distinct = new LinkedHashSet<>();
     for (Occurrence o : occurrences) {
@@ -56,12 +62,13 @@ public final class StatementAnalysis {
     this.tables = List.copyOf(distinct);
   }
 
-  static StatementAnalysis query(List<Occurrence> occurrences) {
-    return new StatementAnalysis(Kind.QUERY, null, occurrences);
+  static StatementAnalysis query(
+      List<Occurrence> occurrences, @Nullable AggregateQuery aggregate) {
+    return new StatementAnalysis(Kind.QUERY, null, occurrences, aggregate);
   }
 
   static StatementAnalysis refused(Kind kind, String error) {
-    return new StatementAnalysis(kind, error, List.of());
+    return new StatementAnalysis(kind, error, List.of(), null);
   }
 
   public Kind kind() {
@@ -75,6 +82,14 @@ public final class StatementAnalysis {
   /** DuckDB's reason when the text is not a query, else null. */
   public @Nullable String error() {
     return error;
+  }
+
+  /**
+   * The statement as a plain aggregate of one table that can be split into partial aggregates
+   * ({@link AggregateQuery}), or null when it is not one.
+   */
+  public @Nullable AggregateQuery aggregate() {
+    return aggregate;
   }
 
   /** The distinct tables the statement reads, in the order it names them (empty unless a query). */

@@ -96,6 +96,15 @@ public final class EngineMetrics implements MeterBinder {
         "batches");
     gauge(
         registry, engine, "hyprstream.writethrough.backlog.spilled", s -> s.spilledBytes, "bytes");
+    FunctionCounter.builder("hyprstream.backend.reads", engine, e -> e.coldReads().rows())
+        .description("Queries that read rows the cache no longer holds from the backend")
+        .tag("as", "rows")
+        .register(registry);
+    FunctionCounter.builder(
+            "hyprstream.backend.reads", engine, e -> e.coldReads().partialAggregates())
+        .description("Queries that read rows the cache no longer holds from the backend")
+        .tag("as", "partial_aggregates")
+        .register(registry);
   }
 
   private static void gauge(
