@@ -55,7 +55,6 @@ public final class HyprstreamBuilder {
   private @Nullable Boolean synchronousWriteThrough;
   private @Nullable Duration drainTimeout;
   private @Nullable Duration snapshotInterval;
-  private @Nullable Long maxBacklogRows;
   private @Nullable Long maxBacklogBytes;
   private @Nullable Duration maxWriteThroughLag;
   private @Nullable Long resultCacheBytes;
@@ -185,8 +184,9 @@ public final class HyprstreamBuilder {
   }
 
   /**
-   * The write-ahead log's disk bound (default 4 GiB): past it, ingest is refused with {@code
-   * ResourceExhaustedException} until the backend drains the log.
+   * The write-ahead log's disk bound (default 4 GiB), which also bounds the write-through backlog
+   * spilled from memory: past it, ingest is refused with {@code ResourceExhaustedException} until
+   * the backend drains the log.
    */
   public HyprstreamBuilder walMaxBytes(long bytes) {
     checkUnset(this.walMaxBytes, "walMaxBytes");
@@ -208,21 +208,10 @@ public final class HyprstreamBuilder {
   }
 
   /**
-   * The write-through backlog's bound in rows (default 10 million): while more rows than this wait
-   * for the backend, ingest is refused with {@code ResourceExhaustedException}.
-   */
-  public HyprstreamBuilder maxBacklogRows(long rows) {
-    checkUnset(this.maxBacklogRows, "maxBacklogRows");
-    if (rows <= 0) {
-      throw new IllegalArgumentException("maxBacklogRows must be positive, got " + rows);
-    }
-    this.maxBacklogRows = rows;
-    return this;
-  }
-
-  /**
-   * The write-through backlog's bound in bytes of Arrow buffers held for the backend (default 512
-   * MiB): past it, ingest is refused with {@code ResourceExhaustedException}.
+   * The write-through backlog's memory bound, in bytes of Arrow buffers held for the backend
+   * (default 512 MiB). Batches past it are released from memory and read back from the write-ahead
+   * log when their turn to be sent comes; ingest is refused only when the log reaches {@link
+   * #walMaxBytes}.
    */
   public HyprstreamBuilder maxBacklogBytes(long bytes) {
     checkUnset(this.maxBacklogBytes, "maxBacklogBytes");
@@ -423,9 +412,6 @@ public final class HyprstreamBuilder {
                 evictionPolicy == null ? EvictionPolicy.TIME : evictionPolicy,
                 maxStaleness),
             new WriteThrough.Bounds(
-                maxBacklogRows == null
-                    ? WriteThrough.Bounds.DEFAULT_MAX_BACKLOG_ROWS
-                    : maxBacklogRows,
                 maxBacklogBytes == null
                     ? WriteThrough.Bounds.DEFAULT_MAX_BACKLOG_BYTES
                     : maxBacklogBytes,

@@ -169,7 +169,7 @@ public final class AdbcBackendStore implements BackendStore {
     // The ledger is created right after; a database that cannot be reached fails there, named.
     config.setInitializationFailTimeout(-1);
     HikariDataSource hikari = new HikariDataSource(config);
-    ForwardOnlyDataSource source = new ForwardOnlyDataSource(hikari, jdbcUrl);
+    ForwardOnlyDataSource source = new ForwardOnlyDataSource(hikari, jdbcUrl, pool.socketTimeout());
     SessionFactory factory =
         alloc -> {
           Map<String, Object> params = new HashMap<>();

@@ -17,25 +17,60 @@ import org.jspecify.annotations.Nullable;
  * read-only statements whatever result set type is asked for. ADBC's JDBC driver asks for
  * scrollable statements, which DuckDB and SQLite refuse, and never scrolls. Closing a connection
  * closes the pool's, which returns it to the pool.
+ *
+ * <p>Each connection handed out waits at most {@code networkTimeout} on a silent database (JDBC's
+ * {@link Connection#setNetworkTimeout}), where the driver supports it, so a stalled backend fails
+ * the call instead of holding it; the pool restores the setting when the connection returns.
  */
 final class ForwardOnlyDataSource implements DataSource {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(ForwardOnlyDataSource.class);
+
+  /** Runs the drivers' time-out aborts; a driver uses it only when a time-out fires. */
+  private static final java.util.concurrent.Executor ABORTS =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "hyprstream-jdbc-timeout");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final DataSource target;
   private final String url;
+  private final int networkTimeoutMillis;
+  private volatile boolean warnedUnsupported;
 
   /** {@code url} only names the source in messages; connections come from {@code target}. */
-  ForwardOnlyDataSource(DataSource target, String url) {
+  ForwardOnlyDataSource(DataSource target, String url, java.time.Duration networkTimeout) {
     this.target = target;
     this.url = url;
+    this.networkTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, networkTimeout.toMillis());
   }
 
   @Override
   public Connection getConnection() throws SQLException {
-    return wrap(target.getConnection());
+    return wrap(timed(target.getConnection()));
   }
 
   @Override
   public Connection getConnection(String username, String password) throws SQLException {
-    return wrap(target.getConnection(username, password));
+    return wrap(timed(target.getConnection(username, password)));
+  }
+
+  private Connection timed(Connection c) {
+    try {
+      c.setNetworkTimeout(ABORTS, networkTimeoutMillis);
+    } catch (SQLException | UnsupportedOperationException e) {
+      if (!warnedUnsupported) {
+        warnedUnsupported = true;
+        LOG.warn(
+            "the JDBC driver for {} cannot time out a silent connection ({}); socket_timeout has"
+                + " no effect on it",
+            url.replaceFirst("\\?.*$", ""),
+            e.toString());
+      }
+    }
+    return c;
   }
 
   private static Connection wrap(Connection target) {

@@ -15,12 +15,17 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -52,8 +57,22 @@ import org.postgresql.copy.CopyManager;
  * <p>Connections come from a HikariCP pool sized by {@link PoolSettings}: appends, queries (the
  * read-through path) and catalog reads borrow one each, so concurrent queries run in parallel up to
  * {@code pool_max}; a connection that broke is evicted rather than returned.
+ *
+ * <p>Time-outs ({@link PoolSettings#socketTimeout}): pgjdbc's {@code socketTimeout} ends a read
+ * that hears nothing for that long, and an append that has not finished within it is aborted (its
+ * socket closed), which also ends a COPY blocked writing to a stalled server. Either way the
+ * transaction never committed, or committed and its ledger row makes the retry a no-op.
  */
 public final class PostgresBackendStore implements BackendStore {
+  /** Cuts appends past their deadline; one daemon thread for every store. */
+  private static final ScheduledExecutorService WATCHDOG =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "hyprstream-postgresql-watchdog");
+            t.setDaemon(true);
+            return t;
+          });
+
   /** The ledger table's name. */
   public static final String LEDGER = "hyprstream_ledger";
 
@@ -66,6 +85,7 @@ public final class PostgresBackendStore implements BackendStore {
   private final String schema;
   private final PgCopyEncoder.Format format;
   private final HikariDataSource pool;
+  private final Duration callTimeout;
 
   /** Column names (lower-cased) of tables known to exist, so most appends skip the catalog. */
   private final Map<String, Map<String, String>> knownColumns = new ConcurrentHashMap<>();
@@ -95,6 +115,7 @@ public final class PostgresBackendStore implements BackendStore {
     String current = currentSchema(jdbcUrl, properties, describe);
     this.schema = schema == null ? current : schema;
     this.pool = pool(jdbcUrl, properties, this.schema, poolSettings);
+    this.callTimeout = poolSettings.socketTimeout();
     Connection c = borrow();
     try (Statement st = c.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(this.schema));
@@ -120,6 +141,8 @@ public final class PostgresBackendStore implements BackendStore {
     driver.putAll(properties);
     // pgjdbc's own connect timeout, in seconds, matches the pool's borrow timeout.
     driver.setProperty("connectTimeout", String.valueOf(settings.connectTimeout().getSeconds()));
+    // socket_timeout bounds a silent read; pgjdbc's own socketTimeout, when set, still wins there.
+    driver.putIfAbsent("socketTimeout", String.valueOf(settings.socketTimeout().getSeconds()));
     config.setDataSourceProperties(driver);
     config.setMaximumPoolSize(settings.maxSize());
     config.setMinimumIdle(settings.minIdle());
@@ -220,6 +243,9 @@ public final class PostgresBackendStore implements BackendStore {
     String described = batchIds.size() == 1 ? batchIds.get(0) : batchIds.size() + " batches";
     Connection c = borrow();
     boolean ok = false;
+    AtomicBoolean cut = new AtomicBoolean();
+    ScheduledFuture<?> deadline =
+        WATCHDOG.schedule(() -> abort(c, cut), callTimeout.toMillis(), TimeUnit.MILLISECONDS);
     try {
       c.setAutoCommit(false);
       try (PreparedStatement ps =
@@ -247,18 +273,52 @@ public final class PostgresBackendStore implements BackendStore {
       ok = true;
     } catch (SQLException e) {
       rollbackQuietly(c);
+      if (cut.get() || isTimeout(e)) {
+        throw new BackendUnavailableException(
+            "append of "
+                + described
+                + " to '"
+                + table
+                + "' had no answer within socket_timeout of "
+                + callTimeout.getSeconds()
+                + " s; the connection was cut and the batch is retried: "
+                + scrub(e.getMessage()),
+            e);
+      }
       if (isConnectionProblem(e)) {
         throw unavailable("append of " + described + " to '" + table + "' failed", e);
       }
       throw new HyprstreamException(
           "PostgreSQL rejected " + described + " for '" + table + "': " + scrub(e.getMessage()), e);
     } finally {
-      if (ok) {
+      deadline.cancel(false);
+      if (ok && !cut.get()) {
         release(c);
       } else {
         discard(c);
       }
     }
+  }
+
+  /** Closes the socket of a call past its deadline; the blocked reader or writer then fails. */
+  private static void abort(Connection c, AtomicBoolean cut) {
+    cut.set(true);
+    try {
+      // Hikari's proxy would only mark itself closed; the driver's abort closes the socket.
+      ((Connection) c.unwrap(PGConnection.class)).abort(Runnable::run);
+    } catch (SQLException | RuntimeException e) {
+      Closeables.closeQuietly(c);
+    }
+  }
+
+  /** True when pgjdbc gave up waiting on the socket ({@code socketTimeout}). */
+  private static boolean isTimeout(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void copy(Connection c, String table, List<String> columns, VectorSchemaRoot batch)

@@ -242,7 +242,8 @@ public final class Engine implements Hyprstream {
               backend,
               wal,
               new Quarantine(config.dataDirectory.resolve("quarantine")),
-              config.writeThroughBounds);
+              config.writeThroughBounds,
+              allocator);
       // Sent once the start knows which of them the backend holds (see restoreAfterStart).
       recovered = wal.recovered();
     } else {
@@ -768,7 +769,7 @@ public final class Engine implements Hyprstream {
           }
           ts.ensureAggregator(batches.get(0).getSchema());
           if (wal != null && log) {
-            java.util.Objects.requireNonNull(writeThrough).requireRoom();
+            // The backlog's memory never refuses (it spills to the log); the log's disk bound does.
             long bytes = 0;
             for (VectorSchemaRoot b : batches) {
               bytes += bufferBytes(b);
@@ -2655,7 +2656,13 @@ public final class Engine implements Hyprstream {
             + st.quarantinedBatches
             + "::BIGINT AS quarantined_batches, "
             + st.quarantinedRows
-            + "::BIGINT AS quarantined_rows, now() AS as_of",
+            + "::BIGINT AS quarantined_rows, "
+            + st.spilledBatches
+            + "::BIGINT AS spilled_batches, "
+            + st.spilledBytes
+            + "::BIGINT AS spilled_bytes, "
+            + st.heldBytes
+            + "::BIGINT AS held_bytes, now() AS as_of",
         List.of());
   }
 

@@ -88,6 +88,7 @@ public final class WriteAheadLog implements AutoCloseable {
   // Guarded by writeLock.
   private final TreeMap<Long, Segment> segments = new TreeMap<>();
   private final Map<String, Segment> segmentOfBatch = new HashMap<>();
+  private final Map<String, Span> spanOfBatch = new HashMap<>();
   private @Nullable FileChannel current;
   private long currentSeq;
   private long written; // bytes appended to `current`
@@ -110,6 +111,9 @@ public final class WriteAheadLog implements AutoCloseable {
       this.path = path;
     }
   }
+
+  /** Where a batch's record lies: its segment, the record's first byte and its length. */
+  private record Span(Segment segment, long offset, int length) {}
 
   private WriteAheadLog(Path dir, long maxBytes, long segmentBytes, List<Record> recovered) {
     this.dir = dir;
@@ -142,14 +146,20 @@ public final class WriteAheadLog implements AutoCloseable {
         long seq = Long.parseLong(name.substring(PREFIX.length(), name.length() - SUFFIX.length()));
         Segment seg = new Segment(seq, f);
         seg.bytes = Files.size(f);
-        List<Record> records = readSegment(f, seq, allocator);
-        for (Record r : records) {
-          Segment earlier = log.segmentOfBatch.put(r.batchId, seg);
-          if (earlier != null) {
-            earlier.open--; // logged again (a requeue): the one commit now counts for the newer
-          }
-          seg.open++;
-        }
+        List<Record> records = new ArrayList<>();
+        readSegment(
+            f,
+            seq,
+            allocator,
+            (r, offset, length) -> {
+              records.add(r);
+              Segment earlier = log.segmentOfBatch.put(r.batchId, seg);
+              if (earlier != null) {
+                earlier.open--; // logged again (a requeue): the one commit now counts for the newer
+              }
+              log.spanOfBatch.put(r.batchId, new Span(seg, offset, length));
+              seg.open++;
+            });
         // A torn tail is cut by the next start's roll: new records go to a new segment, so the
         // indexes counted here stay the indexes of the records a later open reads back.
         seg.records = records.size();
@@ -236,22 +246,43 @@ public final class WriteAheadLog implements AutoCloseable {
    */
   public void requireRoom(long bytes) {
     synchronized (writeLock) {
-      if (totalBytes + bytes > maxBytes) {
+      if (totalBytes + bytes > maxBytes && !(reclaimCurrent() && totalBytes + bytes <= maxBytes)) {
         throw full();
       }
     }
+  }
+
+  /**
+   * Deletes the segment being written when every batch in it is committed, so a full log whose
+   * backlog has drained takes appends again (a segment is otherwise freed only once it is no longer
+   * the one written). Called holding {@link #writeLock}; true when it freed anything.
+   */
+  private boolean reclaimCurrent() {
+    Segment seg = segments.get(currentSeq);
+    if (current == null || seg == null || seg.open > 0 || !isCovered(seg)) {
+      return false;
+    }
+    try {
+      // Its records were fsync'd before being committed; the next append rolls a new segment.
+      current.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot close " + seg.path, e);
+    }
+    current = null;
+    deleteSegment(seg);
+    return true;
   }
 
   private ResourceExhaustedException full() {
     return new ResourceExhaustedException(
         "the write-ahead log in "
             + dir
-            + " is full ("
+            + " holds "
             + totalBytes
-            + " of "
+            + " bytes, at its bound of "
             + maxBytes
-            + " bytes): the backend has not taken the logged batches yet; ingest resumes as it"
-            + " drains");
+            + " bytes (builder option walMaxBytes, server key engine.max_log_bytes): the backend"
+            + " has not taken the logged batches yet; ingest resumes as it drains");
   }
 
   /**
@@ -283,7 +314,8 @@ public final class WriteAheadLog implements AutoCloseable {
       if (closed) {
         throw new IllegalStateException("the write-ahead log is closed");
       }
-      if (totalBytes + length > maxBytes) {
+      if (totalBytes + length > maxBytes
+          && !(reclaimCurrent() && totalBytes + length <= maxBytes)) {
         throw full();
       }
       try {
@@ -300,6 +332,7 @@ public final class WriteAheadLog implements AutoCloseable {
       written += length;
       totalBytes += length;
       Segment seg = java.util.Objects.requireNonNull(segments.get(currentSeq));
+      spanOfBatch.put(batchId, new Span(seg, seg.bytes, length));
       seg.bytes += length;
       seg.open++;
       seg.records++;
@@ -348,10 +381,68 @@ public final class WriteAheadLog implements AutoCloseable {
     }
   }
 
+  /**
+   * Reads logged batch {@code batchId} back from disk, for a caller that released it from memory
+   * (write-through spills its backlog past a memory bound and sends each batch when its turn
+   * comes). The record's checksum is checked again.
+   *
+   * @return the batch, owned by the caller
+   * @throws IllegalStateException when the batch is not in the log (never logged, or committed)
+   * @throws UncheckedIOException when its record cannot be read or fails its checksum
+   */
+  public VectorSchemaRoot read(String batchId, BufferAllocator allocator) {
+    Span span;
+    synchronized (writeLock) {
+      span = spanOfBatch.get(batchId);
+    }
+    if (span == null) {
+      throw new IllegalStateException("batch " + batchId + " is not in the write-ahead log");
+    }
+    // Appended records are never rewritten and a segment outlives its uncommitted batches, so the
+    // span can be read without the lock; a separate channel leaves the appender's position alone.
+    ByteBuffer record = ByteBuffer.allocate(span.length());
+    try (FileChannel in = FileChannel.open(span.segment().path, StandardOpenOption.READ)) {
+      while (record.hasRemaining()) {
+        if (in.read(record, span.offset() + record.position()) < 0) {
+          break;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot read batch " + batchId + " back from " + span.segment().path, e);
+    }
+    record.flip();
+    List<Record> found = new ArrayList<>(1);
+    try {
+      decodeRecords(
+          record.array(),
+          record.limit(),
+          span.segment().seq,
+          allocator,
+          (r, offset, length) -> found.add(r));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot decode batch " + batchId, e);
+    }
+    if (found.size() != 1 || !found.get(0).batchId.equals(batchId)) {
+      found.forEach(r -> r.batch.close());
+      throw new UncheckedIOException(
+          new IOException(
+              "the record of batch "
+                  + batchId
+                  + " in "
+                  + span.segment().path
+                  + " at byte "
+                  + span.offset()
+                  + " is damaged"));
+    }
+    return found.get(0).batch;
+  }
+
   /** Records that the backend has committed {@code batchId}; frees its segment when it was last. */
   public void committed(String batchId) {
     synchronized (writeLock) {
       Segment seg = segmentOfBatch.remove(batchId);
+      spanOfBatch.remove(batchId);
       if (seg == null) {
         return;
       }
@@ -445,12 +536,28 @@ public final class WriteAheadLog implements AutoCloseable {
     }
   }
 
+  /** Receives each record decoded, with its first byte and length in the segment. */
+  @FunctionalInterface
+  private interface RecordSink {
+    void accept(Record record, long offset, int length);
+  }
+
   /** Every whole record of a segment; stops at the first torn or corrupt one. */
-  private static List<Record> readSegment(Path file, long seq, BufferAllocator allocator)
+  private static void readSegment(Path file, long seq, BufferAllocator allocator, RecordSink sink)
       throws IOException {
     byte[] data = Files.readAllBytes(file);
-    ByteBuffer buf = ByteBuffer.wrap(data);
-    List<Record> out = new ArrayList<>();
+    decodeRecords(data, data.length, seq, allocator, sink);
+  }
+
+  /**
+   * The whole records in {@code data[0, limit)} of segment {@code seq}, numbered from 0 (so pass a
+   * whole segment for their positions to hold); stops at the first torn or corrupt one.
+   */
+  private static void decodeRecords(
+      byte[] data, int limit, long seq, BufferAllocator allocator, RecordSink sink)
+      throws IOException {
+    ByteBuffer buf = ByteBuffer.wrap(data, 0, limit);
+    int index = 0;
     while (buf.remaining() >= 16) {
       int start = buf.position();
       if (buf.getInt() != MAGIC) {
@@ -474,22 +581,23 @@ public final class WriteAheadLog implements AutoCloseable {
         break;
       }
       String[] parts = new String(header, StandardCharsets.UTF_8).split("\n", 3);
-      long position = (seq << 32) | out.size();
+      long position = (seq << 32) | index++;
       boolean resend = parts.length > 2 && parts[2].equals(RESEND);
       try (ArrowStreamReader reader =
           new ArrowStreamReader(
               new ByteArrayInputStream(data, payloadAt, (int) payloadLen), allocator)) {
         reader.loadNextBatch();
         // The reader's root is reused by the next load: keep a root of our own over its buffers.
-        out.add(
+        sink.accept(
             new Record(
                 parts[0],
                 parts[1],
                 position,
                 resend,
-                ArrowCopy.share(reader.getVectorSchemaRoot(), allocator)));
+                ArrowCopy.share(reader.getVectorSchemaRoot(), allocator)),
+            start,
+            buf.position() - start);
       }
     }
-    return out;
   }
 }

@@ -2,7 +2,6 @@ package io.hyprstream.writethrough;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
-import io.hyprstream.api.ResourceExhaustedException;
 import io.hyprstream.internal.ArrowCopy;
 import io.hyprstream.wal.WriteAheadLog;
 import java.time.Duration;
@@ -27,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * (anything else). A refused group is re-sent one batch at a time, so one bad batch cannot hold its
  * neighbours back; a batch refused {@link Bounds#quickRetries} times on its own goes to the {@link
  * Quarantine}, durably, before it leaves the log, and the batches behind it flow on.
+ *
+ * <p>The backlog's memory is bounded ({@link Bounds#maxBacklogBytes}): a batch arriving past the
+ * bound is released at once (it is in the log already) and read back from the log when its turn to
+ * be sent comes, so the backlog spills to disk instead of refusing ingest; only the log's own bound
+ * refuses it. Order is kept, since spilled and held batches wait in the one queue.
  */
 public final class WriteThrough implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WriteThrough.class);
@@ -45,12 +49,16 @@ public final class WriteThrough implements AutoCloseable {
   private final WriteAheadLog wal;
   private final Quarantine quarantine;
   private final Bounds bounds;
+  private final BufferAllocator allocator;
   private final Thread worker;
   private final Object lock = new Object();
   // Guarded by lock.
   private final ArrayDeque<Item> queue = new ArrayDeque<>();
   private long queuedRows;
   private long queuedBytes;
+  private long heldBytes; // bytes of queued batches held in memory, reloads in progress included
+  private long spilledBatches;
+  private long spilledBytes;
   private long quarantinedBatches;
   private long quarantinedRows;
   private long stalledSinceNanos; // when the worker's current backend call began; 0 when idle
@@ -65,51 +73,57 @@ public final class WriteThrough implements AutoCloseable {
   private static final class Item {
     final String table;
     final String batchId;
-    final VectorSchemaRoot batch;
+    final long rows;
     final long bytes;
     final long enqueuedNanos = System.nanoTime();
+
+    /** The batch while held in memory; null while spilled (only in the log). Guarded by lock. */
+    @Nullable VectorSchemaRoot batch;
+
     boolean done;
+
+    /** Set while the worker reads this spilled batch back; guarded by lock. */
+    boolean reloading;
 
     Item(String table, String batchId, VectorSchemaRoot batch) {
       this.table = table;
       this.batchId = batchId;
       this.batch = batch;
+      this.rows = batch.getRowCount();
       long b = 0;
       for (var v : batch.getFieldVectors()) {
         b += v.getBufferSize();
       }
       this.bytes = b;
     }
+
+    /** The batch of an item the worker holds (loaded before it is sent). */
+    VectorSchemaRoot held() {
+      return java.util.Objects.requireNonNull(batch, "spilled batch not loaded");
+    }
   }
 
   /**
-   * How much the pipeline may hold back: ingest is refused (a {@link ResourceExhaustedException})
-   * while the backlog is over {@code maxBacklogRows} or {@code maxBacklogBytes}, which also bounds
-   * the Arrow memory the queue holds; {@code maxLag} is how far behind write-through may fall
-   * before the instance reports itself unready; a batch the backend refuses as data {@code
-   * quickRetries} times on its own is quarantined.
+   * How much the pipeline may hold back: {@code maxBacklogBytes} bounds the Arrow memory the
+   * backlog holds (batches past it spill to the log and are read back in turn; ingest is refused
+   * only when the log itself is full, see {@code walMaxBytes}); {@code maxLag} is how far behind
+   * write-through may fall before the instance reports itself unready; a batch the backend refuses
+   * as data {@code quickRetries} times on its own is quarantined.
    */
-  public record Bounds(
-      long maxBacklogRows, long maxBacklogBytes, Duration maxLag, int quickRetries) {
-    /** Default backlog bound in rows. */
-    public static final long DEFAULT_MAX_BACKLOG_ROWS = 10_000_000L;
-
-    /** Default backlog bound in bytes of Arrow buffers. */
+  public record Bounds(long maxBacklogBytes, Duration maxLag, int quickRetries) {
+    /** Default bound on the backlog's memory, in bytes of Arrow buffers. */
     public static final long DEFAULT_MAX_BACKLOG_BYTES = 512L << 20;
 
     /** Default lag bound. */
     public static final Duration DEFAULT_MAX_LAG = Duration.ofSeconds(60);
 
-    /** The defaults: 10 million rows, 512 MiB, 60 s, 3 attempts. */
-    public static final Bounds DEFAULTS =
-        new Bounds(DEFAULT_MAX_BACKLOG_ROWS, DEFAULT_MAX_BACKLOG_BYTES, DEFAULT_MAX_LAG, 3);
+    /** The defaults: 512 MiB held in memory, 60 s, 3 attempts. */
+    public static final Bounds DEFAULTS = new Bounds(DEFAULT_MAX_BACKLOG_BYTES, DEFAULT_MAX_LAG, 3);
 
     public Bounds {
-      if (maxBacklogRows <= 0 || maxBacklogBytes <= 0 || quickRetries < 1) {
+      if (maxBacklogBytes <= 0 || quickRetries < 1) {
         throw new IllegalArgumentException(
-            "backlog bounds must be positive: rows "
-                + maxBacklogRows
-                + ", bytes "
+            "backlog bounds must be positive: bytes "
                 + maxBacklogBytes
                 + ", retries "
                 + quickRetries);
@@ -135,6 +149,15 @@ public final class WriteThrough implements AutoCloseable {
     public final long quarantinedBatches;
     public final long quarantinedRows;
 
+    /** Backlog batches released from memory, to be read back from the log when their turn comes. */
+    public final long spilledBatches;
+
+    /** Arrow bytes of the spilled batches (what holding them would take). */
+    public final long spilledBytes;
+
+    /** Arrow bytes the backlog holds in memory, at most about {@link Bounds#maxBacklogBytes}. */
+    public final long heldBytes;
+
     /** The lag past which the instance is not ready, in milliseconds. */
     public final long maxLagMillis;
 
@@ -155,7 +178,10 @@ public final class WriteThrough implements AutoCloseable {
         long quarantinedBatches,
         long quarantinedRows,
         long maxLagMillis,
-        long callMillis) {
+        long callMillis,
+        long spilledBatches,
+        long spilledBytes,
+        long heldBytes) {
       this.backend = backend;
       this.backlogBatches = backlogBatches;
       this.backlogRows = backlogRows;
@@ -170,6 +196,9 @@ public final class WriteThrough implements AutoCloseable {
       this.quarantinedRows = quarantinedRows;
       this.maxLagMillis = maxLagMillis;
       this.callMillis = callMillis;
+      this.spilledBatches = spilledBatches;
+      this.spilledBytes = spilledBytes;
+      this.heldBytes = heldBytes;
     }
 
     /** Whether write-through is further behind than its bound (refused or stalled alike). */
@@ -178,9 +207,18 @@ public final class WriteThrough implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts the worker. Spilled batches are read back from {@code wal} into {@code allocator}, and
+   * released once sent.
+   */
   public WriteThrough(
-      BackendStore backend, WriteAheadLog wal, Quarantine quarantine, Bounds bounds) {
+      BackendStore backend,
+      WriteAheadLog wal,
+      Quarantine quarantine,
+      Bounds bounds,
+      BufferAllocator allocator) {
     this.backend = backend;
+    this.allocator = allocator;
     this.wal = wal;
     this.quarantine = quarantine;
     this.bounds = bounds;
@@ -196,8 +234,10 @@ public final class WriteThrough implements AutoCloseable {
   }
 
   /**
-   * Queues a batch already in the log. Takes ownership of {@code batch}. When {@code waitForCommit}
-   * is true, returns only once the backend has committed it (synchronous write-through).
+   * Queues a batch already in the log. Takes ownership of {@code batch}, which is released at once
+   * (spilled) when holding it would take the backlog's memory past its bound. When {@code
+   * waitForCommit} is true, returns only once the backend has committed it (synchronous
+   * write-through).
    */
   public void submit(String table, String batchId, VectorSchemaRoot batch, boolean waitForCommit) {
     Item item = new Item(table, batchId, batch);
@@ -207,8 +247,16 @@ public final class WriteThrough implements AutoCloseable {
         throw new IllegalStateException("write-through is shutting down");
       }
       queue.addLast(item);
-      queuedRows += batch.getRowCount();
+      queuedRows += item.rows;
       queuedBytes += item.bytes;
+      if (heldBytes + item.bytes > bounds.maxBacklogBytes()) {
+        batch.close(); // the log holds it; read back when its turn comes
+        item.batch = null;
+        spilledBatches++;
+        spilledBytes += item.bytes;
+      } else {
+        heldBytes += item.bytes;
+      }
       lock.notifyAll();
       while (waitForCommit && !item.done && !stopping) {
         try {
@@ -219,48 +267,6 @@ public final class WriteThrough implements AutoCloseable {
         }
       }
     }
-  }
-
-  /**
-   * Checks, before anything is stored, that the backlog is under its bounds.
-   *
-   * @throws ResourceExhaustedException naming the bound and its option when it is not
-   */
-  public void requireRoom() {
-    synchronized (lock) {
-      if (queuedRows >= bounds.maxBacklogRows()) {
-        throw backlogFull(
-            queuedRows + " rows",
-            bounds.maxBacklogRows() + " rows",
-            "maxBacklogRows",
-            "engine.max_backlog_rows");
-      }
-      if (queuedBytes >= bounds.maxBacklogBytes()) {
-        throw backlogFull(
-            queuedBytes + " bytes",
-            bounds.maxBacklogBytes() + " bytes",
-            "maxBacklogBytes",
-            "engine.max_backlog_bytes");
-      }
-    }
-  }
-
-  private ResourceExhaustedException backlogFull(
-      String held, String bound, String option, String key) {
-    return new ResourceExhaustedException(
-        "the write-through backlog to "
-            + backend.name()
-            + " holds "
-            + held
-            + ", at its bound of "
-            + bound
-            + " (builder option "
-            + option
-            + ", server key "
-            + key
-            + "): the backend is not keeping up"
-            + (lastError == null ? "" : " (last error: " + lastError + ")")
-            + "; ingest resumes as it drains");
   }
 
   private void run() {
@@ -286,7 +292,19 @@ public final class WriteThrough implements AutoCloseable {
         if (paused && !stopping) {
           continue; // paused while gathering: send nothing until resumed
         }
+        group = reserveReloads(group);
         busy = true;
+      }
+      try {
+        reload(group);
+      } catch (RuntimeException e) {
+        // The log could not give a spilled batch back (the disk): it stays at the head, retried.
+        unloadAfterFailedReload(group);
+        recordFailure(group.get(0), e);
+        if (!sleep(MAX_BACKOFF_MS)) {
+          return;
+        }
+        continue;
       }
       String table = group.get(0).table;
       List<String> ids = new ArrayList<>(group.size());
@@ -294,8 +312,8 @@ public final class WriteThrough implements AutoCloseable {
       long rows = 0;
       for (Item item : group) {
         ids.add(item.batchId);
-        batches.add(item.batch);
-        rows += item.batch.getRowCount();
+        batches.add(item.held());
+        rows += item.rows;
       }
       try {
         synchronized (lock) {
@@ -354,12 +372,66 @@ public final class WriteThrough implements AutoCloseable {
         queuedRows -= rows;
         for (Item item : group) {
           queuedBytes -= item.bytes;
+          heldBytes -= item.bytes;
         }
         committedBatches += group.size();
         committedRows += rows;
         lock.notifyAll();
       }
-      group.forEach(item -> item.batch.close());
+      batches.forEach(VectorSchemaRoot::close);
+    }
+  }
+
+  /**
+   * The head of {@code group} that may be held in memory at once: its spilled batches are reserved
+   * against the memory bound (the first always, so a batch larger than the bound still goes) and
+   * the group ends at the first that does not fit. Called holding {@link #lock}.
+   */
+  private List<Item> reserveReloads(List<Item> group) {
+    for (int i = 0; i < group.size(); i++) {
+      Item item = group.get(i);
+      if (item.batch != null) {
+        continue;
+      }
+      if (i > 0 && heldBytes + item.bytes > bounds.maxBacklogBytes()) {
+        return new ArrayList<>(group.subList(0, i));
+      }
+      heldBytes += item.bytes;
+      spilledBatches--;
+      spilledBytes -= item.bytes;
+      item.reloading = true;
+    }
+    return group;
+  }
+
+  /** Reads the group's spilled batches back from the log, outside the lock (disk reads). */
+  private void reload(List<Item> group) {
+    for (Item item : group) {
+      boolean spilled;
+      synchronized (lock) {
+        spilled = item.reloading;
+      }
+      if (spilled) {
+        VectorSchemaRoot loaded = wal.read(item.batchId, allocator);
+        synchronized (lock) {
+          item.batch = loaded;
+          item.reloading = false;
+        }
+      }
+    }
+  }
+
+  /** Releases what a failed {@link #reload} read and marks the group's reloads spilled again. */
+  private void unloadAfterFailedReload(List<Item> group) {
+    synchronized (lock) {
+      for (Item item : group) {
+        if (item.reloading) {
+          item.reloading = false;
+          heldBytes -= item.bytes;
+          spilledBatches++;
+          spilledBytes += item.bytes;
+        }
+      }
     }
   }
 
@@ -370,7 +442,7 @@ public final class WriteThrough implements AutoCloseable {
   private boolean quarantine(Item head, RuntimeException refusal) {
     String error = String.valueOf(refusal.getMessage());
     try {
-      quarantine.put(head.table, head.batchId, head.batch, error);
+      quarantine.put(head.table, head.batchId, head.held(), error);
     } catch (RuntimeException e) {
       LOG.error(
           "cannot quarantine batch {} of '{}' refused by {}; it stays at the head: {}",
@@ -381,18 +453,19 @@ public final class WriteThrough implements AutoCloseable {
       return false;
     }
     wal.committed(head.batchId);
-    long rows = head.batch.getRowCount();
+    long rows = head.rows;
     synchronized (lock) {
       queue.pollFirst();
       head.done = true;
       queuedRows -= rows;
       queuedBytes -= head.bytes;
+      heldBytes -= head.bytes;
       quarantinedBatches++;
       quarantinedRows += rows;
       single = Math.max(0, single - 1);
       lock.notifyAll();
     }
-    head.batch.close();
+    head.held().close();
     LOG.error(
         "{} refused batch {} of '{}' ({} rows) {} times as data; quarantined in {} (re-send it with"
             + " the requeue_quarantine action once the cause is fixed): {}",
@@ -420,11 +493,11 @@ public final class WriteThrough implements AutoCloseable {
       Item head = java.util.Objects.requireNonNull(queue.peekFirst());
       for (Item item : queue) {
         if (!item.table.equals(head.table)
-            || (!group.isEmpty() && rows + item.batch.getRowCount() > MAX_GROUP_ROWS)) {
+            || (!group.isEmpty() && rows + item.rows > MAX_GROUP_ROWS)) {
           break;
         }
         group.add(item);
-        rows += item.batch.getRowCount();
+        rows += item.rows;
       }
       long waited = System.nanoTime() - head.enqueuedNanos;
       boolean runEnded = group.size() < queue.size(); // another table's batch follows
@@ -528,8 +601,8 @@ public final class WriteThrough implements AutoCloseable {
    * Stops sending: waits up to {@code timeout} for a group being sent to finish, so the queue then
    * holds exactly the batches the backend has not committed, and stays so until {@link #resume}.
    *
-   * @return the batches queued, as copies the caller owns; null when a backend call did not finish
-   *     in time (nothing is paused then)
+   * @return the batches queued, as copies the caller owns (spilled ones read back from the log);
+   *     null when a backend call did not finish in time (nothing is paused then)
    */
   public @Nullable List<Queued> pause(Duration timeout, BufferAllocator allocator) {
     long end = System.nanoTime() + timeout.toNanos();
@@ -554,7 +627,14 @@ public final class WriteThrough implements AutoCloseable {
       }
       List<Queued> out = new ArrayList<>(queue.size());
       for (Item item : queue) {
-        out.add(new Queued(item.table, item.batchId, ArrowCopy.share(item.batch, allocator)));
+        VectorSchemaRoot held = item.batch;
+        out.add(
+            new Queued(
+                item.table,
+                item.batchId,
+                held == null
+                    ? wal.read(item.batchId, allocator)
+                    : ArrowCopy.share(held, allocator)));
       }
       return out;
     }
@@ -592,7 +672,10 @@ public final class WriteThrough implements AutoCloseable {
           quarantinedBatches,
           quarantinedRows,
           bounds.maxLag().toMillis(),
-          stalledSinceNanos == 0 ? 0 : (System.nanoTime() - stalledSinceNanos) / 1_000_000);
+          stalledSinceNanos == 0 ? 0 : (System.nanoTime() - stalledSinceNanos) / 1_000_000,
+          spilledBatches,
+          spilledBytes,
+          heldBytes);
     }
   }
 
@@ -632,7 +715,11 @@ public final class WriteThrough implements AutoCloseable {
     }
     synchronized (lock) {
       if (!worker.isAlive()) { // a worker still stuck in a backend call owns its group's batches
-        queue.forEach(item -> item.batch.close());
+        for (Item item : queue) {
+          if (item.batch != null) {
+            item.batch.close();
+          }
+        }
         queue.clear();
       }
     }

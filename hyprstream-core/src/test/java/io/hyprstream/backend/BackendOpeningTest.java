@@ -120,18 +120,24 @@ final class BackendOpeningTest {
   void poolSettings_fromOptions_readsEachAndChecksBounds() {
     assertEquals(PoolSettings.DEFAULTS, PoolSettings.fromOptions(Map.of()));
     assertEquals(
-        new PoolSettings(3, 2, Duration.ofSeconds(4)),
-        PoolSettings.fromOptions(Map.of("pool_max", "3", "pool_min", "2", "connect_timeout", "4")));
+        new PoolSettings(3, 2, Duration.ofSeconds(4), Duration.ofSeconds(7)),
+        PoolSettings.fromOptions(
+            Map.of(
+                "pool_max", "3", "pool_min", "2", "connect_timeout", "4", "socket_timeout", "7")));
     assertEquals(20, PoolSettings.fromOptions(Map.of("pool_min", "20")).maxSize());
     for (Map<String, String> bad :
         List.of(
             Map.of("pool_max", "0"),
             Map.of("pool_max", "ten"),
             Map.of("pool_max", "2", "pool_min", "3"),
-            Map.of("connect_timeout", "0"))) {
+            Map.of("connect_timeout", "0"),
+            Map.of("socket_timeout", "0"))) {
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class, () -> PoolSettings.fromOptions(bad));
-      String key = bad.containsKey("connect_timeout") ? "connect_timeout" : "pool_m";
+      String key =
+          bad.containsKey("connect_timeout")
+              ? "connect_timeout"
+              : bad.containsKey("socket_timeout") ? "socket_timeout" : "pool_m";
       assertTrue(e.getMessage().contains(key), e.getMessage());
     }
   }

@@ -58,7 +58,7 @@ final class PostgresAvailable implements ExecutionCondition {
             BackendStores.open(
                 "adbc",
                 uri,
-                java.util.Map.of("schema", schema, "connectTimeout", "2", "socketTimeout", "5"),
+                java.util.Map.of("schema", schema, "connect_timeout", "2", "socket_timeout", "5"),
                 null,
                 null,
                 allocator))

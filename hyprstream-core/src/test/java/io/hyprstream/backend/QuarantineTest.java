@@ -2,11 +2,9 @@ package io.hyprstream.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.api.ResourceExhaustedException;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
@@ -33,9 +31,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A batch PostgreSQL refuses as data goes to the quarantine and blocks nothing; a stalled
- * PostgreSQL shows as lag and, past the backlog bound, refused ingest; nothing acknowledged is lost
- * or written twice.
+ * A batch PostgreSQL refuses as data goes to the quarantine and blocks nothing; nothing
+ * acknowledged is lost or written twice. (A stalled PostgreSQL: {@link BackPressureTest}.)
  */
 @ExtendWith(PostgresAvailable.class)
 final class QuarantineTest {
@@ -211,56 +208,6 @@ final class QuarantineTest {
       assertEquals(pg[0], pg[1], "none twice");
       assertEquals(ROWS, pg[2], "the requeued batch exactly once");
     }
-  }
-
-  @Test
-  void stalledBackend_showsLag_refusesIngestPastTheBacklogBound_thenLosesNothing()
-      throws Exception {
-    long base = System.currentTimeMillis() * 1000 - 600_000_000L;
-    long acked = 0;
-    try (TcpProxy proxy = new TcpProxy(5432);
-        BufferAllocator allocator = new RootAllocator()) {
-      try (Hyprstream hs =
-          PostgresAvailable.writingTo(
-                  PostgresAvailable.viaPort(proxy.port()), schema, allocator, dir.resolve("data"))
-              .maxBacklogRows(3L * ROWS)
-              .maxWriteThroughLag(Duration.ofSeconds(1))
-              .drainTimeout(Duration.ofSeconds(60))
-              .build()) {
-        ingest(hs, allocator, 0, base, 1);
-        acked += ROWS;
-        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
-        assertFalse(status(hs).overLag());
-
-        proxy.stall(); // connections stay open; nothing comes back: no error, only silence
-        ResourceExhaustedException refused = null;
-        long b = 1;
-        for (; b < 20 && refused == null; b++) {
-          try {
-            ingest(hs, allocator, b, base, 1);
-            acked += ROWS;
-          } catch (ResourceExhaustedException e) {
-            refused = e;
-          }
-        }
-        assertNotNull(refused, "ingest is refused once the backlog passes 3000 rows");
-        assertTrue(refused.getMessage().contains("engine.max_backlog_rows"), refused.getMessage());
-        assertTrue(refused.getMessage().contains("maxBacklogRows"), refused.getMessage());
-        assertEquals(3L * ROWS, status(hs).backlogRows, "the bound held");
-        await("the stall shows as lag over its bound", () -> status(hs).overLag());
-        assertEquals(
-            acked, scalar(hs, "SELECT count(*) FROM metrics"), "the refused batch left no row");
-
-        proxy.resume();
-        await("the backlog drains", () -> status(hs).backlogBatches == 0);
-        assertFalse(status(hs).overLag());
-        ingest(hs, allocator, b, base, 1); // accepted again
-        acked += ROWS;
-      }
-    }
-    long[] pg = postgres();
-    assertEquals(acked, pg[0], "every acknowledged row reached PostgreSQL");
-    assertEquals(pg[0], pg[1], "none twice");
   }
 
   @Test

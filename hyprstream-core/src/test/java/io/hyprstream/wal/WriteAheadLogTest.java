@@ -165,6 +165,35 @@ final class WriteAheadLogTest {
   }
 
   @Test
+  void read_givesEachUncommittedBatchBackByItsId_beforeAndAfterReopen() throws Exception {
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      for (int i = 0; i < 20; i++) {
+        try (VectorSchemaRoot b = batch(i * 100L, 100)) {
+          log.append("t", "b" + i, b); // 4 KiB segments: the batches span several
+        }
+      }
+      assertTrue(segments() > 2, "several segments");
+      for (int i = 19; i >= 0; i--) {
+        try (VectorSchemaRoot read = log.read("b" + i, allocator)) {
+          assertEquals(100, read.getRowCount());
+          assertEquals(i * 100L, ((BigIntVector) read.getVector(0)).get(0));
+          assertEquals(i * 100L + 99, ((BigIntVector) read.getVector(0)).get(99));
+        }
+      }
+      log.committed("b3");
+      IllegalStateException gone =
+          assertThrows(IllegalStateException.class, () -> log.read("b3", allocator));
+      assertTrue(gone.getMessage().contains("b3"), gone.getMessage());
+    }
+    try (WriteAheadLog reopened = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
+      reopened.recovered().forEach(r -> r.batch.close());
+      try (VectorSchemaRoot read = reopened.read("b17", allocator)) {
+        assertEquals(1700L, ((BigIntVector) read.getVector(0)).get(0));
+      }
+    }
+  }
+
+  @Test
   void coveredSegment_isKeptUntilCommitted() throws Exception {
     try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
       log.coveredBefore(0);
@@ -227,6 +256,30 @@ final class WriteAheadLogTest {
       assertEquals(0, segments(), "nothing left to recover");
       log.coveredBefore(lastPosition);
       assertTrue(log.position() >= lastPosition, "positions never go back below a snapshot's");
+    }
+  }
+
+  @Test
+  void full_onceEveryBatchIsCommitted_takesAppendsAgain() throws Exception {
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, 64L << 20, allocator)) {
+      int appended = 0;
+      ResourceExhaustedException full = null;
+      while (full == null) {
+        try (VectorSchemaRoot b = batch(appended * 1000L, 1000)) {
+          log.append("t", "b" + appended, b);
+          appended++;
+        } catch (ResourceExhaustedException e) {
+          full = e;
+        }
+      }
+      assertTrue(full.getMessage().contains("engine.max_log_bytes"), full.getMessage());
+      for (int i = 0; i < appended; i++) {
+        log.committed("b" + i); // all in the one segment still being written
+      }
+      try (VectorSchemaRoot b = batch(0, 1000)) {
+        log.append("t", "again", b);
+      }
+      assertEquals(1, log.pendingBatches());
     }
   }
 }

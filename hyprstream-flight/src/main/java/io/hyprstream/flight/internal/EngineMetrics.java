@@ -89,6 +89,16 @@ public final class EngineMetrics implements MeterBinder {
     gauge(
         registry, engine, "hyprstream.writethrough.quarantined.rows", s -> s.quarantinedRows, null);
     gauge(registry, engine, "hyprstream.writethrough.backlog.bytes", s -> s.backlogBytes, "bytes");
+    // Past engine.max_backlog_bytes the backlog spills: held in memory, read back from the log.
+    gauge(registry, engine, "hyprstream.writethrough.backlog.held", s -> s.heldBytes, "bytes");
+    gauge(
+        registry,
+        engine,
+        "hyprstream.writethrough.backlog.spilled.batches",
+        s -> s.spilledBatches,
+        "batches");
+    gauge(
+        registry, engine, "hyprstream.writethrough.backlog.spilled", s -> s.spilledBytes, "bytes");
     FunctionCounter.builder("hyprstream.backend.reads", engine, e -> e.coldReads().rows())
         .description("Queries that read rows the cache no longer holds from the backend")
         .tag("as", "rows")

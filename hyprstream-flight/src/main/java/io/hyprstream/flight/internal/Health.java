@@ -47,7 +47,9 @@ public final class Health {
                 + s.maxLagMillis / 1000
                 + " s ("
                 + s.backlogRows
-                + " rows waiting"
+                + " rows waiting, "
+                + s.spilledBatches
+                + " batches spilled to the log"
                 + (s.callMillis > 0
                     ? "; a call has been waiting " + s.callMillis / 1000 + " s"
                     : "")

@@ -40,12 +40,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * PostgreSQL stalled (not refused: a proxy in this JVM holds every byte, connections stay open)
- * under the jar: /ready turns 503 once the write-through lag passes {@code --max-lag}, and ingest
- * is refused RESOURCE_EXHAUSTED naming {@code engine.max_backlog_rows} once the backlog reaches it;
- * resumed, /ready is 200 again and PostgreSQL holds every acknowledged row exactly once.
+ * under the jar: ingest goes on past {@code --max-backlog-bytes} (the backlog spills to the
+ * write-ahead log, visible in the status table and /metrics) until the log reaches {@code
+ * --max-log-bytes}, where it is refused RESOURCE_EXHAUSTED naming {@code engine.max_log_bytes};
+ * /ready turns 503 once the write-through lag passes {@code --max-lag}; resumed, /ready is 200
+ * again and PostgreSQL holds every acknowledged row exactly once.
  */
 final class BackPressureIT {
   private static final int BATCH = 300;
+  private static final long MEMORY_BOUND = 64 << 10;
   private static final Schema SCHEMA =
       new Schema(
           List.of(
@@ -56,7 +59,7 @@ final class BackPressureIT {
   @TempDir Path dir;
 
   @Test
-  void stalledBackend_readyTurns503_ingestRefusedPastTheBound_resumedLosesNothing()
+  void stalledBackend_spillsThenRefusesAtTheLogBound_readyTurns503_resumedLosesNothing()
       throws Exception {
     Instant now = Instant.now();
     List<MetricRows.Row> acked = new ArrayList<>();
@@ -68,15 +71,15 @@ final class BackPressureIT {
                 "--engine",
                 "adbc",
                 "--engine-connection",
-                "jdbc:postgresql://127.0.0.1:"
-                    + proxy.port()
-                    + "/"
-                    + pg.name()
-                    + "?user=postgres&socketTimeout=5",
+                "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + pg.name() + "?user=postgres",
+                "--engine-options",
+                "socket_timeout=5",
                 "--max-lag",
                 "3",
-                "--max-backlog-rows",
-                "1000",
+                "--max-backlog-bytes",
+                String.valueOf(MEMORY_BOUND),
+                "--max-log-bytes",
+                String.valueOf(1 << 20),
                 "--data-dir",
                 dir + "/data");
         BufferAllocator allocator = new RootAllocator();
@@ -92,48 +95,67 @@ final class BackPressureIT {
       proxy.stall();
       long stalledAt = System.nanoTime();
       FlightRuntimeException refused = null;
-      for (int i = 0; i < 20 && refused == null; i++) {
+      int accepted = 0;
+      for (int i = 0; i < 1000 && refused == null; i++) {
         rows = MetricRows.generate(BATCH, seed++, now);
         try {
           put(client, allocator, rows);
           acked.addAll(rows);
+          accepted++;
         } catch (FlightRuntimeException e) {
           refused = e;
         }
       }
-      assertNotNull(refused, "ingest must be refused once 1000 rows wait for PostgreSQL");
+      assertNotNull(refused, "ingest must be refused once the 1 MiB log is full");
       assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, refused.status().code(), "" + refused);
-      assertTrue(refused.getMessage().contains("engine.max_backlog_rows"), refused.getMessage());
-      assertEquals(BATCH + 1200, acked.size(), "four batches fit under the bound, the fifth not");
+      assertTrue(refused.getMessage().contains("engine.max_log_bytes"), refused.getMessage());
+
+      // The status table answers while PostgreSQL is stalled, over JDBC, and shows the spill.
+      long asked = System.nanoTime();
+      try (Connection flight = FlightJdbc.connect(server.jdbcUrl());
+          Statement st = flight.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT backlog_rows, backlog_bytes, spilled_batches, spilled_bytes, held_bytes,"
+                      + " backlog_batches FROM hyprstream_backend_status")) {
+        assertTrue(rs.next());
+        assertEquals((long) accepted * BATCH, rs.getLong(1), "every batch since the stall waits");
+        assertTrue(
+            rs.getLong(2) > 4 * MEMORY_BOUND,
+            "ingest went on far past the memory bound: " + rs.getLong(2) + " bytes waiting");
+        assertTrue(rs.getLong(3) > 0, "batches spilled");
+        assertEquals(rs.getLong(2), rs.getLong(4) + rs.getLong(5), "each held or spilled");
+        assertTrue(rs.getLong(5) <= MEMORY_BOUND, "held in memory: " + rs.getLong(5) + " bytes");
+        assertEquals(accepted, rs.getLong(6));
+      }
+      assertTrue(
+          System.nanoTime() - asked < Duration.ofSeconds(5).toNanos(),
+          "the status table must not wait for the stalled backend");
+      String metrics = get(server, "/metrics").body();
+      assertTrue(
+          metricValue(metrics, "hyprstream_writethrough_backlog_spilled_batches") > 0, metrics);
 
       HttpResponse<String> r = ready(server);
       while (r.statusCode() == 200) {
         assertTrue(
-            System.nanoTime() - stalledAt < Duration.ofSeconds(20).toNanos(),
+            System.nanoTime() - stalledAt < Duration.ofSeconds(30).toNanos(),
             "/ready stayed 200 with PostgreSQL stalled:\n" + server.log());
         Thread.sleep(200);
         r = ready(server);
       }
       assertEquals(503, r.statusCode(), r.body());
       assertTrue(r.body().contains("engine.max_lag"), r.body());
-      // The status table answers while PostgreSQL is stalled, over JDBC.
-      long asked = System.nanoTime();
       try (Connection flight = FlightJdbc.connect(server.jdbcUrl());
           Statement st = flight.createStatement();
           ResultSet rs =
-              st.executeQuery(
-                  "SELECT backlog_rows, lag_ms, max_lag_ms FROM hyprstream_backend_status")) {
+              st.executeQuery("SELECT lag_ms, max_lag_ms FROM hyprstream_backend_status")) {
         assertTrue(rs.next());
-        assertEquals(1200, rs.getLong(1), "the backlog at its bound");
-        assertTrue(rs.getLong(2) > rs.getLong(3), "lag over the bound");
-        assertEquals(3000, rs.getLong(3));
+        assertTrue(rs.getLong(1) > rs.getLong(2), "lag over the bound");
+        assertEquals(3000, rs.getLong(2));
       }
-      assertTrue(
-          System.nanoTime() - asked < Duration.ofSeconds(5).toNanos(),
-          "the status table must not wait for the stalled backend");
 
       proxy.resume();
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
       while ((r = ready(server)).statusCode() != 200) {
         assertTrue(System.nanoTime() < deadline, "/ready stayed 503: " + r.body());
         Thread.sleep(200);
@@ -146,11 +168,25 @@ final class BackPressureIT {
     }
   }
 
-  private static HttpResponse<String> ready(ServerProcess server) throws Exception {
+  /** The value of the unlabelled sample {@code name} in a Prometheus text exposition. */
+  private static double metricValue(String exposition, String name) {
+    for (String line : exposition.split("\n")) {
+      if (line.startsWith(name + " ")) {
+        return Double.parseDouble(line.substring(name.length() + 1).trim());
+      }
+    }
+    throw new AssertionError(name + " is not in /metrics:\n" + exposition);
+  }
+
+  private static HttpResponse<String> get(ServerProcess server, String path) throws Exception {
     return HttpClient.newHttpClient()
         .send(
-            HttpRequest.newBuilder(URI.create(server.httpUrl("/ready"))).build(),
+            HttpRequest.newBuilder(URI.create(server.httpUrl(path))).build(),
             HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+  }
+
+  private static HttpResponse<String> ready(ServerProcess server) throws Exception {
+    return get(server, "/ready");
   }
 
   /** One Flight DoPut of {@code rows} into metrics; throws the server's refusal. */

@@ -68,8 +68,8 @@ public final class Config {
   public static final String ENGINE_OPTIONS = "engine.options";
   public static final String ENGINE_DATA_DIR = "engine.data_dir";
   public static final String ENGINE_SYNCHRONOUS = "engine.synchronous";
-  public static final String ENGINE_MAX_BACKLOG_ROWS = "engine.max_backlog_rows";
   public static final String ENGINE_MAX_BACKLOG_BYTES = "engine.max_backlog_bytes";
+  public static final String ENGINE_MAX_LOG_BYTES = "engine.max_log_bytes";
   public static final String ENGINE_MAX_LAG = "engine.max_lag";
   public static final String ENGINE_SNAPSHOT_INTERVAL = "engine.snapshot_interval";
   public static final String SERVER_HTTP_PORT = "server.http_port";
@@ -159,8 +159,8 @@ public final class Config {
     key(ENGINE_OPTIONS, Type.MAP, "engine-options");
     key(ENGINE_DATA_DIR, Type.STRING, "data-dir");
     key(ENGINE_SYNCHRONOUS, Type.BOOL, "synchronous-write-through");
-    key(ENGINE_MAX_BACKLOG_ROWS, Type.LONG, "max-backlog-rows");
     key(ENGINE_MAX_BACKLOG_BYTES, Type.LONG, "max-backlog-bytes");
+    key(ENGINE_MAX_LOG_BYTES, Type.LONG, "max-log-bytes");
     key(ENGINE_MAX_LAG, Type.INT, "max-lag");
     key(ENGINE_SNAPSHOT_INTERVAL, Type.INT, "snapshot-interval");
     key(SERVER_HTTP_PORT, Type.INT, "http-port");
@@ -183,6 +183,33 @@ public final class Config {
   }
 
   private static final Set<String> SECTIONS = sections();
+
+  /**
+   * Keys that were removed, by key, flag ({@code --name}) and environment variable, with what
+   * replaced them: setting one stops start-up with that reason rather than being ignored.
+   */
+  private static final Map<String, String> REMOVED = removed();
+
+  private static Map<String, String> removed() {
+    String backlogRows =
+        "engine.max_backlog_rows was removed: the write-through backlog is bounded in memory by"
+            + " engine.max_backlog_bytes (past it, batches spill to the write-ahead log) and on disk"
+            + " by engine.max_log_bytes (past it, ingest is refused RESOURCE_EXHAUSTED); drop the"
+            + " setting";
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("engine.max_backlog_rows", backlogRows);
+    m.put("--max-backlog-rows", backlogRows);
+    m.put("HYPRSTREAM_ENGINE_MAX_BACKLOG_ROWS", backlogRows);
+    return Collections.unmodifiableMap(m);
+  }
+
+  /**
+   * Why {@code name} (a key, {@code --flag} or environment variable) is no longer accepted, or null
+   * when it was never removed.
+   */
+  static @Nullable String removedBecause(String name) {
+    return REMOVED.get(name);
+  }
 
   private static Set<String> sections() {
     Set<String> s = new java.util.LinkedHashSet<>();
@@ -387,6 +414,10 @@ public final class Config {
     Map<String, String> given = new LinkedHashMap<>();
     for (Map.Entry<String, Object> flag : flags.entrySet()) {
       String name = flag.getKey();
+      String removed = REMOVED.get(name);
+      if (removed != null) {
+        throw new ConfigException("flag " + name + ": " + removed);
+      }
       if (name.startsWith("--")) {
         Alias alias = null;
         for (Alias a : FLAG_ALIASES) {
@@ -496,6 +527,10 @@ public final class Config {
           continue;
         }
         Alias alias = tomlAlias(section, name);
+        String removed = REMOVED.get(key);
+        if (alias == null && removed != null) {
+          throw new ConfigException(where + ": " + removed);
+        }
         if (alias == null) {
           throw new ConfigException(
               where
@@ -698,6 +733,10 @@ public final class Config {
         continue;
       }
       Key key = byEnvName.get(e.getKey());
+      String removed = REMOVED.get(e.getKey());
+      if (removed != null) {
+        throw new ConfigException("environment variable " + e.getKey() + ": " + removed);
+      }
       if (key == null) {
         warnings.add(
             "ignoring unknown environment variable "
@@ -1077,10 +1116,11 @@ public final class Config {
     if (httpPort < -1 || httpPort > 65535) {
       throw bad(SERVER_HTTP_PORT, "must be between 0 and 65535, or -1 to turn HTTP off");
     }
-    for (String k : List.of(ENGINE_MAX_BACKLOG_ROWS, ENGINE_MAX_BACKLOG_BYTES)) {
-      if (longValue(k) <= 0) {
-        throw bad(k, "must be positive");
-      }
+    if (longValue(ENGINE_MAX_BACKLOG_BYTES) <= 0) {
+      throw bad(ENGINE_MAX_BACKLOG_BYTES, "must be positive");
+    }
+    if (longValue(ENGINE_MAX_LOG_BYTES) < 1 << 20) {
+      throw bad(ENGINE_MAX_LOG_BYTES, "must be at least 1048576 (1 MiB)");
     }
     if (intValue(ENGINE_MAX_LAG) <= 0) {
       throw bad(ENGINE_MAX_LAG, "must be a positive number of seconds");
@@ -1380,14 +1420,14 @@ public final class Config {
     return (Boolean) Objects.requireNonNull(values.get(ENGINE_SYNCHRONOUS));
   }
 
-  /** The write-through backlog's bound in rows. */
-  public long maxBacklogRows() {
-    return longValue(ENGINE_MAX_BACKLOG_ROWS);
-  }
-
-  /** The write-through backlog's bound in bytes. */
+  /** The write-through backlog's memory bound in bytes; past it, batches spill to the log. */
   public long maxBacklogBytes() {
     return longValue(ENGINE_MAX_BACKLOG_BYTES);
+  }
+
+  /** The write-ahead log's disk bound in bytes; past it, ingest is refused. */
+  public long maxLogBytes() {
+    return longValue(ENGINE_MAX_LOG_BYTES);
   }
 
   /** How far write-through may fall behind before the server is unready. */

@@ -191,18 +191,25 @@ public final class Main implements Callable<Integer> {
       description = "Acknowledge ingest only after the backend commit (default off).")
   private @Nullable Boolean synchronousWriteThrough;
 
-  @Option(
-      names = "--max-backlog-rows",
-      paramLabel = "ROWS",
-      description = "Rows waiting for the backend past which ingest is refused (default 10000000).")
+  /** Removed; kept only so that setting it says what replaced it (see Config#removedBecause). */
+  @Option(names = "--max-backlog-rows", hidden = true, paramLabel = "ROWS")
   private @Nullable Long maxBacklogRows;
 
   @Option(
       names = "--max-backlog-bytes",
       paramLabel = "BYTES",
       description =
-          "Bytes waiting for the backend past which ingest is refused (default 536870912).")
+          "Memory (Arrow bytes) the write-through backlog may hold; past it, batches spill to the"
+              + " write-ahead log (default 536870912).")
   private @Nullable Long maxBacklogBytes;
+
+  @Option(
+      names = "--max-log-bytes",
+      paramLabel = "BYTES",
+      description =
+          "Disk the write-ahead log may take; past it, ingest is refused RESOURCE_EXHAUSTED"
+              + " (default 4294967296).")
+  private @Nullable Long maxLogBytes;
 
   @Option(
       names = "--max-lag",
@@ -574,8 +581,9 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
     putIfSet(f, Config.ENGINE_DATA_DIR, dataDir);
     putIfSet(f, Config.ENGINE_SYNCHRONOUS, synchronousWriteThrough);
-    putIfSet(f, Config.ENGINE_MAX_BACKLOG_ROWS, maxBacklogRows);
+    putIfSet(f, "--max-backlog-rows", maxBacklogRows);
     putIfSet(f, Config.ENGINE_MAX_BACKLOG_BYTES, maxBacklogBytes);
+    putIfSet(f, Config.ENGINE_MAX_LOG_BYTES, maxLogBytes);
     putIfSet(f, Config.ENGINE_MAX_LAG, maxLag);
     putIfSet(f, Config.ENGINE_SNAPSHOT_INTERVAL, snapshotInterval);
     putIfSet(f, Config.SERVER_HTTP_PORT, httpPort);
@@ -739,8 +747,8 @@ public final class Main implements Callable<Integer> {
                     backendAllocator))
             .dataDirectory(Path.of(cfg.dataDir()))
             .synchronousWriteThrough(cfg.synchronousWriteThrough())
-            .maxBacklogRows(cfg.maxBacklogRows())
             .maxBacklogBytes(cfg.maxBacklogBytes())
+            .walMaxBytes(cfg.maxLogBytes())
             .maxWriteThroughLag(cfg.maxLag())
             .snapshotInterval(cfg.snapshotInterval());
       }

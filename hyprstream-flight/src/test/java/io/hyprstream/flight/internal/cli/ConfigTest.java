@@ -107,6 +107,52 @@ final class ConfigTest {
   }
 
   @Test
+  void load_removedBacklogRowBound_isRefusedFromEverySourceSayingWhatReplacedIt(@TempDir Path dir)
+      throws IOException {
+    Path none = dir.resolve("absent.toml");
+    Path file = write(dir, "file.toml", "[engine]\nmax_backlog_rows = 1000\n");
+    List<ConfigException> refused =
+        List.of(
+            assertThrows(ConfigException.class, () -> load(none, file, Map.of(), Map.of())),
+            assertThrows(
+                ConfigException.class,
+                () ->
+                    load(
+                        none,
+                        null,
+                        Map.of("HYPRSTREAM_ENGINE_MAX_BACKLOG_ROWS", "1000"),
+                        Map.of())),
+            assertThrows(
+                ConfigException.class,
+                () -> load(none, null, Map.of(), Map.of("--max-backlog-rows", 1000L))));
+    List<String> where =
+        List.of(file.toString(), "HYPRSTREAM_ENGINE_MAX_BACKLOG_ROWS", "--max-backlog-rows");
+    for (int i = 0; i < refused.size(); i++) {
+      String m = refused.get(i).getMessage();
+      assertTrue(m.contains(where.get(i)), m);
+      assertTrue(m.contains("engine.max_backlog_rows was removed"), m);
+      assertTrue(m.contains("engine.max_backlog_bytes"), m);
+      assertTrue(m.contains("engine.max_log_bytes"), m);
+    }
+  }
+
+  @Test
+  void load_logBound_defaultsToFourGibAndRefusesLessThanOneMib(@TempDir Path dir) {
+    Path none = dir.resolve("absent.toml");
+    assertEquals(4L << 30, load(none, null, Map.of(), Map.of()).maxLogBytes());
+    assertEquals(
+        64L << 20,
+        load(none, null, Map.of("HYPRSTREAM_ENGINE_MAX_LOG_BYTES", "67108864"), Map.of())
+            .maxLogBytes());
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> load(none, null, Map.of(), Map.of(Config.ENGINE_MAX_LOG_BYTES, 1000L)));
+    assertTrue(e.getMessage().contains("engine.max_log_bytes"), e.getMessage());
+    assertTrue(e.getMessage().contains("1 MiB"), e.getMessage());
+  }
+
+  @Test
   void load_badEnvValue_namesTheVariable(@TempDir Path dir) {
     ConfigException e =
         assertThrows(

@@ -199,10 +199,10 @@ public final class DocumentedSettings {
         return "false";
       case Config.SERVER_SHUTDOWN_GRACE:
         return "3";
-      case Config.ENGINE_MAX_BACKLOG_ROWS:
-        return "500000";
       case Config.ENGINE_MAX_BACKLOG_BYTES:
         return "33554432";
+      case Config.ENGINE_MAX_LOG_BYTES:
+        return "67108864";
       case Config.ENGINE_MAX_LAG:
         return "15";
       case Config.TLS_CERT:
