@@ -2786,7 +2786,10 @@ public final class Engine implements Hyprstream {
     WriteAheadLog log = java.util.Objects.requireNonNull(wal);
     synchronized (snapshotLock) {
       long position = log.position();
-      if (position == lastSnapshotPosition) {
+      // Nothing logged since the last one: a second snapshot is still due while the older kept
+      // one lags, since the log keeps every record the older one does not cover (a drained, full
+      // log would otherwise keep refusing ingest with nothing left to trigger a snapshot).
+      if (position == lastSnapshotPosition && store.coveredPosition() >= position) {
         return;
       }
       long started = System.nanoTime();

@@ -205,7 +205,19 @@ final class BackPressureTest {
 
         proxy.resume();
         await("the backlog drains", () -> status(hs).backlogBatches == 0);
-        ingest(hs, allocator, refusedBatch, base); // the drained log takes batches again
+        // The drained log takes batches again once its committed segments are free: when a
+        // window snapshot covers them, which the snapshotter takes within seconds of the log
+        // passing half its bound.
+        await(
+            "the drained log takes batches again",
+            () -> {
+              try {
+                ingest(hs, allocator, refusedBatch, base);
+                return true;
+              } catch (ResourceExhaustedException e) {
+                return false;
+              }
+            });
         acked += ROWS;
       }
     }

@@ -125,6 +125,51 @@ final class AttackIT {
     assertUnharmed("a hand-made ticket");
   }
 
+  /**
+   * Ingest into the status tables (whose fake rows a restart used to show), into DuckDB's catalog,
+   * and under names of 10,000 characters or with quotes and semicolons: each refused
+   * INVALID_ARGUMENT by DoPut and by Flight SQL bulk ingest, creating nothing. A ticket of random
+   * bytes is INVALID_ARGUMENT too, not INTERNAL.
+   */
+  @Test
+  void ingestIntoSystemTablesOrUnderBadNames_isRefused_andRandomTicketsAreInvalid()
+      throws Exception {
+    List<List<@Nullable Object>> tablesBefore = other.rows(TABLE_LISTING);
+    for (String table :
+        List.of(
+            "hyprstream_backend_status",
+            "hyprstream_cache_stats",
+            "HYPRSTREAM_QUARANTINE",
+            "duckdb_tables",
+            "information_schema",
+            "t".repeat(10_000),
+            "x\"; DROP TABLE metrics; --",
+            "a'b",
+            "main.metrics2")) {
+      for (boolean bulk : List.of(false, true)) {
+        SqlClient.Outcome outcome = attacker.ingest(table, bulk);
+        String what = (bulk ? "bulk ingest into " : "DoPut into ") + SqlClient.abbreviate(table);
+        assertEquals(
+            FlightStatusCode.INVALID_ARGUMENT,
+            outcome.code(),
+            () -> what + ": " + outcome.code() + " " + outcome.message());
+        assertUnharmed(what);
+      }
+    }
+    assertEquals(tablesBefore, other.rows(TABLE_LISTING), "no table was created");
+    java.util.Random random = new java.util.Random(13);
+    for (int i = 0; i < 20; i++) {
+      byte[] junk = new byte[1 + random.nextInt(64)];
+      random.nextBytes(junk);
+      SqlClient.Outcome outcome = attacker.read(new Ticket(junk));
+      assertEquals(FlightStatusCode.INVALID_ARGUMENT, outcome.code(), outcome.message());
+    }
+    assertUnharmed("random tickets");
+  }
+
+  private static final String TABLE_LISTING =
+      "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY table_name";
+
   @Test
   void macrosAndSettings_cannotChangeOtherClientsAnswers() throws Exception {
     for (String sql :

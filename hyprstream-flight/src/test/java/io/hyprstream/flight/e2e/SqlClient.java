@@ -14,6 +14,9 @@ import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.FlightSqlClient;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions.TableExistsOption;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions.TableNotExistOption;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -34,13 +37,69 @@ final class SqlClient implements AutoCloseable {
   }
 
   private final BufferAllocator allocator = new RootAllocator();
+  private final FlightClient flight;
   private final FlightSqlClient client;
 
   SqlClient(ServerProcess server) {
-    this.client =
-        new FlightSqlClient(
-            FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", server.port()))
-                .build());
+    this.flight =
+        FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", server.port()))
+            .build();
+    this.client = new FlightSqlClient(flight);
+  }
+
+  /**
+   * Sends one metrics-shaped row to {@code table}: by DoPut with the table as the descriptor's
+   * path, or ({@code bulk}) as Flight SQL bulk ingest creating the table if it is missing.
+   */
+  Outcome ingest(String table, boolean bulk) {
+    org.apache.arrow.vector.types.pojo.Schema schema =
+        new org.apache.arrow.vector.types.pojo.Schema(
+            List.of(
+                org.apache.arrow.vector.types.pojo.Field.notNullable(
+                    "metric_id", org.apache.arrow.vector.types.pojo.ArrowType.Utf8.INSTANCE),
+                org.apache.arrow.vector.types.pojo.Field.notNullable(
+                    "timestamp",
+                    new org.apache.arrow.vector.types.pojo.ArrowType.Timestamp(
+                        org.apache.arrow.vector.types.TimeUnit.MILLISECOND, null)),
+                org.apache.arrow.vector.types.pojo.Field.nullable(
+                    "value",
+                    new org.apache.arrow.vector.types.pojo.ArrowType.FloatingPoint(
+                        org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE))));
+    try (org.apache.arrow.vector.VectorSchemaRoot root =
+        org.apache.arrow.vector.VectorSchemaRoot.create(schema, allocator)) {
+      root.allocateNew();
+      ((org.apache.arrow.vector.VarCharVector) root.getVector(0))
+          .setSafe(0, "intruder".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      ((org.apache.arrow.vector.TimeStampMilliVector) root.getVector(1))
+          .setSafe(0, System.currentTimeMillis());
+      ((org.apache.arrow.vector.Float8Vector) root.getVector(2)).setSafe(0, 42.0);
+      root.setRowCount(1);
+      if (bulk) {
+        client.executeIngest(
+            root,
+            new FlightSqlClient.ExecuteIngestOptions(
+                table,
+                TableDefinitionOptions.newBuilder()
+                    .setIfNotExist(TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE)
+                    .setIfExists(TableExistsOption.TABLE_EXISTS_OPTION_APPEND)
+                    .build(),
+                null,
+                null,
+                java.util.Map.of()));
+      } else {
+        FlightClient.ClientStreamListener put =
+            flight.startPut(
+                org.apache.arrow.flight.FlightDescriptor.path(table),
+                root,
+                new org.apache.arrow.flight.AsyncPutListener());
+        put.putNext();
+        put.completed();
+        put.getResult();
+      }
+      return new Outcome(null, "");
+    } catch (FlightRuntimeException e) {
+      return outcome(e);
+    }
   }
 
   /** The underlying client, for calls this class does not wrap. */
