@@ -41,6 +41,8 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue "No acknowledged row lost, no silent wrong answer", item 4, through the jar: with {@code
@@ -173,6 +175,73 @@ final class ReadThroughIT {
         assertEquals(5, hotAnswer.size());
       }
       assertEquals(0, server.terminate(), server.log());
+    }
+  }
+
+  /**
+   * Read-through with the other backend forms (the test above uses {@code jdbc:postgresql:}): after
+   * expiry, the raw rows and an aggregate over every acknowledged row come back whole, with their
+   * timestamps exact, through the Flight SQL JDBC driver.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql://", "jdbc:sqlite:", "duckdb file"})
+  void afterExpiry_everyBackendForm_answersWithEveryRow(String form) throws Exception {
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    List<MetricRows.Row> old = MetricRows.generate(400, 21, now.minus(Duration.ofMinutes(130)));
+    List<MetricRows.Row> fresh = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      fresh.add(new MetricRows.Row("m" + i % 5, now.toEpochMilli() - 20_000 + i * 100L, i / 8.0));
+    }
+    List<MetricRows.Row> all = new ArrayList<>(old);
+    all.addAll(fresh);
+    try (PostgresDatabase pg = PostgresDatabase.create()) {
+      ServerProcess.Builder builder =
+          ServerProcess.builder().args("--data-dir", dir + "/data", "--cache-duration", "60");
+      switch (form) {
+        case "postgresql://":
+          builder
+              .args("--engine", "adbc", "--engine-connection", pg.uri())
+              .env("HYPRSTREAM_ENGINE_USERNAME", "postgres");
+          break;
+        case "jdbc:sqlite:":
+          builder.args(
+              "--engine", "adbc", "--engine-connection", "jdbc:sqlite:" + dir.resolve("b.sqlite"));
+          break;
+        default:
+          builder.args(
+              "--engine", "duckdb", "--engine-connection", dir.resolve("b.duckdb").toString());
+      }
+      try (ServerProcess server = builder.start();
+          Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
+        MetricRows.ingestJdbc(flight, old);
+        MetricRows.ingestJdbc(flight, fresh);
+        awaitCount(
+            flight,
+            "SELECT CASE WHEN backlog_batches = 0 THEN 1 ELSE 0 END FROM hyprstream_backend_status",
+            1,
+            "write-through");
+        awaitCount(
+            flight,
+            "SELECT coalesce(max(evicted_expired), 0) FROM hyprstream_cache_stats"
+                + " WHERE name = 'metrics'",
+            old.size(),
+            "expiry of the rows older than the cache's minute");
+        assertSameRows(
+            MetricRows.sorted(all), MetricRows.rawRows(flight), form + ": every raw row");
+        double sum = 0;
+        for (MetricRows.Row r : all) {
+          sum += r.value();
+        }
+        List<List<Object>> counted =
+            statement(flight, "SELECT count(*), round(sum(value), 6) FROM metrics");
+        assertEquals((long) all.size(), ((Number) counted.get(0).get(0)).longValue(), form);
+        assertEquals(
+            Math.round(sum * 1e6) / 1e6,
+            ((Number) counted.get(0).get(1)).doubleValue(),
+            1e-6,
+            form);
+        assertEquals(0, server.terminate(), server.log());
+      }
     }
   }
 

@@ -205,6 +205,8 @@ public final class DocumentedSettings {
         return "67108864";
       case Config.ENGINE_MAX_LAG:
         return "15";
+      case Config.ENGINE_SNAPSHOT_INTERVAL:
+        return "30";
       case Config.TLS_CERT:
       case Config.TLS_KEY:
       case Config.TLS_CLIENT_CA:
