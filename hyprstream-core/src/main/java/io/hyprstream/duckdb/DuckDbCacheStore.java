@@ -461,52 +461,22 @@ public final class DuckDbCacheStore implements CacheStore {
    */
   public ArrowReader queryWithRows(
       String sql, List<@Nullable Object> parameters, List<ExtraRows> extra, BufferAllocator alloc) {
-    DuckDBConnection conn;
-    try {
-      conn = database.duplicate(); // temporary tables must not outlive this query
-    } catch (SQLException e) {
-      extra.forEach(ExtraRows::closeQuietly);
-      throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
-    }
-    PreparedStatement ps = null;
-    ResultSet rs = null;
-    int next = 0; // extra readers from here on are not yet handed over
-    try {
-      while (next < extra.size()) {
-        shadow(conn, extra.get(next++));
-      }
-      ps = conn.prepareStatement(sql);
-      bind(ps, parameters);
-      running.put(Thread.currentThread(), ps);
-      try {
-        rs = ps.executeQuery();
-      } finally {
-        running.remove(Thread.currentThread());
-      }
-      ArrowReader reader =
-          (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
-      ResultSet heldRs = rs;
-      PreparedStatement heldPs = ps;
-      return new ForwardingReader(
-          alloc,
-          reader,
-          () -> {
-            try {
-              heldRs.close();
-              heldPs.close();
-            } finally {
-              conn.close();
+    return queryOnOwnConnection(
+        sql,
+        parameters,
+        alloc,
+        conn -> {
+          int next = 0; // extra readers from here on are not yet handed over
+          try {
+            while (next < extra.size()) {
+              shadow(conn, extra.get(next++));
             }
-          });
-    } catch (SQLException | RuntimeException e) {
-      for (ExtraRows x : extra.subList(next, extra.size())) {
-        x.closeQuietly();
-      }
-      Closeables.closeQuietly(rs);
-      Closeables.closeQuietly(ps);
-      Closeables.closeQuietly(conn);
-      throw rejected(sql, e);
-    }
+          } catch (SQLException | RuntimeException e) {
+            extra.subList(next, extra.size()).forEach(ExtraRows::closeQuietly);
+            throw e;
+          }
+        },
+        () -> extra.forEach(ExtraRows::closeQuietly));
   }
 
   /**
@@ -517,36 +487,64 @@ public final class DuckDbCacheStore implements CacheStore {
    */
   public ArrowReader queryWithPartials(
       String sql, String name, ArrowReader partials, BufferAllocator alloc) {
+    return queryOnOwnConnection(
+        sql,
+        List.of(),
+        alloc,
+        conn -> {
+          String stream = "_hs_stream_" + streamNames.incrementAndGet();
+          boolean exported = false;
+          try (ArrowArrayStream exportedStream = ArrowArrayStream.allocateNew(allocator);
+              Statement st = conn.createStatement()) {
+            Data.exportArrayStream(allocator, partials, exportedStream);
+            exported = true;
+            conn.registerArrowStream(stream, exportedStream);
+            st.execute(
+                "CREATE TEMPORARY TABLE "
+                    + name
+                    + " AS SELECT * FROM "
+                    + stream
+                    + "; DROP VIEW IF EXISTS "
+                    + stream);
+          } finally {
+            if (!exported) {
+              Closeables.closeQuietly(partials);
+            }
+          }
+        },
+        () -> Closeables.closeQuietly(partials));
+  }
+
+  /** Prepares a query's own connection; it closes what it was handed when it fails. */
+  @FunctionalInterface
+  private interface ConnectionSetup {
+    void prepare(DuckDBConnection conn) throws SQLException;
+  }
+
+  /**
+   * Runs {@code sql} on a connection of its own, after {@code setup} created what the query reads
+   * there (temporary tables, which must not outlive it); the connection closes with the returned
+   * reader. {@code release} frees what {@code setup} would have taken when no connection opens.
+   */
+  private ArrowReader queryOnOwnConnection(
+      String sql,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc,
+      ConnectionSetup setup,
+      Runnable release) {
     DuckDBConnection conn;
     try {
-      conn = database.duplicate(); // the temporary table must not outlive this query
+      conn = database.duplicate();
     } catch (SQLException e) {
-      Closeables.closeQuietly(partials);
+      release.run();
       throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
     }
     PreparedStatement ps = null;
     ResultSet rs = null;
     try {
-      String stream = "_hs_stream_" + streamNames.incrementAndGet();
-      boolean exported = false;
-      try (ArrowArrayStream exportedStream = ArrowArrayStream.allocateNew(allocator);
-          Statement st = conn.createStatement()) {
-        Data.exportArrayStream(allocator, partials, exportedStream);
-        exported = true;
-        conn.registerArrowStream(stream, exportedStream);
-        st.execute(
-            "CREATE TEMPORARY TABLE "
-                + name
-                + " AS SELECT * FROM "
-                + stream
-                + "; DROP VIEW IF EXISTS "
-                + stream);
-      } finally {
-        if (!exported) {
-          Closeables.closeQuietly(partials);
-        }
-      }
+      setup.prepare(conn);
       ps = conn.prepareStatement(sql);
+      bind(ps, parameters);
       running.put(Thread.currentThread(), ps);
       try {
         rs = ps.executeQuery();
