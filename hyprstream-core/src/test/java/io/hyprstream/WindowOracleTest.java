@@ -152,9 +152,6 @@ final class WindowOracleTest {
    * them equal DuckDB's over the same rows (NaN sorts above every number there, so it is the max).
    */
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "fails today: a window's NaN values are skipped (sum and avg NULL, max a number) where"
-          + " DuckDB gives NaN; issue 12 stays open for it")
   void nonFiniteValues_windowsMatchTimeBucketGroupBy() throws Exception {
     long endMicros = TestData.micros(END);
     List<TestData.Row> rows = new ArrayList<>();

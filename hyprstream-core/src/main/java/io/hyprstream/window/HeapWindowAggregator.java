@@ -566,20 +566,31 @@ public final class HeapWindowAggregator implements WindowAggregator {
     }
     long count = s.count(slot, v);
     long raw = s.rawCount(slot, v);
-    double value;
+    Float8Vector fv = (Float8Vector) out;
+    // A window without values is NULL; one with NaN or infinities among its values says so, as
+    // DuckDB's aggregates over the same rows do.
     switch (f) {
       case SUM:
-        value = count == 0 ? Double.NaN : s.sum(slot, v);
-        break;
       case AVG:
-        value = count == 0 ? Double.NaN : s.sum(slot, v) / count;
-        break;
+        if (count == 0) {
+          fv.setNull(r);
+        } else {
+          fv.set(r, f == AggregateFunction.SUM ? s.sum(slot, v) : s.sum(slot, v) / count);
+        }
+        return;
       case MIN:
-        value = raw == 0 ? Double.NaN : s.min(slot, v);
-        break;
       case MAX:
-        value = raw == 0 ? Double.NaN : s.max(slot, v);
+        if (raw == 0) {
+          fv.setNull(r);
+        } else {
+          fv.set(r, f == AggregateFunction.MIN ? s.min(slot, v) : s.max(slot, v));
+        }
+        return;
+      default:
         break;
+    }
+    double value;
+    switch (f) {
       case STDDEV:
         value = s.stddev(slot, v);
         break;
@@ -592,7 +603,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
       default:
         throw new IllegalStateException("unhandled " + f);
     }
-    Float8Vector fv = (Float8Vector) out;
+    // Undefined (fewer than two values, x that does not vary): NULL, as in SQL.
     if (Double.isNaN(value)) {
       fv.setNull(r);
     } else {

@@ -244,7 +244,9 @@ final class WindowState {
       int i = (o * values + v) * STRIDE;
       st[i + N] = 0;
       st[i + SUM] = 0;
-      st[i + MIN] = Double.POSITIVE_INFINITY;
+      // Ordered as DuckDB orders doubles (Double.compare: NaN above +Inf), so a window's min is
+      // NaN only when all its values are, and its max is NaN as soon as one is.
+      st[i + MIN] = Double.NaN;
       st[i + MAX] = Double.NEGATIVE_INFINITY;
       st[i + SUM_X] = 0;
       st[i + M2] = 0;
@@ -280,10 +282,10 @@ final class WindowState {
     double sxOld = st[i + SUM_X];
     double sxNew = sxOld + x;
     st[i + SUM_X] = sxNew;
-    if (y < st[i + MIN]) {
+    if (Double.compare(y, st[i + MIN]) < 0) {
       st[i + MIN] = y;
     }
-    if (y > st[i + MAX]) {
+    if (Double.compare(y, st[i + MAX]) > 0) {
       st[i + MAX] = y;
     }
     if (k > 1) {
