@@ -95,6 +95,15 @@ public interface BackendStore extends AutoCloseable {
     return false;
   }
 
+  /**
+   * Whether rows read back with {@link #query} equal the rows appended, so the cache may answer
+   * with them for the rows it no longer holds. When false, such a query is refused with a clear
+   * error instead of answered wrongly. The default is true.
+   */
+  default boolean readsBackExactly() {
+    return true;
+  }
+
   /** Releases the backend; safe to call twice. */
   @Override
   void close();

@@ -280,6 +280,15 @@ public final class AdbcBackendStore implements BackendStore {
     return name;
   }
 
+  /**
+   * Not SQLite: it keeps timestamps as integers, which the cold read's time literal does not bound,
+   * and its REAL columns read back as 32-bit floats.
+   */
+  @Override
+  public boolean readsBackExactly() {
+    return dialect != SqlTypes.SQLITE;
+  }
+
   /** PostgreSQL through JDBC: the dialect the split aggregates are tested against. */
   @Override
   public boolean computesPartialAggregates() {

@@ -1451,6 +1451,19 @@ public final class Engine implements Hyprstream {
       List<ColdRead> cold) {
     BackendStore b = java.util.Objects.requireNonNull(backend);
     WriteThrough wt = java.util.Objects.requireNonNull(writeThrough);
+    if (!b.readsBackExactly()) {
+      ColdRead c = cold.get(0);
+      throw new QueryRejectedException(
+          "the query reads rows of '"
+              + c.table.name
+              + "' before "
+              + instantOfMicros(c.boundaryMicros)
+              + ", which only "
+              + b.name()
+              + " holds, and rows read back from it would not be exact; bound the query's time"
+              + " column to the cache's range to answer from the cache",
+          null);
+    }
     // Every acknowledged row must be in the backend before its older rows are read from there.
     if (!wt.drain(BACKEND_READ_WAIT)) {
       LOG.warn(

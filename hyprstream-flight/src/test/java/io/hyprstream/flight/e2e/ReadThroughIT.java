@@ -246,16 +246,49 @@ final class ReadThroughIT {
   }
 
   /**
-   * The same through {@code jdbc:sqlite:}. It fails today: SQLite holds the timestamps as integers,
-   * which the text literal of the cold read's time predicate never bounds (every row comes back,
-   * the hot ones twice), and its REAL columns come back as 32-bit floats. Kept, and disabled, until
-   * the SQLite store reads back exactly; issue 12 stays open for it.
+   * Through {@code jdbc:sqlite:} rows do not read back exactly (SQLite keeps timestamps as
+   * integers, which the cold read's time literal does not bound, and REAL columns come back as
+   * 32-bit floats): after expiry a query reaching the older rows is refused with an error that says
+   * so, never answered wrongly, and a query inside the cache's range still answers.
    */
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "jdbc:sqlite: read-through returns the hot rows twice and REAL as float32 (issue 12, open)")
-  void afterExpiry_sqliteBackend_answersWithEveryRow() throws Exception {
-    afterExpiry_everyBackendForm_answersWithEveryRow("jdbc:sqlite:");
+  void afterExpiry_sqliteBackend_refusesWhatItCannotReadBackExactly() throws Exception {
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    List<MetricRows.Row> old = MetricRows.generate(200, 22, now.minus(Duration.ofMinutes(130)));
+    List<MetricRows.Row> fresh = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      fresh.add(new MetricRows.Row("m" + i % 5, now.toEpochMilli() - 20_000 + i * 100L, i));
+    }
+    try (ServerProcess server =
+            ServerProcess.start(
+                "--engine",
+                "adbc",
+                "--engine-connection",
+                "jdbc:sqlite:" + dir.resolve("b.sqlite"),
+                "--data-dir",
+                dir + "/data",
+                "--cache-duration",
+                "60");
+        Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
+      MetricRows.ingestJdbc(flight, old);
+      MetricRows.ingestJdbc(flight, fresh);
+      awaitCount(
+          flight,
+          "SELECT coalesce(max(evicted_expired), 0) FROM hyprstream_cache_stats"
+              + " WHERE name = 'metrics'",
+          old.size(),
+          "expiry of the rows older than the cache's minute");
+      java.sql.SQLException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.sql.SQLException.class, () -> statement(flight, "SELECT count(*) FROM metrics"));
+      assertTrue(
+          String.valueOf(refused.getMessage()).contains("would not be exact"),
+          String.valueOf(refused.getMessage()));
+      String hot =
+          "SELECT count(*) FROM metrics WHERE timestamp >= '" + text(now.minusSeconds(25)) + "'";
+      assertEquals(List.of(List.of((long) fresh.size())), statement(flight, hot));
+      assertEquals(0, server.terminate(), server.log());
+    }
   }
 
   @Test
