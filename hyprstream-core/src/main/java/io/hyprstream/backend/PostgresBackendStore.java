@@ -467,28 +467,21 @@ public final class PostgresBackendStore implements BackendStore {
   @Override
   public ArrowReader query(String sql, BufferAllocator allocator) {
     Connection c = borrow();
-    Statement st = null;
     try {
-      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
-      st = c.createStatement();
-      st.setFetchSize(RESULT_BATCH_ROWS);
-      ResultSet rs = st.executeQuery(sql);
-      Statement held = st;
-      return new ResultSetReader(
+      return ResultSetReader.openCursor(
+          c,
+          sql,
           allocator,
-          rs,
           RESULT_BATCH_ROWS,
-          () -> {
-            try {
-              held.close();
-              c.rollback();
+          false,
+          usable -> {
+            if (usable) {
               release(c);
-            } catch (SQLException e) {
+            } else {
               discard(c);
             }
           });
     } catch (SQLException e) {
-      Closeables.closeQuietly(st);
       if (isConnectionProblem(e)) {
         discard(c);
         throw unavailable("query failed", e);

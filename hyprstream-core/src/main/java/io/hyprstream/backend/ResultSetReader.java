@@ -54,16 +54,77 @@ final class ResultSetReader extends ArrowReader {
   private final ResultSet rs;
   private final Schema schema;
   private final int batchRows;
+  private final boolean epochNumbers;
   private final AutoCloseable onClose;
   private boolean done;
 
-  ResultSetReader(BufferAllocator allocator, ResultSet rs, int batchRows, AutoCloseable onClose)
+  /**
+   * @param epochNumbers true when timestamp columns hold epoch microseconds and date columns epoch
+   *     days as plain integers, as this project writes them to SQLite, which has no time types
+   */
+  private ResultSetReader(
+      BufferAllocator allocator,
+      ResultSet rs,
+      int batchRows,
+      boolean epochNumbers,
+      AutoCloseable onClose)
       throws SQLException {
     super(allocator);
     this.rs = rs;
     this.schema = schemaOf(rs.getMetaData());
     this.batchRows = batchRows;
+    this.epochNumbers = epochNumbers;
     this.onClose = onClose;
+  }
+
+  /**
+   * Runs {@code sql} on {@code c} as a cursor read {@code batchRows} rows at a time. Closing the
+   * reader closes the statement, rolls the read's transaction back and then hands {@code c} to
+   * {@code giveBack}, saying whether it is still usable; a failure to run closes the statement and
+   * leaves {@code c} to the caller.
+   */
+  static ResultSetReader openCursor(
+      java.sql.Connection c,
+      String sql,
+      BufferAllocator allocator,
+      int batchRows,
+      boolean epochNumbers,
+      ConnectionReturn giveBack)
+      throws SQLException {
+    java.sql.Statement st = c.createStatement();
+    try {
+      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
+      st.setFetchSize(batchRows);
+      ResultSet rs = st.executeQuery(sql);
+      return new ResultSetReader(
+          allocator,
+          rs,
+          batchRows,
+          epochNumbers,
+          () -> {
+            try {
+              st.close();
+              c.rollback();
+            } catch (SQLException e) {
+              giveBack.giveBack(false);
+              return;
+            }
+            giveBack.giveBack(true);
+          });
+    } catch (SQLException | RuntimeException e) {
+      try {
+        st.close();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /** Where a cursor's connection goes when its reader closes. */
+  @FunctionalInterface
+  interface ConnectionReturn {
+    void giveBack(boolean usable) throws SQLException;
   }
 
   /** The Arrow schema this reader gives a result with metadata {@code md}. */
@@ -108,6 +169,7 @@ final class ResultSetReader extends ArrowReader {
       case "real":
         return new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
       case "float8":
+      case "double":
       case "double precision":
         return new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
       case "bool":
@@ -125,6 +187,7 @@ final class ResultSetReader extends ArrowReader {
       case "_float8":
         return ArrowType.List.INSTANCE;
       case "numeric":
+      case "decimal_text": // how SQLite keeps decimals exactly (SqlTypes)
         {
           int p = md.getPrecision(i);
           int s = md.getScale(i);
@@ -236,6 +299,20 @@ final class ResultSetReader extends ArrowReader {
         v.setNull(row);
       } else {
         ((BitVector) v).setSafe(row, x ? 1 : 0);
+      }
+    } else if (epochNumbers && v instanceof TimeStampVector) {
+      long micros = rs.getLong(col);
+      if (rs.wasNull()) {
+        v.setNull(row);
+      } else {
+        ((TimeStampVector) v).setSafe(row, micros);
+      }
+    } else if (epochNumbers && v instanceof DateDayVector) {
+      int days = rs.getInt(col);
+      if (rs.wasNull()) {
+        v.setNull(row);
+      } else {
+        ((DateDayVector) v).setSafe(row, days);
       }
     } else if (v instanceof TimeStampVector) {
       boolean zoned = ((ArrowType.Timestamp) v.getField().getType()).getTimezone() != null;

@@ -13,6 +13,7 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.api.TimeSlice;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.sql.AggregateQuery;
@@ -628,14 +629,13 @@ public final class Engine implements Hyprstream {
     if (time == null) {
       return true; // nothing stored yet
     }
-    String sql =
-        "SELECT * FROM "
-            + DuckDbCacheStore.quote(spec.table())
-            + " WHERE "
-            + DuckDbCacheStore.quote(time.getName())
-            + " >= "
-            + backendTimeLiteral(time, spec.epochUnit(), since);
-    try (ArrowReader reader = b.query(sql, allocator)) {
+    TimeSlice slice =
+        new TimeSlice(
+            spec.table(),
+            time,
+            columnValue(time, spec.epochUnit(), micros(since)),
+            TimeSlice.NO_UPPER_BOUND);
+    try (ArrowReader reader = b.read(slice, allocator)) {
       while (!abandoned.get() && reader.loadNextBatch()) {
         out.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), allocator));
       }
@@ -1496,20 +1496,18 @@ public final class Engine implements Hyprstream {
         ChronoUnit unit = epochUnitOf(c.table);
         Instant boundary = instantOfMicros(c.boundaryMicros);
         String column = DuckDbCacheStore.quote(time.getName());
-        String where = column + " < " + backendTimeLiteral(time, unit, boundary);
-        if (c.fromMicros != Long.MIN_VALUE) {
-          where +=
-              " AND "
-                  + column
-                  + " >= "
-                  + backendTimeLiteral(time, unit, instantOfMicros(c.fromMicros));
-        }
-        String read = "SELECT * FROM " + DuckDbCacheStore.quote(c.table.name) + " WHERE " + where;
-        LOG.debug(
-            "reading rows of '{}' before {} from {}: {}", c.table.name, boundary, b.name(), read);
+        TimeSlice slice =
+            new TimeSlice(
+                c.table.name,
+                time,
+                c.fromMicros == Long.MIN_VALUE
+                    ? TimeSlice.NO_LOWER_BOUND
+                    : columnValue(time, unit, c.fromMicros),
+                columnValue(time, unit, c.boundaryMicros));
+        LOG.debug("reading {} from {}", slice, b.name());
         ArrowReader rows;
         try {
-          rows = b.query(read, allocator);
+          rows = b.read(slice, allocator);
         } catch (BackendUnavailableException e) {
           // Failing beats a partial answer: most SQL clients never see the freshness metadata.
           throw new BackendUnavailableException(
@@ -1640,6 +1638,25 @@ public final class Engine implements Hyprstream {
    * A time literal every backend reads the same: a plain timestamp text (PostgreSQL honours the
    * {@code +00} of a zoned column and ignores it for a naive one), or the epoch number.
    */
+  /**
+   * {@code micros} as a value of the time column {@code time}, as {@link TimeSlice} bounds are
+   * written: microseconds for a timestamp column, the column's epoch unit for an integer one.
+   * Coarser units round up: for whole numbers, {@code v >= x} and {@code v < x} hold exactly when
+   * they hold against {@code x} rounded up, so no row between two whole seconds is lost.
+   */
+  private static long columnValue(Field time, ChronoUnit epochUnit, long micros) {
+    if (time.getType() instanceof ArrowType.Timestamp || epochUnit == ChronoUnit.MICROS) {
+      return micros;
+    }
+    if (epochUnit == ChronoUnit.SECONDS) {
+      return -Math.floorDiv(-micros, 1_000_000L);
+    }
+    if (epochUnit == ChronoUnit.MILLIS) {
+      return -Math.floorDiv(-micros, 1_000L);
+    }
+    return Math.multiplyExact(micros, 1_000L);
+  }
+
   private static String backendTimeLiteral(Field time, ChronoUnit epochUnit, Instant t) {
     if (!(time.getType() instanceof ArrowType.Timestamp)) {
       return timeLiteral(time, epochUnit, t);
