@@ -32,10 +32,12 @@ import org.apache.arrow.adbc.driver.flightsql.FlightSqlDriver;
 import org.apache.arrow.adbc.driver.jdbc.JdbcDriver;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
+import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.DateDayVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.SmallIntVector;
 import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
@@ -434,10 +436,14 @@ public final class AdbcBackendStore implements BackendStore {
     try (AdbcStatement st = s.connection.createStatement()) {
       st.setSqlQuery(sql);
       st.prepare();
-      st.bind(dialect == SqlTypes.SQLITE ? epochNumbers(batch, converted) : batch);
+      st.bind(bindable(batch, converted));
       st.executeUpdate();
     } catch (AdbcException e) {
       throw e;
+    } catch (RuntimeException e) {
+      // The adapter could not bind a value: the batch's fault, not the connection's, so it is
+      // quarantined instead of retried for ever.
+      throw new AdbcException(e.getMessage(), e, AdbcStatusCode.INVALID_ARGUMENT, null, 0);
     } catch (Exception e) {
       throw new AdbcException(e.getMessage(), e, AdbcStatusCode.IO, null, 0);
     } finally {
@@ -446,17 +452,48 @@ public final class AdbcBackendStore implements BackendStore {
   }
 
   /**
-   * {@code batch} with its timestamps as epoch microseconds ({@code BIGINT}) and its dates as epoch
-   * days ({@code INTEGER}), the other columns shared: SQLite has no time types, and its JDBC driver
-   * would store a bound timestamp as epoch milliseconds, dropping the microseconds. {@link
-   * ResultSetReader} reads such columns back by their declared names. The new vectors go into
-   * {@code converted}, which the caller closes; the returned root must not be closed.
+   * {@code batch} as ADBC's JDBC adapter can bind it, the columns it takes as they are shared:
+   *
+   * <ul>
+   *   <li>unsigned integers widened to the next signed type (the adapter has no binder for them,
+   *       and the column is created one size up: {@link SqlTypes});
+   *   <li>for SQLite, timestamps as epoch microseconds ({@code BIGINT}) and dates as epoch days
+   *       ({@code INTEGER}): SQLite has no time types, and its JDBC driver would store a bound
+   *       timestamp as epoch milliseconds, dropping the microseconds. {@link ResultSetReader} reads
+   *       such columns back by their declared names.
+   * </ul>
+   *
+   * The new vectors go into {@code converted}, which the caller closes; the returned root must not
+   * be closed.
    */
-  private VectorSchemaRoot epochNumbers(VectorSchemaRoot batch, List<FieldVector> converted) {
+  private VectorSchemaRoot bindable(VectorSchemaRoot batch, List<FieldVector> converted) {
     List<FieldVector> vectors = new ArrayList<>();
     int rows = batch.getRowCount();
+    boolean sqlite = dialect == SqlTypes.SQLITE;
     for (FieldVector v : batch.getFieldVectors()) {
-      if (v instanceof TimeStampVector) {
+      if (v instanceof BaseIntVector && !((ArrowType.Int) v.getField().getType()).getIsSigned()) {
+        int bits = ((ArrowType.Int) v.getField().getType()).getBitWidth();
+        BaseIntVector from = (BaseIntVector) v;
+        FieldVector out =
+            bits == 8
+                ? new SmallIntVector(v.getName(), allocator)
+                : bits == 16
+                    ? new IntVector(v.getName(), allocator)
+                    : new BigIntVector(v.getName(), allocator);
+        converted.add(out);
+        out.setInitialCapacity(rows);
+        out.allocateNew();
+        for (int r = 0; r < rows; r++) {
+          if (v.isNull(r)) {
+            out.setNull(r);
+          } else {
+            // getValueAsLong reads an unsigned vector's value without its sign.
+            ((BaseIntVector) out).setWithPossibleTruncate(r, from.getValueAsLong(r));
+          }
+        }
+        out.setValueCount(rows);
+        vectors.add(out);
+      } else if (sqlite && v instanceof TimeStampVector) {
         TimeUnit unit = ((ArrowType.Timestamp) v.getField().getType()).getUnit();
         BigIntVector out = new BigIntVector(v.getName(), allocator);
         converted.add(out);
@@ -471,7 +508,7 @@ public final class AdbcBackendStore implements BackendStore {
         }
         out.setValueCount(rows);
         vectors.add(out);
-      } else if (v instanceof DateDayVector) {
+      } else if (sqlite && v instanceof DateDayVector) {
         IntVector out = new IntVector(v.getName(), allocator);
         converted.add(out);
         out.allocateNew(rows);

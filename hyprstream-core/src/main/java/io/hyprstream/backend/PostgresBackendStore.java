@@ -534,7 +534,7 @@ public final class PostgresBackendStore implements BackendStore {
       }
       try (Statement st = c.createStatement();
           ResultSet rs = st.executeQuery("SELECT * FROM " + qualified(table) + " LIMIT 0")) {
-        Schema s = ResultSetReader.schemaOf(rs.getMetaData());
+        Schema s = ResultSetReader.schemaOf(rs.getMetaData(), false);
         release(c);
         return s;
       }

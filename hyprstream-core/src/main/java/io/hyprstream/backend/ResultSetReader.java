@@ -54,26 +54,23 @@ final class ResultSetReader extends ArrowReader {
   private final ResultSet rs;
   private final Schema schema;
   private final int batchRows;
-  private final boolean epochNumbers;
+  private final boolean sqlite;
   private final AutoCloseable onClose;
   private boolean done;
 
   /**
-   * @param epochNumbers true when timestamp columns hold epoch microseconds and date columns epoch
-   *     days as plain integers, as this project writes them to SQLite, which has no time types
+   * @param sqlite true for SQLite's conventions: timestamp columns hold epoch microseconds and date
+   *     columns epoch days as plain integers (as this project writes them: SQLite has no time
+   *     types), and an {@code INTEGER} is 64 bits
    */
   private ResultSetReader(
-      BufferAllocator allocator,
-      ResultSet rs,
-      int batchRows,
-      boolean epochNumbers,
-      AutoCloseable onClose)
+      BufferAllocator allocator, ResultSet rs, int batchRows, boolean sqlite, AutoCloseable onClose)
       throws SQLException {
     super(allocator);
     this.rs = rs;
-    this.schema = schemaOf(rs.getMetaData());
+    this.schema = schemaOf(rs.getMetaData(), sqlite);
     this.batchRows = batchRows;
-    this.epochNumbers = epochNumbers;
+    this.sqlite = sqlite;
     this.onClose = onClose;
   }
 
@@ -88,7 +85,7 @@ final class ResultSetReader extends ArrowReader {
       String sql,
       BufferAllocator allocator,
       int batchRows,
-      boolean epochNumbers,
+      boolean sqlite,
       ConnectionReturn giveBack)
       throws SQLException {
     java.sql.Statement st = c.createStatement();
@@ -100,7 +97,7 @@ final class ResultSetReader extends ArrowReader {
           allocator,
           rs,
           batchRows,
-          epochNumbers,
+          sqlite,
           () -> {
             try {
               st.close();
@@ -128,12 +125,12 @@ final class ResultSetReader extends ArrowReader {
   }
 
   /** The Arrow schema this reader gives a result with metadata {@code md}. */
-  static Schema schemaOf(ResultSetMetaData md) throws SQLException {
+  static Schema schemaOf(ResultSetMetaData md, boolean sqlite) throws SQLException {
     List<Field> fields = new ArrayList<>();
     for (int i = 1; i <= md.getColumnCount(); i++) {
       boolean nullable = md.isNullable(i) != ResultSetMetaData.columnNoNulls;
       String name = md.getColumnLabel(i);
-      ArrowType type = arrowType(md, i);
+      ArrowType type = arrowType(md, i, sqlite);
       if (type instanceof ArrowType.List) {
         String element = md.getColumnTypeName(i).toLowerCase(Locale.ROOT);
         FloatingPointPrecision p =
@@ -149,9 +146,13 @@ final class ResultSetReader extends ArrowReader {
     return new Schema(fields);
   }
 
-  private static ArrowType arrowType(ResultSetMetaData md, int i) throws SQLException {
+  private static ArrowType arrowType(ResultSetMetaData md, int i, boolean sqlite)
+      throws SQLException {
     String name = md.getColumnTypeName(i);
     name = name == null ? "" : name.toLowerCase(Locale.ROOT);
+    if (sqlite && name.equals("integer")) {
+      return new ArrowType.Int(64, true); // SQLite's INTEGER (and an expression's) is 64 bits
+    }
     int jdbc = md.getColumnType(i);
     switch (name) {
       case "int2":
@@ -300,14 +301,14 @@ final class ResultSetReader extends ArrowReader {
       } else {
         ((BitVector) v).setSafe(row, x ? 1 : 0);
       }
-    } else if (epochNumbers && v instanceof TimeStampVector) {
+    } else if (sqlite && v instanceof TimeStampVector) {
       long micros = rs.getLong(col);
       if (rs.wasNull()) {
         v.setNull(row);
       } else {
         ((TimeStampVector) v).setSafe(row, micros);
       }
-    } else if (epochNumbers && v instanceof DateDayVector) {
+    } else if (sqlite && v instanceof DateDayVector) {
       int days = rs.getInt(col);
       if (rs.wasNull()) {
         v.setNull(row);
