@@ -8,7 +8,7 @@ import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
-import io.hyprstream.internal.Closeables;
+import io.hyprstream.internal.arrow.Closeables;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
