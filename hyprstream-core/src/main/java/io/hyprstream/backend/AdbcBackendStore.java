@@ -11,6 +11,10 @@ import io.hyprstream.api.TimeSlice;
 import io.hyprstream.internal.arrow.Closeables;
 import io.hyprstream.internal.arrow.ForwardingReader;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -39,6 +43,7 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.SmallIntVector;
 import org.apache.arrow.vector.TimeStampVector;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -167,6 +172,11 @@ public final class AdbcBackendStore implements BackendStore {
     }
     if (password != null) {
       props.setProperty("password", password);
+    }
+    if (jdbcUrl.toLowerCase(Locale.ROOT).startsWith("jdbc:postgresql:")) {
+      // Text parameters go untyped, so PostgreSQL reads a timestamp bound as text (see bindable)
+      // as the column's type instead of refusing varchar for a timestamp column.
+      props.putIfAbsent("stringtype", "unspecified");
     }
     HikariConfig config = new HikariConfig();
     config.setPoolName("hyprstream-adbc-jdbc");
@@ -457,6 +467,10 @@ public final class AdbcBackendStore implements BackendStore {
    * <ul>
    *   <li>unsigned integers widened to the next signed type (the adapter has no binder for them,
    *       and the column is created one size up: {@link SqlTypes});
+   *   <li>timestamps before 1970 as text ({@code 1969-12-31 23:59:59.999999}, {@code +00} when
+   *       zoned), which the database casts to the column's type: the adapter's timestamp binder
+   *       splits a negative value into a negative nanosecond part, which {@link
+   *       java.sql.Timestamp#setNanos} refuses;
    *   <li>for SQLite, timestamps as epoch microseconds ({@code BIGINT}) and dates as epoch days
    *       ({@code INTEGER}): SQLite has no time types, and its JDBC driver would store a bound
    *       timestamp as epoch milliseconds, dropping the microseconds. {@link ResultSetReader} reads
@@ -489,6 +503,29 @@ public final class AdbcBackendStore implements BackendStore {
           } else {
             // getValueAsLong reads an unsigned vector's value without its sign.
             ((BaseIntVector) out).setWithPossibleTruncate(r, from.getValueAsLong(r));
+          }
+        }
+        out.setValueCount(rows);
+        vectors.add(out);
+      } else if (!sqlite && v instanceof TimeStampVector && beforeEpoch((TimeStampVector) v)) {
+        ArrowType.Timestamp type = (ArrowType.Timestamp) v.getField().getType();
+        VarCharVector out = new VarCharVector(v.getName(), allocator);
+        converted.add(out);
+        out.allocateNew(rows);
+        TimeStampVector t = (TimeStampVector) v;
+        for (int r = 0; r < rows; r++) {
+          if (t.isNull(r)) {
+            out.setNull(r);
+          } else {
+            long micros = toMicros(t.get(r), type.getUnit());
+            String text =
+                LocalDateTime.ofEpochSecond(
+                            Math.floorDiv(micros, 1_000_000L),
+                            (int) Math.floorMod(micros, 1_000_000L) * 1000,
+                            ZoneOffset.UTC)
+                        .format(TIMESTAMP_TEXT)
+                    + (type.getTimezone() == null ? "" : "+00");
+            out.setSafe(r, text.getBytes(StandardCharsets.UTF_8));
           }
         }
         out.setValueCount(rows);
@@ -527,6 +564,18 @@ public final class AdbcBackendStore implements BackendStore {
       }
     }
     return new VectorSchemaRoot(vectors);
+  }
+
+  private static final DateTimeFormatter TIMESTAMP_TEXT =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSS", Locale.ROOT);
+
+  private static boolean beforeEpoch(TimeStampVector v) {
+    for (int r = 0; r < v.getValueCount(); r++) {
+      if (!v.isNull(r) && v.get(r) < 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static long toMicros(long value, TimeUnit unit) {

@@ -19,10 +19,12 @@ import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.TimeStampMicroVector;
+import org.apache.arrow.vector.TimeStampNanoTZVector;
 import org.apache.arrow.vector.UInt1Vector;
 import org.apache.arrow.vector.UInt2Vector;
 import org.apache.arrow.vector.UInt4Vector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -206,6 +208,34 @@ final class EmbeddedBackendStoreTest {
                   allocator));
       assertEquals(List.of(255L, 65535L, 4294967295L), rows.get(0));
       assertEquals(Arrays.asList(7L, "NULL", 2147483648L), rows.get(1));
+    }
+  }
+
+  /**
+   * Timestamps before 1970 reach ADBC-JDBC backends whole: the adapter's own binder refuses them (a
+   * negative nanosecond part), so they are bound as text (found by IngestFuzzIT seed 4).
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"adbc-sqlite"}) // PostgreSQL: PostgresBackendStoreTest
+  void adbc_timestampsBefore1970_readBackWhole(String kind) throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("ts", new ArrowType.Timestamp(TimeUnit.MICROSECOND, null)),
+                Field.nullable("ns", new ArrowType.Timestamp(TimeUnit.NANOSECOND, "UTC"))));
+    long[] micros = {-9_000_000_000_000L, -86_400_000_001L, -1L, 1_700_000_000_123_456L};
+    try (BackendStore store = open(kind);
+        VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator)) {
+      batch.allocateNew();
+      for (int r = 0; r < micros.length; r++) {
+        ((TimeStampMicroVector) batch.getVector("ts")).setSafe(r, micros[r]);
+        ((TimeStampNanoTZVector) batch.getVector("ns")).setSafe(r, micros[r] * 1000);
+      }
+      batch.setRowCount(micros.length);
+      store.append("old_times", "t", batch);
+      Batches.assertSameRows(
+          Batches.rows(batch),
+          Batches.drain(store.query("SELECT ts, ns FROM old_times ORDER BY ts", allocator)));
     }
   }
 
