@@ -108,6 +108,11 @@ public interface Hyprstream extends AutoCloseable {
    */
   void expire();
 
+  /** The figures and actions operators need beyond SQL; {@link Operations#NONE} by default. */
+  default Operations operations() {
+    return Operations.NONE;
+  }
+
   /** Flushes buffered rows into the cache and closes it; safe to call twice. */
   @Override
   void close();

@@ -657,6 +657,25 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
+   * Bytes DuckDB reports in use ({@code duckdb_memory()}): one cheap query, for a metrics scrape.
+   *
+   * @throws RuntimeException when DuckDB cannot answer
+   */
+  public long memoryBytes() {
+    try (ArrowReader r =
+        query(
+            "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS bytes FROM duckdb_memory()",
+            allocator)) {
+      if (r.loadNextBatch() && r.getVectorSchemaRoot().getRowCount() == 1) {
+        return ((org.apache.arrow.vector.BigIntVector) r.getVectorSchemaRoot().getVector(0)).get(0);
+      }
+      return 0;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
    * Cancels the statement {@code thread} is executing in {@link #query}, if any; the query then
    * fails with DuckDB's "interrupted" error. Returns whether a statement was cancelled.
    */

@@ -2,6 +2,7 @@ package io.hyprstream.internal;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.hyprstream.Hyprstream;
+import io.hyprstream.Operations;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStatistics;
@@ -556,15 +557,9 @@ public final class Engine implements Hyprstream {
     }
   }
 
-  /**
-   * How many queries read what the cache no longer holds from the backend, since the start: as the
-   * rows themselves, or as partial aggregates the backend computed.
-   */
-  public record ColdReads(long rows, long partialAggregates) {}
-
-  public ColdReads coldReads() {
+  public Operations.ColdReads coldReads() {
     BackendReads.Counts c = backendReads.counts();
-    return new ColdReads(c.rows(), c.partialAggregates());
+    return new Operations.ColdReads(c.rows(), c.partialAggregates());
   }
 
   /** The write-through pipeline's state, or null without a backend. */
@@ -604,6 +599,54 @@ public final class Engine implements Hyprstream {
     }
     return n;
   }
+
+  @Override
+  public Operations operations() {
+    return operations;
+  }
+
+  private final Operations operations =
+      new Operations() {
+        @Override
+        public WriteThrough.@Nullable Status writeThrough() {
+          return backendStatus();
+        }
+
+        @Override
+        public long windowStateBytes() {
+          return Engine.this.windowStateBytes();
+        }
+
+        @Override
+        public long windowCount() {
+          return Engine.this.windowCount();
+        }
+
+        @Override
+        public long cacheMemoryBytes() {
+          return cache.memoryBytes();
+        }
+
+        @Override
+        public ColdReads coldReads() {
+          return Engine.this.coldReads();
+        }
+
+        @Override
+        public List<Quarantine.Entry> quarantined() {
+          return Engine.this.quarantined();
+        }
+
+        @Override
+        public List<Quarantine.Entry> requeueQuarantine(@Nullable String batchId) {
+          return Engine.this.requeueQuarantine(batchId);
+        }
+
+        @Override
+        public void cancelQueryOf(Thread thread) {
+          cache.cancelQueryOf(thread);
+        }
+      };
 
   /** The DuckDB cache, for tools that measure it. */
   public DuckDbCacheStore cache() {

@@ -142,9 +142,9 @@ final class AggregateSplitPostgresTest {
                   + text(wall.minus(Duration.ofHours(4)))
                   + "'");
       for (String sql : split) {
-        Engine.ColdReads before = ((Engine) hs).coldReads();
+        io.hyprstream.Operations.ColdReads before = ((Engine) hs).coldReads();
         assertEquals(answer(oracle, sql, List.of()), answer(hs, sql, List.of()), sql);
-        Engine.ColdReads after = ((Engine) hs).coldReads();
+        io.hyprstream.Operations.ColdReads after = ((Engine) hs).coldReads();
         assertEquals(before.partialAggregates() + 1, after.partialAggregates(), "split: " + sql);
         assertEquals(before.rows(), after.rows(), "no rows read: " + sql);
       }
@@ -170,7 +170,7 @@ final class AggregateSplitPostgresTest {
               "SELECT min(ts), max(ts) FROM readings",
               "SELECT * FROM readings ORDER BY ts, sensor");
       for (String sql : rows) {
-        Engine.ColdReads before = ((Engine) hs).coldReads();
+        io.hyprstream.Operations.ColdReads before = ((Engine) hs).coldReads();
         assertEquals(answer(oracle, sql, List.of()), answer(hs, sql, List.of()), sql);
         assertEquals(before.rows() + 1, ((Engine) hs).coldReads().rows(), "rows read: " + sql);
       }

@@ -62,6 +62,21 @@ class LayeringTest {
   }
 
   /**
+   * The server uses core's public API only: what it needs of an instance beyond SQL comes through
+   * {@code Hyprstream.operations()}, never a downcast to the engine.
+   */
+  @Test
+  void flightUsesNoEngineInternals() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.hyprstream.flight..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("io.hyprstream.internal..")
+        .check(classes);
+  }
+
+  /**
    * The engine's parts, from the facade down: the facade ({@code Engine}) opens the stages; the
    * query chain reads through ingest's flusher (read-your-writes); retention and recovery use
    * ingest; all of them share the table model and the SQL and Arrow helpers, which use none of

@@ -1,8 +1,8 @@
 package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.Operations;
 import io.hyprstream.api.CacheStatistics;
-import io.hyprstream.internal.Engine;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -37,16 +37,16 @@ public final class CacheMetrics implements MeterBinder {
   public void bindTo(MeterRegistry registry) {
     this.registry = registry;
     refresh();
-    if (hyprstream instanceof Engine) {
-      Engine engine = (Engine) hyprstream;
-      Gauge.builder("hyprstream.window.state", engine, Engine::windowStateBytes)
-          .description("Heap held by window aggregate state")
-          .baseUnit("bytes")
-          .register(registry);
-      Gauge.builder("hyprstream.window.count", engine, Engine::windowCount)
-          .description("(key, window) aggregate states held")
-          .register(registry);
-    }
+    Operations ops = hyprstream.operations();
+    Gauge.builder("hyprstream.window.state", ops, Operations::windowStateBytes)
+        .description("Heap held by window aggregate state")
+        .baseUnit("bytes")
+        .strongReference(true)
+        .register(registry);
+    Gauge.builder("hyprstream.window.count", ops, Operations::windowCount)
+        .description("(key, window) aggregate states held")
+        .strongReference(true)
+        .register(registry);
   }
 
   /** Re-reads the statistics; registers the meters of caches not seen before. */

@@ -1,7 +1,7 @@
 package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.internal.Engine;
+import io.hyprstream.Operations;
 import io.hyprstream.writethrough.WriteThrough;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -11,15 +11,13 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.ipc.ArrowReader;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Gauges read from the engine when Prometheus scrapes: the write-through backlog, lag, commits and
- * backend errors (from {@link Engine#backendStatus()}, the figures of {@code
+ * backend errors (from {@link Operations#writeThrough()}, the figures of {@code
  * hyprstream_backend_status}), DuckDB's memory ({@code duckdb_memory()}, one cheap query per
  * scrape) and the server's Arrow memory.
  */
@@ -44,10 +42,7 @@ public final class EngineMetrics implements MeterBinder {
         .description("Arrow memory held by the server's requests and results")
         .baseUnit("bytes")
         .register(registry);
-    if (!(hyprstream instanceof Engine)) {
-      return;
-    }
-    Engine engine = (Engine) hyprstream;
+    Operations engine = hyprstream.operations();
     // Held strongly: Micrometer keeps a gauge's object weakly, and nothing else keeps this one,
     // so the gauge read NaN once a collection had taken it.
     Gauge.builder("hyprstream.duckdb.memory", this, EngineMetrics::duckDbMemoryBytes)
@@ -55,7 +50,7 @@ public final class EngineMetrics implements MeterBinder {
         .baseUnit("bytes")
         .strongReference(true)
         .register(registry);
-    if (engine.backendStatus() == null) {
+    if (engine.writeThrough() == null) {
       return;
     }
     gauge(registry, engine, "hyprstream.writethrough.backlog.rows", s -> s.backlogRows, "rows");
@@ -112,32 +107,24 @@ public final class EngineMetrics implements MeterBinder {
 
   private static void gauge(
       MeterRegistry registry,
-      Engine engine,
+      Operations engine,
       String name,
       ToDoubleFunction<WriteThrough.Status> field,
       @Nullable String unit) {
     Gauge.builder(name, engine, e -> status(e, field)).baseUnit(unit).register(registry);
   }
 
-  private static double status(Engine engine, ToDoubleFunction<WriteThrough.Status> field) {
-    WriteThrough.Status s = engine.backendStatus();
+  private static double status(Operations engine, ToDoubleFunction<WriteThrough.Status> field) {
+    WriteThrough.Status s = engine.writeThrough();
     return s == null ? Double.NaN : field.applyAsDouble(s);
   }
 
   private double duckDbMemoryBytes() {
-    Engine engine = (Engine) hyprstream;
-    try (ArrowReader r =
-        engine
-            .cache()
-            .query(
-                "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS bytes FROM duckdb_memory()",
-                allocator)) {
-      if (r.loadNextBatch() && r.getVectorSchemaRoot().getRowCount() == 1) {
-        return ((BigIntVector) r.getVectorSchemaRoot().getVector(0)).get(0);
-      }
-    } catch (Exception e) {
+    try {
+      return hyprstream.operations().cacheMemoryBytes();
+    } catch (RuntimeException e) {
       LOG.debug("cannot read duckdb_memory()", e);
+      return Double.NaN;
     }
-    return Double.NaN;
   }
 }

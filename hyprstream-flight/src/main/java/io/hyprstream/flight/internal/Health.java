@@ -1,7 +1,6 @@
 package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.internal.Engine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +34,8 @@ public final class Health {
     List<String> problems = new ArrayList<>();
     if (hs == null) {
       problems.add(stage);
-    } else if (hs instanceof Engine) {
-      WriteThrough.Status s = ((Engine) hs).backendStatus();
+    } else {
+      WriteThrough.Status s = hs.operations().writeThrough();
       if (s != null && s.overLag()) {
         problems.add(
             "backend "

@@ -2,7 +2,6 @@ package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.QueryRejectedException;
-import io.hyprstream.internal.Engine;
 import io.hyprstream.writethrough.Quarantine;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -30,11 +29,9 @@ public final class QuarantineActions {
    * @throws QueryRejectedException without a backend, or when no such batch is quarantined
    */
   public static byte[] requeue(Hyprstream hyprstream, byte[] body) {
-    if (!(hyprstream instanceof Engine)) {
-      throw new QueryRejectedException(REQUEUE + " needs the Hyprstream engine", null);
-    }
     String id = new String(body, StandardCharsets.UTF_8).strip();
-    List<Quarantine.Entry> done = ((Engine) hyprstream).requeueQuarantine(id.isEmpty() ? null : id);
+    List<Quarantine.Entry> done =
+        hyprstream.operations().requeueQuarantine(id.isEmpty() ? null : id);
     StringBuilder json = new StringBuilder("{\"requeued\":[");
     for (int i = 0; i < done.size(); i++) {
       Quarantine.Entry e = done.get(i);

@@ -2,7 +2,6 @@ package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.ServerLimits;
-import io.hyprstream.internal.Engine;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -57,13 +56,9 @@ public final class ServerPolicy implements AutoCloseable {
         cancellerOf(hyprstream));
   }
 
-  /** Cancels the DuckDB statement a thread runs, when the instance is the built-in engine. */
+  /** Cancels the cache statement a thread runs. */
   public static Consumer<Thread> cancellerOf(Hyprstream hyprstream) {
-    if (hyprstream instanceof Engine) {
-      Engine engine = (Engine) hyprstream;
-      return thread -> engine.cache().cancelQueryOf(thread);
-    }
-    return thread -> {};
+    return hyprstream.operations()::cancelQueryOf;
   }
 
   public AccessControl access() {
