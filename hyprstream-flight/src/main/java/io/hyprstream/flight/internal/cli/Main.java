@@ -159,7 +159,7 @@ public final class Main implements Callable<Integer> {
         spec.addOption(option(key, flag));
       }
     }
-    for (Config.Alias alias : Config.aliases()) {
+    for (ConfigLoader.Alias alias : ConfigLoader.aliases()) {
       if (alias.form().startsWith("--")) {
         AliasHelp help = Objects.requireNonNull(ALIAS_HELP.get(alias.form()), alias.form());
         spec.addOption(
@@ -358,11 +358,11 @@ public final class Main implements Callable<Integer> {
       if (value != null && key.type() == ConfigKey.Type.USERS) {
         @SuppressWarnings("unchecked")
         List<String> entries = (List<String>) value;
-        value = Config.usersFromText(entries, "flag --" + flag);
+        value = ConfigValues.usersFromText(entries, "flag --" + flag);
       }
       putIfSet(f, key.name(), value);
     }
-    for (Config.Alias alias : Config.aliases()) {
+    for (ConfigLoader.Alias alias : ConfigLoader.aliases()) {
       if (alias.form().startsWith("--")) {
         putIfSet(f, alias.form(), s.findOption(alias.form()).getValue());
       }

@@ -133,14 +133,14 @@ final class DocumentedConfigurationTest {
     for (OptionSpec o : cl.getCommandSpec().options()) {
       String name = o.longestName();
       if (o.hidden()) { // only a removed flag, kept to say what replaced it, may be undocumented
-        assertTrue(Config.removedBecause(name) != null, name + " is hidden but not removed");
+        assertTrue(ConfigLoader.removedBecause(name) != null, name + " is hidden but not removed");
         continue;
       }
       if (!name.equals("--help") && !name.equals("--version")) {
         assertTrue(documented.contains(name), name + " is not in docs/server.md");
       }
     }
-    for (Config.Alias a : Config.aliases()) {
+    for (ConfigLoader.Alias a : ConfigLoader.aliases()) {
       assertTrue(
           ALIASES.stream()
               .anyMatch(
