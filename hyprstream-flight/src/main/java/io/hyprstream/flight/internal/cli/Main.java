@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -30,7 +31,10 @@ import org.apache.arrow.util.AutoCloseables;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The {@code hyprstream} command: with no subcommand, runs the Flight SQL server; {@code hyprstream
@@ -62,17 +66,8 @@ public final class Main implements Callable<Integer> {
   /** slf4j-simple's default level, read once when the first logger is created. */
   static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
 
-  @Option(
-      names = "--host",
-      paramLabel = "HOST",
-      description = "Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).")
-  private @Nullable String host;
-
-  @Option(
-      names = "--port",
-      paramLabel = "PORT",
-      description = "Port to listen on (default 50051; 0 picks a free one).")
-  private @Nullable Integer port;
+  // Each configuration key's flag is added from its declaration (ConfigKeys) in commandLine();
+  // the options here are the ones that are not keys.
 
   @Option(
       names = "--config",
@@ -81,296 +76,37 @@ public final class Main implements Callable<Integer> {
   private @Nullable Path config;
 
   @Option(
-      names = "--cache-duration",
-      paramLabel = "SECONDS",
-      description = "How long raw rows stay in the cache, by event time (default 3600).")
-  private @Nullable Integer cacheDuration;
-
-  @Option(
-      names = "--result-cache-bytes",
-      paramLabel = "BYTES",
-      description = "Bytes of query results kept for repeats (default 268435456); 0 turns it off.")
-  private @Nullable Long resultCacheBytes;
-
-  @Option(
-      names = "--result-cache-ttl",
-      paramLabel = "SECONDS",
-      description = "How long a kept query result may be served (default 300).")
-  private @Nullable Integer resultCacheTtl;
-
-  @Option(
-      names = "--cache-memory-bytes",
-      paramLabel = "BYTES",
-      description = "Memory budget of hot raw rows (default 0: a quarter of the machine's memory).")
-  private @Nullable Long cacheMemoryBytes;
-
-  @Option(
-      names = "--cache-eviction",
-      paramLabel = "time|lru|lfu",
-      description = "Which time partitions leave first past the memory budget (default time).")
-  private @Nullable String cacheEviction;
-
-  @Option(
-      names = "--engine",
-      paramLabel = "none|duckdb|adbc",
-      description =
-          "Backend store every acknowledged row is written through to: none (default, the cache"
-              + " alone), duckdb (a DuckDB file) or adbc (PostgreSQL, JDBC or Flight SQL).")
-  private @Nullable String engine;
-
-  @Option(
-      names = "--engine-connection",
-      paramLabel = "URI",
-      description =
-          "Backend connection: a DuckDB file for duckdb; postgresql://[USER@]HOST[:PORT]/DB,"
-              + " jdbc:... or grpc://HOST:PORT for adbc.")
-  private @Nullable String engineConnection;
-
-  @Option(
-      names = "--engine-database",
-      paramLabel = "NAME",
-      description = "Database for a postgresql://HOST[:PORT] connection that names none.")
-  private @Nullable String engineDatabase;
-
-  @Option(
-      names = "--db-url",
-      paramLabel = "URL",
-      description = "Hyprstream (Rust) name of --engine-connection (selects --engine adbc).")
-  private @Nullable String dbUrl;
-
-  @Option(
-      names = "--db-user",
-      paramLabel = "USER",
-      description = "Hyprstream (Rust) name of --engine-username.")
-  private @Nullable String dbUser;
-
-  @Option(
-      names = "--db-name",
-      paramLabel = "NAME",
-      description = "Hyprstream (Rust) name of --engine-database.")
-  private @Nullable String dbName;
-
-  @Option(
-      names = "--driver-path",
-      paramLabel = "PATH",
-      description =
-          "A native ADBC driver (libadbc_driver_postgresql.so, _sqlite, _flightsql, libduckdb):"
-              + " selects the Java path to that database; same as --engine-options"
-              + " driver_path=PATH.")
-  private @Nullable String driverPath;
-
-  @Option(
-      names = "--engine-options",
-      paramLabel = "KEY=VALUE",
-      description =
-          "Backend option; repeatable: schema, copy_format, dialect, pool_max, pool_min,"
-              + " connect_timeout (seconds), driver_path; others go to the driver.")
-  private @Nullable Map<String, String> engineOptions;
-
-  @Option(names = "--engine-username", paramLabel = "USER", description = "Backend user name.")
-  private @Nullable String engineUsername;
-
-  @Option(
-      names = "--engine-password",
-      paramLabel = "PASSWORD",
-      description =
-          "Backend password (prefer HYPRSTREAM_ENGINE_PASSWORD: flags show in process lists)."
-              + " Never logged.")
-  private @Nullable String enginePassword;
-
-  @Option(
-      names = "--data-dir",
-      paramLabel = "DIR",
-      description =
-          "Directory for the write-ahead log when a backend is set (default hyprstream-data).")
-  private @Nullable String dataDir;
-
-  @Option(
-      names = "--synchronous-write-through",
-      negatable = true,
-      description = "Acknowledge ingest only after the backend commit (default off).")
-  private @Nullable Boolean synchronousWriteThrough;
-
-  /** Removed; kept only so that setting it says what replaced it (see Config#removedBecause). */
-  @Option(names = "--max-backlog-rows", hidden = true, paramLabel = "ROWS")
-  private @Nullable Long maxBacklogRows;
-
-  @Option(
-      names = "--max-backlog-bytes",
-      paramLabel = "BYTES",
-      description =
-          "Memory (Arrow bytes) the write-through backlog may hold; past it, batches spill to the"
-              + " write-ahead log (default 536870912).")
-  private @Nullable Long maxBacklogBytes;
-
-  @Option(
-      names = "--max-log-bytes",
-      paramLabel = "BYTES",
-      description =
-          "Disk the write-ahead log may take; past it, ingest is refused RESOURCE_EXHAUSTED"
-              + " (default 4294967296).")
-  private @Nullable Long maxLogBytes;
-
-  @Option(
-      names = "--max-lag",
-      paramLabel = "SECONDS",
-      description = "Write-through lag past which /ready says 503 (default 60).")
-  private @Nullable Integer maxLag;
-
-  @Option(
-      names = "--snapshot-interval",
-      paramLabel = "SECONDS",
-      description =
-          "Seconds between window-state snapshots in the data directory, which a restart loads"
-              + " instead of re-reading history from the backend; 0 takes none (default 60).")
-  private @Nullable Integer snapshotInterval;
-
-  @Option(
-      names = "--enable-cache",
-      negatable = true,
-      description = "Keep hot rows in the cache (default on; off needs a backend).")
-  private @Nullable Boolean enableCache;
-
-  @Option(
-      names = "--metrics-windows",
-      paramLabel = "SPEC[,SPEC...]",
-      split = ",",
-      description =
-          "Windows of the metrics table, SIZE[:RETENTION] with units s m h d w (default"
-              + " 5m:1d,30m:7d,1h:31d,1d:400d,1w:260w).")
-  private @Nullable List<String> metricsWindows;
-
-  @Option(
-      names = "--cache-engine",
-      paramLabel = "duckdb",
-      description = "Cache engine (default duckdb, the only one).")
-  private @Nullable String cacheEngine;
-
-  @Option(
-      names = "--cache-connection",
-      paramLabel = ":memory:|FILE",
-      description = "Keep the cache in memory (default) or in a DuckDB file.")
-  private @Nullable String cacheConnection;
-
-  @Option(
-      names = "--log-level",
-      paramLabel = "LEVEL",
-      description = "trace, debug, info (default), warn, error or off.")
-  private @Nullable String logLevel;
-
-  @Option(
-      names = "--http-port",
-      paramLabel = "PORT",
-      description =
-          "HTTP port for /health, /ready and /metrics (default 9090; 0 picks a free one; -1 off).")
-  private @Nullable Integer httpPort;
-
-  @Option(
-      names = "--shutdown-grace",
-      paramLabel = "SECONDS",
-      description = "Seconds calls in flight get to finish at shutdown (default 5).")
-  private @Nullable Integer shutdownGrace;
-
-  @Option(
-      names = "--tls-cert",
-      paramLabel = "FILE",
-      description = "PEM certificate chain: serve TLS (needs --tls-key).")
-  private @Nullable String tlsCert;
-
-  @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM (PKCS#8) private key.")
-  private @Nullable String tlsKey;
-
-  @Option(
-      names = "--tls-client-ca",
-      paramLabel = "FILE",
-      description = "PEM CA certificates: require client certificates signed by them (mutual TLS).")
-  private @Nullable String tlsClientCa;
-
-  @Option(
-      names = "--auth",
-      negatable = true,
-      description = "Require authentication (users from --auth-user, config or environment).")
-  private @Nullable Boolean auth;
-
-  @Option(
-      names = "--auth-user",
-      paramLabel = "NAME:HASH:ROLE",
-      description =
-          "A user: name, bcrypt hash (hyprstream hash-password), read_write or read_only;"
-              + " repeatable. Replaces configured users.")
-  private @Nullable List<String> authUsers;
-
-  @Option(
-      names = "--auth-token-ttl",
-      paramLabel = "SECONDS",
-      description = "How long a bearer token lives (default 3600).")
-  private @Nullable Integer tokenTtl;
-
-  @Option(
-      names = "--max-batch-bytes",
-      paramLabel = "BYTES",
-      description = "Largest ingested record batch (default 268435456).")
-  private @Nullable Long maxBatchBytes;
-
-  @Option(
-      names = "--max-request-rows",
-      paramLabel = "ROWS",
-      description = "Most rows per ingest request (default 100000000).")
-  private @Nullable Long maxRequestRows;
-
-  @Option(
-      names = "--max-concurrent-queries",
-      paramLabel = "N",
-      description = "Queries running at once (default 16).")
-  private @Nullable Integer maxConcurrentQueries;
-
-  @Option(
-      names = "--query-queue",
-      paramLabel = "N",
-      description = "Queries that may wait for a slot (default 256).")
-  private @Nullable Integer queryQueue;
-
-  @Option(
-      names = "--query-queue-timeout",
-      paramLabel = "SECONDS",
-      description = "How long a query waits for a slot (default 30).")
-  private @Nullable Integer queryQueueTimeout;
-
-  @Option(
-      names = "--query-timeout",
-      paramLabel = "SECONDS",
-      description = "How long a query may run before it is cancelled (default 300).")
-  private @Nullable Integer queryTimeout;
-
-  @Option(
-      names = "--stream-idle-timeout",
-      paramLabel = "SECONDS",
-      description =
-          "How long a result stream waits for a client that stopped reading before it is"
-              + " cancelled (default 30).")
-  private @Nullable Integer streamIdleTimeout;
-
-  @Option(
-      names = "--max-memory-bytes",
-      paramLabel = "BYTES",
-      description =
-          "Arrow memory for requests and results (default 0: half the JVM's direct memory).")
-  private @Nullable Long maxMemoryBytes;
-
-  @Option(
-      names = "--duckdb-memory-limit-bytes",
-      paramLabel = "BYTES",
-      description =
-          "DuckDB's memory_limit (default 0: twice --cache-memory-bytes, which defaults to a"
-              + " quarter of the machine's memory).")
-  private @Nullable Long duckDbMemoryLimitBytes;
-
-  @Option(
       names = "--demo",
       description =
           "Generate a live synthetic metrics stream (a day of history, then one row per"
               + " second per series) so the window views fill at once.")
   private boolean demo;
+
+  /** Removed; kept only so that setting it says what replaced it (see Config#removedBecause). */
+  @Option(names = "--max-backlog-rows", hidden = true, paramLabel = "ROWS")
+  private @Nullable Long maxBacklogRows;
+
+  /** How {@code --help} shows a Hyprstream (Rust) flag: its value's label and what it does. */
+  private record AliasHelp(String label, String description) {}
+
+  private static final Map<String, AliasHelp> ALIAS_HELP =
+      Map.of(
+          "--db-url",
+          new AliasHelp(
+              "URL", "Hyprstream (Rust) name of --engine-connection (selects --engine adbc)."),
+          "--db-user",
+          new AliasHelp("USER", "Hyprstream (Rust) name of --engine-username."),
+          "--db-name",
+          new AliasHelp("NAME", "Hyprstream (Rust) name of --engine-database."),
+          "--driver-path",
+          new AliasHelp(
+              "PATH",
+              "A native ADBC driver (libadbc_driver_postgresql.so, _sqlite, _flightsql,"
+                  + " libduckdb): selects the Java path to that database; same as"
+                  + " --engine-options driver_path=PATH."));
+
+  /** The parsed command line's model, with the options added from the key declarations. */
+  @Spec private @Nullable CommandSpec spec;
 
   private final Map<String, String> env;
   private final Path systemFile;
@@ -416,7 +152,25 @@ public final class Main implements Callable<Integer> {
 
   /** The picocli command line around {@code main}, printing to its streams. */
   public static CommandLine commandLine(Main main) {
-    CommandLine cl = new CommandLine(main);
+    CommandSpec spec = CommandSpec.forAnnotatedObject(main);
+    for (ConfigKey key : Config.declared()) {
+      String flag = key.flag();
+      if (flag != null) {
+        spec.addOption(option(key, flag));
+      }
+    }
+    for (ConfigLoader.Alias alias : ConfigLoader.aliases()) {
+      if (alias.form().startsWith("--")) {
+        AliasHelp help = Objects.requireNonNull(ALIAS_HELP.get(alias.form()), alias.form());
+        spec.addOption(
+            OptionSpec.builder(alias.form())
+                .paramLabel(help.label())
+                .type(String.class)
+                .description(help.description())
+                .build());
+      }
+    }
+    CommandLine cl = new CommandLine(spec);
     cl.setOut(new java.io.PrintWriter(main.out, true));
     cl.setErr(new java.io.PrintWriter(main.err, true));
     return cl;
@@ -558,57 +312,61 @@ public final class Main implements Callable<Integer> {
     return Config.load(systemFile, config, env, flags(), warnings);
   }
 
+  /** The option that sets {@code key}, as its declaration says. */
+  private static OptionSpec option(ConfigKey key, String flag) {
+    OptionSpec.Builder b = OptionSpec.builder("--" + flag).description(key.help());
+    switch (key.type()) {
+      case BOOL:
+        b.type(Boolean.class).negatable(true);
+        break;
+      case INT:
+        b.type(Integer.class);
+        break;
+      case LONG:
+        b.type(Long.class);
+        break;
+      case LIST:
+        b.type(List.class).auxiliaryTypes(String.class).splitRegex(",");
+        break;
+      case USERS:
+        b.type(List.class).auxiliaryTypes(String.class);
+        break;
+      case MAP:
+        b.type(Map.class).auxiliaryTypes(String.class, String.class);
+        break;
+      case STRING:
+        b.type(String.class);
+        break;
+    }
+    if (!key.paramLabel().isEmpty()) {
+      b.paramLabel(key.paramLabel());
+    }
+    return b.build();
+  }
+
   /** The flags given, by configuration key (alias flags by their name, with {@code --}). */
   private Map<String, Object> flags() {
+    CommandSpec s = Objects.requireNonNull(spec, "picocli injects the spec");
     Map<String, Object> f = new LinkedHashMap<>();
-    putIfSet(f, Config.SERVER_HOST, host);
-    putIfSet(f, Config.SERVER_PORT, port);
-    putIfSet(f, Config.SERVER_LOG_LEVEL, logLevel);
-    putIfSet(f, Config.CACHE_DURATION, cacheDuration);
-    putIfSet(f, Config.CACHE_ENABLED, enableCache);
-    putIfSet(f, Config.CACHE_ENGINE, cacheEngine);
-    putIfSet(f, Config.CACHE_CONNECTION, cacheConnection);
-    putIfSet(f, Config.CACHE_RESULT_BYTES, resultCacheBytes);
-    putIfSet(f, Config.CACHE_RESULT_TTL, resultCacheTtl);
-    putIfSet(f, Config.CACHE_MEMORY_BYTES, cacheMemoryBytes);
-    putIfSet(f, Config.CACHE_EVICTION, cacheEviction);
-    putIfSet(f, Config.METRICS_WINDOWS, metricsWindows);
-    putIfSet(f, Config.ENGINE_ENGINE, engine);
-    putIfSet(f, Config.ENGINE_CONNECTION, engineConnection);
-    putIfSet(f, Config.ENGINE_DATABASE, engineDatabase);
-    putIfSet(f, Config.ENGINE_USERNAME, engineUsername);
-    putIfSet(f, Config.ENGINE_PASSWORD, enginePassword);
-    putIfSet(f, Config.ENGINE_OPTIONS, engineOptions);
-    putIfSet(f, Config.ENGINE_DATA_DIR, dataDir);
-    putIfSet(f, Config.ENGINE_SYNCHRONOUS, synchronousWriteThrough);
     putIfSet(f, "--max-backlog-rows", maxBacklogRows);
-    putIfSet(f, Config.ENGINE_MAX_BACKLOG_BYTES, maxBacklogBytes);
-    putIfSet(f, Config.ENGINE_MAX_LOG_BYTES, maxLogBytes);
-    putIfSet(f, Config.ENGINE_MAX_LAG, maxLag);
-    putIfSet(f, Config.ENGINE_SNAPSHOT_INTERVAL, snapshotInterval);
-    putIfSet(f, Config.SERVER_HTTP_PORT, httpPort);
-    putIfSet(f, Config.SERVER_SHUTDOWN_GRACE, shutdownGrace);
-    putIfSet(f, Config.TLS_CERT, tlsCert);
-    putIfSet(f, Config.TLS_KEY, tlsKey);
-    putIfSet(f, Config.TLS_CLIENT_CA, tlsClientCa);
-    putIfSet(f, Config.AUTH_ENABLED, auth);
-    putIfSet(f, Config.AUTH_TOKEN_TTL, tokenTtl);
-    if (authUsers != null) {
-      f.put(Config.AUTH_USERS, Config.usersFromText(authUsers, "flag --auth-user"));
+    for (ConfigKey key : Config.declared()) {
+      String flag = key.flag();
+      if (flag == null) {
+        continue;
+      }
+      Object value = s.findOption("--" + flag).getValue();
+      if (value != null && key.type() == ConfigKey.Type.USERS) {
+        @SuppressWarnings("unchecked")
+        List<String> entries = (List<String>) value;
+        value = ConfigValues.usersFromText(entries, "flag --" + flag);
+      }
+      putIfSet(f, key.name(), value);
     }
-    putIfSet(f, Config.LIMITS_MAX_BATCH_BYTES, maxBatchBytes);
-    putIfSet(f, Config.LIMITS_MAX_REQUEST_ROWS, maxRequestRows);
-    putIfSet(f, Config.LIMITS_MAX_CONCURRENT_QUERIES, maxConcurrentQueries);
-    putIfSet(f, Config.LIMITS_QUERY_QUEUE, queryQueue);
-    putIfSet(f, Config.LIMITS_QUERY_QUEUE_TIMEOUT, queryQueueTimeout);
-    putIfSet(f, Config.LIMITS_QUERY_TIMEOUT, queryTimeout);
-    putIfSet(f, Config.LIMITS_STREAM_IDLE_TIMEOUT, streamIdleTimeout);
-    putIfSet(f, Config.LIMITS_MAX_MEMORY_BYTES, maxMemoryBytes);
-    putIfSet(f, Config.LIMITS_DUCKDB_MEMORY_LIMIT_BYTES, duckDbMemoryLimitBytes);
-    putIfSet(f, "--db-url", dbUrl);
-    putIfSet(f, "--db-user", dbUser);
-    putIfSet(f, "--db-name", dbName);
-    putIfSet(f, "--driver-path", driverPath);
+    for (ConfigLoader.Alias alias : ConfigLoader.aliases()) {
+      if (alias.form().startsWith("--")) {
+        putIfSet(f, alias.form(), s.findOption(alias.form()).getValue());
+      }
+    }
     return f;
   }
 

@@ -76,6 +76,53 @@ final class DocumentedConfigurationTest {
     }
   }
 
+  /**
+   * Each key's row in the Flags table writes its flag and value label, and starts its default
+   * column with the declared default ({@code on}/{@code off} for a switch, the value in backticks
+   * otherwise, nothing in backticks when the key has no default).
+   */
+  @Test
+  void flagsTable_showsEachDeclaredFlagLabelAndDefault() {
+    Map<String, List<String>> rows = new java.util.HashMap<>();
+    for (List<String> row : DocumentedSettings.table(MD, "## Flags")) {
+      String key = row.get(1).replaceAll("^`\\[*([^`\\]]*)\\]*`.*$", "$1");
+      rows.put(key, row);
+    }
+    for (ConfigKey key : Config.declared()) {
+      List<String> row = rows.get(key.name());
+      assertNotNull(row, key.name() + " has no row in docs/server.md's Flags table");
+      String flag = key.flag();
+      String expectedFlag =
+          flag == null
+              ? ""
+              : key.type() == ConfigKey.Type.BOOL
+                  ? "`--[no-]" + flag + "`"
+                  : "`--" + flag + " " + key.paramLabel() + "`";
+      assertTrue(
+          row.get(0).startsWith(expectedFlag),
+          key.name() + ": docs write the flag as " + row.get(0) + ", the code " + expectedFlag);
+      String cell = row.get(3);
+      String text = key.defaultText();
+      if (text.isEmpty()) {
+        assertTrue(!cell.startsWith("`"), key.name() + " has no default, docs say " + cell);
+      } else if (key.type() == ConfigKey.Type.BOOL) {
+        assertTrue(cell.startsWith(text), key.name() + " defaults " + text + ", docs say " + cell);
+      } else {
+        assertTrue(
+            cell.startsWith("`" + text + "`"),
+            key.name() + " defaults to `" + text + "`, docs say " + cell);
+      }
+    }
+  }
+
+  /** Every declared default passes its own key's check, so a key cannot ship unusable. */
+  @Test
+  void everyDeclaredDefault_passesItsCheck() {
+    for (ConfigKey key : Config.declared()) {
+      assertEquals(null, key.check().problem(key.defaultValue()), key.name());
+    }
+  }
+
   @Test
   void docs_listEveryKeyAndEveryFlagTheCodeHas() {
     assertEquals(new TreeSet<>(Config.keys()), new TreeSet<>(keys()), "keys in the Flags table");
@@ -86,14 +133,14 @@ final class DocumentedConfigurationTest {
     for (OptionSpec o : cl.getCommandSpec().options()) {
       String name = o.longestName();
       if (o.hidden()) { // only a removed flag, kept to say what replaced it, may be undocumented
-        assertTrue(Config.removedBecause(name) != null, name + " is hidden but not removed");
+        assertTrue(ConfigLoader.removedBecause(name) != null, name + " is hidden but not removed");
         continue;
       }
       if (!name.equals("--help") && !name.equals("--version")) {
         assertTrue(documented.contains(name), name + " is not in docs/server.md");
       }
     }
-    for (Config.Alias a : Config.aliases()) {
+    for (ConfigLoader.Alias a : ConfigLoader.aliases()) {
       assertTrue(
           ALIASES.stream()
               .anyMatch(

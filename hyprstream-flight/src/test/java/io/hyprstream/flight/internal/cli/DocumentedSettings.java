@@ -460,7 +460,7 @@ public final class DocumentedSettings {
         value = "{ " + kv[0] + " = " + quote(kv[1]) + " }";
       } else if (section.equals("adbc.pool")
           || (!r.target().startsWith("engine.options.")
-              && Config.typeOf(r.target()) != Config.Type.STRING)) {
+              && Config.typeOf(r.target()) != ConfigKey.Type.STRING)) {
         value = sample(r.target(), overrides);
       } else {
         value = quote(sample(r.target(), overrides));
