@@ -74,6 +74,7 @@ public final class Config {
   public static final String ENGINE_SNAPSHOT_INTERVAL = "engine.snapshot_interval";
   public static final String SERVER_HTTP_PORT = "server.http_port";
   public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
+  public static final String SERVER_CONSOLE = "server.console";
   public static final String TLS_CERT = "tls.cert";
   public static final String TLS_KEY = "tls.key";
   public static final String TLS_CLIENT_CA = "tls.client_ca";
@@ -165,6 +166,7 @@ public final class Config {
     key(ENGINE_SNAPSHOT_INTERVAL, Type.INT, "snapshot-interval");
     key(SERVER_HTTP_PORT, Type.INT, "http-port");
     key(SERVER_SHUTDOWN_GRACE, Type.INT, "shutdown-grace");
+    key(SERVER_CONSOLE, Type.BOOL, "console");
     key(TLS_CERT, Type.STRING, "tls-cert");
     key(TLS_KEY, Type.STRING, "tls-key");
     key(TLS_CLIENT_CA, Type.STRING, "tls-client-ca");
@@ -1253,6 +1255,11 @@ public final class Config {
   private @Nullable Path optionalPath(String key) {
     String s = string(key);
     return s.isBlank() ? null : Path.of(s);
+  }
+
+  /** Whether the HTTP port serves the web console at {@code /} and its API under {@code /api/}. */
+  public boolean console() {
+    return (Boolean) Objects.requireNonNull(values.get(SERVER_CONSOLE));
   }
 
   public boolean authEnabled() {
