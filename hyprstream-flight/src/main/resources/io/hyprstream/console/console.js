@@ -4,6 +4,7 @@
   'use strict';
 
   var TOKEN_KEY = 'hyprstream.token';
+  var USER_KEY = 'hyprstream.user';
   var HISTORY_KEY = 'hyprstream.history';
   var HISTORY_MAX = 50;
   var CHART_WINDOWS = 36;
@@ -79,6 +80,7 @@
 
   function showLogin(message) {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
     $('login').hidden = false;
     var err = $('login-error');
     if (message && $('login-user').value) {
@@ -96,6 +98,7 @@
     api('POST', '/api/login', undefined, { Authorization: 'Basic ' + base64(user + ':' + password) })
       .then(function (r) {
         sessionStorage.setItem(TOKEN_KEY, r.token);
+        sessionStorage.setItem(USER_KEY, JSON.stringify([r.user, r.role]));
         $('login-password').value = '';
         $('login').hidden = true;
         signedIn(r.user, r.role);
@@ -114,6 +117,7 @@
 
   function logout() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
     $('whoami').textContent = '';
     $('logout').hidden = true;
     showLogin();
@@ -494,7 +498,7 @@
         height: 380,
         series: series,
         bands: bands,
-        axes: [{}, { label: value + '_avg (band: min to max)' }],
+        axes: [{ space: 80 }, { label: value + '_avg (band: min to max)', size: 70 }],
         scales: { x: { time: true } }
       }, data, box);
       state.chartKey = shape;
@@ -542,7 +546,9 @@
         formatBytes(r.writethrough.backlog_bytes)));
       cards.appendChild(card('Write-through lag',
         r.writethrough.lag_s === null ? 'no backend' : fixed(r.writethrough.lag_s, 1) + ' s'));
-      cards.appendChild(card('Cache hit ratio', percent(r.cache.table_hit_ratio), 'tables; results: ' + percent(r.cache.result_hit_ratio)));
+      cards.appendChild(card('Cache hit ratio',
+        r.cache.table_hit_ratio === null ? 'no lookups yet' : percent(r.cache.table_hit_ratio),
+        'tables; result cache: ' + (r.cache.result_hit_ratio === null ? 'no lookups yet' : percent(r.cache.result_hit_ratio))));
       cards.appendChild(card('JVM heap', formatBytes(r.memory.jvm_heap_used_bytes),
         'of ' + formatBytes(r.memory.jvm_heap_max_bytes)));
       cards.appendChild(card('Arrow memory', formatBytes(r.memory.arrow_bytes) || '\u2013'));
@@ -553,11 +559,16 @@
       state.rates = plot(state.rates, 'rates-chart', [t, s.ingest_rows_per_s, s.queries_per_s],
         [{}, { label: 'ingest rows/s', stroke: COLORS[0], scale: 'rows' },
           { label: 'queries/s', stroke: COLORS[1], scale: 'q' }],
-        [{}, { scale: 'rows' }, { scale: 'q', side: 1, grid: { show: false } }]);
-      state.backlog = plot(state.backlog, 'backlog-chart', [t, s.backlog_rows, s.lag_s],
-        [{}, { label: 'backlog rows', stroke: COLORS[2], scale: 'rows' },
-          { label: 'lag s', stroke: COLORS[3], scale: 's' }],
-        [{}, { scale: 'rows' }, { scale: 's', side: 1, grid: { show: false } }]);
+        [{}, { scale: 'rows', size: 70 }, { scale: 'q', side: 1, size: 50, grid: { show: false } }]);
+      var backend = r.writethrough.backlog_rows !== null;
+      $('backlog-chart').hidden = !backend;
+      $('backlog-none').hidden = backend;
+      if (backend) {
+        state.backlog = plot(state.backlog, 'backlog-chart', [t, s.backlog_rows, s.lag_s],
+          [{}, { label: 'backlog rows', stroke: COLORS[2], scale: 'rows' },
+            { label: 'lag s', stroke: COLORS[3], scale: 's' }],
+          [{}, { scale: 'rows', size: 70 }, { scale: 's', side: 1, size: 50, grid: { show: false } }]);
+      }
       $('server-status').textContent = 'Sampled once a second by the server; updated ' +
         new Date().toLocaleTimeString('en-GB');
     }).catch(function (e) { $('server-status').textContent = e.code + ': ' + e.message; });
@@ -633,7 +644,12 @@
     api('GET', '/api/info').then(function (info) {
       state.info = info;
       if (info.auth && !token()) { showLogin(); return; }
-      if (!info.auth) { signedIn('', ''); }
+      if (info.auth) {
+        var who = JSON.parse(sessionStorage.getItem(USER_KEY) || '["", ""]');
+        signedIn(who[0], who[1]);
+      } else {
+        signedIn('', '');
+      }
       start();
     });
   }

@@ -80,7 +80,8 @@ final class ConsoleApiIT {
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
     HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    return new Answer(r.statusCode(), JSON.readTree(r.body().isEmpty() ? "{}" : r.body()));
+    boolean json = r.headers().firstValue("Content-Type").orElse("").startsWith("application/json");
+    return new Answer(r.statusCode(), JSON.readTree(json ? r.body() : "{}"));
   }
 
   private Answer query(ServerProcess server, @Nullable String token, String sql)

@@ -1,6 +1,7 @@
 package io.hyprstream.flight.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -159,8 +160,10 @@ final class ConsoleBrowserIT {
     WebElement error =
         waiting(driver).until(ExpectedConditions.visibilityOfElementLocated(By.id("query-error")));
     assertEquals("NOT_FOUND: table 'no_such_table' does not exist", error.getText());
-    // The 404 of the refused query is the only error the browser logged.
-    for (String e : chromium.errors()) {
+    // The browser logged the refused query's 404 (so its log is read), and nothing else.
+    List<String> errors = chromium.errors();
+    assertFalse(errors.isEmpty(), "the browser's log shows the 404");
+    for (String e : errors) {
       assertTrue(e.contains("/api/query") && e.contains("404"), e);
     }
   }

@@ -805,7 +805,9 @@ public final class Main implements Callable<Integer> {
       throw e;
     }
     WebConsole console =
-        http != null && cfg.console() ? WebConsole.mount(http, server.frontEnd(), false) : null;
+        http != null && cfg.console()
+            ? WebConsole.mount(http, server.frontEnd(), cfg.tlsCert() != null)
+            : null;
     DemoFeed feed = demo ? DemoFeed.start(hs, server.frontEnd().policy().metrics()) : null;
     return new Running(
         hs, server, feed, console, backendAllocator, root, http, server.producer().health(), gc);

@@ -242,7 +242,7 @@ final class ConsoleApi {
     } else if (v instanceof Byte || v instanceof Short || v instanceof Integer) {
       json.writeNumber(((Number) v).intValue());
     } else if (v instanceof Long l) {
-      if (Math.abs(l) <= (1L << 53)) {
+      if (l >= -(1L << 53) && l <= (1L << 53)) {
         json.writeNumber(l);
       } else {
         json.writeString(Long.toString(l));

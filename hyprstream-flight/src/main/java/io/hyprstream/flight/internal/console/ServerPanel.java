@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * The console's server panel: the server's own meters read once a second into a ring of the last
  * {@value #SECONDS} seconds, so the page shows the last minutes as soon as it opens. Rates are the
  * difference of two readings of a counter ({@code hyprstream.ingest.rows}, the count of {@code
- * hyprstream.query.latency}); levels are gauges (write-through backlog and lag) read as they are.
+ * hyprstream.query.latency}); levels are gauges (write-through backlog and lag, memory) read as
+ * they are; hit ratios and hot bytes are the caches' own statistics, as {@code /metrics} has them.
  */
 final class ServerPanel {
   /** How many one-second samples are kept. */
@@ -67,7 +68,11 @@ final class ServerPanel {
     synchronized (this) {
       json.writeObjectFieldStart("series");
       int first = (next - size + SECONDS) % SECONDS;
-      series(json, "time_ms", first, i -> times[i]);
+      json.writeArrayFieldStart("time_ms");
+      for (int k = 0; k < size; k++) {
+        json.writeNumber(times[(first + k) % SECONDS]);
+      }
+      json.writeEndArray();
       series(json, "ingest_rows_per_s", first, i -> ingestRate[i]);
       series(json, "queries_per_s", first, i -> queryRate[i]);
       series(json, "backlog_rows", first, i -> backlogRows[i]);
@@ -81,6 +86,7 @@ final class ServerPanel {
     json.writeEndObject();
     long tableHits = 0;
     long tableLookups = 0;
+    long hotBytes = 0;
     json.writeObjectFieldStart("cache");
     for (CacheStatistics s : hyprstream.cacheStatistics()) {
       if (s.scope() == CacheStatistics.Scope.RESULTS) {
@@ -88,6 +94,7 @@ final class ServerPanel {
       } else {
         tableHits += s.hits();
         tableLookups += s.hits() + s.misses();
+        hotBytes += s.bytes();
       }
     }
     number(
@@ -101,7 +108,7 @@ final class ServerPanel {
     number(json, "jvm_heap_max_bytes", rt.maxMemory());
     number(json, "arrow_bytes", gauge("hyprstream.arrow.allocated"));
     number(json, "duckdb_bytes", gauge("hyprstream.duckdb.memory"));
-    number(json, "hot_rows_bytes", sumGauges("hyprstream.cache.held"));
+    number(json, "hot_rows_bytes", hotBytes);
     number(json, "window_state_bytes", gauge("hyprstream.window.state"));
     json.writeEndObject();
     json.writeEndObject();
@@ -138,14 +145,6 @@ final class ServerPanel {
     double sum = 0;
     for (Counter c : registry.find(name).counters()) {
       sum += c.count();
-    }
-    return sum;
-  }
-
-  private double sumGauges(String name) {
-    double sum = Double.NaN;
-    for (Gauge g : registry.find(name).gauges()) {
-      sum = Double.isNaN(sum) ? g.value() : sum + g.value();
     }
     return sum;
   }
