@@ -85,6 +85,8 @@ final class ConsoleBrowserIT {
     waiting(driver).until(d -> driver.findElements(By.cssSelector("#chart canvas")).size() > 0);
     String first = chart.getAttribute("data-last");
     assertTrue(first.contains("cpu.host-a"), "the chart starts with the first keys: " + first);
+    // Three keys, each with its newest 36 windows of the demo's day of history.
+    assertEquals("108", chart.getAttribute("data-points"));
     long before = System.nanoTime();
     new WebDriverWait(driver, Duration.ofSeconds(3))
         .until(d -> !first.equals(chart.getAttribute("data-last")));
@@ -102,12 +104,12 @@ final class ConsoleBrowserIT {
         LocalDateTime.ofInstant(Instant.now().minus(Duration.ofHours(6)), ZoneOffset.UTC)
             .truncatedTo(ChronoUnit.HOURS);
     String sql =
-        "SELECT metric_id, window_start, value_count, value_avg, value_max FROM metrics_5m"
-            + " WHERE metric_id IN ('cpu.host-a', 'mem.host-b') AND window_start >= TIMESTAMP '"
+        "SELECT metric_id, window_start, value_count, value_avg, value_max\nFROM metrics_5m"
+            + "\nWHERE metric_id IN ('cpu.host-a', 'mem.host-b')\n  AND window_start >= TIMESTAMP '"
             + TIMESTAMP.format(from)
-            + "' AND window_start < TIMESTAMP '"
+            + "'\n  AND window_start < TIMESTAMP '"
             + TIMESTAMP.format(from.plusHours(1))
-            + "' ORDER BY metric_id, window_start";
+            + "'\nORDER BY metric_id, window_start";
     List<List<String>> expected = new ArrayList<>();
     try (Connection c = FlightJdbc.connect(server.jdbcUrl(), new Properties());
         Statement st = c.createStatement();
@@ -153,6 +155,31 @@ final class ConsoleBrowserIT {
         freshness.contains("source: cache") && freshness.contains("as_of: 20"),
         "the answer's freshness is shown: " + freshness);
     chromium.screenshot("console-query");
+    assertFalse(
+        driver.findElements(By.cssSelector(".CodeMirror .cm-keyword")).isEmpty(),
+        "the editor highlights SQL keywords");
+    WebElement history = driver.findElement(By.id("history"));
+    assertTrue(
+        history.getText().contains("SELECT metric_id, window_start, value_count"),
+        "the statement is in the history: " + history.getText());
+
+    // A row limit with "More rows".
+    new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("limit")))
+        .selectByVisibleText("100");
+    driver.executeScript(
+        "arguments[0].CodeMirror.setValue(arguments[1])",
+        editor,
+        "SELECT range AS n FROM range(250) ORDER BY n");
+    driver.findElement(By.id("run")).click();
+    waiting(driver).until(d -> d.findElements(By.cssSelector("#grid tbody tr")).size() == 100);
+    WebElement more = driver.findElement(By.id("more"));
+    more.click();
+    waiting(driver).until(d -> d.findElements(By.cssSelector("#grid tbody tr")).size() == 200);
+    more.click();
+    waiting(driver).until(d -> d.findElements(By.cssSelector("#grid tbody tr")).size() == 250);
+    waiting(driver).until(ExpectedConditions.invisibilityOf(more));
+    assertEquals(
+        "249", driver.findElement(By.cssSelector("#grid tbody tr:last-child td")).getText());
 
     driver.executeScript(
         "arguments[0].CodeMirror.setValue(arguments[1])", editor, "SELECT * FROM no_such_table");
