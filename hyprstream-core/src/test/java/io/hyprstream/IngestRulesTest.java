@@ -80,7 +80,7 @@ final class IngestRulesTest {
         TestData.metrics(allocator, List.of(new TestData.Row("cpu", T0, 5.0, 3)));
     VectorSchemaRoot bad = TestData.metrics(allocator, List.of(new TestData.Row(null, T0, 6.0, 4)));
     try (var reader =
-        new io.hyprstream.internal.BatchListReader(
+        new io.hyprstream.internal.arrow.BatchListReader(
             allocator, good.getSchema(), List.of(good, bad))) {
       SchemaMismatchException e =
           assertThrows(SchemaMismatchException.class, () -> hs.ingest("metrics", reader));
@@ -93,12 +93,12 @@ final class IngestRulesTest {
   @Test
   void ingest_emptyReader_storesAndCreatesNothing() throws Exception {
     try (var reader =
-        new io.hyprstream.internal.BatchListReader(
+        new io.hyprstream.internal.arrow.BatchListReader(
             allocator, TestData.METRICS_WITH_SEQ, List.of())) {
       assertEquals(0, hs.ingest("metrics", reader).rowsAccepted());
     }
     try (var reader =
-        new io.hyprstream.internal.BatchListReader(
+        new io.hyprstream.internal.arrow.BatchListReader(
             allocator, TestData.METRICS_WITH_SEQ, List.of())) {
       assertEquals(0, hs.ingest("fresh_table", reader).rowsAccepted());
     }

@@ -64,6 +64,18 @@ public interface BackendStore extends AutoCloseable {
    */
   ArrowReader query(String sql, BufferAllocator allocator);
 
+  /**
+   * The rows of one table in a span of its time column, with the types they were appended with: how
+   * the cache reads the rows it no longer holds. The default runs {@link TimeSlice#portableSql()}
+   * with {@link #query}; a backend whose rows need another predicate (or no SQL at all) overrides
+   * it. Ownership: the caller closes the returned reader.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached
+   */
+  default ArrowReader read(TimeSlice slice, BufferAllocator allocator) {
+    return query(slice.portableSql(), allocator);
+  }
+
   /** The tables the backend holds (its own bookkeeping tables left out). */
   List<String> tables();
 
@@ -96,9 +108,9 @@ public interface BackendStore extends AutoCloseable {
   }
 
   /**
-   * Whether rows read back with {@link #query} equal the rows appended, so the cache may answer
-   * with them for the rows it no longer holds. When false, such a query is refused with a clear
-   * error instead of answered wrongly. The default is true.
+   * Whether rows read back with {@link #read} equal the rows appended, so the cache may answer with
+   * them for the rows it no longer holds. When false, such a query is refused with a clear error
+   * instead of answered wrongly. The default is true.
    */
   default boolean readsBackExactly() {
     return true;

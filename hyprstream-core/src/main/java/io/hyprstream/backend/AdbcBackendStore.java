@@ -7,8 +7,9 @@ import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
-import io.hyprstream.internal.Closeables;
-import io.hyprstream.internal.ForwardingReader;
+import io.hyprstream.api.TimeSlice;
+import io.hyprstream.internal.arrow.Closeables;
+import io.hyprstream.internal.arrow.ForwardingReader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,10 +32,18 @@ import org.apache.arrow.adbc.driver.flightsql.FlightSqlDriver;
 import org.apache.arrow.adbc.driver.jdbc.JdbcDriver;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
+import org.apache.arrow.vector.BaseIntVector;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.DateDayVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.SmallIntVector;
+import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
@@ -280,15 +289,6 @@ public final class AdbcBackendStore implements BackendStore {
     return name;
   }
 
-  /**
-   * Not SQLite: it keeps timestamps as integers, which the cold read's time literal does not bound,
-   * and its REAL columns read back as 32-bit floats.
-   */
-  @Override
-  public boolean readsBackExactly() {
-    return dialect != SqlTypes.SQLITE;
-  }
-
   /** PostgreSQL through JDBC: the dialect the split aggregates are tested against. */
   @Override
   public boolean computesPartialAggregates() {
@@ -432,15 +432,113 @@ public final class AdbcBackendStore implements BackendStore {
             + ") VALUES ("
             + columns.stream().map(c -> "?").collect(Collectors.joining(", "))
             + ")";
+    List<FieldVector> converted = new ArrayList<>();
     try (AdbcStatement st = s.connection.createStatement()) {
       st.setSqlQuery(sql);
       st.prepare();
-      st.bind(batch);
+      st.bind(bindable(batch, converted));
       st.executeUpdate();
     } catch (AdbcException e) {
       throw e;
+    } catch (RuntimeException e) {
+      // The adapter could not bind a value: the batch's fault, not the connection's, so it is
+      // quarantined instead of retried for ever.
+      throw new AdbcException(e.getMessage(), e, AdbcStatusCode.INVALID_ARGUMENT, null, 0);
     } catch (Exception e) {
       throw new AdbcException(e.getMessage(), e, AdbcStatusCode.IO, null, 0);
+    } finally {
+      converted.forEach(FieldVector::close);
+    }
+  }
+
+  /**
+   * {@code batch} as ADBC's JDBC adapter can bind it, the columns it takes as they are shared:
+   *
+   * <ul>
+   *   <li>unsigned integers widened to the next signed type (the adapter has no binder for them,
+   *       and the column is created one size up: {@link SqlTypes});
+   *   <li>for SQLite, timestamps as epoch microseconds ({@code BIGINT}) and dates as epoch days
+   *       ({@code INTEGER}): SQLite has no time types, and its JDBC driver would store a bound
+   *       timestamp as epoch milliseconds, dropping the microseconds. {@link ResultSetReader} reads
+   *       such columns back by their declared names.
+   * </ul>
+   *
+   * The new vectors go into {@code converted}, which the caller closes; the returned root must not
+   * be closed.
+   */
+  private VectorSchemaRoot bindable(VectorSchemaRoot batch, List<FieldVector> converted) {
+    List<FieldVector> vectors = new ArrayList<>();
+    int rows = batch.getRowCount();
+    boolean sqlite = dialect == SqlTypes.SQLITE;
+    for (FieldVector v : batch.getFieldVectors()) {
+      if (v instanceof BaseIntVector && !((ArrowType.Int) v.getField().getType()).getIsSigned()) {
+        int bits = ((ArrowType.Int) v.getField().getType()).getBitWidth();
+        BaseIntVector from = (BaseIntVector) v;
+        FieldVector out =
+            bits == 8
+                ? new SmallIntVector(v.getName(), allocator)
+                : bits == 16
+                    ? new IntVector(v.getName(), allocator)
+                    : new BigIntVector(v.getName(), allocator);
+        converted.add(out);
+        out.setInitialCapacity(rows);
+        out.allocateNew();
+        for (int r = 0; r < rows; r++) {
+          if (v.isNull(r)) {
+            out.setNull(r);
+          } else {
+            // getValueAsLong reads an unsigned vector's value without its sign.
+            ((BaseIntVector) out).setWithPossibleTruncate(r, from.getValueAsLong(r));
+          }
+        }
+        out.setValueCount(rows);
+        vectors.add(out);
+      } else if (sqlite && v instanceof TimeStampVector) {
+        TimeUnit unit = ((ArrowType.Timestamp) v.getField().getType()).getUnit();
+        BigIntVector out = new BigIntVector(v.getName(), allocator);
+        converted.add(out);
+        out.allocateNew(rows);
+        TimeStampVector t = (TimeStampVector) v;
+        for (int r = 0; r < rows; r++) {
+          if (t.isNull(r)) {
+            out.setNull(r);
+          } else {
+            out.set(r, toMicros(t.get(r), unit));
+          }
+        }
+        out.setValueCount(rows);
+        vectors.add(out);
+      } else if (sqlite && v instanceof DateDayVector) {
+        IntVector out = new IntVector(v.getName(), allocator);
+        converted.add(out);
+        out.allocateNew(rows);
+        DateDayVector d = (DateDayVector) v;
+        for (int r = 0; r < rows; r++) {
+          if (d.isNull(r)) {
+            out.setNull(r);
+          } else {
+            out.set(r, d.get(r));
+          }
+        }
+        out.setValueCount(rows);
+        vectors.add(out);
+      } else {
+        vectors.add(v);
+      }
+    }
+    return new VectorSchemaRoot(vectors);
+  }
+
+  private static long toMicros(long value, TimeUnit unit) {
+    switch (unit) {
+      case SECOND:
+        return Math.multiplyExact(value, 1_000_000L);
+      case MILLISECOND:
+        return Math.multiplyExact(value, 1_000L);
+      case MICROSECOND:
+        return value;
+      default:
+        return Math.floorDiv(value, 1_000L);
     }
   }
 
@@ -519,8 +617,9 @@ public final class AdbcBackendStore implements BackendStore {
    */
   @Override
   public ArrowReader query(String sql, BufferAllocator allocator) {
-    if (dialect == SqlTypes.POSTGRES && pool instanceof javax.sql.DataSource) {
-      return queryPostgres((javax.sql.DataSource) pool, sql, allocator);
+    if ((dialect == SqlTypes.POSTGRES || dialect == SqlTypes.SQLITE)
+        && pool instanceof javax.sql.DataSource) {
+      return queryJdbc((javax.sql.DataSource) pool, sql, allocator);
     }
     Session s = openSession();
     AdbcStatement st = null;
@@ -542,38 +641,40 @@ public final class AdbcBackendStore implements BackendStore {
   }
 
   /**
-   * PostgreSQL's answers are read with {@link ResultSetReader}, as {@link PostgresBackendStore}
-   * reads them, not through ADBC: ADBC's JDBC adapter reads a {@code timestamp} as milliseconds,
-   * which would drop the microseconds of every row read back from the backend.
+   * SQLite holds timestamps as epoch microseconds (see {@link #epochNumbers}): the slice's bounds
+   * are compared as those numbers.
    */
-  private ArrowReader queryPostgres(
+  @Override
+  public ArrowReader read(TimeSlice slice, BufferAllocator allocator) {
+    if (dialect != SqlTypes.SQLITE) {
+      return BackendStore.super.read(slice, allocator);
+    }
+    return query(
+        "SELECT * FROM " + SqlTypes.quote(slice.table()) + slice.where(Long::toString), allocator);
+  }
+
+  /**
+   * PostgreSQL's and SQLite's answers are read with {@link ResultSetReader}, as {@link
+   * PostgresBackendStore} reads them, not through ADBC: ADBC's JDBC adapter reads a {@code
+   * timestamp} as milliseconds, which would drop the microseconds of every row read back from the
+   * backend, and a SQLite {@code REAL} as a 32-bit float.
+   */
+  private ArrowReader queryJdbc(
       javax.sql.DataSource source, String sql, BufferAllocator allocator) {
     java.sql.Connection c = null;
-    java.sql.Statement st = null;
     try {
       c = source.getConnection();
-      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
-      st = c.createStatement();
-      st.setFetchSize(PostgresBackendStore.RESULT_BATCH_ROWS);
-      java.sql.ResultSet rs = st.executeQuery(sql);
       java.sql.Connection heldConnection = c;
-      java.sql.Statement heldStatement = st;
-      return new ResultSetReader(
+      return ResultSetReader.openCursor(
+          c,
+          sql,
           allocator,
-          rs,
           PostgresBackendStore.RESULT_BATCH_ROWS,
-          () -> {
-            try {
-              heldStatement.close();
-              heldConnection.rollback();
-            } finally {
-              heldConnection.close(); // back to the pool
-            }
-          });
+          dialect == SqlTypes.SQLITE,
+          usable -> heldConnection.close()); // back to the pool; Hikari checks it
     } catch (java.sql.SQLException e) {
-      Closeables.closeQuietly(st);
       Closeables.closeQuietly(c);
-      if (PostgresBackendStore.isConnectionProblem(e)) {
+      if (isConnectionProblem(e)) {
         throw unavailable("query failed", e);
       }
       throw new QueryRejectedException(
@@ -779,6 +880,27 @@ public final class AdbcBackendStore implements BackendStore {
       return unavailable(what, e);
     }
     return new HyprstreamException(describe + ": " + what + ": " + scrub(messageOf(e)), e);
+  }
+
+  /**
+   * SQLite reports no SQL state, only its result code: busy, locked, out of memory, I/O error, disk
+   * full and cannot open are what a retry can cure; anything else is the statement's fault.
+   */
+  private boolean isConnectionProblem(java.sql.SQLException e) {
+    if (dialect != SqlTypes.SQLITE) {
+      return PostgresBackendStore.isConnectionProblem(e);
+    }
+    switch (e.getErrorCode() & 0xff) {
+      case 5: // SQLITE_BUSY
+      case 6: // SQLITE_LOCKED
+      case 7: // SQLITE_NOMEM
+      case 10: // SQLITE_IOERR
+      case 13: // SQLITE_FULL
+      case 14: // SQLITE_CANTOPEN
+        return true;
+      default:
+        return false;
+    }
   }
 
   private static boolean isConnectionProblem(Exception e) {

@@ -8,7 +8,7 @@ import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
-import io.hyprstream.internal.Closeables;
+import io.hyprstream.internal.arrow.Closeables;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -467,28 +467,21 @@ public final class PostgresBackendStore implements BackendStore {
   @Override
   public ArrowReader query(String sql, BufferAllocator allocator) {
     Connection c = borrow();
-    Statement st = null;
     try {
-      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
-      st = c.createStatement();
-      st.setFetchSize(RESULT_BATCH_ROWS);
-      ResultSet rs = st.executeQuery(sql);
-      Statement held = st;
-      return new ResultSetReader(
+      return ResultSetReader.openCursor(
+          c,
+          sql,
           allocator,
-          rs,
           RESULT_BATCH_ROWS,
-          () -> {
-            try {
-              held.close();
-              c.rollback();
+          false,
+          usable -> {
+            if (usable) {
               release(c);
-            } catch (SQLException e) {
+            } else {
               discard(c);
             }
           });
     } catch (SQLException e) {
-      Closeables.closeQuietly(st);
       if (isConnectionProblem(e)) {
         discard(c);
         throw unavailable("query failed", e);
@@ -541,7 +534,7 @@ public final class PostgresBackendStore implements BackendStore {
       }
       try (Statement st = c.createStatement();
           ResultSet rs = st.executeQuery("SELECT * FROM " + qualified(table) + " LIMIT 0")) {
-        Schema s = ResultSetReader.schemaOf(rs.getMetaData());
+        Schema s = ResultSetReader.schemaOf(rs.getMetaData(), false);
         release(c);
         return s;
       }

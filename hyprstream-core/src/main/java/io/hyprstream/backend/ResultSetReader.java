@@ -54,25 +54,83 @@ final class ResultSetReader extends ArrowReader {
   private final ResultSet rs;
   private final Schema schema;
   private final int batchRows;
+  private final boolean sqlite;
   private final AutoCloseable onClose;
   private boolean done;
 
-  ResultSetReader(BufferAllocator allocator, ResultSet rs, int batchRows, AutoCloseable onClose)
+  /**
+   * @param sqlite true for SQLite's conventions: timestamp columns hold epoch microseconds and date
+   *     columns epoch days as plain integers (as this project writes them: SQLite has no time
+   *     types), and an {@code INTEGER} is 64 bits
+   */
+  private ResultSetReader(
+      BufferAllocator allocator, ResultSet rs, int batchRows, boolean sqlite, AutoCloseable onClose)
       throws SQLException {
     super(allocator);
     this.rs = rs;
-    this.schema = schemaOf(rs.getMetaData());
+    this.schema = schemaOf(rs.getMetaData(), sqlite);
     this.batchRows = batchRows;
+    this.sqlite = sqlite;
     this.onClose = onClose;
   }
 
+  /**
+   * Runs {@code sql} on {@code c} as a cursor read {@code batchRows} rows at a time. Closing the
+   * reader closes the statement, rolls the read's transaction back and then hands {@code c} to
+   * {@code giveBack}, saying whether it is still usable; a failure to run closes the statement and
+   * leaves {@code c} to the caller.
+   */
+  static ResultSetReader openCursor(
+      java.sql.Connection c,
+      String sql,
+      BufferAllocator allocator,
+      int batchRows,
+      boolean sqlite,
+      ConnectionReturn giveBack)
+      throws SQLException {
+    java.sql.Statement st = c.createStatement();
+    try {
+      c.setAutoCommit(false); // a cursor (fetchSize) needs a transaction
+      st.setFetchSize(batchRows);
+      ResultSet rs = st.executeQuery(sql);
+      return new ResultSetReader(
+          allocator,
+          rs,
+          batchRows,
+          sqlite,
+          () -> {
+            try {
+              st.close();
+              c.rollback();
+            } catch (SQLException e) {
+              giveBack.giveBack(false);
+              return;
+            }
+            giveBack.giveBack(true);
+          });
+    } catch (SQLException | RuntimeException e) {
+      try {
+        st.close();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /** Where a cursor's connection goes when its reader closes. */
+  @FunctionalInterface
+  interface ConnectionReturn {
+    void giveBack(boolean usable) throws SQLException;
+  }
+
   /** The Arrow schema this reader gives a result with metadata {@code md}. */
-  static Schema schemaOf(ResultSetMetaData md) throws SQLException {
+  static Schema schemaOf(ResultSetMetaData md, boolean sqlite) throws SQLException {
     List<Field> fields = new ArrayList<>();
     for (int i = 1; i <= md.getColumnCount(); i++) {
       boolean nullable = md.isNullable(i) != ResultSetMetaData.columnNoNulls;
       String name = md.getColumnLabel(i);
-      ArrowType type = arrowType(md, i);
+      ArrowType type = arrowType(md, i, sqlite);
       if (type instanceof ArrowType.List) {
         String element = md.getColumnTypeName(i).toLowerCase(Locale.ROOT);
         FloatingPointPrecision p =
@@ -88,9 +146,13 @@ final class ResultSetReader extends ArrowReader {
     return new Schema(fields);
   }
 
-  private static ArrowType arrowType(ResultSetMetaData md, int i) throws SQLException {
+  private static ArrowType arrowType(ResultSetMetaData md, int i, boolean sqlite)
+      throws SQLException {
     String name = md.getColumnTypeName(i);
     name = name == null ? "" : name.toLowerCase(Locale.ROOT);
+    if (sqlite && name.equals("integer")) {
+      return new ArrowType.Int(64, true); // SQLite's INTEGER (and an expression's) is 64 bits
+    }
     int jdbc = md.getColumnType(i);
     switch (name) {
       case "int2":
@@ -108,6 +170,7 @@ final class ResultSetReader extends ArrowReader {
       case "real":
         return new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
       case "float8":
+      case "double":
       case "double precision":
         return new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
       case "bool":
@@ -125,6 +188,7 @@ final class ResultSetReader extends ArrowReader {
       case "_float8":
         return ArrowType.List.INSTANCE;
       case "numeric":
+      case "decimal_text": // how SQLite keeps decimals exactly (SqlTypes)
         {
           int p = md.getPrecision(i);
           int s = md.getScale(i);
@@ -236,6 +300,20 @@ final class ResultSetReader extends ArrowReader {
         v.setNull(row);
       } else {
         ((BitVector) v).setSafe(row, x ? 1 : 0);
+      }
+    } else if (sqlite && v instanceof TimeStampVector) {
+      long micros = rs.getLong(col);
+      if (rs.wasNull()) {
+        v.setNull(row);
+      } else {
+        ((TimeStampVector) v).setSafe(row, micros);
+      }
+    } else if (sqlite && v instanceof DateDayVector) {
+      int days = rs.getInt(col);
+      if (rs.wasNull()) {
+        v.setNull(row);
+      } else {
+        ((DateDayVector) v).setSafe(row, days);
       }
     } else if (v instanceof TimeStampVector) {
       boolean zoned = ((ArrowType.Timestamp) v.getField().getType()).getTimezone() != null;

@@ -66,9 +66,6 @@ enum SqlTypes {
         {
           ArrowType.Int i = (ArrowType.Int) t;
           int bits = i.getBitWidth() + (i.getIsSigned() ? 0 : 1);
-          if (this == SQLITE) {
-            return bits <= 64 ? "INTEGER" : null;
-          }
           if (bits <= 16) {
             return this == DUCKDB && bits <= 8 ? "TINYINT" : "SMALLINT";
           }
@@ -80,19 +77,18 @@ enum SqlTypes {
           if (p == FloatingPointPrecision.HALF) {
             return null;
           }
-          if (this == SQLITE) {
-            return "REAL";
-          }
           if (p == FloatingPointPrecision.SINGLE) {
             return this == DUCKDB ? "FLOAT" : "REAL";
           }
-          return "DOUBLE PRECISION";
+          // SQLite: every REAL is 8 bytes, but its JDBC driver reads a column declared REAL as a
+          // 32-bit float; DOUBLE (the same REAL affinity) reads back as a double.
+          return this == SQLITE ? "DOUBLE" : "DOUBLE PRECISION";
         }
       case Utf8:
       case LargeUtf8:
         return this == GENERIC ? "VARCHAR(65535)" : this == DUCKDB ? "VARCHAR" : "TEXT";
       case Bool:
-        return this == SQLITE ? "INTEGER" : "BOOLEAN";
+        return "BOOLEAN";
       case Timestamp:
         {
           boolean zoned = ((ArrowType.Timestamp) t).getTimezone() != null;
@@ -102,7 +98,9 @@ enum SqlTypes {
             case DUCKDB:
               return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
             case SQLITE:
-              return "TIMESTAMP";
+              // SQLite has no time types: see AdbcBackendStore.epochNumbers, which stores these
+              // as integer epoch microseconds under the declared name.
+              return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
             default:
               return zoned ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP";
           }
@@ -119,7 +117,13 @@ enum SqlTypes {
           if (d.getScale() < 0) {
             return null;
           }
-          return "NUMERIC(" + d.getPrecision() + "," + d.getScale() + ")";
+          // SQLite: a NUMERIC column would turn a decimal into a lossy 8-byte REAL; a declared
+          // name containing TEXT keeps the digits as written (ResultSetReader knows the name).
+          return (this == SQLITE ? "DECIMAL_TEXT(" : "NUMERIC(")
+              + d.getPrecision()
+              + ","
+              + d.getScale()
+              + ")";
         }
       case FixedSizeList:
         {

@@ -3,6 +3,7 @@ package io.hyprstream.internal;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.internal.table.MetricsTable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;

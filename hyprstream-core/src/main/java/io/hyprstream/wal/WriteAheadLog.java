@@ -2,7 +2,7 @@ package io.hyprstream.wal;
 
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.ResourceExhaustedException;
-import io.hyprstream.internal.ArrowCopy;
+import io.hyprstream.internal.arrow.ArrowCopy;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

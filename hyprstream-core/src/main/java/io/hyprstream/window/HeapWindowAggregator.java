@@ -6,7 +6,7 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowSpec;
-import io.hyprstream.internal.Columns;
+import io.hyprstream.internal.arrow.Columns;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

@@ -2,7 +2,7 @@ package io.hyprstream.writethrough;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
-import io.hyprstream.internal.ArrowCopy;
+import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.wal.WriteAheadLog;
 import java.time.Duration;
 import java.util.ArrayDeque;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.internal.sql.InsertStatement;
 import java.util.List;
 import java.util.Objects;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.bench.Arrows;
-import io.hyprstream.internal.BatchListReader;
+import io.hyprstream.internal.arrow.BatchListReader;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

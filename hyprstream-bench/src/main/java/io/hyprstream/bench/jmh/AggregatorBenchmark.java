@@ -4,7 +4,7 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.bench.MetricsData;
 import io.hyprstream.internal.EngineConfig;
-import io.hyprstream.internal.MetricsTable;
+import io.hyprstream.internal.table.MetricsTable;
 import io.hyprstream.window.HeapWindowAggregator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -1,6 +1,7 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.table;
 
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.internal.arrow.Columns;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
@@ -31,10 +32,12 @@ public final class MetricsTable {
   public static final String RUNNING_AVG = "value_running_window_avg";
   public static final String RUNNING_COUNT = "value_running_window_count";
 
-  static final ArrowType UTF8 = new ArrowType.Utf8();
-  static final ArrowType TIMESTAMP_MICROS = new ArrowType.Timestamp(TimeUnit.MICROSECOND, null);
-  static final ArrowType FLOAT64 = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
-  static final ArrowType INT64 = new ArrowType.Int(64, true);
+  public static final ArrowType UTF8 = new ArrowType.Utf8();
+  public static final ArrowType TIMESTAMP_MICROS =
+      new ArrowType.Timestamp(TimeUnit.MICROSECOND, null);
+  public static final ArrowType FLOAT64 =
+      new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+  public static final ArrowType INT64 = new ArrowType.Int(64, true);
 
   /** The fixed columns, in table order. */
   public static final Schema BASE_SCHEMA =
@@ -52,7 +55,7 @@ public final class MetricsTable {
 
   private MetricsTable() {}
 
-  static boolean isBaseColumn(String name) {
+  public static boolean isBaseColumn(String name) {
     for (Field f : BASE_SCHEMA.getFields()) {
       if (f.getName().equalsIgnoreCase(name)) {
         return true;
@@ -68,7 +71,7 @@ public final class MetricsTable {
    *
    * @throws SchemaMismatchException naming the column and the type expected
    */
-  static void validate(VectorSchemaRoot batch, boolean preAggregated) {
+  public static void validate(VectorSchemaRoot batch, boolean preAggregated) {
     FieldVector id = Columns.vector(batch, METRIC_ID);
     if (id == null) {
       throw mismatch(METRIC_ID, "missing; expected utf8 (string)");
@@ -120,7 +123,7 @@ public final class MetricsTable {
    * float64, running columns from {@code running}), then the batch's label columns. Takes ownership
    * of {@code batch} and {@code running}; the caller owns the result.
    */
-  static VectorSchemaRoot toStored(
+  public static VectorSchemaRoot toStored(
       VectorSchemaRoot batch, VectorSchemaRoot running, BufferAllocator allocator) {
     try (batch;
         running) {

@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.query;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -7,6 +7,9 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.Freshness;
+import io.hyprstream.internal.arrow.ArrowCopy;
+import io.hyprstream.internal.arrow.BatchListReader;
+import io.hyprstream.internal.table.ChangeVersions;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,9 +38,9 @@ import org.jspecify.annotations.Nullable;
  * <p>A result is copied into the cache while the caller reads it (the first batch is not delayed),
  * and kept only when the caller read it to the end and it stayed under the per-entry bound.
  */
-final class ResultCache implements AutoCloseable {
+public final class ResultCache implements AutoCloseable {
   /** The normalised SQL and bound parameters a result was computed for. */
-  static final class Key {
+  public static final class Key {
     final String sql;
     final List<@Nullable Object> parameters;
     private final int hash;
@@ -125,7 +128,7 @@ final class ResultCache implements AutoCloseable {
    * @param ttl how long a result is kept after it was computed
    * @param ticker the time source of the TTL and of staleness (a manual one in tests)
    */
-  ResultCache(BufferAllocator parent, long maxBytes, Duration ttl, Ticker ticker) {
+  public ResultCache(BufferAllocator parent, long maxBytes, Duration ttl, Ticker ticker) {
     this.cacheAllocator = parent.newChildAllocator("result-cache", 0, Long.MAX_VALUE);
     this.ticker = ticker;
     this.maxEntryBytes = Math.max(Math.min(maxBytes, 1L << 20), maxBytes / 16);
@@ -163,7 +166,7 @@ final class ResultCache implements AutoCloseable {
    * The cached answer to {@code key}, or null. An entry computed at other {@code versions} is
    * served only when it is at most {@code maxStaleness} old, marked stale; otherwise it is dropped.
    */
-  @Nullable QueryResult get(
+  public @Nullable QueryResult get(
       Key key, long[] versions, Duration maxStaleness, BufferAllocator alloc) {
     Entry e = cache.getIfPresent(key);
     if (e == null) {
@@ -207,13 +210,13 @@ final class ResultCache implements AutoCloseable {
    *
    * @param versions the change versions read before the query ran
    */
-  QueryResult put(
+  public QueryResult put(
       Key key, long[] versions, ArrowReader source, Freshness freshness, BufferAllocator alloc) {
     return QueryResult.of(alloc, new Tee(alloc, key, versions, source, freshness), freshness);
   }
 
   /** Counters for the {@code hyprstream_cache_stats} table. */
-  CacheStatistics statistics() {
+  public CacheStatistics statistics() {
     cache.cleanUp(); // apply pending expiry so the counters are current
     return new CacheStatistics(
         CacheStatistics.Scope.RESULTS,

@@ -1,6 +1,7 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.recovery;
 
 import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.internal.arrow.ArrowCopy;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
@@ -48,7 +49,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not thread-safe: one writer (the {@code Snapshotter} or shutdown) at a time.
  */
-final class WindowSnapshots {
+public final class WindowSnapshots {
   private static final Logger LOG = LoggerFactory.getLogger(WindowSnapshots.class);
   private static final int MAGIC = 0x48535331; // "HSS1"
   private static final int VERSION = 1;
@@ -61,7 +62,7 @@ final class WindowSnapshots {
    * position its state covers, and the state batches {@code HeapWindowAggregator.exportState}
    * wrote. Whoever holds it closes it.
    */
-  record TableSnapshot(
+  public record TableSnapshot(
       String table, @Nullable Schema rawSchema, long position, List<VectorSchemaRoot> state)
       implements AutoCloseable {
     @Override
@@ -71,7 +72,8 @@ final class WindowSnapshots {
   }
 
   /** A snapshot read back whole and checked. Closing it closes its tables' batches. */
-  record Loaded(Path file, long position, List<TableSnapshot> tables) implements AutoCloseable {
+  public record Loaded(Path file, long position, List<TableSnapshot> tables)
+      implements AutoCloseable {
     @Override
     public void close() {
       tables.forEach(TableSnapshot::close);
@@ -80,11 +82,11 @@ final class WindowSnapshots {
 
   private final Path dir;
 
-  WindowSnapshots(Path dir) {
+  public WindowSnapshots(Path dir) {
     this.dir = dir;
   }
 
-  Path directory() {
+  public Path directory() {
     return dir;
   }
 
@@ -96,7 +98,7 @@ final class WindowSnapshots {
    * @return the log position the kept snapshots cover together (the oldest one's): segments before
    *     it are no longer needed, even if the newest file were lost
    */
-  long write(long position, List<TableSnapshot> tables, BufferAllocator allocator) {
+  public long write(long position, List<TableSnapshot> tables, BufferAllocator allocator) {
     try {
       Files.createDirectories(dir);
       List<Path> existing = files();
@@ -150,7 +152,7 @@ final class WindowSnapshots {
    * The lowest log position among the kept snapshots' headers, or 0 when there are none: every
    * record from it on may be needed by a restart that falls back to the older snapshot.
    */
-  long coveredPosition() {
+  public long coveredPosition() {
     long covered = Long.MAX_VALUE;
     List<Path> kept = files();
     for (Path f : kept) {
@@ -170,7 +172,7 @@ final class WindowSnapshots {
    * logged at WARN with the file and the reason, renamed {@code *.corrupt} (kept to look at), and
    * the one before is tried.
    */
-  @Nullable Loaded loadLatest(BufferAllocator allocator) {
+  public @Nullable Loaded loadLatest(BufferAllocator allocator) {
     deleteUnfinished();
     List<Path> all = files();
     for (int i = all.size() - 1; i >= 0; i--) {

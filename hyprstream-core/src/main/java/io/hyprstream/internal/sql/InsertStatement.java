@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.sql;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,32 +19,32 @@ import org.jspecify.annotations.Nullable;
  * Clauses that would make the statement more than "add these rows" ({@code ON CONFLICT}, {@code
  * RETURNING}, {@code OR REPLACE}, {@code DEFAULT VALUES}) are reported, not interpreted.
  */
-final class InsertStatement {
+public final class InsertStatement {
   /** Words that start a row source where a parenthesis could also open a column list. */
   private static final Set<String> SOURCE_WORDS =
       Set.of("SELECT", "WITH", "VALUES", "FROM", "TABLE");
 
   /** {@link #unsupported} when another statement follows the INSERT. */
-  static final String MORE_STATEMENTS = "a second statement after the INSERT";
+  public static final String MORE_STATEMENTS = "a second statement after the INSERT";
 
-  final @Nullable String catalog;
-  final @Nullable String schema;
-  final String table;
+  public final @Nullable String catalog;
+  public final @Nullable String schema;
+  public final String table;
 
   /** The listed target columns, unquoted, or null when the statement lists none. */
-  final @Nullable List<String> columns;
+  public final @Nullable List<String> columns;
 
   /** {@code BY NAME}: source columns are matched to table columns by their names. */
-  final boolean byName;
+  public final boolean byName;
 
   /** The rows to insert as a stand-alone query: the leading WITH clause, if any, and the source. */
-  final String source;
+  public final String source;
 
   /**
    * Why the statement asks for more than adding rows ({@code OR REPLACE}, {@code ON CONFLICT},
    * {@code RETURNING}, {@code DEFAULT VALUES}) or is followed by another statement, or null.
    */
-  final @Nullable String unsupported;
+  public final @Nullable String unsupported;
 
   private InsertStatement(
       @Nullable String catalog,
@@ -67,7 +67,7 @@ final class InsertStatement {
    * Reads the head of {@code sql}; null when it is not an INSERT (or one whose head this class
    * cannot read, which the caller then treats like any other statement).
    */
-  static @Nullable InsertStatement parse(String sql) {
+  public static @Nullable InsertStatement parse(String sql) {
     List<Token> t = tokenize(sql);
     int i = 0;
     String with = "";
@@ -186,7 +186,7 @@ final class InsertStatement {
    * {@code t}). DuckDB runs UPDATE, DELETE and INSERT after a WITH clause, so checks on a
    * statement's verb and target must look past it.
    */
-  static int statementStart(String sql) {
+  public static int statementStart(String sql) {
     List<Token> t = tokenize(sql);
     if (t.isEmpty()) {
       return sql.length();

@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.table;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,22 +12,22 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Counters move before the change is acknowledged, and a query reads them before it runs, so a
  * result that may predate a change never matches the counters after it.
  */
-final class ChangeVersions {
+public final class ChangeVersions {
   private final ConcurrentHashMap<String, AtomicLong> byName = new ConcurrentHashMap<>();
   private final AtomicLong catalog = new AtomicLong();
 
   /** Marks a change to the rows of the relation called {@code lowerCaseName}. */
-  void changed(String lowerCaseName) {
+  public void changed(String lowerCaseName) {
     byName.computeIfAbsent(lowerCaseName, k -> new AtomicLong()).incrementAndGet();
   }
 
   /** Marks a change that may touch any relation (a SQL statement run on the cache). */
-  void changedAny() {
+  public void changedAny() {
     catalog.incrementAndGet();
   }
 
   /** The counters of {@code words} (in the given order), preceded by the catalog's. */
-  long[] snapshot(List<String> words) {
+  public long[] snapshot(List<String> words) {
     long[] out = new long[words.size() + 1];
     out[0] = catalog.get();
     for (int i = 0; i < words.size(); i++) {

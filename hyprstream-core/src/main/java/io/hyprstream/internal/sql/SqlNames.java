@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.sql;
 
 import java.time.Duration;
 import java.util.HashSet;
@@ -11,11 +11,11 @@ import org.jspecify.annotations.Nullable;
  * comments. It over-approximates (every word counts), which is safe for its one use: deciding which
  * tables must be flushed and which views synchronised before the statement runs.
  */
-final class SqlNames {
+public final class SqlNames {
   private SqlNames() {}
 
   /** Every identifier-like word and quoted identifier in {@code sql}, lower-cased. */
-  static Set<String> words(String sql) {
+  public static Set<String> words(String sql) {
     Set<String> out = new HashSet<>();
     int n = sql.length();
     int i = 0;
@@ -75,7 +75,7 @@ final class SqlNames {
    * optional, the value optionally in single quotes), or null when it has none. One pass over the
    * text: comments are found as {@link #words} finds them, skipping literals.
    */
-  static @Nullable Duration stalenessHint(String sql) {
+  public static @Nullable Duration stalenessHint(String sql) {
     int n = sql.length();
     int i = 0;
     while (i < n) {
@@ -151,7 +151,7 @@ final class SqlNames {
    * one space, words outside quotes lower-cased (DuckDB folds unquoted names), trailing {@code ;}
    * removed. Literals and quoted names are kept exactly.
    */
-  static String normalize(String sql) {
+  public static String normalize(String sql) {
     StringBuilder out = new StringBuilder(sql.length());
     int n = sql.length();
     int i = 0;

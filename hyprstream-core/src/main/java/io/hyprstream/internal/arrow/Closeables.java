@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.arrow;
 
 import org.jspecify.annotations.Nullable;
 

@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.sql;
 
 import java.time.Instant;
 import java.time.LocalDate;
@@ -13,10 +13,10 @@ import org.jspecify.annotations.Nullable;
  * path takes no parameters. Only plain value types are accepted; anything else is refused rather
  * than guessed.
  */
-final class SqlLiterals {
+public final class SqlLiterals {
   private SqlLiterals() {}
 
-  static String inline(String sql, List<@Nullable Object> parameters) {
+  public static String inline(String sql, List<@Nullable Object> parameters) {
     if (parameters.isEmpty()) {
       return sql;
     }

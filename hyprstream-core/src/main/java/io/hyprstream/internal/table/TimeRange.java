@@ -1,22 +1,22 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.table;
 
 /**
  * The span of event time a query may read, in microseconds, {@code [from, to]} inclusive; open ends
  * are {@code Long.MIN_VALUE} and {@code Long.MAX_VALUE}. Found from the literal bounds in the SQL
  * text, so it may be wider than what the query reads, never narrower.
  */
-final class TimeRange {
-  static final TimeRange ALL = new TimeRange(Long.MIN_VALUE, Long.MAX_VALUE);
+public final class TimeRange {
+  public static final TimeRange ALL = new TimeRange(Long.MIN_VALUE, Long.MAX_VALUE);
 
-  final long from;
-  final long to;
+  public final long from;
+  public final long to;
 
-  TimeRange(long from, long to) {
+  public TimeRange(long from, long to) {
     this.from = from;
     this.to = to;
   }
 
-  boolean boundedBelow() {
+  public boolean boundedBelow() {
     return from != Long.MIN_VALUE;
   }
 }

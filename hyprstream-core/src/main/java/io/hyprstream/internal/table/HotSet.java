@@ -1,7 +1,8 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.table;
 
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.EvictionPolicy;
+import io.hyprstream.internal.arrow.Columns;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,19 +25,10 @@ import org.jspecify.annotations.Nullable;
  * DuckDB table holds (it does not compress in memory). Window state is not counted: it is never
  * evicted. One lock guards it all; ingest takes it once per batch, a query once.
  */
-final class HotSet {
+public final class HotSet {
   /** A partition chosen for eviction: rows of {@code table} in {@code [startMicros, endMicros)}. */
-  static final class Victim {
-    final String table;
-    final long startMicros;
-    final long endMicros;
-
-    Victim(String table, long startMicros, long endMicros) {
-      this.table = table;
-      this.startMicros = startMicros;
-      this.endMicros = endMicros;
-    }
-  }
+  /** A partition of event time the policy chose to leave the cache. */
+  public record Victim(String table, long startMicros, long endMicros) {}
 
   /** Rows without an event time: counted, never evicted. */
   private static final long UNPARTITIONED = Long.MIN_VALUE;
@@ -76,7 +68,7 @@ final class HotSet {
    * @param budgetBytes the bound on hot raw bytes across all tables ({@code Long.MAX_VALUE}: none)
    * @param widthMicros the span of event time one partition covers
    */
-  HotSet(long budgetBytes, EvictionPolicy policy, long widthMicros) {
+  public HotSet(long budgetBytes, EvictionPolicy policy, long widthMicros) {
     this.budgetBytes = budgetBytes;
     this.policy = policy;
     this.widthMicros = widthMicros;
@@ -94,7 +86,8 @@ final class HotSet {
    * Counts rows stored in {@code table}: {@code micros} are their event times (null when the table
    * has no time column), {@code batchBytes} their bytes, spread evenly over the rows.
    */
-  synchronized void stored(String table, long @Nullable [] micros, int rowCount, long batchBytes) {
+  public synchronized void stored(
+      String table, long @Nullable [] micros, int rowCount, long batchBytes) {
     if (rowCount == 0) {
       return;
     }
@@ -134,7 +127,7 @@ final class HotSet {
   }
 
   /** Records a query that read {@code range} of {@code table}, answered here or by the backend. */
-  synchronized void read(String table, TimeRange range, boolean hit) {
+  public synchronized void read(String table, TimeRange range, boolean hit) {
     Table t = tables.get(table);
     if (t == null) {
       return;
@@ -160,7 +153,7 @@ final class HotSet {
   }
 
   /** True when the hot rows exceed the budget. */
-  synchronized boolean overBudget() {
+  public synchronized boolean overBudget() {
     return bytes > budgetBytes;
   }
 
@@ -168,7 +161,7 @@ final class HotSet {
    * The partition to evict next by the policy, or null when within budget or nothing may go. A
    * table's newest partition is never chosen: it is where rows are arriving.
    */
-  synchronized @Nullable Victim nextVictim() {
+  public synchronized @Nullable Victim nextVictim() {
     if (bytes <= budgetBytes) {
       return null;
     }
@@ -219,7 +212,7 @@ final class HotSet {
   }
 
   /** Records that {@code v}'s rows were deleted from the cache ({@code rows} of them). */
-  synchronized void evicted(Victim v, long rows) {
+  public synchronized void evicted(Victim v, long rows) {
     Table t = table(v.table);
     Partition p = t.partitions.remove(v.startMicros);
     if (p != null) {
@@ -236,7 +229,7 @@ final class HotSet {
    * partitions wholly before it are dropped from the accounting, and so are evicted marks (the
    * cache would not hold those rows anyway).
    */
-  synchronized void expired(String table, long cutoffMicros, long rows) {
+  public synchronized void expired(String table, long cutoffMicros, long rows) {
     Table t = tables.get(table);
     if (t == null) {
       return;
@@ -255,7 +248,7 @@ final class HotSet {
   }
 
   /** Forgets a table (dropped by SQL). */
-  synchronized void dropped(String table) {
+  public synchronized void dropped(String table) {
     Table t = tables.remove(table);
     if (t != null) {
       bytes -= t.bytes;
@@ -266,7 +259,7 @@ final class HotSet {
    * The first evicted partition of {@code table} a read of {@code range} would reach, as {@code
    * [start, end)} in microseconds, or null when it reaches none.
    */
-  synchronized @Nullable TimeRange evictedWithin(String table, TimeRange range) {
+  public synchronized @Nullable TimeRange evictedWithin(String table, TimeRange range) {
     Table t = tables.get(table);
     if (t == null || t.evicted.isEmpty()) {
       return null;
@@ -283,7 +276,7 @@ final class HotSet {
    * {@code range} would reach, or null when it reaches none: the cache holds every row of the range
    * from there on.
    */
-  synchronized @Nullable Long evictedEndWithin(String table, TimeRange range) {
+  public synchronized @Nullable Long evictedEndWithin(String table, TimeRange range) {
     Table t = tables.get(table);
     if (t == null || t.evicted.isEmpty()) {
       return null;
@@ -297,20 +290,20 @@ final class HotSet {
   }
 
   /** How many rows of {@code table} expiry has deleted from the cache so far. */
-  synchronized long expiredRows(String table) {
+  public synchronized long expiredRows(String table) {
     Table t = tables.get(table);
     return t == null ? 0 : t.evictedExpiredRows;
   }
 
   /** The newest event time stored into {@code table}, or null. */
-  synchronized @Nullable Instant newest(String table) {
+  public synchronized @Nullable Instant newest(String table) {
     Table t = tables.get(table);
     return t == null || t.newestMicros == Long.MIN_VALUE
         ? null
         : Instant.EPOCH.plusNanos(Math.multiplyExact(t.newestMicros, 1000L));
   }
 
-  synchronized List<CacheStatistics> statistics(Collection<String> names) {
+  public synchronized List<CacheStatistics> statistics(Collection<String> names) {
     List<CacheStatistics> out = new ArrayList<>();
     for (String n : names) {
       Table t = tables.get(n);

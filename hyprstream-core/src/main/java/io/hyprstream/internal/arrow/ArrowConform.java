@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.arrow;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  * INSERT evaluated in DuckDB are converted back, value for value; any other difference is left for
  * ingest to report.
  */
-final class ArrowConform {
+public final class ArrowConform {
   private ArrowConform() {}
 
   /**
@@ -36,7 +36,8 @@ final class ArrowConform {
    * (in one of the ways above) converted to that field's type. Takes ownership of {@code batch};
    * the caller owns the result.
    */
-  static VectorSchemaRoot toTable(VectorSchemaRoot batch, Schema table, BufferAllocator allocator) {
+  public static VectorSchemaRoot toTable(
+      VectorSchemaRoot batch, Schema table, BufferAllocator allocator) {
     boolean differs = false;
     for (FieldVector v : batch.getFieldVectors()) {
       Field f = Columns.field(table, v.getName());

@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.arrow;
 
 import java.util.ArrayList;
 import java.util.List;

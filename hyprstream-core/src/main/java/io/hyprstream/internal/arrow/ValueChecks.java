@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.arrow;
 
 import io.hyprstream.api.SchemaMismatchException;
 import java.nio.ByteBuffer;
@@ -25,11 +25,11 @@ import org.jspecify.annotations.Nullable;
  * backends refuse text with NUL characters. A refused batch names the column, the row and the
  * reason, and nothing of its request is stored.
  */
-final class ValueChecks {
+public final class ValueChecks {
   /** The first and last instants int64 nanoseconds since the epoch can express. */
-  static final Instant EARLIEST = Instant.ofEpochSecond(0, Long.MIN_VALUE);
+  public static final Instant EARLIEST = Instant.ofEpochSecond(0, Long.MIN_VALUE);
 
-  static final Instant LATEST = Instant.ofEpochSecond(0, Long.MAX_VALUE);
+  public static final Instant LATEST = Instant.ofEpochSecond(0, Long.MAX_VALUE);
 
   private ValueChecks() {}
 
@@ -40,7 +40,7 @@ final class ValueChecks {
    * @param refuseNul whether text may not hold U+0000 (a backend would refuse it)
    * @throws SchemaMismatchException naming the first offending column, row and value
    */
-  static void check(
+  public static void check(
       String table,
       VectorSchemaRoot batch,
       Map<String, ChronoUnit> epochColumns,
@@ -181,7 +181,8 @@ final class ValueChecks {
    * null. Written out rather than through a {@code CharsetDecoder}, which would allocate a buffer
    * per value on the ingest path.
    */
-  static @Nullable String utf8Problem(ByteBuffer bytes, int from, int to, boolean refuseNul) {
+  public static @Nullable String utf8Problem(
+      ByteBuffer bytes, int from, int to, boolean refuseNul) {
     int i = from;
     while (i < to) {
       int b = bytes.get(i) & 0xff;

@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.query;
 
 import io.hyprstream.internal.sql.LookupShape;
 import java.sql.Timestamp;
@@ -24,15 +24,15 @@ import org.jspecify.annotations.Nullable;
  * The shape comes from DuckDB's parse tree ({@link LookupShape}); anything else (or a parameter of
  * a type it does not know) is left to DuckDB.
  */
-final class WindowLookup {
-  final String view;
-  final @Nullable List<String> columns;
-  final String keyColumn;
-  final Object key;
-  final long fromMicros;
-  final long toMicros;
-  final boolean descending;
-  final int limit;
+public final class WindowLookup {
+  public final String view;
+  public final @Nullable List<String> columns;
+  public final String keyColumn;
+  public final Object key;
+  public final long fromMicros;
+  public final long toMicros;
+  public final boolean descending;
+  public final int limit;
 
   private WindowLookup(
       String view,
@@ -56,7 +56,7 @@ final class WindowLookup {
   /**
    * The lookup {@code shape} asks for with {@code parameters} bound, or null when it is not one.
    */
-  static @Nullable WindowLookup of(LookupShape shape, List<@Nullable Object> parameters) {
+  public static @Nullable WindowLookup of(LookupShape shape, List<@Nullable Object> parameters) {
     String keyColumn = null;
     Object key = null;
     long from = Long.MIN_VALUE;

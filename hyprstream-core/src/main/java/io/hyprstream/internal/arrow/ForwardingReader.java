@@ -1,4 +1,4 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.arrow;
 
 import java.io.IOException;
 import org.apache.arrow.memory.BufferAllocator;

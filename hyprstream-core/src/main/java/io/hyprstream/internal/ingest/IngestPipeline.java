@@ -1,0 +1,290 @@
+package io.hyprstream.internal.ingest;
+
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.IngestResult;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.WindowSpec;
+import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.internal.arrow.ArrowCopy;
+import io.hyprstream.internal.arrow.Columns;
+import io.hyprstream.internal.arrow.ValueChecks;
+import io.hyprstream.internal.table.ChangeVersions;
+import io.hyprstream.internal.table.HotSet;
+import io.hyprstream.internal.table.TableState;
+import io.hyprstream.internal.table.Tables;
+import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.writethrough.WriteThrough;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The ingest stages of one call, in order: validate (names, schema, values the backend would
+ * refuse), aggregate (the windows and running columns, under the table's lock), log (the
+ * write-ahead log, before the acknowledgement), queue (for the {@link Flusher}), then hand the
+ * logged batches to write-through. The windows are current when the call returns.
+ */
+public final class IngestPipeline {
+  private final Tables tables;
+  private final DuckDbCacheStore cache;
+  private final BufferAllocator allocator;
+  private final InstantSource clock;
+  private final Flusher flusher;
+  private final HotSet hotSet;
+  private final ChangeVersions versions;
+  private final @Nullable BackendStore backend;
+  private final @Nullable WriteAheadLog wal;
+  private final @Nullable WriteThrough writeThrough;
+  private final boolean synchronousWriteThrough;
+  private final Runnable afterIngest;
+
+  /**
+   * @param backend the backend, or null without one (then {@code wal} and {@code writeThrough} are
+   *     null too)
+   * @param afterIngest runs after each call's rows are acknowledged and queued: the memory budget's
+   *     eviction
+   */
+  public IngestPipeline(
+      Tables tables,
+      DuckDbCacheStore cache,
+      BufferAllocator allocator,
+      InstantSource clock,
+      Flusher flusher,
+      HotSet hotSet,
+      ChangeVersions versions,
+      @Nullable BackendStore backend,
+      @Nullable WriteAheadLog wal,
+      @Nullable WriteThrough writeThrough,
+      boolean synchronousWriteThrough,
+      Runnable afterIngest) {
+    this.tables = tables;
+    this.cache = cache;
+    this.allocator = allocator;
+    this.clock = clock;
+    this.flusher = flusher;
+    this.hotSet = hotSet;
+    this.versions = versions;
+    this.backend = backend;
+    this.wal = wal;
+    this.writeThrough = writeThrough;
+    this.synchronousWriteThrough = synchronousWriteThrough;
+    this.afterIngest = afterIngest;
+  }
+
+  public IngestResult ingest(String table, ArrowReader batches) {
+    List<VectorSchemaRoot> copies = new ArrayList<>();
+    try {
+      while (batches.loadNextBatch()) {
+        copies.add(ArrowCopy.deepCopy(batches.getVectorSchemaRoot(), allocator));
+      }
+    } catch (IOException e) {
+      copies.forEach(VectorSchemaRoot::close);
+      throw new HyprstreamException("cannot read the batches for '" + table + "': " + e, e);
+    } catch (RuntimeException e) {
+      copies.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
+    return ingestOwned(table, copies, IngestMode.LIVE);
+  }
+
+  public IngestResult ingest(String table, VectorSchemaRoot batch) {
+    List<VectorSchemaRoot> copies = new ArrayList<>(1);
+    copies.add(ArrowCopy.deepCopy(batch, allocator));
+    return ingestOwned(table, copies, IngestMode.LIVE);
+  }
+
+  /**
+   * Ingests batches the engine owns into table {@code name}, as {@code mode} says; closes them on
+   * every path.
+   */
+  public IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, IngestMode mode) {
+    boolean log = mode == IngestMode.LIVE;
+    try {
+      Tables.validateName(name);
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
+    if (tables.isView(name)) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw new QueryRejectedException(
+          "'" + name + "' is a window view maintained by Hyprstream; ingest into its table", null);
+    }
+    if (batches.isEmpty()) {
+      return IngestResult.of(0); // an empty stream stores nothing and creates nothing
+    }
+    TableState ts = tables.table(name);
+    List<VectorSchemaRoot> stored = new ArrayList<>(batches.size());
+    List<LoggedBatch> toBackend = new ArrayList<>();
+    long rows = 0;
+    IngestResult result = IngestResult.of(0);
+    try {
+      try {
+        if (log) {
+          // Values that DuckDB, the log or the backend would refuse after the acknowledgement are
+          // refused now, before anything is stored (a replayed log passed these checks already).
+          Map<String, ChronoUnit> epochColumns = tables.epochColumns(ts);
+          for (VectorSchemaRoot b : batches) {
+            ValueChecks.check(ts.name, b, epochColumns, backend != null);
+          }
+        }
+        ts.lock.lock();
+        try {
+          Schema grown = ts.validate(batches);
+          if (grown != null) {
+            // A new table or new label columns: DDL must not race the flusher's INSERTs.
+            ts.lock.unlock();
+            ts.flushLock.lock();
+            try {
+              ts.lock.lock();
+              grown = ts.validate(batches);
+              if (grown != null) {
+                if (backend != null) {
+                  // A column the backend can never write would block write-through for good.
+                  backend.checkWritable(ts.name, grown);
+                }
+                cache.ensureTable(ts.name, grown);
+                ts.adopt(grown);
+              }
+            } finally {
+              ts.flushLock.unlock();
+            }
+          }
+          ts.ensureAggregator(batches.get(0).getSchema());
+          if (wal != null && log) {
+            // The backlog's memory never refuses (it spills to the log); the log's disk bound does.
+            long bytes = 0;
+            for (VectorSchemaRoot b : batches) {
+              bytes += bufferBytes(b);
+            }
+            wal.requireRoom(bytes * 2); // stored form adds the running columns
+          }
+          Instant now = clock.instant();
+          for (int i = 0; i < batches.size(); i++) {
+            VectorSchemaRoot b = batches.get(i);
+            batches.set(i, null);
+            if (mode == IngestMode.REPLAY_WINDOWS) {
+              try (b) {
+                result = result.plus(ts.aggregateOnly(b, now));
+              }
+              continue;
+            }
+            rows += b.getRowCount();
+            VectorSchemaRoot s;
+            if (mode == IngestMode.RESTORE_ROWS) {
+              s = b; // already in its stored form, running columns included
+              result = result.plus(IngestResult.of(b.getRowCount()));
+            } else {
+              s = ts.aggregateAndStore(b, now);
+              result = result.plus(ts.lastResult);
+            }
+            if (s.getRowCount() == 0) {
+              s.close(); // nothing to store; an empty batch only had to pass validation
+            } else {
+              stored.add(s);
+            }
+          }
+          if (wal != null && log) {
+            // Durable before the acknowledgement, in table order; sent to the backend after unlock.
+            for (VectorSchemaRoot st : stored) {
+              String id = UUID.randomUUID().toString();
+              wal.append(ts.name, id, st);
+              toBackend.add(new LoggedBatch(ts.name, id, ArrowCopy.share(st, allocator)));
+            }
+          }
+          for (VectorSchemaRoot st : stored) {
+            countHot(ts, st);
+          }
+          if (ts.pending.isEmpty()) {
+            ts.pendingSince = System.nanoTime();
+          }
+          ts.pending.addAll(stored);
+          ts.pendingRows += rows;
+          stored.clear();
+        } finally {
+          if (ts.lock.isHeldByCurrentThread()) {
+            ts.lock.unlock();
+          }
+        }
+      } finally {
+        for (VectorSchemaRoot b : batches) {
+          if (b != null) {
+            b.close();
+          }
+        }
+        stored.forEach(VectorSchemaRoot::close);
+      }
+    } catch (RuntimeException e) {
+      toBackend.forEach(b -> b.batch.close());
+      throw e;
+    }
+    flusher.addPending(rows);
+    if (rows > 0 || mode == IngestMode.REPLAY_WINDOWS) {
+      changed(ts); // before the acknowledgement: results computed before now are out of date
+      afterIngest.run();
+    }
+    WriteThrough wt = writeThrough;
+    if (wt != null) {
+      for (LoggedBatch b : toBackend) {
+        wt.submit(b.table, b.batchId, b.batch, synchronousWriteThrough);
+      }
+    }
+    return result;
+  }
+
+  /** A batch in the log, bound for the backend. */
+  private static final class LoggedBatch {
+    final String table;
+    final String batchId;
+    final VectorSchemaRoot batch;
+
+    LoggedBatch(String table, String batchId, VectorSchemaRoot batch) {
+      this.table = table;
+      this.batchId = batchId;
+      this.batch = batch;
+    }
+  }
+
+  private static long bufferBytes(VectorSchemaRoot b) {
+    long n = 0;
+    for (FieldVector v : b.getFieldVectors()) {
+      n += v.getBufferSize();
+    }
+    return n;
+  }
+
+  /** Adds a stored batch to the hot-set accounting, by the event time of each row. */
+  private void countHot(TableState ts, VectorSchemaRoot stored) {
+    String column = tables.timeColumnOf(ts);
+    FieldVector time = column == null ? null : Columns.vector(stored, column);
+    long[] micros =
+        time == null
+            ? null
+            : Columns.eventMicros(time, stored.getRowCount(), Tables.epochUnitOf(ts));
+    hotSet.stored(Tables.key(ts.name), micros, stored.getRowCount(), bufferBytes(stored));
+  }
+
+  /** Marks {@code ts} and its views changed: kept results that read them are out of date. */
+  public void changed(TableState ts) {
+    versions.changed(Tables.key(ts.name));
+    AggregationSpec spec = ts.specOrNull();
+    if (spec != null) {
+      for (WindowSpec w : spec.windows()) {
+        versions.changed(Tables.key(spec.viewName(w)));
+      }
+    }
+  }
+}

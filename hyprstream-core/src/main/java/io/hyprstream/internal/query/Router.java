@@ -1,0 +1,268 @@
+package io.hyprstream.internal.query;
+
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.internal.sql.SqlAnalyser;
+import io.hyprstream.internal.sql.StatementAnalysis;
+import io.hyprstream.internal.sql.TableRef;
+import io.hyprstream.internal.sql.TimeLiterals;
+import io.hyprstream.internal.sql.TimeSpan;
+import io.hyprstream.internal.table.HotSet;
+import io.hyprstream.internal.table.TableState;
+import io.hyprstream.internal.table.Tables;
+import io.hyprstream.internal.table.TimeRange;
+import io.hyprstream.wal.WriteAheadLog;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides where a query runs: on the cache alone, on the cache with the rows it no longer holds
+ * read from the backend ({@link BackendReads}), or wholly on the backend.
+ */
+public final class Router {
+  private static final Logger LOG = LoggerFactory.getLogger(Router.class);
+
+  private final Tables tables;
+  private final DuckDbCacheStore cache;
+  private final HotSet hotSet;
+  private final @Nullable BackendStore backend;
+  private final Duration cacheDuration;
+  private final Instant startedAt;
+  private final @Nullable Set<String> heldBeforeStart;
+
+  /**
+   * @param startedAt when this instance started: with a backend, rows acknowledged before may be
+   *     only there
+   * @param heldBeforeStart see {@link #heldBeforeStart(BackendStore, List)}
+   */
+  public Router(
+      Tables tables,
+      DuckDbCacheStore cache,
+      HotSet hotSet,
+      @Nullable BackendStore backend,
+      Duration cacheDuration,
+      Instant startedAt,
+      @Nullable Set<String> heldBeforeStart) {
+    this.tables = tables;
+    this.cache = cache;
+    this.hotSet = hotSet;
+    this.backend = backend;
+    this.cacheDuration = cacheDuration;
+    this.startedAt = startedAt;
+    this.heldBeforeStart = heldBeforeStart;
+  }
+
+  /** Makes the next routing list the backend's tables again: it may have gained one. */
+  void forgetBackendTables() {
+    backendTablesReadAt = 0;
+  }
+
+  // Backend table names, re-read at most every few seconds (it is a remote call).
+  private volatile Set<String> backendTableNames = Set.of();
+  private volatile long backendTablesReadAt;
+
+  Set<String> backendTables() {
+    BackendStore b = backend;
+    if (b == null) {
+      return Set.of();
+    }
+    long now = System.nanoTime();
+    if (backendTablesReadAt == 0 || now - backendTablesReadAt > TimeUnit.SECONDS.toNanos(5)) {
+      Set<String> names = new HashSet<>();
+      try {
+        for (String t : b.tables()) {
+          names.add(Tables.key(t));
+        }
+        backendTableNames = names;
+      } catch (RuntimeException e) {
+        LOG.debug("cannot list the backend's tables: {}", e.getMessage());
+      }
+      backendTablesReadAt = now;
+    }
+    return backendTableNames;
+  }
+
+  /**
+   * Where a query runs. {@code backendWhy} set: the whole statement runs on the backend (it names a
+   * table only the backend holds, or a catalog-qualified table whose rows the cache lacks). {@code
+   * cold} not empty: it runs on DuckDB with those tables' missing rows read from the backend.
+   * Otherwise it runs on the cache alone, and {@code missing} says what rows it cannot see. {@code
+   * ranges}: the span of each cached table it reads, by key, for the hot-set accounting.
+   */
+  record Route(
+      @Nullable String backendWhy,
+      List<ColdRead> cold,
+      @Nullable String missing,
+      Map<String, TimeRange> ranges) {
+    boolean local() {
+      return backendWhy == null && cold.isEmpty();
+    }
+  }
+
+  /**
+   * Rows of {@code table} the cache does not hold and a query needs: event times in {@code
+   * [fromMicros, boundaryMicros)} ({@code fromMicros} may be {@code Long.MIN_VALUE}). The cache
+   * holds every row at or after the boundary.
+   */
+  record ColdRead(TableState table, String timeColumn, long fromMicros, long boundaryMicros) {}
+
+  /**
+   * Keys of the tables whose rows an instance starting now may not have in its cache because they
+   * were acknowledged before (the backend holds them, or the log re-sends them); null when the
+   * backend could not say, which counts every table.
+   */
+  public static @Nullable Set<String> heldBeforeStart(
+      @Nullable BackendStore backend, List<WriteAheadLog.Record> recovered) {
+    BackendStore b = backend;
+    if (b == null) {
+      return Set.of();
+    }
+    Set<String> held = new HashSet<>();
+    try {
+      for (String t : b.tables()) {
+        held.add(Tables.key(t));
+      }
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cannot list {}'s tables ({}); queries reaching before this start read from it",
+          b.name(),
+          e.getMessage());
+      return null;
+    }
+    for (WriteAheadLog.Record r : recovered) {
+      held.add(Tables.key(r.table));
+    }
+    return held;
+  }
+
+  /**
+   * Decides where a query runs, from DuckDB's parse of it ({@link SqlAnalyser}). A cached table
+   * stays on the cache only when the query is proven to read none of its rows older than what the
+   * cache is sure to hold: rows within the cache duration, since this start when there is a backend
+   * (rows acknowledged before it may be only there), and after its last evicted partition the query
+   * reaches. Unknown bounds count as unbounded.
+   */
+  Route route(
+      StatementAnalysis analysis,
+      Set<String> words,
+      List<@Nullable Object> parameters,
+      Instant now) {
+    // The status tables live in the cache and must answer while the backend is away or stalled,
+    // so a query naming them never waits for the backend's table listing.
+    boolean statusQuery =
+        words.contains(SystemTables.BACKEND_STATUS_TABLE)
+            || words.contains(SystemTables.QUARANTINE_TABLE);
+    if (backend != null && !statusQuery) {
+      Set<String> remote = backendTables();
+      List<String> named = new ArrayList<>();
+      if (analysis.isQuery()) {
+        for (TableRef t : analysis.tables()) {
+          named.add(Tables.key(t.name()));
+        }
+      } else {
+        named.addAll(words);
+      }
+      for (String w : named) {
+        if (remote.contains(w)
+            && !tables.keys().contains(w)
+            && !tables.isView(w)
+            && cache.tableSchema(w) == null) {
+          return new Route("'" + w + "' is held only by the backend", List.of(), null, Map.of());
+        }
+      }
+    }
+    long coverage = TimeLiterals.micros(now.minus(cacheDuration));
+    Set<String> before = heldBeforeStart;
+    // now() in the SQL is DuckDB's (the wall clock), not the engine's clock; it only moves later
+    // between this analysis and the run, which makes a lower bound found here safe.
+    Instant sqlNow = Instant.now();
+    Map<String, TimeRange> ranges = new HashMap<>();
+    List<ColdRead> cold = new ArrayList<>();
+    String missing = null;
+    for (TableState ts : tables.all()) {
+      String k = Tables.key(ts.name);
+      boolean reads =
+          analysis.isQuery() ? !analysis.referencesTo(ts.name).isEmpty() : words.contains(k);
+      if (!reads) {
+        continue;
+      }
+      String column = tables.timeColumnOf(ts);
+      TimeRange range = TimeRange.ALL;
+      if (column != null && analysis.isQuery()) {
+        TimeSpan span = analysis.bounds(ts.name, column, parameters, sqlNow);
+        if (span != null) {
+          range = new TimeRange(span.fromMicros(), span.toMicros());
+        }
+      }
+      ranges.put(k, range);
+      if (column == null) {
+        continue; // without an event time, rows neither expire nor leave for the budget
+      }
+      // The cache holds every row of the table from the boundary on: all of them unless expiry
+      // deleted some, rows were acknowledged before this start, or a partition was evicted.
+      long boundary = Long.MIN_VALUE;
+      if (hotSet.expiredRows(k) > 0) {
+        boundary = coverage;
+      }
+      if (before == null || before.contains(k)) {
+        boundary = Math.max(boundary, Math.max(coverage, TimeLiterals.micros(startedAt)));
+      }
+      Long evictedEnd = hotSet.evictedEndWithin(k, range);
+      if (evictedEnd != null) {
+        boundary = Math.max(boundary, evictedEnd);
+      }
+      if (range.from >= boundary) {
+        continue; // proven within what the cache holds
+      }
+      if (backend == null) {
+        if (missing == null) {
+          missing =
+              "rows of '"
+                  + ts.name
+                  + "' before "
+                  + TimeLiterals.instantOfMicros(boundary)
+                  + " left the cache (expired after the cache duration or evicted for its memory"
+                  + " budget), and there is no backend to read them from";
+        }
+        continue;
+      }
+      if (!analysis.isQuery()) {
+        missing =
+            missing == null
+                ? "the statement is not a query the router can analyse ("
+                    + analysis.error()
+                    + "); it saw only the cache's rows of '"
+                    + ts.name
+                    + "', from "
+                    + TimeLiterals.instantOfMicros(boundary)
+                : missing;
+        continue;
+      }
+      for (TableRef ref : analysis.referencesTo(ts.name)) {
+        if (ref.catalogQualified()) {
+          return new Route(
+              "'"
+                  + ref
+                  + "' is named with its catalog, so the backend's rows of it before "
+                  + TimeLiterals.instantOfMicros(boundary)
+                  + " cannot be joined to the cache's",
+              List.of(),
+              null,
+              ranges);
+        }
+      }
+      cold.add(new ColdRead(ts, column, range.from, boundary));
+    }
+    return new Route(null, cold, missing, ranges);
+  }
+}

@@ -1,0 +1,102 @@
+package io.hyprstream.layering;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layering of the three main modules, checked on their compiled classes (docs/architecture.md
+ * draws it). A change that breaks a rule fails {@code mvn verify} with the offending dependency.
+ */
+class LayeringTest {
+  private static JavaClasses classes;
+
+  @BeforeAll
+  static void importClasses() {
+    classes =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("io.hyprstream");
+  }
+
+  /**
+   * No two packages of the API and the engine depend on each other, directly or around a loop. (The
+   * Flight module's {@code flight} and {@code flight.internal} still do, through the producer's
+   * handlers: moving the producer onto Arrow's base classes removes it, and this rule then covers
+   * {@code io.hyprstream.flight} too.)
+   */
+  @Test
+  void apiAndEnginePackagesAreFreeOfCycles() {
+    JavaClasses engine =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .withImportOption(location -> !location.contains("/io/hyprstream/flight/"))
+            .importPackages("io.hyprstream");
+    slices().matching("io.hyprstream.(**)").should().beFreeOfCycles().check(engine);
+  }
+
+  /** The API is what engines and transports implement and use: it knows neither. */
+  @Test
+  void apiKnowsNoEngineAndNoTransport() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.hyprstream.api..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "io.hyprstream",
+            "io.hyprstream.internal..",
+            "io.hyprstream.duckdb..",
+            "io.hyprstream.backend..",
+            "io.hyprstream.window..",
+            "io.hyprstream.flight..",
+            "org.duckdb..",
+            "org.apache.arrow.flight..")
+        .check(classes);
+  }
+
+  /**
+   * The engine's parts, from the facade down: the facade ({@code Engine}) opens the stages; the
+   * query chain reads through ingest's flusher (read-your-writes); retention and recovery use
+   * ingest; all of them share the table model and the SQL and Arrow helpers, which use none of
+   * them.
+   */
+  @Test
+  void engineStagesAreLayered() {
+    layeredArchitecture()
+        .consideringOnlyDependenciesInLayers()
+        .layer("Facade")
+        .definedBy("io.hyprstream.internal")
+        .layer("Query")
+        .definedBy("io.hyprstream.internal.query..")
+        .layer("Recovery")
+        .definedBy("io.hyprstream.internal.recovery..")
+        .layer("Retention")
+        .definedBy("io.hyprstream.internal.retention..")
+        .layer("Ingest")
+        .definedBy("io.hyprstream.internal.ingest..")
+        .layer("Tables")
+        .definedBy("io.hyprstream.internal.table..")
+        .layer("Helpers")
+        .definedBy("io.hyprstream.internal.sql..", "io.hyprstream.internal.arrow..")
+        .whereLayer("Facade")
+        .mayNotBeAccessedByAnyLayer()
+        .whereLayer("Query")
+        .mayOnlyBeAccessedByLayers("Facade")
+        .whereLayer("Recovery")
+        .mayOnlyBeAccessedByLayers("Facade")
+        .whereLayer("Retention")
+        .mayOnlyBeAccessedByLayers("Facade", "Recovery")
+        .whereLayer("Ingest")
+        .mayOnlyBeAccessedByLayers("Facade", "Query", "Retention", "Recovery")
+        .whereLayer("Tables")
+        .mayOnlyBeAccessedByLayers("Facade", "Query", "Retention", "Recovery", "Ingest")
+        .check(classes);
+  }
+}
