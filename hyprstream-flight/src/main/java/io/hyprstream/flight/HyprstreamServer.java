@@ -4,6 +4,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.internal.AccessControl;
 import io.hyprstream.flight.internal.CacheMetrics;
 import io.hyprstream.flight.internal.EngineMetrics;
+import io.hyprstream.flight.internal.FrontEnd;
 import io.hyprstream.flight.internal.ServerMetrics;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.TokenAuthenticator;
@@ -60,6 +61,7 @@ public final class HyprstreamServer implements AutoCloseable {
   private final Location location;
   private final Duration shutdownGrace;
   private final boolean tls;
+  private final FrontEnd frontEnd;
   private boolean closed;
 
   private HyprstreamServer(
@@ -69,7 +71,8 @@ public final class HyprstreamServer implements AutoCloseable {
       @Nullable BufferAllocator ownedRoot,
       Location location,
       Duration shutdownGrace,
-      boolean tls) {
+      boolean tls,
+      FrontEnd frontEnd) {
     this.server = server;
     this.producer = producer;
     this.allocator = allocator;
@@ -77,6 +80,7 @@ public final class HyprstreamServer implements AutoCloseable {
     this.location = location;
     this.shutdownGrace = shutdownGrace;
     this.tls = tls;
+    this.frontEnd = frontEnd;
   }
 
   /** Starts configuring a server over {@code hyprstream}. */
@@ -107,6 +111,14 @@ public final class HyprstreamServer implements AutoCloseable {
   /** The producer answering Flight SQL. */
   public HyprstreamFlightSqlProducer producer() {
     return producer;
+  }
+
+  /**
+   * What another front end on this server (the web console) must share with it: the same policy,
+   * bearer tokens and memory bound. A front end closes what it took before this server closes.
+   */
+  public FrontEnd frontEnd() {
+    return frontEnd;
   }
 
   /** Blocks until the server shuts down. */
@@ -318,6 +330,8 @@ public final class HyprstreamServer implements AutoCloseable {
       int p = port == null ? DEFAULT_PORT : port;
       Location location =
           tlsCertChain == null ? Location.forGrpcInsecure(h, p) : Location.forGrpcTls(h, p);
+      TokenAuthenticator authenticator =
+          authentication == null ? null : new TokenAuthenticator(authentication);
       FlightServer server;
       try {
         FlightServer.Builder fb = FlightServer.builder(serverAllocator, location, producer);
@@ -327,8 +341,8 @@ public final class HyprstreamServer implements AutoCloseable {
             fb.useMTlsClientVerification(clientCa.toFile());
           }
         }
-        if (authentication != null) {
-          fb.headerAuthenticator(new TokenAuthenticator(authentication));
+        if (authenticator != null) {
+          fb.headerAuthenticator(authenticator);
         }
         server = fb.build();
       } catch (IOException | RuntimeException e) {
@@ -356,7 +370,8 @@ public final class HyprstreamServer implements AutoCloseable {
           root,
           location,
           shutdownGrace == null ? DEFAULT_SHUTDOWN_GRACE : shutdownGrace,
-          tlsCertChain != null);
+          tlsCertChain != null,
+          new FrontEnd(hyprstream, policy, authenticator, serverAllocator));
     }
 
     private static void checkUnset(@Nullable Object current, String option) {

@@ -4,6 +4,7 @@ import io.hyprstream.flight.Authentication;
 import java.util.Map;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightProducer.CallContext;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decides what the caller of a Flight call may do, from the identity Flight's authenticator
@@ -40,10 +41,17 @@ public final class AccessControl {
    * @throws org.apache.arrow.flight.FlightRuntimeException PERMISSION_DENIED for read-only users
    */
   public void requireWrite(CallContext context, String action) {
+    requireWrite(context.peerIdentity(), action);
+  }
+
+  /**
+   * {@link #requireWrite(CallContext, String)} for {@code user} as another front end (the web
+   * console) authenticated it.
+   */
+  public void requireWrite(String user, String action) {
     if (!enabled) {
       return;
     }
-    String user = context.peerIdentity();
     Authentication.Role role = roles.get(user);
     if (role == null) {
       // The authenticator lets only known users through; anything else is a bug, fail closed.
@@ -66,9 +74,24 @@ public final class AccessControl {
 
   /** Refuses {@code sql} for a read-only caller unless it only reads. */
   public void requireQuery(CallContext context, String sql) {
+    requireQuery(context.peerIdentity(), sql);
+  }
+
+  /** {@link #requireQuery(CallContext, String)} for {@code user}. */
+  public void requireQuery(String user, String sql) {
     if (enabled && !SqlText.parse(sql).isReadOnlyQuery()) {
-      requireWrite(context, "run statements that change data: " + abbreviate(sql));
+      requireWrite(user, "run statements that change data: " + abbreviate(sql));
     }
+  }
+
+  /** Whether callers must authenticate (the server has users). */
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** {@code user}'s role, or null when unknown or authentication is off. */
+  public Authentication.@Nullable Role roleOf(String user) {
+    return roles.get(user);
   }
 
   private static String abbreviate(String sql) {

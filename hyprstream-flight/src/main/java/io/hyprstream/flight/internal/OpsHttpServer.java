@@ -1,7 +1,10 @@
 package io.hyprstream.flight.internal;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,12 +15,15 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The operations port: {@code GET /health} (liveness: 200 while the process answers), {@code GET
  * /ready} (200 once the {@link Health} report says ready, else 503 with what is not) and {@code GET
- * /metrics} (Prometheus text format). Plain HTTP on the JDK's own server: the endpoints carry no
- * data and are meant for probes and scrapers on a trusted network, bound to the Flight port's host.
+ * /metrics} (Prometheus text format), on the JDK's own server, bound to the Flight port's host.
+ * Plain HTTP unless given the server's TLS context (then HTTPS, since the web console mounted here
+ * carries credentials and data).
  */
 public final class OpsHttpServer implements AutoCloseable {
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -37,9 +43,31 @@ public final class OpsHttpServer implements AutoCloseable {
    */
   public static OpsHttpServer start(
       String host, int port, Supplier<Health.Report> health, PrometheusMeterRegistry registry) {
+    return start(host, port, null, health, registry);
+  }
+
+  /**
+   * Listens on {@code host:port}, speaking HTTPS with {@code tls} when it is given (the server's
+   * certificate: the web console carries credentials and data).
+   *
+   * @throws UncheckedIOException when the port cannot be bound
+   */
+  public static OpsHttpServer start(
+      String host,
+      int port,
+      @Nullable SSLContext tls,
+      Supplier<Health.Report> health,
+      PrometheusMeterRegistry registry) {
     HttpServer server;
     try {
-      server = HttpServer.create(new InetSocketAddress(host, port), 16);
+      InetSocketAddress address = new InetSocketAddress(host, port);
+      if (tls == null) {
+        server = HttpServer.create(address, 16);
+      } else {
+        HttpsServer https = HttpsServer.create(address, 16);
+        https.setHttpsConfigurator(new HttpsConfigurator(tls));
+        server = https;
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot listen for HTTP on " + host + ":" + port + ": " + e.getMessage(), e);
@@ -66,6 +94,14 @@ public final class OpsHttpServer implements AutoCloseable {
     server.createContext("/metrics", ex -> respond(ex, 200, PROMETHEUS_TEXT, registry.scrape()));
     server.start();
     return new OpsHttpServer(server, executor);
+  }
+
+  /**
+   * Serves {@code handler} under {@code path} too (the web console mounts itself at {@code /} and
+   * {@code /api/}); the endpoints above keep their exact paths.
+   */
+  public void mount(String path, HttpHandler handler) {
+    server.createContext(path, handler);
   }
 
   /** The bound port. */

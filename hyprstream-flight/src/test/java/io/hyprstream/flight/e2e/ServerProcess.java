@@ -36,7 +36,7 @@ public final class ServerProcess implements AutoCloseable {
   private static final Pattern LISTENING =
       Pattern.compile("Hyprstream listening on (grpc(?:\\+tls)?)://([^:\\s]+|\\[[^]]+]):(\\d+)");
   private static final Pattern HTTP =
-      Pattern.compile("event=http_listening url=http://\\S+:(\\d+)/");
+      Pattern.compile("event=http_listening url=(https?)://\\S+:(\\d+)/");
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
   private final Process process;
@@ -46,6 +46,7 @@ public final class ServerProcess implements AutoCloseable {
   private final List<Thread> pumps = new ArrayList<>();
   private int port = -1;
   private int httpPort = -1;
+  private boolean https;
   private boolean tls;
 
   private ServerProcess(Process process, Path workDir, boolean ownsWorkDir) {
@@ -133,7 +134,8 @@ public final class ServerProcess implements AutoCloseable {
         port = Integer.parseInt(m.group(3));
         Matcher h = HTTP.matcher(log);
         if (h.find()) {
-          httpPort = Integer.parseInt(h.group(1));
+          https = h.group(1).equals("https");
+          httpPort = Integer.parseInt(h.group(2));
         }
         return;
       }
@@ -193,9 +195,12 @@ public final class ServerProcess implements AutoCloseable {
     return "jdbc:arrow-flight-sql://127.0.0.1:" + port + "?useEncryption=false";
   }
 
-  /** {@code http://127.0.0.1:HTTP_PORT} + {@code path}. */
+  /**
+   * {@code http://127.0.0.1:HTTP_PORT} + {@code path}; {@code https://localhost:HTTP_PORT} (the
+   * test certificates' name) when the server has a certificate.
+   */
   public String httpUrl(String path) {
-    return "http://127.0.0.1:" + httpPort + path;
+    return (https ? "https://localhost:" : "http://127.0.0.1:") + httpPort + path;
   }
 
   /** One unlabelled sample of {@code name} from the server's /metrics. */

@@ -70,6 +70,20 @@ public final class ShippedJar {
     return pb;
   }
 
+  /** A bcrypt hash of {@code password} made by the jar's {@code hash-password} (cost 4: fast). */
+  public static String hashPassword(String password) {
+    Result r =
+        run(
+            List.of("hash-password", "--cost", "4"),
+            Map.of(),
+            password + "\n",
+            Duration.ofMinutes(1));
+    if (r.exitCode() != 0) {
+      throw new AssertionError("hash-password failed: " + r.output());
+    }
+    return r.stdout().trim();
+  }
+
   /** Runs a command that ends by itself (a subcommand, {@code --help}, a bad flag). */
   public static Result run(List<String> args) {
     return run(args, Map.of(), null, Duration.ofMinutes(2));

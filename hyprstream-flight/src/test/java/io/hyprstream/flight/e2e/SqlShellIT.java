@@ -124,7 +124,7 @@ final class SqlShellIT {
   @Test
   void tlsWithLogin_caFileAndPasswordFromEnvironment() throws Exception {
     TestCertificates certs = TestCertificates.create(dir);
-    String hash = hashPassword("writer-pw");
+    String hash = ShippedJar.hashPassword("writer-pw");
     try (ServerProcess server = startSecure(certs, hash)) {
       List<String> flags =
           List.of(
@@ -179,14 +179,6 @@ final class SqlShellIT {
     }
   }
 
-  private static String hashPassword(String password) {
-    ShippedJar.Result r =
-        ShippedJar.run(
-            List.of("hash-password", "--cost", "4"), Map.of(), password + "\n", RUN_TIMEOUT);
-    assertEquals(0, r.exitCode(), r.output());
-    return r.stdout().trim();
-  }
-
   private static ServerProcess startSecure(TestCertificates certs, String writerHash) {
     return ServerProcess.start(
         "--tls-cert",
@@ -239,7 +231,7 @@ final class SqlShellIT {
   @Test
   void interactive_overTls_asksForThePasswordWithoutEcho() throws Exception {
     TestCertificates certs = TestCertificates.create(dir);
-    String hash = hashPassword("writer-pw");
+    String hash = ShippedJar.hashPassword("writer-pw");
     try (ServerProcess server = startSecure(certs, hash);
         TerminalSession shell =
             TerminalSession.start(

@@ -39,19 +39,8 @@ final class TlsAuthIT {
   @BeforeEach
   void setUp() throws Exception {
     certs = TestCertificates.create(dir);
-    writerHash = hash("writer-pw");
-    readerHash = hash("reader-pw");
-  }
-
-  private static String hash(String password) {
-    ShippedJar.Result r =
-        ShippedJar.run(
-            List.of("hash-password", "--cost", "4"),
-            Map.of(),
-            password + "\n",
-            Duration.ofMinutes(1));
-    assertEquals(0, r.exitCode(), r.output());
-    return r.stdout().trim();
+    writerHash = ShippedJar.hashPassword("writer-pw");
+    readerHash = ShippedJar.hashPassword("reader-pw");
   }
 
   private ServerProcess startServer() {

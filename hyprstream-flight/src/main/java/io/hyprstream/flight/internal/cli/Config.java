@@ -65,6 +65,7 @@ public final class Config {
   public static final String ENGINE_SNAPSHOT_INTERVAL = "engine.snapshot_interval";
   public static final String SERVER_HTTP_PORT = "server.http_port";
   public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
+  public static final String SERVER_CONSOLE = "server.console";
   public static final String TLS_CERT = "tls.cert";
   public static final String TLS_KEY = "tls.key";
   public static final String TLS_CLIENT_CA = "tls.client_ca";
@@ -304,6 +305,11 @@ public final class Config {
   private @Nullable Path optionalPath(String key) {
     String s = string(key);
     return s.isBlank() ? null : Path.of(s);
+  }
+
+  /** Whether the HTTP port serves the web console at {@code /} and its API under {@code /api/}. */
+  public boolean console() {
+    return (Boolean) Objects.requireNonNull(values.get(SERVER_CONSOLE));
   }
 
   public boolean authEnabled() {

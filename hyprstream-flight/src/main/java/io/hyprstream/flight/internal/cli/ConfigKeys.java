@@ -169,6 +169,9 @@ final class ConfigKeys {
                   Check.between(-1, 65535, "must be between 0 and 65535, or -1 to turn HTTP off"))
               .doc(
                   "HTTP port for /health, /ready and /metrics; 0 picks a free one, -1 turns it off."),
+          key(SERVER_CONSOLE, BOOL, true)
+              .flag("console", "")
+              .doc("Serve the web console at / on the HTTP port (--no-console: off)."),
           key(SERVER_SHUTDOWN_GRACE, INT, 5)
               .flag("shutdown-grace", "SECONDS")
               .check(Check.atLeast(0, "must be a number of seconds, 0 or more"))

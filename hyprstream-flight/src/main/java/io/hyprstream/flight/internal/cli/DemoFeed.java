@@ -1,6 +1,7 @@
 package io.hyprstream.flight.internal.cli;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.flight.internal.ServerMetrics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A synthetic live metrics stream for newcomers ({@code --demo}): a day of history at one point a
  * minute per series, then one point a second per series, ingested in process into {@code metrics}
- * so every window view has rows at once.
+ * so every window view has rows at once. Its rows count in the server's ingest meters, as a
+ * client's would, so the console's server panel shows them arriving.
  */
 final class DemoFeed implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DemoFeed.class);
@@ -59,6 +61,7 @@ final class DemoFeed implements AutoCloseable {
                   null)));
 
   private final Hyprstream hyprstream;
+  private final ServerMetrics metrics;
   private final BufferAllocator allocator = new RootAllocator();
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
@@ -70,16 +73,17 @@ final class DemoFeed implements AutoCloseable {
   private final Random random = new Random(42);
   private final double[] level = new double[SERIES.size()];
 
-  private DemoFeed(Hyprstream hyprstream) {
+  private DemoFeed(Hyprstream hyprstream, ServerMetrics metrics) {
     this.hyprstream = hyprstream;
+    this.metrics = metrics;
     for (int i = 0; i < level.length; i++) {
       level[i] = 50 + 10 * i;
     }
   }
 
   /** Writes the history, then starts the live feed. */
-  static DemoFeed start(Hyprstream hyprstream) {
-    DemoFeed feed = new DemoFeed(hyprstream);
+  static DemoFeed start(Hyprstream hyprstream, ServerMetrics metrics) {
+    DemoFeed feed = new DemoFeed(hyprstream, metrics);
     Instant now = Instant.now();
     feed.backfill(now.minus(Duration.ofDays(1)), now, Duration.ofMinutes(1));
     feed.timer.scheduleAtFixedRate(feed::tick, 1, 1, TimeUnit.SECONDS);
@@ -125,7 +129,13 @@ final class DemoFeed implements AutoCloseable {
         }
       }
       root.setRowCount(rows);
+      long start = System.nanoTime();
       hyprstream.ingest(Hyprstream.METRICS_TABLE, root);
+      long bytes = 0;
+      for (org.apache.arrow.vector.FieldVector v : root.getFieldVectors()) {
+        bytes += v.getBufferSize();
+      }
+      metrics.ingested(Hyprstream.METRICS_TABLE, rows, bytes, 1, System.nanoTime() - start);
     }
   }
 

@@ -8,6 +8,8 @@ import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.HyprstreamServer;
 import io.hyprstream.flight.internal.Health;
 import io.hyprstream.flight.internal.OpsHttpServer;
+import io.hyprstream.flight.internal.PemTls;
+import io.hyprstream.flight.internal.console.WebConsole;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -250,7 +252,10 @@ public final class Main implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     if (running.http != null) {
       log.info(
-          "event=http_listening url=http://{}:{}/", hostForUri(cfg.host()), running.http.port());
+          "event=http_listening url={}://{}:{}/",
+          cfg.tlsCert() == null ? "http" : "https",
+          hostForUri(cfg.host()),
+          running.http.port());
     }
     out.println(
         "Hyprstream listening on "
@@ -381,6 +386,7 @@ public final class Main implements Callable<Integer> {
     final Hyprstream hyprstream;
     final HyprstreamServer server;
     final @Nullable DemoFeed demo;
+    final @Nullable WebConsole console;
     final BufferAllocator backendAllocator;
     final BufferAllocator root;
     final @Nullable OpsHttpServer http;
@@ -391,6 +397,7 @@ public final class Main implements Callable<Integer> {
         Hyprstream hyprstream,
         HyprstreamServer server,
         @Nullable DemoFeed demo,
+        @Nullable WebConsole console,
         BufferAllocator backendAllocator,
         BufferAllocator root,
         @Nullable OpsHttpServer http,
@@ -399,6 +406,7 @@ public final class Main implements Callable<Integer> {
       this.hyprstream = hyprstream;
       this.server = server;
       this.demo = demo;
+      this.console = console;
       this.backendAllocator = backendAllocator;
       this.root = root;
       this.http = http;
@@ -407,14 +415,15 @@ public final class Main implements Callable<Integer> {
     }
 
     /**
-     * Reports not ready, stops the demo, drains calls in flight (the shutdown grace), closes the
-     * instance (which drains the write-through queue, up to its drain timeout), then HTTP.
+     * Reports not ready, stops the demo and the console, drains calls in flight (the shutdown
+     * grace), closes the instance (which drains the write-through queue, up to its drain timeout),
+     * then HTTP.
      */
     @Override
     public void close() {
       health.stopping();
       try {
-        AutoCloseables.close(demo, server, hyprstream, backendAllocator, root, gc, http);
+        AutoCloseables.close(demo, console, server, hyprstream, backendAllocator, root, gc, http);
       } catch (Exception e) {
         throw new IllegalStateException("shutdown failed: " + e, e);
       }
@@ -444,6 +453,10 @@ public final class Main implements Callable<Integer> {
             OpsHttpServer.start(
                 cfg.host(),
                 cfg.httpPort(),
+                cfg.tlsCert() == null
+                    ? null
+                    : PemTls.serverContext(
+                        cfg.tlsCert(), java.util.Objects.requireNonNull(cfg.tlsKey())),
                 () -> java.util.Objects.requireNonNull(health.get()).check(),
                 registry);
       }
@@ -542,9 +555,13 @@ public final class Main implements Callable<Integer> {
       backendAllocator.close();
       throw e;
     }
-    DemoFeed feed = demo ? DemoFeed.start(hs) : null;
+    WebConsole console =
+        http != null && cfg.console()
+            ? WebConsole.mount(http, server.frontEnd(), cfg.tlsCert() != null)
+            : null;
+    DemoFeed feed = demo ? DemoFeed.start(hs, server.frontEnd().policy().metrics()) : null;
     return new Running(
-        hs, server, feed, backendAllocator, root, http, server.producer().health(), gc);
+        hs, server, feed, console, backendAllocator, root, http, server.producer().health(), gc);
   }
 
   /** The version from the jar's manifest. */

@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal.cli;
 
+import io.hyprstream.flight.internal.ColumnTypes;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -196,6 +196,7 @@ public final class DocumentedSettings {
         return "documented-data";
       case Config.ENGINE_SYNCHRONOUS:
       case Config.AUTH_ENABLED:
+      case Config.SERVER_CONSOLE:
         return "false";
       case Config.SERVER_SHUTDOWN_GRACE:
         return "3";

@@ -1,4 +1,4 @@
-package io.hyprstream.flight.internal.cli;
+package io.hyprstream.flight.internal;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,10 +11,10 @@ import org.apache.arrow.vector.types.pojo.Field;
  * what {@code DESCRIBE} prints in DuckDB, so that {@code \d} tells a user what to write in a cast
  * or a CREATE TABLE. A type without a SQL name shows as Arrow names it.
  */
-final class ColumnTypes {
+public final class ColumnTypes {
   private ColumnTypes() {}
 
-  static String of(Field field) {
+  public static String of(Field field) {
     ArrowType t = field.getType();
     return switch (t.getTypeID()) {
       case Int -> {
