@@ -482,88 +482,80 @@ public final class AdbcBackendStore implements BackendStore {
    */
   private VectorSchemaRoot bindable(VectorSchemaRoot batch, List<FieldVector> converted) {
     List<FieldVector> vectors = new ArrayList<>();
-    int rows = batch.getRowCount();
     boolean sqlite = dialect == SqlTypes.SQLITE;
     for (FieldVector v : batch.getFieldVectors()) {
-      if (v instanceof BaseIntVector && !((ArrowType.Int) v.getField().getType()).getIsSigned()) {
-        int bits = ((ArrowType.Int) v.getField().getType()).getBitWidth();
-        BaseIntVector from = (BaseIntVector) v;
-        FieldVector out =
+      ArrowType type = v.getField().getType();
+      FieldVector out;
+      RowCopy copy;
+      if (type instanceof ArrowType.Int && !((ArrowType.Int) type).getIsSigned()) {
+        int bits = ((ArrowType.Int) type).getBitWidth();
+        out =
             bits == 8
                 ? new SmallIntVector(v.getName(), allocator)
                 : bits == 16
                     ? new IntVector(v.getName(), allocator)
                     : new BigIntVector(v.getName(), allocator);
-        converted.add(out);
-        out.setInitialCapacity(rows);
-        out.allocateNew();
-        for (int r = 0; r < rows; r++) {
-          if (v.isNull(r)) {
-            out.setNull(r);
-          } else {
-            // getValueAsLong reads an unsigned vector's value without its sign.
-            ((BaseIntVector) out).setWithPossibleTruncate(r, from.getValueAsLong(r));
-          }
+        BaseIntVector from = (BaseIntVector) v;
+        BaseIntVector to = (BaseIntVector) out;
+        // getValueAsLong reads an unsigned vector's value without its sign.
+        copy = r -> to.setWithPossibleTruncate(r, from.getValueAsLong(r));
+      } else if (v instanceof TimeStampVector && (sqlite || beforeEpoch((TimeStampVector) v))) {
+        TimeStampVector from = (TimeStampVector) v;
+        ArrowType.Timestamp ts = (ArrowType.Timestamp) type;
+        if (sqlite) {
+          BigIntVector to = new BigIntVector(v.getName(), allocator);
+          out = to;
+          copy = r -> to.setSafe(r, toMicros(from.get(r), ts.getUnit()));
+        } else {
+          VarCharVector to = new VarCharVector(v.getName(), allocator);
+          out = to;
+          String zone = ts.getTimezone() == null ? "" : "+00";
+          copy =
+              r ->
+                  to.setSafe(
+                      r,
+                      (timestampText(toMicros(from.get(r), ts.getUnit())) + zone)
+                          .getBytes(StandardCharsets.UTF_8));
         }
-        out.setValueCount(rows);
-        vectors.add(out);
-      } else if (!sqlite && v instanceof TimeStampVector && beforeEpoch((TimeStampVector) v)) {
-        ArrowType.Timestamp type = (ArrowType.Timestamp) v.getField().getType();
-        VarCharVector out = new VarCharVector(v.getName(), allocator);
-        converted.add(out);
-        out.allocateNew(rows);
-        TimeStampVector t = (TimeStampVector) v;
-        for (int r = 0; r < rows; r++) {
-          if (t.isNull(r)) {
-            out.setNull(r);
-          } else {
-            long micros = toMicros(t.get(r), type.getUnit());
-            String text =
-                LocalDateTime.ofEpochSecond(
-                            Math.floorDiv(micros, 1_000_000L),
-                            (int) Math.floorMod(micros, 1_000_000L) * 1000,
-                            ZoneOffset.UTC)
-                        .format(TIMESTAMP_TEXT)
-                    + (type.getTimezone() == null ? "" : "+00");
-            out.setSafe(r, text.getBytes(StandardCharsets.UTF_8));
-          }
-        }
-        out.setValueCount(rows);
-        vectors.add(out);
-      } else if (sqlite && v instanceof TimeStampVector) {
-        TimeUnit unit = ((ArrowType.Timestamp) v.getField().getType()).getUnit();
-        BigIntVector out = new BigIntVector(v.getName(), allocator);
-        converted.add(out);
-        out.allocateNew(rows);
-        TimeStampVector t = (TimeStampVector) v;
-        for (int r = 0; r < rows; r++) {
-          if (t.isNull(r)) {
-            out.setNull(r);
-          } else {
-            out.set(r, toMicros(t.get(r), unit));
-          }
-        }
-        out.setValueCount(rows);
-        vectors.add(out);
       } else if (sqlite && v instanceof DateDayVector) {
-        IntVector out = new IntVector(v.getName(), allocator);
-        converted.add(out);
-        out.allocateNew(rows);
-        DateDayVector d = (DateDayVector) v;
-        for (int r = 0; r < rows; r++) {
-          if (d.isNull(r)) {
-            out.setNull(r);
-          } else {
-            out.set(r, d.get(r));
-          }
-        }
-        out.setValueCount(rows);
-        vectors.add(out);
+        DateDayVector from = (DateDayVector) v;
+        IntVector to = new IntVector(v.getName(), allocator);
+        out = to;
+        copy = r -> to.setSafe(r, from.get(r));
       } else {
         vectors.add(v);
+        continue;
       }
+      converted.add(out);
+      int rows = batch.getRowCount();
+      out.setInitialCapacity(rows);
+      out.allocateNew();
+      for (int r = 0; r < rows; r++) {
+        if (v.isNull(r)) {
+          out.setNull(r);
+        } else {
+          copy.row(r);
+        }
+      }
+      out.setValueCount(rows);
+      vectors.add(out);
     }
     return new VectorSchemaRoot(vectors);
+  }
+
+  /** Copies one non-null row into a converted vector. */
+  @FunctionalInterface
+  private interface RowCopy {
+    void row(int row);
+  }
+
+  /** {@code micros} since the epoch as UTC text a database casts to its timestamp types. */
+  private static String timestampText(long micros) {
+    return LocalDateTime.ofEpochSecond(
+            Math.floorDiv(micros, 1_000_000L),
+            (int) Math.floorMod(micros, 1_000_000L) * 1000,
+            ZoneOffset.UTC)
+        .format(TIMESTAMP_TEXT);
   }
 
   private static final DateTimeFormatter TIMESTAMP_TEXT =
