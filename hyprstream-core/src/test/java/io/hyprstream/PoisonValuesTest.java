@@ -225,6 +225,42 @@ final class PoisonValuesTest {
             .longValue());
   }
 
+  /**
+   * Of the int64 nanoseconds, two are DuckDB's infinities, not instants: they are refused, since
+   * the cache would answer infinity where a backend holds 1677 or 2262; the int64 minimum is an
+   * instant and is stored.
+   */
+  @Test
+  void nanosecondInfinities_areRefused_theMinimumIsStored() throws Exception {
+    Hyprstream h = open(false);
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable(
+                    "ts",
+                    new ArrowType.Timestamp(
+                        org.apache.arrow.vector.types.TimeUnit.NANOSECOND, null))));
+    for (long ns : new long[] {Long.MIN_VALUE + 1, Long.MAX_VALUE}) {
+      try (VectorSchemaRoot b = VectorSchemaRoot.create(schema, allocator)) {
+        b.allocateNew();
+        ((org.apache.arrow.vector.TimeStampNanoVector) b.getVector(0)).setSafe(0, ns);
+        b.setRowCount(1);
+        SchemaMismatchException e =
+            assertThrows(SchemaMismatchException.class, () -> h.ingest("events", b));
+        assertTrue(e.getMessage().contains("infinity"), e.getMessage());
+      }
+    }
+    try (VectorSchemaRoot b = VectorSchemaRoot.create(schema, allocator)) {
+      b.allocateNew();
+      ((org.apache.arrow.vector.TimeStampNanoVector) b.getVector(0)).setSafe(0, Long.MIN_VALUE);
+      b.setRowCount(1);
+      h.ingest("events", b);
+    }
+    assertEquals(
+        List.of(List.of("1677-09-21 00:12:43.145224192")),
+        TestData.rows(h.query("SELECT CAST(ts AS VARCHAR) FROM events")));
+  }
+
   @Test
   void aColumnSentTwice_inAnyCase_isRefused() throws Exception {
     Hyprstream h = open(false);

@@ -467,10 +467,11 @@ public final class AdbcBackendStore implements BackendStore {
    * <ul>
    *   <li>unsigned integers widened to the next signed type (the adapter has no binder for them,
    *       and the column is created one size up: {@link SqlTypes});
-   *   <li>timestamps before 1970 as text ({@code 1969-12-31 23:59:59.999999}, {@code +00} when
-   *       zoned), which the database casts to the column's type: the adapter's timestamp binder
-   *       splits a negative value into a negative nanosecond part, which {@link
-   *       java.sql.Timestamp#setNanos} refuses;
+   *   <li>timestamps before 1970, and nanosecond ones, as text ({@code 1969-12-31 23:59:59.999999},
+   *       {@code +00} when zoned), which the database casts to the column's type: the adapter's
+   *       timestamp binder splits a negative value into a negative nanosecond part, which {@link
+   *       java.sql.Timestamp#setNanos} refuses, and would leave the rounding of nanoseconds to the
+   *       database (see {@link SqlTypes#toMicros});
    *   <li>for SQLite, timestamps as epoch microseconds ({@code BIGINT}) and dates as epoch days
    *       ({@code INTEGER}): SQLite has no time types, and its JDBC driver would store a bound
    *       timestamp as epoch milliseconds, dropping the microseconds. {@link ResultSetReader} reads
@@ -499,13 +500,16 @@ public final class AdbcBackendStore implements BackendStore {
         BaseIntVector to = (BaseIntVector) out;
         // getValueAsLong reads an unsigned vector's value without its sign.
         copy = r -> to.setWithPossibleTruncate(r, from.getValueAsLong(r));
-      } else if (v instanceof TimeStampVector && (sqlite || beforeEpoch((TimeStampVector) v))) {
+      } else if (v instanceof TimeStampVector
+          && (sqlite
+              || ((ArrowType.Timestamp) type).getUnit() == TimeUnit.NANOSECOND
+              || beforeEpoch((TimeStampVector) v))) {
         TimeStampVector from = (TimeStampVector) v;
         ArrowType.Timestamp ts = (ArrowType.Timestamp) type;
         if (sqlite) {
           BigIntVector to = new BigIntVector(v.getName(), allocator);
           out = to;
-          copy = r -> to.setSafe(r, toMicros(from.get(r), ts.getUnit()));
+          copy = r -> to.setSafe(r, SqlTypes.toMicros(from.get(r), ts.getUnit()));
         } else {
           VarCharVector to = new VarCharVector(v.getName(), allocator);
           out = to;
@@ -514,7 +518,7 @@ public final class AdbcBackendStore implements BackendStore {
               r ->
                   to.setSafe(
                       r,
-                      (timestampText(toMicros(from.get(r), ts.getUnit())) + zone)
+                      (timestampText(SqlTypes.toMicros(from.get(r), ts.getUnit())) + zone)
                           .getBytes(StandardCharsets.UTF_8));
         }
       } else if (sqlite && v instanceof DateDayVector) {
@@ -568,19 +572,6 @@ public final class AdbcBackendStore implements BackendStore {
       }
     }
     return false;
-  }
-
-  private static long toMicros(long value, TimeUnit unit) {
-    switch (unit) {
-      case SECOND:
-        return Math.multiplyExact(value, 1_000_000L);
-      case MILLISECOND:
-        return Math.multiplyExact(value, 1_000L);
-      case MICROSECOND:
-        return value;
-      default:
-        return Math.floorDiv(value, 1_000L);
-    }
   }
 
   /** Creates or grows {@code table}; returns the batch's column names. Holds the write lock. */

@@ -189,7 +189,7 @@ final class PgCopyEncoder {
     } else if (v instanceof TimeStampVector) {
       TimeStampVector t = (TimeStampVector) v;
       TimeUnit unit = ((ArrowType.Timestamp) v.getField().getType()).getUnit();
-      return (r, o) -> o.len(8).int64(toMicros(t.get(r), unit) - PG_EPOCH_MICROS);
+      return (r, o) -> o.len(8).int64(SqlTypes.toMicros(t.get(r), unit) - PG_EPOCH_MICROS);
     } else if (v instanceof DateDayVector) {
       DateDayVector t = (DateDayVector) v;
       return (r, o) -> o.len(4).int32((int) (t.get(r) - PG_EPOCH_DAYS));
@@ -305,7 +305,7 @@ final class PgCopyEncoder {
       ArrowType.Timestamp type = (ArrowType.Timestamp) v.getField().getType();
       String suffix = type.getTimezone() == null ? "" : "+00";
       return (r, o) -> {
-        long micros = toMicros(t.get(r), type.getUnit());
+        long micros = SqlTypes.toMicros(t.get(r), type.getUnit());
         LocalDateTime ts =
             LocalDateTime.ofEpochSecond(
                 Math.floorDiv(micros, 1_000_000L),
@@ -352,21 +352,6 @@ final class PgCopyEncoder {
       }
     }
     return n;
-  }
-
-  static long toMicros(long value, TimeUnit unit) {
-    switch (unit) {
-      case SECOND:
-        return value * 1_000_000L;
-      case MILLISECOND:
-        return value * 1_000L;
-      case MICROSECOND:
-        return value;
-      case NANOSECOND:
-        return Math.floorDiv(value, 1_000L);
-      default:
-        throw new IllegalArgumentException(unit.toString());
-    }
   }
 
   /**

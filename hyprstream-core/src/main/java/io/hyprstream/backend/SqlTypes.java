@@ -202,6 +202,26 @@ enum SqlTypes {
     return new String(utf8, 0, end, java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /**
+   * {@code value} of a timestamp in {@code unit} as microseconds since the epoch, the precision
+   * every backend keeps. Nanoseconds round to the nearest microsecond, half away from zero, as
+   * DuckDB casts them, so the backend holds what the cache answers.
+   */
+  static long toMicros(long value, org.apache.arrow.vector.types.TimeUnit unit) {
+    switch (unit) {
+      case SECOND:
+        return Math.multiplyExact(value, 1_000_000L);
+      case MILLISECOND:
+        return Math.multiplyExact(value, 1_000L);
+      case MICROSECOND:
+        return value;
+      default:
+        long micros = value / 1_000L;
+        long rest = value % 1_000L;
+        return rest >= 500 ? micros + 1 : rest <= -500 ? micros - 1 : micros;
+    }
+  }
+
   /** Quotes an identifier with double quotes, which every supported dialect accepts. */
   static String quote(String identifier) {
     return '"' + identifier.replace("\"", "\"\"") + '"';

@@ -219,7 +219,7 @@ final class Batches {
     }
     if (v instanceof TimeStampVector) {
       TimeUnit unit = ((ArrowType.Timestamp) v.getField().getType()).getUnit();
-      return PgCopyEncoder.toMicros(((TimeStampVector) v).get(r), unit);
+      return SqlTypes.toMicros(((TimeStampVector) v).get(r), unit);
     }
     if (v instanceof DateDayVector) {
       return (long) ((DateDayVector) v).get(r);

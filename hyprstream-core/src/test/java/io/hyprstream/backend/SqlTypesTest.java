@@ -1,6 +1,7 @@
 package io.hyprstream.backend;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -78,6 +79,47 @@ final class SqlTypesTest {
           dialect.name());
       assertDoesNotThrow(
           () -> dialect.checkWritable("t", of(Field.nullable("s", ArrowType.Utf8.INSTANCE))));
+    }
+  }
+
+  /**
+   * Nanoseconds become the microseconds DuckDB's own cast gives (the cache's answer), for values
+   * around every rounding edge, before and after 1970, measured against DuckDB itself.
+   */
+  @Test
+  void nanosecondsRoundAsDuckDbCastsThem() throws Exception {
+    long[] nanos = {
+      -1_500,
+      -1_499,
+      -501,
+      -500,
+      -499,
+      -1,
+      0,
+      1,
+      499,
+      500,
+      501,
+      1_500,
+      -6_795_364_578_871_345_123L,
+      -6_795_364_578_871_345_500L,
+      1_700_000_000_123_456_500L,
+      Long.MIN_VALUE,
+      Long.MAX_VALUE - 1
+    };
+    try (java.sql.Connection duck = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+        java.sql.PreparedStatement st =
+            duck.prepareStatement("SELECT epoch_us(make_timestamp_ns(?))")) {
+      for (long n : nanos) {
+        st.setLong(1, n);
+        try (java.sql.ResultSet rs = st.executeQuery()) {
+          rs.next();
+          assertEquals(
+              rs.getLong(1),
+              SqlTypes.toMicros(n, org.apache.arrow.vector.types.TimeUnit.NANOSECOND),
+              n + " ns");
+        }
+      }
     }
   }
 }

@@ -101,14 +101,25 @@ public final class ValueChecks {
   private static void checkEpoch(
       String table, String column, FieldVector v, int rows, ChronoUnit unit) {
     long bound = bound(unit);
-    if (bound == Long.MAX_VALUE) {
-      return; // nanoseconds: every int64 is in range
-    }
+    boolean nanos = bound == Long.MAX_VALUE;
     // Both vectors store a little-endian int64 per row, nulls included (their slots are ignored).
     org.apache.arrow.memory.ArrowBuf data = v.getDataBuffer();
     for (int r = 0; r < rows; r++) {
       long value = data.getLong((long) r * Long.BYTES);
-      if ((value > bound || value < -bound) && !v.isNull(r)) {
+      if (nanos && (value == Long.MIN_VALUE + 1 || value == Long.MAX_VALUE) && !v.isNull(r)) {
+        // Every other int64 of nanoseconds is an instant; these two are DuckDB's infinities.
+        throw new SchemaMismatchException(
+            table,
+            column,
+            "row "
+                + r
+                + " holds "
+                + value
+                + " nanoseconds since the epoch, which DuckDB reads as "
+                + (value > 0 ? "infinity" : "-infinity")
+                + ", not an instant");
+      }
+      if (!nanos && (value > bound || value < -bound) && !v.isNull(r)) {
         throw new SchemaMismatchException(
             table,
             column,
