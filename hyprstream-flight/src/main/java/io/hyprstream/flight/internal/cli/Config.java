@@ -6,6 +6,7 @@ import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.BackendStores;
 import io.hyprstream.backend.PoolSettings;
+import io.hyprstream.backend.redis.RedisBackendStore;
 import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.ServerLimits;
 import java.io.IOException;
@@ -96,7 +97,7 @@ public final class Config {
   private static final String ENV_PREFIX = "HYPRSTREAM_";
   private static final Set<String> LOG_LEVELS =
       Set.of("trace", "debug", "info", "warn", "error", "off");
-  private static final Set<String> ENGINES = Set.of("none", "duckdb", "adbc");
+  private static final Set<String> ENGINES = Set.of("none", "duckdb", "adbc", "redis");
   private static final String WINDOW_FORM =
       "write SIZE[:RETENTION] with units s, m, h, d, w (e.g. 5m:10d or 1h)";
 
@@ -1061,7 +1062,7 @@ public final class Config {
     metricsWindows();
     String engine = engine();
     if (!ENGINES.contains(engine)) {
-      throw bad(ENGINE_ENGINE, "must be one of none, duckdb, adbc");
+      throw bad(ENGINE_ENGINE, "must be one of none, duckdb, adbc, redis");
     }
     String database = string(ENGINE_DATABASE);
     if (!database.isEmpty() && !engine.equals("none")) {
@@ -1090,6 +1091,14 @@ public final class Config {
                 + "); set engine = \"adbc\"");
       }
     }
+    if (engine.equals("redis")) {
+      try {
+        RedisBackendStore.Settings.fromOptions(engineOptions());
+      } catch (IllegalArgumentException e) {
+        String message = String.valueOf(e.getMessage());
+        throw badOption(message.substring(0, Math.max(0, message.indexOf(' '))), message);
+      }
+    }
     try {
       PoolSettings.fromOptions(engineOptions());
     } catch (IllegalArgumentException e) {
@@ -1107,7 +1116,8 @@ public final class Config {
           ENGINE_CONNECTION,
           "is required with engine = "
               + engine
-              + " (a DuckDB file for duckdb; postgresql://, jdbc:... or grpc://... for adbc)");
+              + " (a DuckDB file for duckdb; postgresql://, jdbc:... or grpc://... for adbc;"
+              + " redis://HOST:PORT/DB or rediss://... for redis)");
     }
     if (string(ENGINE_DATA_DIR).isBlank()) {
       throw bad(ENGINE_DATA_DIR, "must name a directory for the write-ahead log");
