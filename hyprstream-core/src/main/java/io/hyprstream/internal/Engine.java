@@ -13,6 +13,7 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.api.WindowListener;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.sql.AggregateQuery;
@@ -811,6 +812,10 @@ public final class Engine implements Hyprstream {
           }
           for (VectorSchemaRoot st : stored) {
             countHot(ts, st);
+          }
+          WindowListener listener = config.windowListener;
+          if (listener != null && mode == Ingest.LIVE && ts.aggregator != null) {
+            listener.windowsChanged(ts.spec(), ts.aggregator, stored, now);
           }
           if (ts.pending.isEmpty()) {
             ts.pendingSince = System.nanoTime();
@@ -2600,6 +2605,9 @@ public final class Engine implements Hyprstream {
         snapshotQuietly(); // the next start loads it and replays nothing
       }
     } finally {
+      if (config.windowListener != null) {
+        config.windowListener.close(); // publishes what the last ingests changed
+      }
       closeBackend();
       if (results != null) {
         results.close();

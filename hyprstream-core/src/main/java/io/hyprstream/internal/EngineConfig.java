@@ -35,6 +35,9 @@ public final class EngineConfig {
   final CacheConfig cache;
   final io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds;
 
+  /** Told of window changes after each ingest (publication); null for none. */
+  final io.hyprstream.api.@Nullable WindowListener windowListener;
+
   public EngineConfig(
       @Nullable BufferAllocator allocator,
       @Nullable Path cacheFile,
@@ -50,7 +53,8 @@ public final class EngineConfig {
       Duration drainTimeout,
       Duration snapshotInterval,
       CacheConfig cache,
-      io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds) {
+      io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds,
+      io.hyprstream.api.@Nullable WindowListener windowListener) {
     this.allocator = allocator;
     this.cacheFile = cacheFile;
     this.cacheDuration = cacheDuration;
@@ -66,6 +70,7 @@ public final class EngineConfig {
     this.snapshotInterval = snapshotInterval;
     this.cache = cache;
     this.writeThroughBounds = writeThroughBounds;
+    this.windowListener = windowListener;
   }
 
   /**
