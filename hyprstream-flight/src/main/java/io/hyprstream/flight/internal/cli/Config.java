@@ -7,6 +7,7 @@ import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.BackendStores;
 import io.hyprstream.backend.PoolSettings;
 import io.hyprstream.backend.redis.RedisBackendStore;
+import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.ServerLimits;
 import java.io.IOException;
@@ -73,6 +74,9 @@ public final class Config {
   public static final String ENGINE_MAX_LOG_BYTES = "engine.max_log_bytes";
   public static final String ENGINE_MAX_LAG = "engine.max_lag";
   public static final String ENGINE_SNAPSHOT_INTERVAL = "engine.snapshot_interval";
+  public static final String PUBLISH_WINDOWS = "publish.windows";
+  public static final String PUBLISH_CLOSED_WINDOWS = "publish.closed_windows";
+  public static final String PUBLISH_KEY_PREFIX = "publish.key_prefix";
   public static final String SERVER_HTTP_PORT = "server.http_port";
   public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
   public static final String TLS_CERT = "tls.cert";
@@ -164,6 +168,9 @@ public final class Config {
     key(ENGINE_MAX_LOG_BYTES, Type.LONG, "max-log-bytes");
     key(ENGINE_MAX_LAG, Type.INT, "max-lag");
     key(ENGINE_SNAPSHOT_INTERVAL, Type.INT, "snapshot-interval");
+    key(PUBLISH_WINDOWS, Type.STRING, "publish-windows");
+    key(PUBLISH_CLOSED_WINDOWS, Type.INT, "publish-closed-windows");
+    key(PUBLISH_KEY_PREFIX, Type.STRING, "publish-key-prefix");
     key(SERVER_HTTP_PORT, Type.INT, "http-port");
     key(SERVER_SHUTDOWN_GRACE, Type.INT, "shutdown-grace");
     key(TLS_CERT, Type.STRING, "tls-cert");
@@ -1135,6 +1142,19 @@ public final class Config {
     if (intValue(ENGINE_MAX_LAG) <= 0) {
       throw bad(ENGINE_MAX_LAG, "must be a positive number of seconds");
     }
+    String publish = publishWindows();
+    if (!publish.isEmpty()
+        && !publish.toLowerCase(Locale.ROOT).startsWith("redis://")
+        && !publish.toLowerCase(Locale.ROOT).startsWith("rediss://")) {
+      throw bad(
+          PUBLISH_WINDOWS, "must be redis://HOST[:PORT][/DB] or rediss://..., or empty (off)");
+    }
+    if (intValue(PUBLISH_CLOSED_WINDOWS) < 0) {
+      throw bad(PUBLISH_CLOSED_WINDOWS, "must be 0 or more");
+    }
+    if (string(PUBLISH_KEY_PREFIX).isEmpty()) {
+      throw bad(PUBLISH_KEY_PREFIX, "must not be empty: keys of other programs would mix in");
+    }
     if (intValue(ENGINE_SNAPSHOT_INTERVAL) < 0) {
       throw bad(ENGINE_SNAPSHOT_INTERVAL, "must be a number of seconds, 0 (no snapshots) or more");
     }
@@ -1203,6 +1223,9 @@ public final class Config {
 
   /** {@code scheme://user:secret@host} becomes {@code scheme://user:(hidden)@host}. */
   static String hidePassword(String uri) {
+    if (uri.toLowerCase(Locale.ROOT).startsWith("redis")) {
+      uri = RedisConnection.masked(uri); // redis://SECRET@host: a lone name is a password
+    }
     return uri.replaceAll("(://[^:/@]*):[^@/]*@", "$1:(hidden)@")
         .replaceAll("(?i)(password=)[^&;]*", "$1(hidden)");
   }
@@ -1446,6 +1469,21 @@ public final class Config {
   }
 
   /** How often window state is snapshotted (with a backend); zero takes none. */
+  /** The Redis URI window views are published to; empty when publication is off. */
+  public String publishWindows() {
+    return string(PUBLISH_WINDOWS);
+  }
+
+  /** How many windows before the newest each published hash holds. */
+  public int publishClosedWindows() {
+    return intValue(PUBLISH_CLOSED_WINDOWS);
+  }
+
+  /** Put before every published key. */
+  public String publishKeyPrefix() {
+    return string(PUBLISH_KEY_PREFIX);
+  }
+
   public Duration snapshotInterval() {
     return Duration.ofSeconds(intValue(ENGINE_SNAPSHOT_INTERVAL));
   }
@@ -1498,7 +1536,7 @@ public final class Config {
         text = string(name).isEmpty() ? "" : "(hidden)";
       } else if (name.equals(AUTH_USERS)) {
         text = users() + " (password hashes hidden)";
-      } else if (name.equals(ENGINE_CONNECTION)) {
+      } else if (name.equals(ENGINE_CONNECTION) || name.equals(PUBLISH_WINDOWS)) {
         text = hidePassword(string(name));
       } else if (name.equals(METRICS_WINDOWS)) {
         List<String> windows = new ArrayList<>();

@@ -4,6 +4,8 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.backend.BackendStores;
+import io.hyprstream.backend.redis.RedisConnection;
+import io.hyprstream.backend.redis.RedisWindowPublisher;
 import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.HyprstreamServer;
 import io.hyprstream.flight.internal.Health;
@@ -224,6 +226,26 @@ public final class Main implements Callable<Integer> {
           "Seconds between window-state snapshots in the data directory, which a restart loads"
               + " instead of re-reading history from the backend; 0 takes none (default 60).")
   private @Nullable Integer snapshotInterval;
+
+  @Option(
+      names = "--publish-windows",
+      paramLabel = "URI",
+      description =
+          "redis://HOST[:PORT][/DB] (rediss:// for TLS) to publish every changed window to, a hash"
+              + " per (view, key) for online serving (default: off).")
+  private @Nullable String publishWindows;
+
+  @Option(
+      names = "--publish-closed-windows",
+      paramLabel = "N",
+      description = "Windows before the newest each published hash holds (default 3).")
+  private @Nullable Integer publishClosedWindows;
+
+  @Option(
+      names = "--publish-key-prefix",
+      paramLabel = "PREFIX",
+      description = "Put before every published key (default hyprstream:).")
+  private @Nullable String publishKeyPrefix;
 
   @Option(
       names = "--enable-cache",
@@ -586,6 +608,9 @@ public final class Main implements Callable<Integer> {
     putIfSet(f, Config.ENGINE_MAX_LOG_BYTES, maxLogBytes);
     putIfSet(f, Config.ENGINE_MAX_LAG, maxLag);
     putIfSet(f, Config.ENGINE_SNAPSHOT_INTERVAL, snapshotInterval);
+    putIfSet(f, Config.PUBLISH_WINDOWS, publishWindows);
+    putIfSet(f, Config.PUBLISH_CLOSED_WINDOWS, publishClosedWindows);
+    putIfSet(f, Config.PUBLISH_KEY_PREFIX, publishKeyPrefix);
     putIfSet(f, Config.SERVER_HTTP_PORT, httpPort);
     putIfSet(f, Config.SERVER_SHUTDOWN_GRACE, shutdownGrace);
     putIfSet(f, Config.TLS_CERT, tlsCert);
@@ -735,6 +760,22 @@ public final class Main implements Callable<Integer> {
     BufferAllocator backendAllocator = root.newChildAllocator("backend-store", 0, Long.MAX_VALUE);
     Hyprstream hs;
     try {
+      if (!cfg.publishWindows().isEmpty()) {
+        String uri = cfg.publishWindows();
+        builder.windowListener(
+            new RedisWindowPublisher(
+                () ->
+                    RedisConnection.open(
+                        uri,
+                        null,
+                        null,
+                        java.time.Duration.ofSeconds(5),
+                        java.time.Duration.ofSeconds(5)),
+                cfg.publishKeyPrefix(),
+                cfg.publishClosedWindows(),
+                root,
+                java.time.Duration.ofSeconds(5)));
+      }
       if (!cfg.engine().equals("none")) {
         builder
             .backend(
