@@ -1,7 +1,7 @@
 package io.hyprstream.api;
 
-import java.time.Instant;
 import java.util.List;
+import java.util.function.Function;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
 /**
@@ -11,16 +11,25 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 public interface WindowListener extends AutoCloseable {
 
   /**
-   * Called after {@code batches} were added to {@code windows}, before the ingest is acknowledged,
-   * on the ingesting thread while the table's windows are locked: read what is needed from {@code
-   * windows} (e.g. {@link WindowAggregator#lookup} of the keys in {@code batches}) and return at
-   * once, leaving any I/O to a thread of the listener's own. Must not throw. The caller keeps
-   * ownership of {@code windows} and {@code batches}.
+   * Called after {@code batches} were added to the windows of {@code spec}'s table, before the
+   * ingest is acknowledged, on the ingesting thread: note what changed (e.g. the keys in {@code
+   * batches}) and return at once, leaving reading and I/O to a thread of the listener's own. Must
+   * not throw. The caller keeps ownership of {@code batches}; {@code windows} stays usable until
+   * the listener is closed.
    */
-  void windowsChanged(
-      AggregationSpec spec, WindowAggregator windows, List<VectorSchemaRoot> batches, Instant now);
+  void windowsChanged(AggregationSpec spec, List<VectorSchemaRoot> batches, Windows windows);
 
   /** Delivers what is pending (bounded in time), then releases; safe to call twice. */
   @Override
   void close();
+
+  /** Reads a table's windows, from any thread. */
+  interface Windows {
+    /**
+     * Runs {@code read} on the table's windows while no ingest changes them, and returns its
+     * result. Keep it short: ingest into the table waits meanwhile. Ownership of what {@code read}
+     * returns is the caller's.
+     */
+    <T> T read(Function<WindowAggregator, T> read);
+  }
 }

@@ -13,6 +13,7 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowListener;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
@@ -815,7 +816,7 @@ public final class Engine implements Hyprstream {
           }
           WindowListener listener = config.windowListener;
           if (listener != null && mode == Ingest.LIVE && ts.aggregator != null) {
-            listener.windowsChanged(ts.spec(), ts.aggregator, stored, now);
+            listener.windowsChanged(ts.spec(), stored, ts::readWindows);
           }
           if (ts.pending.isEmpty()) {
             ts.pendingSince = System.nanoTime();
@@ -3073,6 +3074,16 @@ public final class Engine implements Hyprstream {
     IngestResult aggregateOnly(VectorSchemaRoot batch, Instant now) {
       HeapWindowAggregator agg = aggregator;
       return agg == null ? IngestResult.of(batch.getRowCount()) : agg.update(batch, null, now);
+    }
+
+    /** Runs {@code read} on the windows under the table's lock (for a {@link WindowListener}). */
+    <T> T readWindows(java.util.function.Function<WindowAggregator, T> read) {
+      lock.lock();
+      try {
+        return read.apply(java.util.Objects.requireNonNull(aggregator, "aggregator"));
+      } finally {
+        lock.unlock();
+      }
     }
 
     /** Replaces the (empty) window state with {@code restored}, read from a snapshot. */

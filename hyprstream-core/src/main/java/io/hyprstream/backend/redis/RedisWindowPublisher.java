@@ -1,16 +1,13 @@
 package io.hyprstream.backend.redis;
 
 import io.hyprstream.api.AggregationSpec;
-import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowListener;
 import io.hyprstream.api.WindowSpec;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -19,6 +16,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.util.Text;
 import org.jspecify.annotations.Nullable;
@@ -36,12 +34,14 @@ import org.slf4j.LoggerFactory;
  * as {@link RedisRowCodec} writes them (timestamps in epoch microseconds). The key expires with its
  * newest window's retention ({@code PEXPIREAT} window end plus retention).
  *
- * <p>The ingesting thread only reads the changed keys' windows ({@link #windowsChanged}) and hands
- * them over; a thread of its own writes them, pipelined, one Lua script per hash (delete, write,
- * expire: readers never see half a hash). While Redis is away ingest goes on: pending hashes are
- * kept per key, newest state only, and written once it is back. Per key, a state is never written
- * after a newer one: states of a key are replaced in place while pending, and sent in order on one
- * connection.
+ * <p>The ingesting thread only notes which keys changed ({@link #windowsChanged}); a thread of its
+ * own reads their windows (under the table's lock, one {@link
+ * io.hyprstream.api.WindowAggregator#latest} per view) and writes them, pipelined, one Lua script
+ * per hash (delete, write, expire: readers never see half a hash). Changes that arrive while it
+ * works are coalesced into its next round, so a busy publisher reads each key once per round, not
+ * once per ingest. While Redis is away ingest goes on: the changed keys accumulate (one entry per
+ * key) and are read and written once it is back. A key's older state is never written after a newer
+ * one: a round reads the state of that moment, and rounds are sent in order on one connection.
  */
 public final class RedisWindowPublisher implements WindowListener {
   private static final Logger LOG = LoggerFactory.getLogger(RedisWindowPublisher.class);
@@ -66,8 +66,8 @@ public final class RedisWindowPublisher implements WindowListener {
   private final Duration closeTimeout;
   private final Thread worker;
   private final Object lock = new Object();
-  // Guarded by lock: the newest state of each hash not yet written, in first-change order.
-  private final LinkedHashMap<String, byte[][]> pending = new LinkedHashMap<>();
+  // Guarded by lock: by table, the keys changed since their windows were last read.
+  private final LinkedHashMap<String, Changed> pending = new LinkedHashMap<>();
   private boolean stopping;
   private boolean sending;
   private long published;
@@ -102,45 +102,102 @@ public final class RedisWindowPublisher implements WindowListener {
     worker.start();
   }
 
+  /** The keys of one table changed since they were last published, and how to read them. */
+  private static final class Changed {
+    final AggregationSpec spec;
+    final Windows windows;
+    final LinkedHashSet<List<@Nullable Object>> keys = new LinkedHashSet<>();
+
+    Changed(AggregationSpec spec, Windows windows) {
+      this.spec = spec;
+      this.windows = windows;
+    }
+  }
+
+  /** Notes the keys of {@code batches}; the publisher's thread reads their windows. */
   @Override
   public void windowsChanged(
-      AggregationSpec spec, WindowAggregator windows, List<VectorSchemaRoot> batches, Instant now) {
+      AggregationSpec spec, List<VectorSchemaRoot> batches, Windows windows) {
     try {
-      Set<List<@Nullable Object>> keys = new LinkedHashSet<>();
+      Set<Object> seen = new java.util.HashSet<>();
+      List<List<@Nullable Object>> keys = new ArrayList<>();
       for (VectorSchemaRoot b : batches) {
         List<FieldVector> columns = new ArrayList<>();
         for (String k : spec.keyColumns()) {
           columns.add(b.getVector(k));
         }
+        boolean oneText = columns.size() == 1 && columns.get(0) instanceof VarCharVector;
         for (int r = 0; r < b.getRowCount(); r++) {
+          if (oneText) {
+            // Deduplicated on the bytes in place: no string per row.
+            VarCharVector c = (VarCharVector) columns.get(0);
+            if (!c.isNull(r) && seen.add(c.getDataPointer(r))) {
+              keys.add(List.of(c.getObject(r).toString()));
+            } else if (c.isNull(r) && seen.add(NULL_KEY)) {
+              keys.add(java.util.Collections.singletonList(null));
+            }
+            continue;
+          }
           List<@Nullable Object> key = new ArrayList<>(columns.size());
           for (FieldVector c : columns) {
             Object o = c.getObject(r);
             key.add(o instanceof Text ? o.toString() : o);
           }
-          keys.add(key);
-        }
-      }
-      Map<String, byte[][]> states = new LinkedHashMap<>();
-      for (WindowSpec w : spec.windows()) {
-        String view = spec.viewName(w);
-        for (List<@Nullable Object> key : keys) {
-          try (VectorSchemaRoot rows =
-              windows.lookup(
-                  w, key, Long.MIN_VALUE, Long.MAX_VALUE, true, closedWindows + 1, allocator)) {
-            if (rows.getRowCount() > 0) {
-              states.put(hashKey(view, key), arguments(rows, w));
-            }
+          if (seen.add(key)) {
+            keys.add(key);
           }
         }
       }
       synchronized (lock) {
-        pending.putAll(states);
+        pending.computeIfAbsent(spec.table(), t -> new Changed(spec, windows)).keys.addAll(keys);
         lock.notifyAll();
       }
     } catch (RuntimeException e) {
-      LOG.error("cannot read the windows of '{}' to publish them: {}", spec.table(), e.toString());
+      LOG.error("cannot note the keys of '{}' to publish: {}", spec.table(), e.toString());
     }
+  }
+
+  private static final Object NULL_KEY = new Object();
+
+  /** The hashes of {@code changed}'s keys, read from its windows now. */
+  private Map<String, byte[][]> read(Changed changed) {
+    AggregationSpec spec = changed.spec;
+    List<List<@Nullable Object>> keyList = new ArrayList<>(changed.keys);
+    int keyColumns = spec.keyColumns().size();
+    Map<String, byte[][]> states = new LinkedHashMap<>();
+    for (WindowSpec w : spec.windows()) {
+      String view = spec.viewName(w);
+      try (VectorSchemaRoot rows =
+          changed.windows.read(agg -> agg.latest(w, keyList, closedWindows + 1, allocator))) {
+        // Each key's rows are consecutive, newest first: cut where the key changes.
+        int from = 0;
+        for (int r = 1; r <= rows.getRowCount(); r++) {
+          if (r == rows.getRowCount() || !sameKey(rows, keyColumns, from, r)) {
+            states.put(hashKey(view, keyOf(rows, keyColumns, from)), arguments(rows, from, r, w));
+            from = r;
+          }
+        }
+      }
+    }
+    return states;
+  }
+
+  private static boolean sameKey(VectorSchemaRoot rows, int keyColumns, int a, int b) {
+    for (int c = 0; c < keyColumns; c++) {
+      if (!java.util.Objects.equals(
+          rows.getVector(c).getObject(a), rows.getVector(c).getObject(b))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static List<@Nullable Object> keyOf(VectorSchemaRoot rows, int keyColumns, int row) {
+    List<@Nullable Object> key = new ArrayList<>(keyColumns);
+    for (int c = 0; c < keyColumns; c++) {
+      key.add(rows.getVector(c).getObject(row));
+    }
+    return key;
   }
 
   private String hashKey(String view, List<@Nullable Object> key) {
@@ -151,15 +208,15 @@ public final class RedisWindowPublisher implements WindowListener {
     return sb.toString();
   }
 
-  /** The script's arguments for the view rows of one key, newest first. */
-  private static byte[][] arguments(VectorSchemaRoot rows, WindowSpec window) {
+  /** The script's arguments for view rows {@code [from, to)}, one key's, newest first. */
+  private static byte[][] arguments(VectorSchemaRoot rows, int from, int to, WindowSpec window) {
     List<byte[]> args = new ArrayList<>();
     FieldVector end = rows.getVector("window_end");
-    long endMicros = ((org.apache.arrow.vector.TimeStampVector) end).get(0);
+    long endMicros = ((org.apache.arrow.vector.TimeStampVector) end).get(from);
     long expireAt = Math.floorDiv(endMicros, 1000L) + window.retention().toMillis();
     args.add(RedisRowCodec.ascii(Long.toString(expireAt)));
-    for (int r = 0; r < rows.getRowCount(); r++) {
-      String suffix = r == 0 ? "" : "@" + r;
+    for (int r = from; r < to; r++) {
+      String suffix = r == from ? "" : "@" + (r - from);
       for (FieldVector v : rows.getFieldVectors()) {
         byte[] value = RedisRowCodec.encode(v, r);
         if (value != null) {
@@ -169,7 +226,7 @@ public final class RedisWindowPublisher implements WindowListener {
       }
     }
     args.add(RedisRowCodec.ascii("windows"));
-    args.add(RedisRowCodec.ascii(Integer.toString(rows.getRowCount())));
+    args.add(RedisRowCodec.ascii(Integer.toString(to - from)));
     return args.toArray(new byte[0][]);
   }
 
@@ -177,7 +234,7 @@ public final class RedisWindowPublisher implements WindowListener {
     long backoff = MIN_BACKOFF_MS;
     boolean failing = false;
     while (true) {
-      List<Map.Entry<String, byte[][]>> group = new ArrayList<>();
+      List<Changed> group;
       synchronized (lock) {
         while (pending.isEmpty() && !stopping) {
           try {
@@ -189,16 +246,18 @@ public final class RedisWindowPublisher implements WindowListener {
         if (pending.isEmpty()) {
           return; // stopping, nothing left
         }
-        Iterator<Map.Entry<String, byte[][]>> it = pending.entrySet().iterator();
-        while (it.hasNext() && group.size() < SEND_AT_ONCE) {
-          Map.Entry<String, byte[][]> e = it.next();
-          group.add(Map.entry(e.getKey(), e.getValue()));
-          it.remove();
-        }
+        group = new ArrayList<>(pending.values());
+        pending.clear();
         sending = true;
       }
       try {
-        send(group);
+        for (Changed c : group) {
+          send(read(c));
+        }
+        synchronized (lock) {
+          sending = false;
+          lock.notifyAll();
+        }
         if (failing) {
           LOG.info("event=publish_resumed publishing windows to Redis again");
           failing = false;
@@ -206,15 +265,19 @@ public final class RedisWindowPublisher implements WindowListener {
         backoff = MIN_BACKOFF_MS;
       } catch (RuntimeException e) {
         synchronized (lock) {
-          // A newer state of a key that came meanwhile wins over the one that failed.
-          for (Map.Entry<String, byte[][]> g : group) {
-            pending.putIfAbsent(g.getKey(), g.getValue());
+          // The keys are read again at the retry, so what is sent then is their state then: a
+          // key's older state is never written after a newer one.
+          for (Changed c : group) {
+            pending
+                .computeIfAbsent(c.spec.table(), t -> new Changed(c.spec, c.windows))
+                .keys
+                .addAll(c.keys);
           }
           sending = false;
           lock.notifyAll();
           if (stopping) {
             LOG.warn(
-                "event=publish_abandoned {} window hashes not published at shutdown: {}",
+                "event=publish_abandoned window hashes of {} tables not published at shutdown: {}",
                 pending.size(),
                 e.getMessage());
             return;
@@ -237,14 +300,15 @@ public final class RedisWindowPublisher implements WindowListener {
     }
   }
 
-  private void send(List<Map.Entry<String, byte[][]>> group) {
+  /** Writes {@code states} pipelined, in slices, and waits for every reply. */
+  private void send(Map<String, byte[][]> states) {
     RedisConnection c = connection;
     if (c == null) {
       c = connect.get();
       connection = c;
     }
-    List<RedisFuture<Long>> replies = new ArrayList<>(group.size());
-    for (Map.Entry<String, byte[][]> g : group) {
+    List<RedisFuture<Long>> replies = new ArrayList<>(Math.min(states.size(), SEND_AT_ONCE));
+    for (Map.Entry<String, byte[][]> g : states.entrySet()) {
       replies.add(
           c.async()
               .eval(
@@ -252,15 +316,21 @@ public final class RedisWindowPublisher implements WindowListener {
                   ScriptOutputType.INTEGER,
                   new String[] {g.getKey()},
                   g.getValue()));
+      if (replies.size() == SEND_AT_ONCE) {
+        awaitAll(c, replies);
+      }
     }
+    awaitAll(c, replies);
+  }
+
+  private void awaitAll(RedisConnection c, List<RedisFuture<Long>> replies) {
     for (RedisFuture<Long> r : replies) {
       c.await(r, "publish a window hash");
     }
     synchronized (lock) {
-      published += group.size();
-      sending = false;
-      lock.notifyAll();
+      published += replies.size();
     }
+    replies.clear();
   }
 
   /**
@@ -281,7 +351,7 @@ public final class RedisWindowPublisher implements WindowListener {
     }
   }
 
-  /** Hashes written so far, and hashes waiting to be. */
+  /** Hashes written so far, and tables with changes waiting to be read. */
   public long[] counts() {
     synchronized (lock) {
       return new long[] {published, pending.size()};
