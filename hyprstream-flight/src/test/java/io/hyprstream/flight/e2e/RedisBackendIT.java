@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.backend.BackendStores;
 import io.hyprstream.flight.FlightJdbc;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +16,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.TimeStampVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * with them only in the write-ahead log; after the restart Redis holds every acknowledged row
  * exactly once (the stream read back with a Redis client equals the rows sent), and the windows
  * equal DuckDB's {@code time_bucket} over them. A third start on a fresh data directory (no
- * snapshot, no log) rebuilds the windows and the hot rows from Redis alone.
+ * snapshot, no log) rebuilds the windows and the hot rows from Redis alone, and lists and answers a
+ * table only Redis holds.
  */
 final class RedisBackendIT {
   private static final Duration WAIT = Duration.ofSeconds(90);
@@ -80,6 +92,20 @@ final class RedisBackendIT {
         assertEquals(0, second.terminate(), second.log());
       }
 
+      // A table only Redis holds, written by another writer with the same layout.
+      try (BufferAllocator allocator = new RootAllocator();
+          BackendStore other =
+              BackendStores.open(
+                  "redis",
+                  "redis://127.0.0.1:" + RedisKeys.PORT + "/0",
+                  Map.of("key_prefix", redis.prefix()),
+                  null,
+                  null,
+                  allocator);
+          VectorSchemaRoot rows = redisOnlyRows(allocator)) {
+        other.append("redis_only", "other-writer-1", rows);
+      }
+
       // A fresh data directory: nothing but Redis to restore from.
       Path fresh = dir.resolve("fresh");
       Files.createDirectories(fresh);
@@ -88,6 +114,19 @@ final class RedisBackendIT {
         MetricRows.assertSameRows(
             MetricRows.sorted(all), MetricRows.rawRows(flight), "hot rows read back from Redis");
         MetricRows.assertWindowsMatchOracle(flight, all);
+        List<String> listed = new ArrayList<>();
+        try (ResultSet rs = flight.getMetaData().getTables(null, null, "%", null)) {
+          while (rs.next()) {
+            listed.add(rs.getString("TABLE_NAME"));
+          }
+        }
+        assertTrue(listed.contains("redis_only"), "the Flight SQL metadata lists " + listed);
+        try (Statement st = flight.createStatement();
+            ResultSet rs = st.executeQuery("SELECT count(*), sum(n) FROM redis_only")) {
+          rs.next();
+          assertEquals(3, rs.getLong(1));
+          assertEquals(6, rs.getLong(2));
+        }
         assertEquals(0, third.terminate(), third.log());
       }
       assertEquals(
@@ -95,6 +134,27 @@ final class RedisBackendIT {
           redis.sync().xlen(redis.prefix() + "stream:metrics"),
           "no restart wrote a row twice");
     }
+  }
+
+  private static VectorSchemaRoot redisOnlyRows(BufferAllocator allocator) {
+    VectorSchemaRoot root =
+        VectorSchemaRoot.create(
+            new Schema(
+                List.of(
+                    Field.nullable(
+                        "ts",
+                        new ArrowType.Timestamp(
+                            org.apache.arrow.vector.types.TimeUnit.MICROSECOND, null)),
+                    Field.nullable("n", new ArrowType.Int(64, true)))),
+            allocator);
+    root.allocateNew();
+    long now = Instant.now().toEpochMilli() * 1000;
+    for (int i = 0; i < 3; i++) {
+      ((TimeStampVector) root.getVector("ts")).setSafe(i, now - i * 1_000_000L);
+      ((BigIntVector) root.getVector("n")).setSafe(i, i + 1);
+    }
+    root.setRowCount(3);
+    return root;
   }
 
   /** Waits until the write-through backlog is {@code batches}. */

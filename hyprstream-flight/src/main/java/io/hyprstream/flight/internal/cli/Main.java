@@ -759,10 +759,11 @@ public final class Main implements Callable<Integer> {
     // The backend store's own buffers; closed after the instance, which closes the store.
     BufferAllocator backendAllocator = root.newChildAllocator("backend-store", 0, Long.MAX_VALUE);
     Hyprstream hs;
+    RedisWindowPublisher publisher = null;
     try {
       if (!cfg.publishWindows().isEmpty()) {
         String uri = cfg.publishWindows();
-        builder.windowListener(
+        publisher =
             new RedisWindowPublisher(
                 () ->
                     RedisConnection.open(
@@ -774,7 +775,8 @@ public final class Main implements Callable<Integer> {
                 cfg.publishKeyPrefix(),
                 cfg.publishClosedWindows(),
                 root,
-                java.time.Duration.ofSeconds(5)));
+                java.time.Duration.ofSeconds(5));
+        builder.windowListener(publisher);
       }
       if (!cfg.engine().equals("none")) {
         builder
@@ -795,6 +797,9 @@ public final class Main implements Callable<Integer> {
       }
       hs = builder.build();
     } catch (RuntimeException e) {
+      if (publisher != null) {
+        publisher.close(); // the instance that would have owned it was not built
+      }
       backendAllocator.close();
       throw e;
     }
