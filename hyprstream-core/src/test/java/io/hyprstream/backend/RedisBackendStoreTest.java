@@ -286,6 +286,69 @@ final class RedisBackendStoreTest {
         IllegalArgumentException.class, () -> redis(Map.of("stream_maxlen", "-1")).close());
   }
 
+  /**
+   * A Redis ACL user of the test's own (removed afterwards): the explicit username and password
+   * (what {@code HYPRSTREAM_ENGINE_USERNAME/PASSWORD} pass) and the URI's user info both log in; a
+   * wrong password is refused as unavailable, naming the server and never the password.
+   */
+  @Test
+  void aclUser_fromOptionsOrUri_logsIn_wrongPasswordIsRefusedWithoutShowingIt() throws Exception {
+    String user = "hstest-" + UUID.randomUUID();
+    String password = "pw-" + UUID.randomUUID();
+    io.lettuce.core.RedisClient admin = io.lettuce.core.RedisClient.create(RedisAvailable.URI);
+    try (var c = admin.connect()) {
+      c.sync()
+          .aclSetuser(
+              user,
+              io.lettuce.core.AclSetuserArgs.Builder.on()
+                  .addPassword(password)
+                  .keyPattern(prefix + "*")
+                  .allCommands());
+      try {
+        try (BackendStore store =
+                BackendStores.open(
+                    "redis",
+                    RedisAvailable.URI,
+                    Map.of("key_prefix", prefix),
+                    user,
+                    password,
+                    allocator);
+            VectorSchemaRoot b = Batches.metrics(allocator, 10, 0)) {
+          store.append("metrics", "a", b);
+          assertTrue(store.contains("a"));
+        }
+        try (BackendStore store =
+            BackendStores.open(
+                "redis",
+                "redis://" + user + ":" + password + "@127.0.0.1:6379/0",
+                Map.of("key_prefix", prefix),
+                null,
+                null,
+                allocator)) {
+          assertTrue(store.contains("a"));
+        }
+        BackendUnavailableException e =
+            assertThrows(
+                BackendUnavailableException.class,
+                () ->
+                    BackendStores.open(
+                            "redis",
+                            RedisAvailable.URI,
+                            Map.of("key_prefix", prefix),
+                            user,
+                            "wrong-" + password,
+                            allocator)
+                        .close());
+        assertFalse(e.getMessage().contains(password), e.getMessage());
+        assertTrue(e.getMessage().contains("127.0.0.1:6379"), e.getMessage());
+      } finally {
+        c.sync().aclDeluser(user);
+      }
+    } finally {
+      admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+
   @Test
   void connectionString_isRedisUri() {
     BackendUnavailableException e =
