@@ -50,6 +50,7 @@ public final class HyprstreamBuilder {
   private final Map<String, AggregationSpec> aggregations = new LinkedHashMap<>();
   private final Map<String, String> timeColumns = new LinkedHashMap<>();
   private @Nullable BackendStore backend;
+  private io.hyprstream.api.@Nullable WindowListener windowListener;
   private @Nullable Path dataDirectory;
   private @Nullable Long walMaxBytes;
   private @Nullable Boolean synchronousWriteThrough;
@@ -173,6 +174,16 @@ public final class HyprstreamBuilder {
   public HyprstreamBuilder backend(BackendStore backend) {
     checkUnset(this.backend, "backend");
     this.backend = Objects.requireNonNull(backend, "backend");
+    return this;
+  }
+
+  /**
+   * Told of every change to the windows after each ingest, e.g. a {@code RedisWindowPublisher} that
+   * serves them to other services. The instance takes ownership and closes it.
+   */
+  public HyprstreamBuilder windowListener(io.hyprstream.api.WindowListener listener) {
+    checkUnset(this.windowListener, "windowListener");
+    this.windowListener = Objects.requireNonNull(listener, "windowListener");
     return this;
   }
 
@@ -418,7 +429,8 @@ public final class HyprstreamBuilder {
                 maxWriteThroughLag == null
                     ? WriteThrough.Bounds.DEFAULT_MAX_LAG
                     : maxWriteThroughLag,
-                WriteThrough.Bounds.DEFAULTS.quickRetries()));
+                WriteThrough.Bounds.DEFAULTS.quickRetries()),
+            windowListener);
     return new Engine(config);
   }
 

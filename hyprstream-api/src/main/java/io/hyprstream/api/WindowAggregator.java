@@ -63,6 +63,30 @@ public interface WindowAggregator {
       BufferAllocator allocator);
 
   /**
+   * The newest {@code limit} windows of each of {@code keys}, as view rows in one root: keys in the
+   * order given (those with no window left out), each key's windows newest first. One call for the
+   * keys an ingest touched, where a {@link #lookup} per key would build a root each. Ownership: the
+   * caller closes the returned root. The default looks each key up and appends the rows.
+   */
+  default VectorSchemaRoot latest(
+      WindowSpec window, List<List<@Nullable Object>> keys, int limit, BufferAllocator allocator) {
+    VectorSchemaRoot out = VectorSchemaRoot.create(viewSchema(window), allocator);
+    try {
+      out.allocateNew();
+      for (List<@Nullable Object> key : keys) {
+        try (VectorSchemaRoot one =
+            lookup(window, key, Long.MIN_VALUE, Long.MAX_VALUE, true, limit, allocator)) {
+          org.apache.arrow.vector.util.VectorSchemaRootAppender.append(out, one);
+        }
+      }
+      return out;
+    } catch (RuntimeException e) {
+      out.close();
+      throw e;
+    }
+  }
+
+  /**
    * Drops every window whose end is at or before {@code now - retention}. Returns windows dropped.
    */
   long expire(Instant now);

@@ -2,6 +2,8 @@ package io.hyprstream.backend;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.backend.redis.RedisBackendStore;
+import io.hyprstream.backend.redis.RedisConnection;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -154,6 +156,10 @@ public final class BackendStores {
    *       (or {@code postgres://}) opens a {@link PostgresBackendStore} (binary COPY); {@code
    *       jdbc:...} an {@link AdbcBackendStore} over ADBC's JDBC adapter; {@code grpc://} or {@code
    *       grpc+tls://} an {@link AdbcBackendStore} over ADBC's Flight SQL driver.
+   *   <li>{@code engine = "redis"}: {@code redis://[user[:password]@]host[:port][/db]} ({@code
+   *       rediss://} for TLS) opens a {@link RedisBackendStore}; options {@code key_prefix}, {@code
+   *       stream_maxlen}, {@code stream_retention} (seconds), {@code connect_timeout} and {@code
+   *       socket_timeout} (seconds, the command time-out).
    * </ul>
    *
    * <p>{@code username} and {@code password}, when not null, override those in the URI. Options:
@@ -185,6 +191,23 @@ public final class BackendStores {
     switch (engine.toLowerCase(Locale.ROOT)) {
       case "duckdb":
         return openDuckDb(connection, allocator);
+      case "redis":
+        {
+          RedisBackendStore.Settings settings = RedisBackendStore.Settings.fromOptions(rest);
+          RedisBackendStore.Settings.OPTIONS.forEach(rest::remove);
+          if (!rest.isEmpty()) {
+            throw new IllegalArgumentException(
+                "the redis engine takes the options "
+                    + RedisBackendStore.Settings.OPTIONS
+                    + ", connect_timeout and socket_timeout, not "
+                    + rest.keySet());
+          }
+          return RedisBackendStore.open(
+              RedisConnection.open(
+                  connection, username, password, pool.connectTimeout(), pool.socketTimeout()),
+              settings,
+              allocator);
+        }
       case "adbc":
         if (driverPath != null) {
           NativeDriver driver = NativeDriver.of(driverPath);
@@ -198,7 +221,7 @@ public final class BackendStores {
         return openAdbc(connection, rest, pool, username, password, allocator);
       default:
         throw new IllegalArgumentException(
-            "engine must be 'duckdb' or 'adbc', not '" + engine + "'");
+            "engine must be 'duckdb', 'adbc' or 'redis', not '" + engine + "'");
     }
   }
 

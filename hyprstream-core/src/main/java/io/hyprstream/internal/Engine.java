@@ -196,7 +196,8 @@ public final class Engine implements Hyprstream {
               wal,
               writeThrough,
               config.synchronousWriteThrough,
-              evictor::enforceMemoryBudget);
+              evictor::enforceMemoryBudget,
+              config.windowListener);
       this.expirer =
           new Expirer(
               tables,
@@ -496,6 +497,9 @@ public final class Engine implements Hyprstream {
         snapshotter.snapshotQuietly(); // the next start loads it and replays nothing
       }
     } finally {
+      if (config.windowListener != null) {
+        config.windowListener.close(); // publishes what the last ingests changed
+      }
       closeBackend();
       if (results != null) {
         results.close();

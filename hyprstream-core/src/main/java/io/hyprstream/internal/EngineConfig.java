@@ -36,6 +36,9 @@ public final class EngineConfig {
   final CacheConfig cache;
   final io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds;
 
+  /** Told of window changes after each ingest (publication); null for none. */
+  final io.hyprstream.api.@Nullable WindowListener windowListener;
+
   public EngineConfig(
       @Nullable BufferAllocator allocator,
       @Nullable Path cacheFile,
@@ -51,7 +54,8 @@ public final class EngineConfig {
       Duration drainTimeout,
       Duration snapshotInterval,
       CacheConfig cache,
-      io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds) {
+      io.hyprstream.writethrough.WriteThrough.Bounds writeThroughBounds,
+      io.hyprstream.api.@Nullable WindowListener windowListener) {
     this.allocator = allocator;
     this.cacheFile = cacheFile;
     this.cacheDuration = cacheDuration;
@@ -67,6 +71,7 @@ public final class EngineConfig {
     this.snapshotInterval = snapshotInterval;
     this.cache = cache;
     this.writeThroughBounds = writeThroughBounds;
+    this.windowListener = windowListener;
   }
 
   /**

@@ -516,6 +516,32 @@ public final class HeapWindowAggregator implements WindowAggregator {
     return rows(window, s, slots, allocator);
   }
 
+  @Override
+  public VectorSchemaRoot latest(
+      WindowSpec window, List<List<@Nullable Object>> keys, int limit, BufferAllocator allocator) {
+    WindowState s = states[indexOf(window)];
+    int[] found = new int[Math.max(16, keys.size())];
+    int n = 0;
+    for (List<@Nullable Object> key : keys) {
+      int id = this.keys.find(key);
+      if (id < 0) {
+        continue;
+      }
+      int taken = 0;
+      for (long w = s.ringMax(id); w >= s.ringMin(id) && taken < limit; w--) {
+        int slot = s.find(id, (int) w);
+        if (slot >= 0) {
+          if (n == found.length) {
+            found = java.util.Arrays.copyOf(found, n * 2);
+          }
+          found[n++] = slot;
+          taken++;
+        }
+      }
+    }
+    return rows(window, s, java.util.Arrays.copyOf(found, n), allocator);
+  }
+
   /** View rows for {@code slots}, in that order. */
   private VectorSchemaRoot rows(
       WindowSpec window, WindowState s, int[] slots, BufferAllocator allocator) {

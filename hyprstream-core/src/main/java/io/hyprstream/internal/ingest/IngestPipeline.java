@@ -5,6 +5,7 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.WindowListener;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.ArrowCopy;
@@ -50,12 +51,14 @@ public final class IngestPipeline {
   private final @Nullable WriteThrough writeThrough;
   private final boolean synchronousWriteThrough;
   private final Runnable afterIngest;
+  private final @Nullable WindowListener windowListener;
 
   /**
    * @param backend the backend, or null without one (then {@code wal} and {@code writeThrough} are
    *     null too)
    * @param afterIngest runs after each call's rows are acknowledged and queued: the memory budget's
    *     eviction
+   * @param windowListener told of each live ingest's changed windows, or null
    */
   public IngestPipeline(
       Tables tables,
@@ -69,7 +72,8 @@ public final class IngestPipeline {
       @Nullable WriteAheadLog wal,
       @Nullable WriteThrough writeThrough,
       boolean synchronousWriteThrough,
-      Runnable afterIngest) {
+      Runnable afterIngest,
+      @Nullable WindowListener windowListener) {
     this.tables = tables;
     this.cache = cache;
     this.allocator = allocator;
@@ -82,6 +86,7 @@ public final class IngestPipeline {
     this.writeThrough = writeThrough;
     this.synchronousWriteThrough = synchronousWriteThrough;
     this.afterIngest = afterIngest;
+    this.windowListener = windowListener;
   }
 
   public IngestResult ingest(String table, ArrowReader batches) {
@@ -207,6 +212,10 @@ public final class IngestPipeline {
           }
           for (VectorSchemaRoot st : stored) {
             countHot(ts, st);
+          }
+          WindowListener listener = windowListener;
+          if (listener != null && mode == IngestMode.LIVE && ts.aggregator != null) {
+            listener.windowsChanged(ts.spec(), stored, ts::readWindows);
           }
           if (ts.pending.isEmpty()) {
             ts.pendingSince = System.nanoTime();

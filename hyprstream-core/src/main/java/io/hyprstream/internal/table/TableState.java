@@ -3,6 +3,7 @@ package io.hyprstream.internal.table;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.Columns;
@@ -172,6 +173,19 @@ public final class TableState {
   public IngestResult aggregateOnly(VectorSchemaRoot batch, Instant now) {
     HeapWindowAggregator agg = aggregator;
     return agg == null ? IngestResult.of(batch.getRowCount()) : agg.update(batch, null, now);
+  }
+
+  /**
+   * Runs {@code read} on the windows under the table's lock (for a {@link
+   * io.hyprstream.api.WindowListener}).
+   */
+  public <T> T readWindows(java.util.function.Function<WindowAggregator, T> read) {
+    lock.lock();
+    try {
+      return read.apply(java.util.Objects.requireNonNull(aggregator, "aggregator"));
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Replaces the (empty) window state with {@code restored}, read from a snapshot. */

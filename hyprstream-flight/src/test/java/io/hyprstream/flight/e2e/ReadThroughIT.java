@@ -184,7 +184,7 @@ final class ReadThroughIT {
    * timestamps exact, through the Flight SQL JDBC driver.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"postgresql://", "duckdb file", "jdbc:sqlite:"})
+  @ValueSource(strings = {"postgresql://", "duckdb file", "jdbc:sqlite:", "redis://"})
   void afterExpiry_everyBackendForm_answersWithEveryRow(String form) throws Exception {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     List<MetricRows.Row> old = MetricRows.generate(400, 21, now.minus(Duration.ofMinutes(130)));
@@ -194,10 +194,20 @@ final class ReadThroughIT {
     }
     List<MetricRows.Row> all = new ArrayList<>(old);
     all.addAll(fresh);
-    try (PostgresDatabase pg = PostgresDatabase.create()) {
+    try (PostgresDatabase pg = PostgresDatabase.create();
+        RedisKeys redis = RedisKeys.create()) {
       ServerProcess.Builder builder =
           ServerProcess.builder().args("--data-dir", dir + "/data", "--cache-duration", "60");
       switch (form) {
+        case "redis://":
+          builder.args(
+              "--engine",
+              "redis",
+              "--engine-connection",
+              "redis://127.0.0.1:" + RedisKeys.PORT + "/0",
+              "--engine-options",
+              "key_prefix=" + redis.prefix());
+          break;
         case "postgresql://":
           builder
               .args("--engine", "adbc", "--engine-connection", pg.uri())

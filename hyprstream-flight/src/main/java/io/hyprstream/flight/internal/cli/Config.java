@@ -5,6 +5,8 @@ import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.BackendStores;
 import io.hyprstream.backend.PoolSettings;
+import io.hyprstream.backend.redis.RedisBackendStore;
+import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.ServerLimits;
 import java.nio.file.Path;
@@ -66,6 +68,9 @@ public final class Config {
   public static final String SERVER_HTTP_PORT = "server.http_port";
   public static final String SERVER_SHUTDOWN_GRACE = "server.shutdown_grace";
   public static final String SERVER_CONSOLE = "server.console";
+  public static final String PUBLISH_WINDOWS = "publish.windows";
+  public static final String PUBLISH_CLOSED_WINDOWS = "publish.closed_windows";
+  public static final String PUBLISH_KEY_PREFIX = "publish.key_prefix";
   public static final String TLS_CERT = "tls.cert";
   public static final String TLS_KEY = "tls.key";
   public static final String TLS_CLIENT_CA = "tls.client_ca";
@@ -202,6 +207,14 @@ public final class Config {
                 + "); set engine = \"adbc\"");
       }
     }
+    if (engine.equals("redis")) {
+      try {
+        RedisBackendStore.Settings.fromOptions(engineOptions());
+      } catch (IllegalArgumentException e) {
+        String message = String.valueOf(e.getMessage());
+        throw badOption(message.substring(0, Math.max(0, message.indexOf(' '))), message);
+      }
+    }
     try {
       PoolSettings.fromOptions(engineOptions());
     } catch (IllegalArgumentException e) {
@@ -219,7 +232,8 @@ public final class Config {
           ENGINE_CONNECTION,
           "is required with engine = "
               + engine
-              + " (a DuckDB file for duckdb; postgresql://, jdbc:... or grpc://... for adbc)");
+              + " (a DuckDB file for duckdb; postgresql://, jdbc:... or grpc://... for adbc;"
+              + " redis://HOST:PORT/DB or rediss://... for redis)");
     }
     boolean cert = !string(TLS_CERT).isBlank();
     boolean key = !string(TLS_KEY).isBlank();
@@ -245,6 +259,9 @@ public final class Config {
 
   /** {@code scheme://user:secret@host} becomes {@code scheme://user:(hidden)@host}. */
   static String hidePassword(String uri) {
+    if (uri.toLowerCase(Locale.ROOT).startsWith("redis")) {
+      uri = RedisConnection.masked(uri); // redis://SECRET@host: a lone name is a password
+    }
     return uri.replaceAll("(://[^:/@]*):[^@/]*@", "$1:(hidden)@")
         .replaceAll("(?i)(password=)[^&;]*", "$1(hidden)");
   }
@@ -310,6 +327,21 @@ public final class Config {
   /** Whether the HTTP port serves the web console at {@code /} and its API under {@code /api/}. */
   public boolean console() {
     return (Boolean) Objects.requireNonNull(values.get(SERVER_CONSOLE));
+  }
+
+  /** The Redis URI window views are published to; empty when publication is off. */
+  public String publishWindows() {
+    return string(PUBLISH_WINDOWS);
+  }
+
+  /** How many windows before the newest each published hash holds. */
+  public int publishClosedWindows() {
+    return intValue(PUBLISH_CLOSED_WINDOWS);
+  }
+
+  /** Put before every published key. */
+  public String publishKeyPrefix() {
+    return string(PUBLISH_KEY_PREFIX);
   }
 
   public boolean authEnabled() {
@@ -547,7 +579,7 @@ public final class Config {
         text = string(name).isEmpty() ? "" : "(hidden)";
       } else if (name.equals(AUTH_USERS)) {
         text = users() + " (password hashes hidden)";
-      } else if (name.equals(ENGINE_CONNECTION)) {
+      } else if (name.equals(ENGINE_CONNECTION) || name.equals(PUBLISH_WINDOWS)) {
         text = hidePassword(string(name));
       } else if (name.equals(METRICS_WINDOWS)) {
         List<String> windows = new ArrayList<>();

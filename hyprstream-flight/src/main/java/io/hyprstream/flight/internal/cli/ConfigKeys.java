@@ -105,18 +105,20 @@ final class ConfigKeys {
               .flag("metrics-windows", "SPEC[,SPEC...]")
               .doc("Windows of the metrics table, SIZE[:RETENTION] with units s m h d w."),
           key(ENGINE_ENGINE, STRING, "none")
-              .flag("engine", "none|duckdb|adbc")
+              .flag("engine", "none|duckdb|adbc|redis")
               .check(
                   Check.oneOf(
-                      Set.of("none", "duckdb", "adbc"), "must be one of none, duckdb, adbc"))
+                      Set.of("none", "duckdb", "adbc", "redis"),
+                      "must be one of none, duckdb, adbc, redis"))
               .doc(
                   "Backend store every acknowledged row is written through to: none (the cache"
-                      + " alone), duckdb (a DuckDB file) or adbc (PostgreSQL, JDBC or Flight SQL)."),
+                      + " alone), duckdb (a DuckDB file), adbc (PostgreSQL, JDBC or Flight SQL) or"
+                      + " redis (a stream per table)."),
           key(ENGINE_CONNECTION, STRING, "")
               .flag("engine-connection", "URI")
               .doc(
                   "Backend connection: a DuckDB file for duckdb; postgresql://[USER@]HOST[:PORT]/DB,"
-                      + " jdbc:... or grpc://HOST:PORT for adbc."),
+                      + " jdbc:... or grpc://HOST:PORT for adbc; redis://HOST:PORT/DB for redis."),
           key(ENGINE_DATABASE, STRING, "")
               .flag("engine-database", "NAME")
               .doc("Database for a postgresql://HOST[:PORT] connection that names none."),
@@ -163,6 +165,32 @@ final class ConfigKeys {
               .doc(
                   "Seconds between window-state snapshots in the data directory, which a restart"
                       + " loads instead of re-reading history from the backend; 0 takes none."),
+          key(PUBLISH_WINDOWS, STRING, "")
+              .flag("publish-windows", "URI")
+              .check(
+                  v -> {
+                    String uri = ((String) v).toLowerCase(java.util.Locale.ROOT);
+                    return uri.isEmpty()
+                            || uri.startsWith("redis://")
+                            || uri.startsWith("rediss://")
+                        ? null
+                        : "must be redis://HOST[:PORT][/DB] or rediss://..., or empty (off)";
+                  })
+              .doc(
+                  "Redis to publish every changed window view row to, a hash per (view, key);"
+                      + " empty: off."),
+          key(PUBLISH_CLOSED_WINDOWS, INT, 3)
+              .flag("publish-closed-windows", "N")
+              .check(Check.atLeast(0, "must be 0 or more"))
+              .doc("Windows before the newest each published hash holds."),
+          key(PUBLISH_KEY_PREFIX, STRING, "hyprstream:")
+              .flag("publish-key-prefix", "PREFIX")
+              .check(
+                  v ->
+                      ((String) v).isEmpty()
+                          ? "must not be empty: keys of other programs would mix in"
+                          : null)
+              .doc("Put before every published key."),
           key(SERVER_HTTP_PORT, INT, 9090)
               .flag("http-port", "PORT")
               .check(

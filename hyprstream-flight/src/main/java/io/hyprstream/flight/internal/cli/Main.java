@@ -4,6 +4,8 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.backend.BackendStores;
+import io.hyprstream.backend.redis.RedisConnection;
+import io.hyprstream.backend.redis.RedisWindowPublisher;
 import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.HyprstreamServer;
 import io.hyprstream.flight.internal.Health;
@@ -505,7 +507,25 @@ public final class Main implements Callable<Integer> {
     // The backend store's own buffers; closed after the instance, which closes the store.
     BufferAllocator backendAllocator = root.newChildAllocator("backend-store", 0, Long.MAX_VALUE);
     Hyprstream hs;
+    RedisWindowPublisher publisher = null;
     try {
+      if (!cfg.publishWindows().isEmpty()) {
+        String uri = cfg.publishWindows();
+        publisher =
+            new RedisWindowPublisher(
+                () ->
+                    RedisConnection.open(
+                        uri,
+                        null,
+                        null,
+                        java.time.Duration.ofSeconds(5),
+                        java.time.Duration.ofSeconds(5)),
+                cfg.publishKeyPrefix(),
+                cfg.publishClosedWindows(),
+                root,
+                java.time.Duration.ofSeconds(5));
+        builder.windowListener(publisher);
+      }
       if (!cfg.engine().equals("none")) {
         builder
             .backend(
@@ -525,6 +545,9 @@ public final class Main implements Callable<Integer> {
       }
       hs = builder.build();
     } catch (RuntimeException e) {
+      if (publisher != null) {
+        publisher.close(); // the instance that would have owned it was not built
+      }
       backendAllocator.close();
       throw e;
     }

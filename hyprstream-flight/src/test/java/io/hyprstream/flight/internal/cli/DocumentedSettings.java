@@ -208,6 +208,12 @@ public final class DocumentedSettings {
         return "15";
       case Config.ENGINE_SNAPSHOT_INTERVAL:
         return "30";
+      case Config.PUBLISH_WINDOWS:
+        return "redis://127.0.0.1:6379/15";
+      case Config.PUBLISH_CLOSED_WINDOWS:
+        return "2";
+      case Config.PUBLISH_KEY_PREFIX:
+        return "documented:";
       case Config.TLS_CERT:
       case Config.TLS_KEY:
       case Config.TLS_CLIENT_CA:
