@@ -140,15 +140,23 @@ final class RedisWindowPublisherTest {
   /** Every key's hash of each view against DuckDB over the instance's raw rows. */
   private void assertEqualsOracle(Hyprstream hs) throws Exception {
     RedisCommands<String, String> redis = direct.sync();
+    int momentsCompared = 0;
     Map<String, Long> widths =
         Map.of("metrics_5m", 300L, "metrics_30m", 1800L, "metrics_1h", 3600L);
     for (String view : VIEWS) {
       for (int k = 0; k < 10; k++) {
+        String bucket = "time_bucket(INTERVAL '" + widths.get(view) + " seconds', timestamp)";
+        // The trend's x: seconds since the window's start, as WindowOracleTest defines it.
+        String x = "(epoch_us(timestamp) - epoch_us(" + bucket + ")) / 1e6";
         String sql =
-            "SELECT epoch_us(time_bucket(INTERVAL '"
-                + widths.get(view)
-                + " seconds', timestamp)) AS ws, count(value), sum(value), min(value),"
-                + " max(value), avg(value) FROM metrics WHERE metric_id = 'k"
+            "SELECT epoch_us("
+                + bucket
+                + ") AS ws, count(value), sum(value), min(value),"
+                + " max(value), avg(value), stddev_samp(value), regr_slope(value, "
+                + x
+                + "), regr_intercept(value, "
+                + x
+                + ") FROM metrics WHERE metric_id = 'k"
                 + k
                 + "' GROUP BY ws ORDER BY ws DESC LIMIT "
                 + (CLOSED + 1);
@@ -171,9 +179,29 @@ final class RedisWindowPublisherTest {
           assertEquals((Double) e.get(3), Double.parseDouble(hash.get("value_min" + s)), what);
           assertEquals((Double) e.get(4), Double.parseDouble(hash.get("value_max" + s)), what);
           assertClose((Double) e.get(5), hash.get("value_avg" + s), what + " avg");
+          String[] moments = {"value_stddev", "value_slope", "value_intercept"};
+          for (int m = 0; m < moments.length; m++) {
+            Object expectedMoment = e.get(6 + m);
+            String field = moments[m] + s;
+            if (expectedMoment == null || "NULL".equals(expectedMoment)) {
+              // One value has no spread and one x no trend: the field is left out.
+              assertFalse(hash.containsKey(field), what + " " + field + " " + hash.get(field));
+            } else {
+              assertNotNull(hash.get(field), what + " " + field);
+              double expectedValue = ((Number) expectedMoment).doubleValue();
+              // Co-moments summed in another order than DuckDB's: agree to about 1e-6.
+              assertEquals(
+                  expectedValue,
+                  Double.parseDouble(hash.get(field)),
+                  Math.abs(expectedValue) * 1e-6 + 1e-6,
+                  what + " " + field);
+              momentsCompared++;
+            }
+          }
         }
       }
     }
+    assertTrue(momentsCompared > 0, "some windows hold two values or more");
   }
 
   private static void assertClose(double expected, String actual, String what) {
