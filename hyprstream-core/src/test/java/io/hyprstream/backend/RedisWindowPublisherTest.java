@@ -148,19 +148,19 @@ final class RedisWindowPublisherTest {
         int reads = 0;
         while (more.isAlive() || !publisher.awaitPublished(Duration.ofMillis(1))) {
           Map<String, String> seen = direct.sync().hgetall(prefix + "window:metrics_5m:k1");
-          long start = Long.parseLong(seen.get("window_start"));
+          long windowStart = Long.parseLong(seen.get("window_start"));
           long count = Long.parseLong(seen.get("value_count"));
           assertTrue(
-              start > last[0] || (start == last[0] && count >= last[1]),
+              windowStart > last[0] || (windowStart == last[0] && count >= last[1]),
               "published out of order: window "
-                  + start
+                  + windowStart
                   + " count "
                   + count
                   + " after window "
                   + last[0]
                   + " count "
                   + last[1]);
-          last[0] = start;
+          last[0] = windowStart;
           last[1] = count;
           reads++;
         }

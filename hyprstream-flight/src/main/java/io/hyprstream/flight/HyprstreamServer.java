@@ -8,6 +8,8 @@ import io.hyprstream.flight.internal.FrontEnd;
 import io.hyprstream.flight.internal.ServerMetrics;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.TokenAuthenticator;
+import io.hyprstream.flight.policy.Authentication;
+import io.hyprstream.flight.policy.ServerLimits;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;

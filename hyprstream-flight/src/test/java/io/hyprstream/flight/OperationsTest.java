@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.internal.Health;
 import io.hyprstream.flight.internal.OpsHttpServer;
+import io.hyprstream.flight.policy.ServerLimits;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;

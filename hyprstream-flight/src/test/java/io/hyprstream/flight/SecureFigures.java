@@ -1,5 +1,6 @@
 package io.hyprstream.flight;
 
+import io.hyprstream.flight.policy.Authentication;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

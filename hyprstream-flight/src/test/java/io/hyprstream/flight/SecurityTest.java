@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.flight.policy.Authentication;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.hyprstream.flight.internal;
 
-import io.hyprstream.flight.Authentication;
+import io.hyprstream.flight.policy.Authentication;
 import java.util.Map;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightProducer.CallContext;

@@ -1,7 +1,7 @@
 package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.flight.ServerLimits;
+import io.hyprstream.flight.policy.ServerLimits;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;

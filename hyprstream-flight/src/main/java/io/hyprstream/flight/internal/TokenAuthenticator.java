@@ -3,7 +3,7 @@ package io.hyprstream.flight.internal;
 import at.favre.lib.crypto.bcrypt.BCrypt;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.hyprstream.flight.Authentication;
+import io.hyprstream.flight.policy.Authentication;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Base64;

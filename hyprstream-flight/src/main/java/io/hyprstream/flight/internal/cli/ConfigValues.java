@@ -1,6 +1,6 @@
 package io.hyprstream.flight.internal.cli;
 
-import io.hyprstream.flight.Authentication;
+import io.hyprstream.flight.policy.Authentication;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

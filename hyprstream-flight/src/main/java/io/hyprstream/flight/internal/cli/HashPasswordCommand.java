@@ -1,6 +1,6 @@
 package io.hyprstream.flight.internal.cli;
 
-import io.hyprstream.flight.Authentication;
+import io.hyprstream.flight.policy.Authentication;
 import java.io.BufferedReader;
 import java.io.Console;
 import java.io.IOException;

@@ -65,7 +65,7 @@ final class OpsConfigTest {
     assertTrue(none.getMessage().contains("auth.enabled"), none.getMessage());
     assertTrue(none.getMessage().contains("hash-password"), none.getMessage());
 
-    String hash = io.hyprstream.flight.Authentication.hash("pw".toCharArray(), 4);
+    String hash = io.hyprstream.flight.policy.Authentication.hash("pw".toCharArray(), 4);
     String user = "{ name = \"ann\", password_hash = \"" + hash + "\", role = \"read_only\" }";
     ConfigException twice =
         refused("[auth]\nenabled = true\nusers = [" + user + ", " + user + "]\n", Map.of());
@@ -102,8 +102,8 @@ final class OpsConfigTest {
       assertTrue(BCrypt.verifyer().verify("s3cret pass".toCharArray(), hash).verified, hash);
       assertFalse(BCrypt.verifyer().verify("s3cret".toCharArray(), hash).verified);
       // The server accepts it as a user's hash.
-      new io.hyprstream.flight.Authentication.User(
-          "ann", hash, io.hyprstream.flight.Authentication.Role.READ_ONLY);
+      new io.hyprstream.flight.policy.Authentication.User(
+          "ann", hash, io.hyprstream.flight.policy.Authentication.Role.READ_ONLY);
 
       System.setIn(new ByteArrayInputStream(new byte[0]));
       Main empty = new Main(Map.of(), dir.resolve("absent.toml"), out, err);

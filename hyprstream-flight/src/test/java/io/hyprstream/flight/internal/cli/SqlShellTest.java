@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
-import io.hyprstream.flight.Authentication;
 import io.hyprstream.flight.TestCertificates;
 import io.hyprstream.flight.TestServer;
 import io.hyprstream.flight.internal.ArrowValues;
 import io.hyprstream.flight.internal.Metadata;
+import io.hyprstream.flight.policy.Authentication;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;

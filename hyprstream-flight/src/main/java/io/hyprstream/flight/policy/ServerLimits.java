@@ -1,6 +1,5 @@
-package io.hyprstream.flight;
+package io.hyprstream.flight.policy;
 
-import io.hyprstream.flight.internal.MemoryCeiling;
 import java.time.Duration;
 
 /**

@@ -1,4 +1,4 @@
-package io.hyprstream.flight.internal;
+package io.hyprstream.flight.policy;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
@@ -10,11 +10,11 @@ import java.lang.management.ManagementFactory;
  * allocates, so the server's Arrow allocator stops well before it and refuses the one request that
  * asks for too much.
  */
-public final class MemoryCeiling {
+final class MemoryCeiling {
   private MemoryCeiling() {}
 
   /** The JVM's bound on direct memory: {@code -XX:MaxDirectMemorySize}, else the heap's maximum. */
-  public static long jvmDirectMemoryBytes() {
+  static long jvmDirectMemoryBytes() {
     HotSpotDiagnosticMXBean hotspot =
         ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
     if (hotspot != null) {
@@ -31,7 +31,7 @@ public final class MemoryCeiling {
   }
 
   /** Half the JVM's direct memory: the other half stays for gRPC's buffers of calls in flight. */
-  public static long defaultArrowBytes() {
+  static long defaultArrowBytes() {
     return jvmDirectMemoryBytes() / 2;
   }
 }

@@ -1,4 +1,4 @@
-package io.hyprstream.flight;
+package io.hyprstream.flight.policy;
 
 import at.favre.lib.crypto.bcrypt.BCrypt;
 import java.time.Duration;
