@@ -60,7 +60,12 @@ public record TimeSlice(String table, Field timeColumn, long from, long to) {
     return out.toString();
   }
 
-  private String portableLiteral(long value) {
+  /**
+   * {@code value}, a value of the time column as the bounds are written, as a literal every SQL
+   * backend reads the same: a plain UTC timestamp text (PostgreSQL honours the {@code +00} of a
+   * zoned column and ignores it for a naive one), or the number.
+   */
+  public String portableLiteral(long value) {
     if (!timestamps()) {
       return Long.toString(value);
     }

@@ -35,6 +35,7 @@ import io.hyprstream.internal.table.MetricsTable;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.time.Duration;
@@ -562,8 +563,7 @@ public final class Engine implements Hyprstream {
   }
 
   public Operations.ColdReads coldReads() {
-    BackendReads.Counts c = backendReads.counts();
-    return new Operations.ColdReads(c.rows(), c.partialAggregates());
+    return backendReads.counts();
   }
 
   /** The write-through pipeline's state, or null without a backend. */
@@ -572,36 +572,29 @@ public final class Engine implements Hyprstream {
     return wt == null ? null : wt.status();
   }
 
-  /** Window state bytes and count, for benchmarks and status tables. */
+  /** Heap bytes of window state across all tables, for benchmarks and status tables. */
   public long windowStateBytes() {
-    long b = 0;
-    for (TableState ts : tables.all()) {
-      ts.lock.lock();
-      try {
-        if (ts.aggregator != null) {
-          b += ts.aggregator.stateBytes();
-        }
-      } finally {
-        ts.lock.unlock();
-      }
-    }
-    return b;
+    return sumOverAggregators(HeapWindowAggregator::stateBytes);
   }
 
   /** Number of (key, window) states held across all tables. */
   public long windowCount() {
-    long n = 0;
+    return sumOverAggregators(HeapWindowAggregator::windowCount);
+  }
+
+  private long sumOverAggregators(java.util.function.ToLongFunction<HeapWindowAggregator> f) {
+    long sum = 0;
     for (TableState ts : tables.all()) {
       ts.lock.lock();
       try {
         if (ts.aggregator != null) {
-          n += ts.aggregator.windowCount();
+          sum += f.applyAsLong(ts.aggregator);
         }
       } finally {
         ts.lock.unlock();
       }
     }
-    return n;
+    return sum;
   }
 
   @Override

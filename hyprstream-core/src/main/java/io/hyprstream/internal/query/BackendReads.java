@@ -1,5 +1,6 @@
 package io.hyprstream.internal.query;
 
+import io.hyprstream.Operations;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.QueryRejectedException;
@@ -59,14 +60,9 @@ public final class BackendReads {
     this.writeThrough = writeThrough;
   }
 
-  /**
-   * How many queries read what the cache no longer holds from the backend, since the start: as the
-   * rows themselves, or as partial aggregates the backend computed.
-   */
-  public record Counts(long rows, long partialAggregates) {}
-
-  public Counts counts() {
-    return new Counts(coldRowReads.sum(), splitAggregates.sum());
+  /** How many queries read what the cache no longer holds from the backend, since the start. */
+  public Operations.ColdReads counts() {
+    return new Operations.ColdReads(coldRowReads.sum(), splitAggregates.sum());
   }
 
   /** How long a backend-routed query waits for queued writes to reach the backend. */
@@ -241,6 +237,9 @@ public final class BackendReads {
       return null;
     }
     ChronoUnit unit = Tables.epochUnitOf(c.table());
+    // Only to write the backend's literals of this time column.
+    TimeSlice column =
+        new TimeSlice(table, time, TimeSlice.NO_LOWER_BOUND, TimeSlice.NO_UPPER_BOUND);
     List<String> names = new ArrayList<>();
     for (Field f : cache.querySchema(sql).getFields()) {
       names.add(f.getName());
@@ -256,7 +255,7 @@ public final class BackendReads {
             names,
             DuckDbCacheStore::quote,
             m -> TimeLiterals.timeLiteral(time, unit, TimeLiterals.instantOfMicros(m)),
-            m -> TimeLiterals.backendTimeLiteral(time, unit, TimeLiterals.instantOfMicros(m)));
+            column::portableLiteral);
     if (split == null) {
       return null;
     }

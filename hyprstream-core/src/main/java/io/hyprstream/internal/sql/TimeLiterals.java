@@ -64,19 +64,4 @@ public final class TimeLiterals {
     }
     return Math.multiplyExact(micros, 1_000L);
   }
-
-  /**
-   * A time literal every backend reads the same: a plain timestamp text (PostgreSQL honours the
-   * {@code +00} of a zoned column and ignores it for a naive one), or the epoch number.
-   */
-  public static String backendTimeLiteral(Field time, ChronoUnit epochUnit, Instant t) {
-    if (!(time.getType() instanceof ArrowType.Timestamp)) {
-      return timeLiteral(time, epochUnit, t);
-    }
-    boolean zoned = ((ArrowType.Timestamp) time.getType()).getTimezone() != null;
-    return "'"
-        + LocalDateTime.ofInstant(t, ZoneOffset.UTC).toString().replace('T', ' ')
-        + (zoned ? "+00" : "")
-        + "'";
-  }
 }
