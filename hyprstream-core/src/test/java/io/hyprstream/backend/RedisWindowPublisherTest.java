@@ -218,7 +218,13 @@ final class RedisWindowPublisherTest {
           for (int m = 0; m < moments.length; m++) {
             Object expectedMoment = e.get(6 + m);
             String field = moments[m] + s;
-            if (expectedMoment == null || "NULL".equals(expectedMoment)) {
+            boolean undefined =
+                expectedMoment == null
+                    || "NULL".equals(expectedMoment)
+                    // DuckDB's regr_slope gives NaN when x does not vary; the windows follow the
+                    // SQL standard with NULL, as WindowOracleTest.assertRowClose compares them.
+                    || (expectedMoment instanceof Double && ((Double) expectedMoment).isNaN());
+            if (undefined) {
               // One value has no spread and one x no trend: the field is left out.
               assertFalse(hash.containsKey(field), what + " " + field + " " + hash.get(field));
             } else {
