@@ -10,43 +10,47 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A TCP proxy on loopback whose link can be cut (open connections reset, new ones refused) and
- * restored, or stalled (connections stay open, bytes stop moving: a hung backend or a black-holed
- * network) and resumed, to stage a backend outage in tests.
+ * A TCP proxy on loopback whose link can be cut (open connections reset, new ones reset as soon as
+ * they are accepted) and restored, or stalled (connections stay open, bytes stop moving: a hung
+ * backend or a black-holed network) and resumed, to stage a backend outage in tests.
+ *
+ * <p>The listening socket stays bound for the proxy's whole life. Closing it during a cut and
+ * binding the same port again on restore failed now and then with "Address already in use": once
+ * released, an ephemeral port can be handed to any outgoing connection on the machine.
  */
 final class TcpProxy implements AutoCloseable {
   private final int targetPort;
   private final int port;
   private final List<Socket> open = new CopyOnWriteArrayList<>();
-  private volatile ServerSocket server;
+  private final ServerSocket server;
   private volatile boolean closed;
+  private volatile boolean cut;
   private volatile boolean stalled;
 
   TcpProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
-    this.server = bind(0);
+    this.server = new ServerSocket();
+    server.setReuseAddress(true);
+    server.bind(new InetSocketAddress("127.0.0.1", 0));
     this.port = server.getLocalPort();
-    accept(server);
+    accept();
   }
 
   int port() {
     return port;
   }
 
-  private static ServerSocket bind(int port) throws IOException {
-    ServerSocket s = new ServerSocket();
-    s.setReuseAddress(true);
-    s.bind(new InetSocketAddress("127.0.0.1", port));
-    return s;
-  }
-
-  private void accept(ServerSocket s) {
+  private void accept() {
     Thread t =
         new Thread(
             () -> {
-              while (!s.isClosed()) {
+              while (!server.isClosed()) {
                 try {
-                  Socket client = s.accept();
+                  Socket client = server.accept();
+                  if (cut) {
+                    reset(client);
+                    continue;
+                  }
                   Socket upstream = new Socket("127.0.0.1", targetPort);
                   open.add(client);
                   open.add(upstream);
@@ -90,11 +94,11 @@ final class TcpProxy implements AutoCloseable {
     t.start();
   }
 
-  /** Resets every open connection and refuses new ones. */
-  void cut() throws IOException {
-    server.close();
+  /** Resets every open connection and every new one. */
+  void cut() {
+    cut = true;
     for (Socket s : open) {
-      closeQuietly(s);
+      reset(s);
     }
     open.clear();
   }
@@ -109,12 +113,19 @@ final class TcpProxy implements AutoCloseable {
     stalled = false;
   }
 
-  /** Accepts connections again on the same port. */
-  void restore() throws IOException {
-    if (!closed) {
-      server = bind(port);
-      accept(server);
+  /** Passes new connections through again. */
+  void restore() {
+    cut = false;
+  }
+
+  /** Closes with a TCP reset (linger 0), as a dead peer or a firewall's reject would. */
+  private static void reset(Socket s) {
+    try {
+      s.setSoLinger(true, 0);
+    } catch (IOException ignored) {
+      // already closed: nothing to reset
     }
+    closeQuietly(s);
   }
 
   private static void closeQuietly(Socket s) {
@@ -130,5 +141,6 @@ final class TcpProxy implements AutoCloseable {
     closed = true;
     stalled = false;
     cut();
+    server.close();
   }
 }
