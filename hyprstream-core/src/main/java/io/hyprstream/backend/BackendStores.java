@@ -193,6 +193,7 @@ public final class BackendStores {
         return openDuckDb(connection, allocator);
       case "redis":
         {
+          OptionalClients.LETTUCE.require("a Redis backend");
           RedisBackendStore.Settings settings = RedisBackendStore.Settings.fromOptions(rest);
           RedisBackendStore.Settings.OPTIONS.forEach(rest::remove);
           if (!rest.isEmpty()) {
@@ -297,12 +298,22 @@ public final class BackendStores {
       BufferAllocator allocator) {
     String lower = connection.toLowerCase(Locale.ROOT);
     if (lower.startsWith("postgresql://") || lower.startsWith("postgres://")) {
+      OptionalClients.POSTGRESQL.require("a PostgreSQL backend");
+      OptionalClients.HIKARI.require("a PostgreSQL backend");
       return openPostgres(connection, options, pool, username, password);
     }
     if (lower.startsWith("jdbc:")) {
+      OptionalClients.ADBC_JDBC.require("an ADBC JDBC backend");
+      OptionalClients.HIKARI.require("an ADBC JDBC backend");
+      if (lower.startsWith("jdbc:postgresql:")) {
+        OptionalClients.POSTGRESQL.require("a jdbc:postgresql: backend");
+      } else if (lower.startsWith("jdbc:sqlite:")) {
+        OptionalClients.SQLITE.require("a jdbc:sqlite: backend");
+      }
       return AdbcBackendStore.jdbc(connection, username, password, options, pool, allocator);
     }
     if (lower.startsWith("grpc://") || lower.startsWith("grpc+tls://")) {
+      OptionalClients.ADBC_FLIGHT_SQL.require("a Flight SQL backend");
       Credentials c = parse(connection).credentials(username, password);
       String uri = stripUserInfo(connection);
       return AdbcBackendStore.flightSql(uri, c.user, c.password, options, allocator);
