@@ -8,8 +8,25 @@ import org.jspecify.annotations.Nullable;
 /**
  * Where an answer came from and how current it is. Every query result carries one: in process as
  * {@code QueryResult.freshness()}, over Flight SQL as the JSON app metadata of the first batch.
+ *
+ * @param source where the rows were read when the answer was computed
+ * @param resultCacheHit true when the answer was served from the result cache, without running the
+ *     query
+ * @param asOf the newest event time ingested into the tables the query read, when it was computed;
+ *     null when unknown (backend-only tables, tables without a time column, nothing ingested yet)
+ * @param computedAt when the answer was computed (earlier than now for a result-cache hit)
+ * @param stale true when rows were ingested into the tables read after this answer was computed: it
+ *     was served from the result cache under a {@code max_staleness} allowance
+ * @param missing why rows may be missing from the answer (a range of raw rows evicted from the
+ *     cache with no backend to read it from), or null when the answer is complete
  */
-public final class Freshness {
+public record Freshness(
+    Source source,
+    boolean resultCacheHit,
+    @Nullable Instant asOf,
+    Instant computedAt,
+    boolean stale,
+    @Nullable String missing) {
   /** Where the rows of an answer were read. */
   public enum Source {
     /** The in-memory DuckDB cache (hot raw rows and window views). */
@@ -20,26 +37,9 @@ public final class Freshness {
     BACKEND
   }
 
-  private final Source source;
-  private final boolean resultCacheHit;
-  private final @Nullable Instant asOf;
-  private final Instant computedAt;
-  private final boolean stale;
-  private final @Nullable String missing;
-
-  private Freshness(
-      Source source,
-      boolean resultCacheHit,
-      @Nullable Instant asOf,
-      Instant computedAt,
-      boolean stale,
-      @Nullable String missing) {
-    this.source = source;
-    this.resultCacheHit = resultCacheHit;
-    this.asOf = asOf;
-    this.computedAt = computedAt;
-    this.stale = stale;
-    this.missing = missing;
+  public Freshness {
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(computedAt, "computedAt");
   }
 
   /**
@@ -50,7 +50,7 @@ public final class Freshness {
    */
   public static Freshness computed(
       Source source, @Nullable Instant asOf, Instant computedAt, @Nullable String missing) {
-    return new Freshness(Objects.requireNonNull(source), false, asOf, computedAt, false, missing);
+    return new Freshness(source, false, asOf, computedAt, false, missing);
   }
 
   /**
@@ -61,49 +61,10 @@ public final class Freshness {
     return new Freshness(source, true, asOf, computedAt, stale, missing);
   }
 
-  /** Where the rows were read when the answer was computed. */
-  public Source source() {
-    return source;
-  }
-
-  /** True when the answer was served from the result cache, without running the query. */
-  public boolean resultCacheHit() {
-    return resultCacheHit;
-  }
-
-  /**
-   * The newest event time ingested into the tables the query read, when it was computed; null when
-   * unknown (backend-only tables, tables without a time column, nothing ingested yet).
-   */
-  public @Nullable Instant asOf() {
-    return asOf;
-  }
-
-  /** When the answer was computed (earlier than now for a result-cache hit). */
-  public Instant computedAt() {
-    return computedAt;
-  }
-
   /** How old the answer is at {@code now}. */
   public Duration age(Instant now) {
     Duration d = Duration.between(computedAt, now);
     return d.isNegative() ? Duration.ZERO : d;
-  }
-
-  /**
-   * True when rows were ingested into the tables read after this answer was computed: it was served
-   * from the result cache under a {@code max_staleness} allowance.
-   */
-  public boolean stale() {
-    return stale;
-  }
-
-  /**
-   * Why rows may be missing from the answer (a range of raw rows evicted from the cache with no
-   * backend to read it from), or null when the answer is complete.
-   */
-  public @Nullable String missing() {
-    return missing;
   }
 
   /** A one-line JSON object with every field; the form sent as Flight app metadata. */

@@ -7,8 +7,11 @@ import java.util.Map;
 /**
  * What an ingest did: how many rows were stored, and how many of them were left out of the window
  * aggregates, by reason. Rows left out of the aggregates are still stored as raw rows.
+ *
+ * @param rowsAccepted rows stored in the cache (and, with a backend, queued for it)
+ * @param notAggregated every reason with a non-zero count of rows stored but not aggregated
  */
-public final class IngestResult {
+public record IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
   /** Why a stored row did not update any window aggregate. */
   public enum Reason {
     /** Its event time is older than every retained window of its table. */
@@ -24,14 +27,25 @@ public final class IngestResult {
     NULL_VALUE
   }
 
-  private static final IngestResult EMPTY = new IngestResult(0, new EnumMap<>(Reason.class));
+  private static final IngestResult EMPTY = new IngestResult(0, Map.of());
 
-  private final long rowsAccepted;
-  private final Map<Reason, Long> notAggregated;
-
-  private IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
-    this.rowsAccepted = rowsAccepted;
-    this.notAggregated = Collections.unmodifiableMap(notAggregated);
+  /**
+   * Keeps only the reasons with a non-zero count, in a map of its own that cannot be changed.
+   *
+   * @throws IllegalArgumentException if {@code rowsAccepted} is negative
+   */
+  public IngestResult {
+    if (rowsAccepted < 0) {
+      throw new IllegalArgumentException("rowsAccepted must be >= 0, got " + rowsAccepted);
+    }
+    EnumMap<Reason, Long> counted = new EnumMap<>(Reason.class);
+    notAggregated.forEach(
+        (reason, n) -> {
+          if (n > 0) {
+            counted.put(reason, n);
+          }
+        });
+    notAggregated = Collections.unmodifiableMap(counted);
   }
 
   /** A result of {@code rowsAccepted} rows, none left out of the aggregates. */
@@ -41,22 +55,7 @@ public final class IngestResult {
 
   /** A result of {@code rowsAccepted} rows of which {@code notAggregated} skipped the windows. */
   public static IngestResult of(long rowsAccepted, Map<Reason, Long> notAggregated) {
-    if (rowsAccepted < 0) {
-      throw new IllegalArgumentException("rowsAccepted must be >= 0, got " + rowsAccepted);
-    }
-    EnumMap<Reason, Long> copy = new EnumMap<>(Reason.class);
-    notAggregated.forEach(
-        (reason, n) -> {
-          if (n > 0) {
-            copy.put(reason, n);
-          }
-        });
-    return new IngestResult(rowsAccepted, copy);
-  }
-
-  /** Rows stored in the cache (and, with a backend, queued for it). */
-  public long rowsAccepted() {
-    return rowsAccepted;
+    return new IngestResult(rowsAccepted, notAggregated);
   }
 
   /** Rows stored but not aggregated for {@code reason}. */
@@ -69,21 +68,11 @@ public final class IngestResult {
     return rowsNotAggregated(Reason.TOO_LATE);
   }
 
-  /** Every reason with a non-zero count. */
-  public Map<Reason, Long> notAggregated() {
-    return notAggregated;
-  }
-
   /** The sum of this result and {@code other}. */
   public IngestResult plus(IngestResult other) {
     EnumMap<Reason, Long> sum = new EnumMap<>(Reason.class);
     sum.putAll(notAggregated);
     other.notAggregated.forEach((r, n) -> sum.merge(r, n, Long::sum));
     return new IngestResult(rowsAccepted + other.rowsAccepted, sum);
-  }
-
-  @Override
-  public String toString() {
-    return "IngestResult{rowsAccepted=" + rowsAccepted + ", notAggregated=" + notAggregated + "}";
   }
 }

@@ -3,7 +3,6 @@ package io.hyprstream.api;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
-import org.jspecify.annotations.Nullable;
 
 /**
  * A tumbling window: its size and how long its windows are kept.
@@ -15,8 +14,11 @@ import org.jspecify.annotations.Nullable;
  * <pre>{@code
  * WindowSpec hourly = WindowSpec.tumbling(Duration.ofHours(1)).withRetention(Duration.ofDays(90));
  * }</pre>
+ *
+ * @param size the window length, a positive whole number of seconds
+ * @param retention how long a window is kept after it ends, at least {@code size}
  */
-public final class WindowSpec {
+public record WindowSpec(Duration size, Duration retention) {
   /** 5m kept 1 day, 30m kept 7 days, 1h kept 31 days, 1d kept 400 days, 1w kept 5 years. */
   public static final List<WindowSpec> DEFAULTS =
       List.of(
@@ -29,12 +31,23 @@ public final class WindowSpec {
   /** Windows of sizes without a listed default are kept for this many window lengths. */
   static final int DEFAULT_RETAINED_WINDOWS = 288;
 
-  private final Duration size;
-  private final Duration retention;
-
-  private WindowSpec(Duration size, Duration retention) {
-    this.size = size;
-    this.retention = retention;
+  /**
+   * A tumbling window of {@code size} kept for {@code retention} after it ends.
+   *
+   * @throws IllegalArgumentException if {@code size} is not a positive whole number of seconds, or
+   *     {@code retention} is shorter than {@code size}
+   */
+  public WindowSpec {
+    Objects.requireNonNull(size, "size");
+    Objects.requireNonNull(retention, "retention");
+    if (size.isNegative() || size.isZero() || size.getNano() != 0) {
+      throw new IllegalArgumentException(
+          "window size must be a positive whole number of seconds, got " + size);
+    }
+    if (retention.compareTo(size) < 0) {
+      throw new IllegalArgumentException(
+          "retention " + retention + " is shorter than the window size " + size);
+    }
   }
 
   /**
@@ -44,10 +57,6 @@ public final class WindowSpec {
    */
   public static WindowSpec tumbling(Duration size) {
     Objects.requireNonNull(size, "size");
-    if (size.isNegative() || size.isZero() || size.getNano() != 0) {
-      throw new IllegalArgumentException(
-          "window size must be a positive whole number of seconds, got " + size);
-    }
     return new WindowSpec(size, defaultRetention(size));
   }
 
@@ -110,22 +119,7 @@ public final class WindowSpec {
    * @throws IllegalArgumentException if {@code retention} is shorter than the window size
    */
   public WindowSpec withRetention(Duration retention) {
-    Objects.requireNonNull(retention, "retention");
-    if (retention.compareTo(size) < 0) {
-      throw new IllegalArgumentException(
-          "retention " + retention + " is shorter than the window size " + size);
-    }
     return new WindowSpec(size, retention);
-  }
-
-  /** The window length. */
-  public Duration size() {
-    return size;
-  }
-
-  /** How long a window is kept after it ends. */
-  public Duration retention() {
-    return retention;
   }
 
   /**
@@ -144,18 +138,6 @@ public final class WindowSpec {
       return s / 60 + "m";
     }
     return s + "s";
-  }
-
-  @Override
-  public boolean equals(@Nullable Object o) {
-    return o instanceof WindowSpec
-        && ((WindowSpec) o).size.equals(size)
-        && ((WindowSpec) o).retention.equals(retention);
-  }
-
-  @Override
-  public int hashCode() {
-    return size.hashCode() * 31 + retention.hashCode();
   }
 
   @Override
