@@ -3,6 +3,7 @@ package io.hyprstream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.testing.ManualClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.Freshness;
+import io.hyprstream.testing.ManualClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

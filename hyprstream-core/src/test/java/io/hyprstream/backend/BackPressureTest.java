@@ -8,15 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.ResourceExhaustedException;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.testing.PostgresSchema;
+import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.WriteThrough;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.apache.arrow.memory.BufferAllocator;
@@ -26,9 +24,9 @@ import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,17 +40,8 @@ final class BackPressureTest {
   private static final int ROWS = 1000;
 
   @TempDir Path dir;
-  private final String schema =
-      "hs_bp_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-
-  @AfterEach
-  void dropSchema() throws Exception {
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement()) {
-      st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
-    }
-  }
+  @RegisterExtension final PostgresSchema pg = new PostgresSchema("hs_bp_");
+  private final String schema = pg.name();
 
   /** Ingests batch {@code batch}: ROWS rows with distinct timestamps. */
   private static void ingest(Hyprstream hs, BufferAllocator allocator, long batch, long base) {

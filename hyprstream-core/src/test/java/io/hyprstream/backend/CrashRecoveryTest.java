@@ -4,22 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.testing.PostgresSchema;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,17 +28,8 @@ final class CrashRecoveryTest {
   private static final int ROWS = 5000;
 
   @TempDir Path dir;
-  private final String schema =
-      "hs_crash_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-
-  @AfterEach
-  void dropSchema() throws Exception {
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement()) {
-      st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
-    }
-  }
+  @RegisterExtension final PostgresSchema pg = new PostgresSchema("hs_crash_");
+  private final String schema = pg.name();
 
   @Test
   void killDashNine_midIngest_restartDeliversEveryAcknowledgedRowOnce() throws Exception {

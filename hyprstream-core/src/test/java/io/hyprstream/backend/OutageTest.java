@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.testing.PostgresSchema;
+import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.WriteThrough;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.UUID;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -20,9 +18,9 @@ import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** PostgreSQL cut off, held away and restored under ingest: no loss, no duplicates. */
@@ -31,17 +29,8 @@ final class OutageTest {
   private static final int ROWS = 2000;
 
   @TempDir Path dir;
-  private final String schema =
-      "hs_outage_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-
-  @AfterEach
-  void dropSchema() throws Exception {
-    try (Connection c =
-            DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
-        Statement st = c.createStatement()) {
-      st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
-    }
-  }
+  @RegisterExtension final PostgresSchema pg = new PostgresSchema("hs_outage_");
+  private final String schema = pg.name();
 
   private static void ingest(Hyprstream hs, BufferAllocator allocator, long batch, long base) {
     try (VectorSchemaRoot root = VectorSchemaRoot.create(CrashChild.SCHEMA, allocator)) {

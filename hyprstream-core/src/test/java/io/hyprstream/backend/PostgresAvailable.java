@@ -1,5 +1,6 @@
 package io.hyprstream.backend;
 
+import io.hyprstream.testing.PostgresSchema;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -14,14 +15,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * unreachable PostgreSQL fails the tests.
  */
 final class PostgresAvailable implements ExecutionCondition {
-  static final String URL = "jdbc:postgresql://127.0.0.1:5432/test";
+  static final String URL = PostgresSchema.URL;
   static final String URI = "postgresql://postgres@127.0.0.1:5432/test";
 
   static Properties props() {
-    Properties p = new Properties();
-    p.setProperty("user", "postgres");
-    p.setProperty("connectTimeout", "5");
-    return p;
+    return PostgresSchema.props();
   }
 
   @Override

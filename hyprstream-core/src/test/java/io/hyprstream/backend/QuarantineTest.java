@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.testing.PostgresSchema;
+import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +18,6 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -25,9 +26,9 @@ import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,13 +40,8 @@ final class QuarantineTest {
   private static final int ROWS = 1000;
 
   @TempDir Path dir;
-  private final String schema =
-      "hs_quar_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-
-  @AfterEach
-  void dropSchema() throws Exception {
-    sql("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
-  }
+  @RegisterExtension final PostgresSchema pg = new PostgresSchema("hs_quar_");
+  private final String schema = pg.name();
 
   private static void sql(String statement) throws Exception {
     try (Connection c =

@@ -11,6 +11,7 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.backend.redis.RedisConnection;
+import io.hyprstream.testing.TcpProxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.backend.redis.RedisWindowPublisher;
+import io.hyprstream.testing.TcpProxy;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;

@@ -2,6 +2,7 @@ package io.hyprstream.backend;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.testing.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

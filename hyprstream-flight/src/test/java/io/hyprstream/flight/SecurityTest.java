@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.policy.Authentication;
+import io.hyprstream.testing.ManualClock;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Properties;
@@ -64,20 +64,6 @@ final class SecurityTest {
   void tearDown() {
     if (server != null) {
       server.close();
-    }
-  }
-
-  /** An instant source tests move by hand. */
-  static final class ManualClock implements InstantSource {
-    private volatile Instant now = Instant.now();
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
     }
   }
 

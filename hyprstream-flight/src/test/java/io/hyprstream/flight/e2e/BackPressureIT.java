@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
+import io.hyprstream.testing.TcpProxy;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -65,7 +66,7 @@ final class BackPressureIT {
     List<MetricRows.Row> acked = new ArrayList<>();
     int seed = 0;
     try (PostgresDatabase pg = PostgresDatabase.create();
-        StallingProxy proxy = new StallingProxy(5432);
+        TcpProxy proxy = new TcpProxy(5432);
         ServerProcess server =
             ServerProcess.start(
                 "--engine",

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.backend.BackendStores;
 import io.hyprstream.flight.FlightJdbc;
+import io.hyprstream.testing.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -52,7 +53,7 @@ final class RedisBackendIT {
     List<MetricRows.Row> all = new ArrayList<>(before);
     all.addAll(during);
     try (RedisKeys redis = RedisKeys.create();
-        StallingProxy proxy = new StallingProxy(RedisKeys.PORT)) {
+        TcpProxy proxy = new TcpProxy(RedisKeys.PORT)) {
       List<String> args =
           List.of(
               "--engine",

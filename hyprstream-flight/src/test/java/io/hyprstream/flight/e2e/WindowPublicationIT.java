@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
+import io.hyprstream.testing.TcpProxy;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,7 +36,7 @@ final class WindowPublicationIT {
     List<MetricRows.Row> all = new ArrayList<>(first);
     all.addAll(during);
     try (RedisKeys redis = RedisKeys.create();
-        StallingProxy proxy = new StallingProxy(RedisKeys.PORT);
+        TcpProxy proxy = new TcpProxy(RedisKeys.PORT);
         ServerProcess server =
             ServerProcess.start(
                 "--publish-windows",

@@ -11,6 +11,7 @@ import io.hyprstream.flight.TestServer;
 import io.hyprstream.flight.internal.ArrowValues;
 import io.hyprstream.flight.internal.Metadata;
 import io.hyprstream.flight.policy.Authentication;
+import io.hyprstream.testing.ManualClock;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -76,20 +77,6 @@ final class SqlShellTest {
     executor.shutdownNow();
     if (server != null) {
       server.close();
-    }
-  }
-
-  /** An instant source the test moves by hand. */
-  private static final class ManualClock implements InstantSource {
-    private volatile Instant now = Instant.now();
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
     }
   }
 

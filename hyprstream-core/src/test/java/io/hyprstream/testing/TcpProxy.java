@@ -1,4 +1,4 @@
-package io.hyprstream.backend;
+package io.hyprstream.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +18,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * binding the same port again on restore failed now and then with "Address already in use": once
  * released, an ephemeral port can be handed to any outgoing connection on the machine.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
   private final int targetPort;
   private final int port;
   private final List<Socket> open = new CopyOnWriteArrayList<>();
@@ -27,7 +27,8 @@ final class TcpProxy implements AutoCloseable {
   private volatile boolean cut;
   private volatile boolean stalled;
 
-  TcpProxy(int targetPort) throws IOException {
+  /** A proxy on a free loopback port to {@code 127.0.0.1:targetPort}. */
+  public TcpProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
     this.server = new ServerSocket();
     server.setReuseAddress(true);
@@ -36,7 +37,7 @@ final class TcpProxy implements AutoCloseable {
     accept();
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
@@ -95,7 +96,7 @@ final class TcpProxy implements AutoCloseable {
   }
 
   /** Resets every open connection and every new one. */
-  void cut() {
+  public void cut() {
     cut = true;
     for (Socket s : open) {
       reset(s);
@@ -104,17 +105,17 @@ final class TcpProxy implements AutoCloseable {
   }
 
   /** Holds every byte in flight, in both directions, until {@link #resume}; nothing is reset. */
-  void stall() {
+  public void stall() {
     stalled = true;
   }
 
   /** Lets held bytes through again. */
-  void resume() {
+  public void resume() {
     stalled = false;
   }
 
   /** Passes new connections through again. */
-  void restore() {
+  public void restore() {
     cut = false;
   }
 
