@@ -154,7 +154,7 @@ final class PartitionOwner implements AutoCloseable {
         now.add(tp.partition());
       }
       owned = Set.copyOf(now);
-      LOG.info("cluster member {} owns partitions {}", config.instanceId(), owned);
+      LOG.info("cluster member {} owns partitions {}", config.instanceId(), now);
     }
 
     @Override
@@ -162,6 +162,7 @@ final class PartitionOwner implements AutoCloseable {
       Set<Integer> now = new TreeSet<>(owned);
       partitions.forEach(tp -> now.remove(tp.partition()));
       owned = Set.copyOf(now);
+      LOG.info("cluster member {} owns partitions {}", config.instanceId(), new TreeSet<>(now));
     }
 
     @Override
