@@ -41,10 +41,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Three instances in one cluster on a real KRaft broker in this JVM: rows ingested through any of
- * them land, whole keys at a time, on the instance that owns the key's partition, and the union of
- * the three instances' window views and running columns equals one instance fed the same rows and
- * DuckDB's {@code time_bucket ... GROUP BY} over those rows.
+ * Instances of one cluster on a real KRaft broker in this JVM. Three of them: rows ingested through
+ * any of them land, whole keys at a time, on the instance that owns the key's partition, and the
+ * union of the three instances' window views and running columns equals one instance fed the same
+ * rows and DuckDB's {@code time_bucket ... GROUP BY} over those rows.
  */
 final class ClusterWindowsTest {
   private static final Instant END = Instant.parse("2026-03-11T08:00:00Z");
@@ -134,7 +134,8 @@ final class ClusterWindowsTest {
       }
       Thread.sleep(50);
     }
-    throw new AssertionError("partitions not assigned to all 3 instances: " + last);
+    throw new AssertionError(
+        "partitions not assigned to all " + nodes.size() + " instances: " + last);
   }
 
   /** 10 days of random rows for 60 metrics, ~2% null values, 10% out of order. */
@@ -340,6 +341,40 @@ final class ClusterWindowsTest {
         assertThrows(BackendUnavailableException.class, () -> instance(nowhere));
     assertTrue(e.getMessage().contains("cluster log"), e.getMessage());
     assertTrue(e.getMessage().contains("127.0.0.1:1"), e.getMessage());
+  }
+
+  /**
+   * With its Kafka gone, an instance refuses ingest naming the cluster log, and what it had
+   * acknowledged before is still in its windows.
+   */
+  @Test
+  void kafkaGoesDown_ingestIsRefusedNamingTheClusterLog_acknowledgedRowsStay() throws Exception {
+    List<TestData.Row> before = randomRows(5, 3000);
+    try (EmbeddedKafka own = EmbeddedKafka.start();
+        ClusteredHyprstream node =
+            (ClusteredHyprstream)
+                instance(
+                    ClusterConfig.kafka(own.bootstrapServers(), newClusterName())
+                        .withPartitions(PARTITIONS)
+                        .withKafkaProperty("request.timeout.ms", "1000")
+                        .withKafkaProperty("delivery.timeout.ms", "3000"))) {
+      awaitBalanced(List.of(node));
+      assertEquals(before.size(), ingestRoundRobin(List.of(node), before, 500));
+      awaitCaughtUp(List.of(node));
+      String counts = "SELECT metric_id, sum(value_count) FROM metrics_1d GROUP BY 1";
+      List<List<@Nullable Object>> acknowledged = union(List.of(node), counts);
+      assertTrue(acknowledged.size() > 1);
+
+      String bootstrap = own.bootstrapServers();
+      own.close();
+      try (VectorSchemaRoot batch = TestData.metrics(allocator, randomRows(6, 100))) {
+        BackendUnavailableException e =
+            assertThrows(BackendUnavailableException.class, () -> node.ingest("metrics", batch));
+        assertTrue(e.getMessage().contains("cluster log"), e.getMessage());
+        assertTrue(e.getMessage().contains(bootstrap), e.getMessage());
+      }
+      assertEquals(acknowledged, union(List.of(node), counts), "acknowledged rows stay");
+    }
   }
 
   @Test

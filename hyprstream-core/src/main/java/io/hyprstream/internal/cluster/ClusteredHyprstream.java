@@ -36,6 +36,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jspecify.annotations.Nullable;
@@ -126,15 +127,13 @@ public final class ClusteredHyprstream implements Hyprstream {
                 List.of(new NewTopic(topic, Optional.of(config.partitions()), Optional.empty())))
             .all()
             .get(30, TimeUnit.SECONDS);
+        return; // created with the configured count
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof TopicExistsException)) {
           throw e;
         }
       }
-      Map<String, TopicDescription> described =
-          admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
-      int existing =
-          java.util.Objects.requireNonNull(described.get(topic), topic).partitions().size();
+      int existing = partitionCount(admin, topic);
       if (existing != config.partitions()) {
         throw new IllegalArgumentException(
             "cluster '"
@@ -159,6 +158,28 @@ public final class ClusteredHyprstream implements Hyprstream {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new HyprstreamException("interrupted while joining " + config, e);
+    }
+  }
+
+  /**
+   * The partition count of an existing topic. A topic another instance has just created may not be
+   * known to every broker yet: asked again until it is, for at most 30 s.
+   */
+  private static int partitionCount(Admin admin, String topic)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        Map<String, TopicDescription> described =
+            admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
+        return java.util.Objects.requireNonNull(described.get(topic), topic).partitions().size();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+            || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
     }
   }
 
