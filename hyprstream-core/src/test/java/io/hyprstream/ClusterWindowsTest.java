@@ -377,6 +377,38 @@ final class ClusterWindowsTest {
     }
   }
 
+  /**
+   * A partition's sub-batch larger than a Kafka record may be is sent as several records of row
+   * ranges, and every row arrives once, in order (the running count is the arrival position).
+   */
+  @Test
+  void subBatchLargerThanARecord_isSentInRowRanges_everyRowOnce() throws Exception {
+    long start = TestData.micros(END) - DAY_MICROS / 2;
+    List<TestData.Row> rows = new ArrayList<>();
+    for (int i = 0; i < 120_000; i++) { // one key: ~3.8 MB of Arrow in one partition
+      rows.add(new TestData.Row("big", start + i * 1000L, (double) (i % 97), i));
+    }
+    try (ClusteredHyprstream node =
+        (ClusteredHyprstream)
+            instance(
+                ClusterConfig.kafka(kafka.bootstrapServers(), newClusterName())
+                    .withPartitions(PARTITIONS))) {
+      awaitBalanced(List.of(node));
+      assertEquals(rows.size(), ingestRoundRobin(List.of(node), rows, rows.size()));
+      awaitCaughtUp(List.of(node));
+      assertTrue(node.recordsApplied() > 4, "records: " + node.recordsApplied());
+      List<List<@Nullable Object>> counted =
+          rows(
+              node,
+              "SELECT count(*), count(DISTINCT seq), min(seq), max(seq),"
+                  + " bool_and(value_running_window_count = 1 + seq - first_seq)"
+                  + " FROM (SELECT *, min(seq) OVER (PARTITION BY time_bucket(INTERVAL '5"
+                  + " minutes', timestamp)) AS first_seq FROM metrics)");
+      assertEquals(
+          List.of(120_000L, 120_000L, 0L, 119_999L, true), counted.get(0), "rows once, in order");
+    }
+  }
+
   @Test
   void partitionCountDiffersFromTheTopic_startIsRefused() {
     String name = newClusterName();
