@@ -4,9 +4,11 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.CacheConfig;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.internal.EngineConfig;
+import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import io.hyprstream.writethrough.WriteThrough;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,6 +73,7 @@ public final class HyprstreamBuilder {
   public static final Duration DEFAULT_RESULT_CACHE_TTL = Duration.ofMinutes(5);
 
   private @Nullable Long cacheMemoryLimit;
+  private @Nullable ClusterConfig cluster;
 
   /** Where the write-ahead log lives unless told otherwise (relative to the working directory). */
   public static final Path DEFAULT_DATA_DIRECTORY = Path.of("hyprstream-data");
@@ -384,6 +387,18 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * Joins a cluster of instances that share one ingest log on Kafka (docs/cluster.md): ingest
+   * through any instance is written to the log, and each instance applies the key partitions Kafka
+   * assigns it. Needs {@code org.apache.kafka:kafka-clients} on the class path. Not yet combined
+   * with a backend.
+   */
+  public HyprstreamBuilder cluster(ClusterConfig config) {
+    checkUnset(this.cluster, "cluster");
+    this.cluster = Objects.requireNonNull(config, "cluster");
+    return this;
+  }
+
+  /**
    * Opens the cache and starts the instance.
    *
    * @throws IllegalArgumentException when options conflict (a view name used twice)
@@ -399,6 +414,10 @@ public final class HyprstreamBuilder {
         throw new IllegalArgumentException(
             "'" + table + "' has window aggregates, whose spec already names its time column");
       }
+    }
+    ClusterConfig clusterConfig = cluster;
+    if (clusterConfig != null) {
+      checkClusterable();
     }
     EngineConfig config =
         new EngineConfig(
@@ -431,7 +450,23 @@ public final class HyprstreamBuilder {
                     : maxWriteThroughLag,
                 WriteThrough.Bounds.DEFAULTS.quickRetries()),
             windowListener);
-    return new Engine(config);
+    Engine engine = new Engine(config);
+    return clusterConfig == null ? engine : ClusteredHyprstream.start(engine, clusterConfig, specs);
+  }
+
+  /** Cluster mode's limits today, checked before anything starts. */
+  private void checkClusterable() {
+    if (backend != null) {
+      throw new IllegalArgumentException(
+          "cluster and backend cannot be combined yet: exactly-once write-through from partition"
+              + " owners is not built (docs/cluster.md)");
+    }
+    try {
+      Class.forName("org.apache.kafka.clients.producer.KafkaProducer");
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(
+          "cluster mode needs org.apache.kafka:kafka-clients on the class path", e);
+    }
   }
 
   private static void checkUnset(@Nullable Object current, String option) {

@@ -10,6 +10,7 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.ingest.Flusher;
+import io.hyprstream.internal.ingest.IngestLog;
 import io.hyprstream.internal.ingest.IngestPipeline;
 import io.hyprstream.internal.query.BackendReads;
 import io.hyprstream.internal.query.InsertAsIngest;
@@ -341,6 +342,29 @@ public final class Engine implements Hyprstream {
   public IngestResult ingest(String table, VectorSchemaRoot batch) {
     checkOpen();
     return ingest.ingest(table, batch);
+  }
+
+  /**
+   * Cluster mode: sends every later live ingest to the cluster's shared log instead of this
+   * instance's windows; the owner of each key partition applies them with {@link #applyLogged}.
+   */
+  public void routeLiveIngestTo(IngestLog log) {
+    checkOpen();
+    ingest.routeLiveIngestTo(log);
+  }
+
+  /**
+   * Cluster mode: applies batches this instance took from the shared log for the partitions it
+   * owns, as a live ingest here. Takes ownership of the batches.
+   */
+  public IngestResult applyLogged(String table, List<VectorSchemaRoot> batches) {
+    checkOpen();
+    return ingest.applyLogged(table, batches);
+  }
+
+  /** The engine's allocator; what the cluster decodes from the log is allocated here. */
+  public BufferAllocator allocator() {
+    return allocator;
   }
 
   // ------------------------------------------------------------------------------------ query

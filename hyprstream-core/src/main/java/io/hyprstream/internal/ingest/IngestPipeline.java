@@ -53,6 +53,9 @@ public final class IngestPipeline {
   private final Runnable afterIngest;
   private final @Nullable WindowListener windowListener;
 
+  /** Where live ingests go instead of this pipeline (cluster mode); null in single-node mode. */
+  private volatile @Nullable IngestLog sharedLog;
+
   /**
    * @param backend the backend, or null without one (then {@code wal} and {@code writeThrough} are
    *     null too)
@@ -112,11 +115,40 @@ public final class IngestPipeline {
   }
 
   /**
+   * Sends every later live ingest (in-process, Flight, SQL INSERT) to {@code log} instead of
+   * aggregating it here; the rows come back through {@link #applyLogged} on the instance that owns
+   * their keys. Set once, at start.
+   */
+  public void routeLiveIngestTo(IngestLog log) {
+    if (sharedLog != null) {
+      throw new IllegalStateException("live ingest is already routed to a shared log");
+    }
+    sharedLog = log;
+  }
+
+  /**
+   * Applies batches taken from the shared log (cluster mode) as a live ingest here: checked,
+   * aggregated and cached. Closes them on every path.
+   */
+  public IngestResult applyLogged(String name, List<VectorSchemaRoot> batches) {
+    return ingestHere(name, batches, IngestMode.LIVE);
+  }
+
+  /**
    * Ingests batches the engine owns into table {@code name}, as {@code mode} says; closes them on
-   * every path.
+   * every path. A live ingest goes to the shared log when there is one.
    */
   public IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, IngestMode mode) {
-    boolean log = mode == IngestMode.LIVE;
+    IngestLog shared = sharedLog;
+    if (shared == null || mode != IngestMode.LIVE) {
+      return ingestHere(name, batches, mode);
+    }
+    checkTarget(name, batches);
+    return batches.isEmpty() ? IngestResult.of(0) : shared.append(name, batches);
+  }
+
+  /** Refuses a bad table name or a window view, closing the batches. */
+  private void checkTarget(String name, List<VectorSchemaRoot> batches) {
     try {
       Tables.validateName(name);
     } catch (RuntimeException e) {
@@ -128,6 +160,11 @@ public final class IngestPipeline {
       throw new QueryRejectedException(
           "'" + name + "' is a window view maintained by Hyprstream; ingest into its table", null);
     }
+  }
+
+  private IngestResult ingestHere(String name, List<VectorSchemaRoot> batches, IngestMode mode) {
+    boolean log = mode == IngestMode.LIVE;
+    checkTarget(name, batches);
     if (batches.isEmpty()) {
       return IngestResult.of(0); // an empty stream stores nothing and creates nothing
     }

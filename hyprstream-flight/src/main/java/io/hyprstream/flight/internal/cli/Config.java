@@ -71,6 +71,9 @@ public final class Config {
   public static final String PUBLISH_WINDOWS = "publish.windows";
   public static final String PUBLISH_CLOSED_WINDOWS = "publish.closed_windows";
   public static final String PUBLISH_KEY_PREFIX = "publish.key_prefix";
+  public static final String CLUSTER_KAFKA = "cluster.kafka";
+  public static final String CLUSTER_NAME = "cluster.name";
+  public static final String CLUSTER_PARTITIONS = "cluster.partitions";
   public static final String TLS_CERT = "tls.cert";
   public static final String TLS_KEY = "tls.key";
   public static final String TLS_CLIENT_CA = "tls.client_ca";
@@ -332,6 +335,21 @@ public final class Config {
   /** The Redis URI window views are published to; empty when publication is off. */
   public String publishWindows() {
     return string(PUBLISH_WINDOWS);
+  }
+
+  /** The Kafka bootstrap servers of the cluster's ingest log; empty for a single instance. */
+  public String clusterKafka() {
+    return string(CLUSTER_KAFKA);
+  }
+
+  /** The cluster's name: its Kafka topic and consumer group are named after it. */
+  public String clusterName() {
+    return string(CLUSTER_NAME);
+  }
+
+  /** The cluster's key partitions. */
+  public int clusterPartitions() {
+    return intValue(CLUSTER_PARTITIONS);
   }
 
   /** How many windows before the newest each published hash holds. */

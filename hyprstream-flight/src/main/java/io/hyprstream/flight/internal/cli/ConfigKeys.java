@@ -191,6 +191,23 @@ final class ConfigKeys {
                           ? "must not be empty: keys of other programs would mix in"
                           : null)
               .doc("Put before every published key."),
+          key(CLUSTER_KAFKA, STRING, "")
+              .flag("cluster-kafka", "BOOTSTRAP")
+              .doc(
+                  "Kafka bootstrap servers (HOST:PORT[,HOST:PORT...]) of the cluster's shared"
+                      + " ingest log; empty: a single instance."),
+          key(CLUSTER_NAME, STRING, "hyprstream")
+              .flag("cluster-name", "NAME")
+              .check(
+                  v ->
+                      ((String) v).matches("[A-Za-z0-9._-]{1,200}")
+                          ? null
+                          : "may hold only letters, digits, '.', '_' and '-'")
+              .doc("The cluster's name; its instances share it (topic hs.NAME.ingest)."),
+          key(CLUSTER_PARTITIONS, INT, 48)
+              .flag("cluster-partitions", "P")
+              .check(Check.between(1, 10000, "must be between 1 and 10000"))
+              .doc("Key partitions of the cluster; every instance must use the same count."),
           key(SERVER_HTTP_PORT, INT, 9090)
               .flag("http-port", "PORT")
               .check(

@@ -6,6 +6,7 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.backend.BackendStores;
 import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.backend.redis.RedisWindowPublisher;
+import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.flight.HyprstreamServer;
 import io.hyprstream.flight.internal.Health;
 import io.hyprstream.flight.internal.OpsHttpServer;
@@ -542,6 +543,11 @@ public final class Main implements Callable<Integer> {
             .walMaxBytes(cfg.maxLogBytes())
             .maxWriteThroughLag(cfg.maxLag())
             .snapshotInterval(cfg.snapshotInterval());
+      }
+      if (!cfg.clusterKafka().isEmpty()) {
+        builder.cluster(
+            ClusterConfig.kafka(cfg.clusterKafka(), cfg.clusterName())
+                .withPartitions(cfg.clusterPartitions()));
       }
       hs = builder.build();
     } catch (RuntimeException e) {

@@ -214,6 +214,12 @@ public final class DocumentedSettings {
         return "2";
       case Config.PUBLISH_KEY_PREFIX:
         return "documented:";
+      case Config.CLUSTER_KAFKA:
+        return ""; // off: a documented start needs no Kafka (ClusterIT runs one)
+      case Config.CLUSTER_NAME:
+        return "documented";
+      case Config.CLUSTER_PARTITIONS:
+        return "12";
       case Config.TLS_CERT:
       case Config.TLS_KEY:
       case Config.TLS_CLIENT_CA:

@@ -1,0 +1,176 @@
+package io.hyprstream.cluster;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How an instance joins a Hyprstream cluster: the Kafka cluster that carries the shared ingest log
+ * and the membership, the cluster's name, its partition count, and this instance's identity.
+ * Immutable; the {@code with...} methods return changed copies.
+ *
+ * <pre>{@code
+ * Hyprstream hs = Hyprstream.builder()
+ *     .cluster(ClusterConfig.kafka("broker1:9092,broker2:9092", "prod").withPartitions(48))
+ *     .build();
+ * }</pre>
+ *
+ * Every instance of one cluster must use the same name and partition count: the partition count
+ * fixes which instance owns which keys, and a topic created with one count is refused with another.
+ */
+public final class ClusterConfig {
+  /** Partitions when none are given: a few per instance for clusters of up to a dozen. */
+  public static final int DEFAULT_PARTITIONS = 48;
+
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,200}");
+
+  private final String bootstrapServers;
+  private final String name;
+  private final int partitions;
+  private final String instanceId;
+  private final @Nullable String advertisedLocation;
+  private final Map<String, String> kafkaProperties;
+
+  private ClusterConfig(
+      String bootstrapServers,
+      String name,
+      int partitions,
+      String instanceId,
+      @Nullable String advertisedLocation,
+      Map<String, String> kafkaProperties) {
+    this.bootstrapServers = bootstrapServers;
+    this.name = name;
+    this.partitions = partitions;
+    this.instanceId = instanceId;
+    this.advertisedLocation = advertisedLocation;
+    this.kafkaProperties = Map.copyOf(kafkaProperties);
+  }
+
+  /**
+   * A cluster on the Kafka cluster at {@code bootstrapServers} ({@code host:port[,host:port...]})
+   * named {@code name} (letters, digits, '.', '_', '-'), with {@link #DEFAULT_PARTITIONS}
+   * partitions and a random instance id.
+   *
+   * @throws IllegalArgumentException naming the option when a value is blank or not allowed
+   */
+  public static ClusterConfig kafka(String bootstrapServers, String name) {
+    Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+    Objects.requireNonNull(name, "name");
+    if (bootstrapServers.isBlank()) {
+      throw new IllegalArgumentException("cluster Kafka bootstrap servers must not be blank");
+    }
+    checkName(name, "cluster name");
+    return new ClusterConfig(
+        bootstrapServers.strip(),
+        name,
+        DEFAULT_PARTITIONS,
+        "hs-" + UUID.randomUUID().toString().substring(0, 8),
+        null,
+        Map.of());
+  }
+
+  /**
+   * The number of key partitions (and of the ingest topic's Kafka partitions); at least 1. More
+   * partitions than instances lets the cluster grow without moving keys between partitions.
+   */
+  public ClusterConfig withPartitions(int count) {
+    if (count < 1 || count > 10_000) {
+      throw new IllegalArgumentException(
+          "cluster partitions must be between 1 and 10000, not " + count);
+    }
+    return new ClusterConfig(
+        bootstrapServers, name, count, instanceId, advertisedLocation, kafkaProperties);
+  }
+
+  /** This instance's id in the group (Kafka's {@code client.id}); unique within the cluster. */
+  public ClusterConfig withInstanceId(String id) {
+    checkName(Objects.requireNonNull(id, "instanceId"), "cluster instance id");
+    return new ClusterConfig(
+        bootstrapServers, name, partitions, id, advertisedLocation, kafkaProperties);
+  }
+
+  /**
+   * The Flight location other instances and clients reach this one at, e.g. {@code
+   * grpc://10.0.0.5:50051}; null (the default) for an instance that serves no Flight endpoint.
+   */
+  public ClusterConfig withAdvertisedLocation(String location) {
+    Objects.requireNonNull(location, "advertisedLocation");
+    if (location.isBlank()) {
+      throw new IllegalArgumentException("cluster advertised location must not be blank");
+    }
+    return new ClusterConfig(
+        bootstrapServers, name, partitions, instanceId, location.strip(), kafkaProperties);
+  }
+
+  /**
+   * An extra Kafka client property for this instance's producer, consumer and admin clients
+   * (security settings such as {@code security.protocol} or {@code sasl.jaas.config}). Properties
+   * Hyprstream sets itself for correctness (acks, idempotence, the group protocol, offsets) cannot
+   * be overridden.
+   */
+  public ClusterConfig withKafkaProperty(String key, String value) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(value, "value");
+    Map<String, String> props = new LinkedHashMap<>(kafkaProperties);
+    props.put(key, value);
+    return new ClusterConfig(
+        bootstrapServers, name, partitions, instanceId, advertisedLocation, props);
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int partitions() {
+    return partitions;
+  }
+
+  public String instanceId() {
+    return instanceId;
+  }
+
+  public @Nullable String advertisedLocation() {
+    return advertisedLocation;
+  }
+
+  public Map<String, String> kafkaProperties() {
+    return kafkaProperties;
+  }
+
+  /** The Kafka topic that carries the cluster's ingest log. */
+  public String ingestTopic() {
+    return "hs." + name + ".ingest";
+  }
+
+  /** The Kafka consumer group the cluster's instances form. */
+  public String groupId() {
+    return "hs." + name;
+  }
+
+  @Override
+  public String toString() {
+    return "cluster '"
+        + name
+        + "' on Kafka "
+        + bootstrapServers
+        + " ("
+        + partitions
+        + " partitions, instance "
+        + instanceId
+        + ")";
+  }
+
+  private static void checkName(String value, String option) {
+    if (!NAME.matcher(value).matches()) {
+      throw new IllegalArgumentException(
+          option + " '" + value + "' may hold only letters, digits, '.', '_' and '-'");
+    }
+  }
+}

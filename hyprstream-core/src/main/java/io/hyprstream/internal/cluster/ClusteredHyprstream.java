@@ -1,0 +1,372 @@
+package io.hyprstream.internal.cluster;
+
+import io.hyprstream.Hyprstream;
+import io.hyprstream.Operations;
+import io.hyprstream.QueryResult;
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.CacheStatistics;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.IngestResult;
+import io.hyprstream.cluster.ClusterConfig;
+import io.hyprstream.internal.Engine;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A Hyprstream instance in a cluster: the local {@link Engine} with its live ingest routed to the
+ * cluster's Kafka log ({@link KafkaIngestLog}) and a {@link PartitionOwner} applying the partitions
+ * Kafka assigns it. Queries answer from this instance's engine, that is, from the keys of the
+ * partitions it owns (docs/cluster.md: fan-out across instances is not built yet).
+ *
+ * <p>An ingest is acknowledged once Kafka has it; its rows reach the windows of their owner a
+ * moment later, when the owner has read them ({@link #awaitCaughtUp} waits for that here).
+ */
+public final class ClusteredHyprstream implements Hyprstream {
+  /** Records stay below Kafka's default 1 MiB message limit. */
+  static final int MAX_RECORD_BYTES = 900 * 1024;
+
+  private final Engine engine;
+  private final ClusterConfig config;
+  private final Admin admin;
+  private final Producer<byte[], byte[]> producer;
+  private final PartitionOwner owner;
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  private ClusteredHyprstream(
+      Engine engine,
+      ClusterConfig config,
+      Admin admin,
+      Producer<byte[], byte[]> producer,
+      PartitionOwner owner) {
+    this.engine = engine;
+    this.config = config;
+    this.admin = admin;
+    this.producer = producer;
+    this.owner = owner;
+  }
+
+  /**
+   * Joins {@code engine} to the cluster: creates the ingest topic when it does not exist (or checks
+   * its partition count), routes live ingest to it and starts applying owned partitions. Takes
+   * ownership of the engine and closes it when the start fails.
+   *
+   * @param specs the engine's aggregations, whose key columns place rows in partitions
+   * @throws io.hyprstream.api.BackendUnavailableException when Kafka cannot be reached
+   * @throws IllegalArgumentException when the topic exists with another partition count
+   */
+  public static ClusteredHyprstream start(
+      Engine engine, ClusterConfig config, List<AggregationSpec> specs) {
+    Admin admin = null;
+    Producer<byte[], byte[]> producer = null;
+    KafkaConsumer<byte[], byte[]> consumer = null;
+    try {
+      admin = Admin.create(clientProperties(config, "admin"));
+      ensureTopic(admin, config);
+      producer = new KafkaProducer<>(producerProperties(config));
+      consumer = new KafkaConsumer<>(consumerProperties(config));
+      PartitionOwner owner = new PartitionOwner(config, consumer, engine);
+      engine.routeLiveIngestTo(
+          new KafkaIngestLog(config, producer, engine.allocator(), specs, MAX_RECORD_BYTES));
+      owner.start();
+      return new ClusteredHyprstream(engine, config, admin, producer, owner);
+    } catch (RuntimeException | Error e) {
+      closeQuietly(consumer, e);
+      closeQuietly(producer, e);
+      closeQuietly(admin, e);
+      engine.close();
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(@Nullable AutoCloseable c, Throwable failure) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (Exception suppressed) {
+        failure.addSuppressed(suppressed);
+      }
+    }
+  }
+
+  private static void ensureTopic(Admin admin, ClusterConfig config) {
+    String topic = config.ingestTopic();
+    try {
+      try {
+        admin
+            .createTopics(
+                List.of(new NewTopic(topic, Optional.of(config.partitions()), Optional.empty())))
+            .all()
+            .get(30, TimeUnit.SECONDS);
+        return; // created with the configured count
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw e;
+        }
+      }
+      int existing = partitionCount(admin, topic);
+      if (existing != config.partitions()) {
+        throw new IllegalArgumentException(
+            "cluster '"
+                + config.name()
+                + "' has "
+                + existing
+                + " partitions (topic '"
+                + topic
+                + "'), not the configured "
+                + config.partitions()
+                + ": every instance must use the same partition count");
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      throw new io.hyprstream.api.BackendUnavailableException(
+          "cannot reach the cluster log (Kafka at "
+              + config.bootstrapServers()
+              + ") to create or check topic '"
+              + topic
+              + "': "
+              + (e.getCause() == null ? e : e.getCause()),
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HyprstreamException("interrupted while joining " + config, e);
+    }
+  }
+
+  /**
+   * The partition count of an existing topic. A topic another instance has just created may not be
+   * known to every broker yet: asked again until it is, for at most 30 s.
+   */
+  private static int partitionCount(Admin admin, String topic)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        Map<String, TopicDescription> described =
+            admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
+        return java.util.Objects.requireNonNull(described.get(topic), topic).partitions().size();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+            || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  private static Properties clientProperties(ClusterConfig config, String role) {
+    Properties p = new Properties();
+    p.putAll(config.kafkaProperties());
+    p.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    p.put(CommonClientConfigs.CLIENT_ID_CONFIG, config.instanceId() + "-" + role);
+    return p;
+  }
+
+  private static Properties producerProperties(ClusterConfig config) {
+    Properties p = new Properties();
+    // Timeouts an operator may tune; the acknowledgement waits at most delivery.timeout.ms.
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
+    p.putAll(clientProperties(config, "ingest"));
+    // An acknowledgement means every in-sync replica has the record, written once.
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(MAX_RECORD_BYTES + 64 * 1024));
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    return p;
+  }
+
+  private static Properties consumerProperties(ClusterConfig config) {
+    Properties p = clientProperties(config, "owner");
+    // The member's client.id is the instance id: describeConsumerGroups names owners by it.
+    p.put(CommonClientConfigs.CLIENT_ID_CONFIG, config.instanceId());
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
+    p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer"); // KIP-848: incremental, broker-side
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    return p;
+  }
+
+  /** This instance's cluster configuration. */
+  public ClusterConfig clusterConfig() {
+    return config;
+  }
+
+  /** The partitions Kafka has assigned this instance now. */
+  public Set<Integer> ownedPartitions() {
+    return owner.owned();
+  }
+
+  /** Log records this instance has applied, and refused, since it started. */
+  public long recordsApplied() {
+    return owner.recordsApplied();
+  }
+
+  public long recordsRefused() {
+    return owner.recordsRefused();
+  }
+
+  /**
+   * Waits until this instance has applied every record that was in its owned partitions when the
+   * call began; false when {@code timeout} passed first.
+   */
+  public boolean awaitCaughtUp(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Map<Integer, Long> end = endOffsets();
+    while (System.nanoTime() < deadline) {
+      Set<Integer> owned = owner.owned();
+      Map<Integer, Long> next = owner.nextOffsets();
+      boolean caughtUp = true;
+      for (int p : owned) {
+        if (next.getOrDefault(p, 0L) < end.getOrDefault(p, 0L)) {
+          caughtUp = false;
+          break;
+        }
+      }
+      if (caughtUp) {
+        return true;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /** The log end offset of every partition of the ingest topic. */
+  private Map<Integer, Long> endOffsets() {
+    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+    for (int p = 0; p < config.partitions(); p++) {
+      request.put(new TopicPartition(config.ingestTopic(), p), OffsetSpec.latest());
+    }
+    try {
+      Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> info =
+          admin.listOffsets(request).all().get(30, TimeUnit.SECONDS);
+      Map<Integer, Long> end = new HashMap<>();
+      info.forEach((tp, i) -> end.put(tp.partition(), i.offset()));
+      return end;
+    } catch (ExecutionException | TimeoutException e) {
+      throw new io.hyprstream.api.BackendUnavailableException(
+          "cannot read the cluster log's end offsets: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HyprstreamException("interrupted", e);
+    }
+  }
+
+  // ------------------------------------------------------------- the local engine, as it answers
+
+  @Override
+  public IngestResult ingest(String table, ArrowReader batches) {
+    return engine.ingest(table, batches);
+  }
+
+  @Override
+  public IngestResult ingest(String table, VectorSchemaRoot batch) {
+    return engine.ingest(table, batch);
+  }
+
+  @Override
+  public QueryResult query(String sql) {
+    return engine.query(sql);
+  }
+
+  @Override
+  public QueryResult query(
+      String sql, List<@Nullable Object> parameters, BufferAllocator allocator) {
+    return engine.query(sql, parameters, allocator);
+  }
+
+  @Override
+  public Schema querySchema(String sql) {
+    return engine.querySchema(sql);
+  }
+
+  @Override
+  public long execute(String sql, List<@Nullable Object> parameters) {
+    return engine.execute(sql, parameters);
+  }
+
+  @Override
+  public List<TableInfo> tables() {
+    return engine.tables();
+  }
+
+  @Override
+  public @Nullable Schema tableSchema(String table) {
+    return engine.tableSchema(table);
+  }
+
+  @Override
+  public List<CacheStatistics> cacheStatistics() {
+    return engine.cacheStatistics();
+  }
+
+  @Override
+  public void expire() {
+    engine.expire();
+  }
+
+  @Override
+  public Operations operations() {
+    return engine.operations();
+  }
+
+  /** Leaves the group (its partitions move to the others at once), then closes the engine. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      owner.close();
+    } finally {
+      try {
+        producer.close(Duration.ofSeconds(5));
+      } finally {
+        try {
+          admin.close(Duration.ofSeconds(5));
+        } finally {
+          engine.close();
+        }
+      }
+    }
+  }
+}

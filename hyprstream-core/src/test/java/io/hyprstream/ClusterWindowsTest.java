@@ -1,0 +1,437 @@
+package io.hyprstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.IngestResult;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.WindowSpec;
+import io.hyprstream.cluster.ClusterConfig;
+import io.hyprstream.internal.cluster.ClusteredHyprstream;
+import io.hyprstream.testing.EmbeddedKafka;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Instances of one cluster on a real KRaft broker in this JVM. Three of them: rows ingested through
+ * any of them land, whole keys at a time, on the instance that owns the key's partition, and the
+ * union of the three instances' window views and running columns equals one instance fed the same
+ * rows and DuckDB's {@code time_bucket ... GROUP BY} over those rows.
+ */
+final class ClusterWindowsTest {
+  private static final Instant END = Instant.parse("2026-03-11T08:00:00Z");
+  private static final long DAY_MICROS = 86_400_000_000L;
+  private static final int METRICS = 60;
+  private static final int PARTITIONS = 6;
+  private static final Duration SETTLE = Duration.ofSeconds(60);
+
+  private static EmbeddedKafka kafka;
+  private static int clusters;
+  private BufferAllocator allocator;
+
+  @BeforeAll
+  static void startKafka() throws Exception {
+    kafka = EmbeddedKafka.start();
+  }
+
+  @AfterAll
+  static void stopKafka() throws Exception {
+    kafka.close();
+  }
+
+  @BeforeEach
+  void setUp() {
+    allocator = new RootAllocator();
+  }
+
+  @AfterEach
+  void tearDown() {
+    allocator.close(); // fails the test if anything leaked
+  }
+
+  private static String newClusterName() {
+    return "test-" + (++clusters) + "-" + System.nanoTime();
+  }
+
+  private Hyprstream instance(@Nullable ClusterConfig cluster) {
+    HyprstreamBuilder b =
+        Hyprstream.builder()
+            .allocator(allocator)
+            .clock(InstantSource.fixed(END.plusSeconds(60)))
+            .cacheDuration(Duration.ofDays(30))
+            .expiryInterval(Duration.ZERO);
+    return cluster == null ? b.build() : b.cluster(cluster).build();
+  }
+
+  /** Three instances of a new cluster, once Kafka has assigned each of them partitions. */
+  private List<ClusteredHyprstream> cluster3() throws InterruptedException {
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes = new ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        nodes.add(
+            (ClusteredHyprstream)
+                instance(
+                    ClusterConfig.kafka(kafka.bootstrapServers(), name)
+                        .withPartitions(PARTITIONS)
+                        .withInstanceId("i" + i)));
+      }
+      awaitBalanced(nodes);
+      return nodes;
+    } catch (RuntimeException | Error | InterruptedException e) {
+      nodes.forEach(Hyprstream::close);
+      throw e;
+    }
+  }
+
+  /** Waits until every partition has exactly one owner and every instance owns some. */
+  private static void awaitBalanced(List<ClusteredHyprstream> nodes) throws InterruptedException {
+    long deadline = System.nanoTime() + SETTLE.toNanos();
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      Set<Integer> union = new TreeSet<>();
+      int total = 0;
+      boolean everyOneOwns = true;
+      StringBuilder seen = new StringBuilder();
+      for (ClusteredHyprstream n : nodes) {
+        Set<Integer> owned = n.ownedPartitions();
+        union.addAll(owned);
+        total += owned.size();
+        everyOneOwns &= !owned.isEmpty();
+        seen.append(n.clusterConfig().instanceId()).append('=').append(owned).append(' ');
+      }
+      last = seen.toString();
+      if (union.size() == PARTITIONS && total == PARTITIONS && everyOneOwns) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError(
+        "partitions not assigned to all " + nodes.size() + " instances: " + last);
+  }
+
+  /** 10 days of random rows for 60 metrics, ~2% null values, 10% out of order. */
+  private static List<TestData.Row> randomRows(long seed, int count) {
+    Random random = new Random(seed);
+    long endMicros = TestData.micros(END);
+    List<TestData.Row> rows = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      long t = endMicros - (long) (random.nextDouble() * 10 * DAY_MICROS);
+      String id = "m" + random.nextInt(METRICS);
+      Double v = random.nextInt(50) == 0 ? null : Math.round(random.nextGaussian() * 1000) / 10.0;
+      rows.add(new TestData.Row(id, t, v, 0));
+    }
+    rows.sort(Comparator.comparingLong(r -> r.micros));
+    for (int i = 0; i < count / 10; i++) {
+      int a = random.nextInt(count);
+      Collections.swap(rows, a, Math.max(0, a - random.nextInt(2000)));
+    }
+    List<TestData.Row> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      TestData.Row r = rows.get(i);
+      out.add(new TestData.Row(r.id, r.micros, r.value, i));
+    }
+    return out;
+  }
+
+  /** Ingests {@code rows} in batches, batch i through {@code through.get(i % size)}. */
+  private long ingestRoundRobin(
+      List<? extends Hyprstream> through, List<TestData.Row> rows, int batchRows) {
+    long accepted = 0;
+    for (int from = 0, i = 0; from < rows.size(); from += batchRows, i++) {
+      try (VectorSchemaRoot batch =
+          TestData.metrics(
+              allocator, rows.subList(from, Math.min(rows.size(), from + batchRows)))) {
+        IngestResult r = through.get(i % through.size()).ingest("metrics", batch);
+        accepted += r.rowsAccepted();
+      }
+    }
+    return accepted;
+  }
+
+  private static void awaitCaughtUp(List<ClusteredHyprstream> nodes) {
+    for (ClusteredHyprstream n : nodes) {
+      assertTrue(n.awaitCaughtUp(SETTLE), n.clusterConfig().instanceId() + " caught up");
+      assertEquals(0, n.recordsRefused(), n.clusterConfig().instanceId() + " refused records");
+    }
+  }
+
+  private static List<List<@Nullable Object>> rows(Hyprstream hs, String sql) throws Exception {
+    return TestData.rows(hs.query(sql));
+  }
+
+  /** Every instance's answer to {@code sql}, concatenated, sorted by the first columns' text. */
+  private static List<List<@Nullable Object>> union(List<? extends Hyprstream> nodes, String sql)
+      throws Exception {
+    List<List<@Nullable Object>> all = new ArrayList<>();
+    for (Hyprstream n : nodes) {
+      all.addAll(rows(n, sql));
+    }
+    all.sort(ROW_ORDER);
+    return all;
+  }
+
+  private static final Comparator<List<@Nullable Object>> ROW_ORDER =
+      Comparator.comparing((List<@Nullable Object> r) -> String.valueOf(r.get(0)))
+          .thenComparing(r -> String.valueOf(r.get(1)));
+
+  private static String interval(WindowSpec w) {
+    return "INTERVAL '" + w.size().getSeconds() + " seconds'";
+  }
+
+  @Test
+  void threeInstances_unionOfWindowViewsEqualsOneInstanceAndTimeBucketOracle() throws Exception {
+    List<TestData.Row> rows = randomRows(16, 24_000);
+    List<ClusteredHyprstream> nodes = cluster3();
+    try (Hyprstream single = instance(null)) {
+      try {
+        assertEquals(rows.size(), ingestRoundRobin(nodes, rows, 1500), "rows acknowledged");
+        ingestRoundRobin(List.of(single), rows, 1500);
+        awaitCaughtUp(nodes);
+
+        // Raw rows: each row on exactly one instance, each key on exactly one instance.
+        assertEquals(
+            rows.size(),
+            union(nodes, "SELECT seq, metric_id FROM metrics").size(),
+            "raw rows across the cluster");
+        Map<Object, String> ownerOfKey = new HashMap<>();
+        for (ClusteredHyprstream n : nodes) {
+          for (List<@Nullable Object> r : rows(n, "SELECT DISTINCT metric_id FROM metrics")) {
+            String before = ownerOfKey.put(r.get(0), n.clusterConfig().instanceId());
+            assertEquals(null, before, "key " + r.get(0) + " on two instances");
+          }
+          assertTrue(n.recordsApplied() > 0, n.clusterConfig().instanceId() + " applied records");
+        }
+        assertEquals(METRICS, ownerOfKey.size(), "every key has an owner");
+
+        for (WindowSpec w : WindowSpec.DEFAULTS) {
+          String view =
+              "SELECT metric_id, window_start, value_count, value_sum, value_avg, value_min,"
+                  + " value_max, value_stddev, value_slope, value_intercept FROM metrics_"
+                  + w.name();
+          String bucket = "time_bucket(" + interval(w) + ", timestamp)";
+          String x = "(epoch_us(timestamp) - epoch_us(" + bucket + ")) / 1e6";
+          Instant cutoff = END.plusSeconds(60).minus(w.retention());
+          String oracle =
+              "SELECT metric_id, "
+                  + bucket
+                  + " AS ws, COUNT(value), SUM(value), AVG(value), MIN(value), MAX(value),"
+                  + " STDDEV_SAMP(value), REGR_SLOPE(value, "
+                  + x
+                  + "), REGR_INTERCEPT(value, "
+                  + x
+                  + ") FROM metrics GROUP BY metric_id, ws HAVING ws + "
+                  + interval(w)
+                  + " > TIMESTAMP '"
+                  + TestData.utc(TestData.micros(cutoff))
+                  + "'";
+          List<List<@Nullable Object>> clustered = union(nodes, view);
+          List<List<@Nullable Object>> alone = union(List.of(single), view);
+          List<List<@Nullable Object>> expected = union(List.of(single), oracle);
+          assertTrue(expected.size() > METRICS, "oracle found windows for " + w.name());
+          assertEquals(alone.size(), clustered.size(), "windows of metrics_" + w.name());
+          assertEquals(expected.size(), clustered.size(), "oracle windows of " + w.name());
+          for (int i = 0; i < clustered.size(); i++) {
+            String where = "metrics_" + w.name() + " row " + i;
+            WindowOracleTest.assertRowClose(alone.get(i), clustered.get(i), where + " vs single");
+            WindowOracleTest.assertRowClose(
+                expected.get(i), clustered.get(i), where + " vs oracle");
+          }
+        }
+
+        // Running columns depend on each key's arrival order, which its partition keeps.
+        String running =
+            "SELECT seq, metric_id, value_running_window_sum, value_running_window_avg,"
+                + " value_running_window_count FROM metrics";
+        List<List<@Nullable Object>> clustered = union(nodes, running);
+        List<List<@Nullable Object>> alone = union(List.of(single), running);
+        Comparator<List<@Nullable Object>> bySeq = Comparator.comparingLong(r -> (Long) r.get(0));
+        clustered.sort(bySeq);
+        alone.sort(bySeq);
+        assertEquals(alone.size(), clustered.size());
+        for (int i = 0; i < alone.size(); i++) {
+          WindowOracleTest.assertRowClose(alone.get(i), clustered.get(i), "running row " + i);
+        }
+      } finally {
+        nodes.forEach(Hyprstream::close);
+      }
+    }
+  }
+
+  @Test
+  void badIngest_isRefusedAtTheReceivingInstance_andNothingIsLogged() throws Exception {
+    List<ClusteredHyprstream> nodes = cluster3();
+    try {
+      ClusteredHyprstream first = nodes.get(0);
+      try (VectorSchemaRoot batch = TestData.metrics(allocator, randomRows(3, 10).subList(0, 10))) {
+        QueryRejectedException view =
+            assertThrows(QueryRejectedException.class, () -> first.ingest("metrics_5m", batch));
+        assertTrue(view.getMessage().contains("window view"), view.getMessage());
+      }
+      Schema noKey = new Schema(List.of(Field.nullable("value", new ArrowType.Utf8())));
+      try (VectorSchemaRoot batch = VectorSchemaRoot.create(noKey, allocator)) {
+        ((VarCharVector) batch.getVector(0)).setSafe(0, "x".getBytes(StandardCharsets.UTF_8));
+        batch.setRowCount(1);
+        SchemaMismatchException e =
+            assertThrows(SchemaMismatchException.class, () -> first.ingest("metrics", batch));
+        assertEquals("metric_id", e.column());
+      }
+      // A table without window aggregates has no key: its batches spread whole over partitions.
+      Schema plain = new Schema(List.of(Field.nullable("name", new ArrowType.Utf8())));
+      for (int i = 0; i < 12; i++) {
+        try (VectorSchemaRoot batch = VectorSchemaRoot.create(plain, allocator)) {
+          ((VarCharVector) batch.getVector(0))
+              .setSafe(0, ("n" + i).getBytes(StandardCharsets.UTF_8));
+          batch.setRowCount(1);
+          assertEquals(1, nodes.get(i % 3).ingest("events", batch).rowsAccepted());
+        }
+      }
+      awaitCaughtUp(nodes);
+      long events = 0;
+      for (ClusteredHyprstream n : nodes) {
+        if (n.tableSchema("events") != null) {
+          events += ((Number) TestData.scalar(n.query("SELECT count(*) FROM events"))).longValue();
+        }
+        assertEquals(
+            0L,
+            ((Number) TestData.scalar(n.query("SELECT count(*) FROM metrics"))).longValue(),
+            "refused batches left no rows");
+      }
+      assertEquals(12, events, "every keyless row on exactly one instance");
+    } finally {
+      nodes.forEach(Hyprstream::close);
+    }
+  }
+
+  @Test
+  void kafkaUnreachable_startFailsNamingTheClusterLog() {
+    ClusterConfig nowhere =
+        ClusterConfig.kafka("127.0.0.1:1", newClusterName())
+            .withKafkaProperty("default.api.timeout.ms", "1500")
+            .withKafkaProperty("request.timeout.ms", "1000");
+    BackendUnavailableException e =
+        assertThrows(BackendUnavailableException.class, () -> instance(nowhere));
+    assertTrue(e.getMessage().contains("cluster log"), e.getMessage());
+    assertTrue(e.getMessage().contains("127.0.0.1:1"), e.getMessage());
+  }
+
+  /**
+   * With its Kafka gone, an instance refuses ingest naming the cluster log, and what it had
+   * acknowledged before is still in its windows.
+   */
+  @Test
+  void kafkaGoesDown_ingestIsRefusedNamingTheClusterLog_acknowledgedRowsStay() throws Exception {
+    List<TestData.Row> before = randomRows(5, 3000);
+    try (EmbeddedKafka own = EmbeddedKafka.start();
+        ClusteredHyprstream node =
+            (ClusteredHyprstream)
+                instance(
+                    ClusterConfig.kafka(own.bootstrapServers(), newClusterName())
+                        .withPartitions(PARTITIONS)
+                        .withKafkaProperty("request.timeout.ms", "1000")
+                        .withKafkaProperty("delivery.timeout.ms", "3000"))) {
+      awaitBalanced(List.of(node));
+      assertEquals(before.size(), ingestRoundRobin(List.of(node), before, 500));
+      awaitCaughtUp(List.of(node));
+      String counts = "SELECT metric_id, sum(value_count) FROM metrics_1d GROUP BY 1";
+      List<List<@Nullable Object>> acknowledged = union(List.of(node), counts);
+      assertTrue(acknowledged.size() > 1);
+
+      String bootstrap = own.bootstrapServers();
+      own.close();
+      try (VectorSchemaRoot batch = TestData.metrics(allocator, randomRows(6, 100))) {
+        BackendUnavailableException e =
+            assertThrows(BackendUnavailableException.class, () -> node.ingest("metrics", batch));
+        assertTrue(e.getMessage().contains("cluster log"), e.getMessage());
+        assertTrue(e.getMessage().contains(bootstrap), e.getMessage());
+      }
+      assertEquals(acknowledged, union(List.of(node), counts), "acknowledged rows stay");
+    }
+  }
+
+  /**
+   * A partition's sub-batch larger than a Kafka record may be is sent as several records of row
+   * ranges, and every row arrives once, in order (the running count is the arrival position).
+   */
+  @Test
+  void subBatchLargerThanARecord_isSentInRowRanges_everyRowOnce() throws Exception {
+    long start = TestData.micros(END) - DAY_MICROS / 2;
+    List<TestData.Row> rows = new ArrayList<>();
+    for (int i = 0; i < 120_000; i++) { // one key: ~3.8 MB of Arrow in one partition
+      rows.add(new TestData.Row("big", start + i * 1000L, (double) (i % 97), i));
+    }
+    try (ClusteredHyprstream node =
+        (ClusteredHyprstream)
+            instance(
+                ClusterConfig.kafka(kafka.bootstrapServers(), newClusterName())
+                    .withPartitions(PARTITIONS))) {
+      awaitBalanced(List.of(node));
+      assertEquals(rows.size(), ingestRoundRobin(List.of(node), rows, rows.size()));
+      awaitCaughtUp(List.of(node));
+      assertTrue(node.recordsApplied() > 4, "records: " + node.recordsApplied());
+      List<List<@Nullable Object>> counted =
+          rows(
+              node,
+              "SELECT count(*), count(DISTINCT seq), min(seq), max(seq),"
+                  + " bool_and(value_running_window_count = 1 + seq - first_seq)"
+                  + " FROM (SELECT *, min(seq) OVER (PARTITION BY time_bucket(INTERVAL '5"
+                  + " minutes', timestamp)) AS first_seq FROM metrics)");
+      assertEquals(
+          List.of(120_000L, 120_000L, 0L, 119_999L, true), counted.get(0), "rows once, in order");
+    }
+  }
+
+  @Test
+  void partitionCountDiffersFromTheTopic_startIsRefused() {
+    String name = newClusterName();
+    try (Hyprstream first =
+        instance(ClusterConfig.kafka(kafka.bootstrapServers(), name).withPartitions(4))) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  instance(ClusterConfig.kafka(kafka.bootstrapServers(), name).withPartitions(5)));
+      assertTrue(e.getMessage().contains("has 4 partitions"), e.getMessage());
+      assertTrue(first.tables().size() > 0);
+    }
+  }
+
+  @Test
+  void clusterWithBackend_isRefusedUntilExactlyOnceIsBuilt() {
+    HyprstreamBuilder b =
+        Hyprstream.builder()
+            .allocator(allocator)
+            .backend(BackendStore.none())
+            .cluster(ClusterConfig.kafka("127.0.0.1:1", "x"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
+    assertTrue(e.getMessage().contains("cluster and backend"), e.getMessage());
+  }
+}
