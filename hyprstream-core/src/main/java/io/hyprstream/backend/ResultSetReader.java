@@ -1,5 +1,6 @@
 package io.hyprstream.backend;
 
+import io.hyprstream.internal.arrow.Closeables;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -393,19 +394,7 @@ final class ResultSetReader extends ArrowReader {
 
   @Override
   protected void closeReadSource() throws IOException {
-    try {
-      rs.close();
-    } catch (SQLException e) {
-      throw new IOException(e.getMessage(), e);
-    } finally {
-      try {
-        onClose.close();
-      } catch (IOException | RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IOException(e);
-      }
-    }
+    Closeables.closeInOrder(rs, onClose);
   }
 
   @Override

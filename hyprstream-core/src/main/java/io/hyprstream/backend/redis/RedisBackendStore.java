@@ -6,7 +6,7 @@ import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
-import io.hyprstream.internal.arrow.ForwardingReader;
+import io.hyprstream.internal.arrow.DuckDbExport;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TableRef;
@@ -44,7 +44,6 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.duckdb.DuckDBConnection;
-import org.duckdb.DuckDBResultSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -518,20 +517,7 @@ public final class RedisBackendStore implements BackendStore {
       }
       st = c.createStatement();
       rs = st.executeQuery(sql);
-      ArrowReader reader = (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, READ_PAGE);
-      ResultSet heldRs = rs;
-      Statement heldSt = st;
-      return new ForwardingReader(
-          alloc,
-          reader,
-          () -> {
-            try {
-              heldRs.close();
-              heldSt.close();
-            } finally {
-              c.close();
-            }
-          });
+      return DuckDbExport.stream(rs, st, c, alloc, READ_PAGE);
     } catch (SQLException e) {
       Closeables.closeQuietly(rs);
       Closeables.closeQuietly(st);
