@@ -373,17 +373,7 @@ public final class AdbcBackendStore implements BackendStore {
     } catch (AdbcException e) {
       Closeables.closeQuietly(st);
       s.close();
-      if (AdbcSessions.isConnectionProblem(e)) {
-        throw sessions.unavailable("query failed", e);
-      }
-      throw new QueryRejectedException(
-          sessions.describe()
-              + " rejected the query: "
-              + sessions.scrub(e.getMessage())
-              + " (in: "
-              + sql
-              + ")",
-          e);
+      throw queryFailed(sql, e, AdbcSessions.isConnectionProblem(e));
     }
   }
 
@@ -421,18 +411,23 @@ public final class AdbcBackendStore implements BackendStore {
           usable -> heldConnection.close()); // back to the pool; Hikari checks it
     } catch (java.sql.SQLException e) {
       Closeables.closeQuietly(c);
-      if (sessions.isConnectionProblem(e)) {
-        throw sessions.unavailable("query failed", e);
-      }
-      throw new QueryRejectedException(
-          sessions.describe()
-              + " rejected the query: "
-              + sessions.scrub(e.getMessage())
-              + " (in: "
-              + sql
-              + ")",
-          e);
+      throw queryFailed(sql, e, sessions.isConnectionProblem(e));
     }
+  }
+
+  /** A query's failure: retryable when the connection failed, else the statement's refusal. */
+  private HyprstreamException queryFailed(String sql, Exception e, boolean connectionProblem) {
+    if (connectionProblem) {
+      return sessions.unavailable("query failed", e);
+    }
+    return new QueryRejectedException(
+        sessions.describe()
+            + " rejected the query: "
+            + sessions.scrub(e.getMessage())
+            + " (in: "
+            + sql
+            + ")",
+        e);
   }
 
   @Override

@@ -1,8 +1,7 @@
 package io.hyprstream.backend;
 
+import io.hyprstream.internal.arrow.EpochMicros;
 import java.nio.charset.StandardCharsets;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
@@ -124,11 +123,7 @@ final class AdbcBinding {
 
   /** {@code micros} since the epoch as UTC text a database casts to its timestamp types. */
   private static String timestampText(long micros) {
-    return LocalDateTime.ofEpochSecond(
-            Math.floorDiv(micros, 1_000_000L),
-            (int) Math.floorMod(micros, 1_000_000L) * 1000,
-            ZoneOffset.UTC)
-        .format(TIMESTAMP_TEXT);
+    return EpochMicros.toUtc(micros).format(TIMESTAMP_TEXT);
   }
 
   private static final DateTimeFormatter TIMESTAMP_TEXT =

@@ -1,6 +1,7 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.internal.arrow.Closeables;
+import io.hyprstream.internal.arrow.EpochMicros;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -328,8 +329,7 @@ final class ResultSetReader extends ArrowReader {
       if (t == null) {
         v.setNull(row);
       } else {
-        long micros = t.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + t.getNano() / 1_000;
-        ((TimeStampVector) v).setSafe(row, micros);
+        ((TimeStampVector) v).setSafe(row, EpochMicros.ofUtc(t));
       }
     } else if (v instanceof DateDayVector) {
       LocalDate d = rs.getObject(col, LocalDate.class);
