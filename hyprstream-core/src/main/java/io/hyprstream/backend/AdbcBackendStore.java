@@ -48,8 +48,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Sessions ({@link AdbcSessions}): one for writes and metadata (serialised, reopened after a
  * connection failure) and one per query, closed with its reader. Over JDBC, the sessions' JDBC
  * connections come from a HikariCP pool sized by {@link PoolSettings}, so a query (the read-through
- * path) reuses an open connection instead of connecting anew. Values the adapter cannot bind as
- * they are are converted by {@link AdbcBinding}.
+ * path) reuses an open connection instead of connecting anew. Values the adapter cannot bind
+ * unchanged are converted first ({@link AdbcBinding}).
  */
 public final class AdbcBackendStore implements BackendStore {
   private final BufferAllocator allocator;
@@ -66,13 +66,8 @@ public final class AdbcBackendStore implements BackendStore {
     this.allocator = allocator;
     this.sessions = sessions;
     this.dialect = dialect;
-    // SQLite and generic JDBC know no ADD COLUMN IF NOT EXISTS.
-    this.tables =
-        new BackendTables(
-            dialect,
-            SqlTypes::quote,
-            dialect == SqlTypes.POSTGRES || dialect == SqlTypes.DUCKDB,
-            true);
+    // Plain ADD COLUMN: SQLite and generic JDBC know no ADD COLUMN IF NOT EXISTS.
+    this.tables = new BackendTables(dialect, SqlTypes::quote, false, true);
   }
 
   /**
@@ -378,8 +373,8 @@ public final class AdbcBackendStore implements BackendStore {
   }
 
   /**
-   * SQLite holds timestamps as epoch microseconds (see {@link #epochNumbers}): the slice's bounds
-   * are compared as those numbers.
+   * SQLite holds timestamps as epoch microseconds (see {@link AdbcBinding#bindable}): the slice's
+   * bounds are compared as those numbers.
    */
   @Override
   public ArrowReader read(TimeSlice slice, BufferAllocator allocator) {

@@ -126,7 +126,7 @@ enum SqlTypes {
             case DUCKDB:
               return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
             case SQLITE:
-              // SQLite has no time types: see AdbcBackendStore.epochNumbers, which stores these
+              // SQLite has no time types: see AdbcBinding.bindable, which stores these
               // as integer epoch microseconds under the declared name.
               return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
             default:
