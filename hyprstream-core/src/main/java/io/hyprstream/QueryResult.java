@@ -1,23 +1,19 @@
 package io.hyprstream;
 
 import io.hyprstream.api.Freshness;
-import java.io.IOException;
+import io.hyprstream.internal.arrow.ForwardingReader;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * The rows of a query, streamed batch by batch like any {@link ArrowReader}, with the answer's
  * {@link Freshness}: where it was read and how current it is. The caller closes it.
  */
-public final class QueryResult extends ArrowReader {
-  private final ArrowReader rows;
+public final class QueryResult extends ForwardingReader {
   private final Freshness freshness;
 
   private QueryResult(BufferAllocator allocator, ArrowReader rows, Freshness freshness) {
-    super(allocator);
-    this.rows = rows;
+    super(allocator, rows);
     this.freshness = freshness;
   }
 
@@ -29,31 +25,5 @@ public final class QueryResult extends ArrowReader {
   /** Where the answer came from and how current it is. */
   public Freshness freshness() {
     return freshness;
-  }
-
-  /** The rows' own root: batches are not moved into a second one (no transfer, no copy). */
-  @Override
-  public VectorSchemaRoot getVectorSchemaRoot() throws IOException {
-    return rows.getVectorSchemaRoot();
-  }
-
-  @Override
-  public boolean loadNextBatch() throws IOException {
-    return rows.loadNextBatch();
-  }
-
-  @Override
-  public long bytesRead() {
-    return rows.bytesRead();
-  }
-
-  @Override
-  protected void closeReadSource() throws IOException {
-    rows.close();
-  }
-
-  @Override
-  protected Schema readSchema() throws IOException {
-    return rows.getVectorSchemaRoot().getSchema();
   }
 }

@@ -7,7 +7,7 @@ import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
-import io.hyprstream.internal.arrow.ForwardingReader;
+import io.hyprstream.internal.arrow.DuckDbExport;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -17,9 +17,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
@@ -28,10 +26,8 @@ import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.duckdb.DuckDBConnection;
-import org.duckdb.DuckDBResultSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -53,7 +49,8 @@ public final class DuckDbBackendStore implements BackendStore {
   private final BufferAllocator allocator;
   private final DuckDBConnection database;
   private final String describe;
-  private final Map<String, Set<String>> knownColumns = new ConcurrentHashMap<>();
+  private final BackendTables tables =
+      new BackendTables(SqlTypes.DUCKDB, SqlTypes::quote, true, true);
   private final AtomicInteger streamNames = new AtomicInteger();
   private final Object writeLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -181,43 +178,18 @@ public final class DuckDbBackendStore implements BackendStore {
   }
 
   private List<String> ensureTable(String table, Schema arrow) {
-    List<String> names =
-        arrow.getFields().stream().map(Field::getName).collect(Collectors.toList());
-    Set<String> known = knownColumns.get(table);
-    if (known != null && known.containsAll(lower(names))) {
-      return names;
-    }
-    try (Statement st = database.createStatement()) {
-      Set<String> have = columnsOf(table);
-      if (have.isEmpty()) {
-        StringBuilder ddl =
-            new StringBuilder("CREATE TABLE IF NOT EXISTS ")
-                .append(SqlTypes.quote(table))
-                .append(" (");
-        for (int i = 0; i < arrow.getFields().size(); i++) {
-          Field f = arrow.getFields().get(i);
-          ddl.append(i == 0 ? "" : ", ")
-              .append(SqlTypes.quote(f.getName()))
-              .append(' ')
-              .append(SqlTypes.DUCKDB.columnType(table, f))
-              .append(f.isNullable() ? "" : " NOT NULL");
-        }
-        st.execute(ddl.append(')').toString());
-      } else {
-        for (Field f : arrow.getFields()) {
-          if (!have.contains(f.getName().toLowerCase(Locale.ROOT))) {
-            st.execute(
-                "ALTER TABLE "
-                    + SqlTypes.quote(table)
-                    + " ADD COLUMN IF NOT EXISTS "
-                    + SqlTypes.quote(f.getName())
-                    + ' '
-                    + SqlTypes.DUCKDB.columnType(table, f));
-          }
-        }
-      }
-      knownColumns.put(table, columnsOf(table));
-      return names;
+    try {
+      return tables.ensure(
+          table,
+          arrow,
+          this::columnsOf,
+          ddl -> {
+            try (Statement st = database.createStatement()) {
+              for (String statement : ddl) {
+                st.execute(statement);
+              }
+            }
+          });
     } catch (SQLException e) {
       throw new HyprstreamException(
           describe + " refused to create or alter '" + table + "': " + e.getMessage(), e);
@@ -240,10 +212,6 @@ public final class DuckDbBackendStore implements BackendStore {
     return out;
   }
 
-  private static Set<String> lower(List<String> names) {
-    return names.stream().map(n -> n.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
-  }
-
   /**
    * Runs {@code sql} on a connection of its own. Ownership: the caller closes the returned reader.
    */
@@ -260,21 +228,7 @@ public final class DuckDbBackendStore implements BackendStore {
     try {
       st = c.createStatement();
       rs = st.executeQuery(sql);
-      ArrowReader reader =
-          (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
-      ResultSet heldRs = rs;
-      Statement heldSt = st;
-      return new ForwardingReader(
-          alloc,
-          reader,
-          () -> {
-            try {
-              heldRs.close();
-              heldSt.close();
-            } finally {
-              c.close();
-            }
-          });
+      return DuckDbExport.stream(rs, st, c, alloc, RESULT_BATCH_ROWS);
     } catch (SQLException | RuntimeException e) {
       Closeables.closeQuietly(rs);
       Closeables.closeQuietly(st);

@@ -1,12 +1,11 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.internal.arrow.EpochMicros;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.ArrowBuf;
@@ -306,12 +305,7 @@ final class PgCopyEncoder {
       String suffix = type.getTimezone() == null ? "" : "+00";
       return (r, o) -> {
         long micros = SqlTypes.toMicros(t.get(r), type.getUnit());
-        LocalDateTime ts =
-            LocalDateTime.ofEpochSecond(
-                Math.floorDiv(micros, 1_000_000L),
-                (int) Math.floorMod(micros, 1_000_000L) * 1000,
-                ZoneOffset.UTC);
-        o.ascii(ts.toString()).ascii(suffix);
+        o.ascii(EpochMicros.toUtc(micros).toString()).ascii(suffix);
       };
     } else if (v instanceof DateDayVector) {
       DateDayVector t = (DateDayVector) v;

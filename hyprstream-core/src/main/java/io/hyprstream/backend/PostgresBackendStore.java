@@ -1,38 +1,27 @@
 package io.hyprstream.backend;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
-import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
-import io.hyprstream.internal.arrow.Closeables;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
@@ -64,34 +53,20 @@ import org.postgresql.copy.CopyManager;
  * transaction never committed, or committed and its ledger row makes the retry a no-op.
  */
 public final class PostgresBackendStore implements BackendStore {
-  /** Cuts appends past their deadline; one daemon thread for every store. */
-  private static final ScheduledExecutorService WATCHDOG =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "hyprstream-postgresql-watchdog");
-            t.setDaemon(true);
-            return t;
-          });
-
   /** The ledger table's name. */
   public static final String LEDGER = "hyprstream_ledger";
 
   static final int RESULT_BATCH_ROWS = 64 * 1024;
   private static final Pattern MISSING_RELATION = Pattern.compile("relation \"([^\"]+)\"");
 
-  private final String jdbcUrl;
-  private final Properties properties;
-  private final String describe;
+  private final PostgresConnections connections;
   private final String schema;
   private final PgCopyEncoder.Format format;
-  private final HikariDataSource pool;
-  private final Duration callTimeout;
 
-  /** Column names (lower-cased) of tables known to exist, so most appends skip the catalog. */
-  private final Map<String, Map<String, String>> knownColumns = new ConcurrentHashMap<>();
+  /** Creates and grows tables; column names compare as PostgreSQL stores them (exactly). */
+  private final BackendTables tables =
+      new BackendTables(SqlTypes.POSTGRES, this::qualified, true, false);
 
-  private final Object ddlLock = new Object();
-  private final AtomicBoolean closed = new AtomicBoolean();
   private volatile @Nullable FailureHook beforeCommit;
 
   /** A test hook run inside {@link #append} after the COPY and before the commit. */
@@ -100,77 +75,25 @@ public final class PostgresBackendStore implements BackendStore {
     void run(Connection connection) throws SQLException;
   }
 
-  private PostgresBackendStore(
-      String jdbcUrl,
-      Properties properties,
-      String describe,
-      @Nullable String schema,
-      PgCopyEncoder.Format format,
-      PoolSettings poolSettings) {
-    this.jdbcUrl = jdbcUrl;
-    this.properties = properties;
-    this.describe = describe;
+  private PostgresBackendStore(PostgresConnections connections, PgCopyEncoder.Format format) {
+    this.connections = connections;
+    this.schema = connections.schema();
     this.format = format;
-    // Also proves the server is reachable before a pool starts retrying in the background.
-    String current = currentSchema(jdbcUrl, properties, describe);
-    this.schema = schema == null ? current : schema;
-    this.pool = pool(jdbcUrl, properties, this.schema, poolSettings);
-    this.callTimeout = poolSettings.socketTimeout();
-    Connection c = borrow();
+    Connection c = connections.borrow();
     try (Statement st = c.createStatement()) {
-      st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(this.schema));
+      st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(schema));
       st.execute(
           "CREATE TABLE IF NOT EXISTS "
               + qualified(LEDGER)
               + " (batch_id TEXT PRIMARY KEY, table_name TEXT NOT NULL,"
               + " row_count BIGINT NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT now())");
     } catch (SQLException e) {
-      discard(c);
-      pool.close();
-      throw unavailable("cannot set up PostgreSQL backend at " + describe, e);
+      connections.discard(c);
+      connections.close();
+      throw connections.unavailable(
+          "cannot set up PostgreSQL backend at " + connections.describe(), e);
     }
-    release(c);
-  }
-
-  private static HikariDataSource pool(
-      String jdbcUrl, Properties properties, String schema, PoolSettings settings) {
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("hyprstream-postgresql");
-    config.setJdbcUrl(jdbcUrl);
-    Properties driver = new Properties();
-    driver.putAll(properties);
-    // pgjdbc's own connect timeout, in seconds, matches the pool's borrow timeout.
-    driver.setProperty("connectTimeout", String.valueOf(settings.connectTimeout().getSeconds()));
-    // socket_timeout bounds a silent read; pgjdbc's own socketTimeout, when set, still wins there.
-    driver.putIfAbsent("socketTimeout", String.valueOf(settings.socketTimeout().getSeconds()));
-    config.setDataSourceProperties(driver);
-    config.setMaximumPoolSize(settings.maxSize());
-    config.setMinimumIdle(settings.minIdle());
-    config.setConnectionTimeout(settings.connectTimeout().toMillis());
-    config.setAutoCommit(true);
-    // Queries name tables bare: this store's schema comes first; timestamps are read as UTC.
-    config.setConnectionInitSql(
-        "SET TIME ZONE 'UTC'; SET search_path TO " + SqlTypes.quote(schema) + ", public");
-    // The caller has just connected once; an outage after that is reported per borrow.
-    config.setInitializationFailTimeout(-1);
-    return new HikariDataSource(config);
-  }
-
-  private static String currentSchema(String jdbcUrl, Properties properties, String describe) {
-    try (Connection c = DriverManager.getConnection(jdbcUrl, properties);
-        Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT current_schema()")) {
-      String current = rs.next() ? rs.getString(1) : null;
-      return current == null ? "public" : current;
-    } catch (SQLException e) {
-      String m = e.getMessage() == null ? e.toString() : e.getMessage();
-      String password = properties.getProperty("password");
-      if (password != null && !password.isEmpty()) {
-        m = m.replace(password, "***");
-      }
-      throw new BackendUnavailableException(
-          "cannot connect to PostgreSQL at " + describe + ": " + m, e);
-    }
+    PostgresConnections.release(c);
   }
 
   /**
@@ -206,7 +129,8 @@ public final class PostgresBackendStore implements BackendStore {
     }
     String user = properties.getProperty("user");
     String where = jdbcUrl.replaceFirst("\\?.*$", "") + (user == null ? "" : " as user " + user);
-    return new PostgresBackendStore(jdbcUrl, properties, where, schema, format, pool);
+    return new PostgresBackendStore(
+        PostgresConnections.open(jdbcUrl, properties, where, schema, pool), format);
   }
 
   @Override
@@ -241,11 +165,10 @@ public final class PostgresBackendStore implements BackendStore {
       columnsOf.add(ensureTable(table, batch.getSchema()));
     }
     String described = batchIds.size() == 1 ? batchIds.get(0) : batchIds.size() + " batches";
-    Connection c = borrow();
+    Connection c = connections.borrow();
     boolean ok = false;
     AtomicBoolean cut = new AtomicBoolean();
-    ScheduledFuture<?> deadline =
-        WATCHDOG.schedule(() -> abort(c, cut), callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    ScheduledFuture<?> deadline = connections.cutAfterTimeout(c, cut);
     try {
       c.setAutoCommit(false);
       try (PreparedStatement ps =
@@ -272,53 +195,38 @@ public final class PostgresBackendStore implements BackendStore {
       c.commit();
       ok = true;
     } catch (SQLException e) {
-      rollbackQuietly(c);
-      if (cut.get() || isTimeout(e)) {
+      PostgresConnections.rollbackQuietly(c);
+      if (cut.get() || PostgresConnections.isTimeout(e)) {
         throw new BackendUnavailableException(
             "append of "
                 + described
                 + " to '"
                 + table
                 + "' had no answer within socket_timeout of "
-                + callTimeout.getSeconds()
+                + connections.callTimeout().getSeconds()
                 + " s; the connection was cut and the batch is retried: "
-                + scrub(e.getMessage()),
+                + connections.scrub(e.getMessage()),
             e);
       }
-      if (isConnectionProblem(e)) {
-        throw unavailable("append of " + described + " to '" + table + "' failed", e);
+      if (PostgresConnections.isConnectionProblem(e)) {
+        throw connections.unavailable("append of " + described + " to '" + table + "' failed", e);
       }
       throw new HyprstreamException(
-          "PostgreSQL rejected " + described + " for '" + table + "': " + scrub(e.getMessage()), e);
+          "PostgreSQL rejected "
+              + described
+              + " for '"
+              + table
+              + "': "
+              + connections.scrub(e.getMessage()),
+          e);
     } finally {
       deadline.cancel(false);
       if (ok && !cut.get()) {
-        release(c);
+        PostgresConnections.release(c);
       } else {
-        discard(c);
+        connections.discard(c);
       }
     }
-  }
-
-  /** Closes the socket of a call past its deadline; the blocked reader or writer then fails. */
-  private static void abort(Connection c, AtomicBoolean cut) {
-    cut.set(true);
-    try {
-      // Hikari's proxy would only mark itself closed; the driver's abort closes the socket.
-      ((Connection) c.unwrap(PGConnection.class)).abort(Runnable::run);
-    } catch (SQLException | RuntimeException e) {
-      Closeables.closeQuietly(c);
-    }
-  }
-
-  /** True when pgjdbc gave up waiting on the socket ({@code socketTimeout}). */
-  private static boolean isTimeout(SQLException e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof java.net.SocketTimeoutException) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private void copy(Connection c, String table, List<String> columns, VectorSchemaRoot batch)
@@ -344,115 +252,73 @@ public final class PostgresBackendStore implements BackendStore {
 
   @Override
   public boolean contains(String batchId) {
-    Connection c = borrow();
+    Connection c = connections.borrow();
     try (PreparedStatement ps =
         c.prepareStatement("SELECT 1 FROM " + qualified(LEDGER) + " WHERE batch_id = ?")) {
       ps.setString(1, batchId);
       try (ResultSet rs = ps.executeQuery()) {
         boolean found = rs.next();
-        release(c);
+        PostgresConnections.release(c);
         return found;
       }
     } catch (SQLException e) {
-      discard(c);
-      throw unavailable("cannot read the ledger", e);
+      connections.discard(c);
+      throw connections.unavailable("cannot read the ledger", e);
     }
   }
 
   /**
    * Creates {@code table} from {@code arrow} when missing, adds the fields it lacks as nullable
-   * columns, and returns the batch's column names in batch order.
+   * columns, and returns the batch's column names in batch order. The DDL runs as one statement.
    */
   private List<String> ensureTable(String table, Schema arrow) {
-    List<String> names = new ArrayList<>();
-    for (Field f : arrow.getFields()) {
-      names.add(f.getName());
+    List<String> known = tables.knownNames(table, arrow);
+    if (known != null) {
+      return known;
     }
-    Map<String, String> known = knownColumns.get(table);
-    if (known != null && knownAll(known, names)) {
+    Connection c = connections.borrow();
+    try {
+      List<String> names =
+          tables.ensure(
+              table,
+              arrow,
+              t -> columnsOf(c, t),
+              ddl -> {
+                try (Statement st = c.createStatement()) {
+                  st.execute(String.join(";\n", ddl));
+                }
+              });
+      PostgresConnections.release(c);
       return names;
-    }
-    synchronized (ddlLock) {
-      Connection c = borrow();
-      try {
-        Map<String, String> existing = columnsOf(c, table);
-        StringBuilder ddl = new StringBuilder();
-        if (existing.isEmpty()) {
-          ddl.append("CREATE TABLE IF NOT EXISTS ").append(qualified(table)).append(" (");
-          for (int i = 0; i < arrow.getFields().size(); i++) {
-            Field f = arrow.getFields().get(i);
-            ddl.append(i == 0 ? "" : ", ")
-                .append(SqlTypes.quote(f.getName()))
-                .append(' ')
-                .append(SqlTypes.POSTGRES.columnType(table, f))
-                .append(f.isNullable() ? "" : " NOT NULL");
-          }
-          ddl.append(')');
-          for (String index : SqlTypes.POSTGRES.timeIndexes(qualified(table), table, arrow)) {
-            ddl.append(";\n").append(index);
-          }
-        } else {
-          for (Field f : arrow.getFields()) {
-            if (!existing.containsKey(f.getName())) {
-              ddl.append(ddl.length() == 0 ? "" : ";\n")
-                  .append("ALTER TABLE ")
-                  .append(qualified(table))
-                  .append(" ADD COLUMN IF NOT EXISTS ")
-                  .append(SqlTypes.quote(f.getName()))
-                  .append(' ')
-                  .append(SqlTypes.POSTGRES.columnType(table, f));
-            }
-          }
-        }
-        if (ddl.length() > 0) {
-          try (Statement st = c.createStatement()) {
-            st.execute(ddl.toString());
-          }
-          existing = columnsOf(c, table);
-        }
-        for (String n : names) {
-          if (!existing.containsKey(n)) {
-            throw new SchemaMismatchException(table, n, "column is missing after ALTER TABLE");
-          }
-        }
-        knownColumns.put(table, existing);
-        release(c);
-        return names;
-      } catch (SQLException e) {
-        discard(c);
-        if (isConnectionProblem(e)) {
-          throw unavailable("cannot create or alter '" + table + "'", e);
-        }
-        throw new HyprstreamException(
-            "PostgreSQL refused to create or alter '" + table + "': " + scrub(e.getMessage()), e);
-      } catch (RuntimeException e) {
-        release(c);
-        throw e;
+    } catch (SQLException e) {
+      connections.discard(c);
+      if (PostgresConnections.isConnectionProblem(e)) {
+        throw connections.unavailable("cannot create or alter '" + table + "'", e);
       }
+      throw new HyprstreamException(
+          "PostgreSQL refused to create or alter '"
+              + table
+              + "': "
+              + connections.scrub(e.getMessage()),
+          e);
+    } catch (RuntimeException e) {
+      PostgresConnections.release(c);
+      throw e;
     }
   }
 
-  private static boolean knownAll(Map<String, String> known, List<String> names) {
-    for (String n : names) {
-      if (!known.containsKey(n)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** The columns of {@code table} in this store's schema, name to type; empty when missing. */
-  private Map<String, String> columnsOf(Connection c, String table) throws SQLException {
-    Map<String, String> out = new LinkedHashMap<>();
+  /** The column names of {@code table} in this store's schema; empty when it is missing. */
+  private Set<String> columnsOf(Connection c, String table) throws SQLException {
+    Set<String> out = new HashSet<>();
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT column_name, data_type FROM information_schema.columns"
-                + " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position")) {
+            "SELECT column_name FROM information_schema.columns"
+                + " WHERE table_schema = ? AND table_name = ?")) {
       ps.setString(1, schema);
       ps.setString(2, table);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.put(rs.getString(1), rs.getString(2));
+          out.add(rs.getString(1));
         }
       }
     }
@@ -466,7 +332,7 @@ public final class PostgresBackendStore implements BackendStore {
    */
   @Override
   public ArrowReader query(String sql, BufferAllocator allocator) {
-    Connection c = borrow();
+    Connection c = connections.borrow();
     try {
       return ResultSetReader.openCursor(
           c,
@@ -476,33 +342,38 @@ public final class PostgresBackendStore implements BackendStore {
           false,
           usable -> {
             if (usable) {
-              release(c);
+              PostgresConnections.release(c);
             } else {
-              discard(c);
+              connections.discard(c);
             }
           });
     } catch (SQLException e) {
-      if (isConnectionProblem(e)) {
-        discard(c);
-        throw unavailable("query failed", e);
+      if (PostgresConnections.isConnectionProblem(e)) {
+        connections.discard(c);
+        throw connections.unavailable("query failed", e);
       }
-      rollbackQuietly(c);
-      release(c);
+      PostgresConnections.rollbackQuietly(c);
+      PostgresConnections.release(c);
       if ("42P01".equals(e.getSQLState())) {
-        String m = scrub(e.getMessage());
+        String m = connections.scrub(e.getMessage());
         Matcher name = MISSING_RELATION.matcher(m);
         if (name.find()) {
           throw new TableNotFoundException(name.group(1));
         }
       }
       throw new QueryRejectedException(
-          "PostgreSQL rejected the query: " + scrub(e.getMessage()) + " (in: " + sql + ")", e);
+          "PostgreSQL rejected the query: "
+              + connections.scrub(e.getMessage())
+              + " (in: "
+              + sql
+              + ")",
+          e);
     }
   }
 
   @Override
   public List<String> tables() {
-    Connection c = borrow();
+    Connection c = connections.borrow();
     List<String> out = new ArrayList<>();
     try (PreparedStatement ps =
         c.prepareStatement(
@@ -516,31 +387,31 @@ public final class PostgresBackendStore implements BackendStore {
           out.add(rs.getString(1));
         }
       }
-      release(c);
+      PostgresConnections.release(c);
       return out;
     } catch (SQLException e) {
-      discard(c);
-      throw unavailable("cannot list tables", e);
+      connections.discard(c);
+      throw connections.unavailable("cannot list tables", e);
     }
   }
 
   @Override
   public @Nullable Schema tableSchema(String table) {
-    Connection c = borrow();
+    Connection c = connections.borrow();
     try {
       if (columnsOf(c, table).isEmpty()) {
-        release(c);
+        PostgresConnections.release(c);
         return null;
       }
       try (Statement st = c.createStatement();
           ResultSet rs = st.executeQuery("SELECT * FROM " + qualified(table) + " LIMIT 0")) {
         Schema s = ResultSetReader.schemaOf(rs.getMetaData(), false);
-        release(c);
+        PostgresConnections.release(c);
         return s;
       }
     } catch (SQLException e) {
-      discard(c);
-      throw unavailable("cannot read the schema of '" + table + "'", e);
+      connections.discard(c);
+      throw connections.unavailable("cannot read the schema of '" + table + "'", e);
     }
   }
 
@@ -551,10 +422,7 @@ public final class PostgresBackendStore implements BackendStore {
 
   @Override
   public void close() {
-    if (!closed.compareAndSet(false, true)) {
-      return;
-    }
-    pool.close();
+    connections.close();
   }
 
   /** Installs a hook run after the COPY and before the commit; null removes it. For tests. */
@@ -564,72 +432,5 @@ public final class PostgresBackendStore implements BackendStore {
 
   private String qualified(String table) {
     return SqlTypes.quote(schema) + "." + SqlTypes.quote(table);
-  }
-
-  private Connection borrow() {
-    if (closed.get()) {
-      throw new IllegalStateException("the PostgreSQL backend is closed");
-    }
-    try {
-      return pool.getConnection();
-    } catch (SQLException e) {
-      throw unavailable("cannot connect to PostgreSQL at " + describe, e);
-    }
-  }
-
-  /** Hands a healthy connection back to the pool (which resets auto-commit). */
-  private static void release(Connection c) {
-    Closeables.closeQuietly(c);
-  }
-
-  /** Drops a connection that failed from the pool, so the next borrow opens a fresh one. */
-  private void discard(Connection c) {
-    try {
-      pool.evictConnection(c);
-    } catch (RuntimeException e) {
-      Closeables.closeQuietly(c);
-    }
-  }
-
-  /**
-   * True for failures a retry can cure: the connection broke or was refused, the server is shutting
-   * down or short of resources, a serialization failure or deadlock.
-   */
-  static boolean isConnectionProblem(SQLException e) {
-    String state = e.getSQLState();
-    if (state == null) {
-      return true;
-    }
-    return state.startsWith("08")
-        || state.startsWith("53")
-        || state.startsWith("57P")
-        || state.startsWith("28")
-        || state.equals("3D000")
-        || state.equals("40001")
-        || state.equals("40P01");
-  }
-
-  private BackendUnavailableException unavailable(String what, SQLException e) {
-    return new BackendUnavailableException(what + ": " + scrub(e.getMessage()), e);
-  }
-
-  /** The message with the password, should a driver ever echo it, masked. */
-  private String scrub(@Nullable String message) {
-    String m = message == null ? "(no message)" : message;
-    String password = properties.getProperty("password");
-    if (password != null && !password.isEmpty()) {
-      m = m.replace(password, "***");
-    }
-    return m;
-  }
-
-  private static void rollbackQuietly(Connection c) {
-    try {
-      if (!c.isClosed() && !c.getAutoCommit()) {
-        c.rollback();
-      }
-    } catch (SQLException ignored) {
-      // The connection is dropped next; the server rolls back on disconnect.
-    }
   }
 }

@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import io.hyprstream.internal.arrow.Closeables;
+import io.hyprstream.internal.arrow.EpochMicros;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -327,8 +329,7 @@ final class ResultSetReader extends ArrowReader {
       if (t == null) {
         v.setNull(row);
       } else {
-        long micros = t.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + t.getNano() / 1_000;
-        ((TimeStampVector) v).setSafe(row, micros);
+        ((TimeStampVector) v).setSafe(row, EpochMicros.ofUtc(t));
       }
     } else if (v instanceof DateDayVector) {
       LocalDate d = rs.getObject(col, LocalDate.class);
@@ -393,19 +394,7 @@ final class ResultSetReader extends ArrowReader {
 
   @Override
   protected void closeReadSource() throws IOException {
-    try {
-      rs.close();
-    } catch (SQLException e) {
-      throw new IOException(e.getMessage(), e);
-    } finally {
-      try {
-        onClose.close();
-      } catch (IOException | RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IOException(e);
-      }
-    }
+    Closeables.closeInOrder(rs, onClose);
   }
 
   @Override

@@ -17,6 +17,34 @@ enum SqlTypes {
   GENERIC;
 
   /**
+   * The dialect an ADBC backend's {@code dialect} option names, if it names one.
+   *
+   * @throws IllegalArgumentException when it names none of them
+   */
+  static java.util.Optional<SqlTypes> fromOption(java.util.Map<String, String> options) {
+    String d = options.get("dialect");
+    if (d == null) {
+      return java.util.Optional.empty();
+    }
+    try {
+      return java.util.Optional.of(valueOf(d.toUpperCase(Locale.ROOT)));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "dialect must be one of postgres, duckdb, sqlite, generic; not '" + d + "'", e);
+    }
+  }
+
+  /** The dialect of the database a JDBC URL names; {@link #GENERIC} for one not known here. */
+  static SqlTypes forJdbcUrl(String jdbcUrl) {
+    String lower = jdbcUrl.toLowerCase(Locale.ROOT);
+    return lower.startsWith("jdbc:duckdb:")
+        ? DUCKDB
+        : lower.startsWith("jdbc:sqlite:")
+            ? SQLITE
+            : lower.startsWith("jdbc:postgresql:") ? POSTGRES : GENERIC;
+  }
+
+  /**
    * Statements giving a new table's timestamp columns a BRIN index, for PostgreSQL (none for the
    * other dialects: DuckDB keeps min/max per row group by itself). Rows reach the backend roughly
    * in event-time order, so each block range's min and max let a time-range read (a restart's hot
@@ -98,7 +126,7 @@ enum SqlTypes {
             case DUCKDB:
               return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
             case SQLITE:
-              // SQLite has no time types: see AdbcBackendStore.epochNumbers, which stores these
+              // SQLite has no time types: see AdbcBinding.bindable, which stores these
               // as integer epoch microseconds under the declared name.
               return zoned ? "TIMESTAMPTZ" : "TIMESTAMP";
             default:

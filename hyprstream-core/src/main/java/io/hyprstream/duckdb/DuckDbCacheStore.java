@@ -8,6 +8,7 @@ import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
+import io.hyprstream.internal.arrow.DuckDbExport;
 import io.hyprstream.internal.arrow.ForwardingReader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -551,21 +552,7 @@ public final class DuckDbCacheStore implements CacheStore {
       } finally {
         running.remove(Thread.currentThread());
       }
-      ArrowReader reader =
-          (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
-      ResultSet heldRs = rs;
-      PreparedStatement heldPs = ps;
-      return new ForwardingReader(
-          alloc,
-          reader,
-          () -> {
-            try {
-              heldRs.close();
-              heldPs.close();
-            } finally {
-              conn.close();
-            }
-          });
+      return DuckDbExport.stream(rs, ps, conn, alloc, RESULT_BATCH_ROWS);
     } catch (SQLException | RuntimeException e) {
       Closeables.closeQuietly(rs);
       Closeables.closeQuietly(ps);

@@ -35,7 +35,7 @@ import io.hyprstream.internal.table.HotSet;
 import io.hyprstream.internal.table.MetricsTable;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
-import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.internal.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;

@@ -3,9 +3,9 @@ package io.hyprstream.writethrough;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.internal.arrow.ArrowCopy;
-import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.internal.wal.WriteAheadLog;
+import io.hyprstream.writethrough.Backlog.Item;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -53,12 +53,7 @@ public final class WriteThrough implements AutoCloseable {
   private final Thread worker;
   private final Object lock = new Object();
   // Guarded by lock.
-  private final ArrayDeque<Item> queue = new ArrayDeque<>();
-  private long queuedRows;
-  private long queuedBytes;
-  private long heldBytes; // bytes of queued batches held in memory, reloads in progress included
-  private long spilledBatches;
-  private long spilledBytes;
+  private final Backlog queue;
   private long quarantinedBatches;
   private long quarantinedRows;
   private long stalledSinceNanos; // when the worker's current backend call began; 0 when idle
@@ -69,39 +64,6 @@ public final class WriteThrough implements AutoCloseable {
   private boolean stopping;
   private boolean paused; // no new group is sent while set
   private boolean busy; // the worker holds a group: sending it or recording the outcome
-
-  private static final class Item {
-    final String table;
-    final String batchId;
-    final long rows;
-    final long bytes;
-    final long enqueuedNanos = System.nanoTime();
-
-    /** The batch while held in memory; null while spilled (only in the log). Guarded by lock. */
-    @Nullable VectorSchemaRoot batch;
-
-    boolean done;
-
-    /** Set while the worker reads this spilled batch back; guarded by lock. */
-    boolean reloading;
-
-    Item(String table, String batchId, VectorSchemaRoot batch) {
-      this.table = table;
-      this.batchId = batchId;
-      this.batch = batch;
-      this.rows = batch.getRowCount();
-      long b = 0;
-      for (var v : batch.getFieldVectors()) {
-        b += v.getBufferSize();
-      }
-      this.bytes = b;
-    }
-
-    /** The batch of an item the worker holds (loaded before it is sent). */
-    VectorSchemaRoot held() {
-      return java.util.Objects.requireNonNull(batch, "spilled batch not loaded");
-    }
-  }
 
   /**
    * How much the pipeline may hold back: {@code maxBacklogBytes} bounds the Arrow memory the
@@ -222,6 +184,7 @@ public final class WriteThrough implements AutoCloseable {
     this.wal = wal;
     this.quarantine = quarantine;
     this.bounds = bounds;
+    this.queue = new Backlog(bounds.maxBacklogBytes());
     synchronized (lock) {
       for (Quarantine.Entry e : quarantine.list()) {
         quarantinedBatches++;
@@ -240,23 +203,12 @@ public final class WriteThrough implements AutoCloseable {
    * write-through).
    */
   public void submit(String table, String batchId, VectorSchemaRoot batch, boolean waitForCommit) {
-    Item item = new Item(table, batchId, batch);
     synchronized (lock) {
       if (stopping) {
         batch.close();
         throw new IllegalStateException("write-through is shutting down");
       }
-      queue.addLast(item);
-      queuedRows += item.rows;
-      queuedBytes += item.bytes;
-      if (heldBytes + item.bytes > bounds.maxBacklogBytes()) {
-        batch.close(); // the log holds it; read back when its turn comes
-        item.batch = null;
-        spilledBatches++;
-        spilledBytes += item.bytes;
-      } else {
-        heldBytes += item.bytes;
-      }
+      Item item = queue.add(table, batchId, batch);
       lock.notifyAll();
       while (waitForCommit && !item.done && !stopping) {
         try {
@@ -287,12 +239,11 @@ public final class WriteThrough implements AutoCloseable {
         if (queue.isEmpty()) {
           return;
         }
-        group =
-            single > 0 ? List.of(java.util.Objects.requireNonNull(queue.peekFirst())) : gather();
+        group = single > 0 ? List.of(java.util.Objects.requireNonNull(queue.head())) : gather();
         if (paused && !stopping) {
           continue; // paused while gathering: send nothing until resumed
         }
-        group = reserveReloads(group);
+        group = queue.reserveReloads(group);
         busy = true;
       }
       try {
@@ -365,43 +316,13 @@ public final class WriteThrough implements AutoCloseable {
         wal.committed(id);
       }
       synchronized (lock) {
-        for (Item item : group) {
-          queue.pollFirst();
-          item.done = true;
-        }
-        queuedRows -= rows;
-        for (Item item : group) {
-          queuedBytes -= item.bytes;
-          heldBytes -= item.bytes;
-        }
+        queue.removeHead(group.size());
         committedBatches += group.size();
         committedRows += rows;
         lock.notifyAll();
       }
       batches.forEach(VectorSchemaRoot::close);
     }
-  }
-
-  /**
-   * The head of {@code group} that may be held in memory at once: its spilled batches are reserved
-   * against the memory bound (the first always, so a batch larger than the bound still goes) and
-   * the group ends at the first that does not fit. Called holding {@link #lock}.
-   */
-  private List<Item> reserveReloads(List<Item> group) {
-    for (int i = 0; i < group.size(); i++) {
-      Item item = group.get(i);
-      if (item.batch != null) {
-        continue;
-      }
-      if (i > 0 && heldBytes + item.bytes > bounds.maxBacklogBytes()) {
-        return new ArrayList<>(group.subList(0, i));
-      }
-      heldBytes += item.bytes;
-      spilledBatches--;
-      spilledBytes -= item.bytes;
-      item.reloading = true;
-    }
-    return group;
   }
 
   /** Reads the group's spilled batches back from the log, outside the lock (disk reads). */
@@ -424,14 +345,7 @@ public final class WriteThrough implements AutoCloseable {
   /** Releases what a failed {@link #reload} read and marks the group's reloads spilled again. */
   private void unloadAfterFailedReload(List<Item> group) {
     synchronized (lock) {
-      for (Item item : group) {
-        if (item.reloading) {
-          item.reloading = false;
-          heldBytes -= item.bytes;
-          spilledBatches++;
-          spilledBytes += item.bytes;
-        }
-      }
+      queue.cancelReloads(group);
     }
   }
 
@@ -455,11 +369,7 @@ public final class WriteThrough implements AutoCloseable {
     wal.committed(head.batchId);
     long rows = head.rows;
     synchronized (lock) {
-      queue.pollFirst();
-      head.done = true;
-      queuedRows -= rows;
-      queuedBytes -= head.bytes;
-      heldBytes -= head.bytes;
+      queue.removeHead(1);
       quarantinedBatches++;
       quarantinedRows += rows;
       single = Math.max(0, single - 1);
@@ -488,17 +398,12 @@ public final class WriteThrough implements AutoCloseable {
    */
   private List<Item> gather() {
     while (true) {
-      List<Item> group = new ArrayList<>();
+      List<Item> group = queue.headRun(MAX_GROUP_ROWS);
       long rows = 0;
-      Item head = java.util.Objects.requireNonNull(queue.peekFirst());
-      for (Item item : queue) {
-        if (!item.table.equals(head.table)
-            || (!group.isEmpty() && rows + item.rows > MAX_GROUP_ROWS)) {
-          break;
-        }
-        group.add(item);
+      for (Item item : group) {
         rows += item.rows;
       }
+      Item head = group.get(0);
       long waited = System.nanoTime() - head.enqueuedNanos;
       boolean runEnded = group.size() < queue.size(); // another table's batch follows
       if (rows >= MIN_GROUP_ROWS || runEnded || stopping || waited >= LINGER_NANOS) {
@@ -626,7 +531,7 @@ public final class WriteThrough implements AutoCloseable {
         }
       }
       List<Queued> out = new ArrayList<>(queue.size());
-      for (Item item : queue) {
+      for (Item item : queue.items()) {
         VectorSchemaRoot held = item.batch;
         out.add(
             new Queued(
@@ -656,26 +561,26 @@ public final class WriteThrough implements AutoCloseable {
   /** The current backlog, lag and error counts. */
   public Status status() {
     synchronized (lock) {
-      Item head = queue.peekFirst();
+      Item head = queue.head();
       long lag = head == null ? 0 : (System.nanoTime() - head.enqueuedNanos) / 1_000_000;
       return new Status(
           backend.name(),
           queue.size(),
-          queuedRows,
+          queue.rows(),
           lag,
           committedBatches,
           committedRows,
           failures,
           lastError,
           wal.sizeBytes(),
-          queuedBytes,
+          queue.bytes(),
           quarantinedBatches,
           quarantinedRows,
           bounds.maxLag().toMillis(),
           stalledSinceNanos == 0 ? 0 : (System.nanoTime() - stalledSinceNanos) / 1_000_000,
-          spilledBatches,
-          spilledBytes,
-          heldBytes);
+          queue.spilledBatches(),
+          queue.spilledBytes(),
+          queue.heldBytes());
     }
   }
 
@@ -715,11 +620,6 @@ public final class WriteThrough implements AutoCloseable {
     }
     synchronized (lock) {
       if (!worker.isAlive()) { // a worker still stuck in a backend call owns its group's batches
-        for (Item item : queue) {
-          if (item.batch != null) {
-            item.batch.close();
-          }
-        }
         queue.clear();
       }
     }

@@ -4,17 +4,14 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
-import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
-import io.hyprstream.internal.arrow.ForwardingReader;
+import io.hyprstream.internal.arrow.DuckDbExport;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TableRef;
 import io.hyprstream.internal.sql.TimeSpan;
-import io.lettuce.core.Range;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.StreamMessage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.DriverManager;
@@ -25,26 +22,17 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.arrow.c.ArrowArrayStream;
-import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.FieldVector;
-import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.duckdb.DuckDBConnection;
-import org.duckdb.DuckDBResultSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -78,63 +66,14 @@ public final class RedisBackendStore implements BackendStore {
   /** Entries read per {@code XRANGE} call, and rows per Arrow batch read back. */
   static final int READ_PAGE = 16 * 1024;
 
-  /**
-   * The append script. KEYS: batches set, stream, meta hash, schema string, tables set. ARGV: batch
-   * id, table, schema JSON ('' when unchanged), time column ('' when none), MAXLEN (0: none), MINID
-   * in ms (-1: none), row count, then per row: time in ms, field count n, n field/value pairs.
-   * Nothing after the first write can fail on valid arguments, so no partial batch is left.
-   */
-  private static final String APPEND_SCRIPT =
-      String.join(
-          "\n",
-          "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end",
-          "local last_ms, last_seq = -1, 0",
-          "if redis.call('EXISTS', KEYS[2]) == 1 then",
-          "  local info = redis.call('XINFO', 'STREAM', KEYS[2])",
-          "  for k = 1, #info, 2 do",
-          "    if info[k] == 'last-generated-id' then",
-          "      local id = info[k + 1]",
-          "      local dash = string.find(id, '-', 1, true)",
-          "      last_ms = tonumber(string.sub(id, 1, dash - 1))",
-          "      last_seq = tonumber(string.sub(id, dash + 1))",
-          "    end",
-          "  end",
-          "end",
-          "local lag = tonumber(redis.call('HGET', KEYS[3], 'max_lag_ms') or '0')",
-          "local maxlen = tonumber(ARGV[5])",
-          "local i = 8",
-          "for r = 1, tonumber(ARGV[7]) do",
-          "  local ms = tonumber(ARGV[i])",
-          "  local n = tonumber(ARGV[i + 1])",
-          "  local id_ms, seq = ms, 0",
-          "  if id_ms < 0 then id_ms = 0 end",
-          "  if id_ms <= last_ms then id_ms = last_ms; seq = last_seq + 1 end",
-          "  if id_ms == 0 and seq == 0 then seq = 1 end",
-          "  if id_ms - ms > lag then lag = id_ms - ms end",
-          "  local id = string.format('%d-%d', id_ms, seq)",
-          "  if maxlen > 0 then",
-          "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, id, unpack(ARGV, i + 2, i + 1 + 2 * n))",
-          "  else",
-          "    redis.call('XADD', KEYS[2], id, unpack(ARGV, i + 2, i + 1 + 2 * n))",
-          "  end",
-          "  last_ms, last_seq = id_ms, seq",
-          "  i = i + 2 + 2 * n",
-          "end",
-          "if tonumber(ARGV[6]) >= 0 then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[6]) end",
-          "redis.call('HSET', KEYS[3], 'max_lag_ms', string.format('%d', lag))",
-          "if ARGV[4] ~= '' then redis.call('HSETNX', KEYS[3], 'time_column', ARGV[4]) end",
-          "if ARGV[3] ~= '' then redis.call('SET', KEYS[4], ARGV[3]) end",
-          "redis.call('SADD', KEYS[5], ARGV[2])",
-          "redis.call('SADD', KEYS[1], ARGV[1])",
-          "return 1");
-
   private final RedisConnection redis;
   private final Settings settings;
   private final BufferAllocator allocator;
   private final DuckDBConnection duckdb;
   private final SqlAnalyser analyser;
   private final Map<String, TableMeta> metas = new ConcurrentHashMap<>();
-  private final AtomicInteger streamNames = new AtomicInteger();
+  private final RedisAppendScript appends;
+  private final RedisStreamLoader loader;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
@@ -199,6 +138,8 @@ public final class RedisBackendStore implements BackendStore {
     this.allocator = allocator;
     this.duckdb = duckdb;
     this.analyser = new SqlAnalyser(this::parseTree, this::parseTree);
+    this.appends = new RedisAppendScript(settings);
+    this.loader = new RedisStreamLoader(redis, settings, allocator);
   }
 
   /**
@@ -260,136 +201,27 @@ public final class RedisBackendStore implements BackendStore {
     String timeColumn = meta.timeColumn();
     for (int b = 0; b < batches.size(); b++) {
       VectorSchemaRoot batch = batches.get(b);
-      Schema merged = merge(table, stored, batch.getSchema());
+      Schema merged = RedisAppendScript.merge(table, stored, batch.getSchema());
       if (stored == null) {
-        timeColumn = firstTimestamp(merged);
+        timeColumn = RedisAppendScript.firstTimestamp(merged);
       }
       byte[][] args =
-          arguments(
+          appends.arguments(
               batchIds.get(b),
               table,
               merged.equals(stored) ? "" : merged.toJson(),
               timeColumn,
               batch);
       stored = merged;
-      replies.add(redis.async().eval(APPEND_SCRIPT, ScriptOutputType.INTEGER, keys, args));
+      replies.add(
+          redis
+              .async()
+              .eval(RedisAppendScript.APPEND_SCRIPT, ScriptOutputType.INTEGER, keys, args));
     }
     for (int b = 0; b < replies.size(); b++) {
       redis.await(replies.get(b), "append batch " + batchIds.get(b) + " to '" + table + "'");
     }
     metas.put(key(table), new TableMeta(stored, timeColumn));
-  }
-
-  private byte[][] arguments(
-      String batchId,
-      String table,
-      String schemaJson,
-      @Nullable String timeColumn,
-      VectorSchemaRoot batch) {
-    int rows = batch.getRowCount();
-    List<FieldVector> vectors = batch.getFieldVectors();
-    byte[][] names = new byte[vectors.size()][];
-    for (int c = 0; c < names.length; c++) {
-      names[c] = vectors.get(c).getName().getBytes(StandardCharsets.UTF_8);
-    }
-    FieldVector time = timeColumn == null ? null : batch.getVector(timeColumn);
-    long arrivalMs = System.currentTimeMillis();
-    List<byte[]> args = new ArrayList<>(7 + rows * (2 + 2 * vectors.size()));
-    args.add(utf8(batchId));
-    args.add(utf8(table));
-    args.add(utf8(schemaJson));
-    args.add(utf8(timeColumn == null ? "" : timeColumn));
-    args.add(utf8(Long.toString(settings.maxLen())));
-    Duration retention = settings.retention();
-    args.add(utf8(Long.toString(retention == null ? -1 : arrivalMs - retention.toMillis())));
-    args.add(utf8(Integer.toString(rows)));
-    for (int r = 0; r < rows; r++) {
-      long ms =
-          time instanceof TimeStampVector && !time.isNull(r)
-              ? millis((TimeStampVector) time, r)
-              : time == null ? arrivalMs : 0;
-      args.add(utf8(Long.toString(ms)));
-      int countAt = args.size();
-      args.add(null);
-      int fields = 0;
-      for (int c = 0; c < names.length; c++) {
-        byte[] value = RedisRowCodec.encode(vectors.get(c), r);
-        if (value != null) {
-          args.add(names[c]);
-          args.add(value);
-          fields++;
-        }
-      }
-      if (fields == 0) {
-        args.add(utf8(RedisRowCodec.EMPTY_ROW_FIELD));
-        args.add(new byte[0]);
-        fields = 1;
-      }
-      args.set(countAt, utf8(Integer.toString(fields)));
-    }
-    return args.toArray(new byte[0][]);
-  }
-
-  private static long millis(TimeStampVector v, int row) {
-    long raw = v.get(row);
-    switch (((ArrowType.Timestamp) v.getField().getType()).getUnit()) {
-      case SECOND:
-        return Math.multiplyExact(raw, 1000L);
-      case MILLISECOND:
-        return raw;
-      case MICROSECOND:
-        return Math.floorDiv(raw, 1000L);
-      default:
-        return Math.floorDiv(raw, 1_000_000L);
-    }
-  }
-
-  private static @Nullable String firstTimestamp(Schema schema) {
-    for (Field f : schema.getFields()) {
-      if (f.getType() instanceof ArrowType.Timestamp) {
-        return f.getName();
-      }
-    }
-    return null;
-  }
-
-  /**
-   * The stored schema grown by the batch's new columns.
-   *
-   * @throws HyprstreamException when a column the table has arrives with another type
-   */
-  private static Schema merge(String table, @Nullable Schema stored, Schema batch) {
-    if (stored == null) {
-      return batch;
-    }
-    Map<String, Field> have = new HashMap<>();
-    for (Field f : stored.getFields()) {
-      have.put(f.getName(), f);
-    }
-    List<Field> fields = new ArrayList<>(stored.getFields());
-    for (Field f : batch.getFields()) {
-      Field old = have.get(f.getName());
-      if (old == null) {
-        fields.add(
-            new Field(
-                f.getName(),
-                new org.apache.arrow.vector.types.pojo.FieldType(
-                    true, f.getType(), f.getDictionary(), f.getMetadata()),
-                f.getChildren()));
-      } else if (!old.getType().equals(f.getType())) {
-        throw new HyprstreamException(
-            "Redis holds column '"
-                + f.getName()
-                + "' of '"
-                + table
-                + "' as "
-                + old.getType()
-                + ", and a batch brings it as "
-                + f.getType(),
-            null);
-      }
-    }
-    return fields.size() == stored.getFields().size() ? stored : new Schema(fields);
   }
 
   @Override
@@ -514,24 +346,11 @@ public final class RedisBackendStore implements BackendStore {
         String time = meta.timeColumn();
         TimeSpan span =
             time == null ? null : analysis.bounds(ref.name(), time, List.of(), Instant.now());
-        load(c, name, schema, span == null ? TimeSpan.ALL : span);
+        loader.load(c, name, schema, span == null ? TimeSpan.ALL : span);
       }
       st = c.createStatement();
       rs = st.executeQuery(sql);
-      ArrowReader reader = (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, READ_PAGE);
-      ResultSet heldRs = rs;
-      Statement heldSt = st;
-      return new ForwardingReader(
-          alloc,
-          reader,
-          () -> {
-            try {
-              heldRs.close();
-              heldSt.close();
-            } finally {
-              c.close();
-            }
-          });
+      return DuckDbExport.stream(rs, st, c, alloc, READ_PAGE);
     } catch (SQLException e) {
       Closeables.closeQuietly(rs);
       Closeables.closeQuietly(st);
@@ -543,101 +362,6 @@ public final class RedisBackendStore implements BackendStore {
       Closeables.closeQuietly(st);
       Closeables.closeQuietly(c);
       throw e;
-    }
-  }
-
-  /**
-   * Makes temporary table {@code table} on {@code c} of the stream entries whose ids fall in {@code
-   * span} widened by the table's {@code max_lag_ms} (an id runs at most that far ahead of its row's
-   * time): every row the span holds, and a few around it that the statement's own filter drops.
-   */
-  private void load(DuckDBConnection c, String table, Schema schema, TimeSpan span)
-      throws SQLException {
-    byte[] lagText =
-        redis.await(
-            redis.async().hget(settings.key("meta", table), "max_lag_ms"),
-            "read the lag of '" + table + "'");
-    long lag = lagText == null ? 0 : Long.parseLong(new String(lagText, StandardCharsets.UTF_8));
-    String from =
-        span.boundedBelow() && span.fromMicros() > 0
-            ? Long.toString(Math.floorDiv(span.fromMicros(), 1000L))
-            : "-";
-    String to = "+";
-    if (span.boundedAbove()) {
-      long toMs = Math.floorDiv(span.toMicros(), 1000L);
-      if (toMs < 0) {
-        toMs = 0; // ids start at 0: rows before 1970 have ids from 0 up
-      }
-      if (toMs <= Long.MAX_VALUE - lag - 1) {
-        to = Long.toString(toMs + lag);
-      }
-    }
-    List<VectorSchemaRoot> batches = new ArrayList<>();
-    try {
-      String stream = settings.key("stream", table);
-      Range.Boundary<String> lower =
-          from.equals("-") ? Range.Boundary.unbounded() : Range.Boundary.including(from);
-      Range.Boundary<String> upper =
-          to.equals("+") ? Range.Boundary.unbounded() : Range.Boundary.including(to);
-      while (true) {
-        List<StreamMessage<String, byte[]>> page =
-            redis.await(
-                redis
-                    .async()
-                    .xrange(
-                        stream,
-                        Range.from(lower, upper),
-                        io.lettuce.core.Limit.create(0, READ_PAGE)),
-                "read '" + table + "'");
-        if (page.isEmpty()) {
-          break;
-        }
-        batches.add(decode(schema, page));
-        if (page.size() < READ_PAGE) {
-          break;
-        }
-        lower = Range.Boundary.excluding(page.get(page.size() - 1).getId());
-      }
-    } catch (RuntimeException e) {
-      batches.forEach(VectorSchemaRoot::close);
-      throw e;
-    }
-    String view = "_hs_redis_" + streamNames.incrementAndGet();
-    try (ArrowArrayStream s = ArrowArrayStream.allocateNew(allocator)) {
-      Data.exportArrayStream(allocator, new BatchListReader(allocator, schema, batches), s);
-      c.registerArrowStream(view, s);
-      try (Statement st = c.createStatement()) {
-        st.execute("CREATE OR REPLACE TEMP TABLE " + quote(table) + " AS SELECT * FROM " + view);
-        st.execute("DROP VIEW IF EXISTS " + view);
-      }
-    }
-  }
-
-  private VectorSchemaRoot decode(Schema schema, List<StreamMessage<String, byte[]>> page) {
-    VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
-    try {
-      Map<String, FieldVector> byName = new HashMap<>();
-      for (FieldVector v : root.getFieldVectors()) {
-        v.setInitialCapacity(page.size());
-        v.allocateNew();
-        byName.put(v.getName(), v);
-      }
-      int row = 0;
-      for (StreamMessage<String, byte[]> m : page) {
-        for (Map.Entry<String, byte[]> e : m.getBody().entrySet()) {
-          FieldVector v = byName.get(e.getKey());
-          if (v != null) {
-            RedisRowCodec.decode(v, row, e.getValue());
-          }
-        }
-        row++;
-      }
-      root.setRowCount(row);
-      return root;
-    } catch (RuntimeException e) {
-      root.close();
-      throw new HyprstreamException(
-          "an entry of a Redis stream does not fit its table's schema: " + e.getMessage(), e);
     }
   }
 

@@ -9,9 +9,12 @@ import org.apache.arrow.vector.types.pojo.Schema;
 /**
  * An {@link ArrowReader} that passes on the batches of another reader (its very root) and, when
  * closed, closes that reader and then the resources it depends on (a JDBC result set, statement,
- * pooled connection). Lets a reader we cannot subclass carry its own clean-up.
+ * pooled connection). Lets a reader we cannot subclass carry its own clean-up; a reader that adds
+ * to the batches it passes on (a freshness, a copy into a cache) extends it.
  */
-public final class ForwardingReader extends ArrowReader {
+public class ForwardingReader extends ArrowReader {
+  private static final AutoCloseable NOTHING = () -> {};
+
   private final ArrowReader source;
   private final AutoCloseable onClose;
 
@@ -23,6 +26,11 @@ public final class ForwardingReader extends ArrowReader {
     super(allocator);
     this.source = source;
     this.onClose = onClose;
+  }
+
+  /** Forwards {@code source}, which this reader owns from now on, and closes only it. */
+  public ForwardingReader(BufferAllocator allocator, ArrowReader source) {
+    this(allocator, source, NOTHING);
   }
 
   /** The source's own root: batches are not moved into a second one (no transfer, no copy). */
@@ -43,17 +51,7 @@ public final class ForwardingReader extends ArrowReader {
 
   @Override
   protected void closeReadSource() throws IOException {
-    try {
-      source.close();
-    } finally {
-      try {
-        onClose.close();
-      } catch (IOException | RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IOException(e);
-      }
-    }
+    Closeables.closeInOrder(source, onClose);
   }
 
   @Override

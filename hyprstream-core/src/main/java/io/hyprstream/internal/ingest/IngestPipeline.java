@@ -15,7 +15,7 @@ import io.hyprstream.internal.table.ChangeVersions;
 import io.hyprstream.internal.table.HotSet;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
-import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.internal.wal.WriteAheadLog;
 import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
 import java.time.Instant;

@@ -9,6 +9,7 @@ import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.Freshness;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.BatchListReader;
+import io.hyprstream.internal.arrow.ForwardingReader;
 import io.hyprstream.internal.table.ChangeVersions;
 import java.io.IOException;
 import java.time.Duration;
@@ -238,10 +239,9 @@ public final class ResultCache implements AutoCloseable {
   }
 
   /** Passes batches on to the caller while copying them into the cache. */
-  private final class Tee extends ArrowReader {
+  private final class Tee extends ForwardingReader {
     private final Key key;
     private final long[] versions;
-    private final ArrowReader source;
     private final Freshness freshness;
     private final long startedNanos = ticker.read();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -250,26 +250,19 @@ public final class ResultCache implements AutoCloseable {
     private long rows;
 
     Tee(BufferAllocator alloc, Key key, long[] versions, ArrowReader source, Freshness freshness) {
-      super(alloc);
+      super(alloc, source);
       this.key = key;
       this.versions = versions;
-      this.source = source;
       this.freshness = freshness;
-    }
-
-    /** The source's own root: batches pass through without a second root. */
-    @Override
-    public VectorSchemaRoot getVectorSchemaRoot() throws IOException {
-      return source.getVectorSchemaRoot();
     }
 
     @Override
     public boolean loadNextBatch() throws IOException {
-      if (!source.loadNextBatch()) {
+      if (!super.loadNextBatch()) {
         finish();
         return false;
       }
-      VectorSchemaRoot batch = source.getVectorSchemaRoot();
+      VectorSchemaRoot batch = getVectorSchemaRoot();
       List<VectorSchemaRoot> k = kept;
       if (k != null) {
         for (FieldVector v : batch.getFieldVectors()) {
@@ -294,21 +287,10 @@ public final class ResultCache implements AutoCloseable {
       kept = null;
       Entry e =
           new Entry(
-              source.getVectorSchemaRoot().getSchema(),
-              k,
-              versions,
-              freshness,
-              bytes,
-              rows,
-              startedNanos);
+              getVectorSchemaRoot().getSchema(), k, versions, freshness, bytes, rows, startedNanos);
       bytesHeld.addAndGet(bytes);
       rowsHeld.addAndGet(rows);
       cache.put(key, e);
-    }
-
-    @Override
-    public long bytesRead() {
-      return source.bytesRead();
     }
 
     @Override
@@ -321,12 +303,7 @@ public final class ResultCache implements AutoCloseable {
       if (k != null) {
         k.forEach(VectorSchemaRoot::close); // not read to the end: nothing is kept
       }
-      source.close();
-    }
-
-    @Override
-    protected Schema readSchema() throws IOException {
-      return source.getVectorSchemaRoot().getSchema();
+      super.closeReadSource();
     }
   }
 }

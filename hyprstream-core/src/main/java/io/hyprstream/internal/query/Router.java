@@ -11,7 +11,7 @@ import io.hyprstream.internal.table.HotSet;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.internal.table.TimeRange;
-import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.internal.wal.WriteAheadLog;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package io.hyprstream.internal.recovery;
 
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
-import io.hyprstream.wal.WriteAheadLog;
+import io.hyprstream.internal.wal.WriteAheadLog;
 import io.hyprstream.window.HeapWindowAggregator;
 import java.time.Duration;
 import java.util.ArrayList;

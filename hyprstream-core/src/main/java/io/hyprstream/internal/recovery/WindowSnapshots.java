@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
  * <p>A file is {@code [magic][version][log position][table count]}, then per table {@code [name]
  * [log position][raw-table schema][state batch count][state batches]}, then a CRC32C of every byte
  * before it. The schema and each state batch are Arrow IPC streams (length-prefixed). The log
- * position is that of {@link io.hyprstream.wal.WriteAheadLog#position()}: a table's state holds
- * what every record of it before its position built, and none after; the file's position is the
- * lowest of them, so every record before it is covered. A file is written to a temporary name,
+ * position is that of {@link io.hyprstream.internal.wal.WriteAheadLog#position()}: a table's state
+ * holds what every record of it before its position built, and none after; the file's position is
+ * the lowest of them, so every record before it is covered. A file is written to a temporary name,
  * fsync'd and renamed, so a crash leaves the previous files whole.
  *
  * <p>Not thread-safe: one writer (the {@code Snapshotter} or shutdown) at a time.

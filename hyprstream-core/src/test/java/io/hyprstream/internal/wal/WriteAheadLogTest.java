@@ -1,4 +1,4 @@
-package io.hyprstream.wal;
+package io.hyprstream.internal.wal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

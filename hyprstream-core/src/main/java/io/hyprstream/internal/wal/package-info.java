@@ -3,6 +3,6 @@
  * ingest is acknowledged, and stays there until the backend has committed it.
  */
 @NullMarked
-package io.hyprstream.wal;
+package io.hyprstream.internal.wal;
 
 import org.jspecify.annotations.NullMarked;
