@@ -5,6 +5,7 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowAggregator;
+import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.arrow.Columns;
 import java.nio.ByteOrder;
@@ -101,6 +102,30 @@ public final class HeapWindowAggregator implements WindowAggregator {
     this.functions = List.copyOf(fs);
   }
 
+  /** Makes heap aggregators, and restores them from the snapshots {@link #exportState} writes. */
+  public static WindowAggregatorFactory factory() {
+    return Factory.INSTANCE;
+  }
+
+  private enum Factory implements WindowAggregatorFactory {
+    INSTANCE;
+
+    @Override
+    public WindowAggregator create(AggregationSpec spec, List<Field> keyFields) {
+      return new HeapWindowAggregator(spec, keyFields);
+    }
+
+    @Override
+    public boolean restores() {
+      return true;
+    }
+
+    @Override
+    public WindowAggregator restore(AggregationSpec spec, List<VectorSchemaRoot> state) {
+      return restoreState(spec, state);
+    }
+  }
+
   private static long micros(long seconds) {
     return Math.multiplyExact(seconds, 1_000_000L);
   }
@@ -141,7 +166,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
             table, name, "expected " + keyFields.get(k).getType() + ", got " + f.getType());
       }
     }
-    if (isPreAggregated(schema)) {
+    if (spec.isPreAggregated(schema)) {
       return;
     }
     for (String name : spec.valueColumns()) {
@@ -158,21 +183,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
 
   private String unitName() {
     return spec.epochUnit().toString().toLowerCase(java.util.Locale.ROOT);
-  }
-
-  /**
-   * True when the batch carries pre-aggregated running state instead of values: no value column,
-   * but {@code <value>_running_window_count} and {@code _sum} or {@code _avg}.
-   */
-  public boolean isPreAggregated(Schema schema) {
-    if (runningIndex < 0) {
-      return false;
-    }
-    String v = spec.valueColumns().get(0);
-    return Columns.field(schema, v) == null
-        && Columns.field(schema, v + "_running_window_count") != null
-        && (Columns.field(schema, v + "_running_window_sum") != null
-            || Columns.field(schema, v + "_running_window_avg") != null);
   }
 
   private static boolean isKeyType(ArrowType t) {
@@ -202,7 +212,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
     FieldVector timeVector = Columns.require(batch, spec.timeColumn());
     long[] times = Columns.eventMicros(timeVector, rows, spec.epochUnit());
     int[] keyIds = keyIds(batch, rows);
-    boolean partial = isPreAggregated(batch.getSchema());
+    boolean partial = spec.isPreAggregated(batch.getSchema());
     int values = spec.valueColumns().size();
     double[][] valueColumns = new double[partial ? 0 : values][];
     boolean[][] valueNulls = new boolean[valueColumns.length][];
@@ -672,6 +682,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
    * _cxy}, and the pre-aggregated {@code _partial_count} and {@code _partial_sum}). A copy: the
    * aggregator may change right after. Ownership: the caller closes the returned roots.
    */
+  @Override
   public List<VectorSchemaRoot> exportState(BufferAllocator allocator) {
     List<VectorSchemaRoot> out = new ArrayList<>(1 + states.length);
     try {
