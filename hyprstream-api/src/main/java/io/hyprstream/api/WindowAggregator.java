@@ -8,8 +8,9 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Turns ingested batches of one table into tumbling-window aggregates, keeping only mergeable state
- * per (key, window), never the raw rows.
+ * Turns ingested batches of one table into tumbling-window aggregates. The default keeps only
+ * mergeable state per (key, window), never the raw rows; the engine relies on nothing but the view
+ * rows, so how an implementation computes them is its own affair.
  *
  * <p>Implementations need not be thread-safe: the engine calls one aggregator from one thread at a
  * time. The engine makes one per aggregated table with a {@link WindowAggregatorFactory}; the

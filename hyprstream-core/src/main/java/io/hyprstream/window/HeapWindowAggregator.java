@@ -586,8 +586,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
    * @throws IllegalArgumentException when the state was written for other key, value or window
    *     columns than {@code spec} has
    */
-  public static HeapWindowAggregator restoreState(
-      AggregationSpec spec, List<VectorSchemaRoot> state) {
+  static HeapWindowAggregator restoreState(AggregationSpec spec, List<VectorSchemaRoot> state) {
     return StateSnapshots.restore(spec, state);
   }
 
