@@ -2,13 +2,17 @@ package io.hyprstream;
 
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.EvictionPolicy;
+import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.cluster.ClusterConfig;
+import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.CacheConfig;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.internal.EngineConfig;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
+import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.WriteThrough;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.jspecify.annotations.Nullable;
 
@@ -52,6 +57,8 @@ public final class HyprstreamBuilder {
   private final Map<String, AggregationSpec> aggregations = new LinkedHashMap<>();
   private final Map<String, String> timeColumns = new LinkedHashMap<>();
   private @Nullable BackendStore backend;
+  private @Nullable Function<BufferAllocator, ? extends CacheStore> cacheStore;
+  private @Nullable WindowAggregatorFactory windowAggregators;
   private io.hyprstream.api.@Nullable WindowListener windowListener;
   private @Nullable Path dataDirectory;
   private @Nullable Long walMaxBytes;
@@ -172,11 +179,40 @@ public final class HyprstreamBuilder {
 
   /**
    * The system of record every acknowledged row is written through to. The instance takes ownership
-   * and closes it. Without one, the cache is the only copy.
+   * and closes it. Without one, or with {@link BackendStore#none()} (the same thing), the cache is
+   * the only copy: no write-ahead log is opened, nothing is written through or restored, and every
+   * query is answered from the cache.
    */
   public HyprstreamBuilder backend(BackendStore backend) {
     checkUnset(this.backend, "backend");
     this.backend = Objects.requireNonNull(backend, "backend");
+    return this;
+  }
+
+  /**
+   * Opens the {@link CacheStore} the instance keeps hot rows and window views in and runs SQL on,
+   * in place of the default in-memory DuckDB store ({@code DuckDbCacheStore}). Called once by
+   * {@link #build()} with the instance's own allocator, so the store's buffers are accounted with
+   * the instance's and a leak shows when it closes; the instance takes ownership of the store and
+   * closes it. The store must run DuckDB SQL (see {@link CacheStore}): typically it decorates
+   * {@code DuckDbCacheStore.open(null, allocator)}. Cannot be combined with {@link #cacheFile} or
+   * {@link #cacheMemoryLimit}, which configure the default store.
+   */
+  public HyprstreamBuilder cacheStore(Function<BufferAllocator, ? extends CacheStore> open) {
+    checkUnset(this.cacheStore, "cacheStore");
+    this.cacheStore = Objects.requireNonNull(open, "cacheStore");
+    return this;
+  }
+
+  /**
+   * Makes the {@link io.hyprstream.api.WindowAggregator} of each aggregated table (the metrics
+   * table included), in place of the default heap aggregator. Window snapshots are taken only when
+   * the factory {@link WindowAggregatorFactory#restores() restores} them; otherwise a restart
+   * rebuilds the windows from the backend's rows.
+   */
+  public HyprstreamBuilder windowAggregators(WindowAggregatorFactory factory) {
+    checkUnset(this.windowAggregators, "windowAggregators");
+    this.windowAggregators = Objects.requireNonNull(factory, "windowAggregators");
     return this;
   }
 
@@ -419,6 +455,16 @@ public final class HyprstreamBuilder {
     if (clusterConfig != null) {
       checkClusterable();
     }
+    Function<BufferAllocator, ? extends CacheStore> openCache = cacheStore;
+    if (openCache == null) {
+      Path file = cacheFile;
+      long memoryLimit = duckDbMemoryLimit();
+      openCache = alloc -> DuckDbCacheStore.open(file, alloc, memoryLimit);
+    } else if (cacheFile != null || cacheMemoryLimit != null) {
+      throw new IllegalStateException(
+          "cacheFile and cacheMemoryLimit configure the default DuckDB cache store; with a"
+              + " cacheStore of your own, configure it there");
+    }
     EngineConfig config =
         new EngineConfig(
             allocator,
@@ -428,7 +474,9 @@ public final class HyprstreamBuilder {
             clock == null ? InstantSource.system() : clock,
             specs,
             timeColumns,
-            backend,
+            openCache,
+            windowAggregators == null ? HeapWindowAggregator.factory() : windowAggregators,
+            backend == null ? BackendStore.none() : backend,
             dataDirectory == null ? DEFAULT_DATA_DIRECTORY : dataDirectory,
             walMaxBytes == null ? DEFAULT_WAL_MAX_BYTES : walMaxBytes,
             synchronousWriteThrough != null && synchronousWriteThrough,
@@ -438,7 +486,6 @@ public final class HyprstreamBuilder {
                 resultCacheBytes == null ? DEFAULT_RESULT_CACHE_BYTES : resultCacheBytes,
                 resultCacheTtl == null ? DEFAULT_RESULT_CACHE_TTL : resultCacheTtl,
                 cacheMemoryBytes == null ? defaultCacheMemory() : cacheMemoryBytes,
-                duckDbMemoryLimit(),
                 evictionPolicy == null ? EvictionPolicy.TIME : evictionPolicy,
                 maxStaleness),
             new WriteThrough.Bounds(
@@ -456,7 +503,7 @@ public final class HyprstreamBuilder {
 
   /** Cluster mode's limits today, checked before anything starts. */
   private void checkClusterable() {
-    if (backend != null) {
+    if (backend != null && backend != BackendStore.none()) {
       throw new IllegalArgumentException(
           "cluster and backend cannot be combined yet: exactly-once write-through from partition"
               + " owners is not built (docs/cluster.md)");

@@ -101,6 +101,27 @@ public final class AggregationSpec {
     return table + "_" + window.name();
   }
 
+  /**
+   * True when batches of {@code schema} carry pre-aggregated running state instead of values: the
+   * spec has a {@link #runningWindow()}, the schema lacks the first value column but has {@code
+   * <value>_running_window_count} and {@code _sum} or {@code _avg} (names matched ignoring case).
+   * {@link WindowAggregator#update} merges such a batch as partial state.
+   */
+  public boolean isPreAggregated(org.apache.arrow.vector.types.pojo.Schema schema) {
+    if (runningWindow == null) {
+      return false;
+    }
+    String v = valueColumns.get(0);
+    return !hasField(schema, v)
+        && hasField(schema, v + "_running_window_count")
+        && (hasField(schema, v + "_running_window_sum")
+            || hasField(schema, v + "_running_window_avg"));
+  }
+
+  private static boolean hasField(org.apache.arrow.vector.types.pojo.Schema schema, String name) {
+    return schema.getFields().stream().anyMatch(f -> f.getName().equalsIgnoreCase(name));
+  }
+
   @Override
   public String toString() {
     return "AggregationSpec{table="

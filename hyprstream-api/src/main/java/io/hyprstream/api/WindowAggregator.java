@@ -8,11 +8,18 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Turns ingested batches of one table into tumbling-window aggregates, keeping only mergeable state
- * per (key, window), never the raw rows.
+ * Turns ingested batches of one table into tumbling-window aggregates. The default keeps only
+ * mergeable state per (key, window), never the raw rows; the engine relies on nothing but the view
+ * rows, so how an implementation computes them is its own affair.
  *
  * <p>Implementations need not be thread-safe: the engine calls one aggregator from one thread at a
- * time.
+ * time. The engine makes one per aggregated table with a {@link WindowAggregatorFactory}; the
+ * default is the heap aggregator of {@code hyprstream-core}.
+ *
+ * <p>View rows: for each window, the key columns, {@code window_start}, {@code window_end} (UTC
+ * timestamps; windows are aligned as DuckDB's {@code time_bucket} aligns them), then {@code
+ * <value>_<function>} per value column and function of the spec, equal to what DuckDB's {@code
+ * time_bucket ... GROUP BY} computes over the rows ingested into that window.
  */
 public interface WindowAggregator {
 
@@ -96,4 +103,17 @@ public interface WindowAggregator {
 
   /** Heap bytes held by window state, including indexes. */
   long stateBytes();
+
+  /**
+   * The whole state as Arrow batches, for a window snapshot that {@link
+   * WindowAggregatorFactory#restore} turns back into an equal aggregator; the layout is the
+   * implementation's own. A copy: the aggregator may change right after. Called only when the
+   * factory {@link WindowAggregatorFactory#restores() restores}. Ownership: the caller closes the
+   * returned roots. The default refuses.
+   *
+   * @throws UnsupportedOperationException when the aggregator cannot export its state
+   */
+  default List<VectorSchemaRoot> exportState(BufferAllocator allocator) {
+    throw new UnsupportedOperationException(getClass().getName() + " takes no snapshots");
+  }
 }

@@ -13,7 +13,6 @@ import io.hyprstream.internal.arrow.ForwardingReader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -23,9 +22,7 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -58,26 +55,18 @@ public final class DuckDbCacheStore implements CacheStore {
   /** Rows per batch of a query result. */
   static final int RESULT_BATCH_ROWS = 64 * 1024;
 
-  private static final int MAX_IDLE_CONNECTIONS = 8;
   private static final Pattern MISSING_TABLE =
       Pattern.compile("Table with name (\\S+) does not exist");
 
   private final BufferAllocator allocator;
-  private final DuckDBConnection database;
-  private final ConcurrentLinkedQueue<DuckDBConnection> idle = new ConcurrentLinkedQueue<>();
+  private final DuckDbConnections connections;
   private final AtomicInteger streamNames = new AtomicInteger();
   private final Object ddlLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  /**
-   * The statement each thread is executing in {@link #query}, so that a server enforcing a time
-   * limit can cancel it from another thread ({@link #cancelQueryOf}).
-   */
-  private final ConcurrentHashMap<Thread, PreparedStatement> running = new ConcurrentHashMap<>();
-
-  private DuckDbCacheStore(BufferAllocator allocator, DuckDBConnection database) {
+  private DuckDbCacheStore(BufferAllocator allocator, DuckDbConnections connections) {
     this.allocator = allocator;
-    this.database = database;
+    this.connections = connections;
   }
 
   /**
@@ -87,13 +76,6 @@ public final class DuckDbCacheStore implements CacheStore {
   public static DuckDbCacheStore open(@Nullable Path file, BufferAllocator parent) {
     return open(file, parent, 0);
   }
-
-  /**
-   * DuckDB's {@code max_expression_depth} for every connection: expressions nested deeper are
-   * refused by its parser. Above the analyser's nesting limit, so that limit's message comes first
-   * where both apply.
-   */
-  public static final int MAX_EXPRESSION_DEPTH = 250;
 
   /**
    * Opens DuckDB as {@link #open(Path, BufferAllocator)} does, with DuckDB's {@code memory_limit}
@@ -109,28 +91,7 @@ public final class DuckDbCacheStore implements CacheStore {
     }
     BufferAllocator allocator = parent.newChildAllocator("duckdb-cache", 0, Long.MAX_VALUE);
     try {
-      Properties props = new Properties();
-      String url = "jdbc:duckdb:" + (file == null ? "" : file.toAbsolutePath().toString());
-      DuckDBConnection conn = (DuckDBConnection) DriverManager.getConnection(url, props);
-      try (Statement st = conn.createStatement()) {
-        // Naive timestamps are UTC: NOW(), time_bucket and clients everywhere agree.
-        st.execute("SET GLOBAL TimeZone = 'UTC'");
-        if (memoryLimitBytes > 0) {
-          st.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
-        }
-        // Deeper expressions fail with DuckDB's clear parser error instead of recursing until
-        // the native stack runs out (which kills the whole process).
-        st.execute("SET GLOBAL max_expression_depth = " + MAX_EXPRESSION_DEPTH);
-        st.execute("SET GLOBAL autoinstall_known_extensions = false");
-        st.execute("SET GLOBAL autoload_known_extensions = false");
-        st.execute("SET GLOBAL allow_community_extensions = false");
-        st.execute("SET GLOBAL enable_external_access = false");
-        st.execute("SET GLOBAL lock_configuration = true");
-      } catch (SQLException e) {
-        conn.close();
-        throw e;
-      }
-      return new DuckDbCacheStore(allocator, conn);
+      return new DuckDbCacheStore(allocator, DuckDbConnections.open(file, memoryLimitBytes));
     } catch (SQLException e) {
       allocator.close();
       throw new HyprstreamException("cannot open DuckDB cache: " + e.getMessage(), e);
@@ -342,14 +303,6 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   @Override
-  public ArrowReader query(String sql, BufferAllocator allocator) {
-    return query(sql, List.of(), allocator);
-  }
-
-  /**
-   * Runs {@code sql} with {@code ?} parameters bound in order. {@link Instant} parameters bind as
-   * UTC timestamps. Ownership: the caller closes the returned reader.
-   */
   public ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     DuckDBConnection conn = borrow();
     PreparedStatement ps = null;
@@ -357,13 +310,7 @@ public final class DuckDbCacheStore implements CacheStore {
     try {
       ps = conn.prepareStatement(sql);
       bind(ps, parameters);
-      running.put(Thread.currentThread(), ps);
-      try {
-        rs = ps.executeQuery();
-      } finally {
-        // Atomic with cancelQueryOf: once removed, no cancel can reach this statement.
-        running.remove(Thread.currentThread());
-      }
+      rs = connections.executeCancellable(ps);
       ArrowReader reader =
           (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
       ResultSet heldRs = rs;
@@ -388,170 +335,33 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
-   * DuckDB's parse tree of {@code sql} as JSON ({@code json_serialize_sql}), for the SQL analyser.
-   * Only SELECT statements serialise; for others the JSON carries DuckDB's error.
-   */
-  public String parseTree(String sql) {
-    return serialize("SELECT json_serialize_sql(?)", sql, "parse");
-  }
-
-  /**
-   * DuckDB's bound logical plan of {@code sql} as JSON ({@code json_serialize_plan}): every
-   * statement bound against this cache's catalog, as executing it would, but not run. Names come
-   * out resolved (catalog, schema, name); a statement that cannot be bound gives {@code
-   * {"error":true,...}} with DuckDB's reason.
-   */
-  public String planTree(String sql) {
-    return serialize(
-        "SELECT json_serialize_plan(?, skip_null := true, skip_empty := true)", sql, "bind");
-  }
-
-  private String serialize(String call, String sql, String what) {
-    DuckDBConnection conn = borrow();
-    try (PreparedStatement ps = conn.prepareStatement(call)) {
-      ps.setString(1, sql);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getString(1);
-      }
-    } catch (SQLException e) {
-      throw new QueryRejectedException(
-          "DuckDB cannot " + what + " the statement: " + e.getMessage(), e);
-    } finally {
-      release(conn);
-    }
-  }
-
-  /**
-   * Rows of a cached table that live elsewhere (the backend), to be read together with the cache's
-   * own rows of that table that match {@code hotPredicate}.
+   * {@inheritDoc}
    *
-   * @param table the cached table's name
-   * @param rows the other rows; {@link #queryWithRows} takes ownership and closes it
-   * @param hotPredicate a DuckDB condition over the table's columns selecting the cache's share
-   * @param moreRows further rows held nowhere else (batches the backend refused, kept in
-   *     quarantine), of which those matching {@code morePredicate} are added; taken like {@code
-   *     rows}
-   * @param morePredicate a DuckDB condition over their columns
+   * <p>The session is a connection of its own (a {@link DuckDBConnection#duplicate()}, not a pooled
+   * one, so its temporary tables die with it); each input is registered as an Arrow stream view and
+   * dropped once {@code setup} has run.
    */
-  public record ExtraRows(
-      String table,
-      ArrowReader rows,
-      String hotPredicate,
-      List<ArrowReader> moreRows,
-      String morePredicate) {
-    /** Extra rows with nothing beyond {@code rows}. */
-    public ExtraRows(String table, ArrowReader rows, String hotPredicate) {
-      this(table, rows, hotPredicate, List.of(), "true");
-    }
-
-    /** Closes every reader; for paths where they were not handed to DuckDB. */
-    public void closeQuietly() {
-      Closeables.closeQuietly(rows);
-      moreRows.forEach(Closeables::closeQuietly);
-    }
-  }
-
-  /**
-   * Runs {@code sql} unchanged where each table of {@code extra} reads as the union of its extra
-   * rows and its cached rows matching the hot predicate: on a connection of its own, a temporary
-   * table of that name shadows the cached one for unqualified and {@code main.}-qualified names.
-   * Extra columns the cache lacks are dropped; cached columns the extra rows lack read as NULL.
-   * Ownership: the caller closes the returned reader (allocated from {@code alloc}); the extra
-   * readers are closed here.
-   */
-  public ArrowReader queryWithRows(
-      String sql, List<@Nullable Object> parameters, List<ExtraRows> extra, BufferAllocator alloc) {
-    return queryOnOwnConnection(
-        sql,
-        parameters,
-        alloc,
-        conn -> {
-          int next = 0; // extra readers from here on are not yet handed over
-          try {
-            while (next < extra.size()) {
-              shadow(conn, extra.get(next++));
-            }
-          } catch (SQLException | RuntimeException e) {
-            extra.subList(next, extra.size()).forEach(ExtraRows::closeQuietly);
-            throw e;
-          }
-        },
-        () -> extra.forEach(ExtraRows::closeQuietly));
-  }
-
-  /**
-   * Runs {@code sql}, which reads the cached tables and the relation {@code name}: the rows of
-   * {@code partials}, held in a temporary table of a connection of its own for this query only.
-   * Ownership: the caller closes the returned reader (allocated from {@code alloc}); {@code
-   * partials} is closed here.
-   */
-  public ArrowReader queryWithPartials(
-      String sql, String name, ArrowReader partials, BufferAllocator alloc) {
-    return queryOnOwnConnection(
-        sql,
-        List.of(),
-        alloc,
-        conn -> {
-          String stream = "_hs_stream_" + streamNames.incrementAndGet();
-          boolean exported = false;
-          try (ArrowArrayStream exportedStream = ArrowArrayStream.allocateNew(allocator);
-              Statement st = conn.createStatement()) {
-            Data.exportArrayStream(allocator, partials, exportedStream);
-            exported = true;
-            conn.registerArrowStream(stream, exportedStream);
-            st.execute(
-                "CREATE TEMPORARY TABLE "
-                    + name
-                    + " AS SELECT * FROM "
-                    + stream
-                    + "; DROP VIEW IF EXISTS "
-                    + stream);
-          } finally {
-            if (!exported) {
-              Closeables.closeQuietly(partials);
-            }
-          }
-        },
-        () -> Closeables.closeQuietly(partials));
-  }
-
-  /** Prepares a query's own connection; it closes what it was handed when it fails. */
-  @FunctionalInterface
-  private interface ConnectionSetup {
-    void prepare(DuckDBConnection conn) throws SQLException;
-  }
-
-  /**
-   * Runs {@code sql} on a connection of its own, after {@code setup} created what the query reads
-   * there (temporary tables, which must not outlive it); the connection closes with the returned
-   * reader. {@code release} frees what {@code setup} would have taken when no connection opens.
-   */
-  private ArrowReader queryOnOwnConnection(
+  @Override
+  public ArrowReader queryInSession(
+      Map<String, ArrowReader> inputs,
+      List<String> setup,
       String sql,
       List<@Nullable Object> parameters,
-      BufferAllocator alloc,
-      ConnectionSetup setup,
-      Runnable release) {
+      BufferAllocator alloc) {
     DuckDBConnection conn;
     try {
-      conn = database.duplicate();
-    } catch (SQLException e) {
-      release.run();
-      throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
+      conn = connections.fresh();
+    } catch (RuntimeException e) {
+      inputs.values().forEach(Closeables::closeQuietly);
+      throw e;
     }
     PreparedStatement ps = null;
     ResultSet rs = null;
     try {
-      setup.prepare(conn);
+      prepareSession(conn, inputs, setup);
       ps = conn.prepareStatement(sql);
       bind(ps, parameters);
-      running.put(Thread.currentThread(), ps);
-      try {
-        rs = ps.executeQuery();
-      } finally {
-        running.remove(Thread.currentThread());
-      }
+      rs = connections.executeCancellable(ps);
       return DuckDbExport.stream(rs, ps, conn, alloc, RESULT_BATCH_ROWS);
     } catch (SQLException | RuntimeException e) {
       Closeables.closeQuietly(rs);
@@ -562,103 +372,33 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
-   * Creates the temporary table {@code x.table()}: cached rows matching, then the extra rows, then
-   * the further rows matching their predicate. Takes ownership of every reader of {@code x}: DuckDB
-   * releases one once exported, else it is closed here.
+   * Registers every input as an Arrow stream view of {@code conn}, runs {@code setup}, then drops
+   * the views. Takes every reader: DuckDB releases one once exported, else it is closed here.
    */
-  private void shadow(DuckDBConnection conn, ExtraRows x) throws SQLException {
-    List<ArrowReader> readers = new ArrayList<>(1 + x.moreRows().size());
-    readers.add(x.rows());
-    readers.addAll(x.moreRows());
-    int handed = 0; // readers whose ownership has passed to insertFrom
-    try {
-      Schema cached = tableSchema(x.table());
-      if (cached == null) {
-        throw new TableNotFoundException(x.table());
-      }
-      String table = quote(x.table());
-      try (Statement st = conn.createStatement()) {
-        st.execute(
-            "CREATE TEMPORARY TABLE "
-                + table
-                + " AS SELECT * FROM main."
-                + table
-                + " WHERE "
-                + x.hotPredicate());
-      }
-      while (handed < readers.size()) {
-        String predicate = handed == 0 ? "true" : x.morePredicate();
-        insertFrom(conn, x.table(), cached, readers.get(handed++), predicate);
-      }
-    } finally {
-      for (int i = handed; i < readers.size(); i++) {
-        Closeables.closeQuietly(readers.get(i));
-      }
-    }
-  }
-
-  /**
-   * Appends the rows of {@code rows} matching {@code predicate} to the temporary table {@code
-   * table}, by the names of the cached table's columns ({@code cached}); columns the rows lack stay
-   * NULL, columns the cache lacks are dropped. Takes ownership of {@code rows}.
-   */
-  private void insertFrom(
-      DuckDBConnection conn, String table, Schema cached, ArrowReader rows, String predicate)
+  private void prepareSession(
+      DuckDBConnection conn, Map<String, ArrowReader> inputs, List<String> setup)
       throws SQLException {
-    boolean exported = false;
-    String name = "_hs_extra_" + streamNames.incrementAndGet();
-    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
-        Statement st = conn.createStatement()) {
-      Schema arriving = rows.getVectorSchemaRoot().getSchema();
-      List<String> shared = new ArrayList<>();
-      for (Field f : cached.getFields()) {
-        if (findField(arriving, f.getName()) != null) {
-          shared.add(quote(f.getName()));
+    List<ArrowArrayStream> streams = new ArrayList<>(inputs.size());
+    List<ArrowReader> pending = new ArrayList<>(inputs.values());
+    try {
+      for (Map.Entry<String, ArrowReader> in : inputs.entrySet()) {
+        ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+        streams.add(stream);
+        Data.exportArrayStream(allocator, in.getValue(), stream);
+        pending.remove(in.getValue());
+        conn.registerArrowStream(in.getKey(), stream);
+      }
+      try (Statement st = conn.createStatement()) {
+        for (String statement : setup) {
+          st.execute(statement);
+        }
+        for (String name : inputs.keySet()) {
+          st.execute("DROP VIEW IF EXISTS " + name);
         }
       }
-      Data.exportArrayStream(allocator, rows, stream);
-      exported = true;
-      conn.registerArrowStream(name, stream);
-      String columns = String.join(", ", shared);
-      st.execute(
-          "INSERT INTO temp.main."
-              + quote(table)
-              + " ("
-              + columns
-              + ") SELECT "
-              + columns
-              + " FROM "
-              + name
-              + " WHERE "
-              + predicate
-              + "; DROP VIEW IF EXISTS "
-              + name);
-    } catch (IOException e) {
-      throw new HyprstreamException(
-          "cannot read the rows of '" + table + "' to query: " + e.getMessage(), e);
     } finally {
-      if (!exported) {
-        Closeables.closeQuietly(rows);
-      }
-    }
-  }
-
-  /**
-   * Bytes DuckDB reports in use ({@code duckdb_memory()}): one cheap query, for a metrics scrape.
-   *
-   * @throws RuntimeException when DuckDB cannot answer
-   */
-  public long memoryBytes() {
-    try (ArrowReader r =
-        query(
-            "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS bytes FROM duckdb_memory()",
-            allocator)) {
-      if (r.loadNextBatch() && r.getVectorSchemaRoot().getRowCount() == 1) {
-        return ((org.apache.arrow.vector.BigIntVector) r.getVectorSchemaRoot().getVector(0)).get(0);
-      }
-      return 0;
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      pending.forEach(Closeables::closeQuietly);
+      streams.forEach(Closeables::closeQuietly);
     }
   }
 
@@ -666,23 +406,12 @@ public final class DuckDbCacheStore implements CacheStore {
    * Cancels the statement {@code thread} is executing in {@link #query}, if any; the query then
    * fails with DuckDB's "interrupted" error. Returns whether a statement was cancelled.
    */
+  @Override
   public boolean cancelQueryOf(Thread thread) {
-    boolean[] cancelled = {false};
-    running.computeIfPresent(
-        thread,
-        (t, ps) -> {
-          try {
-            ps.cancel();
-            cancelled[0] = true;
-          } catch (SQLException e) {
-            // Already finished or closed: nothing to cancel.
-          }
-          return ps;
-        });
-    return cancelled[0];
+    return connections.cancel(thread);
   }
 
-  /** Runs a statement returning no rows and returns its update count (0 for DDL). */
+  @Override
   public long execute(String sql, List<@Nullable Object> parameters) {
     DuckDBConnection conn = borrow();
     try (PreparedStatement ps = conn.prepareStatement(sql)) {
@@ -700,9 +429,11 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
-   * The schema of {@code sql}'s result, found by running it with {@code LIMIT 0} and every
-   * parameter NULL, so no rows are read.
+   * {@inheritDoc}
+   *
+   * <p>Found by running it with {@code LIMIT 0} and every parameter NULL, so no rows are read.
    */
+  @Override
   public Schema querySchema(String sql) {
     DuckDBConnection conn = borrow();
     String probe = "SELECT * FROM (" + stripTrailingSemicolon(sql) + ") AS _hs_q LIMIT 0";
@@ -721,216 +452,6 @@ public final class DuckDbCacheStore implements CacheStore {
     } finally {
       release(conn);
     }
-  }
-
-  /**
-   * What DuckDB's parser makes of {@code sql} as a query, read from {@code json_serialize_sql}
-   * (which serialises SELECT statements only, so anything else is reported as an error).
-   *
-   * @param error DuckDB's parser error, or null when {@code sql} parsed as SELECT statements
-   * @param statements how many statements {@code sql} holds
-   * @param valuesWidth for a bare {@code VALUES (...), ...} list, the number of values in its first
-   *     row; otherwise -1
-   */
-  public record ParsedQuery(@Nullable String error, int statements, int valuesWidth) {}
-
-  /** Parses {@code sql} with DuckDB's own parser, without binding or running it. */
-  public ParsedQuery parseQuery(String sql) {
-    String probe =
-        "SELECT j->>'$.error_message',"
-            + " coalesce(json_array_length(j, '$.statements'), 0)::INTEGER,"
-            + " CASE WHEN j->>'$.statements[0].node.type' = 'SELECT_NODE'"
-            + " AND j->>'$.statements[0].node.from_table.type' = 'EXPRESSION_LIST'"
-            + " AND json_array_length(j, '$.statements[0].node.select_list') = 1"
-            + " AND j->>'$.statements[0].node.select_list[0].class' = 'STAR'"
-            + " THEN json_array_length(j, '$.statements[0].node.from_table.values[0]')::INTEGER"
-            + " ELSE -1 END"
-            + " FROM (SELECT json_serialize_sql(?::VARCHAR) AS j)";
-    DuckDBConnection conn = borrow();
-    try (PreparedStatement ps = conn.prepareStatement(probe)) {
-      ps.setString(1, sql);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return new ParsedQuery(rs.getString(1), rs.getInt(2), rs.getInt(3));
-      }
-    } catch (SQLException e) {
-      throw new HyprstreamException("cannot parse with DuckDB: " + e.getMessage(), e);
-    } finally {
-      release(conn);
-    }
-  }
-
-  /**
-   * The columns of {@code table} in table order, each as {@code {name, DuckDB type}} (the type as
-   * DuckDB spells it, fit for a cast or a column definition).
-   */
-  public List<String[]> columnTypes(String table) {
-    DuckDBConnection conn = borrow();
-    try (PreparedStatement ps =
-        conn.prepareStatement(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name ="
-                + " current_database() AND schema_name = 'main' AND lower(table_name) = lower(?)"
-                + " ORDER BY column_index")) {
-      ps.setString(1, table);
-      List<String[]> out = new ArrayList<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(new String[] {rs.getString(1), rs.getString(2)});
-        }
-      }
-      return out;
-    } catch (SQLException e) {
-      throw new HyprstreamException(
-          "cannot read the columns of '" + table + "': " + e.getMessage(), e);
-    } finally {
-      release(conn);
-    }
-  }
-
-  /** The name of the cache's database ({@code memory} in memory), as catalogs call it. */
-  public String catalogName() {
-    DuckDBConnection conn = borrow();
-    try (Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery("SELECT current_database()")) {
-      rs.next();
-      return rs.getString(1);
-    } catch (SQLException e) {
-      throw new HyprstreamException("cannot read the database name: " + e.getMessage(), e);
-    } finally {
-      release(conn);
-    }
-  }
-
-  /**
-   * Evaluates the rows an {@code INSERT INTO table (columns) <source>} would add, without adding
-   * them: DuckDB inserts them into a temporary table of the given column types (so {@code VALUES}
-   * are cast per column and a query's columns are matched by position, exactly as its INSERT does)
-   * and the rows are read back as Arrow. {@code table} only names the target in errors. Ownership:
-   * the caller closes the returned batches, allocated from {@code alloc}.
-   *
-   * @param columns the columns of the rows read back; the source fills the first {@code supplied}
-   *     of them, the rest are NULL
-   * @param types DuckDB types, one per column
-   * @throws SchemaMismatchException naming the column when a value cannot be cast to its type
-   * @throws QueryRejectedException when DuckDB refuses the source for any other reason
-   */
-  public List<VectorSchemaRoot> evaluateRows(
-      String table,
-      List<String> columns,
-      int supplied,
-      List<String> types,
-      String source,
-      List<@Nullable Object> parameters,
-      BufferAllocator alloc) {
-    List<String> filled = columns.subList(0, supplied);
-    String staging = "_hs_insert_" + streamNames.incrementAndGet();
-    DuckDBConnection conn = borrow();
-    try {
-      try {
-        createStaging(conn, staging, columns, types, -1);
-        try (PreparedStatement ps = conn.prepareStatement(stagingInsert(staging, filled, source))) {
-          bind(ps, parameters);
-          ps.execute();
-        }
-      } catch (SQLException e) {
-        String message = firstLine(e).replace(staging, quote(table));
-        if (message.startsWith("Conversion Error")) {
-          String column = castCulprit(conn, filled, types, source, parameters);
-          if (column != null) {
-            throw new SchemaMismatchException(
-                table, column, "a value of the INSERT does not fit the column: " + message);
-          }
-        }
-        throw new QueryRejectedException(
-            message + " (in the rows inserted into '" + table + "')", e);
-      }
-      List<VectorSchemaRoot> out = new ArrayList<>();
-      try (Statement st = conn.createStatement();
-          ResultSet rs = st.executeQuery("SELECT * FROM " + staging);
-          ArrowReader reader =
-              (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS)) {
-        while (reader.loadNextBatch()) {
-          out.add(ArrowCopy.deepCopy(reader.getVectorSchemaRoot(), alloc));
-        }
-      } catch (SQLException | IOException | RuntimeException e) {
-        out.forEach(VectorSchemaRoot::close);
-        throw new HyprstreamException(
-            "cannot read the rows inserted into '" + table + "': " + e.getMessage(), e);
-      }
-      return out;
-    } finally {
-      dropQuietly(conn, staging);
-      release(conn);
-    }
-  }
-
-  /**
-   * The column whose cast fails in {@link #evaluateRows}, found by evaluating the source again with
-   * every other column held as VARCHAR (to which any value casts), or null when no single column
-   * fails alone. Runs only after a conversion error, so the repeat costs nothing normally.
-   */
-  private @Nullable String castCulprit(
-      DuckDBConnection conn,
-      List<String> columns,
-      List<String> types,
-      String source,
-      List<@Nullable Object> parameters) {
-    for (int i = 0; i < columns.size(); i++) {
-      String probe = "_hs_insert_probe_" + streamNames.incrementAndGet();
-      try {
-        createStaging(conn, probe, columns, types, i);
-        try (PreparedStatement ps = conn.prepareStatement(stagingInsert(probe, columns, source))) {
-          bind(ps, parameters);
-          ps.execute();
-        }
-      } catch (SQLException e) {
-        if (firstLine(e).startsWith("Conversion Error")) {
-          return columns.get(i);
-        }
-      } finally {
-        dropQuietly(conn, probe);
-      }
-    }
-    return null;
-  }
-
-  /** A temporary table of {@code columns}; only column {@code typed} is typed when it is >= 0. */
-  private static void createStaging(
-      DuckDBConnection conn, String name, List<String> columns, List<String> types, int typed)
-      throws SQLException {
-    StringBuilder ddl = new StringBuilder("CREATE TEMP TABLE ").append(name).append(" (");
-    for (int i = 0; i < columns.size(); i++) {
-      ddl.append(i == 0 ? "" : ", ")
-          .append(quote(columns.get(i)))
-          .append(' ')
-          .append(typed < 0 || typed == i ? types.get(i) : "VARCHAR");
-    }
-    try (Statement st = conn.createStatement()) {
-      st.execute(ddl.append(')').toString());
-    }
-  }
-
-  private static String stagingInsert(String staging, List<String> columns, String source) {
-    return "INSERT INTO "
-        + staging
-        + " ("
-        + columns.stream().map(DuckDbCacheStore::quote).collect(Collectors.joining(", "))
-        + ") "
-        + source;
-  }
-
-  private static void dropQuietly(DuckDBConnection conn, String table) {
-    try (Statement st = conn.createStatement()) {
-      st.execute("DROP TABLE IF EXISTS " + table);
-    } catch (SQLException e) {
-      // The connection is broken; release() drops it.
-    }
-  }
-
-  private static String firstLine(SQLException e) {
-    String m = e.getMessage() == null ? e.toString() : e.getMessage().strip();
-    int nl = m.indexOf('\n');
-    return nl < 0 ? m : m.substring(0, nl).strip();
   }
 
   @Override
@@ -979,11 +500,7 @@ public final class DuckDbCacheStore implements CacheStore {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    DuckDBConnection c;
-    while ((c = idle.poll()) != null) {
-      Closeables.closeQuietly(c);
-    }
-    Closeables.closeQuietly(database);
+    connections.close();
     allocator.close();
   }
 
@@ -999,31 +516,11 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   private DuckDBConnection borrow() {
-    if (closed.get()) {
-      throw new IllegalStateException("the DuckDB cache is closed");
-    }
-    DuckDBConnection c = idle.poll();
-    if (c != null) {
-      return c;
-    }
-    try {
-      return database.duplicate();
-    } catch (SQLException e) {
-      throw new HyprstreamException("cannot open a DuckDB connection: " + e.getMessage(), e);
-    }
+    return connections.borrow();
   }
 
   private void release(DuckDBConnection conn) {
-    try {
-      if (closed.get() || conn.isClosed() || idle.size() >= MAX_IDLE_CONNECTIONS) {
-        conn.close();
-      } else {
-        idle.offer(conn);
-      }
-    } catch (SQLException e) {
-      // A connection that cannot report its state is dropped rather than reused.
-      Closeables.closeQuietly(conn);
-    }
+    connections.release(conn);
   }
 
   private static void bind(PreparedStatement ps, List<@Nullable Object> parameters)
@@ -1078,10 +575,5 @@ public final class DuckDbCacheStore implements CacheStore {
   private static String abbreviate(String sql) {
     String s = sql.strip().replaceAll("\\s+", " ");
     return s.length() > 200 ? s.substring(0, 200) + "..." : s;
-  }
-
-  /** Quotes an identifier for DuckDB. */
-  public static String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
   }
 }

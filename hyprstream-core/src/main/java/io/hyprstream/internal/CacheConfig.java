@@ -3,14 +3,12 @@ package io.hyprstream.internal;
 import io.hyprstream.api.EvictionPolicy;
 import java.time.Duration;
 import java.util.Map;
-import org.jspecify.annotations.Nullable;
 
 /** The cache options a {@code HyprstreamBuilder} collected: result cache and memory budget. */
 public final class CacheConfig {
   final long resultCacheBytes;
   final Duration resultCacheTtl;
   final long memoryBudgetBytes;
-  final @Nullable Long duckDbMemoryLimit;
   final EvictionPolicy evictionPolicy;
 
   /** Allowed staleness of cached results, by lower-case table name. */
@@ -19,19 +17,16 @@ public final class CacheConfig {
   /**
    * @param resultCacheBytes bytes of query results kept (0: no result cache)
    * @param memoryBudgetBytes hot raw bytes the DuckDB cache may hold before evicting partitions
-   * @param duckDbMemoryLimit DuckDB's {@code memory_limit}, or null for DuckDB's default
    */
   public CacheConfig(
       long resultCacheBytes,
       Duration resultCacheTtl,
       long memoryBudgetBytes,
-      @Nullable Long duckDbMemoryLimit,
       EvictionPolicy evictionPolicy,
       Map<String, Duration> maxStaleness) {
     this.resultCacheBytes = resultCacheBytes;
     this.resultCacheTtl = resultCacheTtl;
     this.memoryBudgetBytes = memoryBudgetBytes;
-    this.duckDbMemoryLimit = duckDbMemoryLimit;
     this.evictionPolicy = evictionPolicy;
     this.maxStaleness = Map.copyOf(maxStaleness);
   }

@@ -6,9 +6,11 @@ import io.hyprstream.Operations;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStatistics;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
-import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.api.WindowAggregator;
+import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.ingest.IngestLog;
 import io.hyprstream.internal.ingest.IngestPipeline;
@@ -36,7 +38,6 @@ import io.hyprstream.internal.table.MetricsTable;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.internal.wal.WriteAheadLog;
-import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.time.Duration;
@@ -89,13 +90,19 @@ public final class Engine implements Hyprstream {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final @Nullable BufferAllocator ownedRoot;
   private final BufferAllocator allocator;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final Tables tables;
   private final HotSet hotSet;
   private final ChangeVersions versions = new ChangeVersions();
   private final @Nullable ResultCache results;
   private final SystemTables systemTables;
+
+  /**
+   * The backend, or null for {@link BackendStore#none()}: translated once here, so that every part
+   * reads "no backend" as null and none of them opens the log, write-through or a restore for it.
+   */
   private final @Nullable BackendStore backend;
+
   private final @Nullable WriteAheadLog wal;
   private final @Nullable WriteThrough writeThrough;
   private final Flusher flusher;
@@ -129,18 +136,21 @@ public final class Engine implements Hyprstream {
           Objects.requireNonNull(parent != null ? parent : ownedRoot)
               .newChildAllocator("hyprstream", 0, Long.MAX_VALUE);
       opened.push(allocator);
-      this.backend = config.backend;
+      this.backend = config.backend == BackendStore.none() ? null : config.backend;
       if (backend != null) {
         opened.push(backend); // the engine owns it from here on, and closes it on a failed start
       }
-      Long memoryLimit = config.cache.duckDbMemoryLimit;
-      this.cache =
-          DuckDbCacheStore.open(config.cacheFile, allocator, memoryLimit == null ? 0 : memoryLimit);
+      this.cache = Objects.requireNonNull(config.openCache.apply(allocator), "cache store");
       opened.push(cache);
-      String catalog = cache.catalogName();
-      this.analyser = new SqlAnalyser(cache::parseTree, cache::planTree);
+      // A store holding tables already (a cache file, a persistent custom store) is not restored
+      // into from the backend: that would add its rows twice.
+      boolean cacheStartsEmpty = config.cacheFile == null && cache.tables().isEmpty();
+      CacheSql cacheSql = new CacheSql(cache, allocator);
+      String catalog = cacheSql.catalogName();
+      this.analyser = new SqlAnalyser(cacheSql::parseTree, cacheSql::planTree);
       Instant startedAt = config.clock.instant();
-      this.tables = new Tables(config.aggregations, config.timeColumns, cache, allocator);
+      this.tables =
+          new Tables(config.aggregations, config.timeColumns, cache, config.aggregators, allocator);
       this.hotSet =
           new HotSet(
               config.cache.memoryBudgetBytes,
@@ -220,7 +230,7 @@ public final class Engine implements Hyprstream {
               config.cacheDuration,
               startedAt,
               Router.heldBeforeStart(backend, recovered));
-      this.backendReads = new BackendReads(cache, allocator, router, backend, writeThrough);
+      this.backendReads = new BackendReads(cacheSql, allocator, router, backend, writeThrough);
       this.preparation =
           new ReadPreparation(
               tables,
@@ -232,7 +242,7 @@ public final class Engine implements Hyprstream {
       this.inserts =
           new InsertAsIngest(
               tables,
-              cache,
+              cacheSql,
               allocator,
               analyser,
               router,
@@ -257,9 +267,9 @@ public final class Engine implements Hyprstream {
               backend,
               config.clock,
               config.cache.maxStaleness);
-      boolean restores = backend != null && config.cacheFile == null;
+      boolean restores = backend != null && cacheStartsEmpty;
       this.snapshotter =
-          restores && !config.snapshotInterval.isZero()
+          restores && !config.snapshotInterval.isZero() && config.aggregators.restores()
               ? new Snapshotter(
                   new WindowSnapshots(config.dataDirectory.resolve("snapshots")),
                   Objects.requireNonNull(wal),
@@ -598,15 +608,15 @@ public final class Engine implements Hyprstream {
 
   /** Heap bytes of window state across all tables, for benchmarks and status tables. */
   public long windowStateBytes() {
-    return sumOverAggregators(HeapWindowAggregator::stateBytes);
+    return sumOverAggregators(WindowAggregator::stateBytes);
   }
 
   /** Number of (key, window) states held across all tables. */
   public long windowCount() {
-    return sumOverAggregators(HeapWindowAggregator::windowCount);
+    return sumOverAggregators(WindowAggregator::windowCount);
   }
 
-  private long sumOverAggregators(java.util.function.ToLongFunction<HeapWindowAggregator> f) {
+  private long sumOverAggregators(java.util.function.ToLongFunction<WindowAggregator> f) {
     long sum = 0;
     for (TableState ts : tables.all()) {
       ts.lock.lock();
@@ -645,7 +655,7 @@ public final class Engine implements Hyprstream {
 
         @Override
         public long cacheMemoryBytes() {
-          return cache.memoryBytes();
+          return cache.sizeBytes();
         }
 
         @Override
@@ -669,8 +679,8 @@ public final class Engine implements Hyprstream {
         }
       };
 
-  /** The DuckDB cache, for tools that measure it. */
-  public DuckDbCacheStore cache() {
+  /** The cache store, for tools that measure it. */
+  public CacheStore cache() {
     return cache;
   }
 
@@ -684,7 +694,8 @@ public final class Engine implements Hyprstream {
     checkOpen();
     if (snapshotter == null) {
       throw new IllegalStateException(
-          "this instance takes no window snapshots (they need a backend and no cache file)");
+          "this instance takes no window snapshots (they need a backend, no cache file and a window"
+              + " aggregator factory that restores)");
     }
     snapshotter.snapshot();
   }

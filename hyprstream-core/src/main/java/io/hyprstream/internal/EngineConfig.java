@@ -2,6 +2,8 @@ package io.hyprstream.internal;
 
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.CacheStore;
+import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.table.MetricsTable;
 import java.nio.file.Path;
@@ -9,6 +11,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.jspecify.annotations.Nullable;
 
@@ -24,7 +27,15 @@ public final class EngineConfig {
   /** Time columns of tables without aggregates, by lower-case table name (raw-row expiry). */
   final java.util.Map<String, String> timeColumns;
 
-  final @Nullable BackendStore backend;
+  /** Opens the cache store, with buffers from the engine's allocator; the engine closes it. */
+  final Function<BufferAllocator, ? extends CacheStore> openCache;
+
+  /** Makes each aggregated table's window aggregator. */
+  final WindowAggregatorFactory aggregators;
+
+  /** {@link BackendStore#none()} when there is none; never null. */
+  final BackendStore backend;
+
   final Path dataDirectory;
   final long walMaxBytes;
   final boolean synchronousWriteThrough;
@@ -47,7 +58,9 @@ public final class EngineConfig {
       InstantSource clock,
       List<AggregationSpec> aggregations,
       java.util.Map<String, String> timeColumns,
-      @Nullable BackendStore backend,
+      Function<BufferAllocator, ? extends CacheStore> openCache,
+      WindowAggregatorFactory aggregators,
+      BackendStore backend,
       Path dataDirectory,
       long walMaxBytes,
       boolean synchronousWriteThrough,
@@ -63,6 +76,8 @@ public final class EngineConfig {
     this.clock = clock;
     this.aggregations = List.copyOf(aggregations);
     this.timeColumns = java.util.Map.copyOf(timeColumns);
+    this.openCache = openCache;
+    this.aggregators = aggregators;
     this.backend = backend;
     this.dataDirectory = dataDirectory;
     this.walMaxBytes = walMaxBytes;

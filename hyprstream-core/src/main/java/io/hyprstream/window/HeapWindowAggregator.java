@@ -5,10 +5,10 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowAggregator;
+import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.arrow.Columns;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -16,13 +16,9 @@ import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
-import org.apache.arrow.vector.SmallIntVector;
-import org.apache.arrow.vector.TimeStampMicroVector;
-import org.apache.arrow.vector.TinyIntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
@@ -37,10 +33,15 @@ import org.jspecify.annotations.Nullable;
  * The default {@link WindowAggregator}: per window size, a {@link WindowState} of primitive arrays
  * updated row by row, so a row costs a few array reads and adds per window and raw rows are never
  * rescanned.
+ *
+ * <p>Its parts: keys are interned by {@link KeyDictionary}, each window size's state is a {@link
+ * WindowState}, view rows are written by {@link ViewRows} and snapshots by {@link StateSnapshots}.
+ * What stays here is the one algorithm of a batch's update (validation, key ids, locating each
+ * row's window in every size, running columns) and the lookups over the rings.
  */
 public final class HeapWindowAggregator implements WindowAggregator {
   /** DuckDB's {@code time_bucket} origin, 2000-01-03T00:00:00Z (a Monday), in epoch micros. */
-  public static final long ORIGIN_MICROS = 946_857_600_000_000L;
+  static final long ORIGIN_MICROS = 946_857_600_000_000L;
 
   private static final ArrowType TIMESTAMP = new ArrowType.Timestamp(TimeUnit.MICROSECOND, null);
   private static final ArrowType FLOAT64 =
@@ -48,13 +49,13 @@ public final class HeapWindowAggregator implements WindowAggregator {
   private static final ArrowType INT64 = new ArrowType.Int(64, true);
 
   private final AggregationSpec spec;
-  private final List<Field> keyFields;
+  final List<Field> keyFields;
   private final List<WindowSpec> windows;
-  private final WindowState[] states;
-  private final long[] sizes;
+  final WindowState[] states;
+  final long[] sizes;
   private final long[] retentions;
   private final int runningIndex;
-  private final KeyDictionary keys = new KeyDictionary();
+  final KeyDictionary keys = new KeyDictionary();
   private final List<AggregateFunction> functions;
   private final Map<WindowSpec, Schema> viewSchemas = new java.util.HashMap<>();
 
@@ -101,6 +102,30 @@ public final class HeapWindowAggregator implements WindowAggregator {
     this.functions = List.copyOf(fs);
   }
 
+  /** Makes heap aggregators, and restores them from the snapshots {@link #exportState} writes. */
+  public static WindowAggregatorFactory factory() {
+    return Factory.INSTANCE;
+  }
+
+  private enum Factory implements WindowAggregatorFactory {
+    INSTANCE;
+
+    @Override
+    public WindowAggregator create(AggregationSpec spec, List<Field> keyFields) {
+      return new HeapWindowAggregator(spec, keyFields);
+    }
+
+    @Override
+    public boolean restores() {
+      return true;
+    }
+
+    @Override
+    public WindowAggregator restore(AggregationSpec spec, List<VectorSchemaRoot> state) {
+      return restoreState(spec, state);
+    }
+  }
+
   private static long micros(long seconds) {
     return Math.multiplyExact(seconds, 1_000_000L);
   }
@@ -141,7 +166,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
             table, name, "expected " + keyFields.get(k).getType() + ", got " + f.getType());
       }
     }
-    if (isPreAggregated(schema)) {
+    if (spec.isPreAggregated(schema)) {
       return;
     }
     for (String name : spec.valueColumns()) {
@@ -158,21 +183,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
 
   private String unitName() {
     return spec.epochUnit().toString().toLowerCase(java.util.Locale.ROOT);
-  }
-
-  /**
-   * True when the batch carries pre-aggregated running state instead of values: no value column,
-   * but {@code <value>_running_window_count} and {@code _sum} or {@code _avg}.
-   */
-  public boolean isPreAggregated(Schema schema) {
-    if (runningIndex < 0) {
-      return false;
-    }
-    String v = spec.valueColumns().get(0);
-    return Columns.field(schema, v) == null
-        && Columns.field(schema, v + "_running_window_count") != null
-        && (Columns.field(schema, v + "_running_window_sum") != null
-            || Columns.field(schema, v + "_running_window_avg") != null);
   }
 
   private static boolean isKeyType(ArrowType t) {
@@ -202,7 +212,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
     FieldVector timeVector = Columns.require(batch, spec.timeColumn());
     long[] times = Columns.eventMicros(timeVector, rows, spec.epochUnit());
     int[] keyIds = keyIds(batch, rows);
-    boolean partial = isPreAggregated(batch.getSchema());
+    boolean partial = spec.isPreAggregated(batch.getSchema());
     int values = spec.valueColumns().size();
     double[][] valueColumns = new double[partial ? 0 : values][];
     boolean[][] valueNulls = new boolean[valueColumns.length][];
@@ -545,230 +555,27 @@ public final class HeapWindowAggregator implements WindowAggregator {
   /** View rows for {@code slots}, in that order. */
   private VectorSchemaRoot rows(
       WindowSpec window, WindowState s, int[] slots, BufferAllocator allocator) {
-    Schema schema = viewSchema(window);
-    VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
-    try {
-      int n = slots.length;
-      for (FieldVector v : root.getFieldVectors()) {
-        v.setInitialCapacity(n);
-        v.allocateNew();
-      }
-      int col = 0;
-      for (int k = 0; k < keyFields.size(); k++, col++) {
-        FieldVector v = root.getVector(col);
-        for (int r = 0; r < n; r++) {
-          writeKey(v, r, keys.key(s.keyOf(slots[r])).get(k));
-        }
-      }
-      TimeStampMicroVector start = (TimeStampMicroVector) root.getVector(col++);
-      TimeStampMicroVector end = (TimeStampMicroVector) root.getVector(col++);
-      long size = s.sizeMicros;
-      for (int r = 0; r < n; r++) {
-        long st = ORIGIN_MICROS + (long) s.windowOf(slots[r]) * size;
-        start.set(r, st);
-        end.set(r, st + size);
-      }
-      for (int v = 0; v < spec.valueColumns().size(); v++) {
-        for (AggregateFunction f : functions) {
-          FieldVector out = root.getVector(col++);
-          for (int r = 0; r < n; r++) {
-            writeFunction(f, out, r, s, slots[r], v);
-          }
-        }
-      }
-      root.setRowCount(n);
-      return root;
-    } catch (RuntimeException e) {
-      root.close();
-      throw e;
-    }
-  }
-
-  private static void writeFunction(
-      AggregateFunction f, FieldVector out, int r, WindowState s, int slot, int v) {
-    if (f == AggregateFunction.COUNT) {
-      ((BigIntVector) out).set(r, s.count(slot, v));
-      return;
-    }
-    long count = s.count(slot, v);
-    long raw = s.rawCount(slot, v);
-    Float8Vector fv = (Float8Vector) out;
-    // A window without values is NULL; one with NaN or infinities among its values says so, as
-    // DuckDB's aggregates over the same rows do.
-    switch (f) {
-      case SUM:
-      case AVG:
-        if (count == 0) {
-          fv.setNull(r);
-        } else {
-          fv.set(r, f == AggregateFunction.SUM ? s.sum(slot, v) : s.sum(slot, v) / count);
-        }
-        return;
-      case MIN:
-      case MAX:
-        if (raw == 0) {
-          fv.setNull(r);
-        } else {
-          fv.set(r, f == AggregateFunction.MIN ? s.min(slot, v) : s.max(slot, v));
-        }
-        return;
-      default:
-        break;
-    }
-    double value;
-    switch (f) {
-      case STDDEV:
-        value = s.stddev(slot, v);
-        break;
-      case SLOPE:
-        value = s.slope(slot, v);
-        break;
-      case INTERCEPT:
-        value = s.intercept(slot, v);
-        break;
-      default:
-        throw new IllegalStateException("unhandled " + f);
-    }
-    // Undefined (fewer than two values, x that does not vary): NULL, as in SQL.
-    if (Double.isNaN(value)) {
-      fv.setNull(r);
-    } else {
-      fv.set(r, value);
-    }
-  }
-
-  private static void writeKey(FieldVector v, int r, @Nullable Object value) {
-    if (value == null) {
-      v.setNull(r);
-    } else if (v instanceof VarCharVector) {
-      ((VarCharVector) v).setSafe(r, value.toString().getBytes(StandardCharsets.UTF_8));
-    } else if (v instanceof BigIntVector) {
-      ((BigIntVector) v).set(r, ((Number) value).longValue());
-    } else if (v instanceof IntVector) {
-      ((IntVector) v).set(r, ((Number) value).intValue());
-    } else if (v instanceof SmallIntVector) {
-      ((SmallIntVector) v).set(r, ((Number) value).shortValue());
-    } else if (v instanceof TinyIntVector) {
-      ((TinyIntVector) v).set(r, ((Number) value).byteValue());
-    } else if (v instanceof BitVector) {
-      ((BitVector) v).set(r, ((Boolean) value) ? 1 : 0);
-    } else {
-      throw new IllegalStateException("unsupported key vector " + v.getClass().getSimpleName());
-    }
+    return ViewRows.rows(
+        viewSchema(window),
+        keyFields.size(),
+        keys,
+        functions,
+        spec.valueColumns().size(),
+        s,
+        slots,
+        allocator);
   }
 
   // ---------------------------------------------------------------- snapshots
 
-  private static final ArrowType INT32 = new ArrowType.Int(32, true);
-
-  /** Schema metadata of a snapshot's window batch: the window size it holds, in microseconds. */
-  private static final String WINDOW_SIZE_MICROS = "window_size_micros";
-
   /**
-   * The key dictionary and window state as Arrow batches, for a snapshot: first the keys (row i is
-   * key id i, in the key columns), then one batch per window of {@link AggregationSpec#windows()}:
-   * each live (key id, window index) with its mergeable state per value column ({@code v<i>_n},
-   * {@code _sum}, {@code _min}, {@code _max}, {@code _sum_x}, {@code _m2}, {@code _cxx}, {@code
-   * _cxy}, and the pre-aggregated {@code _partial_count} and {@code _partial_sum}). A copy: the
-   * aggregator may change right after. Ownership: the caller closes the returned roots.
+   * The key dictionary and window state as Arrow batches, for a snapshot ({@link StateSnapshots}
+   * writes the layout). A copy: the aggregator may change right after. Ownership: the caller closes
+   * the returned roots.
    */
+  @Override
   public List<VectorSchemaRoot> exportState(BufferAllocator allocator) {
-    List<VectorSchemaRoot> out = new ArrayList<>(1 + states.length);
-    try {
-      out.add(exportKeys(allocator));
-      for (int i = 0; i < states.length; i++) {
-        out.add(exportWindow(i, allocator));
-      }
-      return out;
-    } catch (RuntimeException e) {
-      out.forEach(VectorSchemaRoot::close);
-      throw e;
-    }
-  }
-
-  private VectorSchemaRoot exportKeys(BufferAllocator allocator) {
-    List<Field> fields = new ArrayList<>();
-    for (Field k : keyFields) {
-      fields.add(new Field(k.getName(), FieldType.nullable(k.getType()), null));
-    }
-    VectorSchemaRoot root = VectorSchemaRoot.create(new Schema(fields), allocator);
-    try {
-      int n = keys.size();
-      root.getFieldVectors().forEach(v -> allocate(v, n));
-      for (int k = 0; k < keyFields.size(); k++) {
-        FieldVector v = root.getVector(k);
-        for (int id = 0; id < n; id++) {
-          writeKey(v, id, keys.key(id).get(k));
-        }
-      }
-      root.setRowCount(n);
-      return root;
-    } catch (RuntimeException e) {
-      root.close();
-      throw e;
-    }
-  }
-
-  private static Schema windowStateSchema(int values, long sizeMicros) {
-    List<Field> fields = new ArrayList<>();
-    fields.add(new Field("key_id", FieldType.notNullable(INT32), null));
-    fields.add(new Field("window", FieldType.notNullable(INT32), null));
-    for (int v = 0; v < values; v++) {
-      for (String f : WindowState.FIELDS) {
-        fields.add(new Field("v" + v + "_" + f, FieldType.notNullable(FLOAT64), null));
-      }
-      fields.add(new Field("v" + v + "_partial_count", FieldType.nullable(FLOAT64), null));
-      fields.add(new Field("v" + v + "_partial_sum", FieldType.nullable(FLOAT64), null));
-    }
-    return new Schema(fields, Map.of(WINDOW_SIZE_MICROS, Long.toString(sizeMicros)));
-  }
-
-  private VectorSchemaRoot exportWindow(int i, BufferAllocator allocator) {
-    WindowState s = states[i];
-    int values = spec.valueColumns().size();
-    VectorSchemaRoot root = VectorSchemaRoot.create(windowStateSchema(values, sizes[i]), allocator);
-    try {
-      int[] slots = s.liveSlots();
-      int n = slots.length;
-      root.getFieldVectors().forEach(v -> allocate(v, n));
-      IntVector keyId = (IntVector) root.getVector(0);
-      IntVector window = (IntVector) root.getVector(1);
-      for (int r = 0; r < n; r++) {
-        keyId.set(r, s.keyOf(slots[r]));
-        window.set(r, s.windowOf(slots[r]));
-      }
-      int col = 2;
-      for (int v = 0; v < values; v++) {
-        for (int f = 0; f < WindowState.FIELDS.size(); f++) {
-          Float8Vector out = (Float8Vector) root.getVector(col++);
-          for (int r = 0; r < n; r++) {
-            out.set(r, s.stateField(slots[r], v, f));
-          }
-        }
-        Float8Vector partialCount = (Float8Vector) root.getVector(col++);
-        Float8Vector partialSum = (Float8Vector) root.getVector(col++);
-        for (int r = 0; r < n; r++) {
-          double[] p = s.partial(slots[r], v);
-          if (p == null) {
-            partialCount.setNull(r);
-            partialSum.setNull(r);
-          } else {
-            partialCount.set(r, p[0]);
-            partialSum.set(r, p[1]);
-          }
-        }
-      }
-      root.setRowCount(n);
-      return root;
-    } catch (RuntimeException e) {
-      root.close();
-      throw e;
-    }
-  }
-
-  private static void allocate(FieldVector v, int rows) {
-    v.setInitialCapacity(rows);
-    v.allocateNew();
+    return StateSnapshots.export(this, allocator);
   }
 
   /**
@@ -779,92 +586,8 @@ public final class HeapWindowAggregator implements WindowAggregator {
    * @throws IllegalArgumentException when the state was written for other key, value or window
    *     columns than {@code spec} has
    */
-  public static HeapWindowAggregator restoreState(
-      AggregationSpec spec, List<VectorSchemaRoot> state) {
-    if (state.size() != 1 + spec.windows().size()) {
-      throw new IllegalArgumentException(
-          "the snapshot of '"
-              + spec.table()
-              + "' holds "
-              + (state.size() - 1)
-              + " windows, the table now has "
-              + spec.windows().size());
-    }
-    VectorSchemaRoot keyRoot = state.get(0);
-    List<Field> keyFields = keyRoot.getSchema().getFields();
-    List<String> keyNames = keyFields.stream().map(Field::getName).toList();
-    if (!keyNames.equals(spec.keyColumns())) {
-      throw new IllegalArgumentException(
-          "the snapshot of '"
-              + spec.table()
-              + "' has key columns "
-              + keyNames
-              + ", the table now has "
-              + spec.keyColumns());
-    }
-    HeapWindowAggregator agg = new HeapWindowAggregator(spec, keyFields);
-    int[] idOf = agg.restoreKeys(keyRoot);
-    int values = spec.valueColumns().size();
-    for (int i = 0; i < agg.states.length; i++) {
-      VectorSchemaRoot root = state.get(1 + i);
-      Schema expected = windowStateSchema(values, agg.sizes[i]);
-      if (!root.getSchema().equals(expected)) {
-        throw new IllegalArgumentException(
-            "the snapshot of '"
-                + spec.table()
-                + "' holds other windows or value columns than "
-                + spec.windows().get(i)
-                + " over "
-                + spec.valueColumns());
-      }
-      restoreWindow(agg.states[i], root, idOf, values);
-    }
-    return agg;
-  }
-
-  /** Adds the snapshot's keys; returns the id each snapshot key id has now. */
-  private int[] restoreKeys(VectorSchemaRoot keyRoot) {
-    int n = keyRoot.getRowCount();
-    int[] idOf = new int[n];
-    List<FieldVector> cols = keyRoot.getFieldVectors();
-    // Keys of one utf8 column are found by their bytes at ingest, so they are added the same way.
-    if (cols.size() == 1
-        && cols.get(0) instanceof VarCharVector
-        && cols.get(0).getNullCount() == 0) {
-      keys.idsOfUtf8((VarCharVector) cols.get(0), n, idOf);
-    } else {
-      FieldVector[] columns = cols.toArray(new FieldVector[0]);
-      for (int r = 0; r < n; r++) {
-        idOf[r] = keys.idOf(columns, r);
-      }
-    }
-    return idOf;
-  }
-
-  private static void restoreWindow(WindowState s, VectorSchemaRoot root, int[] idOf, int values) {
-    int n = root.getRowCount();
-    IntVector keyId = (IntVector) root.getVector(0);
-    IntVector window = (IntVector) root.getVector(1);
-    int[] slots = new int[n];
-    for (int r = 0; r < n; r++) {
-      slots[r] = s.restoreSlot(idOf[keyId.get(r)], window.get(r));
-    }
-    int col = 2;
-    for (int v = 0; v < values; v++) {
-      for (int f = 0; f < WindowState.FIELDS.size(); f++) {
-        Float8Vector in = (Float8Vector) root.getVector(col++);
-        for (int r = 0; r < n; r++) {
-          s.setField(slots[r], v, f, in.get(r));
-        }
-      }
-      Float8Vector partialCount = (Float8Vector) root.getVector(col++);
-      Float8Vector partialSum = (Float8Vector) root.getVector(col++);
-      for (int r = 0; r < n; r++) {
-        if (!partialCount.isNull(r)) {
-          s.addPartial(slots[r], v, (long) partialCount.get(r), partialSum.get(r));
-        }
-      }
-    }
+  static HeapWindowAggregator restoreState(AggregationSpec spec, List<VectorSchemaRoot> state) {
+    return StateSnapshots.restore(spec, state);
   }
 
   // ---------------------------------------------------------------- expiry and size

@@ -67,6 +67,23 @@ class LayeringTest {
   }
 
   /**
+   * The engine runs on the SPIs: nothing under {@code io.hyprstream.internal} names the default
+   * cache store or window aggregator. Only {@code HyprstreamBuilder}, which builds the defaults,
+   * does; an embedder's {@code CacheStore} or {@code WindowAggregatorFactory} takes their place.
+   */
+  @Test
+  void engineUsesTheSpisNotTheirDefaultImplementations() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.hyprstream.internal..")
+        .should()
+        .dependOnClassesThat()
+        .haveNameMatching(
+            "io\\.hyprstream\\.(duckdb\\.DuckDb(CacheStore|Connections)|window\\.HeapWindowAggregator)(\\$.*)?")
+        .check(classes);
+  }
+
+  /**
    * The engine's parts, from the facade down: the facade ({@code Engine}) opens the stages; the
    * query chain reads through ingest's flusher (read-your-writes); retention and recovery use
    * ingest; all of them share the table model and the SQL and Arrow helpers, which use none of
@@ -89,7 +106,10 @@ class LayeringTest {
         .layer("Tables")
         .definedBy("io.hyprstream.internal.table..")
         .layer("Helpers")
-        .definedBy("io.hyprstream.internal.sql..", "io.hyprstream.internal.arrow..")
+        .definedBy(
+            "io.hyprstream.internal.sql..",
+            "io.hyprstream.internal.arrow..",
+            "io.hyprstream.internal.cache..")
         .whereLayer("Facade")
         .mayNotBeAccessedByAnyLayer()
         .whereLayer("Query")

@@ -1,11 +1,11 @@
 package io.hyprstream.internal.ingest;
 
+import io.hyprstream.api.CacheStore;
+import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowSpec;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
-import io.hyprstream.window.HeapWindowAggregator;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +25,7 @@ public final class Flusher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Flusher.class);
 
   private final Tables tables;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final BufferAllocator allocator;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Thread thread;
@@ -175,7 +175,7 @@ public final class Flusher implements AutoCloseable {
       List<String> keyColumns;
       ts.lock.lock();
       try {
-        HeapWindowAggregator agg = ts.aggregator;
+        WindowAggregator agg = ts.aggregator;
         if (agg == null) {
           return;
         }
@@ -193,7 +193,7 @@ public final class Flusher implements AutoCloseable {
     }
   }
 
-  public Flusher(Tables tables, DuckDbCacheStore cache, BufferAllocator allocator) {
+  public Flusher(Tables tables, CacheStore cache, BufferAllocator allocator) {
     this.tables = tables;
     this.cache = cache;
     this.allocator = allocator;

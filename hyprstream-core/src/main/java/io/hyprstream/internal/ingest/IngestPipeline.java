@@ -2,12 +2,12 @@ package io.hyprstream.internal.ingest;
 
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.WindowListener;
 import io.hyprstream.api.WindowSpec;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.arrow.ValueChecks;
@@ -40,7 +40,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class IngestPipeline {
   private final Tables tables;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final BufferAllocator allocator;
   private final InstantSource clock;
   private final Flusher flusher;
@@ -65,7 +65,7 @@ public final class IngestPipeline {
    */
   public IngestPipeline(
       Tables tables,
-      DuckDbCacheStore cache,
+      CacheStore cache,
       BufferAllocator allocator,
       InstantSource clock,
       Flusher flusher,

@@ -5,10 +5,10 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.TimeSlice;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
 import io.hyprstream.internal.arrow.Columns;
+import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.sql.AggregateQuery;
 import io.hyprstream.internal.sql.SqlLiterals;
 import io.hyprstream.internal.sql.StatementAnalysis;
@@ -41,14 +41,14 @@ import org.slf4j.LoggerFactory;
 public final class BackendReads {
   private static final Logger LOG = LoggerFactory.getLogger(BackendReads.class);
 
-  private final DuckDbCacheStore cache;
+  private final CacheSql cache;
   private final BufferAllocator allocator;
   private final Router router;
   private final @Nullable BackendStore backend;
   private final @Nullable WriteThrough writeThrough;
 
   public BackendReads(
-      DuckDbCacheStore cache,
+      CacheSql cache,
       BufferAllocator allocator,
       Router router,
       @Nullable BackendStore backend,
@@ -121,7 +121,7 @@ public final class BackendReads {
       return split;
     }
     coldRowReads.increment();
-    List<DuckDbCacheStore.ExtraRows> extra = new ArrayList<>();
+    List<CacheSql.ExtraRows> extra = new ArrayList<>();
     try {
       for (Router.ColdRead c : cold) {
         if (!remote.contains(Tables.key(c.table().name))) {
@@ -131,7 +131,7 @@ public final class BackendReads {
         Field time = Objects.requireNonNull(Columns.field(schema, c.timeColumn()));
         ChronoUnit unit = Tables.epochUnitOf(c.table());
         Instant boundary = TimeLiterals.instantOfMicros(c.boundaryMicros());
-        String column = DuckDbCacheStore.quote(time.getName());
+        String column = cache.quote(time.getName());
         TimeSlice slice =
             new TimeSlice(
                 c.table().name,
@@ -187,7 +187,7 @@ public final class BackendReads {
           throw ex;
         }
         extra.add(
-            new DuckDbCacheStore.ExtraRows(
+            new CacheSql.ExtraRows(
                 c.table().name,
                 rows,
                 column + " >= " + TimeLiterals.timeLiteral(time, unit, boundary),
@@ -195,7 +195,7 @@ public final class BackendReads {
                 coldSpan));
       }
     } catch (RuntimeException e) {
-      extra.forEach(DuckDbCacheStore.ExtraRows::closeQuietly);
+      extra.forEach(CacheSql.ExtraRows::closeQuietly);
       throw e;
     }
     return cache.queryWithRows(sql, parameters, extra, alloc);
@@ -253,7 +253,7 @@ public final class BackendReads {
             TimeLiterals.micros(
                 Instant.now()), // now() in the SQL is DuckDB's wall clock: see route()
             names,
-            DuckDbCacheStore::quote,
+            cache::quote,
             m -> TimeLiterals.timeLiteral(time, unit, TimeLiterals.instantOfMicros(m)),
             column::portableLiteral);
     if (split == null) {

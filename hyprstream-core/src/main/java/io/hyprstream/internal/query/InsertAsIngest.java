@@ -4,8 +4,8 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.TableNotFoundException;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.ArrowConform;
+import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.IngestMode;
 import io.hyprstream.internal.ingest.IngestPipeline;
 import io.hyprstream.internal.sql.InsertStatement;
@@ -33,7 +33,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class InsertAsIngest {
   private final Tables tables;
-  private final DuckDbCacheStore cache;
+  private final CacheSql cache;
   private final BufferAllocator allocator;
   private final SqlAnalyser analyser;
   private final Router router;
@@ -44,7 +44,7 @@ public final class InsertAsIngest {
 
   public InsertAsIngest(
       Tables tables,
-      DuckDbCacheStore cache,
+      CacheSql cache,
       BufferAllocator allocator,
       SqlAnalyser analyser,
       Router router,
@@ -104,7 +104,7 @@ public final class InsertAsIngest {
               + " [(columns)] VALUES ... or SELECT ...",
           null);
     }
-    DuckDbCacheStore.ParsedQuery parsed = cache.parseQuery(insert.source);
+    CacheSql.ParsedQuery parsed = cache.parseQuery(insert.source);
     if (parsed.error() != null) {
       throw new QueryRejectedException(
           "the rows of this INSERT into '"

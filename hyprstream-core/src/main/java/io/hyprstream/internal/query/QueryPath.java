@@ -2,10 +2,11 @@ package io.hyprstream.internal.query;
 
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.Freshness;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.TableNotFoundException;
-import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.sql.InsertStatement;
@@ -19,7 +20,6 @@ import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.internal.table.TimeRange;
 import io.hyprstream.internal.table.WindowView;
-import io.hyprstream.window.HeapWindowAggregator;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,7 +52,7 @@ public final class QueryPath {
   private final BackendReads backendReads;
   private final ReadPreparation preparation;
   private final Tables tables;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final BufferAllocator allocator;
   private final HotSet hotSet;
   private final ChangeVersions versions;
@@ -72,7 +72,7 @@ public final class QueryPath {
       BackendReads backendReads,
       ReadPreparation preparation,
       Tables tables,
-      DuckDbCacheStore cache,
+      CacheStore cache,
       BufferAllocator allocator,
       HotSet hotSet,
       ChangeVersions versions,
@@ -267,7 +267,7 @@ public final class QueryPath {
     VectorSchemaRoot rows;
     ts.lock.lock();
     try {
-      HeapWindowAggregator agg = ts.aggregator;
+      WindowAggregator agg = ts.aggregator;
       if (agg == null) {
         return null;
       }

@@ -1,7 +1,7 @@
 package io.hyprstream.internal.query;
 
 import io.hyprstream.api.BackendStore;
-import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TableRef;
@@ -33,7 +33,7 @@ public final class Router {
   private static final Logger LOG = LoggerFactory.getLogger(Router.class);
 
   private final Tables tables;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final HotSet hotSet;
   private final @Nullable BackendStore backend;
   private final Duration cacheDuration;
@@ -47,7 +47,7 @@ public final class Router {
    */
   public Router(
       Tables tables,
-      DuckDbCacheStore cache,
+      CacheStore cache,
       HotSet hotSet,
       @Nullable BackendStore backend,
       Duration cacheDuration,

@@ -1,7 +1,7 @@
 package io.hyprstream.internal.query;
 
 import io.hyprstream.api.CacheStatistics;
-import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.util.List;
@@ -13,9 +13,9 @@ import java.util.Locale;
  * names it runs.
  */
 public final class SystemTables {
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
 
-  public SystemTables(DuckDbCacheStore cache) {
+  public SystemTables(CacheStore cache) {
     this.cache = cache;
   }
 

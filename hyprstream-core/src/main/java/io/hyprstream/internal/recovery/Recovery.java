@@ -2,9 +2,10 @@ package io.hyprstream.internal.recovery;
 
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.TimeSlice;
+import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowSpec;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.ingest.IngestMode;
@@ -14,7 +15,6 @@ import io.hyprstream.internal.sql.TimeLiterals;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.internal.wal.WriteAheadLog;
-import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.io.IOException;
@@ -56,7 +56,7 @@ public final class Recovery {
   private final IngestPipeline ingest;
   private final Expirer expirer;
   private final Tables tables;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final BufferAllocator allocator;
   private final InstantSource clock;
   private final Duration cacheDuration;
@@ -70,7 +70,7 @@ public final class Recovery {
       IngestPipeline ingest,
       Expirer expirer,
       Tables tables,
-      DuckDbCacheStore cache,
+      CacheStore cache,
       BufferAllocator allocator,
       InstantSource clock,
       Duration cacheDuration,
@@ -274,14 +274,14 @@ public final class Recovery {
    */
   private @Nullable Map<String, Long> adoptSnapshot(WindowSnapshots.Loaded snapshot) {
     Map<String, Long> covered = new HashMap<>();
-    Map<WindowSnapshots.TableSnapshot, HeapWindowAggregator> restored = new LinkedHashMap<>();
+    Map<WindowSnapshots.TableSnapshot, WindowAggregator> restored = new LinkedHashMap<>();
     for (WindowSnapshots.TableSnapshot t : snapshot.tables()) {
       AggregationSpec spec = tables.spec(t.table());
       if (spec == null) {
         continue; // no longer aggregated
       }
       try {
-        restored.put(t, HeapWindowAggregator.restoreState(spec, t.state()));
+        restored.put(t, tables.aggregators().restore(spec, t.state()));
       } catch (RuntimeException e) {
         LOG.warn(
             "window snapshot {} does not fit the configured windows ({}); rebuilding them from the"
@@ -292,7 +292,7 @@ public final class Recovery {
       }
       covered.put(Tables.key(t.table()), t.position());
     }
-    for (Map.Entry<WindowSnapshots.TableSnapshot, HeapWindowAggregator> e : restored.entrySet()) {
+    for (Map.Entry<WindowSnapshots.TableSnapshot, WindowAggregator> e : restored.entrySet()) {
       WindowSnapshots.TableSnapshot t = e.getKey();
       TableState ts = tables.table(t.table());
       ts.flushLock.lock();

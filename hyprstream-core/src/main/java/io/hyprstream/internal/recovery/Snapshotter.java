@@ -1,9 +1,9 @@
 package io.hyprstream.internal.recovery;
 
+import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.internal.wal.WriteAheadLog;
-import io.hyprstream.window.HeapWindowAggregator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -119,7 +119,7 @@ public final class Snapshotter implements AutoCloseable {
           }
           ts.lock.lock();
           try {
-            HeapWindowAggregator agg = ts.aggregator;
+            WindowAggregator agg = ts.aggregator;
             if (agg == null) {
               continue;
             }

@@ -1,6 +1,6 @@
 package io.hyprstream.internal.retention;
 
-import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.sql.TimeLiterals;
@@ -23,16 +23,12 @@ public final class Evictor {
 
   private final Tables tables;
   private final Flusher flusher;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final HotSet hotSet;
   private final ChangeVersions versions;
 
   public Evictor(
-      Tables tables,
-      Flusher flusher,
-      DuckDbCacheStore cache,
-      HotSet hotSet,
-      ChangeVersions versions) {
+      Tables tables, Flusher flusher, CacheStore cache, HotSet hotSet, ChangeVersions versions) {
     this.tables = tables;
     this.flusher = flusher;
     this.cache = cache;
@@ -62,7 +58,7 @@ public final class Evictor {
         flusher.flush(ts);
         Instant from = TimeLiterals.instantOfMicros(v.startMicros());
         Instant to = TimeLiterals.instantOfMicros(v.endMicros());
-        String col = DuckDbCacheStore.quote(Objects.requireNonNull(time).getName());
+        String col = cache.quote(Objects.requireNonNull(time).getName());
         long deleted =
             cache.delete(
                 ts.name,

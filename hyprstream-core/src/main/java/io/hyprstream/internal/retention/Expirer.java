@@ -1,8 +1,8 @@
 package io.hyprstream.internal.retention;
 
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.WindowSpec;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.sql.TimeLiterals;
@@ -31,7 +31,7 @@ public final class Expirer implements AutoCloseable {
 
   private final Tables tables;
   private final Flusher flusher;
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
   private final HotSet hotSet;
   private final ChangeVersions versions;
   private final InstantSource clock;
@@ -46,7 +46,7 @@ public final class Expirer implements AutoCloseable {
   public Expirer(
       Tables tables,
       Flusher flusher,
-      DuckDbCacheStore cache,
+      CacheStore cache,
       HotSet hotSet,
       ChangeVersions versions,
       InstantSource clock,
@@ -98,7 +98,7 @@ public final class Expirer implements AutoCloseable {
         long deleted =
             cache.delete(
                 ts.name,
-                DuckDbCacheStore.quote(time.getName())
+                cache.quote(time.getName())
                     + " < "
                     + TimeLiterals.timeLiteral(time, Tables.epochUnitOf(ts), rawCutoff));
         hotSet.expired(Tables.key(ts.name), TimeLiterals.micros(rawCutoff), deleted);

@@ -1,13 +1,13 @@
 package io.hyprstream.internal.table;
 
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowAggregator;
+import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.Columns;
-import io.hyprstream.window.HeapWindowAggregator;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,21 +37,24 @@ public final class TableState {
   public long pendingRows;
   public long pendingSince;
   public @Nullable Schema schema;
-  public @Nullable HeapWindowAggregator aggregator;
+  public @Nullable WindowAggregator aggregator;
   public IngestResult lastResult = IngestResult.of(0);
   public boolean created;
 
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
+  private final WindowAggregatorFactory aggregators;
   private final BufferAllocator allocator;
 
   TableState(
       String name,
       @Nullable AggregationSpec spec,
-      DuckDbCacheStore cache,
+      CacheStore cache,
+      WindowAggregatorFactory aggregators,
       BufferAllocator allocator) {
     this.name = name;
     this.spec = spec;
     this.cache = cache;
+    this.aggregators = aggregators;
     this.allocator = allocator;
   }
 
@@ -106,12 +109,11 @@ public final class TableState {
     Map<String, Field> added = new LinkedHashMap<>();
     for (VectorSchemaRoot b : batches) {
       if (isMetrics()) {
-        HeapWindowAggregator agg = java.util.Objects.requireNonNull(aggregator);
-        MetricsTable.validate(b, agg.isPreAggregated(b.getSchema()));
+        MetricsTable.validate(b, spec().isPreAggregated(b.getSchema()));
       } else if (aggregator != null) {
         aggregator.validate(b.getSchema());
       } else if (spec != null) {
-        new HeapWindowAggregator(spec, keyFields(b.getSchema())).validate(b.getSchema());
+        aggregators.create(spec, keyFields(b.getSchema())).validate(b.getSchema());
       }
       for (Field f : b.getSchema().getFields()) {
         if (isMetrics() && MetricsTable.isBaseColumn(f.getName())) {
@@ -159,7 +161,7 @@ public final class TableState {
   }
 
   public void startAggregating(List<Field> keyFields) {
-    HeapWindowAggregator agg = new HeapWindowAggregator(spec(), keyFields);
+    WindowAggregator agg = aggregators.create(spec(), keyFields);
     for (WindowSpec w : spec().windows()) {
       cache.ensureTable(spec().viewName(w), agg.viewSchema(w));
     }
@@ -171,7 +173,7 @@ public final class TableState {
    * keeps it.
    */
   public IngestResult aggregateOnly(VectorSchemaRoot batch, Instant now) {
-    HeapWindowAggregator agg = aggregator;
+    WindowAggregator agg = aggregator;
     return agg == null ? IngestResult.of(batch.getRowCount()) : agg.update(batch, null, now);
   }
 
@@ -189,7 +191,7 @@ public final class TableState {
   }
 
   /** Replaces the (empty) window state with {@code restored}, read from a snapshot. */
-  public void restoreAggregator(HeapWindowAggregator restored) {
+  public void restoreAggregator(WindowAggregator restored) {
     for (WindowSpec w : spec().windows()) {
       cache.ensureTable(spec().viewName(w), restored.viewSchema(w));
     }
@@ -198,7 +200,7 @@ public final class TableState {
 
   /** Updates the windows with {@code batch} and returns its stored form; takes {@code batch}. */
   public VectorSchemaRoot aggregateAndStore(VectorSchemaRoot batch, Instant now) {
-    HeapWindowAggregator agg = aggregator;
+    WindowAggregator agg = aggregator;
     if (agg == null) {
       lastResult = IngestResult.of(batch.getRowCount());
       return batch;

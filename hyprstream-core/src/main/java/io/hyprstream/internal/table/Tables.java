@@ -1,10 +1,11 @@
 package io.hyprstream.internal.table;
 
 import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.PostgresBackendStore;
-import io.hyprstream.duckdb.DuckDbCacheStore;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.HashSet;
@@ -39,26 +40,35 @@ public final class Tables {
   private final Map<String, AggregationSpec> specs = new LinkedHashMap<>();
   private final Map<String, String> timeColumns;
   private final ConcurrentHashMap<String, TableState> states = new ConcurrentHashMap<>();
-  private final DuckDbCacheStore cache;
+  private final CacheStore cache;
+  private final WindowAggregatorFactory aggregators;
   private final BufferAllocator allocator;
 
   /**
    * @param aggregations the tables with window aggregates
    * @param timeColumns by table key, the event-time column of tables without aggregates that expire
+   * @param aggregators makes each aggregated table's window aggregator
    * @throws IllegalArgumentException when two window views would have the same name
    */
   public Tables(
       List<AggregationSpec> aggregations,
       Map<String, String> timeColumns,
-      DuckDbCacheStore cache,
+      CacheStore cache,
+      WindowAggregatorFactory aggregators,
       BufferAllocator allocator) {
     for (AggregationSpec spec : aggregations) {
       specs.put(key(spec.table()), spec);
     }
     this.timeColumns = timeColumns;
     this.cache = cache;
+    this.aggregators = aggregators;
     this.allocator = allocator;
     checkViewNames();
+  }
+
+  /** What makes (and restores) the window aggregators of the aggregated tables. */
+  public WindowAggregatorFactory aggregators() {
+    return aggregators;
   }
 
   /** The key of {@code name}: lower case. */
@@ -69,7 +79,7 @@ public final class Tables {
   /** The state of table {@code name}, created empty when it has none yet. */
   public TableState table(String name) {
     return states.computeIfAbsent(
-        key(name), k -> new TableState(name, specs.get(k), cache, allocator));
+        key(name), k -> new TableState(name, specs.get(k), cache, aggregators, allocator));
   }
 
   /** The state of table {@code name}, or null when nothing was ingested into it. */
