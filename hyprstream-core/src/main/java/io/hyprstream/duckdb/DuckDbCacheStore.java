@@ -737,43 +737,6 @@ public final class DuckDbCacheStore implements CacheStore {
   }
 
   /**
-   * What DuckDB's parser makes of {@code sql} as a query, read from {@code json_serialize_sql}
-   * (which serialises SELECT statements only, so anything else is reported as an error).
-   *
-   * @param error DuckDB's parser error, or null when {@code sql} parsed as SELECT statements
-   * @param statements how many statements {@code sql} holds
-   * @param valuesWidth for a bare {@code VALUES (...), ...} list, the number of values in its first
-   *     row; otherwise -1
-   */
-  public record ParsedQuery(@Nullable String error, int statements, int valuesWidth) {}
-
-  /** Parses {@code sql} with DuckDB's own parser, without binding or running it. */
-  public ParsedQuery parseQuery(String sql) {
-    String probe =
-        "SELECT j->>'$.error_message',"
-            + " coalesce(json_array_length(j, '$.statements'), 0)::INTEGER,"
-            + " CASE WHEN j->>'$.statements[0].node.type' = 'SELECT_NODE'"
-            + " AND j->>'$.statements[0].node.from_table.type' = 'EXPRESSION_LIST'"
-            + " AND json_array_length(j, '$.statements[0].node.select_list') = 1"
-            + " AND j->>'$.statements[0].node.select_list[0].class' = 'STAR'"
-            + " THEN json_array_length(j, '$.statements[0].node.from_table.values[0]')::INTEGER"
-            + " ELSE -1 END"
-            + " FROM (SELECT json_serialize_sql(?::VARCHAR) AS j)";
-    DuckDBConnection conn = borrow();
-    try (PreparedStatement ps = conn.prepareStatement(probe)) {
-      ps.setString(1, sql);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return new ParsedQuery(rs.getString(1), rs.getInt(2), rs.getInt(3));
-      }
-    } catch (SQLException e) {
-      throw new HyprstreamException("cannot parse with DuckDB: " + e.getMessage(), e);
-    } finally {
-      release(conn);
-    }
-  }
-
-  /**
    * The columns of {@code table} in table order, each as {@code {name, DuckDB type}} (the type as
    * DuckDB spells it, fit for a cast or a column definition).
    */
