@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.hyprstream.api.BackendStore;
@@ -7,6 +9,7 @@ import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TimeSlice;
 import io.hyprstream.internal.arrow.Closeables;
 import io.hyprstream.internal.arrow.ForwardingReader;
@@ -314,7 +317,7 @@ public final class AdbcBackendStore implements BackendStore {
         execute(
             s,
             "CREATE TABLE IF NOT EXISTS "
-                + SqlTypes.quote(PostgresBackendStore.LEDGER)
+                + quote(PostgresBackendStore.LEDGER)
                 + " (batch_id "
                 + text
                 + " PRIMARY KEY, table_name "
@@ -397,7 +400,7 @@ public final class AdbcBackendStore implements BackendStore {
   private boolean ledgerHas(Session s, String batchId) throws AdbcException {
     String sql =
         "SELECT batch_id FROM "
-            + SqlTypes.quote(PostgresBackendStore.LEDGER)
+            + quote(PostgresBackendStore.LEDGER)
             + " WHERE batch_id = "
             + SqlTypes.literal(batchId);
     try (AdbcStatement st = s.connection.createStatement()) {
@@ -422,7 +425,7 @@ public final class AdbcBackendStore implements BackendStore {
     execute(
         s,
         "INSERT INTO "
-            + SqlTypes.quote(PostgresBackendStore.LEDGER)
+            + quote(PostgresBackendStore.LEDGER)
             + " (batch_id, table_name, row_count, committed_at) VALUES ("
             + SqlTypes.literal(batchId)
             + ", "
@@ -436,9 +439,9 @@ public final class AdbcBackendStore implements BackendStore {
       throws AdbcException {
     String sql =
         "INSERT INTO "
-            + SqlTypes.quote(table)
+            + quote(table)
             + " ("
-            + columns.stream().map(SqlTypes::quote).collect(Collectors.joining(", "))
+            + columns.stream().map(SqlIdentifier::quote).collect(Collectors.joining(", "))
             + ") VALUES ("
             + columns.stream().map(c -> "?").collect(Collectors.joining(", "))
             + ")";
@@ -589,19 +592,17 @@ public final class AdbcBackendStore implements BackendStore {
       Schema existing = tableSchema(s, table);
       if (existing == null) {
         StringBuilder ddl =
-            new StringBuilder("CREATE TABLE IF NOT EXISTS ")
-                .append(SqlTypes.quote(table))
-                .append(" (");
+            new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(quote(table)).append(" (");
         for (int i = 0; i < arrow.getFields().size(); i++) {
           Field f = arrow.getFields().get(i);
           ddl.append(i == 0 ? "" : ", ")
-              .append(SqlTypes.quote(f.getName()))
+              .append(quote(f.getName()))
               .append(' ')
               .append(dialect.columnType(table, f))
               .append(f.isNullable() ? "" : " NOT NULL");
         }
         execute(s, ddl.append(')').toString());
-        for (String index : dialect.timeIndexes(SqlTypes.quote(table), table, arrow)) {
+        for (String index : dialect.timeIndexes(quote(table), table, arrow)) {
           execute(s, index);
         }
       } else {
@@ -612,9 +613,9 @@ public final class AdbcBackendStore implements BackendStore {
             execute(
                 s,
                 "ALTER TABLE "
-                    + SqlTypes.quote(table)
+                    + quote(table)
                     + " ADD COLUMN "
-                    + SqlTypes.quote(f.getName())
+                    + quote(f.getName())
                     + ' '
                     + dialect.columnType(table, f));
           }
@@ -681,8 +682,7 @@ public final class AdbcBackendStore implements BackendStore {
     if (dialect != SqlTypes.SQLITE) {
       return BackendStore.super.read(slice, allocator);
     }
-    return query(
-        "SELECT * FROM " + SqlTypes.quote(slice.table()) + slice.where(Long::toString), allocator);
+    return query("SELECT * FROM " + quote(slice.table()) + slice.where(Long::toString), allocator);
   }
 
   /**
@@ -811,7 +811,7 @@ public final class AdbcBackendStore implements BackendStore {
   /** The schema a query of {@code table} returns, or null when the table does not exist. */
   private @Nullable Schema tableSchema(Session s, String table) throws AdbcException {
     try (AdbcStatement st = s.connection.createStatement()) {
-      st.setSqlQuery("SELECT * FROM " + SqlTypes.quote(table) + " WHERE 1 = 0");
+      st.setSqlQuery("SELECT * FROM " + quote(table) + " WHERE 1 = 0");
       try (ArrowReader r = st.executeQuery().getReader()) {
         return r.getVectorSchemaRoot().getSchema();
       }

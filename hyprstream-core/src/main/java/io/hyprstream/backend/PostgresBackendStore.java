@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.hyprstream.api.BackendStore;
@@ -118,7 +120,7 @@ public final class PostgresBackendStore implements BackendStore {
     this.callTimeout = poolSettings.socketTimeout();
     Connection c = borrow();
     try (Statement st = c.createStatement()) {
-      st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(this.schema));
+      st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(this.schema));
       st.execute(
           "CREATE TABLE IF NOT EXISTS "
               + qualified(LEDGER)
@@ -150,7 +152,7 @@ public final class PostgresBackendStore implements BackendStore {
     config.setAutoCommit(true);
     // Queries name tables bare: this store's schema comes first; timestamps are read as UTC.
     config.setConnectionInitSql(
-        "SET TIME ZONE 'UTC'; SET search_path TO " + SqlTypes.quote(schema) + ", public");
+        "SET TIME ZONE 'UTC'; SET search_path TO " + quote(schema) + ", public");
     // The caller has just connected once; an outage after that is reported per borrow.
     config.setInitializationFailTimeout(-1);
     return new HikariDataSource(config);
@@ -326,7 +328,7 @@ public final class PostgresBackendStore implements BackendStore {
     PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
     StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
     for (int i = 0; i < columns.size(); i++) {
-      sql.append(i == 0 ? "" : ", ").append(SqlTypes.quote(columns.get(i)));
+      sql.append(i == 0 ? "" : ", ").append(quote(columns.get(i)));
     }
     sql.append(
         format == PgCopyEncoder.Format.BINARY ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
@@ -382,7 +384,7 @@ public final class PostgresBackendStore implements BackendStore {
           for (int i = 0; i < arrow.getFields().size(); i++) {
             Field f = arrow.getFields().get(i);
             ddl.append(i == 0 ? "" : ", ")
-                .append(SqlTypes.quote(f.getName()))
+                .append(quote(f.getName()))
                 .append(' ')
                 .append(SqlTypes.POSTGRES.columnType(table, f))
                 .append(f.isNullable() ? "" : " NOT NULL");
@@ -398,7 +400,7 @@ public final class PostgresBackendStore implements BackendStore {
                   .append("ALTER TABLE ")
                   .append(qualified(table))
                   .append(" ADD COLUMN IF NOT EXISTS ")
-                  .append(SqlTypes.quote(f.getName()))
+                  .append(quote(f.getName()))
                   .append(' ')
                   .append(SqlTypes.POSTGRES.columnType(table, f));
             }
@@ -563,7 +565,7 @@ public final class PostgresBackendStore implements BackendStore {
   }
 
   private String qualified(String table) {
-    return SqlTypes.quote(schema) + "." + SqlTypes.quote(table);
+    return quote(schema) + "." + quote(table);
   }
 
   private Connection borrow() {

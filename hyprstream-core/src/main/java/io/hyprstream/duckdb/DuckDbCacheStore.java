@@ -1,9 +1,12 @@
 package io.hyprstream.duckdb;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.BatchListReader;
@@ -890,7 +893,7 @@ public final class DuckDbCacheStore implements CacheStore {
     return "INSERT INTO "
         + staging
         + " ("
-        + columns.stream().map(DuckDbCacheStore::quote).collect(Collectors.joining(", "))
+        + columns.stream().map(SqlIdentifier::quote).collect(Collectors.joining(", "))
         + ") "
         + source;
   }
@@ -1054,10 +1057,5 @@ public final class DuckDbCacheStore implements CacheStore {
   private static String abbreviate(String sql) {
     String s = sql.strip().replaceAll("\\s+", " ");
     return s.length() > 200 ? s.substring(0, 200) + "..." : s;
-  }
-
-  /** Quotes an identifier for DuckDB. */
-  public static String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
   }
 }

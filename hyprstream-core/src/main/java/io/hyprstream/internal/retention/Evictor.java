@@ -1,5 +1,7 @@
 package io.hyprstream.internal.retention;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.ingest.Flusher;
@@ -62,7 +64,7 @@ public final class Evictor {
         flusher.flush(ts);
         Instant from = TimeLiterals.instantOfMicros(v.startMicros());
         Instant to = TimeLiterals.instantOfMicros(v.endMicros());
-        String col = DuckDbCacheStore.quote(Objects.requireNonNull(time).getName());
+        String col = quote(Objects.requireNonNull(time).getName());
         long deleted =
             cache.delete(
                 ts.name,
