@@ -326,12 +326,9 @@ public final class QueryPath {
   /** What {@code sql} is, for front ends ({@link io.hyprstream.Hyprstream#describe}). */
   public StatementInfo describe(String sql) {
     StatementAnalysis analysis = analyser.analyse(sql);
-    boolean explainOnly =
-        analysis.kind() == StatementAnalysis.Kind.NOT_A_QUERY
-            && analysis.error() == null
-            && !analysis.changes().isEmpty()
-            && analysis.changes().stream().allMatch(c -> c.operation().equals("EXPLAIN"));
-    boolean query = analysis.isQuery() || explainOnly;
+    // Only SELECTs return rows here: DuckDB cannot serialise an EXPLAIN's plan, so the guard
+    // refuses it like any statement it cannot check.
+    boolean query = analysis.isQuery();
     List<StatementInfo.Parameter> parameters = new ArrayList<>();
     for (StatementAnalysis.ParameterUse p : analysis.parameters()) {
       parameters.add(new StatementInfo.Parameter(p.column(), p.integer(), p.boundType()));
