@@ -74,6 +74,15 @@ public interface Hyprstream extends AutoCloseable {
   Schema querySchema(String sql);
 
   /**
+   * What {@code sql} is, from the same analysis queries are routed by: whether it returns rows,
+   * whether a read-only caller may run it, its parameters and whether it is a plain parameterised
+   * INSERT. Text the parser refuses is described with its {@link StatementInfo#error()}.
+   *
+   * @throws QueryRejectedException when the text is too large or too deeply nested to parse safely
+   */
+  StatementInfo describe(String sql);
+
+  /**
    * Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE TABLE ...) and returns
    * the number of rows it changed (0 for DDL).
    *

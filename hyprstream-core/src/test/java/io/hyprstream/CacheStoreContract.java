@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.internal.arrow.BatchListReader;
 import java.nio.charset.StandardCharsets;
@@ -155,7 +156,7 @@ abstract class CacheStoreContract {
     assertEquals(
         List.of(List.of(1L, "a"), List.of(2L, "B"), List.of(3L, "c")),
         rows("SELECT id, name FROM v ORDER BY id"));
-    assertEquals(2, store.delete("v", store.quote("id") + " >= 2"));
+    assertEquals(2, store.delete("v", SqlIdentifier.quote("id") + " >= 2"));
     assertEquals(List.of(List.of(1L, "a")), rows("SELECT id, name FROM v"));
   }
 
@@ -215,7 +216,8 @@ abstract class CacheStoreContract {
   void quote_makesAnyNameReadAsThatName_andCancelWithoutAQueryIsFalse() throws Exception {
     String odd = "we\"ird name";
     store.execute(
-        "CREATE TABLE " + store.quote(odd) + " (" + store.quote("select") + " INT)", List.of());
+        "CREATE TABLE " + SqlIdentifier.quote(odd) + " (" + SqlIdentifier.quote("select") + " INT)",
+        List.of());
     assertNotNull(store.tableSchema(odd));
     assertFalse(store.cancelQueryOf(Thread.currentThread()), "nothing runs on this thread");
     assertTrue(store.sizeBytes() >= 0);

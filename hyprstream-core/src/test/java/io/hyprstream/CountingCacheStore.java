@@ -93,12 +93,6 @@ final class CountingCacheStore implements CacheStore {
   }
 
   @Override
-  public String quote(String identifier) {
-    count("quote");
-    return inner.quote(identifier);
-  }
-
-  @Override
   public @Nullable Schema tableSchema(String table) {
     count("tableSchema");
     return inner.tableSchema(table);

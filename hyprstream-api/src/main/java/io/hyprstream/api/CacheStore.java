@@ -117,15 +117,6 @@ public interface CacheStore extends AutoCloseable {
     return false;
   }
 
-  /**
-   * {@code identifier} quoted for this store's SQL, so that any name (spaces, quotes, keywords) is
-   * read as that name. The engine quotes every name it writes into SQL with it. The default doubles
-   * embedded double quotes and wraps the name in double quotes, as DuckDB and standard SQL do.
-   */
-  default String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
-  }
-
   /** The schema of {@code table} as queries see it, or null when it does not exist. */
   @Nullable Schema tableSchema(String table);
 

@@ -38,7 +38,7 @@ public record TimeSlice(String table, Field timeColumn, long from, long to) {
    * BackendStore#read} sends to a SQL backend by default.
    */
   public String portableSql() {
-    return "SELECT * FROM " + quote(table) + where(this::portableLiteral);
+    return "SELECT * FROM " + SqlIdentifier.quote(table) + where(this::portableLiteral);
   }
 
   /**
@@ -46,7 +46,7 @@ public record TimeSlice(String table, Field timeColumn, long from, long to) {
    * literal}; empty when both sides are open.
    */
   public String where(java.util.function.LongFunction<String> literal) {
-    String column = quote(timeColumn.getName());
+    String column = SqlIdentifier.quote(timeColumn.getName());
     StringBuilder out = new StringBuilder();
     if (from != NO_LOWER_BOUND) {
       out.append(" WHERE ").append(column).append(" >= ").append(literal.apply(from));
@@ -75,9 +75,5 @@ public record TimeSlice(String table, Field timeColumn, long from, long to) {
         + LocalDateTime.ofInstant(t, ZoneOffset.UTC).toString().replace('T', ' ')
         + (zoned ? "+00" : "")
         + "'";
-  }
-
-  private static String quote(String name) {
-    return '"' + name.replace("\"", "\"\"") + '"';
   }
 }

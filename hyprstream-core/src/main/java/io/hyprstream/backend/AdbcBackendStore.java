@@ -1,10 +1,13 @@
 package io.hyprstream.backend;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TimeSlice;
 import io.hyprstream.backend.AdbcSessions.Session;
 import io.hyprstream.internal.arrow.Closeables;
@@ -67,7 +70,7 @@ public final class AdbcBackendStore implements BackendStore {
     this.sessions = sessions;
     this.dialect = dialect;
     // Plain ADD COLUMN: SQLite and generic JDBC know no ADD COLUMN IF NOT EXISTS.
-    this.tables = new BackendTables(dialect, SqlTypes::quote, false, true);
+    this.tables = new BackendTables(dialect, SqlIdentifier::quote, false, true);
   }
 
   /**
@@ -170,7 +173,7 @@ public final class AdbcBackendStore implements BackendStore {
         AdbcSessions.execute(
             s,
             "CREATE TABLE IF NOT EXISTS "
-                + SqlTypes.quote(PostgresBackendStore.LEDGER)
+                + quote(PostgresBackendStore.LEDGER)
                 + " (batch_id "
                 + text
                 + " PRIMARY KEY, table_name "
@@ -255,7 +258,7 @@ public final class AdbcBackendStore implements BackendStore {
   private boolean ledgerHas(Session s, String batchId) throws AdbcException {
     String sql =
         "SELECT batch_id FROM "
-            + SqlTypes.quote(PostgresBackendStore.LEDGER)
+            + quote(PostgresBackendStore.LEDGER)
             + " WHERE batch_id = "
             + SqlTypes.literal(batchId);
     try (AdbcStatement st = s.connection.createStatement()) {
@@ -280,7 +283,7 @@ public final class AdbcBackendStore implements BackendStore {
     AdbcSessions.execute(
         s,
         "INSERT INTO "
-            + SqlTypes.quote(PostgresBackendStore.LEDGER)
+            + quote(PostgresBackendStore.LEDGER)
             + " (batch_id, table_name, row_count, committed_at) VALUES ("
             + SqlTypes.literal(batchId)
             + ", "
@@ -294,9 +297,9 @@ public final class AdbcBackendStore implements BackendStore {
       throws AdbcException {
     String sql =
         "INSERT INTO "
-            + SqlTypes.quote(table)
+            + quote(table)
             + " ("
-            + columns.stream().map(SqlTypes::quote).collect(Collectors.joining(", "))
+            + columns.stream().map(SqlIdentifier::quote).collect(Collectors.joining(", "))
             + ") VALUES ("
             + columns.stream().map(c -> "?").collect(Collectors.joining(", "))
             + ")";
@@ -381,8 +384,7 @@ public final class AdbcBackendStore implements BackendStore {
     if (dialect != SqlTypes.SQLITE) {
       return BackendStore.super.read(slice, allocator);
     }
-    return query(
-        "SELECT * FROM " + SqlTypes.quote(slice.table()) + slice.where(Long::toString), allocator);
+    return query("SELECT * FROM " + quote(slice.table()) + slice.where(Long::toString), allocator);
   }
 
   /**
@@ -522,7 +524,7 @@ public final class AdbcBackendStore implements BackendStore {
   /** The schema a query of {@code table} returns, or null when the table does not exist. */
   private @Nullable Schema tableSchema(Session s, String table) throws AdbcException {
     try (AdbcStatement st = s.connection.createStatement()) {
-      st.setSqlQuery("SELECT * FROM " + SqlTypes.quote(table) + " WHERE 1 = 0");
+      st.setSqlQuery("SELECT * FROM " + quote(table) + " WHERE 1 = 0");
       try (ArrowReader r = st.executeQuery().getReader()) {
         return r.getVectorSchemaRoot().getSchema();
       }

@@ -1,6 +1,7 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.SqlIdentifier;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -130,7 +131,7 @@ final class BackendTables {
     for (int i = 0; i < arrow.getFields().size(); i++) {
       Field f = arrow.getFields().get(i);
       ddl.append(i == 0 ? "" : ", ")
-          .append(SqlTypes.quote(f.getName()))
+          .append(SqlIdentifier.quote(f.getName()))
           .append(' ')
           .append(dialect.columnType(table, f))
           .append(f.isNullable() ? "" : " NOT NULL");
@@ -150,7 +151,7 @@ final class BackendTables {
             "ALTER TABLE "
                 + tableName.apply(table)
                 + (addColumnIfNotExists ? " ADD COLUMN IF NOT EXISTS " : " ADD COLUMN ")
-                + SqlTypes.quote(f.getName())
+                + SqlIdentifier.quote(f.getName())
                 + ' '
                 + dialect.columnType(table, f));
       }

@@ -1,9 +1,12 @@
 package io.hyprstream.backend;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
@@ -50,7 +53,7 @@ public final class DuckDbBackendStore implements BackendStore {
   private final DuckDBConnection database;
   private final String describe;
   private final BackendTables tables =
-      new BackendTables(SqlTypes.DUCKDB, SqlTypes::quote, true, true);
+      new BackendTables(SqlTypes.DUCKDB, SqlIdentifier::quote, true, true);
   private final AtomicInteger streamNames = new AtomicInteger();
   private final Object writeLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -80,7 +83,7 @@ public final class DuckDbBackendStore implements BackendStore {
         st.execute("SET TimeZone = 'UTC'");
         st.execute(
             "CREATE TABLE IF NOT EXISTS "
-                + SqlTypes.quote(PostgresBackendStore.LEDGER)
+                + quote(PostgresBackendStore.LEDGER)
                 + " (batch_id VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL,"
                 + " row_count BIGINT NOT NULL, committed_at TIMESTAMPTZ DEFAULT now())");
       } catch (SQLException e) {
@@ -103,7 +106,7 @@ public final class DuckDbBackendStore implements BackendStore {
   public void append(String table, String batchId, VectorSchemaRoot batch) {
     synchronized (writeLock) {
       List<String> columns = ensureTable(table, batch.getSchema());
-      String cols = columns.stream().map(SqlTypes::quote).collect(Collectors.joining(", "));
+      String cols = columns.stream().map(SqlIdentifier::quote).collect(Collectors.joining(", "));
       String stream = "_hs_bk_" + streamNames.incrementAndGet();
       DuckDBConnection c = database;
       try (Statement st = c.createStatement()) {
@@ -113,7 +116,7 @@ public final class DuckDbBackendStore implements BackendStore {
           try (PreparedStatement ps =
               c.prepareStatement(
                   "INSERT INTO "
-                      + SqlTypes.quote(PostgresBackendStore.LEDGER)
+                      + quote(PostgresBackendStore.LEDGER)
                       + " (batch_id, table_name, row_count) VALUES (?, ?, ?)"
                       + " ON CONFLICT DO NOTHING")) {
             ps.setString(1, batchId);
@@ -135,7 +138,7 @@ public final class DuckDbBackendStore implements BackendStore {
               c.registerArrowStream(stream, s);
               st.execute(
                   "INSERT INTO "
-                      + SqlTypes.quote(table)
+                      + quote(table)
                       + " ("
                       + cols
                       + ") SELECT "
@@ -165,9 +168,7 @@ public final class DuckDbBackendStore implements BackendStore {
   public boolean contains(String batchId) {
     try (PreparedStatement ps =
         database.prepareStatement(
-            "SELECT 1 FROM "
-                + SqlTypes.quote(PostgresBackendStore.LEDGER)
-                + " WHERE batch_id = ?")) {
+            "SELECT 1 FROM " + quote(PostgresBackendStore.LEDGER) + " WHERE batch_id = ?")) {
       ps.setString(1, batchId);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();
@@ -281,7 +282,7 @@ public final class DuckDbBackendStore implements BackendStore {
     } catch (SQLException e) {
       throw new HyprstreamException("cannot read the schema of '" + table + "'", e);
     }
-    try (ArrowReader r = query("SELECT * FROM " + SqlTypes.quote(table) + " LIMIT 0", allocator)) {
+    try (ArrowReader r = query("SELECT * FROM " + quote(table) + " LIMIT 0", allocator)) {
       return r.getVectorSchemaRoot().getSchema();
     } catch (java.io.IOException e) {
       throw new HyprstreamException("cannot read the schema of '" + table + "'", e);

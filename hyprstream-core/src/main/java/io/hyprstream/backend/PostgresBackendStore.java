@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
@@ -81,7 +83,7 @@ public final class PostgresBackendStore implements BackendStore {
     this.format = format;
     Connection c = connections.borrow();
     try (Statement st = c.createStatement()) {
-      st.execute("CREATE SCHEMA IF NOT EXISTS " + SqlTypes.quote(schema));
+      st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(this.schema));
       st.execute(
           "CREATE TABLE IF NOT EXISTS "
               + qualified(LEDGER)
@@ -234,7 +236,7 @@ public final class PostgresBackendStore implements BackendStore {
     PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
     StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
     for (int i = 0; i < columns.size(); i++) {
-      sql.append(i == 0 ? "" : ", ").append(SqlTypes.quote(columns.get(i)));
+      sql.append(i == 0 ? "" : ", ").append(quote(columns.get(i)));
     }
     sql.append(
         format == PgCopyEncoder.Format.BINARY ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
@@ -431,6 +433,6 @@ public final class PostgresBackendStore implements BackendStore {
   }
 
   private String qualified(String table) {
-    return SqlTypes.quote(schema) + "." + SqlTypes.quote(table);
+    return quote(schema) + "." + quote(table);
   }
 }

@@ -3,6 +3,7 @@ package io.hyprstream.backend;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.internal.arrow.Closeables;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -97,7 +98,7 @@ final class PostgresConnections implements AutoCloseable {
     config.setAutoCommit(true);
     // Queries name tables bare: this store's schema comes first; timestamps are read as UTC.
     config.setConnectionInitSql(
-        "SET TIME ZONE 'UTC'; SET search_path TO " + SqlTypes.quote(schema) + ", public");
+        "SET TIME ZONE 'UTC'; SET search_path TO " + SqlIdentifier.quote(schema) + ", public");
     // The caller has just connected once; an outage after that is reported per borrow.
     config.setInitializationFailTimeout(-1);
     return new HikariDataSource(config);

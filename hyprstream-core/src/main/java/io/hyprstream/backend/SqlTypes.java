@@ -1,5 +1,7 @@
 package io.hyprstream.backend;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.SchemaMismatchException;
 import java.util.Locale;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
@@ -248,11 +250,6 @@ enum SqlTypes {
         long rest = value % 1_000L;
         return rest >= 500 ? micros + 1 : rest <= -500 ? micros - 1 : micros;
     }
-  }
-
-  /** Quotes an identifier with double quotes, which every supported dialect accepts. */
-  static String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
   }
 
   /** A SQL string literal. */

@@ -1,5 +1,7 @@
 package io.hyprstream.duckdb;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;

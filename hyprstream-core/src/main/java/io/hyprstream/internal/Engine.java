@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.Operations;
 import io.hyprstream.QueryResult;
+import io.hyprstream.StatementInfo;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.CacheStore;
@@ -30,7 +31,6 @@ import io.hyprstream.internal.retention.Expirer;
 import io.hyprstream.internal.sql.Change;
 import io.hyprstream.internal.sql.InsertStatement;
 import io.hyprstream.internal.sql.SqlAnalyser;
-import io.hyprstream.internal.sql.SqlNames;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.table.ChangeVersions;
 import io.hyprstream.internal.table.HotSet;
@@ -391,6 +391,12 @@ public final class Engine implements Hyprstream {
   }
 
   @Override
+  public StatementInfo describe(String sql) {
+    checkOpen();
+    return queryPath.describe(sql);
+  }
+
+  @Override
   public Schema querySchema(String sql) {
     checkOpen();
     return queryPath.querySchema(sql);
@@ -399,19 +405,21 @@ public final class Engine implements Hyprstream {
   @Override
   public long execute(String sql, List<@Nullable Object> parameters) {
     checkOpen();
-    SqlAnalyser.checkSize(sql);
-    InsertStatement insert = InsertStatement.parse(sql);
+    StatementAnalysis analysis = analyser.analyse(sql);
+    InsertStatement insert = analysis.insert();
     if (insert != null && inserts.isIngested(insert)) {
       return inserts.executeInsert(insert, parameters);
     }
-    StatementAnalysis analysis = analyser.analyse(sql);
     guard.check(analysis, false);
-    preparation.prepareFor(SqlNames.words(sql));
+    preparation.prepareFor(analysis.names());
     try {
       return cache.execute(sql, parameters);
     } finally {
       versions.changedAny(); // whatever it changed, kept results may no longer hold
       for (Change c : analysis.changes()) {
+        if (!Set.of("INSERT", "UPDATE", "DELETE", "MERGE_INTO").contains(c.operation())) {
+          analyser.catalogChanged(); // a view may read other tables now
+        }
         String name = c.target().name();
         if (c.operation().equals("DROP") && !name.isEmpty() && cache.tableSchema(name) == null) {
           hotSet.dropped(Tables.key(name));

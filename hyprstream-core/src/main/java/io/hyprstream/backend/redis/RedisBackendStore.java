@@ -1,5 +1,7 @@
 package io.hyprstream.backend.redis;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
@@ -390,10 +392,6 @@ public final class RedisBackendStore implements BackendStore {
 
   private static String key(String table) {
     return table.toLowerCase(Locale.ROOT);
-  }
-
-  static String quote(String name) {
-    return '"' + name.replace("\"", "\"\"") + '"';
   }
 
   static byte[] utf8(String s) {

@@ -1,6 +1,7 @@
 package io.hyprstream.backend.redis;
 
 import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.backend.redis.RedisBackendStore.Settings;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.sql.TimeSpan;
@@ -101,7 +102,7 @@ final class RedisStreamLoader {
       try (Statement st = c.createStatement()) {
         st.execute(
             "CREATE OR REPLACE TEMP TABLE "
-                + RedisBackendStore.quote(table)
+                + SqlIdentifier.quote(table)
                 + " AS SELECT * FROM "
                 + view);
         st.execute("DROP VIEW IF EXISTS " + view);

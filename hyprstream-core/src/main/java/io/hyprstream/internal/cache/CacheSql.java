@@ -1,9 +1,12 @@
 package io.hyprstream.internal.cache;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.Closeables;
@@ -49,11 +52,6 @@ public final class CacheSql {
   /** The store these operations run on. */
   public CacheStore store() {
     return store;
-  }
-
-  /** {@link CacheStore#quote}. */
-  public String quote(String identifier) {
-    return store.quote(identifier);
   }
 
   /** {@link CacheStore#querySchema}. */
@@ -436,7 +434,7 @@ public final class CacheSql {
     return "INSERT INTO "
         + staging
         + " ("
-        + columns.stream().map(this::quote).collect(Collectors.joining(", "))
+        + columns.stream().map(SqlIdentifier::quote).collect(Collectors.joining(", "))
         + ") "
         + s
         + " RETURNING *";

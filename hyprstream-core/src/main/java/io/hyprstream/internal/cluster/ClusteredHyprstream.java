@@ -3,6 +3,7 @@ package io.hyprstream.internal.cluster;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.Operations;
 import io.hyprstream.QueryResult;
+import io.hyprstream.StatementInfo;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.HyprstreamException;
@@ -306,6 +307,11 @@ public final class ClusteredHyprstream implements Hyprstream {
   @Override
   public QueryResult query(String sql) {
     return engine.query(sql);
+  }
+
+  @Override
+  public StatementInfo describe(String sql) {
+    return engine.describe(sql);
   }
 
   @Override

@@ -1,9 +1,12 @@
 package io.hyprstream.internal.query;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.Operations;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TimeSlice;
 import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
@@ -131,7 +134,7 @@ public final class BackendReads {
         Field time = Objects.requireNonNull(Columns.field(schema, c.timeColumn()));
         ChronoUnit unit = Tables.epochUnitOf(c.table());
         Instant boundary = TimeLiterals.instantOfMicros(c.boundaryMicros());
-        String column = cache.quote(time.getName());
+        String column = quote(time.getName());
         TimeSlice slice =
             new TimeSlice(
                 c.table().name,
@@ -253,7 +256,7 @@ public final class BackendReads {
             TimeLiterals.micros(
                 Instant.now()), // now() in the SQL is DuckDB's wall clock: see route()
             names,
-            cache::quote,
+            SqlIdentifier::quote,
             m -> TimeLiterals.timeLiteral(time, unit, TimeLiterals.instantOfMicros(m)),
             column::portableLiteral);
     if (split == null) {

@@ -10,7 +10,7 @@ import io.hyprstream.internal.ingest.IngestMode;
 import io.hyprstream.internal.ingest.IngestPipeline;
 import io.hyprstream.internal.sql.InsertStatement;
 import io.hyprstream.internal.sql.SqlAnalyser;
-import io.hyprstream.internal.sql.SqlNames;
+import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TimeLiterals;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
@@ -104,13 +104,13 @@ public final class InsertAsIngest {
               + " [(columns)] VALUES ... or SELECT ...",
           null);
     }
-    CacheSql.ParsedQuery parsed = cache.parseQuery(insert.source);
-    if (parsed.error() != null) {
+    StatementAnalysis parsed = analyser.analyse(insert.source);
+    if (parsed.kind() != StatementAnalysis.Kind.QUERY) {
       throw new QueryRejectedException(
           "the rows of this INSERT into '"
               + table
               + "' must be VALUES or a query: "
-              + parsed.error()
+              + (parsed.error() == null ? "it changes something" : parsed.error())
               + " (in: "
               + insert.source
               + ")",
@@ -120,9 +120,8 @@ public final class InsertAsIngest {
       throw new QueryRejectedException(
           "one statement at a time: this INSERT into '" + table + "' is followed by another", null);
     }
-    Set<String> words = SqlNames.words(insert.source);
-    Router.Route route =
-        router.route(analyser.analyse(insert.source), words, parameters, clock.instant());
+    Set<String> words = parsed.names();
+    Router.Route route = router.route(parsed, parameters, clock.instant());
     String routed = route.backendWhy();
     if (routed == null && !route.cold().isEmpty()) {
       Router.ColdRead c = route.cold().get(0);

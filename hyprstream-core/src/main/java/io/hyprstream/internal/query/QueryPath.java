@@ -1,6 +1,7 @@
 package io.hyprstream.internal.query;
 
 import io.hyprstream.QueryResult;
+import io.hyprstream.StatementInfo;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.Freshness;
@@ -12,7 +13,6 @@ import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.sql.InsertStatement;
 import io.hyprstream.internal.sql.LookupShape;
 import io.hyprstream.internal.sql.SqlAnalyser;
-import io.hyprstream.internal.sql.SqlNames;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.table.ChangeVersions;
 import io.hyprstream.internal.table.HotSet;
@@ -98,7 +98,7 @@ public final class QueryPath {
   }
 
   /**
-   * Words that make a query's answer change with no ingest (time, randomness, sequences, DuckDB's
+   * Names that make a query's answer change with no ingest (time, randomness, sequences, DuckDB's
    * own state): such queries are never served from the result cache.
    */
   private static final Set<String> VOLATILE_WORDS =
@@ -133,11 +133,9 @@ public final class QueryPath {
   public QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     // The analyser refuses text too large or too deeply nested before DuckDB parses it.
     StatementAnalysis analysis = analyser.analyse(sql);
-    if (analysis.kind() == StatementAnalysis.Kind.NOT_A_QUERY) {
-      InsertStatement insert = InsertStatement.parse(sql);
-      if (insert != null && inserts.isIngested(insert)) {
-        throw StatementGuard.runAsStatement("INSERT", insert.table);
-      }
+    InsertStatement insert = analysis.insert();
+    if (insert != null && inserts.isIngested(insert)) {
+      throw StatementGuard.runAsStatement("INSERT", insert.table);
     }
     guard.check(analysis, true);
     Instant now = clock.instant();
@@ -145,21 +143,21 @@ public final class QueryPath {
     if (fast != null) {
       return fast;
     }
-    Set<String> words = SqlNames.words(sql);
+    Set<String> words = analysis.names();
     ResultCache rc = results;
     ResultCache.Key cacheKey = null;
     long[] seen = null;
     if (rc != null && isCacheable(analysis, words)) {
       List<String> sorted = new ArrayList<>(words);
       Collections.sort(sorted);
-      cacheKey = new ResultCache.Key(SqlNames.normalize(sql), parameters);
+      cacheKey = new ResultCache.Key(analysis.cacheKey(), parameters);
       seen = versions.snapshot(sorted); // before the query runs; see ChangeVersions
-      QueryResult kept = rc.get(cacheKey, seen, allowedStaleness(sql, words), alloc);
+      QueryResult kept = rc.get(cacheKey, seen, allowedStaleness(analysis, words), alloc);
       if (kept != null) {
         return kept;
       }
     }
-    Router.Route route = router.route(analysis, words, parameters, now);
+    Router.Route route = router.route(analysis, parameters, now);
     ArrowReader rows;
     Freshness freshness;
     if (route.backendWhy() != null) {
@@ -180,7 +178,7 @@ public final class QueryPath {
         }
         router.forgetBackendTables(); // the backend may have gained the table since it was last
         // listed
-        route = router.route(analysis, words, parameters, now);
+        route = router.route(analysis, parameters, now);
         if (route.backendWhy() == null) {
           throw e;
         }
@@ -198,7 +196,7 @@ public final class QueryPath {
 
   /** True when a query's answer depends only on table contents, so it may be kept for repeats. */
   private static boolean isCacheable(StatementAnalysis analysis, Set<String> words) {
-    if (!analysis.isQuery()) {
+    if (!analysis.isQuery() || analysis.readsCatalog()) {
       return false;
     }
     for (String w : words) {
@@ -213,8 +211,8 @@ public final class QueryPath {
    * How stale a kept answer to {@code sql} may be: its {@code max_staleness} hint, else the least
    * allowance of the tables it reads (zero when any table has none).
    */
-  private Duration allowedStaleness(String sql, Set<String> words) {
-    Duration hinted = SqlNames.stalenessHint(sql);
+  private Duration allowedStaleness(StatementAnalysis analysis, Set<String> words) {
+    Duration hinted = analysis.maxStaleness();
     if (hinted != null) {
       return hinted;
     }
@@ -325,11 +323,46 @@ public final class QueryPath {
     }
   }
 
+  /** What {@code sql} is, for front ends ({@link io.hyprstream.Hyprstream#describe}). */
+  public StatementInfo describe(String sql) {
+    StatementAnalysis analysis = analyser.analyse(sql);
+    // Only SELECTs return rows here: DuckDB cannot serialise an EXPLAIN's plan, so the guard
+    // refuses it like any statement it cannot check.
+    boolean query = analysis.isQuery();
+    List<StatementInfo.Parameter> parameters = new ArrayList<>();
+    for (StatementAnalysis.ParameterUse p : analysis.parameters()) {
+      parameters.add(new StatementInfo.Parameter(p.column(), p.integer(), p.boundType()));
+    }
+    String error = analysis.kind() == StatementAnalysis.Kind.INVALID ? analysis.error() : null;
+    List<String> read = new ArrayList<>();
+    analysis.tables().forEach(t -> read.add(t.name()));
+    return new StatementInfo(query, query, read, parameters, plainInsert(analysis), error);
+  }
+
+  /** The statement as {@code INSERT INTO t [(c, ...)] VALUES (?, ...)}, or null. */
+  private StatementInfo.@Nullable PlainInsert plainInsert(StatementAnalysis analysis) {
+    InsertStatement insert = analysis.insert();
+    if (insert == null || insert.unsupported != null || insert.byName) {
+      return null;
+    }
+    StatementAnalysis source = analyser.analyse(insert.source);
+    if (!source.isOneRowOfParameters()) {
+      return null;
+    }
+    int width = source.valuesWidth();
+    if (source.parameters().size() != width
+        || (insert.columns != null && insert.columns.size() != width)) {
+      return null; // a parameter used twice, or a column list of another length
+    }
+    return new StatementInfo.PlainInsert(insert.table, insert.columns, width);
+  }
+
   public Schema querySchema(String sql) {
     StatementAnalysis analysis = analyser.analyse(sql);
     guard.check(analysis, true);
-    String routed =
-        router.route(analysis, SqlNames.words(sql), List.of(), clock.instant()).backendWhy();
+    // Without parameter values a bound on a '?' proves nothing: the schema is asked where the
+    // widest execution of the statement would run.
+    String routed = router.route(analysis, List.of(), clock.instant()).backendWhy();
     if (routed != null) {
       try (ArrowReader r =
           Objects.requireNonNull(backend)

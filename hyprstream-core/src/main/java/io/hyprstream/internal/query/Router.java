@@ -152,11 +152,8 @@ public final class Router {
    * (rows acknowledged before it may be only there), and after its last evicted partition the query
    * reaches. Unknown bounds count as unbounded.
    */
-  Route route(
-      StatementAnalysis analysis,
-      Set<String> words,
-      List<@Nullable Object> parameters,
-      Instant now) {
+  Route route(StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
+    Set<String> words = analysis.names();
     // The status tables live in the cache and must answer while the backend is away or stalled,
     // so a query naming them never waits for the backend's table listing.
     boolean statusQuery =

@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>{@code
  * SELECT * | col, ... FROM <view> WHERE <key> = ? | '<text>' | n
- *   [AND window_start >|>=|<|<= ? | TIMESTAMP '<ts>' ...]
+ *   [AND window_start =|>|>=|<|<= ? | TIMESTAMP '<ts>' ...]
  *   [ORDER BY window_start [ASC|DESC]] [LIMIT n | ?]
  * }</pre>
  *
@@ -90,8 +90,12 @@ public final class WindowLookup {
           case "<=":
             to = Math.min(to, micros + 1);
             break;
+          case "=":
+            from = Math.max(from, micros);
+            to = Math.min(to, micros + 1);
+            break;
           default:
-            return null; // window_start = x: rare, left to DuckDB
+            return null;
         }
       } else if (op.equals("=") && keyColumn == null) {
         keyColumn = term.column();

@@ -1,5 +1,7 @@
 package io.hyprstream.internal.retention;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.ingest.Flusher;
@@ -58,7 +60,7 @@ public final class Evictor {
         flusher.flush(ts);
         Instant from = TimeLiterals.instantOfMicros(v.startMicros());
         Instant to = TimeLiterals.instantOfMicros(v.endMicros());
-        String col = cache.quote(Objects.requireNonNull(time).getName());
+        String col = quote(Objects.requireNonNull(time).getName());
         long deleted =
             cache.delete(
                 ts.name,

@@ -1,5 +1,7 @@
 package io.hyprstream.internal.retention;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.WindowSpec;
@@ -98,7 +100,7 @@ public final class Expirer implements AutoCloseable {
         long deleted =
             cache.delete(
                 ts.name,
-                cache.quote(time.getName())
+                quote(time.getName())
                     + " < "
                     + TimeLiterals.timeLiteral(time, Tables.epochUnitOf(ts), rawCutoff));
         hotSet.expired(Tables.key(ts.name), TimeLiterals.micros(rawCutoff), deleted);

@@ -25,10 +25,10 @@ import org.jspecify.annotations.Nullable;
  * averages, minima and maxima of integer and floating-point columns (text minima would compare by
  * the backend's collation, not DuckDB's); groups of text, boolean and integer columns; a WHERE that
  * is nothing but comparisons of the table's time column with values the analyser resolves ({@link
- * SqlAnalyser#value}). Each part gets those comparisons as literals resolved once, so both read the
- * same span. The combined columns keep DuckDB's names and types for the query, so a client cannot
- * tell which path answered (floating-point sums may differ in their last bits, as they do between
- * any two summation orders).
+ * TimeExpressions#value}). Each part gets those comparisons as literals resolved once, so both read
+ * the same span. The combined columns keep DuckDB's names and types for the query, so a client
+ * cannot tell which path answered (floating-point sums may differ in their last bits, as they do
+ * between any two summation orders).
  */
 public final class AggregateQuery {
   /** The relation the combining query reads the backend's partial aggregates from. */
@@ -464,8 +464,8 @@ public final class AggregateQuery {
     }
     if (type.equals("COMPARE_BETWEEN")) {
       String c = column(e.path("input"), binding);
-      TimeValue lower = SqlAnalyser.value(e.path("lower"));
-      TimeValue upper = SqlAnalyser.value(e.path("upper"));
+      TimeValue lower = TimeExpressions.value(e.path("lower"));
+      TimeValue upper = TimeExpressions.value(e.path("upper"));
       if (c == null || lower == null || upper == null) {
         return false;
       }
@@ -502,11 +502,11 @@ public final class AggregateQuery {
     String left = column(e.path("left"), binding);
     String right = column(e.path("right"), binding);
     TimeValue v;
-    if (left != null && (v = SqlAnalyser.value(e.path("right"))) != null) {
+    if (left != null && (v = TimeExpressions.value(e.path("right"))) != null) {
       out.add(new Condition(left, op, v));
       return true;
     }
-    if (right != null && (v = SqlAnalyser.value(e.path("left"))) != null) {
+    if (right != null && (v = TimeExpressions.value(e.path("left"))) != null) {
       out.add(new Condition(right, flipped, v));
       return true;
     }

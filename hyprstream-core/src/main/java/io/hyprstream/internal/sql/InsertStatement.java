@@ -176,37 +176,6 @@ public final class InsertStatement {
         catalog, schema, parts.get(parts.size() - 1), columns, byName, source, unsupported);
   }
 
-  /** Words that can begin the statement a leading WITH clause introduces. */
-  private static final Set<String> STATEMENT_WORDS =
-      Set.of("SELECT", "VALUES", "FROM", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE");
-
-  /**
-   * Where the statement proper begins in {@code sql}: after leading comments and white space, and
-   * after a leading {@code WITH} clause ({@code WITH s AS (...) DELETE FROM t} is a DELETE of
-   * {@code t}). DuckDB runs UPDATE, DELETE and INSERT after a WITH clause, so checks on a
-   * statement's verb and target must look past it.
-   */
-  public static int statementStart(String sql) {
-    List<Token> t = tokenize(sql);
-    if (t.isEmpty()) {
-      return sql.length();
-    }
-    if (!word(t, 0, "WITH")) {
-      return t.get(0).start;
-    }
-    int depth = 0;
-    for (int j = 1; j < t.size(); j++) {
-      Token k = t.get(j);
-      if (depth == 0
-          && k.kind == Kind.WORD
-          && STATEMENT_WORDS.contains(k.text.toUpperCase(Locale.ROOT))) {
-        return k.start;
-      }
-      depth += k.depthChange();
-    }
-    return t.get(0).start;
-  }
-
   private static boolean startsSource(List<Token> t, int i) {
     Token k = at(t, i);
     return k != null

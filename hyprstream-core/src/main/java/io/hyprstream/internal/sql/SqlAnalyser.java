@@ -9,34 +9,28 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.hyprstream.api.QueryRejectedException;
-import io.hyprstream.internal.sql.StatementAnalysis.Bound;
-import io.hyprstream.internal.sql.StatementAnalysis.Occurrence;
-import io.hyprstream.internal.sql.StatementAnalysis.TimeValue;
-import java.math.BigDecimal;
+import io.hyprstream.internal.sql.StatementAnalysis.Details;
+import io.hyprstream.internal.sql.StatementAnalysis.ParameterUse;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Analyses SQL with DuckDB's own parser: {@code SELECT json_serialize_sql(?)} gives the parse tree
- * as JSON, read here with Jackson. Per statement text it finds the kind, the tables read (CTE names
- * resolved, subqueries and joins included) and the time bounds each reading of a table can prove:
- * comparisons and {@code BETWEEN} of a bare column against literals, {@code CAST}s of literals,
- * {@code now()}/{@code current_timestamp} plus or minus a fixed interval, and bound parameters,
- * joined by AND in that SELECT's WHERE. Everything else (OR, NOT, a function of the column, ON
- * conditions, bounds on a subquery's columns) proves nothing, so unknown reads as unbounded.
+ * The one place that understands SQL text, with DuckDB's own parser: {@code SELECT
+ * json_serialize_sql(?)} gives the parse tree as JSON, read here with Jackson. Per statement text
+ * it finds the kind, the tables read and the time bounds each reading can prove ({@link
+ * TableReads}, {@link TimeExpressions}), the names used, what each parameter meets and the result
+ * cache's key ({@link QueryFacts}), the window-lookup and split-aggregate shapes ({@link Lookups},
+ * {@link AggregateQuery}) and hints in comments ({@link StatementHints}).
  *
  * <p>A statement that is not a SELECT is bound by DuckDB without running ({@code
  * json_serialize_plan}, which resolves every name against the catalog as execution would), and its
- * plan says what it changes ({@link Change}): rows written, catalog entries created, dropped or
- * altered, settings, transactions. Plans depend on the catalog, so they are made per call.
+ * plan says what it changes, which tables it touches and the types of its parameters ({@link
+ * PlanFacts}); an INSERT's head is read by {@link InsertStatement}, since DuckDB serialises only
+ * SELECTs. Plans depend on the catalog, so they are made per call.
  *
  * <p>Analyses of SELECTs are kept per SQL text. Deep nesting is refused with a clear error, because
  * DuckDB crashes the whole process (SIGSEGV) on it: its planner at about 1,000 nested subqueries,
@@ -116,7 +110,7 @@ public final class SqlAnalyser {
       }
       return plan(sql); // not a SELECT: json_serialize_sql serialises nothing else
     }
-    StatementAnalysis query = query(root);
+    StatementAnalysis query = query(root, sql);
     cache.put(sql, query);
     return query;
   }
@@ -199,530 +193,96 @@ public final class SqlAnalyser {
     }
   }
 
-  private static StatementAnalysis query(JsonNode root) {
-    Walk walk = new Walk();
+  private StatementAnalysis query(JsonNode root, String sql) {
+    TableReads reads = new TableReads();
     JsonNode statements = root.path("statements");
     for (JsonNode statement : statements) {
-      walk.anything(statement.path("node"), Set.of());
+      reads.anything(statement.path("node"), Set.of());
+    }
+    QueryFacts facts = QueryFacts.of(statements);
+    if (!reads.occurrences.isEmpty()) {
+      viewedTables(sql, reads, facts.names);
     }
     LookupShape lookup =
         statements.size() == 1 ? Lookups.shape(statements.get(0).path("node")) : null;
     AggregateQuery aggregate =
         statements.size() == 1 ? AggregateQuery.of(statements.get(0).path("node")) : null;
-    return StatementAnalysis.query(walk.occurrences, statements.size(), lookup, aggregate);
+    Details details =
+        new Details(
+            Set.copyOf(facts.names),
+            parameters(facts.parameterCount, facts.parameters),
+            facts.treeDigest(),
+            facts.readsCatalog,
+            QueryFacts.valuesWidth(statements),
+            QueryFacts.isOneRowOfParameters(statements));
+    return StatementAnalysis.query(
+        reads.occurrences,
+        statements.size(),
+        lookup,
+        aggregate,
+        details,
+        StatementHints.maxStaleness(sql));
   }
 
-  // ------------------------------------------------------------------------ plans
+  /**
+   * Adds the tables the query reads through SQL views, as DuckDB's binder expands them: the parse
+   * tree names only the view, so each such table is read with no bound proven (the router then
+   * reads what the cache lacks from the backend). A query DuckDB cannot bind here (a table only the
+   * backend holds) adds nothing.
+   */
+  private void viewedTables(String sql, TableReads reads, Set<String> names) {
+    JsonNode plan = read(planSerializer.apply(sql));
+    if (plan.path("error").asBoolean(false)) {
+      return;
+    }
+    Set<String> named = new java.util.HashSet<>();
+    reads.occurrences.forEach(o -> named.add(o.table().name().toLowerCase(java.util.Locale.ROOT)));
+    for (String table : PlanFacts.of(plan).tables) {
+      if (named.add(table)) {
+        reads.occurrences.add(
+            new StatementAnalysis.Occurrence(new TableRef("", "", table), List.of()));
+        names.add(table);
+      }
+    }
+  }
 
   /**
-   * Logical operators that only read or shape rows. Any other operator in a plan is a change; one
-   * this list does not know is reported as one too, so the guard refuses what it cannot judge.
+   * Forgets every kept analysis: a statement changed the catalog (a view may now read other
+   * tables).
    */
-  private static final Set<String> READING_OPERATORS =
-      Set.of(
-          "PROJECTION",
-          "FILTER",
-          "AGGREGATE_AND_GROUP_BY",
-          "WINDOW",
-          "UNNEST",
-          "LIMIT",
-          "ORDER_BY",
-          "TOP_N",
-          "DISTINCT",
-          "SAMPLE",
-          "PIVOT",
-          "GET",
-          "CHUNK_GET",
-          "DELIM_GET",
-          "EXPRESSION_GET",
-          "DUMMY_SCAN",
-          "EMPTY_RESULT",
-          "CTE_REF",
-          "JOIN",
-          "DELIM_JOIN",
-          "COMPARISON_JOIN",
-          "ANY_JOIN",
-          "CROSS_PRODUCT",
-          "POSITIONAL_JOIN",
-          "ASOF_JOIN",
-          "DEPENDENT_JOIN",
-          "UNION",
-          "EXCEPT",
-          "INTERSECT",
-          "RECURSIVE_CTE",
-          "MATERIALIZED_CTE");
+  public void catalogChanged() {
+    cache.invalidateAll();
+  }
 
   private StatementAnalysis plan(String sql) {
+    InsertStatement insert = InsertStatement.parse(sql);
     JsonNode root = read(planSerializer.apply(sql));
     if (root.path("error").asBoolean(false)) {
       String message = root.path("error_message").asText("");
       boolean missingTable =
           root.path("error_subtype").asText("").equals("MISSING_ENTRY")
               && root.path("type").asText("").equalsIgnoreCase("Table");
-      return StatementAnalysis.unbound(message, missingTable ? root.path("name").asText("") : null);
+      return StatementAnalysis.unbound(
+          message, missingTable ? root.path("name").asText("") : null, insert);
     }
-    List<Change> changes = new ArrayList<>();
-    JsonNode plans = root.path("plans");
-    for (JsonNode plan : plans) {
-      changes(plan, changes);
+    PlanFacts facts = PlanFacts.of(root);
+    Map<Integer, ParameterUse> uses = new java.util.HashMap<>();
+    int count = 0;
+    for (Map.Entry<Integer, String> e : facts.parameterTypes.entrySet()) {
+      uses.put(e.getKey(), new ParameterUse(null, false, e.getValue()));
+      count = Math.max(count, e.getKey());
     }
-    return StatementAnalysis.bound(changes, plans.size());
+    Details details =
+        new Details(Set.copyOf(facts.tables), parameters(count, uses), "", false, -1, false);
+    return StatementAnalysis.bound(facts.changes, root.path("plans").size(), details, insert);
   }
 
-  /** Adds the changes of {@code op} and of every operator under it. */
-  private static void changes(JsonNode op, List<Change> out) {
-    String type = op.path("type").asText("");
-    String operation = type.startsWith("LOGICAL_") ? type.substring("LOGICAL_".length()) : type;
-    if (!READING_OPERATORS.contains(operation)) {
-      out.add(change(operation, op));
+  /** One use per parameter position 1..count, {@link ParameterUse#UNKNOWN} where none is known. */
+  private static List<ParameterUse> parameters(int count, Map<Integer, ParameterUse> known) {
+    List<ParameterUse> out = new ArrayList<>(count);
+    for (int i = 1; i <= count; i++) {
+      out.add(known.getOrDefault(i, ParameterUse.UNKNOWN));
     }
-    for (JsonNode child : op.path("children")) {
-      changes(child, out);
-    }
-  }
-
-  private static Change change(String operation, JsonNode op) {
-    JsonNode tableInfo = op.path("table_info");
-    if (tableInfo.isObject()) { // INSERT, UPDATE, DELETE, MERGE_INTO
-      return new Change(operation, text(tableInfo, "type"), entry(tableInfo), false, false, null);
-    }
-    JsonNode info = op.path("info");
-    if (operation.equals("SET") || operation.equals("RESET")) {
-      return new Change(
-          operation, text(op, "scope"), new TableRef("", "", text(op, "name")), false, false, null);
-    }
-    if (!info.isObject()) {
-      return new Change(operation, "", new TableRef("", "", ""), false, false, null);
-    }
-    String entryType = text(info, "type");
-    TableRef target = entry(info);
-    if (operation.equals("CREATE_INDEX")) {
-      // What an index changes is the table it indexes, in the index's catalog and schema.
-      target = new TableRef(target.catalog(), target.schema(), text(info, "table"));
-    }
-    String newName = null;
-    for (String field : List.of("new_table_name", "new_view_name", "new_name")) {
-      if (!text(info, field).isEmpty()) {
-        newName = text(info, field);
-      }
-    }
-    return new Change(
-        operation,
-        entryType,
-        target,
-        text(info, "on_conflict").equals("REPLACE_ON_CONFLICT"),
-        info.path("temporary").asBoolean(false),
-        newName);
-  }
-
-  /**
-   * The entry an info object names, from its {@code qualified_name} path as the binder resolved it
-   * (catalog, schema, name; a schema's path is catalog, schema), else from its plain fields.
-   */
-  private static TableRef entry(JsonNode info) {
-    List<String> path = new ArrayList<>();
-    for (JsonNode part : info.path("qualified_name").path("path")) {
-      path.add(part.asText(""));
-    }
-    if (text(info, "type").equals("SCHEMA_ENTRY")) {
-      String catalog = path.isEmpty() ? text(info, "catalog") : path.get(0);
-      String schema = path.size() > 1 ? path.get(1) : text(info, "schema");
-      return new TableRef(catalog, "", schema.isEmpty() ? text(info, "name") : schema);
-    }
-    int n = path.size();
-    if (n >= 1 && !path.get(n - 1).isEmpty()) {
-      return new TableRef(
-          n >= 3 ? path.get(n - 3) : "", n >= 2 ? path.get(n - 2) : "", path.get(n - 1));
-    }
-    String name = text(info, "name");
-    return new TableRef(
-        text(info, "catalog"), text(info, "schema"), name.isEmpty() ? text(info, "table") : name);
-  }
-
-  private static String text(JsonNode n, String field) {
-    JsonNode v = n.path(field);
-    return v.isValueNode() && !v.isNull() ? v.asText("") : "";
-  }
-
-  /** One walk over a parse tree, collecting the readings of tables. */
-  private static final class Walk {
-    final List<Occurrence> occurrences = new ArrayList<>();
-
-    /** Any JSON value: query nodes open a CTE scope; a lone BASE_TABLE is a reading. */
-    void anything(JsonNode n, Set<String> ctes) {
-      if (n.isArray()) {
-        for (JsonNode child : n) {
-          anything(child, ctes);
-        }
-        return;
-      }
-      if (!n.isObject()) {
-        return;
-      }
-      if (n.has("cte_map") && n.path("type").asText("").endsWith("_NODE")) {
-        queryNode(n, ctes);
-        return;
-      }
-      if (n.path("type").asText("").equals("BASE_TABLE")) {
-        TableRef t = tableOf(n, ctes);
-        if (t != null) {
-          occurrences.add(new Occurrence(t, List.of()));
-        }
-        return;
-      }
-      fields(n, ctes, Set.of());
-    }
-
-    private void fields(JsonNode n, Set<String> ctes, Set<String> skip) {
-      for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
-        if (!skip.contains(e.getKey())) {
-          anything(e.getValue(), ctes);
-        }
-      }
-    }
-
-    private void queryNode(JsonNode n, Set<String> outer) {
-      Set<String> scope = new HashSet<>(outer);
-      for (JsonNode cte : n.path("cte_map").path("map")) {
-        String name = cte.path("key").asText("").toLowerCase(Locale.ROOT);
-        JsonNode body = cte.path("value").path("query_node");
-        // A CTE's body sees the CTEs before it, and itself only when recursive: in a plain CTE,
-        // its own name is the table (over-counting a table only ever reads more rows).
-        Set<String> inner = scope;
-        if (body.path("type").asText("").equals("RECURSIVE_CTE_NODE")) {
-          inner = new HashSet<>(scope);
-          inner.add(name);
-        }
-        anything(body, inner);
-        scope.add(name);
-      }
-      if (!n.path("type").asText("").equals("SELECT_NODE")) {
-        fields(n, scope, Set.of("cte_map"));
-        return;
-      }
-      Map<String, Integer> bindings = new java.util.LinkedHashMap<>();
-      fromItem(n.path("from_table"), scope, bindings);
-      List<JsonNode> conjuncts = new ArrayList<>();
-      conjuncts(n.path("where_clause"), conjuncts);
-      for (JsonNode c : conjuncts) {
-        bound(c, bindings);
-      }
-      fields(n, scope, Set.of("cte_map", "from_table"));
-    }
-
-    /** The base tables a FROM item reads directly (through joins, not subqueries). */
-    private void fromItem(JsonNode item, Set<String> ctes, Map<String, Integer> bindings) {
-      String type = item.path("type").asText("");
-      if (type.equals("BASE_TABLE")) {
-        TableRef t = tableOf(item, ctes);
-        if (t != null) {
-          String alias = item.path("alias").asText("");
-          String binding = (alias.isEmpty() ? t.name() : alias).toLowerCase(Locale.ROOT);
-          // A name bound twice in one FROM is ambiguous to us: neither reading gets bounds.
-          bindings.put(binding, bindings.containsKey(binding) ? -1 : occurrences.size());
-          occurrences.add(new Occurrence(t, new ArrayList<>()));
-        }
-      } else if (type.equals("JOIN")) {
-        fromItem(item.path("left"), ctes, bindings);
-        fromItem(item.path("right"), ctes, bindings);
-        anything(item.path("condition"), ctes);
-      } else {
-        anything(item, ctes);
-      }
-    }
-
-    private static @Nullable TableRef tableOf(JsonNode n, Set<String> ctes) {
-      String name = n.path("table_name").asText("");
-      String schema = n.path("schema_name").asText("");
-      String catalog = n.path("catalog_name").asText("");
-      if (name.isEmpty()
-          || (schema.isEmpty()
-              && catalog.isEmpty()
-              && ctes.contains(name.toLowerCase(Locale.ROOT)))) {
-        return null;
-      }
-      return new TableRef(catalog, schema, name);
-    }
-
-    private static void conjuncts(JsonNode e, List<JsonNode> out) {
-      if (e.path("type").asText("").equals("CONJUNCTION_AND")) {
-        for (JsonNode c : e.path("children")) {
-          conjuncts(c, out);
-        }
-      } else if (e.isObject()) {
-        out.add(e);
-      }
-    }
-
-    private void bound(JsonNode c, Map<String, Integer> bindings) {
-      String type = c.path("type").asText("");
-      if (type.equals("COMPARE_BETWEEN")) {
-        column(c.path("input"), bindings, value(c.path("lower")), true, false);
-        column(c.path("input"), bindings, value(c.path("upper")), false, true);
-        return;
-      }
-      boolean lower;
-      boolean upper;
-      switch (type) {
-        case "COMPARE_EQUAL":
-          lower = true;
-          upper = true;
-          break;
-        case "COMPARE_GREATERTHAN":
-        case "COMPARE_GREATERTHANOREQUALTO":
-          lower = true;
-          upper = false;
-          break;
-        case "COMPARE_LESSTHAN":
-        case "COMPARE_LESSTHANOREQUALTO":
-          lower = false;
-          upper = true;
-          break;
-        default:
-          return;
-      }
-      JsonNode left = c.path("left");
-      JsonNode right = c.path("right");
-      if (isColumn(left)) {
-        column(left, bindings, value(right), lower, upper);
-      } else if (isColumn(right)) {
-        column(right, bindings, value(left), upper, lower); // '…' <= ts bounds ts below
-      }
-    }
-
-    private static boolean isColumn(JsonNode e) {
-      return e.path("type").asText("").equals("COLUMN_REF");
-    }
-
-    /** Adds a bound to the reading the column reference names, when that is certain. */
-    private void column(
-        JsonNode ref,
-        Map<String, Integer> bindings,
-        @Nullable TimeValue value,
-        boolean lower,
-        boolean upper) {
-      if (value == null || !isColumn(ref)) {
-        return;
-      }
-      JsonNode names = ref.path("column_names");
-      int n = names.size();
-      if (n == 0) {
-        return;
-      }
-      String column = names.get(n - 1).asText("").toLowerCase(Locale.ROOT);
-      Integer at;
-      if (n == 1) {
-        // Unqualified: certain only with one table in this FROM (if that table lacks the column,
-        // the name is an outer one, and the router never asks this table for it).
-        at = bindings.size() == 1 ? bindings.values().iterator().next() : null;
-      } else {
-        at = bindings.get(names.get(n - 2).asText("").toLowerCase(Locale.ROOT));
-      }
-      if (at == null || at < 0) {
-        return;
-      }
-      occurrences.get(at).bounds().add(new Bound(column, lower, upper, value));
-    }
-  }
-
-  // ------------------------------------------------------------------------ values
-
-  /** The event-time value an expression stands for, or null when it proves nothing. */
-  static @Nullable TimeValue value(JsonNode e) {
-    String type = e.path("type").asText("");
-    switch (type) {
-      case "VALUE_CONSTANT":
-        {
-          JsonNode lit = e.path("literal");
-          if (!lit.path("kind").asText("").equals("STRING")) {
-            return null;
-          }
-          Long v = TimeValues.parseTimestamp(lit.path("text").asText(""));
-          return v == null ? null : (p, now) -> v;
-        }
-      case "OPERATOR_CAST":
-        return castValue(e);
-      case "VALUE_PARAMETER":
-        {
-          int index;
-          try {
-            index = Integer.parseInt(e.path("identifier").asText("")) - 1;
-          } catch (NumberFormatException x) {
-            return null;
-          }
-          return (p, now) ->
-              index >= 0 && index < p.size() ? TimeValues.parameter(p.get(index)) : null;
-        }
-      case "COLUMN_REF":
-        {
-          // current_timestamp without parentheses parses as a column name.
-          JsonNode names = e.path("column_names");
-          if (names.size() == 1) {
-            return nowFunction(names.get(0).asText(""));
-          }
-          return null;
-        }
-      case "FUNCTION":
-        {
-          String name = e.path("function_name").asText("").toLowerCase(Locale.ROOT);
-          JsonNode args = e.path("arguments");
-          if (args.isEmpty()) {
-            return nowFunction(name);
-          }
-          if (args.size() == 2 && (name.equals("+") || name.equals("-"))) {
-            JsonNode a = args.get(0).path("expression");
-            JsonNode b = args.get(1).path("expression");
-            TimeValue t = value(a);
-            Long interval = interval(b);
-            if (t == null && name.equals("+")) {
-              t = value(b);
-              interval = interval(a);
-            }
-            if (t == null || interval == null) {
-              return null;
-            }
-            long signed = name.equals("-") ? -interval : interval;
-            TimeValue base = t;
-            return (p, now) -> {
-              Long v = base.micros(p, now);
-              try {
-                return v == null ? null : Math.addExact(v, signed);
-              } catch (ArithmeticException x) {
-                return null;
-              }
-            };
-          }
-          return null;
-        }
-      default:
-        return null;
-    }
-  }
-
-  private static @Nullable TimeValue nowFunction(String name) {
-    switch (name.toLowerCase(Locale.ROOT)) {
-      case "now":
-      case "current_timestamp":
-      case "get_current_timestamp":
-      case "transaction_timestamp":
-      case "localtimestamp":
-        return (p, now) -> now;
-      case "current_date":
-      case "today":
-        return (p, now) -> TimeValues.floor(now, TimeUnit.DAYS.toMicros(1));
-      default:
-        return null;
-    }
-  }
-
-  /** A cast to a timestamp type keeps the value; to DATE or a coarser timestamp, floors it. */
-  private static @Nullable TimeValue castValue(JsonNode e) {
-    String target = e.path("type_expr").path("type_name").asText("").toUpperCase(Locale.ROOT);
-    long unit;
-    switch (target) {
-      case "TIMESTAMP":
-      case "TIMESTAMPTZ":
-      case "TIMESTAMP WITH TIME ZONE":
-      case "DATETIME":
-      case "TIMESTAMP_US":
-      case "TIMESTAMP_NS":
-        unit = 1;
-        break;
-      case "TIMESTAMP_MS":
-        unit = 1_000;
-        break;
-      case "TIMESTAMP_S":
-        unit = TimeUnit.SECONDS.toMicros(1);
-        break;
-      case "DATE":
-        unit = TimeUnit.DAYS.toMicros(1);
-        break;
-      default:
-        return null;
-    }
-    TimeValue inner = value(e.path("child"));
-    if (inner == null) {
-      return null;
-    }
-    return unit == 1
-        ? inner
-        : (p, now) -> {
-          Long v = inner.micros(p, now);
-          return v == null ? null : TimeValues.floor(v, unit);
-        };
-  }
-
-  /** A fixed interval in microseconds: {@code INTERVAL '4 hours'} or {@code INTERVAL 4 HOUR}. */
-  static @Nullable Long interval(JsonNode e) {
-    String type = e.path("type").asText("");
-    if (type.equals("OPERATOR_CAST")) {
-      String target = e.path("type_expr").path("type_name").asText("").toUpperCase(Locale.ROOT);
-      JsonNode child = e.path("child");
-      if (target.equals("INTERVAL")
-          && child.path("type").asText("").equals("VALUE_CONSTANT")
-          && child.path("literal").path("kind").asText("").equals("STRING")) {
-        return TimeValues.parseInterval(child.path("literal").path("text").asText(""));
-      }
-      return null;
-    }
-    if (type.equals("FUNCTION") && e.path("arguments").size() == 1) {
-      String name = e.path("function_name").asText("").toLowerCase(Locale.ROOT);
-      if (!name.startsWith("to_")) {
-        return null;
-      }
-      Long unit = TimeValues.unitMicros(name.substring(3));
-      BigDecimal n = number(e.path("arguments").get(0).path("expression"));
-      if (unit == null || n == null) {
-        return null;
-      }
-      try {
-        return n.multiply(BigDecimal.valueOf(unit)).longValueExact();
-      } catch (ArithmeticException x) {
-        return null; // a fraction of a microsecond, or out of range
-      }
-    }
-    return null;
-  }
-
-  /** A numeric constant, through the casts and trunc() DuckDB wraps {@code INTERVAL 4 HOUR} in. */
-  private static @Nullable BigDecimal number(JsonNode e) {
-    String type = e.path("type").asText("");
-    if (type.equals("VALUE_CONSTANT")) {
-      String kind = e.path("literal").path("kind").asText("");
-      if (kind.equals("INTEGER") || kind.equals("DECIMAL") || kind.equals("DOUBLE")) {
-        try {
-          return new BigDecimal(e.path("literal").path("text").asText(""));
-        } catch (NumberFormatException x) {
-          return null;
-        }
-      }
-      return null;
-    }
-    if (type.equals("OPERATOR_CAST")) {
-      BigDecimal n = number(e.path("child"));
-      String target = e.path("type_expr").path("type_name").asText("").toUpperCase(Locale.ROOT);
-      if (n == null) {
-        return null;
-      }
-      switch (target) {
-        case "DOUBLE":
-        case "DECIMAL":
-        case "FLOAT":
-          return n;
-        case "BIGINT":
-        case "INTEGER":
-          return n.stripTrailingZeros().scale() <= 0 ? n : null;
-        default:
-          return null;
-      }
-    }
-    if (type.equals("FUNCTION")
-        && e.path("function_name").asText("").equalsIgnoreCase("trunc")
-        && e.path("arguments").size() == 1) {
-      BigDecimal n = number(e.path("arguments").get(0).path("expression"));
-      return n == null ? null : new BigDecimal(n.toBigInteger());
-    }
-    return null;
+    return List.copyOf(out);
   }
 }

@@ -1,5 +1,6 @@
 package io.hyprstream.internal.sql;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -43,6 +44,25 @@ public final class StatementAnalysis {
   /** One reading of a table (a FROM item) and the bounds its SELECT's WHERE puts on it. */
   record Occurrence(TableRef table, List<Bound> bounds) {}
 
+  /**
+   * What one {@code ?} meets in the statement: the column it is compared with (queries), whether it
+   * is a LIMIT or OFFSET, and the type DuckDB's binder gave it (statements other than SELECT).
+   */
+  public record ParameterUse(@Nullable String column, boolean integer, @Nullable String boundType) {
+    static final ParameterUse UNKNOWN = new ParameterUse(null, false, null);
+  }
+
+  /** What a text says beyond its kind; each field is empty for kinds it does not apply to. */
+  record Details(
+      Set<String> names,
+      List<ParameterUse> parameters,
+      String cacheKey,
+      boolean readsCatalog,
+      int valuesWidth,
+      boolean oneRowOfParameters) {
+    static final Details NONE = new Details(Set.of(), List.of(), "", false, -1, false);
+  }
+
   private final Kind kind;
   private final @Nullable String error;
   private final List<Occurrence> occurrences;
@@ -52,6 +72,9 @@ public final class StatementAnalysis {
   private final @Nullable String missingTable;
   private final @Nullable LookupShape lookup;
   private final @Nullable AggregateQuery aggregate;
+  private final Details details;
+  private final @Nullable InsertStatement insert;
+  private final @Nullable Duration maxStaleness;
 
   private StatementAnalysis(
       Kind kind,
@@ -61,7 +84,10 @@ public final class StatementAnalysis {
       int statements,
       @Nullable String missingTable,
       @Nullable LookupShape lookup,
-      @Nullable AggregateQuery aggregate) {
+      @Nullable AggregateQuery aggregate,
+      Details details,
+      @Nullable InsertStatement insert,
+      @Nullable Duration maxStaleness) {
     this.kind = kind;
     this.error = error;
     this.aggregate = aggregate;
@@ -70,6 +96,9 @@ public final class StatementAnalysis {
     this.statements = statements;
     this.missingTable = missingTable;
     this.lookup = lookup;
+    this.details = details;
+    this.insert = insert;
+    this.maxStaleness = maxStaleness;
     Set<TableRef> distinct = new LinkedHashSet<>();
     for (Occurrence o : occurrences) {
       distinct.add(o.table());
@@ -81,25 +110,60 @@ public final class StatementAnalysis {
       List<Occurrence> occurrences,
       int statements,
       @Nullable LookupShape lookup,
-      @Nullable AggregateQuery aggregate) {
+      @Nullable AggregateQuery aggregate,
+      Details details,
+      @Nullable Duration maxStaleness) {
     return new StatementAnalysis(
-        Kind.QUERY, null, occurrences, List.of(), statements, null, lookup, aggregate);
+        Kind.QUERY,
+        null,
+        occurrences,
+        List.of(),
+        statements,
+        null,
+        lookup,
+        aggregate,
+        details,
+        null,
+        maxStaleness);
   }
 
   static StatementAnalysis invalid(String error) {
-    return new StatementAnalysis(Kind.INVALID, error, List.of(), List.of(), 0, null, null, null);
+    return new StatementAnalysis(
+        Kind.INVALID, error, List.of(), List.of(), 0, null, null, null, Details.NONE, null, null);
   }
 
   /** A statement DuckDB bound: what it changes, over {@code statements} statements. */
-  static StatementAnalysis bound(List<Change> changes, int statements) {
+  static StatementAnalysis bound(
+      List<Change> changes, int statements, Details details, @Nullable InsertStatement insert) {
     return new StatementAnalysis(
-        Kind.NOT_A_QUERY, null, List.of(), changes, statements, null, null, null);
+        Kind.NOT_A_QUERY,
+        null,
+        List.of(),
+        changes,
+        statements,
+        null,
+        null,
+        null,
+        details,
+        insert,
+        null);
   }
 
   /** A statement DuckDB could not bind, with its reason (and the missing table, if that is it). */
-  static StatementAnalysis unbound(String error, @Nullable String missingTable) {
+  static StatementAnalysis unbound(
+      String error, @Nullable String missingTable, @Nullable InsertStatement insert) {
     return new StatementAnalysis(
-        Kind.NOT_A_QUERY, error, List.of(), List.of(), 0, missingTable, null, null);
+        Kind.NOT_A_QUERY,
+        error,
+        List.of(),
+        List.of(),
+        0,
+        missingTable,
+        null,
+        null,
+        Details.NONE,
+        insert,
+        null);
   }
 
   public Kind kind() {
@@ -147,6 +211,61 @@ public final class StatementAnalysis {
   /** The statement as a single-key window lookup, when it has that shape, else null. */
   public @Nullable LookupShape lookup() {
     return lookup;
+  }
+
+  /**
+   * The lower-cased names the statement uses: for a query, every table, view, table function and
+   * function it names (CTE names included; over-counting only flushes more); for another statement,
+   * the tables its bound plan reads or changes. What read-your-writes prepares and the result
+   * cache's volatility test looks at.
+   */
+  public Set<String> names() {
+    return details.names();
+  }
+
+  /**
+   * One entry per {@code ?} (by position, 1 first): what DuckDB's parse tree or binder says each
+   * meets; {@link ParameterUse#UNKNOWN}-like entries when nothing.
+   */
+  public List<ParameterUse> parameters() {
+    return details.parameters();
+  }
+
+  /**
+   * The result cache's key for a query's text: a digest of DuckDB's parse tree without source
+   * positions, so layout and comments do not matter while case, literals and quoting do (they can
+   * change the answer or its column names); "" for anything but a query.
+   */
+  public String cacheKey() {
+    return details.cacheKey();
+  }
+
+  /** True when the query reads DuckDB's catalog (SHOW, DESCRIBE, SUMMARIZE) rather than rows. */
+  public boolean readsCatalog() {
+    return details.readsCatalog();
+  }
+
+  /** For a bare {@code VALUES (...), ...} query, the width of its first row; otherwise -1. */
+  public int valuesWidth() {
+    return details.valuesWidth();
+  }
+
+  /** True for a bare {@code VALUES (?, ...)}: one row, parameters only. */
+  public boolean isOneRowOfParameters() {
+    return details.oneRowOfParameters();
+  }
+
+  /** The statement's INSERT head, when it is an INSERT ({@link InsertStatement}), else null. */
+  public @Nullable InsertStatement insert() {
+    return insert;
+  }
+
+  /**
+   * How stale a kept answer the query accepts by its {@code max_staleness} hint ({@link
+   * StatementHints}), or null without one.
+   */
+  public @Nullable Duration maxStaleness() {
+    return maxStaleness;
   }
 
   /** The distinct tables the statement reads, in the order it names them (empty unless a query). */

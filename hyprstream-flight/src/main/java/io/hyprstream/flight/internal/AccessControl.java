@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal;
 
+import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.policy.Authentication;
 import java.util.Map;
 import org.apache.arrow.flight.CallStatus;
@@ -72,14 +73,17 @@ public final class AccessControl {
     }
   }
 
-  /** Refuses {@code sql} for a read-only caller unless it only reads. */
-  public void requireQuery(CallContext context, String sql) {
-    requireQuery(context.peerIdentity(), sql);
+  /**
+   * Refuses {@code sql} for a read-only caller unless it only reads, as the engine's SQL analyser
+   * ({@link Hyprstream#describe}) says.
+   */
+  public void requireQuery(CallContext context, String sql, Hyprstream hyprstream) {
+    requireQuery(context.peerIdentity(), sql, hyprstream);
   }
 
-  /** {@link #requireQuery(CallContext, String)} for {@code user}. */
-  public void requireQuery(String user, String sql) {
-    if (enabled && !SqlText.parse(sql).isReadOnlyQuery()) {
+  /** {@link #requireQuery(CallContext, String, Hyprstream)} for {@code user}. */
+  public void requireQuery(String user, String sql, Hyprstream hyprstream) {
+    if (enabled && !hyprstream.describe(sql).readOnly()) {
       requireWrite(user, "run statements that change data: " + abbreviate(sql));
     }
   }

@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal;
 
+import io.hyprstream.StatementInfo;
 import java.util.List;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
@@ -14,7 +15,7 @@ public final class PreparedStatementState {
   private final boolean query;
   private final Schema datasetSchema;
   private final Schema parameterSchema;
-  private final SqlText.@Nullable Insert insert;
+  private final StatementInfo.@Nullable PlainInsert insert;
   private volatile List<List<@Nullable Object>> boundRows = List.of();
 
   public PreparedStatementState(
@@ -22,7 +23,7 @@ public final class PreparedStatementState {
       boolean query,
       Schema datasetSchema,
       Schema parameterSchema,
-      SqlText.@Nullable Insert insert) {
+      StatementInfo.@Nullable PlainInsert insert) {
     this.sql = sql;
     this.query = query;
     this.datasetSchema = datasetSchema;
@@ -50,7 +51,7 @@ public final class PreparedStatementState {
   }
 
   /** The statement as a plain parameterised insert (run as an ingest), or null. */
-  public SqlText.@Nullable Insert insert() {
+  public StatementInfo.@Nullable PlainInsert insert() {
     return insert;
   }
 

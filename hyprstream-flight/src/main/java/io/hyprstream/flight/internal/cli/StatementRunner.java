@@ -1,10 +1,10 @@
 package io.hyprstream.flight.internal.cli;
 
-import io.hyprstream.flight.internal.SqlText;
 import java.util.function.LongSupplier;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.sql.FlightSqlClient;
 
 /**
  * Runs one SQL statement on the server and prints what it returned: the rows of a query, or the
@@ -31,9 +31,10 @@ final class StatementRunner {
   boolean run(String sql, String where) {
     long start = nanoTime.getAsLong();
     try {
-      // Flight SQL sends queries and changing statements as different commands; the first word
-      // tells which (SELECT, WITH, VALUES, SHOW, ...), as in the server's own dispatch.
-      if (SqlText.parse(sql).isQuery()) {
+      // Flight SQL sends queries and changing statements as different commands. The server's SQL
+      // analyser tells which: preparing the statement returns its result schema, which has no
+      // columns when it returns no rows.
+      if (returnsRows(sql)) {
         query(sql, start);
       } else {
         long changed = connection.call(o -> connection.sql().executeUpdate(sql, o));
@@ -44,6 +45,18 @@ final class StatementRunner {
       output.error(where, e);
       return false;
     }
+  }
+
+  private boolean returnsRows(String sql) {
+    return connection.call(
+        o -> {
+          FlightSqlClient.PreparedStatement prepared = connection.sql().prepare(sql, o);
+          try {
+            return !prepared.getResultSetSchema().getFields().isEmpty();
+          } finally {
+            prepared.close(o); // with the call's credentials, as every call here
+          }
+        });
   }
 
   private void query(String sql, long start) {

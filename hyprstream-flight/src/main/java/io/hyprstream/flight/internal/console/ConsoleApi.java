@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.CacheStatistics;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.flight.internal.ColumnTypes;
 import io.hyprstream.flight.internal.FlightErrors;
-import io.hyprstream.flight.internal.SqlText;
 import io.hyprstream.flight.policy.Authentication;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -183,7 +183,7 @@ final class ConsoleApi {
     String sql = body.path("sql").asText();
     int limit = body.path("limit").asInt(DEFAULT_LIMIT);
     long offset = body.path("offset").asLong(0);
-    if (!ConsoleQueries.isQuery(sql)) {
+    if (!queries.isQuery(sql)) {
       ConsoleQueries.Update update = queries.execute(user, sql);
       ConsoleHttp.sendJson(
           ex,
@@ -323,7 +323,7 @@ final class ConsoleApi {
     }
     try {
       ConsoleQueries.Page page =
-          queries.query(user, "SELECT count(*) FROM " + SqlText.quoteIdentifier(t.name()), 0, 1);
+          queries.query(user, "SELECT count(*) FROM " + SqlIdentifier.quote(t.name()), 0, 1);
       Object n = page.rows().isEmpty() ? null : page.rows().get(0).get(0);
       return n instanceof Number ? ((Number) n).longValue() : null;
     } catch (FlightRuntimeException e) {

@@ -8,7 +8,6 @@ import io.hyprstream.flight.internal.ColumnTypes;
 import io.hyprstream.flight.internal.FlightErrors;
 import io.hyprstream.flight.internal.QueryGate;
 import io.hyprstream.flight.internal.ServerPolicy;
-import io.hyprstream.flight.internal.SqlText;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,8 +56,8 @@ final class ConsoleQueries {
   }
 
   /** Whether {@code sql} returns rows (a query) rather than changing something. */
-  static boolean isQuery(String sql) {
-    return SqlText.parse(sql).isQuery();
+  boolean isQuery(String sql) {
+    return hyprstream.describe(sql).query();
   }
 
   /**
@@ -72,7 +71,7 @@ final class ConsoleQueries {
       throw FlightErrors.invalid(
           "limit must be between 1 and " + MAX_PAGE_ROWS + " and offset not negative");
     }
-    policy.access().requireQuery(user, sql);
+    policy.access().requireQuery(user, sql, hyprstream);
     long start = System.nanoTime();
     try (QueryGate.Permit slot = enter();
         ServerPolicy.Deadline deadline = policy.startDeadline()) {

@@ -3,10 +3,10 @@ package io.hyprstream.flight.internal.producer;
 import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.DuckDbCatalog;
 import io.hyprstream.flight.internal.Metadata;
-import io.hyprstream.flight.internal.SqlText;
 import io.hyprstream.flight.internal.StatementTickets;
 import java.util.List;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -99,7 +99,7 @@ public final class CatalogHandler {
   }
 
   private FlightInfo tableInfo(Hyprstream.TableInfo t, CallContext context) {
-    String sql = "SELECT * FROM " + SqlText.quoteIdentifier(t.name());
+    String sql = "SELECT * FROM " + SqlIdentifier.quote(t.name());
     TicketStatementQuery ticket =
         TicketStatementQuery.newBuilder().setStatementHandle(tickets.issue(sql, context)).build();
     return Replies.info(t.schema(), FlightDescriptor.path(t.name()), ticket);

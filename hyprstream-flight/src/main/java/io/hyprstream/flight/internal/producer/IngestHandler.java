@@ -4,12 +4,13 @@ import static io.hyprstream.flight.internal.FlightErrors.invalid;
 import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.StatementInfo;
+import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.IngestReader;
 import io.hyprstream.flight.internal.LimitExceededException;
 import io.hyprstream.flight.internal.Metadata;
 import io.hyprstream.flight.internal.ServerPolicy;
-import io.hyprstream.flight.internal.SqlText;
 import java.io.IOException;
 import java.util.List;
 import org.apache.arrow.flight.CallStatus;
@@ -123,7 +124,7 @@ public final class IngestHandler {
           }
           // Replaces the rows and keeps the table's columns. Not atomic with the ingest below: a
           // rejected batch leaves the table empty.
-          hyprstream.execute("DELETE FROM " + SqlText.quoteIdentifier(table), List.of());
+          hyprstream.execute("DELETE FROM " + SqlIdentifier.quote(table), List.of());
           tableSchemas.invalidate(table);
           break;
         default:
@@ -161,7 +162,7 @@ public final class IngestHandler {
    * batch, matching columns by the batch's field names (or the statement's column list). A
    * statement with nothing bound inserts nothing.
    */
-  long preparedInsert(SqlText.Insert insert, FlightStream flightStream) {
+  long preparedInsert(StatementInfo.PlainInsert insert, FlightStream flightStream) {
     return ingestStream(
         insert.table(), flightStream, tableSchemas.get(insert.table()), insert.columns());
   }

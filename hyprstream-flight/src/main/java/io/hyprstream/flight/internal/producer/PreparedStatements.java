@@ -9,12 +9,12 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import io.hyprstream.Hyprstream;
+import io.hyprstream.StatementInfo;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.ArrowValues;
 import io.hyprstream.flight.internal.ParameterTypes;
 import io.hyprstream.flight.internal.PreparedStatementState;
 import io.hyprstream.flight.internal.ServerPolicy;
-import io.hyprstream.flight.internal.SqlText;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -99,19 +99,19 @@ public final class PreparedStatements implements AutoCloseable {
     try {
       Replies.rejectTransaction(request.hasTransactionId());
       String sql = request.getQuery();
-      SqlText text = SqlText.parse(sql);
-      boolean query = text.isQuery();
+      StatementInfo statement = hyprstream.describe(sql);
+      boolean query = statement.query();
       if (query) {
-        policy.access().requireQuery(context, sql);
+        policy.access().requireQuery(context, sql, hyprstream);
       } else {
         policy.access().requireWrite(context, "prepare statements that change data");
       }
       Schema dataset = query ? statements.querySchema(sql) : EMPTY_SCHEMA;
-      SqlText.Insert insert = text.asParameterisedInsert();
+      StatementInfo.PlainInsert insert = statement.insert();
       if (insert != null && hyprstream.tableSchema(insert.table()) == null) {
         throw new TableNotFoundException(insert.table());
       }
-      Schema parameters = ParameterTypes.of(text, hyprstream);
+      Schema parameters = ParameterTypes.of(statement, hyprstream);
       ByteString handle = newHandle();
       prepared.put(handle, new PreparedStatementState(sql, query, dataset, parameters, insert));
       ActionCreatePreparedStatementResult result =
@@ -197,7 +197,7 @@ public final class PreparedStatements implements AutoCloseable {
       try {
         policy.access().requireWrite(context, "run statements that change data");
         PreparedStatementState state = get(command.getPreparedStatementHandle());
-        SqlText.Insert insert = state.insert();
+        StatementInfo.PlainInsert insert = state.insert();
         long count;
         if (insert != null) {
           count = ingest.preparedInsert(insert, flightStream);

@@ -51,7 +51,7 @@ public final class StatementHandler {
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
     Replies.rejectTransaction(command.hasTransactionId());
     String sql = command.getQuery();
-    policy.access().requireQuery(context, sql);
+    policy.access().requireQuery(context, sql, hyprstream);
     Schema schema = querySchema(sql);
     TicketStatementQuery ticket =
         TicketStatementQuery.newBuilder().setStatementHandle(tickets.issue(sql, context)).build();
@@ -71,7 +71,7 @@ public final class StatementHandler {
     try {
       sql = tickets.redeem(ticket.getStatementHandle(), context);
       // Checked when the handle was issued; checked again, since roles may change.
-      policy.access().requireQuery(context, sql);
+      policy.access().requireQuery(context, sql, hyprstream);
     } catch (RuntimeException e) {
       listener.error(toFlight(e));
       return;

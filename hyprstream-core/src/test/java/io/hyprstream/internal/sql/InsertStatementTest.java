@@ -1,11 +1,10 @@
-package io.hyprstream.internal;
+package io.hyprstream.internal.sql;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.hyprstream.internal.sql.InsertStatement;
 import java.util.List;
 import java.util.Objects;
 import org.junit.jupiter.api.Test;
@@ -74,13 +73,6 @@ final class InsertStatementTest {
     assertNull(parse("INSERT INTO t VALUES ('ON CONFLICT', $$ RETURNING $$, 'a;b')").unsupported);
     assertNull(
         parse("INSERT INTO t SELECT a FROM u JOIN v ON u.id = v.id WHERE a > 1").unsupported);
-  }
-
-  @Test
-  void statementStart_skipsCommentsAndALeadingWithClause() {
-    String sql = "-- c\nWITH \"update\" AS (SELECT 1 FROM (SELECT 2)) DELETE FROM t";
-    assertEquals(sql.indexOf("DELETE"), InsertStatement.statementStart(sql));
-    assertEquals(2, InsertStatement.statementStart("  UPDATE t SET a = 1"));
   }
 
   @Test
