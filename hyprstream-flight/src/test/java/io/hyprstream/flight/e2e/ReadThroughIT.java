@@ -318,11 +318,6 @@ final class ReadThroughIT {
    */
   @Test
   void hotBoundedQueries_timedForTheLog() throws Exception {
-    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    List<MetricRows.Row> fresh = new ArrayList<>();
-    for (int i = 0; i < 1_000; i++) {
-      fresh.add(new MetricRows.Row("m" + i % 5, now.toEpochMilli() - 10_000 + i * 10L, i));
-    }
     try (PostgresDatabase pg = PostgresDatabase.create();
         ServerProcess server =
             ServerProcess.start(
@@ -335,6 +330,14 @@ final class ReadThroughIT {
                 "--cache-duration",
                 "60");
         Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
+      // The rows' times are taken once the server answers, and span the last 5 s, so the
+      // 30-second bound below holds them all even when a loaded machine is slow to start the
+      // server or to take the INSERT (taken before start-up, they once aged out of it).
+      Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      List<MetricRows.Row> fresh = new ArrayList<>();
+      for (int i = 0; i < 1_000; i++) {
+        fresh.add(new MetricRows.Row("m" + i % 5, now.toEpochMilli() - 5_000 + i * 5L, i));
+      }
       MetricRows.ingestJdbc(flight, fresh);
       assertEquals(
           List.of(List.of((long) fresh.size())),
