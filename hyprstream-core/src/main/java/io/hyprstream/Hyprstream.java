@@ -61,8 +61,19 @@ public interface Hyprstream extends AutoCloseable {
   QueryResult query(String sql);
 
   /**
-   * Runs a query with {@code ?} parameters bound in order; buffers come from {@code allocator}.
-   * Ownership: the caller closes the reader.
+   * Runs a query with {@code ?} parameters bound in order, as {@link #query(String)} does: buffers
+   * come from this instance's allocator and the caller closes the reader. A time bound written as a
+   * parameter routes the query with its value, as a literal would.
+   *
+   * @throws QueryRejectedException when the SQL is invalid or not allowed, or a parameter's value
+   *     does not fit where it is used
+   */
+  QueryResult query(String sql, List<@Nullable Object> parameters);
+
+  /**
+   * Runs a query with {@code ?} parameters bound in order; buffers come from {@code allocator}, for
+   * callers that account for result memory apart from this instance's. Ownership: the caller closes
+   * the reader.
    */
   QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator allocator);
 

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -146,6 +147,27 @@ public final class HyprstreamBuilder {
     if (windows.isEmpty()) {
       throw new IllegalArgumentException("metricsWindows must not be empty");
     }
+    this.metricsWindows = List.copyOf(windows);
+    return this;
+  }
+
+  /**
+   * One window of the built-in {@code metrics} table, leaving the others as they are: it replaces
+   * the window of the same size (to change its retention) or adds a width. Each call starts from
+   * the windows so far ({@link WindowSpec#DEFAULTS} at first).
+   *
+   * <pre>{@code
+   * builder.metricsWindow(WindowSpec.tumbling(Duration.ofHours(1)).withRetention(Duration.ofDays(90)));
+   * }</pre>
+   */
+  public HyprstreamBuilder metricsWindow(WindowSpec window) {
+    Objects.requireNonNull(window, "window");
+    List<WindowSpec> windows =
+        new ArrayList<>(metricsWindows == null ? WindowSpec.DEFAULTS : metricsWindows);
+    windows.removeIf(w -> w.size().equals(window.size()));
+    windows.add(window);
+    // The smallest window is the running window: keep the list in size order.
+    windows.sort(Comparator.comparing(WindowSpec::size));
     this.metricsWindows = List.copyOf(windows);
     return this;
   }

@@ -138,4 +138,37 @@ final class ExpiryTest {
     assertEquals(
         2, count("SELECT count(*) FROM notes"), "no time column declared: nothing expires");
   }
+
+  @Test
+  void metricsWindow_changesOneRetention_andQueriesWithBoundParametersNeedNoAllocator()
+      throws Exception {
+    try (BufferAllocator own = new RootAllocator();
+        Hyprstream defaults =
+            Hyprstream.builder()
+                .allocator(own)
+                .clock(clock)
+                .expiryInterval(Duration.ZERO)
+                .metricsWindow(
+                    WindowSpec.tumbling(Duration.ofHours(1)).withRetention(Duration.ofDays(90)))
+                .build()) {
+      long t = TestData.micros(START);
+      try (VectorSchemaRoot b =
+          TestData.metrics(own, List.of(new TestData.Row("cpu", t - 60_000_000L, 1.0, 1)))) {
+        defaults.ingest("metrics", b);
+      }
+      // 40 days on: past the 1 day of 5m, the 7 days of 30m and the default 31 days of 1h, inside
+      // the 90 days set here for 1h (and the defaults of 1d and 1w).
+      clock.advance(Duration.ofDays(40));
+      defaults.expire();
+      String sql = "SELECT count(*) FROM metrics_%s WHERE metric_id = ?";
+      List<Object> cpu = List.of("cpu");
+      assertEquals(0L, TestData.scalar(defaults.query(String.format(sql, "5m"), cpu)));
+      assertEquals(0L, TestData.scalar(defaults.query(String.format(sql, "30m"), cpu)));
+      assertEquals(1L, TestData.scalar(defaults.query(String.format(sql, "1h"), cpu)));
+      assertEquals(1L, TestData.scalar(defaults.query(String.format(sql, "1d"), cpu)));
+      assertEquals(1L, TestData.scalar(defaults.query(String.format(sql, "1w"), cpu)));
+      assertEquals(0L, TestData.scalar(defaults.query(String.format(sql, "1h"), List.of("mem"))));
+    }
+    clock.set(START);
+  }
 }

@@ -3,7 +3,6 @@ package io.hyprstream.bench;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.duckdb.DuckDbCacheStore;
-import io.hyprstream.internal.Engine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -161,7 +160,6 @@ final class CoreRunner {
     long heapBeforeBuild = RunEnv.heapUsed();
     Hyprstream hs = newInstance(root);
     try (BufferAllocator queries = root.newChildAllocator("queries", 0, Long.MAX_VALUE)) {
-      Engine engine = (Engine) hs;
       RunEnv.gc();
       long heapBefore = RunEnv.heapUsed();
       IngestResult total = IngestResult.of(0);
@@ -178,8 +176,8 @@ final class CoreRunner {
       }
       double withFlush = rows / ((t2 - t0) / 1e9);
       double withoutFlush = rows / ((t1 - t0) / 1e9);
-      long windows = engine.windowCount();
-      long stateBytes = engine.windowStateBytes();
+      long windows = hs.operations().windowCount();
+      long stateBytes = hs.operations().windowStateBytes();
       RunEnv.gc();
       long heapAfter = RunEnv.heapUsed();
       log(

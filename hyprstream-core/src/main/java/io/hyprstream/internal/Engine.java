@@ -9,8 +9,6 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.IngestResult;
-import io.hyprstream.api.QueryRejectedException;
-import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.ingest.IngestLog;
@@ -112,6 +110,7 @@ public final class Engine implements Hyprstream {
   private final StatementGuard guard;
   private final InsertAsIngest inserts;
   private final BackendReads backendReads;
+  private final Operations operations;
   private final ReadPreparation preparation;
   private final QueryPath queryPath;
 
@@ -231,6 +230,9 @@ public final class Engine implements Hyprstream {
               startedAt,
               Router.heldBeforeStart(backend, recovered));
       this.backendReads = new BackendReads(cacheSql, allocator, router, backend, writeThrough);
+      this.operations =
+          new EngineOperations(
+              tables, cache, backendReads, writeThrough, allocator, this::checkOpen);
       this.preparation =
           new ReadPreparation(
               tables,
@@ -382,6 +384,11 @@ public final class Engine implements Hyprstream {
   @Override
   public QueryResult query(String sql) {
     return query(sql, List.of(), allocator);
+  }
+
+  @Override
+  public QueryResult query(String sql, List<@Nullable Object> parameters) {
+    return query(sql, parameters, allocator);
   }
 
   @Override
@@ -580,112 +587,10 @@ public final class Engine implements Hyprstream {
 
   // ------------------------------------------------------------------------------------ status
 
-  /** The batches the backend refused as data; empty without a backend. */
-  public List<Quarantine.Entry> quarantined() {
-    WriteThrough wt = writeThrough;
-    return wt == null ? List.of() : wt.quarantined();
-  }
-
-  /**
-   * Puts quarantined batches back in the write-through queue: {@code batchId}'s, or all when null.
-   *
-   * @throws QueryRejectedException without a backend, or when no such batch is quarantined
-   */
-  public List<Quarantine.Entry> requeueQuarantine(@Nullable String batchId) {
-    checkOpen();
-    WriteThrough wt = writeThrough;
-    if (wt == null) {
-      throw new QueryRejectedException("there is no backend, so nothing is quarantined", null);
-    }
-    try {
-      return wt.requeue(batchId, allocator);
-    } catch (IllegalArgumentException e) {
-      throw new QueryRejectedException(String.valueOf(e.getMessage()), e);
-    }
-  }
-
-  public Operations.ColdReads coldReads() {
-    return backendReads.counts();
-  }
-
-  /** The write-through pipeline's state, or null without a backend. */
-  public WriteThrough.@Nullable Status backendStatus() {
-    WriteThrough wt = writeThrough;
-    return wt == null ? null : wt.status();
-  }
-
-  /** Heap bytes of window state across all tables, for benchmarks and status tables. */
-  public long windowStateBytes() {
-    return sumOverAggregators(WindowAggregator::stateBytes);
-  }
-
-  /** Number of (key, window) states held across all tables. */
-  public long windowCount() {
-    return sumOverAggregators(WindowAggregator::windowCount);
-  }
-
-  private long sumOverAggregators(java.util.function.ToLongFunction<WindowAggregator> f) {
-    long sum = 0;
-    for (TableState ts : tables.all()) {
-      ts.lock.lock();
-      try {
-        if (ts.aggregator != null) {
-          sum += f.applyAsLong(ts.aggregator);
-        }
-      } finally {
-        ts.lock.unlock();
-      }
-    }
-    return sum;
-  }
-
   @Override
   public Operations operations() {
     return operations;
   }
-
-  private final Operations operations =
-      new Operations() {
-        @Override
-        public WriteThrough.@Nullable Status writeThrough() {
-          return backendStatus();
-        }
-
-        @Override
-        public long windowStateBytes() {
-          return Engine.this.windowStateBytes();
-        }
-
-        @Override
-        public long windowCount() {
-          return Engine.this.windowCount();
-        }
-
-        @Override
-        public long cacheMemoryBytes() {
-          return cache.sizeBytes();
-        }
-
-        @Override
-        public ColdReads coldReads() {
-          return Engine.this.coldReads();
-        }
-
-        @Override
-        public List<Quarantine.Entry> quarantined() {
-          return Engine.this.quarantined();
-        }
-
-        @Override
-        public List<Quarantine.Entry> requeueQuarantine(@Nullable String batchId) {
-          return Engine.this.requeueQuarantine(batchId);
-        }
-
-        @Override
-        public void cancelQueryOf(Thread thread) {
-          cache.cancelQueryOf(thread);
-        }
-      };
 
   /** The cache store, for tools that measure it. */
   public CacheStore cache() {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
-import io.hyprstream.internal.Engine;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -142,9 +141,9 @@ final class AggregateSplitPostgresTest {
                   + text(wall.minus(Duration.ofHours(4)))
                   + "'");
       for (String sql : split) {
-        io.hyprstream.Operations.ColdReads before = ((Engine) hs).coldReads();
+        io.hyprstream.Operations.ColdReads before = hs.operations().coldReads();
         assertEquals(answer(oracle, sql, List.of()), answer(hs, sql, List.of()), sql);
-        io.hyprstream.Operations.ColdReads after = ((Engine) hs).coldReads();
+        io.hyprstream.Operations.ColdReads after = hs.operations().coldReads();
         assertEquals(before.partialAggregates() + 1, after.partialAggregates(), "split: " + sql);
         assertEquals(before.rows(), after.rows(), "no rows read: " + sql);
       }
@@ -154,9 +153,9 @@ final class AggregateSplitPostgresTest {
               + " ORDER BY sensor";
       List<@Nullable Object> params =
           List.of(LocalDateTime.ofInstant(wall.minus(Duration.ofMinutes(100)), ZoneOffset.UTC));
-      long partial = ((Engine) hs).coldReads().partialAggregates();
+      long partial = hs.operations().coldReads().partialAggregates();
       assertEquals(answer(oracle, bound, params), answer(hs, bound, params), bound);
-      assertEquals(partial + 1, ((Engine) hs).coldReads().partialAggregates(), "split: " + bound);
+      assertEquals(partial + 1, hs.operations().coldReads().partialAggregates(), "split: " + bound);
 
       // Outside the shape: text minima (collations differ), DISTINCT, a filter on another column,
       // DuckDB-only functions. They read rows, and are just as right.
@@ -170,9 +169,9 @@ final class AggregateSplitPostgresTest {
               "SELECT min(ts), max(ts) FROM readings",
               "SELECT * FROM readings ORDER BY ts, sensor");
       for (String sql : rows) {
-        io.hyprstream.Operations.ColdReads before = ((Engine) hs).coldReads();
+        io.hyprstream.Operations.ColdReads before = hs.operations().coldReads();
         assertEquals(answer(oracle, sql, List.of()), answer(hs, sql, List.of()), sql);
-        assertEquals(before.rows() + 1, ((Engine) hs).coldReads().rows(), "rows read: " + sql);
+        assertEquals(before.rows() + 1, hs.operations().coldReads().rows(), "rows read: " + sql);
       }
     }
   }
@@ -234,10 +233,10 @@ final class AggregateSplitPostgresTest {
 
   private static void awaitWriteThrough(Hyprstream hs) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (((Engine) hs).backendStatus().backlogBatches > 0 && System.nanoTime() < deadline) {
+    while (hs.operations().writeThrough().backlogBatches > 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertEquals(0, ((Engine) hs).backendStatus().backlogBatches, "write-through drained");
+    assertEquals(0, hs.operations().writeThrough().backlogBatches, "write-through drained");
   }
 
   private static String text(Instant t) {

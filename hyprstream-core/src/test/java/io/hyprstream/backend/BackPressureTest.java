@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.ResourceExhaustedException;
-import io.hyprstream.internal.Engine;
 import io.hyprstream.testing.PostgresSchema;
 import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.WriteThrough;
@@ -60,7 +59,7 @@ final class BackPressureTest {
   }
 
   private static WriteThrough.Status status(Hyprstream hs) {
-    return java.util.Objects.requireNonNull(((Engine) hs).backendStatus());
+    return java.util.Objects.requireNonNull(hs.operations().writeThrough());
   }
 
   private static void await(Supplier<String> what, BooleanSupplier condition, Duration within)

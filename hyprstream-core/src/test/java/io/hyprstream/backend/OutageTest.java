@@ -65,7 +65,7 @@ final class OutageTest {
           ingest(hs, allocator, b, base); // ingest keeps working from the cache and the log
         }
         Thread.sleep(1500); // hold the outage while write-through retries
-        WriteThrough.Status during = ((Engine) hs).backendStatus();
+        WriteThrough.Status during = hs.operations().writeThrough();
         assertTrue(during.backlogBatches > 0, "the backlog is visible during the outage");
         assertTrue(during.failures > 0, "so are the failed attempts");
         try (var r = hs.query("SELECT backlog_batches, failures FROM hyprstream_backend_status")) {

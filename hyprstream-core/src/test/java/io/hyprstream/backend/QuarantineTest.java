@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.internal.Engine;
 import io.hyprstream.testing.PostgresSchema;
 import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.Quarantine;
@@ -69,7 +68,7 @@ final class QuarantineTest {
   }
 
   private static WriteThrough.Status status(Hyprstream hs) {
-    return java.util.Objects.requireNonNull(((Engine) hs).backendStatus());
+    return java.util.Objects.requireNonNull(hs.operations().writeThrough());
   }
 
   private static void await(String what, BooleanSupplier condition) throws InterruptedException {
@@ -144,7 +143,7 @@ final class QuarantineTest {
         assertEquals(4L * ROWS, pg[0], "PostgreSQL holds the four good batches");
         assertEquals(0, pg[2], "and nothing of the refused one");
 
-        List<Quarantine.Entry> q = ((Engine) hs).quarantined();
+        List<Quarantine.Entry> q = hs.operations().quarantined();
         assertEquals(1, q.size());
         batchId = q.get(0).batchId();
         assertTrue(q.get(0).error().contains("non_negative"), q.get(0).error());
@@ -179,15 +178,15 @@ final class QuarantineTest {
             (long) ROWS,
             scalar(hs, "SELECT count(*) FROM metrics WHERE value < 0"),
             "the quarantined rows among them");
-        assertEquals(1, ((Engine) hs).quarantined().size(), "the quarantine survives a restart");
+        assertEquals(1, hs.operations().quarantined().size(), "the quarantine survives a restart");
         assertEquals(1L, status(hs).quarantinedBatches);
 
         // Fix the cause, re-send: the batch reaches PostgreSQL once and leaves the quarantine.
         sql("ALTER TABLE \"" + schema + "\".metrics DROP CONSTRAINT non_negative");
-        assertEquals(1, ((Engine) hs).requeueQuarantine(batchId).size());
+        assertEquals(1, hs.operations().requeueQuarantine(batchId).size());
         await("the requeued batch is committed", () -> status(hs).backlogBatches == 0);
         assertEquals(0L, status(hs).quarantinedBatches);
-        assertTrue(((Engine) hs).quarantined().isEmpty());
+        assertTrue(hs.operations().quarantined().isEmpty());
         assertFalse(
             Files.exists(
                 data.resolve("quarantine").resolve("metrics").resolve(batchId + ".arrow")));
@@ -195,7 +194,7 @@ final class QuarantineTest {
         var again =
             org.junit.jupiter.api.Assertions.assertThrows(
                 io.hyprstream.api.QueryRejectedException.class,
-                () -> ((Engine) hs).requeueQuarantine(batchId));
+                () -> hs.operations().requeueQuarantine(batchId));
         assertTrue(again.getMessage().contains(batchId), again.getMessage());
         assertEquals(5L * ROWS, scalar(hs, "SELECT count(*) FROM metrics"));
       }

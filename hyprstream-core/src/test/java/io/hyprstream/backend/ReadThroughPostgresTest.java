@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.Freshness;
-import io.hyprstream.internal.Engine;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -307,10 +306,10 @@ final class ReadThroughPostgresTest {
 
   private static void awaitWriteThrough(Hyprstream hs) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (((Engine) hs).backendStatus().backlogBatches > 0 && System.nanoTime() < deadline) {
+    while (hs.operations().writeThrough().backlogBatches > 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertEquals(0, ((Engine) hs).backendStatus().backlogBatches, "write-through drained");
+    assertEquals(0, hs.operations().writeThrough().backlogBatches, "write-through drained");
   }
 
   private List<List<String>> engine(

@@ -3,7 +3,6 @@ package io.hyprstream.backend;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.backend.redis.RedisWindowPublisher;
-import io.hyprstream.internal.Engine;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -162,7 +161,7 @@ public final class RedisFigures {
       for (VectorSchemaRoot b : batches) {
         rows += hs.ingest("metrics", b).rowsAccepted();
       }
-      while (((Engine) hs).backendStatus().committedRows < rows) {
+      while (hs.operations().writeThrough().committedRows < rows) {
         Thread.sleep(1);
       }
       return rows / ((System.nanoTime() - t0) / 1e9);

@@ -1,7 +1,6 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.internal.Engine;
 import io.hyprstream.testing.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,7 +117,7 @@ public final class WriteThroughFigures {
       }
       count(hs, "SELECT count(*) FROM metrics");
       long t1 = System.nanoTime();
-      while (((Engine) hs).backendStatus().committedRows < rows) {
+      while (hs.operations().writeThrough().committedRows < rows) {
         Thread.sleep(1);
       }
       long t2 = System.nanoTime();
@@ -165,7 +164,7 @@ public final class WriteThroughFigures {
       rows += crashed.ingest("metrics", b).rowsAccepted();
     }
     // The first instance is abandoned without close(), like a kill -9 (its writer keeps failing).
-    long walBytes = ((Engine) crashed).backendStatus().walBytes;
+    long walBytes = crashed.operations().writeThrough().walBytes;
     try (BufferAllocator second = new RootAllocator()) {
       long t0 = System.nanoTime();
       try (Hyprstream hs = open(schema, second, data, PostgresAvailable.URI, Duration.ofDays(30))) {

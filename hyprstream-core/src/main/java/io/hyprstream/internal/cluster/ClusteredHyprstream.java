@@ -310,6 +310,11 @@ public final class ClusteredHyprstream implements Hyprstream {
   }
 
   @Override
+  public QueryResult query(String sql, List<@Nullable Object> parameters) {
+    return engine.query(sql, parameters);
+  }
+
+  @Override
   public StatementInfo describe(String sql) {
     return engine.describe(sql);
   }

@@ -7,6 +7,7 @@ import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.DuckDbCatalog;
 import io.hyprstream.flight.internal.Metadata;
+import io.hyprstream.flight.internal.ServerSqlInfo;
 import io.hyprstream.flight.internal.StatementTickets;
 import java.util.List;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -48,7 +49,7 @@ public final class CatalogHandler {
     this.hyprstream = hyprstream;
     this.allocator = allocator;
     this.tickets = tickets;
-    this.sqlInfo = Metadata.sqlInfo(version);
+    this.sqlInfo = ServerSqlInfo.build(version);
     this.catalog = currentCatalog(hyprstream, allocator);
   }
 
