@@ -10,10 +10,12 @@ import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.backend.BackendStores;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import io.hyprstream.testing.EmbeddedKafka;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -39,6 +41,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Instances of one cluster on a real KRaft broker in this JVM. Three of them: rows ingested through
@@ -425,13 +428,18 @@ final class ClusterWindowsTest {
   }
 
   @Test
-  void clusterWithBackend_isRefusedUntilExactlyOnceIsBuilt() {
-    HyprstreamBuilder b =
-        Hyprstream.builder()
-            .allocator(allocator)
-            .backend(BackendStore.none())
-            .cluster(ClusterConfig.kafka("127.0.0.1:1", "x"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
-    assertTrue(e.getMessage().contains("cluster and backend"), e.getMessage());
+  void clusterWithBackend_isRefusedUntilExactlyOnceIsBuilt(@TempDir Path dir) {
+    // A real backend (a DuckDB file): BackendStore.none() means no backend, which a cluster takes.
+    try (BackendStore backend =
+        BackendStores.open(
+            "duckdb", dir.resolve("backend.duckdb").toString(), Map.of(), null, null, allocator)) {
+      HyprstreamBuilder b =
+          Hyprstream.builder()
+              .allocator(allocator)
+              .backend(backend)
+              .cluster(ClusterConfig.kafka("127.0.0.1:1", "x"));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
+      assertTrue(e.getMessage().contains("cluster and backend"), e.getMessage());
+    }
   }
 }
