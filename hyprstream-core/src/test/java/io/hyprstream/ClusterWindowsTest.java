@@ -206,10 +206,6 @@ final class ClusterWindowsTest {
       Comparator.comparing((List<@Nullable Object> r) -> String.valueOf(r.get(0)))
           .thenComparing(r -> String.valueOf(r.get(1)));
 
-  private static String interval(WindowSpec w) {
-    return "INTERVAL '" + w.size().getSeconds() + " seconds'";
-  }
-
   @Test
   void threeInstances_unionOfWindowViewsEqualsOneInstanceAndTimeBucketOracle() throws Exception {
     List<TestData.Row> rows = randomRows(16, 24_000);
@@ -236,26 +232,10 @@ final class ClusterWindowsTest {
         assertEquals(METRICS, ownerOfKey.size(), "every key has an owner");
 
         for (WindowSpec w : WindowSpec.DEFAULTS) {
-          String view =
-              "SELECT metric_id, window_start, value_count, value_sum, value_avg, value_min,"
-                  + " value_max, value_stddev, value_slope, value_intercept FROM metrics_"
-                  + w.name();
-          String bucket = "time_bucket(" + interval(w) + ", timestamp)";
-          String x = "(epoch_us(timestamp) - epoch_us(" + bucket + ")) / 1e6";
-          Instant cutoff = END.plusSeconds(60).minus(w.retention());
+          String view = WindowOracle.viewRows("metrics", w);
           String oracle =
-              "SELECT metric_id, "
-                  + bucket
-                  + " AS ws, COUNT(value), SUM(value), AVG(value), MIN(value), MAX(value),"
-                  + " STDDEV_SAMP(value), REGR_SLOPE(value, "
-                  + x
-                  + "), REGR_INTERCEPT(value, "
-                  + x
-                  + ") FROM metrics GROUP BY metric_id, ws HAVING ws + "
-                  + interval(w)
-                  + " > TIMESTAMP '"
-                  + TestData.utc(TestData.micros(cutoff))
-                  + "'";
+              WindowOracle.timeBucketGroupBy(
+                  "metrics", w, END.plusSeconds(60).minus(w.retention()));
           List<List<@Nullable Object>> clustered = union(nodes, view);
           List<List<@Nullable Object>> alone = union(List.of(single), view);
           List<List<@Nullable Object>> expected = union(List.of(single), oracle);
@@ -264,9 +244,8 @@ final class ClusterWindowsTest {
           assertEquals(expected.size(), clustered.size(), "oracle windows of " + w.name());
           for (int i = 0; i < clustered.size(); i++) {
             String where = "metrics_" + w.name() + " row " + i;
-            WindowOracleTest.assertRowClose(alone.get(i), clustered.get(i), where + " vs single");
-            WindowOracleTest.assertRowClose(
-                expected.get(i), clustered.get(i), where + " vs oracle");
+            WindowOracle.assertRowClose(alone.get(i), clustered.get(i), where + " vs single");
+            WindowOracle.assertRowClose(expected.get(i), clustered.get(i), where + " vs oracle");
           }
         }
 
@@ -281,7 +260,7 @@ final class ClusterWindowsTest {
         alone.sort(bySeq);
         assertEquals(alone.size(), clustered.size());
         for (int i = 0; i < alone.size(); i++) {
-          WindowOracleTest.assertRowClose(alone.get(i), clustered.get(i), "running row " + i);
+          WindowOracle.assertRowClose(alone.get(i), clustered.get(i), "running row " + i);
         }
       } finally {
         nodes.forEach(Hyprstream::close);

@@ -13,11 +13,15 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A decorating {@link CacheStore}, as an embedder would write one for metrics: counts the calls of
- * each method and passes every call to the store it wraps, unchanged.
+ * each method and the rows upserted into each table, and passes every call to the store it wraps,
+ * unchanged, except an upsert a test asked it to refuse (to see the engine recover from a failing
+ * store).
  */
 final class CountingCacheStore implements CacheStore {
   private final CacheStore inner;
   private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> upsertedRows = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> upsertsToRefuse = new ConcurrentHashMap<>();
 
   CountingCacheStore(CacheStore inner) {
     this.inner = inner;
@@ -26,6 +30,23 @@ final class CountingCacheStore implements CacheStore {
   /** How often {@code method} was called. */
   long calls(String method) {
     AtomicLong n = calls.get(method);
+    return n == null ? 0 : n.get();
+  }
+
+  /** Rows passed to successful upserts into {@code table}. */
+  long upsertedRows(String table) {
+    AtomicLong n = upsertedRows.get(table);
+    return n == null ? 0 : n.get();
+  }
+
+  /** Makes the next {@code times} upserts into {@code table} that carry rows fail. */
+  void refuseUpserts(String table, int times) {
+    upsertsToRefuse.computeIfAbsent(table, t -> new AtomicLong()).addAndGet(times);
+  }
+
+  /** Upserts into {@code table} still to be refused. */
+  long upsertsToRefuse(String table) {
+    AtomicLong n = upsertsToRefuse.get(table);
     return n == null ? 0 : n.get();
   }
 
@@ -48,7 +69,14 @@ final class CountingCacheStore implements CacheStore {
   @Override
   public void upsert(String table, List<String> keyColumns, VectorSchemaRoot rows) {
     count("upsert");
+    AtomicLong refuse = upsertsToRefuse.get(table);
+    if (rows.getRowCount() > 0
+        && refuse != null
+        && refuse.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
+      throw new IllegalStateException("upsert into '" + table + "' refused by the test");
+    }
     inner.upsert(table, keyColumns, rows);
+    upsertedRows.computeIfAbsent(table, t -> new AtomicLong()).addAndGet(rows.getRowCount());
   }
 
   @Override

@@ -155,10 +155,10 @@ final class OtherTablesTest {
         List<@Nullable Object> e = expected.get(i);
         List<@Nullable Object> a = actual.get(i);
         assertEquals(e.subList(0, 4), a.subList(0, 4), "trades_" + w + " row " + i);
-        WindowOracleTest.assertDoubleClose(e.get(4), a.get(4), 1e-9, "price_sum");
-        WindowOracleTest.assertDoubleClose(
+        WindowOracle.assertDoubleClose(e.get(4), a.get(4), 1e-9, "price_sum");
+        WindowOracle.assertDoubleClose(
             ((Number) e.get(5)).doubleValue(), a.get(5), 1e-9, "qty_max");
-        WindowOracleTest.assertDoubleClose(e.get(6), a.get(6), 1e-9, "qty_avg");
+        WindowOracle.assertDoubleClose(e.get(6), a.get(6), 1e-9, "qty_avg");
       }
     }
     assertTrue(

@@ -91,42 +91,11 @@ final class PluggedSpiTest {
         .aggregate(readings());
   }
 
-  private static String view(WindowSpec w) {
-    return "SELECT metric_id, window_start, window_end, value_count, value_sum, value_avg,"
-        + " value_min, value_max, value_stddev, value_slope, value_intercept FROM readings_"
-        + w.name()
-        + " ORDER BY metric_id, window_start";
-  }
-
-  private static String oracle(WindowSpec w) {
-    String interval = "INTERVAL '" + w.size().getSeconds() + " seconds'";
-    String bucket = "time_bucket(" + interval + ", timestamp)";
-    String x = "(epoch_us(timestamp) - epoch_us(" + bucket + ")) / 1e6";
-    return "SELECT metric_id, "
-        + bucket
-        + " AS ws, ws + "
-        + interval
-        + ", COUNT(value), SUM(value), AVG(value), MIN(value), MAX(value), STDDEV_SAMP(value),"
-        + " REGR_SLOPE(value, "
-        + x
-        + "), REGR_INTERCEPT(value, "
-        + x
-        + ") FROM readings GROUP BY metric_id, ws ORDER BY metric_id, ws";
-  }
-
-  private static void assertRowsClose(
-      List<List<@Nullable Object>> expected, List<List<@Nullable Object>> actual, String where) {
-    assertEquals(expected.size(), actual.size(), where + ": row count");
-    for (int i = 0; i < expected.size(); i++) {
-      WindowOracleTest.assertRowClose(expected.get(i), actual.get(i), where + " row " + i);
-    }
-  }
-
   /** The answers an instance gives: each view, a raw query with a parameter, an INSERT's rows. */
   private List<List<List<@Nullable Object>>> answers(Hyprstream hs) throws Exception {
     List<List<List<@Nullable Object>>> out = new ArrayList<>();
     for (WindowSpec w : WINDOWS) {
-      out.add(TestData.rows(hs.query(view(w))));
+      out.add(TestData.rows(hs.query(WindowOracle.viewRows("readings", w))));
     }
     hs.execute(
         "INSERT INTO readings (metric_id, timestamp, value) VALUES ('s1', TIMESTAMP '2026-03-11"
@@ -141,7 +110,7 @@ final class PluggedSpiTest {
                 params,
                 allocator)));
     for (WindowSpec w : WINDOWS) {
-      out.add(TestData.rows(hs.query(view(w))));
+      out.add(TestData.rows(hs.query(WindowOracle.viewRows("readings", w))));
     }
     return out;
   }
@@ -166,7 +135,7 @@ final class PluggedSpiTest {
     }
     assertEquals(plain.size(), decorated.size());
     for (int i = 0; i < plain.size(); i++) {
-      assertRowsClose(plain.get(i), decorated.get(i), "answer " + i);
+      WindowOracle.assertRowsClose(plain.get(i), decorated.get(i), "answer " + i);
     }
     CountingCacheStore c = counting[0];
     assertTrue(c.calls("append") > 0, "raw rows were appended through the decorator");
@@ -184,7 +153,7 @@ final class PluggedSpiTest {
         builder(allocator).windowAggregators(HeapWindowAggregator.factory()).build()) {
       ingest(hs, "readings", rows);
       for (WindowSpec w : WINDOWS) {
-        heap.add(TestData.rows(hs.query(view(w))));
+        heap.add(TestData.rows(hs.query(WindowOracle.viewRows("readings", w))));
       }
     }
     try (Hyprstream hs =
@@ -192,11 +161,14 @@ final class PluggedSpiTest {
       ingest(hs, "readings", rows);
       for (int i = 0; i < WINDOWS.size(); i++) {
         WindowSpec w = WINDOWS.get(i);
-        List<List<@Nullable Object>> simple = TestData.rows(hs.query(view(w)));
-        List<List<@Nullable Object>> expected = TestData.rows(hs.query(oracle(w)));
+        List<List<@Nullable Object>> simple =
+            TestData.rows(hs.query(WindowOracle.viewRows("readings", w)));
+        List<List<@Nullable Object>> expected =
+            TestData.rows(hs.query(WindowOracle.timeBucketGroupBy("readings", w, null)));
         assertTrue(expected.size() > 20, "the oracle found windows of " + w.name());
-        assertRowsClose(expected, simple, "readings_" + w.name() + " vs time_bucket");
-        assertRowsClose(heap.get(i), simple, "readings_" + w.name() + " vs heap aggregator");
+        WindowOracle.assertRowsClose(expected, simple, "readings_" + w.name() + " vs time_bucket");
+        WindowOracle.assertRowsClose(
+            heap.get(i), simple, "readings_" + w.name() + " vs heap aggregator");
       }
     }
   }

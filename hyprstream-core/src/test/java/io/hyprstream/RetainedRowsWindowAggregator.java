@@ -179,6 +179,11 @@ final class RetainedRowsWindowAggregator implements WindowAggregator {
   }
 
   @Override
+  public void markAllChanged(WindowSpec window) {
+    changed.get(window).addAll(windows.get(window).keySet());
+  }
+
+  @Override
   public VectorSchemaRoot lookup(
       WindowSpec window,
       List<@Nullable Object> key,

@@ -88,10 +88,6 @@ final class WindowOracleTest {
     return total;
   }
 
-  private static String interval(WindowSpec w) {
-    return "INTERVAL '" + w.size().getSeconds() + " seconds'";
-  }
-
   @Test
   void windowViews_matchTimeBucketGroupByOverRawRows() throws Exception {
     List<TestData.Row> rows = randomRows(42, 60_000);
@@ -107,33 +103,16 @@ final class WindowOracleTest {
       assertEquals(0, result.rowsTooLate(), "every row is inside the 1w window's retention");
 
       for (WindowSpec w : WindowSpec.DEFAULTS) {
-        String bucket = "time_bucket(" + interval(w) + ", timestamp)";
-        String x = "(epoch_us(timestamp) - epoch_us(" + bucket + ")) / 1e6";
-        Instant cutoff = END.plusSeconds(60).minus(w.retention());
         String oracle =
-            "SELECT metric_id, "
-                + bucket
-                + " AS ws, COUNT(value), SUM(value), AVG(value), MIN(value), MAX(value),"
-                + " STDDEV_SAMP(value), REGR_SLOPE(value, "
-                + x
-                + "), REGR_INTERCEPT(value, "
-                + x
-                + ") FROM metrics GROUP BY metric_id, ws HAVING ws + "
-                + interval(w)
-                + " > TIMESTAMP '"
-                + TestData.utc(TestData.micros(cutoff))
-                + "' ORDER BY metric_id, ws";
-        String view =
-            "SELECT metric_id, window_start, value_count, value_sum, value_avg, value_min,"
-                + " value_max, value_stddev, value_slope, value_intercept FROM metrics_"
-                + w.name()
-                + " ORDER BY metric_id, window_start";
+            WindowOracle.timeBucketGroupBy("metrics", w, END.plusSeconds(60).minus(w.retention()));
+        String view = WindowOracle.viewRows("metrics", w);
         List<List<@Nullable Object>> expected = TestData.rows(hs.query(oracle));
         List<List<@Nullable Object>> actual = TestData.rows(hs.query(view));
         assertTrue(expected.size() > METRICS, "oracle found windows for " + w.name());
         assertEquals(expected.size(), actual.size(), "window count of metrics_" + w.name());
         for (int i = 0; i < expected.size(); i++) {
-          assertRowClose(expected.get(i), actual.get(i), "metrics_" + w.name() + " row " + i);
+          WindowOracle.assertRowClose(
+              expected.get(i), actual.get(i), "metrics_" + w.name() + " row " + i);
         }
         List<List<@Nullable Object>> ends =
             TestData.rows(
@@ -141,7 +120,7 @@ final class WindowOracleTest {
                     "SELECT count(*) FROM metrics_"
                         + w.name()
                         + " WHERE window_end <> window_start + "
-                        + interval(w)));
+                        + WindowOracle.interval(w)));
         assertEquals(0L, ends.get(0).get(0), "window_end = window_start + size");
       }
     }
@@ -170,7 +149,7 @@ final class WindowOracleTest {
             .build()) {
       ingestAll(hs, rows, 100);
       for (WindowSpec w : WindowSpec.DEFAULTS) {
-        String bucket = "time_bucket(" + interval(w) + ", timestamp)";
+        String bucket = "time_bucket(" + WindowOracle.interval(w) + ", timestamp)";
         List<List<@Nullable Object>> expected =
             TestData.rows(
                 hs.query(
@@ -223,8 +202,8 @@ final class WindowOracleTest {
       assertEquals(rows.size(), result.size());
       for (List<@Nullable Object> r : result) {
         String where = "row seq=" + r.get(0);
-        assertDoubleClose(r.get(4), r.get(1), 1e-9, where + " running sum");
-        assertDoubleClose(r.get(5), r.get(2), 1e-9, where + " running avg");
+        WindowOracle.assertDoubleClose(r.get(4), r.get(1), 1e-9, where + " running sum");
+        WindowOracle.assertDoubleClose(r.get(5), r.get(2), 1e-9, where + " running avg");
         assertEquals(r.get(6), r.get(3), where + " running count");
       }
     }
@@ -270,7 +249,7 @@ final class WindowOracleTest {
         }
         assertEquals(duck.size(), fast.size(), sql + " " + params);
         for (int r = 0; r < duck.size(); r++) {
-          assertRowClose(duck.get(r), fast.get(r), sql + " row " + r);
+          WindowOracle.assertRowClose(duck.get(r), fast.get(r), sql + " row " + r);
         }
       }
       // Same schema both ways: clients cannot tell which path answered.
@@ -286,37 +265,5 @@ final class WindowOracleTest {
 
   private static java.time.InstantSource fixedClock(Instant at) {
     return java.time.InstantSource.fixed(at);
-  }
-
-  static void assertRowClose(
-      List<@Nullable Object> expected, List<@Nullable Object> actual, String where) {
-    assertEquals(expected.size(), actual.size(), where + ": column count");
-    for (int c = 0; c < expected.size(); c++) {
-      Object e = expected.get(c);
-      Object a = actual.get(c);
-      if (e instanceof Double && ((Double) e).isNaN()) {
-        // DuckDB's REGR_SLOPE/REGR_INTERCEPT give NaN when x does not vary (one value); we follow
-        // the SQL standard (and PostgreSQL) with NULL.
-        e = null;
-      }
-      if (e instanceof Double || a instanceof Double) {
-        double tolerance = c >= 7 ? 1e-6 : 1e-9; // stddev and trend: co-moments vs DuckDB's sums
-        assertDoubleClose(e, a, tolerance, where + " column " + c);
-      } else {
-        assertEquals(e, a, where + " column " + c);
-      }
-    }
-  }
-
-  static void assertDoubleClose(
-      @Nullable Object expected, @Nullable Object actual, double rel, String where) {
-    if (expected == null || actual == null) {
-      assertEquals(expected, actual, where);
-      return;
-    }
-    double e = ((Number) expected).doubleValue();
-    double a = ((Number) actual).doubleValue();
-    double scale = Math.max(1.0, Math.max(Math.abs(e), Math.abs(a)));
-    assertTrue(Math.abs(e - a) <= rel * scale, where + ": expected " + e + " but was " + a);
   }
 }

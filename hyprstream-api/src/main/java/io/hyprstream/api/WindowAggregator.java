@@ -56,6 +56,13 @@ public interface WindowAggregator {
   VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator);
 
   /**
+   * Marks every window of {@code window} held as changed, so the next {@link #drainChanges} returns
+   * them all. The engine calls it when it could not apply drained changes to the view's table: the
+   * drained rows are gone, and a full re-delivery is how none of them is lost.
+   */
+  void markAllChanged(WindowSpec window);
+
+  /**
    * The windows of one key, as view rows ordered by window start: those starting in {@code
    * [fromMicros, toMicros)} (epoch microseconds), at most {@code limit}, newest first when {@code
    * descending}. Ownership: the caller closes the returned root.

@@ -483,6 +483,11 @@ public final class HeapWindowAggregator implements WindowAggregator {
   }
 
   @Override
+  public void markAllChanged(WindowSpec window) {
+    states[indexOf(window)].markAllDirty();
+  }
+
+  @Override
   public VectorSchemaRoot lookup(
       WindowSpec window,
       List<@Nullable Object> key,

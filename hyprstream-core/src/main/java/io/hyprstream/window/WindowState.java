@@ -389,6 +389,13 @@ final class WindowState {
     return slots;
   }
 
+  /** Marks every live slot changed, so the next {@link #drainDirty} returns them all. */
+  void markAllDirty() {
+    for (int s : liveSlots()) {
+      dirty.set(s);
+    }
+  }
+
   /**
    * Drops every window of every key whose index is below {@code firstKept}. Returns slots freed.
    */

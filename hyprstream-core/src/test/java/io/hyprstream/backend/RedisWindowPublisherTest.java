@@ -223,7 +223,7 @@ final class RedisWindowPublisherTest {
                 expectedMoment == null
                     || "NULL".equals(expectedMoment)
                     // DuckDB's regr_slope gives NaN when x does not vary; the windows follow the
-                    // SQL standard with NULL, as WindowOracleTest.assertRowClose compares them.
+                    // SQL standard with NULL, as WindowOracle.assertRowClose compares them.
                     || (expectedMoment instanceof Double && ((Double) expectedMoment).isNaN());
             if (undefined) {
               // One value has no spread and one x no trend: the field is left out.
