@@ -11,6 +11,7 @@ import io.hyprstream.duckdb.DuckDbCacheStore;
 import io.hyprstream.internal.CacheConfig;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.internal.EngineConfig;
+import io.hyprstream.internal.classpath.OptionalClients;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import io.hyprstream.window.HeapWindowAggregator;
 import io.hyprstream.writethrough.WriteThrough;
@@ -530,12 +531,7 @@ public final class HyprstreamBuilder {
           "cluster and backend cannot be combined yet: exactly-once write-through from partition"
               + " owners is not built (docs/cluster.md)");
     }
-    try {
-      Class.forName("org.apache.kafka.clients.producer.KafkaProducer");
-    } catch (ClassNotFoundException e) {
-      throw new IllegalStateException(
-          "cluster mode needs org.apache.kafka:kafka-clients on the class path", e);
-    }
+    OptionalClients.KAFKA.require("cluster mode");
   }
 
   private static void checkUnset(@Nullable Object current, String option) {

@@ -4,6 +4,7 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.backend.redis.RedisBackendStore;
 import io.hyprstream.backend.redis.RedisConnection;
+import io.hyprstream.internal.classpath.OptionalClients;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;

@@ -74,7 +74,8 @@ class EmbedderClassPathTest {
             "refused postgresql:// needs org.postgresql:postgresql",
             "refused redis:// needs io.lettuce:lettuce-core",
             "refused jdbc:sqlite: needs org.apache.arrow.adbc:adbc-driver-jdbc",
-            "refused grpc:// needs org.apache.arrow.adbc:adbc-driver-flight-sql"),
+            "refused grpc:// needs org.apache.arrow.adbc:adbc-driver-flight-sql",
+            "refused cluster needs org.apache.kafka:kafka-clients"),
         probe.lines().filter(l -> l.startsWith("absent") || l.startsWith("refused")).toList(),
         probe);
   }

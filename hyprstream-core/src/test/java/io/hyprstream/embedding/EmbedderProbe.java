@@ -1,7 +1,9 @@
 package io.hyprstream.embedding;
 
+import io.hyprstream.Hyprstream;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.backend.BackendStores;
+import io.hyprstream.cluster.ClusterConfig;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
@@ -33,6 +35,15 @@ public final class EmbedderProbe {
       open(allocator, "redis", "redis://127.0.0.1:6379/0", "redis://");
       open(allocator, "adbc", "jdbc:sqlite:/tmp/never.db", "jdbc:sqlite:");
       open(allocator, "adbc", "grpc://127.0.0.1:1", "grpc://");
+      try (Hyprstream hs =
+          Hyprstream.builder()
+              .allocator(allocator)
+              .cluster(ClusterConfig.kafka("127.0.0.1:1", "probe"))
+              .build()) {
+        System.out.println("opened cluster");
+      } catch (HyprstreamException e) {
+        System.out.println("refused cluster " + neededArtifact(e));
+      }
     }
   }
 
@@ -41,11 +52,14 @@ public final class EmbedderProbe {
       BackendStores.open(engine, uri, Map.of(), null, null, allocator).close();
       System.out.println("opened " + label);
     } catch (HyprstreamException e) {
-      String message = String.valueOf(e.getMessage());
-      int needs = message.indexOf("needs ");
-      String artifact =
-          needs < 0 ? message : message.substring(needs).split(" on the class path")[0];
-      System.out.println("refused " + label + " " + artifact);
+      System.out.println("refused " + label + " " + neededArtifact(e));
     }
+  }
+
+  /** "needs group:artifact" out of a refusal's message, or the whole message. */
+  private static String neededArtifact(HyprstreamException e) {
+    String message = String.valueOf(e.getMessage());
+    int needs = message.indexOf("needs ");
+    return needs < 0 ? message : message.substring(needs).split(" on the class path")[0];
   }
 }
