@@ -1,5 +1,7 @@
 package io.hyprstream.internal.sql;
 
+import io.hyprstream.internal.sql.SqlTokens.Kind;
+import io.hyprstream.internal.sql.SqlTokens.Token;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -13,11 +15,12 @@ import org.jspecify.annotations.Nullable;
  * <p>DuckDB's own parser is reachable from Java only through {@code json_serialize_sql}, and that
  * serialises SELECT statements only ("Only SELECT statements can be serialized to json!" in DuckDB
  * 2.0.0.1). So this class recognises just the prefix {@code [WITH ...] INSERT [OR action] INTO name
- * [AS alias] [(columns)] [BY NAME | BY POSITION]} token by token (quoted identifiers, comments and
- * {@code catalog.schema.table} names included) and leaves everything after it, the row source, to
- * DuckDB's parser: the engine checks with {@code json_serialize_sql} that it is exactly one SELECT.
- * Clauses that would make the statement more than "add these rows" ({@code ON CONFLICT}, {@code
- * RETURNING}, {@code OR REPLACE}, {@code DEFAULT VALUES}) are reported, not interpreted.
+ * [AS alias] [(columns)] [BY NAME | BY POSITION]} over {@link SqlTokens} (quoted identifiers,
+ * comments and {@code catalog.schema.table} names included) and leaves everything after it, the row
+ * source, to DuckDB's parser: the engine checks with {@code json_serialize_sql} that it is exactly
+ * one SELECT. Clauses that would make the statement more than "add these rows" ({@code ON
+ * CONFLICT}, {@code RETURNING}, {@code OR REPLACE}, {@code DEFAULT VALUES}) are reported, not
+ * interpreted.
  */
 public final class InsertStatement {
   /** Words that start a row source where a parenthesis could also open a column list. */
@@ -68,7 +71,12 @@ public final class InsertStatement {
    * cannot read, which the caller then treats like any other statement).
    */
   public static @Nullable InsertStatement parse(String sql) {
-    List<Token> t = tokenize(sql);
+    List<Token> t = new ArrayList<>();
+    for (Token token : SqlTokens.tokenize(sql)) {
+      if (token.kind() != Kind.COMMENT) {
+        t.add(token);
+      }
+    }
     int i = 0;
     String with = "";
     if (word(t, 0, "WITH")) {
@@ -82,7 +90,7 @@ public final class InsertStatement {
       if (j == t.size()) {
         return null;
       }
-      with = sql.substring(t.get(0).start, t.get(j).start);
+      with = sql.substring(t.get(0).start(), t.get(j).start());
       i = j;
     }
     if (!word(t, i++, "INSERT")) {
@@ -91,7 +99,7 @@ public final class InsertStatement {
     String unsupported = null;
     if (word(t, i, "OR")) {
       Token action = at(t, i + 1);
-      unsupported = "INSERT OR " + (action == null ? "" : action.text.toUpperCase(Locale.ROOT));
+      unsupported = "INSERT OR " + (action == null ? "" : action.text().toUpperCase(Locale.ROOT));
       i += 2;
     }
     if (!word(t, i++, "INTO")) {
@@ -102,13 +110,13 @@ public final class InsertStatement {
     if (name == null || !name.isIdentifier()) {
       return null;
     }
-    parts.add(name.text);
+    parts.add(name.text());
     while (symbol(t, i, ".")) {
       Token part = at(t, i + 1);
       if (part == null || !part.isIdentifier()) {
         return null;
       }
-      parts.add(part.text);
+      parts.add(part.text());
       i += 2;
     }
     if (parts.size() > 3) {
@@ -126,7 +134,7 @@ public final class InsertStatement {
         if (c == null || !c.isIdentifier()) {
           return null;
         }
-        columns.add(c.text);
+        columns.add(c.text());
         if (symbol(t, i, ",")) {
           i++;
         } else if (symbol(t, i++, ")")) {
@@ -147,7 +155,7 @@ public final class InsertStatement {
     if (i >= t.size()) {
       return null;
     }
-    int sourceStart = t.get(i).start;
+    int sourceStart = t.get(i).start();
     int sourceEnd = sql.length();
     int depth = 0;
     for (int j = i; j < t.size(); j++) {
@@ -161,7 +169,7 @@ public final class InsertStatement {
       }
       if (depth == 0 && k.isSymbol(";")) {
         if (j == t.size() - 1) {
-          sourceEnd = k.start; // a trailing ';' ends the statement
+          sourceEnd = k.start(); // a trailing ';' ends the statement
         } else {
           unsupported = unsupported != null ? unsupported : MORE_STATEMENTS;
         }
@@ -180,7 +188,7 @@ public final class InsertStatement {
     Token k = at(t, i);
     return k != null
         && (k.isSymbol("(")
-            || (k.kind == Kind.WORD && SOURCE_WORDS.contains(k.text.toUpperCase(Locale.ROOT))));
+            || (k.kind() == Kind.WORD && SOURCE_WORDS.contains(k.text().toUpperCase(Locale.ROOT))));
   }
 
   private static boolean word(List<Token> t, int i, String upper) {
@@ -195,111 +203,5 @@ public final class InsertStatement {
 
   private static @Nullable Token at(List<Token> t, int i) {
     return i >= 0 && i < t.size() ? t.get(i) : null;
-  }
-
-  private enum Kind {
-    WORD,
-    QUOTED,
-    STRING,
-    SYMBOL
-  }
-
-  /** One token: its kind, its text (unquoted for quoted identifiers) and where it starts. */
-  private static final class Token {
-    final Kind kind;
-    final String text;
-    final int start;
-
-    Token(Kind kind, String text, int start) {
-      this.kind = kind;
-      this.text = text;
-      this.start = start;
-    }
-
-    boolean isWord(String upper) {
-      return kind == Kind.WORD && text.equalsIgnoreCase(upper);
-    }
-
-    boolean isSymbol(String s) {
-      return kind == Kind.SYMBOL && text.equals(s);
-    }
-
-    boolean isIdentifier() {
-      return kind == Kind.WORD || kind == Kind.QUOTED;
-    }
-
-    int depthChange() {
-      return isSymbol("(") ? 1 : isSymbol(")") ? -1 : 0;
-    }
-  }
-
-  /**
-   * Splits {@code sql} into words, quoted identifiers, strings and one-character symbols, dropping
-   * white space and comments. Unquoted words keep their case; DuckDB folds them when it matters.
-   */
-  private static List<Token> tokenize(String sql) {
-    List<Token> out = new ArrayList<>();
-    int n = sql.length();
-    int i = 0;
-    while (i < n) {
-      char c = sql.charAt(i);
-      int start = i;
-      if (Character.isWhitespace(c)) {
-        i++;
-      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-        while (i < n && sql.charAt(i) != '\n') {
-          i++;
-        }
-      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-        int end = sql.indexOf("*/", i + 2);
-        i = end < 0 ? n : end + 2;
-      } else if (c == '\'' || c == '"') {
-        StringBuilder text = new StringBuilder();
-        i++;
-        while (i < n) {
-          char d = sql.charAt(i);
-          if (d == c) {
-            if (i + 1 < n && sql.charAt(i + 1) == c) {
-              text.append(c);
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          text.append(d);
-          i++;
-        }
-        out.add(new Token(c == '"' ? Kind.QUOTED : Kind.STRING, text.toString(), start));
-      } else if (c == '$' && dollarTagEnd(sql, i) > 0) {
-        // A dollar-quoted string ($$...$$ or $tag$...$tag$): its text is no keyword.
-        int tagEnd = dollarTagEnd(sql, i);
-        String tag = sql.substring(i, tagEnd);
-        int close = sql.indexOf(tag, tagEnd);
-        i = close < 0 ? n : close + tag.length();
-        out.add(new Token(Kind.STRING, sql.substring(start, i), start));
-      } else if (Character.isLetter(c) || c == '_') {
-        while (i < n
-            && (Character.isLetterOrDigit(sql.charAt(i))
-                || sql.charAt(i) == '_'
-                || sql.charAt(i) == '$')) {
-          i++;
-        }
-        out.add(new Token(Kind.WORD, sql.substring(start, i), start));
-      } else {
-        out.add(new Token(Kind.SYMBOL, String.valueOf(c), start));
-        i++;
-      }
-    }
-    return out;
-  }
-
-  /** The index just past a dollar-quote opening tag at {@code i}, or -1 when there is none. */
-  private static int dollarTagEnd(String sql, int i) {
-    int j = i + 1;
-    while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
-      j++;
-    }
-    return j < sql.length() && sql.charAt(j) == '$' ? j + 1 : -1;
   }
 }

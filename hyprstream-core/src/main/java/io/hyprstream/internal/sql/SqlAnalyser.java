@@ -140,7 +140,7 @@ public final class SqlAnalyser {
               + " are accepted: split it or bind the values as parameters",
           null);
     }
-    int depth = nesting(sql);
+    int depth = SqlTokens.nesting(sql);
     if (depth > MAX_NESTING) {
       throw tooDeep("parentheses " + depth + " deep", null);
     }
@@ -155,32 +155,6 @@ public final class SqlAnalyser {
             + " levels are accepted (deeper nesting crashes the SQL engine): flatten the"
             + " subqueries, e.g. into a WITH clause",
         cause);
-  }
-
-  /** The deepest parenthesis nesting outside string literals, quoted names and comments. */
-  static int nesting(String sql) {
-    int depth = 0;
-    int max = 0;
-    int n = sql.length();
-    for (int i = 0; i < n; i++) {
-      char c = sql.charAt(i);
-      if (c == '\'' || c == '"') {
-        int end = sql.indexOf(c, i + 1);
-        // '' and "" inside a quoted run are two adjacent runs: skipping each works the same.
-        i = end < 0 ? n : end;
-      } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-        int end = sql.indexOf('\n', i);
-        i = end < 0 ? n : end;
-      } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-        int end = sql.indexOf("*/", i + 2);
-        i = end < 0 ? n : end + 1;
-      } else if (c == '(') {
-        max = Math.max(max, ++depth);
-      } else if (c == ')') {
-        depth = Math.max(0, depth - 1);
-      }
-    }
-    return max;
   }
 
   private static JsonNode read(String json) {

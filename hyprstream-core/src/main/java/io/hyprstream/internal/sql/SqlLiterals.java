@@ -16,37 +16,34 @@ import org.jspecify.annotations.Nullable;
 public final class SqlLiterals {
   private SqlLiterals() {}
 
+  /**
+   * {@code sql} with each {@code ?} placeholder (outside literals, quoted names and comments)
+   * replaced by the literal of its parameter, in order.
+   *
+   * @throws IllegalArgumentException when the placeholders and the parameters differ in number
+   */
   public static String inline(String sql, List<@Nullable Object> parameters) {
     if (parameters.isEmpty()) {
       return sql;
     }
     StringBuilder out = new StringBuilder(sql.length() + 16 * parameters.size());
     int next = 0;
-    char quote = 0;
-    for (int i = 0; i < sql.length(); i++) {
-      char c = sql.charAt(i);
-      if (quote != 0) {
-        if (c == quote) {
-          quote = 0;
-        }
-        out.append(c);
-      } else if (c == '\'' || c == '"') {
-        quote = c;
-        out.append(c);
-      } else if (c == '?') {
-        if (next >= parameters.size()) {
-          throw new IllegalArgumentException(
-              "the SQL has more ? than the " + parameters.size() + " parameters bound");
-        }
-        out.append(literal(parameters.get(next++)));
-      } else {
-        out.append(c);
+    int copied = 0;
+    for (SqlTokens.Token t : SqlTokens.tokenize(sql)) {
+      if (!t.isSymbol("?")) {
+        continue;
       }
+      if (next >= parameters.size()) {
+        throw new IllegalArgumentException(
+            "the SQL has more ? than the " + parameters.size() + " parameters bound");
+      }
+      out.append(sql, copied, t.start()).append(literal(parameters.get(next++)));
+      copied = t.end();
     }
     if (next != parameters.size()) {
       throw new IllegalArgumentException(parameters.size() + " parameters bound to " + next + " ?");
     }
-    return out.toString();
+    return out.append(sql, copied, sql.length()).toString();
   }
 
   private static String literal(@Nullable Object p) {

@@ -313,7 +313,7 @@ final class SqlAnalyserTest {
             + "t"
             + ")".repeat(300)
             + " WHERE 'x' = 'x'";
-    assertTrue(SqlAnalyser.nesting(hidden) < SqlAnalyser.MAX_NESTING);
+    assertTrue(SqlTokens.nesting(hidden) < SqlAnalyser.MAX_NESTING);
     QueryRejectedException h =
         assertThrows(QueryRejectedException.class, () -> analyser.analyse(hidden));
     assertTrue(h.getMessage().contains("subqueries"), h.getMessage());
