@@ -14,6 +14,7 @@ import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.ingest.IngestLog;
 import io.hyprstream.internal.ingest.IngestPipeline;
 import io.hyprstream.internal.query.BackendReads;
+import io.hyprstream.internal.query.Catalog;
 import io.hyprstream.internal.query.InsertAsIngest;
 import io.hyprstream.internal.query.QueryPath;
 import io.hyprstream.internal.query.ReadPreparation;
@@ -45,7 +46,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -108,6 +108,7 @@ public final class Engine implements Hyprstream {
   private final Expirer expirer;
   private final SqlAnalyser analyser;
   private final StatementGuard guard;
+  private final Catalog catalog;
   private final InsertAsIngest inserts;
   private final BackendReads backendReads;
   private final Operations operations;
@@ -145,7 +146,7 @@ public final class Engine implements Hyprstream {
       // into from the backend: that would add its rows twice.
       boolean cacheStartsEmpty = config.cacheFile == null && cache.tables().isEmpty();
       CacheSql cacheSql = new CacheSql(cache, allocator);
-      String catalog = cacheSql.catalogName();
+      String catalogName = cacheSql.catalogName();
       this.analyser = new SqlAnalyser(cacheSql::parseTree, cacheSql::planTree);
       Instant startedAt = config.clock.instant();
       this.tables =
@@ -240,7 +241,8 @@ public final class Engine implements Hyprstream {
               systemTables,
               writeThrough,
               () -> closed.get() ? List.of() : statistics());
-      this.guard = new StatementGuard(tables, catalog);
+      this.guard = new StatementGuard(tables, catalogName);
+      this.catalog = new Catalog(tables, cache, backend);
       this.inserts =
           new InsertAsIngest(
               tables,
@@ -251,7 +253,7 @@ public final class Engine implements Hyprstream {
               preparation,
               ingest,
               config.clock,
-              catalog);
+              catalogName);
       this.queryPath =
           new QueryPath(
               analyser,
@@ -438,51 +440,13 @@ public final class Engine implements Hyprstream {
   @Override
   public List<TableInfo> tables() {
     checkOpen();
-    List<TableInfo> out = new ArrayList<>();
-    for (String name : cache.tables()) {
-      if (name.startsWith("_hs_")) {
-        continue;
-      }
-      Schema schema = cache.tableSchema(name);
-      if (schema != null) {
-        out.add(new TableInfo(name, kindOf(name), schema));
-      }
-    }
-    BackendStore b = backend;
-    if (b != null) {
-      Set<String> listed = new HashSet<>();
-      out.forEach(t -> listed.add(Tables.key(t.name())));
-      try {
-        for (String name : b.tables()) {
-          Schema schema = listed.contains(Tables.key(name)) ? null : b.tableSchema(name);
-          if (schema != null) {
-            out.add(new TableInfo(name, TableInfo.Kind.BACKEND_TABLE, schema));
-          }
-        }
-      } catch (RuntimeException e) {
-        LOG.warn("cannot list the backend's tables: {}", e.getMessage());
-      }
-      out.sort(java.util.Comparator.comparing(TableInfo::name));
-    }
-    return out;
-  }
-
-  private TableInfo.Kind kindOf(String name) {
-    if (SystemTables.isSystemTable(name)) {
-      return TableInfo.Kind.SYSTEM_TABLE;
-    }
-    return tables.isView(name) ? TableInfo.Kind.WINDOW_VIEW : TableInfo.Kind.TABLE;
+    return catalog.tables();
   }
 
   @Override
   public @Nullable Schema tableSchema(String table) {
     checkOpen();
-    Schema schema = cache.tableSchema(table);
-    BackendStore b = backend;
-    if (schema == null && b != null) {
-      schema = b.tableSchema(table);
-    }
-    return schema;
+    return catalog.tableSchema(table);
   }
 
   // ------------------------------------------------------------------------------------ retention
