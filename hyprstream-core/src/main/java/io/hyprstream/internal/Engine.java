@@ -13,6 +13,7 @@ import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.ingest.IngestLog;
 import io.hyprstream.internal.ingest.IngestPipeline;
+import io.hyprstream.internal.ingest.ViewSync;
 import io.hyprstream.internal.query.BackendReads;
 import io.hyprstream.internal.query.Catalog;
 import io.hyprstream.internal.query.InsertAsIngest;
@@ -104,6 +105,7 @@ public final class Engine implements Hyprstream {
   private final @Nullable WriteAheadLog wal;
   private final @Nullable WriteThrough writeThrough;
   private final Flusher flusher;
+  private final ViewSync viewSync;
   private final IngestPipeline ingest;
   private final Expirer expirer;
   private final SqlAnalyser analyser;
@@ -194,6 +196,8 @@ public final class Engine implements Hyprstream {
       }
       this.flusher = new Flusher(tables, cache, allocator);
       opened.push(flusher);
+      this.viewSync = new ViewSync(tables, cache, allocator);
+      opened.push(viewSync);
       Evictor evictor = new Evictor(tables, flusher, cache, hotSet, versions);
       this.ingest =
           new IngestPipeline(
@@ -238,6 +242,7 @@ public final class Engine implements Hyprstream {
           new ReadPreparation(
               tables,
               flusher,
+              viewSync,
               systemTables,
               writeThrough,
               () -> closed.get() ? List.of() : statistics());
@@ -292,6 +297,7 @@ public final class Engine implements Hyprstream {
         systemTables.refreshQuarantine(writeThrough);
       }
       flusher.start();
+      viewSync.start();
       expirer.start();
       if (backend != null) {
         Recovery recovery =
@@ -505,6 +511,7 @@ public final class Engine implements Hyprstream {
       snapshotter.close();
     }
     expirer.close();
+    viewSync.close();
     try {
       flusher.close();
       if (snapshotter != null) {

@@ -1,9 +1,6 @@
 package io.hyprstream.internal.ingest;
 
-import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.CacheStore;
-import io.hyprstream.api.WindowAggregator;
-import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
@@ -19,10 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Moves ingested batches from each table's queue into DuckDB on a thread of its own, in groups (one
  * {@code INSERT} per group: DuckDB's cost is per statement), so aggregation on the ingesting core
- * overlaps DuckDB's append on the other. The same thread copies the windows changed since its last
- * pass into the views' DuckDB tables every {@link #VIEW_SYNC_NANOS}, so a query naming a view finds
- * it nearly current and copies only the last moments' changes. Queries call {@link #flush} for the
- * tables they read and {@link #syncView} for the views, which keeps read-your-writes.
+ * overlaps DuckDB's append on the other. Queries call {@link #flush} for the tables they read,
+ * which keeps read-your-writes; {@link ViewSync} does the same for the window views.
  */
 public final class Flusher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Flusher.class);
@@ -45,14 +40,6 @@ public final class Flusher implements AutoCloseable {
 
   static final long FLUSH_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-  /**
-   * How often the flusher copies changed windows into the views' tables. Each pass costs a drain
-   * per view under the table's lock, so it is kept well above the time one pass takes; a query
-   * still syncs what changed since.
-   */
-  static final long VIEW_SYNC_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-
-  private long nextViewSync = System.nanoTime(); // read and written by the flusher thread only
   private final Object pendingMonitor = new Object();
   private long pendingRows; // guarded by pendingMonitor
 
@@ -90,10 +77,6 @@ public final class Flusher implements AutoCloseable {
           LOG.error(
               "flushing '{}' into the DuckDB cache failed; the batches were lost", ts.name, e);
         }
-      }
-      if (now - nextViewSync >= 0) {
-        syncAllViews();
-        nextViewSync = System.nanoTime() + VIEW_SYNC_NANOS;
       }
       if (!any) {
         synchronized (pendingMonitor) {
@@ -180,66 +163,6 @@ public final class Flusher implements AutoCloseable {
             ts.name,
             e.getMessage());
       }
-    }
-  }
-
-  /** The background pass: every view of every aggregated table receives its changed windows. */
-  private void syncAllViews() {
-    for (TableState ts : tables.all()) {
-      AggregationSpec spec = ts.specOrNull();
-      if (spec == null || ts.aggregator == null) {
-        continue;
-      }
-      for (WindowSpec w : spec.windows()) {
-        try {
-          syncView(ts, w);
-        } catch (RuntimeException e) {
-          LOG.warn(
-              "copying changed windows into '{}' failed; every window will be copied at the next"
-                  + " sync: {}",
-              spec.viewName(w),
-              e.getMessage());
-        }
-      }
-    }
-  }
-
-  /**
-   * Copies the windows of {@code window} changed since the last sync into the view's DuckDB table.
-   * When the copy fails, the aggregator is asked to re-deliver every window at the next sync, since
-   * the drained changes exist nowhere else; the failure is thrown to the caller.
-   */
-  public void syncView(TableState ts, WindowSpec window) {
-    ts.viewLock.lock();
-    try {
-      VectorSchemaRoot delta;
-      WindowAggregator agg;
-      List<String> keyColumns;
-      ts.lock.lock();
-      try {
-        agg = ts.aggregator;
-        if (agg == null) {
-          return;
-        }
-        delta = agg.drainChanges(window, allocator);
-        keyColumns = new ArrayList<>(agg.spec().keyColumns());
-      } finally {
-        ts.lock.unlock();
-      }
-      try (delta) {
-        keyColumns.add("window_start");
-        cache.upsert(ts.spec().viewName(window), keyColumns, delta);
-      } catch (RuntimeException e) {
-        ts.lock.lock();
-        try {
-          agg.markAllChanged(window);
-        } finally {
-          ts.lock.unlock();
-        }
-        throw e;
-      }
-    } finally {
-      ts.viewLock.unlock();
     }
   }
 

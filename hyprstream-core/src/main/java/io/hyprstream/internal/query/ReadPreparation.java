@@ -4,6 +4,7 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.ingest.Flusher;
+import io.hyprstream.internal.ingest.ViewSync;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
 import io.hyprstream.writethrough.WriteThrough;
@@ -19,6 +20,7 @@ import org.jspecify.annotations.Nullable;
 public final class ReadPreparation {
   private final Tables tables;
   private final Flusher flusher;
+  private final ViewSync viewSync;
   private final SystemTables systemTables;
   private final @Nullable WriteThrough writeThrough;
   private final java.util.function.Supplier<List<CacheStatistics>> statistics;
@@ -26,11 +28,13 @@ public final class ReadPreparation {
   public ReadPreparation(
       Tables tables,
       Flusher flusher,
+      ViewSync viewSync,
       SystemTables systemTables,
       @Nullable WriteThrough writeThrough,
       java.util.function.Supplier<List<CacheStatistics>> statistics) {
     this.tables = tables;
     this.flusher = flusher;
+    this.viewSync = viewSync;
     this.systemTables = systemTables;
     this.writeThrough = writeThrough;
     this.statistics = statistics;
@@ -55,7 +59,7 @@ public final class ReadPreparation {
       if (spec != null && ts.aggregator != null) {
         for (WindowSpec w : spec.windows()) {
           if (words.contains(Tables.key(spec.viewName(w)))) {
-            flusher.syncView(ts, w);
+            viewSync.syncView(ts, w);
           }
         }
       }

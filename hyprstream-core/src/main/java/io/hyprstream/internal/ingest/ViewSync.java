@@ -1,0 +1,157 @@
+package io.hyprstream.internal.ingest;
+
+import io.hyprstream.api.AggregationSpec;
+import io.hyprstream.api.CacheStore;
+import io.hyprstream.api.WindowAggregator;
+import io.hyprstream.api.WindowSpec;
+import io.hyprstream.internal.table.TableState;
+import io.hyprstream.internal.table.Tables;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the window views' DuckDB tables current: on a thread of its own, it copies the windows
+ * changed since its last pass into them, so the first query naming a view copies only the last
+ * moments' changes instead of every window. Queries call {@link #syncView} for the views they name,
+ * which keeps read-your-writes.
+ *
+ * <p>A copy that fails loses nothing: the drained changes exist nowhere else, so the aggregator is
+ * asked to re-deliver every window of that size at the next sync ({@link
+ * WindowAggregator#markAllChanged}).
+ */
+public final class ViewSync implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ViewSync.class);
+
+  /** The shortest time between two passes. */
+  static final long MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  /**
+   * A pass waits this many times the previous pass's length: DuckDB's upsert scans each view's
+   * table, so while ingest backfills history a pass can take a second, and the passes are kept to a
+   * tenth of a core.
+   */
+  static final int IDLE_FACTOR = 9;
+
+  private final Tables tables;
+  private final CacheStore cache;
+  private final BufferAllocator allocator;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Object wake = new Object();
+  private final Thread thread;
+
+  public ViewSync(Tables tables, CacheStore cache, BufferAllocator allocator) {
+    this.tables = tables;
+    this.cache = cache;
+    this.allocator = allocator;
+    this.thread = new Thread(this::run, "hyprstream-view-sync");
+    thread.setDaemon(true);
+  }
+
+  /** Starts the thread. */
+  public void start() {
+    thread.start();
+  }
+
+  private void run() {
+    while (!closed.get()) {
+      long start = System.nanoTime();
+      syncAllViews();
+      long pause = Math.max(MIN_INTERVAL_NANOS, IDLE_FACTOR * (System.nanoTime() - start));
+      synchronized (wake) {
+        if (closed.get()) {
+          return;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(wake, pause);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+  }
+
+  /** One pass: every view of every aggregated table receives its changed windows. */
+  private void syncAllViews() {
+    for (TableState ts : tables.all()) {
+      AggregationSpec spec = ts.specOrNull();
+      if (spec == null || ts.aggregator == null) {
+        continue;
+      }
+      for (WindowSpec w : spec.windows()) {
+        if (closed.get()) {
+          return;
+        }
+        try {
+          syncView(ts, w);
+        } catch (RuntimeException e) {
+          LOG.warn(
+              "copying changed windows into '{}' failed; every window will be copied at the next"
+                  + " sync: {}",
+              spec.viewName(w),
+              e.getMessage());
+        }
+      }
+    }
+  }
+
+  /**
+   * Copies the windows of {@code window} changed since the last sync into the view's DuckDB table.
+   * When the copy fails, the aggregator is asked to re-deliver every window at the next sync, and
+   * the failure is thrown to the caller.
+   */
+  public void syncView(TableState ts, WindowSpec window) {
+    ts.viewLock.lock();
+    try {
+      VectorSchemaRoot delta;
+      WindowAggregator agg;
+      List<String> keyColumns;
+      ts.lock.lock();
+      try {
+        agg = ts.aggregator;
+        if (agg == null) {
+          return;
+        }
+        delta = agg.drainChanges(window, allocator);
+        keyColumns = new ArrayList<>(agg.spec().keyColumns());
+      } finally {
+        ts.lock.unlock();
+      }
+      try (delta) {
+        keyColumns.add("window_start");
+        cache.upsert(ts.spec().viewName(window), keyColumns, delta);
+      } catch (RuntimeException e) {
+        ts.lock.lock();
+        try {
+          agg.markAllChanged(window);
+        } finally {
+          ts.lock.unlock();
+        }
+        throw e;
+      }
+    } finally {
+      ts.viewLock.unlock();
+    }
+  }
+
+  /** Stops the thread; a pass in progress finishes its current view first. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    synchronized (wake) {
+      wake.notifyAll();
+    }
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
