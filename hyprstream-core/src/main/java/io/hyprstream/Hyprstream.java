@@ -138,7 +138,7 @@ public interface Hyprstream extends AutoCloseable {
   void close();
 
   /** A table or view as listed by {@link #tables()}. */
-  final class TableInfo {
+  record TableInfo(String name, Kind kind, Schema schema) {
     /** What kind of relation a {@link TableInfo} describes. */
     public enum Kind {
       /** Rows ingested or created by SQL. */
@@ -149,28 +149,6 @@ public interface Hyprstream extends AutoCloseable {
       BACKEND_TABLE,
       /** A read-only table of Hyprstream's own state ({@code hyprstream_cache_stats}, ...). */
       SYSTEM_TABLE
-    }
-
-    private final String name;
-    private final Kind kind;
-    private final Schema schema;
-
-    public TableInfo(String name, Kind kind, Schema schema) {
-      this.name = name;
-      this.kind = kind;
-      this.schema = schema;
-    }
-
-    public String name() {
-      return name;
-    }
-
-    public Kind kind() {
-      return kind;
-    }
-
-    public Schema schema() {
-      return schema;
     }
 
     @Override

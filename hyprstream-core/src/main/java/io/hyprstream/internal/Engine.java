@@ -128,7 +128,7 @@ public final class Engine implements Hyprstream {
   public Engine(EngineConfig config) {
     this.config = config;
     Deque<AutoCloseable> opened = new ArrayDeque<>(); // closed in reverse if a step fails
-    BufferAllocator parent = config.allocator;
+    BufferAllocator parent = config.allocator();
     this.ownedRoot = parent == null ? new RootAllocator() : null;
     try {
       if (ownedRoot != null) {
@@ -138,34 +138,35 @@ public final class Engine implements Hyprstream {
           Objects.requireNonNull(parent != null ? parent : ownedRoot)
               .newChildAllocator("hyprstream", 0, Long.MAX_VALUE);
       opened.push(allocator);
-      this.backend = config.backend == BackendStore.none() ? null : config.backend;
+      this.backend = config.backend() == BackendStore.none() ? null : config.backend();
       if (backend != null) {
         opened.push(backend); // the engine owns it from here on, and closes it on a failed start
       }
-      this.cache = Objects.requireNonNull(config.openCache.apply(allocator), "cache store");
+      this.cache = Objects.requireNonNull(config.openCache().apply(allocator), "cache store");
       opened.push(cache);
       // A store holding tables already (a cache file, a persistent custom store) is not restored
       // into from the backend: that would add its rows twice.
-      boolean cacheStartsEmpty = config.cacheFile == null && cache.tables().isEmpty();
+      boolean cacheStartsEmpty = config.cacheFile() == null && cache.tables().isEmpty();
       CacheSql cacheSql = new CacheSql(cache, allocator);
       String catalogName = cacheSql.catalogName();
       this.analyser = new SqlAnalyser(cacheSql::parseTree, cacheSql::planTree);
-      Instant startedAt = config.clock.instant();
+      Instant startedAt = config.clock().instant();
       this.tables =
-          new Tables(config.aggregations, config.timeColumns, cache, config.aggregators, allocator);
+          new Tables(
+              config.aggregations(), config.timeColumns(), cache, config.aggregators(), allocator);
       this.hotSet =
           new HotSet(
-              config.cache.memoryBudgetBytes,
-              config.cache.evictionPolicy,
-              partitionWidth(config.cacheDuration));
+              config.cache().memoryBudgetBytes(),
+              config.cache().evictionPolicy(),
+              partitionWidth(config.cacheDuration()));
       this.results =
-          config.cache.resultCacheBytes == 0
+          config.cache().resultCacheBytes() == 0
               ? null
               : new ResultCache(
                   allocator,
-                  config.cache.resultCacheBytes,
-                  config.cache.resultCacheTtl,
-                  tickerOf(config.clock));
+                  config.cache().resultCacheBytes(),
+                  config.cache().resultCacheTtl(),
+                  tickerOf(config.clock()));
       if (results != null) {
         opened.push(results);
       }
@@ -175,8 +176,8 @@ public final class Engine implements Hyprstream {
       if (backend != null) {
         this.wal =
             WriteAheadLog.open(
-                config.dataDirectory.resolve("wal"),
-                config.walMaxBytes,
+                config.dataDirectory().resolve("wal"),
+                config.walMaxBytes(),
                 WAL_SEGMENT_BYTES,
                 allocator);
         opened.push(wal);
@@ -184,8 +185,8 @@ public final class Engine implements Hyprstream {
             new WriteThrough(
                 backend,
                 wal,
-                new Quarantine(config.dataDirectory.resolve("quarantine")),
-                config.writeThroughBounds,
+                new Quarantine(config.dataDirectory().resolve("quarantine")),
+                config.writeThroughBounds(),
                 allocator);
         opened.push(writeThrough);
         // Sent once the start knows which of them the backend holds (see Recovery).
@@ -204,16 +205,16 @@ public final class Engine implements Hyprstream {
               tables,
               cache,
               allocator,
-              config.clock,
+              config.clock(),
               flusher,
               hotSet,
               versions,
               backend,
               wal,
               writeThrough,
-              config.synchronousWriteThrough,
+              config.synchronousWriteThrough(),
               evictor::enforceMemoryBudget,
-              config.windowListener);
+              config.windowListener());
       this.expirer =
           new Expirer(
               tables,
@@ -221,9 +222,9 @@ public final class Engine implements Hyprstream {
               cache,
               hotSet,
               versions,
-              config.clock,
-              config.cacheDuration,
-              config.expiryInterval);
+              config.clock(),
+              config.cacheDuration(),
+              config.expiryInterval());
       opened.push(expirer);
       Router router =
           new Router(
@@ -231,7 +232,7 @@ public final class Engine implements Hyprstream {
               cache,
               hotSet,
               backend,
-              config.cacheDuration,
+              config.cacheDuration(),
               startedAt,
               Router.heldBeforeStart(backend, recovered));
       this.backendReads = new BackendReads(cacheSql, allocator, router, backend, writeThrough);
@@ -257,7 +258,7 @@ public final class Engine implements Hyprstream {
               router,
               preparation,
               ingest,
-              config.clock,
+              config.clock(),
               catalogName);
       this.queryPath =
           new QueryPath(
@@ -274,18 +275,18 @@ public final class Engine implements Hyprstream {
               versions,
               results,
               backend,
-              config.clock,
-              config.cache.maxStaleness);
+              config.clock(),
+              config.cache().maxStaleness());
       boolean restores = backend != null && cacheStartsEmpty;
       this.snapshotter =
-          restores && !config.snapshotInterval.isZero() && config.aggregators.restores()
+          restores && !config.snapshotInterval().isZero() && config.aggregators().restores()
               ? new Snapshotter(
-                  new WindowSnapshots(config.dataDirectory.resolve("snapshots")),
+                  new WindowSnapshots(config.dataDirectory().resolve("snapshots")),
                   Objects.requireNonNull(wal),
                   tables,
                   allocator,
-                  config.snapshotInterval,
-                  config.walMaxBytes)
+                  config.snapshotInterval(),
+                  config.walMaxBytes())
               : null;
       if (snapshotter != null) {
         opened.push(snapshotter);
@@ -311,9 +312,9 @@ public final class Engine implements Hyprstream {
                 tables,
                 cache,
                 allocator,
-                config.clock,
-                config.cacheDuration,
-                config.drainTimeout);
+                config.clock(),
+                config.cacheDuration(),
+                config.drainTimeout());
         if (restores) {
           recovery.restoreAfterStart(recovered);
         } else {
@@ -518,8 +519,8 @@ public final class Engine implements Hyprstream {
         snapshotter.snapshotQuietly(); // the next start loads it and replays nothing
       }
     } finally {
-      if (config.windowListener != null) {
-        config.windowListener.close(); // publishes what the last ingests changed
+      if (config.windowListener() != null) {
+        config.windowListener().close(); // publishes what the last ingests changed
       }
       closeBackend();
       if (results != null) {
@@ -542,12 +543,12 @@ public final class Engine implements Hyprstream {
       return;
     }
     try {
-      if (!wt.drain(config.drainTimeout)) {
+      if (!wt.drain(config.drainTimeout())) {
         LOG.warn(
             "write-through did not drain within {}; {} batches stay in the log and are sent after"
                 + " the next start",
-            config.drainTimeout,
-            wt.status().backlogBatches);
+            config.drainTimeout(),
+            wt.status().backlogBatches());
       }
     } finally {
       wt.close();

@@ -96,72 +96,35 @@ public final class WriteThrough implements AutoCloseable {
     }
   }
 
-  /** A snapshot of the pipeline's state, for status tables and metrics. */
-  public static final class Status {
-    public final String backend;
-    public final long backlogBatches;
-    public final long backlogRows;
-    public final long lagMillis;
-    public final long committedBatches;
-    public final long committedRows;
-    public final long failures;
-    public final @Nullable String lastError;
-    public final long walBytes;
-    public final long backlogBytes;
-    public final long quarantinedBatches;
-    public final long quarantinedRows;
-
-    /** Backlog batches released from memory, to be read back from the log when their turn comes. */
-    public final long spilledBatches;
-
-    /** Arrow bytes of the spilled batches (what holding them would take). */
-    public final long spilledBytes;
-
-    /** Arrow bytes the backlog holds in memory, at most about {@link Bounds#maxBacklogBytes}. */
-    public final long heldBytes;
-
-    /** The lag past which the instance is not ready, in milliseconds. */
-    public final long maxLagMillis;
-
-    /** How long the backend call in progress has been running, 0 when none is. */
-    public final long callMillis;
-
-    Status(
-        String backend,
-        long backlogBatches,
-        long backlogRows,
-        long lagMillis,
-        long committedBatches,
-        long committedRows,
-        long failures,
-        @Nullable String lastError,
-        long walBytes,
-        long backlogBytes,
-        long quarantinedBatches,
-        long quarantinedRows,
-        long maxLagMillis,
-        long callMillis,
-        long spilledBatches,
-        long spilledBytes,
-        long heldBytes) {
-      this.backend = backend;
-      this.backlogBatches = backlogBatches;
-      this.backlogRows = backlogRows;
-      this.lagMillis = lagMillis;
-      this.committedBatches = committedBatches;
-      this.committedRows = committedRows;
-      this.failures = failures;
-      this.lastError = lastError;
-      this.walBytes = walBytes;
-      this.backlogBytes = backlogBytes;
-      this.quarantinedBatches = quarantinedBatches;
-      this.quarantinedRows = quarantinedRows;
-      this.maxLagMillis = maxLagMillis;
-      this.callMillis = callMillis;
-      this.spilledBatches = spilledBatches;
-      this.spilledBytes = spilledBytes;
-      this.heldBytes = heldBytes;
-    }
+  /**
+   * A snapshot of the pipeline's state, for status tables and metrics.
+   *
+   * @param spilledBatches backlog batches released from memory, to be read back from the log when
+   *     their turn comes
+   * @param spilledBytes Arrow bytes of the spilled batches (what holding them would take)
+   * @param heldBytes Arrow bytes the backlog holds in memory, at most about {@link
+   *     Bounds#maxBacklogBytes}
+   * @param maxLagMillis the lag past which the instance is not ready, in milliseconds
+   * @param callMillis how long the backend call in progress has been running, 0 when none is
+   */
+  public record Status(
+      String backend,
+      long backlogBatches,
+      long backlogRows,
+      long lagMillis,
+      long committedBatches,
+      long committedRows,
+      long failures,
+      @Nullable String lastError,
+      long walBytes,
+      long backlogBytes,
+      long quarantinedBatches,
+      long quarantinedRows,
+      long maxLagMillis,
+      long callMillis,
+      long spilledBatches,
+      long spilledBytes,
+      long heldBytes) {
 
     /** Whether write-through is further behind than its bound (refused or stalled alike). */
     public boolean overLag() {

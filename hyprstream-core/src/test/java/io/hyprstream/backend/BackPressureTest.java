@@ -104,7 +104,7 @@ final class BackPressureTest {
               .build()) {
         ingest(hs, allocator, 0, base);
         acked += ROWS;
-        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
+        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches() == 1);
 
         proxy.stall(); // connections stay open; nothing comes back: no error, only silence
         long b = 1;
@@ -113,30 +113,32 @@ final class BackPressureTest {
           acked += ROWS;
           WriteThrough.Status s = status(hs);
           assertTrue(
-              s.heldBytes <= bound,
-              "the backlog holds " + s.heldBytes + " bytes in memory, over its bound " + bound);
+              s.heldBytes() <= bound,
+              "the backlog holds " + s.heldBytes() + " bytes in memory, over its bound " + bound);
         }
         WriteThrough.Status stalled = status(hs);
         assertTrue(
-            stalled.backlogBytes > 20 * bound,
-            "far more is acknowledged than the bound: " + stalled.backlogBytes);
-        assertTrue(stalled.spilledBatches > 0 && stalled.spilledBytes > 0, "and it spilled");
+            stalled.backlogBytes() > 20 * bound,
+            "far more is acknowledged than the bound: " + stalled.backlogBytes());
+        assertTrue(stalled.spilledBatches() > 0 && stalled.spilledBytes() > 0, "and it spilled");
         assertEquals(
-            stalled.backlogBytes, stalled.spilledBytes + stalled.heldBytes, "held or spilled");
+            stalled.backlogBytes(),
+            stalled.spilledBytes() + stalled.heldBytes(),
+            "held or spilled");
         // Memory itself, not only the count: once the cache has flushed its pending rows, what
         // the allocator holds is far below what the backlog would take in memory.
         await(
             () -> "Arrow memory settles: " + allocator.getAllocatedMemory(),
-            () -> allocator.getAllocatedMemory() < stalled.backlogBytes / 4,
+            () -> allocator.getAllocatedMemory() < stalled.backlogBytes() / 4,
             Duration.ofSeconds(60));
         await("the stall shows as lag over its bound", () -> status(hs).overLag());
         assertEquals(acked, count(hs), "every acknowledged row is in the cache");
 
         proxy.resume();
-        await("the backlog drains", () -> status(hs).backlogBatches == 0);
+        await("the backlog drains", () -> status(hs).backlogBatches() == 0);
         WriteThrough.Status drained = status(hs);
-        assertEquals(0, drained.spilledBatches);
-        assertEquals(0, drained.heldBytes);
+        assertEquals(0, drained.spilledBatches());
+        assertEquals(0, drained.heldBytes());
         assertFalse(drained.overLag());
       }
     }
@@ -160,7 +162,7 @@ final class BackPressureTest {
               .build()) {
         ingest(hs, allocator, 0, base);
         acked += ROWS;
-        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
+        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches() == 1);
 
         proxy.stall();
         ResourceExhaustedException refused = null;
@@ -177,7 +179,7 @@ final class BackPressureTest {
         assertTrue(refused.getMessage().contains("engine.max_log_bytes"), refused.getMessage());
         assertTrue(refused.getMessage().contains("walMaxBytes"), refused.getMessage());
         WriteThrough.Status full = status(hs);
-        assertTrue(full.spilledBatches > 0, "the backlog had spilled before the log filled");
+        assertTrue(full.spilledBatches() > 0, "the backlog had spilled before the log filled");
         final long refusedBatch = b - 1;
         ResourceExhaustedException again = null;
         try {
@@ -188,11 +190,11 @@ final class BackPressureTest {
         assertNotNull(again, "refused again while the log is full");
         assertEquals(acked, count(hs), "the refused batches left no row in the cache");
         WriteThrough.Status after = status(hs);
-        assertEquals(full.backlogRows, after.backlogRows, "nor in the backlog");
-        assertEquals(full.walBytes, after.walBytes, "nor in the log");
+        assertEquals(full.backlogRows(), after.backlogRows(), "nor in the backlog");
+        assertEquals(full.walBytes(), after.walBytes(), "nor in the log");
 
         proxy.resume();
-        await("the backlog drains", () -> status(hs).backlogBatches == 0);
+        await("the backlog drains", () -> status(hs).backlogBatches() == 0);
         // The drained log takes batches again once its committed segments are free: when a
         // window snapshot covers them, which the snapshotter takes within seconds of the log
         // passing half its bound.
@@ -235,18 +237,18 @@ final class BackPressureTest {
               .drainTimeout(Duration.ofSeconds(60))
               .build()) {
         ingest(hs, allocator, 0, base);
-        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
+        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches() == 1);
         proxy.stall();
         ingest(hs, allocator, 1, base);
         long limit = PoolSettings.DEFAULTS.socketTimeout().toSeconds();
         await(
-            () -> "the stalled append is cut: " + status(hs).lastError,
-            () -> status(hs).failures > 0,
+            () -> "the stalled append is cut: " + status(hs).lastError(),
+            () -> status(hs).failures() > 0,
             PoolSettings.DEFAULTS.socketTimeout().multipliedBy(3));
-        String error = String.valueOf(status(hs).lastError);
+        String error = String.valueOf(status(hs).lastError());
         assertTrue(error.contains("socket_timeout of " + limit + " s"), error);
         proxy.resume();
-        await("batch 1 is retried into PostgreSQL", () -> status(hs).backlogBatches == 0);
+        await("batch 1 is retried into PostgreSQL", () -> status(hs).backlogBatches() == 0);
       }
     }
     long[] pg = postgres();

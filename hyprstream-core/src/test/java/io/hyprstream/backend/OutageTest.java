@@ -66,8 +66,8 @@ final class OutageTest {
         }
         Thread.sleep(1500); // hold the outage while write-through retries
         WriteThrough.Status during = hs.operations().writeThrough();
-        assertTrue(during.backlogBatches > 0, "the backlog is visible during the outage");
-        assertTrue(during.failures > 0, "so are the failed attempts");
+        assertTrue(during.backlogBatches() > 0, "the backlog is visible during the outage");
+        assertTrue(during.failures() > 0, "so are the failed attempts");
         try (var r = hs.query("SELECT backlog_batches, failures FROM hyprstream_backend_status")) {
           assertTrue(r.loadNextBatch());
           assertTrue((Long) r.getVectorSchemaRoot().getVector(0).getObject(0) > 0);

@@ -88,13 +88,13 @@ final class QuarantineTest {
     return () -> {
       WriteThrough.Status s = status(hs);
       return "backlog "
-          + s.backlogBatches
+          + s.backlogBatches()
           + ", quarantined "
-          + s.quarantinedBatches
+          + s.quarantinedBatches()
           + ", failures "
-          + s.failures
+          + s.failures()
           + ", last error "
-          + s.lastError;
+          + s.lastError();
     };
   }
 
@@ -122,7 +122,7 @@ final class QuarantineTest {
       try (Hyprstream hs =
           PostgresAvailable.writingTo(PostgresAvailable.URI, schema, allocator, data).build()) {
         ingest(hs, allocator, 0, base, 1);
-        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
+        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches() == 1);
         // A rule added by hand in PostgreSQL that ingest cannot know: negative values are refused
         // by PostgreSQL itself, for real, after the acknowledgement.
         sql(
@@ -135,10 +135,10 @@ final class QuarantineTest {
         }
         await(
             () -> "the refused batch is quarantined and the rest committed: " + describe(hs).get(),
-            () -> status(hs).quarantinedBatches == 1 && status(hs).backlogBatches == 0);
+            () -> status(hs).quarantinedBatches() == 1 && status(hs).backlogBatches() == 0);
         WriteThrough.Status st = status(hs);
-        assertEquals(ROWS, st.quarantinedRows);
-        assertEquals(4L * ROWS, st.committedRows, "the batches behind the bad one flowed on");
+        assertEquals(ROWS, st.quarantinedRows());
+        assertEquals(4L * ROWS, st.committedRows(), "the batches behind the bad one flowed on");
         long[] pg = postgres();
         assertEquals(4L * ROWS, pg[0], "PostgreSQL holds the four good batches");
         assertEquals(0, pg[2], "and nothing of the refused one");
@@ -179,13 +179,13 @@ final class QuarantineTest {
             scalar(hs, "SELECT count(*) FROM metrics WHERE value < 0"),
             "the quarantined rows among them");
         assertEquals(1, hs.operations().quarantined().size(), "the quarantine survives a restart");
-        assertEquals(1L, status(hs).quarantinedBatches);
+        assertEquals(1L, status(hs).quarantinedBatches());
 
         // Fix the cause, re-send: the batch reaches PostgreSQL once and leaves the quarantine.
         sql("ALTER TABLE \"" + schema + "\".metrics DROP CONSTRAINT non_negative");
         assertEquals(1, hs.operations().requeueQuarantine(batchId).size());
-        await("the requeued batch is committed", () -> status(hs).backlogBatches == 0);
-        assertEquals(0L, status(hs).quarantinedBatches);
+        await("the requeued batch is committed", () -> status(hs).backlogBatches() == 0);
+        assertEquals(0L, status(hs).quarantinedBatches());
         assertTrue(hs.operations().quarantined().isEmpty());
         assertFalse(
             Files.exists(
@@ -218,7 +218,7 @@ final class QuarantineTest {
               .drainTimeout(Duration.ofMillis(300))
               .build()) {
         ingest(hs, allocator, 0, base, 1);
-        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches == 1);
+        await("batch 0 is in PostgreSQL", () -> status(hs).committedBatches() == 1);
         proxy.cut();
         ingest(hs, allocator, 1, base, 1);
         ingest(hs, allocator, 2, base, 1);
@@ -235,9 +235,9 @@ final class QuarantineTest {
             2L * ROWS,
             scalar(hs, "SELECT count(*) FROM metrics WHERE batch >= 1"),
             "rows acknowledged but not yet in the backend are visible after the restart");
-        assertTrue(status(hs).backlogBatches >= 2, "and still on their way");
+        assertTrue(status(hs).backlogBatches() >= 2, "and still on their way");
         proxy.restore();
-        await("the backlog drains", () -> status(hs).backlogBatches == 0);
+        await("the backlog drains", () -> status(hs).backlogBatches() == 0);
         assertEquals(
             2L * ROWS,
             scalar(hs, "SELECT count(*) FROM metrics WHERE batch >= 1"),

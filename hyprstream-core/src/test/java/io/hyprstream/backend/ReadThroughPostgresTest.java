@@ -306,10 +306,10 @@ final class ReadThroughPostgresTest {
 
   private static void awaitWriteThrough(Hyprstream hs) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (hs.operations().writeThrough().backlogBatches > 0 && System.nanoTime() < deadline) {
+    while (hs.operations().writeThrough().backlogBatches() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertEquals(0, hs.operations().writeThrough().backlogBatches, "write-through drained");
+    assertEquals(0, hs.operations().writeThrough().backlogBatches(), "write-through drained");
   }
 
   private List<List<String>> engine(

@@ -161,7 +161,7 @@ public final class RedisFigures {
       for (VectorSchemaRoot b : batches) {
         rows += hs.ingest("metrics", b).rowsAccepted();
       }
-      while (hs.operations().writeThrough().committedRows < rows) {
+      while (hs.operations().writeThrough().committedRows() < rows) {
         Thread.sleep(1);
       }
       return rows / ((System.nanoTime() - t0) / 1e9);

@@ -129,7 +129,7 @@ final class SnapshotRestartTest {
 
   private static void awaitBackendCaughtUp(Hyprstream hs) throws InterruptedException {
     long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (hs.operations().writeThrough().backlogBatches > 0) {
+    while (hs.operations().writeThrough().backlogBatches() > 0) {
       assertTrue(System.nanoTime() < end, "write-through did not catch up within 60 s");
       Thread.sleep(20);
     }

@@ -117,7 +117,7 @@ public final class WriteThroughFigures {
       }
       count(hs, "SELECT count(*) FROM metrics");
       long t1 = System.nanoTime();
-      while (hs.operations().writeThrough().committedRows < rows) {
+      while (hs.operations().writeThrough().committedRows() < rows) {
         Thread.sleep(1);
       }
       long t2 = System.nanoTime();
@@ -164,7 +164,7 @@ public final class WriteThroughFigures {
       rows += crashed.ingest("metrics", b).rowsAccepted();
     }
     // The first instance is abandoned without close(), like a kill -9 (its writer keeps failing).
-    long walBytes = crashed.operations().writeThrough().walBytes;
+    long walBytes = crashed.operations().writeThrough().walBytes();
     try (BufferAllocator second = new RootAllocator()) {
       long t0 = System.nanoTime();
       try (Hyprstream hs = open(schema, second, data, PostgresAvailable.URI, Duration.ofDays(30))) {

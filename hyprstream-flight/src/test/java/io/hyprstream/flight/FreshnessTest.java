@@ -63,11 +63,16 @@ final class FreshnessTest {
   @Test
   void answers_sayWhereTheyCameFromAndHowCurrentTheyAre() throws Exception {
     Instant newest = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    // Both rows in one hour, so the hourly lookup below finds one window whatever the clock says.
+    Instant earlier = newest.minusSeconds(30);
+    if (!earlier.truncatedTo(ChronoUnit.HOURS).equals(newest.truncatedTo(ChronoUnit.HOURS))) {
+      earlier = newest.truncatedTo(ChronoUnit.HOURS);
+    }
     try (VectorSchemaRoot batch =
         TestServer.metrics(
             server.allocator,
             new String[] {"cpu", "cpu"},
-            new Instant[] {newest.minusSeconds(30), newest},
+            new Instant[] {earlier, newest},
             new double[] {1, 2})) {
       FlightClient.ClientStreamListener put =
           flight.startPut(FlightDescriptor.path("metrics"), batch, new AsyncPutListener());

@@ -188,7 +188,7 @@ final class OperationsTest {
 
   @Test
   void batchBytesAndRequestRows_refusedWithTheLimitNamed_nothingStored() throws Exception {
-    start(ServerLimits.defaults().withMaxBatchBytes(4096).withMaxRequestRows(150));
+    start(ServerLimits.builder().maxBatchBytes(4096).maxRequestRows(150).build());
     try (FlightClient client = FlightClient.builder(server.allocator, server.location()).build();
         FlightSqlClient sql = new FlightSqlClient(client)) {
       FlightRuntimeException big =
@@ -212,7 +212,7 @@ final class OperationsTest {
 
   @Test
   void queryTimeLimit_cancelsTheStatement_deadlineExceeded_serverStillAnswers() throws Exception {
-    start(ServerLimits.defaults().withQueryTimeout(Duration.ofMillis(500)));
+    start(ServerLimits.builder().queryTimeout(Duration.ofMillis(500)).build());
     try (FlightSqlClient sql =
         new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build())) {
       long started = System.nanoTime();
@@ -229,10 +229,11 @@ final class OperationsTest {
   @Test
   void concurrentQueries_overSlotsAndQueue_refusedWithTheLimitNamed() throws Exception {
     start(
-        ServerLimits.defaults()
-            .withMaxConcurrentQueries(1)
-            .withQueryQueue(0)
-            .withQueryTimeout(Duration.ofSeconds(3)));
+        ServerLimits.builder()
+            .maxConcurrentQueries(1)
+            .queryQueue(0)
+            .queryTimeout(Duration.ofSeconds(3))
+            .build());
     try (FlightSqlClient sql =
         new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build())) {
       CompletableFuture<FlightStatusCode> slow =
@@ -260,10 +261,11 @@ final class OperationsTest {
   @Test
   void stalledReader_holdsNoQuerySlot_andIsCancelledAfterTheIdleLimit() throws Exception {
     start(
-        ServerLimits.defaults()
-            .withMaxConcurrentQueries(1)
-            .withQueryQueue(0)
-            .withStreamIdleTimeout(Duration.ofMillis(500)));
+        ServerLimits.builder()
+            .maxConcurrentQueries(1)
+            .queryQueue(0)
+            .streamIdleTimeout(Duration.ofMillis(500))
+            .build());
     try (FlightSqlClient stalledClient =
             new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build());
         FlightSqlClient other =

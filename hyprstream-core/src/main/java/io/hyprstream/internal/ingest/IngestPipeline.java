@@ -285,24 +285,14 @@ public final class IngestPipeline {
     WriteThrough wt = writeThrough;
     if (wt != null) {
       for (LoggedBatch b : toBackend) {
-        wt.submit(b.table, b.batchId, b.batch, synchronousWriteThrough);
+        wt.submit(b.table(), b.batchId(), b.batch(), synchronousWriteThrough);
       }
     }
     return result;
   }
 
   /** A batch in the log, bound for the backend. */
-  private static final class LoggedBatch {
-    final String table;
-    final String batchId;
-    final VectorSchemaRoot batch;
-
-    LoggedBatch(String table, String batchId, VectorSchemaRoot batch) {
-      this.table = table;
-      this.batchId = batchId;
-      this.batch = batch;
-    }
-  }
+  private record LoggedBatch(String table, String batchId, VectorSchemaRoot batch) {}
 
   private static long bufferBytes(VectorSchemaRoot b) {
     long n = 0;

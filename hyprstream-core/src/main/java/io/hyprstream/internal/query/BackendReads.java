@@ -108,7 +108,7 @@ public final class BackendReads {
       LOG.warn(
           "reading older rows from {} with {} batches still queued for it",
           b.name(),
-          wt.status().backlogBatches);
+          wt.status().backlogBatches());
     }
     Set<String> remote = router.backendTables();
     for (Router.ColdRead c : cold) {
@@ -291,7 +291,7 @@ public final class BackendReads {
       LOG.warn(
           "answering from {} with {} batches still queued for it",
           b.name(),
-          wt.status().backlogBatches);
+          wt.status().backlogBatches());
     }
     String inlined;
     try {

@@ -218,7 +218,7 @@ public final class Router {
       if (evictedEnd != null) {
         boundary = Math.max(boundary, evictedEnd);
       }
-      if (range.from >= boundary) {
+      if (range.from() >= boundary) {
         continue; // proven within what the cache holds
       }
       if (backend == null) {
@@ -258,7 +258,7 @@ public final class Router {
               ranges);
         }
       }
-      cold.add(new ColdRead(ts, column, range.from, boundary));
+      cold.add(new ColdRead(ts, column, range.from(), boundary));
     }
     return new Route(null, cold, missing, ranges);
   }

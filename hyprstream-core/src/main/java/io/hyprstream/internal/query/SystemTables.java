@@ -66,44 +66,44 @@ public final class SystemTables {
 
   /** Rewrites the one-row status table from the pipeline's current figures. */
   public void refreshBackendStatus(WriteThrough.Status st) {
-    String error = st.lastError == null ? "NULL" : "'" + st.lastError.replace("'", "''") + "'";
+    String error = st.lastError() == null ? "NULL" : "'" + st.lastError().replace("'", "''") + "'";
     cache.execute(
         "CREATE OR REPLACE TABLE "
             + BACKEND_STATUS_TABLE
             + " AS SELECT '"
-            + st.backend.replace("'", "''")
+            + st.backend().replace("'", "''")
             + "' AS backend, "
-            + st.backlogBatches
+            + st.backlogBatches()
             + "::BIGINT AS backlog_batches, "
-            + st.backlogRows
+            + st.backlogRows()
             + "::BIGINT AS backlog_rows, "
-            + st.lagMillis
+            + st.lagMillis()
             + "::BIGINT AS lag_ms, "
-            + st.committedBatches
+            + st.committedBatches()
             + "::BIGINT AS committed_batches, "
-            + st.committedRows
+            + st.committedRows()
             + "::BIGINT AS committed_rows, "
-            + st.failures
+            + st.failures()
             + "::BIGINT AS failures, "
             + error
             + "::VARCHAR AS last_error, "
-            + st.walBytes
+            + st.walBytes()
             + "::BIGINT AS wal_bytes, "
-            + st.backlogBytes
+            + st.backlogBytes()
             + "::BIGINT AS backlog_bytes, "
-            + st.maxLagMillis
+            + st.maxLagMillis()
             + "::BIGINT AS max_lag_ms, "
-            + st.callMillis
+            + st.callMillis()
             + "::BIGINT AS call_ms, "
-            + st.quarantinedBatches
+            + st.quarantinedBatches()
             + "::BIGINT AS quarantined_batches, "
-            + st.quarantinedRows
+            + st.quarantinedRows()
             + "::BIGINT AS quarantined_rows, "
-            + st.spilledBatches
+            + st.spilledBatches()
             + "::BIGINT AS spilled_batches, "
-            + st.spilledBytes
+            + st.spilledBytes()
             + "::BIGINT AS spilled_bytes, "
-            + st.heldBytes
+            + st.heldBytes()
             + "::BIGINT AS held_bytes, now() AS as_of",
         List.of());
   }

@@ -147,8 +147,8 @@ public final class HotSet {
 
   /** The partitions of {@code parts} that hold rows of {@code range}. */
   private <V> NavigableMap<Long, V> partitionsIn(TreeMap<Long, V> parts, TimeRange range) {
-    long from = range.from == Long.MIN_VALUE ? Long.MIN_VALUE : partitionOf(range.from);
-    long to = range.to == Long.MAX_VALUE ? Long.MAX_VALUE : partitionOf(range.to);
+    long from = range.from() == Long.MIN_VALUE ? Long.MIN_VALUE : partitionOf(range.from());
+    long to = range.to() == Long.MAX_VALUE ? Long.MAX_VALUE : partitionOf(range.to());
     return parts.subMap(from, true, to, true);
   }
 
@@ -265,10 +265,10 @@ public final class HotSet {
       return null;
     }
     Long start =
-        range.from == Long.MIN_VALUE
+        range.from() == Long.MIN_VALUE
             ? t.evicted.first()
-            : t.evicted.ceiling(partitionOf(range.from));
-    return start == null || start > range.to ? null : new TimeRange(start, start + widthMicros);
+            : t.evicted.ceiling(partitionOf(range.from()));
+    return start == null || start > range.to() ? null : new TimeRange(start, start + widthMicros);
   }
 
   /**
@@ -282,8 +282,8 @@ public final class HotSet {
       return null;
     }
     Long start =
-        t.evicted.floor(range.to == Long.MAX_VALUE ? Long.MAX_VALUE : partitionOf(range.to));
-    if (start == null || start + widthMicros <= range.from) {
+        t.evicted.floor(range.to() == Long.MAX_VALUE ? Long.MAX_VALUE : partitionOf(range.to()));
+    if (start == null || start + widthMicros <= range.from()) {
       return null;
     }
     return start + widthMicros;

@@ -5,16 +5,8 @@ package io.hyprstream.internal.table;
  * are {@code Long.MIN_VALUE} and {@code Long.MAX_VALUE}. Found from the literal bounds in the SQL
  * text, so it may be wider than what the query reads, never narrower.
  */
-public final class TimeRange {
+public record TimeRange(long from, long to) {
   public static final TimeRange ALL = new TimeRange(Long.MIN_VALUE, Long.MAX_VALUE);
-
-  public final long from;
-  public final long to;
-
-  public TimeRange(long from, long to) {
-    this.from = from;
-    this.to = to;
-  }
 
   public boolean boundedBelow() {
     return from != Long.MIN_VALUE;

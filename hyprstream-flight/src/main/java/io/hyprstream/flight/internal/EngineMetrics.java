@@ -53,47 +53,58 @@ public final class EngineMetrics implements MeterBinder {
     if (engine.writeThrough() == null) {
       return;
     }
-    gauge(registry, engine, "hyprstream.writethrough.backlog.rows", s -> s.backlogRows, "rows");
+    gauge(registry, engine, "hyprstream.writethrough.backlog.rows", s -> s.backlogRows(), "rows");
     gauge(
         registry,
         engine,
         "hyprstream.writethrough.backlog.batches",
-        s -> s.backlogBatches,
+        s -> s.backlogBatches(),
         "batches");
-    gauge(registry, engine, "hyprstream.wal", s -> s.walBytes, "bytes");
+    gauge(registry, engine, "hyprstream.wal", s -> s.walBytes(), "bytes");
     TimeGauge.builder(
             "hyprstream.writethrough.lag",
             engine,
             TimeUnit.MILLISECONDS,
-            e -> status(e, s -> s.lagMillis))
+            e -> status(e, s -> s.lagMillis()))
         .description("Age of the oldest acknowledged batch not yet in the backend")
         .register(registry);
-    FunctionCounter.builder("hyprstream.backend.errors", engine, e -> status(e, s -> s.failures))
+    FunctionCounter.builder("hyprstream.backend.errors", engine, e -> status(e, s -> s.failures()))
         .description("Failed write-through attempts (each is retried)")
         .register(registry);
     FunctionCounter.builder(
-            "hyprstream.writethrough.committed.rows", engine, e -> status(e, s -> s.committedRows))
+            "hyprstream.writethrough.committed.rows",
+            engine,
+            e -> status(e, s -> s.committedRows()))
         .description("Rows committed to the backend")
         .register(registry);
     gauge(
         registry,
         engine,
         "hyprstream.writethrough.quarantined.batches",
-        s -> s.quarantinedBatches,
+        s -> s.quarantinedBatches(),
         null);
     gauge(
-        registry, engine, "hyprstream.writethrough.quarantined.rows", s -> s.quarantinedRows, null);
-    gauge(registry, engine, "hyprstream.writethrough.backlog.bytes", s -> s.backlogBytes, "bytes");
+        registry,
+        engine,
+        "hyprstream.writethrough.quarantined.rows",
+        s -> s.quarantinedRows(),
+        null);
+    gauge(
+        registry, engine, "hyprstream.writethrough.backlog.bytes", s -> s.backlogBytes(), "bytes");
     // Past engine.max_backlog_bytes the backlog spills: held in memory, read back from the log.
-    gauge(registry, engine, "hyprstream.writethrough.backlog.held", s -> s.heldBytes, "bytes");
+    gauge(registry, engine, "hyprstream.writethrough.backlog.held", s -> s.heldBytes(), "bytes");
     gauge(
         registry,
         engine,
         "hyprstream.writethrough.backlog.spilled.batches",
-        s -> s.spilledBatches,
+        s -> s.spilledBatches(),
         "batches");
     gauge(
-        registry, engine, "hyprstream.writethrough.backlog.spilled", s -> s.spilledBytes, "bytes");
+        registry,
+        engine,
+        "hyprstream.writethrough.backlog.spilled",
+        s -> s.spilledBytes(),
+        "bytes");
     FunctionCounter.builder("hyprstream.backend.reads", engine, e -> e.coldReads().rows())
         .description("Queries that read rows the cache no longer holds from the backend")
         .tag("as", "rows")

@@ -39,21 +39,21 @@ public final class Health {
       if (s != null && s.overLag()) {
         problems.add(
             "backend "
-                + s.backend
+                + s.backend()
                 + ": write-through is "
-                + s.lagMillis / 1000
+                + s.lagMillis() / 1000
                 + " s behind, over engine.max_lag of "
-                + s.maxLagMillis / 1000
+                + s.maxLagMillis() / 1000
                 + " s ("
-                + s.backlogRows
+                + s.backlogRows()
                 + " rows waiting, "
-                + s.spilledBatches
+                + s.spilledBatches()
                 + " batches spilled to the log"
-                + (s.callMillis > 0
-                    ? "; a call has been waiting " + s.callMillis / 1000 + " s"
+                + (s.callMillis() > 0
+                    ? "; a call has been waiting " + s.callMillis() / 1000 + " s"
                     : "")
                 + ")"
-                + (s.lastError == null ? "" : "; last error: " + s.lastError));
+                + (s.lastError() == null ? "" : "; last error: " + s.lastError()));
       }
     }
     return new Report(problems);

@@ -4,8 +4,6 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.BackendStores;
-import io.hyprstream.backend.PoolSettings;
-import io.hyprstream.backend.redis.RedisBackendStore;
 import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.flight.policy.Authentication;
 import io.hyprstream.flight.policy.ServerLimits;
@@ -94,7 +92,7 @@ public final class Config {
   public static final Path SYSTEM_FILE = Path.of("/etc/hyprstream/config.toml");
 
   /** The declared keys, by name (see {@link ConfigKeys}). */
-  private static final Map<String, ConfigKey> KEYS = ConfigKeys.BY_NAME;
+  static final Map<String, ConfigKey> KEYS = ConfigKeys.BY_NAME;
 
   private final Map<String, Object> values;
   private final Map<String, String> sources;
@@ -156,108 +154,8 @@ public final class Config {
   static Config validated(
       Map<String, Object> values, Map<String, String> sources, List<AggregationSpec> aggregations) {
     Config config = new Config(values, sources, aggregations);
-    config.validate();
+    ConfigRules.check(config);
     return config;
-  }
-
-  /** Checks each value against its key's rule, then the rules between keys. */
-  private void validate() {
-    for (ConfigKey key : KEYS.values()) {
-      String problem = key.check().problem(Objects.requireNonNull(values.get(key.name())));
-      if (problem != null) {
-        throw bad(key.name(), problem);
-      }
-    }
-    long memory = longValue(CACHE_MEMORY_BYTES);
-    long limit = longValue(LIMITS_DUCKDB_MEMORY_LIMIT_BYTES);
-    if (memory != 0 && limit != 0 && limit < memory) {
-      throw bad(
-          LIMITS_DUCKDB_MEMORY_LIMIT_BYTES,
-          "is below "
-              + CACHE_MEMORY_BYTES
-              + " = "
-              + memory
-              + ": DuckDB would run out of memory before eviction starts");
-    }
-    cacheEviction();
-    maxStaleness();
-    metricsWindows();
-    String engine = engine();
-    String database = string(ENGINE_DATABASE);
-    if (!database.isEmpty() && !engine.equals("none")) {
-      try {
-        BackendStores.withDatabase(engineConnection(), database);
-      } catch (IllegalArgumentException e) {
-        throw bad(ENGINE_DATABASE, "cannot be used: " + String.valueOf(e.getMessage()));
-      }
-    }
-    String driverPath = engineOptions().get("driver_path");
-    if (driverPath != null) {
-      try {
-        BackendStores.NativeDriver.of(driverPath);
-      } catch (IllegalArgumentException e) {
-        throw badOption("driver_path", String.valueOf(e.getMessage()));
-      }
-      if (!engine.equals("adbc")) {
-        throw badOption(
-            "driver_path",
-            "names an ADBC driver, but "
-                + ENGINE_ENGINE
-                + " = '"
-                + engine
-                + "' ("
-                + sourceOf(ENGINE_ENGINE)
-                + "); set engine = \"adbc\"");
-      }
-    }
-    if (engine.equals("redis")) {
-      try {
-        RedisBackendStore.Settings.fromOptions(engineOptions());
-      } catch (IllegalArgumentException e) {
-        String message = String.valueOf(e.getMessage());
-        throw badOption(message.substring(0, Math.max(0, message.indexOf(' '))), message);
-      }
-    }
-    try {
-      PoolSettings.fromOptions(engineOptions());
-    } catch (IllegalArgumentException e) {
-      String message = String.valueOf(e.getMessage());
-      String option = "pool_max";
-      for (String o : PoolSettings.OPTIONS) {
-        if (message.startsWith(o)) {
-          option = o;
-        }
-      }
-      throw badOption(option, message);
-    }
-    if (!engine.equals("none") && engineConnection().isBlank()) {
-      throw bad(
-          ENGINE_CONNECTION,
-          "is required with engine = "
-              + engine
-              + " (a DuckDB file for duckdb; postgresql://, jdbc:... or grpc://... for adbc;"
-              + " redis://HOST:PORT/DB or rediss://... for redis)");
-    }
-    boolean cert = !string(TLS_CERT).isBlank();
-    boolean key = !string(TLS_KEY).isBlank();
-    if (cert != key) {
-      throw bad(cert ? TLS_KEY : TLS_CERT, "is required with " + (cert ? TLS_CERT : TLS_KEY));
-    }
-    if (!string(TLS_CLIENT_CA).isBlank() && !cert) {
-      throw bad(TLS_CLIENT_CA, "needs tls.cert and tls.key (mutual TLS is TLS first)");
-    }
-    if (authEnabled() && users().isEmpty()) {
-      throw bad(
-          AUTH_ENABLED,
-          "needs at least one user: [[auth.users]] in a file, HYPRSTREAM_AUTH_USERS or --auth-user"
-              + " NAME:HASH:ROLE (make a hash with `hyprstream hash-password`)");
-    }
-    Set<String> names = new HashSet<>();
-    for (Authentication.User u : users()) {
-      if (!names.add(u.name())) {
-        throw bad(AUTH_USERS, "defines user '" + u.name() + "' twice");
-      }
-    }
   }
 
   /** {@code scheme://user:secret@host} becomes {@code scheme://user:(hidden)@host}. */
@@ -269,7 +167,8 @@ public final class Config {
         .replaceAll("(?i)(password=)[^&;]*", "$1(hidden)");
   }
 
-  private ConfigException bad(String key, String problem) {
+  /** A wrong value: the source, the key and its value (hidden when secret), the problem. */
+  ConfigException bad(String key, String problem) {
     Object value = values.get(key);
     String shown =
         Objects.requireNonNull(KEYS.get(key)).secret()
@@ -279,21 +178,27 @@ public final class Config {
   }
 
   /** A wrong engine option: the source, the option and its value, the problem. */
-  private ConfigException badOption(String option, String problem) {
+  ConfigException badOption(String option, String problem) {
     String key = ENGINE_OPTIONS + "." + option;
     return new ConfigException(
         sourceOf(key) + ": " + key + " = '" + engineOptions().get(option) + "': " + problem);
   }
 
-  private String string(String key) {
+  /** The merged value of {@code key}, of its declared type. */
+  Object value(String key) {
+    return Objects.requireNonNull(values.get(key), key);
+  }
+
+  /** The value of {@code key}, for the rules that read keys without an accessor. */
+  String string(String key) {
     return (String) Objects.requireNonNull(values.get(key), key);
   }
 
-  private int intValue(String key) {
+  int intValue(String key) {
     return (Integer) Objects.requireNonNull(values.get(key), key);
   }
 
-  private long longValue(String key) {
+  long longValue(String key) {
     Object v = Objects.requireNonNull(values.get(key), key);
     return v instanceof Integer ? (Integer) v : (Long) v;
   }
@@ -378,17 +283,20 @@ public final class Config {
 
   /** The request limits; a {@code max_memory_bytes} of 0 keeps the one derived from the JVM. */
   public ServerLimits limits() {
-    ServerLimits limits =
-        ServerLimits.defaults()
-            .withMaxBatchBytes(longValue(LIMITS_MAX_BATCH_BYTES))
-            .withMaxRequestRows(longValue(LIMITS_MAX_REQUEST_ROWS))
-            .withMaxConcurrentQueries(intValue(LIMITS_MAX_CONCURRENT_QUERIES))
-            .withQueryQueue(intValue(LIMITS_QUERY_QUEUE))
-            .withQueryQueueTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_QUEUE_TIMEOUT)))
-            .withQueryTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_TIMEOUT)))
-            .withStreamIdleTimeout(Duration.ofSeconds(intValue(LIMITS_STREAM_IDLE_TIMEOUT)));
+    ServerLimits.Builder limits =
+        ServerLimits.builder()
+            .maxBatchBytes(longValue(LIMITS_MAX_BATCH_BYTES))
+            .maxRequestRows(longValue(LIMITS_MAX_REQUEST_ROWS))
+            .maxConcurrentQueries(intValue(LIMITS_MAX_CONCURRENT_QUERIES))
+            .queryQueue(intValue(LIMITS_QUERY_QUEUE))
+            .queryQueueTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_QUEUE_TIMEOUT)))
+            .queryTimeout(Duration.ofSeconds(intValue(LIMITS_QUERY_TIMEOUT)))
+            .streamIdleTimeout(Duration.ofSeconds(intValue(LIMITS_STREAM_IDLE_TIMEOUT)));
     long arrowBytes = longValue(LIMITS_MAX_MEMORY_BYTES);
-    return arrowBytes == 0 ? limits : limits.withMaxMemoryBytes(arrowBytes);
+    if (arrowBytes != 0) {
+      limits.maxMemoryBytes(arrowBytes);
+    }
+    return limits.build();
   }
 
   /** DuckDB's memory_limit in bytes; 0 derives it from the cache's memory budget. */
