@@ -28,8 +28,12 @@ import org.slf4j.LoggerFactory;
 public final class ViewSync implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ViewSync.class);
 
-  /** The shortest time between two passes. */
-  static final long MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /**
+   * The shortest time between two passes. A second keeps the passes few while a burst of ingest
+   * runs (each upsert is a DuckDB statement over the view's table), and a query still copies what
+   * changed since.
+   */
+  static final long MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1000);
 
   /**
    * A pass waits this many times the previous pass's length: DuckDB's upsert scans each view's
