@@ -403,6 +403,7 @@ public final class Engine implements Hyprstream {
   @Override
   public QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     checkOpen();
+    viewSync.queried();
     return queryPath.query(sql, parameters, alloc);
   }
 

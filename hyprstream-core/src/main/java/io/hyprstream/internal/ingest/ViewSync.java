@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * Keeps the window views' DuckDB tables current: on a thread of its own, it copies the windows
  * changed since its last pass into them, so the first query naming a view copies only the last
  * moments' changes instead of every window. Queries call {@link #syncView} for the views they name,
- * which keeps read-your-writes.
+ * which keeps read-your-writes. A pass waits while queries are arriving (up to {@link
+ * #MAX_DEFERRAL_NANOS}), so that its DuckDB work does not land in their latency on a small machine.
  *
  * <p>A copy that fails loses nothing: the drained changes exist nowhere else, so the aggregator is
  * asked to re-deliver every window of that size at the next sync ({@link
@@ -42,12 +43,19 @@ public final class ViewSync implements AutoCloseable {
    */
   static final int IDLE_FACTOR = 9;
 
+  /** A pass waits while a query arrived less than this long ago... */
+  static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /** ...but not longer than this since the previous pass. */
+  static final long MAX_DEFERRAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
   private final Tables tables;
   private final CacheStore cache;
   private final BufferAllocator allocator;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Object wake = new Object();
   private final Thread thread;
+  private volatile long lastQueryNanos = System.nanoTime() - QUIET_NANOS;
 
   public ViewSync(Tables tables, CacheStore cache, BufferAllocator allocator) {
     this.tables = tables;
@@ -62,11 +70,24 @@ public final class ViewSync implements AutoCloseable {
     thread.start();
   }
 
+  /** Notes that a query arrived; the next pass waits for a quiet moment. */
+  public void queried() {
+    lastQueryNanos = System.nanoTime();
+  }
+
   private void run() {
+    long lastPass = System.nanoTime();
     while (!closed.get()) {
-      long start = System.nanoTime();
-      syncAllViews();
-      long pause = Math.max(MIN_INTERVAL_NANOS, IDLE_FACTOR * (System.nanoTime() - start));
+      long now = System.nanoTime();
+      long pause;
+      boolean busy = now - lastQueryNanos < QUIET_NANOS;
+      if (busy && now - lastPass < MAX_DEFERRAL_NANOS) {
+        pause = QUIET_NANOS;
+      } else {
+        syncAllViews();
+        lastPass = System.nanoTime();
+        pause = Math.max(MIN_INTERVAL_NANOS, IDLE_FACTOR * (lastPass - now));
+      }
       synchronized (wake) {
         if (closed.get()) {
           return;
