@@ -16,6 +16,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -84,47 +85,30 @@ final class CoreRunner {
     final List<String> args = new ArrayList<>();
 
     static Options parse(String[] args) {
+      BenchArgs a =
+          BenchArgs.parse(
+              args,
+              Set.of(
+                  "--rows",
+                  "--metrics",
+                  "--seed",
+                  "--query-runs",
+                  "--query-warmup",
+                  "--duckdb-runs",
+                  "--visible-rounds",
+                  "--visible-warmup"),
+              Set.of());
       Options o = new Options();
-      o.args.addAll(List.of(args));
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        if (!a.startsWith("--")) {
-          o.output = Path.of(a);
-          continue;
-        }
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(a + " needs a value");
-        }
-        String v = args[++i].replace("_", "");
-        switch (a) {
-          case "--rows":
-            o.rows = Long.parseLong(v);
-            break;
-          case "--metrics":
-            o.metrics = Integer.parseInt(v);
-            break;
-          case "--seed":
-            o.seed = Long.parseLong(v);
-            break;
-          case "--query-runs":
-            o.queryRuns = Integer.parseInt(v);
-            break;
-          case "--query-warmup":
-            o.queryWarmup = Integer.parseInt(v);
-            break;
-          case "--duckdb-runs":
-            o.duckdbRuns = Integer.parseInt(v);
-            break;
-          case "--visible-rounds":
-            o.visibleRounds = Integer.parseInt(v);
-            break;
-          case "--visible-warmup":
-            o.visibleWarmup = Integer.parseInt(v);
-            break;
-          default:
-            throw new IllegalArgumentException("unknown option " + a);
-        }
-      }
+      o.args.addAll(a.all());
+      o.output = a.output();
+      o.rows = a.longValue("--rows", o.rows);
+      o.metrics = a.intValue("--metrics", o.metrics);
+      o.seed = a.longValue("--seed", o.seed);
+      o.queryRuns = a.intValue("--query-runs", o.queryRuns);
+      o.queryWarmup = a.intValue("--query-warmup", o.queryWarmup);
+      o.duckdbRuns = a.intValue("--duckdb-runs", o.duckdbRuns);
+      o.visibleRounds = a.intValue("--visible-rounds", o.visibleRounds);
+      o.visibleWarmup = a.intValue("--visible-warmup", o.visibleWarmup);
       return o;
     }
   }

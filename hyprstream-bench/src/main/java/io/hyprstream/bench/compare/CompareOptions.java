@@ -1,5 +1,6 @@
 package io.hyprstream.bench.compare;
 
+import io.hyprstream.bench.BenchArgs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -50,55 +51,36 @@ public final class CompareOptions {
 
   /** Parses {@code compare}'s arguments. */
   public static CompareOptions parse(String[] args) {
-    boolean quick = List.of(args).contains("--quick");
-    CompareOptions o = quick ? quick() : new CompareOptions();
-    o.args.addAll(List.of(args));
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--quick")) {
-        continue;
-      }
-      if (a.equals("--require-postgres")) {
-        o.requirePostgres = true;
-        continue;
-      }
-      if (!a.startsWith("--")) {
-        o.output = Path.of(a);
-        continue;
-      }
-      if (i + 1 >= args.length) {
-        throw new IllegalArgumentException(a + " needs a value");
-      }
-      String v = args[++i];
-      String n = v.replace("_", "");
-      switch (a) {
-        case "--rows":
-          o.rows = Long.parseLong(n);
-          break;
-        case "--metrics":
-          o.metrics = Integer.parseInt(n);
-          break;
-        case "--seed":
-          o.seed = Long.parseLong(n);
-          break;
-        case "--w2-runs":
-          o.w2Runs = Integer.parseInt(n);
-          break;
-        case "--w3-runs":
-          o.w3Runs = Integer.parseInt(n);
-          break;
-        case "--w4-rounds":
-          o.w4Rounds = Integer.parseInt(n);
-          break;
-        case "--postgres-url":
-          o.postgresUrl = v;
-          break;
-        case "--peers":
-          o.peers(List.of(v.split(",")));
-          break;
-        default:
-          throw new IllegalArgumentException("unknown option " + a);
-      }
+    BenchArgs a =
+        BenchArgs.parse(
+            args,
+            Set.of(
+                "--rows",
+                "--metrics",
+                "--seed",
+                "--w2-runs",
+                "--w3-runs",
+                "--w4-rounds",
+                "--postgres-url",
+                "--peers"),
+            Set.of("--quick", "--require-postgres"));
+    CompareOptions o = a.has("--quick") ? quick() : new CompareOptions();
+    o.args.addAll(a.all());
+    o.requirePostgres = a.has("--require-postgres");
+    Path output = a.output();
+    if (output != null) {
+      o.output = output; // else the default: docs/benchmarks.md, or none with --quick
+    }
+    o.rows = a.longValue("--rows", o.rows);
+    o.metrics = a.intValue("--metrics", o.metrics);
+    o.seed = a.longValue("--seed", o.seed);
+    o.w2Runs = a.intValue("--w2-runs", o.w2Runs);
+    o.w3Runs = a.intValue("--w3-runs", o.w3Runs);
+    o.w4Rounds = a.intValue("--w4-rounds", o.w4Rounds);
+    o.postgresUrl = a.string("--postgres-url", o.postgresUrl);
+    String peers = a.string("--peers");
+    if (peers != null) {
+      o.peers(List.of(peers.split(",")));
     }
     if (o.metrics < 1 || o.metrics > 10_000) {
       throw new IllegalArgumentException("--metrics must be between 1 and 10000, got " + o.metrics);

@@ -67,17 +67,7 @@ final class DuckDbPeer implements Peer {
 
   @Override
   public String version() {
-    try (Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery("SELECT version()")) {
-      rs.next();
-      return "DuckDB "
-          + rs.getString(1)
-          + " (duckdb_jdbc "
-          + conn.getMetaData().getDriverVersion()
-          + ")";
-    } catch (SQLException e) {
-      return "DuckDB ?";
-    }
+    return Peer.jdbcVersion(conn, "SELECT version()", "DuckDB", "duckdb_jdbc");
   }
 
   @Override

@@ -1,5 +1,9 @@
 package io.hyprstream.bench.compare;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
@@ -54,4 +58,26 @@ interface Peer extends AutoCloseable {
 
   @Override
   void close();
+
+  /**
+   * "{@code product} VERSION ({@code driver} DRIVER_VERSION)" from a JDBC connection, where {@code
+   * versionSql} returns the server's version in its first column; "{@code product} ?" when it
+   * fails.
+   */
+  static String jdbcVersion(Connection conn, String versionSql, String product, String driver) {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery(versionSql)) {
+      rs.next();
+      return product
+          + " "
+          + rs.getString(1)
+          + " ("
+          + driver
+          + " "
+          + conn.getMetaData().getDriverVersion()
+          + ")";
+    } catch (SQLException e) {
+      return product + " ?";
+    }
+  }
 }

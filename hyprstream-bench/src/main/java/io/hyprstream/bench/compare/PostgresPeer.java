@@ -100,17 +100,7 @@ final class PostgresPeer implements Peer {
 
   @Override
   public String version() {
-    try (Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery("SHOW server_version")) {
-      rs.next();
-      return "PostgreSQL "
-          + rs.getString(1)
-          + " (pgjdbc "
-          + conn.getMetaData().getDriverVersion()
-          + ")";
-    } catch (SQLException e) {
-      return "PostgreSQL ?";
-    }
+    return Peer.jdbcVersion(conn, "SHOW server_version", "PostgreSQL", "pgjdbc");
   }
 
   @Override
