@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -142,7 +141,7 @@ final class CoreRunner {
     // (a) ingest into metrics, windows and running columns maintained.
     RunEnv.gc();
     long heapBeforeBuild = RunEnv.heapUsed();
-    Hyprstream hs = newInstance(root);
+    Hyprstream hs = MetricsData.newInstance(root);
     try (BufferAllocator queries = root.newChildAllocator("queries", 0, Long.MAX_VALUE)) {
       RunEnv.gc();
       long heapBefore = RunEnv.heapUsed();
@@ -342,22 +341,13 @@ final class CoreRunner {
     }
   }
 
-  private Hyprstream newInstance(BufferAllocator root) {
-    return Hyprstream.builder()
-        .allocator(root)
-        .clock(InstantSource.fixed(MetricsData.NOW))
-        .cacheDuration(Duration.ofDays(8))
-        .expiryInterval(Duration.ZERO)
-        .build();
-  }
-
   /** Ingests a share of the batches into a throwaway instance and plain store, twice. */
   private void warmUpIngest(BufferAllocator root, List<VectorSchemaRoot> batches)
       throws IOException {
     int n = Math.min(batches.size(), 48);
     for (int round = 0; round < 2; round++) {
       long t0 = System.nanoTime();
-      try (Hyprstream hs = newInstance(root)) {
+      try (Hyprstream hs = MetricsData.newInstance(root)) {
         for (int i = 0; i < n; i++) {
           hs.ingest(Hyprstream.METRICS_TABLE, batches.get(i));
         }

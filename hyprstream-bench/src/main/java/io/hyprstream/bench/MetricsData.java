@@ -1,8 +1,10 @@
 package io.hyprstream.bench;
 
+import io.hyprstream.Hyprstream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -75,6 +77,19 @@ public final class MetricsData {
     for (int m = 0; m < metrics; m++) {
       ids[m] = metricId(m).getBytes(StandardCharsets.UTF_8);
     }
+  }
+
+  /**
+   * An instance as the core figures, the JMH benchmarks and the ingest guard measure this data: the
+   * clock fixed just after the data's end, the cache holding all 7 days, no expiry.
+   */
+  public static Hyprstream newInstance(BufferAllocator root) {
+    return Hyprstream.builder()
+        .allocator(root)
+        .clock(InstantSource.fixed(NOW))
+        .cacheDuration(Duration.ofDays(8))
+        .expiryInterval(Duration.ZERO)
+        .build();
   }
 
   /** The id of series {@code m}. */

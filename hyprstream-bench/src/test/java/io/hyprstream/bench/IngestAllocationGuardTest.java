@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import java.lang.management.ManagementFactory;
-import java.time.Duration;
-import java.time.InstantSource;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -36,11 +34,11 @@ final class IngestAllocationGuardTest {
     MetricsData data = new MetricsData(1_048_576, 1000, 42);
     try (BufferAllocator root = new RootAllocator()) {
       List<VectorSchemaRoot> batches = data.batches(root);
-      try (Hyprstream warm = open(root)) {
+      try (Hyprstream warm = MetricsData.newInstance(root)) {
         batches.forEach(b -> warm.ingest("metrics", b)); // the JIT compiles the ingest path
       }
       double perRow;
-      try (Hyprstream hs = open(root)) {
+      try (Hyprstream hs = MetricsData.newInstance(root)) {
         long before = threads.getThreadAllocatedBytes(thread);
         for (VectorSchemaRoot b : batches) {
           hs.ingest("metrics", b);
@@ -59,14 +57,5 @@ final class IngestAllocationGuardTest {
           perRow <= MAX_BYTES_PER_ROW,
           "ingest allocates " + perRow + " B per row, over the bound of " + MAX_BYTES_PER_ROW);
     }
-  }
-
-  private static Hyprstream open(BufferAllocator root) {
-    return Hyprstream.builder()
-        .allocator(root)
-        .clock(InstantSource.fixed(MetricsData.NOW))
-        .cacheDuration(Duration.ofDays(8))
-        .expiryInterval(Duration.ZERO)
-        .build();
   }
 }

@@ -3,8 +3,6 @@ package io.hyprstream.bench.jmh;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.bench.MetricsData;
 import java.io.IOException;
-import java.time.Duration;
-import java.time.InstantSource;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -22,12 +20,7 @@ final class BenchData {
 
   /** An instance configured as in the core runner: fixed clock, no expiry. */
   static Hyprstream instance(BufferAllocator allocator) {
-    return Hyprstream.builder()
-        .allocator(allocator)
-        .clock(InstantSource.fixed(MetricsData.NOW))
-        .cacheDuration(Duration.ofDays(8))
-        .expiryInterval(Duration.ZERO)
-        .build();
+    return MetricsData.newInstance(allocator);
   }
 
   /** Runs a {@code SELECT count(*)}; it returns once the table's queued rows are in DuckDB. */
