@@ -14,6 +14,7 @@ import io.hyprstream.backend.BackendStores;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import io.hyprstream.testing.EmbeddedKafka;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,8 +29,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -37,10 +36,9 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -58,7 +56,7 @@ final class ClusterWindowsTest {
 
   private static EmbeddedKafka kafka;
   private static int clusters;
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
 
   @BeforeAll
   static void startKafka() throws Exception {
@@ -68,16 +66,6 @@ final class ClusterWindowsTest {
   @AfterAll
   static void stopKafka() throws Exception {
     kafka.close();
-  }
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close(); // fails the test if anything leaked
   }
 
   private static String newClusterName() {

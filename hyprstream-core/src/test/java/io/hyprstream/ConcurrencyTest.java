@@ -3,6 +3,7 @@ package io.hyprstream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.testing.TestAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -11,28 +12,15 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Many threads ingest and query at once; each sees its own writes the moment ingest returns. */
 final class ConcurrencyTest {
   private static final Instant NOW = Instant.parse("2026-06-01T00:00:00Z");
 
-  private BufferAllocator allocator;
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close();
-  }
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
 
   @Test
   void ingestAndQuery_fromManyThreads_keepReadYourWrites() throws Exception {

@@ -6,16 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.testing.TestAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@link Hyprstream#describe}: what front ends learn of a statement from the engine's one SQL
@@ -23,12 +23,11 @@ import org.junit.jupiter.api.Test;
  */
 final class DescribeTest {
   private static final Instant NOW = Instant.parse("2026-09-01T12:00:00Z");
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Hyprstream hs;
 
   @BeforeEach
   void open() {
-    allocator = new RootAllocator();
     hs =
         Hyprstream.builder()
             .allocator(allocator)
@@ -44,7 +43,6 @@ final class DescribeTest {
   @AfterEach
   void close() {
     hs.close();
-    allocator.close();
   }
 
   private static List<String> columns(StatementInfo s) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.testing.ManualClock;
+import io.hyprstream.testing.TestAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -13,18 +14,18 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Raw rows and windows expire by event time against an injected clock, each on its own terms. */
 final class ExpiryTest {
   private static final Instant START = Instant.parse("2026-01-05T00:00:00Z");
 
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private ManualClock clock;
   private Hyprstream hs;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     clock = new ManualClock(START);
     hs =
         Hyprstream.builder()
@@ -43,7 +44,6 @@ final class ExpiryTest {
   @AfterEach
   void tearDown() {
     hs.close();
-    allocator.close();
   }
 
   private long count(String sql) throws Exception {

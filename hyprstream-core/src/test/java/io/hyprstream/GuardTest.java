@@ -8,6 +8,7 @@ import io.hyprstream.api.Freshness;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.testing.TestAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -15,13 +16,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -33,13 +33,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 final class GuardTest {
   private static final Instant NOW = Instant.parse("2026-02-02T10:00:00Z");
 
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Hyprstream hs;
   private Map<String, List<List<@Nullable Object>>> before;
 
   @BeforeEach
   void setUp() throws Exception {
-    allocator = new RootAllocator();
     hs =
         Hyprstream.builder()
             .allocator(allocator)
@@ -61,7 +60,6 @@ final class GuardTest {
   @AfterEach
   void tearDown() {
     hs.close();
-    allocator.close();
   }
 
   /** Every row of metrics and of each window view, and what two built-ins answer. */

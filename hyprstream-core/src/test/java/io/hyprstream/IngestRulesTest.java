@@ -7,14 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampNanoTZVector;
@@ -29,18 +28,18 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What ingest accepts, what it refuses, and that a refused call changes nothing. */
 final class IngestRulesTest {
   private static final Instant NOW = Instant.parse("2026-05-04T12:00:00Z");
   private static final long T0 = TestData.micros(Instant.parse("2026-05-04T11:00:00Z"));
 
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Hyprstream hs;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     hs =
         Hyprstream.builder()
             .allocator(allocator)
@@ -52,7 +51,6 @@ final class IngestRulesTest {
   @AfterEach
   void tearDown() {
     hs.close();
-    allocator.close();
   }
 
   private IngestResult ingest(List<TestData.Row> rows) {

@@ -9,19 +9,18 @@ import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.EvictionPolicy;
 import io.hyprstream.api.Freshness;
 import io.hyprstream.backend.DuckDbBackendStore;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,18 +36,12 @@ final class MemoryBudgetTest {
   private static final long BUDGET = 1L << 20;
 
   @TempDir Path dir;
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private final List<Hyprstream> opened = new ArrayList<>();
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-  }
 
   @AfterEach
   void tearDown() {
     opened.forEach(Hyprstream::close);
-    allocator.close();
   }
 
   private Hyprstream open(HyprstreamBuilder b) {

@@ -8,13 +8,12 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.Float8Vector;
@@ -33,17 +32,17 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Tables other than metrics: created from Arrow, appended, aggregated when declared, sandboxed. */
 final class OtherTablesTest {
   private static final Instant NOW = Instant.parse("2026-02-02T10:00:00Z");
 
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Hyprstream hs;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     hs =
         Hyprstream.builder()
             .allocator(allocator)
@@ -62,7 +61,6 @@ final class OtherTablesTest {
   @AfterEach
   void tearDown() {
     hs.close();
-    allocator.close();
   }
 
   @Test

@@ -9,6 +9,7 @@ import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.duckdb.DuckDbCacheStore;
+import io.hyprstream.testing.TestAllocator;
 import io.hyprstream.window.HeapWindowAggregator;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,12 +20,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,17 +38,7 @@ final class PluggedSpiTest {
           WindowSpec.tumbling(Duration.ofMinutes(1)).withRetention(Duration.ofDays(30)),
           WindowSpec.tumbling(Duration.ofHours(1)).withRetention(Duration.ofDays(30)));
 
-  private BufferAllocator allocator;
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close();
-  }
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
 
   /** 3 days of rows for 20 series, ~2% null values, in random order. */
   private static List<TestData.Row> rows(long seed, int count) {

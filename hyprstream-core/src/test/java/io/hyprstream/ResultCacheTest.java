@@ -9,18 +9,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.Freshness;
 import io.hyprstream.testing.ManualClock;
+import io.hyprstream.testing.TestAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The result cache serves repeats without running them, and never serves an answer the tables have
@@ -32,20 +33,18 @@ final class ResultCacheTest {
       "SELECT metric_id, count(*) AS n, sum(value) AS s FROM metrics GROUP BY metric_id"
           + " ORDER BY metric_id";
 
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private ManualClock clock;
   private final List<Hyprstream> opened = new ArrayList<>();
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     clock = new ManualClock(START);
   }
 
   @AfterEach
   void tearDown() {
     opened.forEach(Hyprstream::close);
-    allocator.close(); // a result-cache buffer not freed fails the test here
   }
 
   private Hyprstream open(HyprstreamBuilder b) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,8 +16,6 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.DateMilliVector;
 import org.apache.arrow.vector.LargeVarBinaryVector;
 import org.apache.arrow.vector.LargeVarCharVector;
@@ -31,6 +30,7 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SQL INSERT into ingested tables runs as an ingest: every form adds exactly its rows, the window
@@ -40,12 +40,11 @@ import org.junit.jupiter.api.Test;
 final class SqlInsertTest {
   private static final Instant NOW = Instant.parse("2026-05-04T12:00:00Z");
 
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Hyprstream hs;
 
   @BeforeEach
   void setUp() throws Exception {
-    allocator = new RootAllocator();
     hs =
         Hyprstream.builder()
             .allocator(allocator)
@@ -64,7 +63,6 @@ final class SqlInsertTest {
   @AfterEach
   void tearDown() {
     hs.close();
-    allocator.close(); // fails the test if anything leaked
   }
 
   private long execute(String sql, @Nullable Object... parameters) {

@@ -5,19 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.WindowSpec;
+import io.hyprstream.testing.TestAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Window views and running columns checked against DuckDB computing the same over the raw rows:
@@ -29,17 +27,7 @@ final class WindowOracleTest {
   private static final int METRICS = 60;
   private static final long DAY_MICROS = 86_400_000_000L;
 
-  private BufferAllocator allocator;
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close(); // fails the test if anything leaked
-  }
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
 
   /** 10 days of random rows for 60 metrics, ~2% null values, shuffled 10% out of order. */
   private static List<TestData.Row> randomRows(long seed, int count) {

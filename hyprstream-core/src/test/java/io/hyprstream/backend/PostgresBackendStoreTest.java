@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.testing.TestAllocator;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -19,8 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.TimeStampNanoTZVector;
 import org.apache.arrow.vector.UInt2Vector;
@@ -33,18 +32,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(PostgresAvailable.class)
 final class PostgresBackendStoreTest {
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private String schema;
   private final List<BackendStore> stores = new ArrayList<>();
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     schema = "hs_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
   }
 
@@ -56,7 +55,6 @@ final class PostgresBackendStoreTest {
         Statement st = c.createStatement()) {
       st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
     }
-    allocator.close();
   }
 
   private BackendStore open(String format) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.testing.TestAllocator;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -13,25 +14,23 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** pool_max, pool_min and connect_timeout bound the PostgreSQL store's real connections. */
 @ExtendWith(PostgresAvailable.class)
 final class PostgresPoolTest {
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private String schema;
   private String application;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     String id = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     schema = "hs_pool_" + id;
     application = "hs_pool_" + id;
@@ -44,7 +43,6 @@ final class PostgresPoolTest {
         Statement st = c.createStatement()) {
       st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
     }
-    allocator.close();
   }
 
   /** Connections PostgreSQL has open for this test's store, by its application name. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.Freshness;
+import io.hyprstream.testing.TestAllocator;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -25,8 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMicroVector;
@@ -42,6 +41,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -62,7 +62,7 @@ final class ReadThroughPostgresTest {
   @TempDir Path dir;
   private final String schema =
       "hs_route_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Connection oracle;
   private Connection postgres;
 
@@ -71,7 +71,6 @@ final class ReadThroughPostgresTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    allocator = new RootAllocator();
     oracle = DriverManager.getConnection("jdbc:duckdb:");
     try (Statement st = oracle.createStatement()) {
       st.execute("SET TimeZone = 'UTC'");
@@ -87,7 +86,6 @@ final class ReadThroughPostgresTest {
       st.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
     }
     postgres.close();
-    allocator.close();
   }
 
   private Hyprstream open() {

@@ -12,6 +12,7 @@ import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.testing.TcpProxy;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,8 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampVector;
@@ -35,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,19 +45,17 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(RedisAvailable.class)
 final class RedisBackendStoreTest {
   @TempDir Path dir;
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private String prefix;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     prefix = "hstest:" + UUID.randomUUID() + ":";
   }
 
   @AfterEach
   void tearDown() {
     RedisAvailable.deleteKeys(prefix);
-    allocator.close();
   }
 
   private BackendStore redis(Map<String, String> options) {

@@ -9,6 +9,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.backend.redis.RedisConnection;
 import io.hyprstream.backend.redis.RedisWindowPublisher;
 import io.hyprstream.testing.TcpProxy;
+import io.hyprstream.testing.TestAllocator;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -21,8 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampVector;
@@ -37,6 +36,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Window publication to the machine's Redis: each (view, key) hash equals, window by window, what
@@ -47,14 +47,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 final class RedisWindowPublisherTest {
   private static final int CLOSED = 3;
   private static final List<String> VIEWS = List.of("metrics_5m", "metrics_30m", "metrics_1h");
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private String prefix;
   private RedisClient client;
   private StatefulRedisConnection<String, String> direct;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     prefix = "hstest:" + UUID.randomUUID() + ":";
     client = RedisClient.create(RedisAvailable.URI);
     direct = client.connect();
@@ -65,7 +64,6 @@ final class RedisWindowPublisherTest {
     direct.close();
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     RedisAvailable.deleteKeys(prefix);
-    allocator.close();
   }
 
   private RedisWindowPublisher publisher(int port) {

@@ -8,6 +8,7 @@ import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.Engine;
 import io.hyprstream.testing.TcpProxy;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -68,12 +70,11 @@ final class SnapshotRestartTest {
   @TempDir Path dir;
   private final String schema =
       "hs_snap_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private Connection oracle;
 
   @BeforeEach
   void setUp() throws Exception {
-    allocator = new RootAllocator();
     oracle = DriverManager.getConnection("jdbc:duckdb:");
     try (Statement st = oracle.createStatement()) {
       st.execute(
@@ -91,7 +92,6 @@ final class SnapshotRestartTest {
   @AfterEach
   void tearDown() throws Exception {
     oracle.close();
-    allocator.close();
     try (Connection c =
             DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
         Statement st = c.createStatement()) {

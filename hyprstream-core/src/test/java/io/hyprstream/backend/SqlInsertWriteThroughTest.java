@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -17,14 +18,13 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,18 +35,16 @@ final class SqlInsertWriteThroughTest {
   private static final Instant NOW = Instant.parse("2026-09-01T12:00:00Z");
 
   @TempDir Path dir;
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private String schema;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     schema = "hs_ins_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
   }
 
   @AfterEach
   void tearDown() throws Exception {
-    allocator.close();
     try (Connection c =
             DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
         Statement st = c.createStatement()) {

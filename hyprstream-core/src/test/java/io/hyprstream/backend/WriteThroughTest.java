@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -18,8 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMicroVector;
@@ -35,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -51,18 +51,16 @@ final class WriteThroughTest {
               Field.nullable("value", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
 
   @TempDir Path dir;
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
   private String schema;
 
   @BeforeEach
   void setUp() {
-    allocator = new RootAllocator();
     schema = "hs_wt_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
   }
 
   @AfterEach
   void tearDown() throws Exception {
-    allocator.close();
     try (Connection c =
             DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
         Statement st = c.createStatement()) {

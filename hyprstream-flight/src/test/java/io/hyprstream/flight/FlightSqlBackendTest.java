@@ -4,11 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.backend.BackendStores;
+import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -19,6 +18,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Another Hyprstream as the backend, through ADBC's Flight SQL driver ({@code grpc://}): appends
@@ -26,17 +26,15 @@ import org.junit.jupiter.api.Test;
  */
 final class FlightSqlBackendTest {
   private TestServer server;
-  private BufferAllocator allocator;
+  @RegisterExtension final TestAllocator allocator = new TestAllocator();
 
   @BeforeEach
   void setUp() {
     server = new TestServer();
-    allocator = new RootAllocator();
   }
 
   @AfterEach
   void tearDown() throws Exception {
-    allocator.close();
     server.close();
   }
 
