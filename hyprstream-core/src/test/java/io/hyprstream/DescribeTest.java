@@ -49,6 +49,31 @@ final class DescribeTest {
     return s.parameters().stream().map(p -> String.valueOf(p.column())).toList();
   }
 
+  /**
+   * A window lookup's schema comes from the aggregator that answers it (no DuckDB probe): the same
+   * as its rows' schema, and as what DuckDB gives for the view's table, for every column and for a
+   * projection.
+   */
+  @Test
+  void windowLookupSchema_isTheSchemaItsRowsAndDuckDbHave() throws Exception {
+    for (String columns : List.of("*", "window_start, value_count, metric_id")) {
+      String lookup =
+          "SELECT "
+              + columns
+              + " FROM metrics_1h WHERE metric_id = ? AND window_start >= TIMESTAMP '2026-09-01'"
+              + " ORDER BY window_start DESC LIMIT 24";
+      org.apache.arrow.vector.types.pojo.Schema declared = hs.querySchema(lookup);
+      try (org.apache.arrow.vector.ipc.ArrowReader rows = hs.query(lookup, List.of("a"))) {
+        assertTrue(rows.loadNextBatch());
+        assertEquals(1, rows.getVectorSchemaRoot().getRowCount());
+        assertEquals(declared, rows.getVectorSchemaRoot().getSchema(), columns);
+      }
+      // Not a lookup shape (OR), so DuckDB binds it against the view's table.
+      String viaDuckDb = "SELECT " + columns + " FROM metrics_1h WHERE metric_id = ? OR false";
+      assertEquals(hs.querySchema(viaDuckDb), declared, columns);
+    }
+  }
+
   @Test
   void queries_areReadOnly_withTheColumnEachParameterMeets() {
     StatementInfo s =

@@ -232,4 +232,36 @@ final class GuardTest {
       assertEquals(2, viaAggregator.size());
     }
   }
+
+  /**
+   * The names of tables with window aggregates and of window views are Hyprstream's, whether their
+   * DuckDB tables exist yet or not: a SQL view cannot take one, by CREATE VIEW or by renaming,
+   * since the SQL analyser takes those names for tables no view hides.
+   */
+  @Test
+  void sqlView_cannotTakeTheNameOfAWindowTableOrView() throws Exception {
+    try (Hyprstream fresh = Hyprstream.builder().allocator(allocator).build()) {
+      for (String sql :
+          List.of(
+              "CREATE VIEW metrics AS SELECT 1 AS x",
+              "CREATE VIEW main.metrics_5m AS SELECT 1 AS x",
+              "CREATE VIEW IF NOT EXISTS \"Metrics_1H\" AS SELECT 1 AS x")) {
+        HyprstreamException e =
+            assertThrows(HyprstreamException.class, () -> fresh.execute(sql, List.of()), sql);
+        assertTrue(e.getMessage().contains("a SQL view cannot take its name"), e.getMessage());
+      }
+      fresh.execute("CREATE VIEW mine AS SELECT 1 AS x", List.of());
+      HyprstreamException renamed =
+          assertThrows(
+              HyprstreamException.class,
+              () -> fresh.execute("ALTER VIEW mine RENAME TO metrics", List.of()));
+      assertTrue(
+          renamed.getMessage().contains("a table with window aggregates"), renamed.getMessage());
+      assertEquals(
+          List.of(List.of("mine")),
+          TestData.rows(
+              fresh.query(
+                  "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name")));
+    }
+  }
 }

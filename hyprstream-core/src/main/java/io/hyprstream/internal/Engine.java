@@ -149,11 +149,17 @@ public final class Engine implements Hyprstream {
       boolean cacheStartsEmpty = config.cacheFile() == null && cache.tables().isEmpty();
       CacheSql cacheSql = new CacheSql(cache, allocator);
       String catalogName = cacheSql.catalogName();
-      this.analyser = new SqlAnalyser(cacheSql::parseTree, cacheSql::planTree);
       Instant startedAt = config.clock().instant();
-      this.tables =
+      Tables tables =
           new Tables(
               config.aggregations(), config.timeColumns(), cache, config.aggregators(), allocator);
+      this.tables = tables;
+      // Tables with window aggregates and their views refuse DDL, so none of them is a SQL view.
+      this.analyser =
+          new SqlAnalyser(
+              cacheSql::parseTree,
+              cacheSql::planTree,
+              name -> tables.spec(name) != null || tables.isView(name));
       this.hotSet =
           new HotSet(
               config.cache().memoryBudgetBytes(),

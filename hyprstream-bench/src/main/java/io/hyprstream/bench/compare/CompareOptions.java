@@ -1,6 +1,7 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.bench.BenchArgs;
+import io.hyprstream.bench.RunEnv;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -12,7 +13,7 @@ import org.jspecify.annotations.Nullable;
 public final class CompareOptions {
   /** Every system, in table order. */
   public static final List<String> ALL_PEERS =
-      List.of("hyprstream", "flight", "duckdb", "questdb", "postgres");
+      List.of("hyprstream", "flight", "jar", "duckdb", "questdb", "postgres");
 
   @Nullable Path output = Path.of("docs/benchmarks.md");
   boolean quick;
@@ -21,11 +22,25 @@ public final class CompareOptions {
   long seed = 42;
   int w2Runs = 1000;
   int w2Warmup = 500;
+
+  /**
+   * W2 warm-up lookups of a system in a process of its own (the server jar), which no throwaway
+   * instance in this JVM can warm: its JIT compiles the query path only as it serves.
+   */
+  int ownProcessWarmup = 5000;
+
   int w3Runs = 3;
   int w4Rounds = 300;
   int w4Warmup = 100;
   int warmupBatches = 16;
   String postgresUrl = PostgresPeer.DEFAULT_URL;
+  Path serverJar =
+      Path.of(
+          System.getProperty("hyprstream.bench.serverJar", JarPeer.DEFAULT_SERVER_JAR.toString()));
+  Path jdbcDriverJar = defaultJdbcDriverJar();
+
+  /** Options of the server jar's JVM (before {@code -jar}); none unless asked. */
+  List<String> serverJvmOptions = List.of();
 
   /** Fail (rather than skip the peer) when PostgreSQL is unreachable. */
   boolean requirePostgres;
@@ -42,6 +57,7 @@ public final class CompareOptions {
     o.metrics = 100;
     o.w2Runs = 200;
     o.w2Warmup = 100;
+    o.ownProcessWarmup = 3000;
     o.w3Runs = 2;
     o.w4Rounds = 50;
     o.w4Warmup = 20;
@@ -62,6 +78,9 @@ public final class CompareOptions {
                 "--w3-runs",
                 "--w4-rounds",
                 "--postgres-url",
+                "--server-jar",
+                "--jdbc-driver-jar",
+                "--server-jvm-options",
                 "--peers"),
             Set.of("--quick", "--require-postgres"));
     CompareOptions o = a.has("--quick") ? quick() : new CompareOptions();
@@ -78,6 +97,12 @@ public final class CompareOptions {
     o.w3Runs = a.intValue("--w3-runs", o.w3Runs);
     o.w4Rounds = a.intValue("--w4-rounds", o.w4Rounds);
     o.postgresUrl = a.string("--postgres-url", o.postgresUrl);
+    o.serverJar = Path.of(a.string("--server-jar", o.serverJar.toString()));
+    o.jdbcDriverJar = Path.of(a.string("--jdbc-driver-jar", o.jdbcDriverJar.toString()));
+    String jvm = a.string("--server-jvm-options");
+    if (jvm != null && !jvm.isBlank()) {
+      o.serverJvmOptions = List.of(jvm.trim().split("\\s+"));
+    }
     String peers = a.string("--peers");
     if (peers != null) {
       o.peers(List.of(peers.split(",")));
@@ -86,6 +111,23 @@ public final class CompareOptions {
       throw new IllegalArgumentException("--metrics must be between 1 and 10000, got " + o.metrics);
     }
     return o;
+  }
+
+  /**
+   * The Flight SQL JDBC driver's jar: the path the build passes in {@code
+   * hyprstream.bench.jdbcDriverJar}, else where Maven keeps the version matching this Arrow.
+   */
+  private static Path defaultJdbcDriverJar() {
+    String configured = System.getProperty("hyprstream.bench.jdbcDriverJar");
+    if (configured != null) {
+      return Path.of(configured);
+    }
+    String version = RunEnv.version("org.apache.arrow", "flight-core");
+    return Path.of(
+        System.getProperty("user.home"),
+        ".m2/repository/org/apache/arrow/flight-sql-jdbc-driver",
+        version,
+        "flight-sql-jdbc-driver-" + version + ".jar");
   }
 
   /** Runs only these systems (names from {@link #ALL_PEERS}); Hyprstream in-process always runs. */
@@ -105,6 +147,7 @@ public final class CompareOptions {
   public CompareOptions checkOnly() {
     w2Runs = 30;
     w2Warmup = 5;
+    ownProcessWarmup = 5;
     w3Runs = 1;
     w4Rounds = 5;
     w4Warmup = 2;

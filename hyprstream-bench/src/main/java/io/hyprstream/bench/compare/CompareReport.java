@@ -181,14 +181,16 @@ final class CompareReport {
             String.format(
                 Locale.ROOT,
                 "W2 %,d timed after %,d warm-up; W3 %d timed after 1 cold; W4 %,d rounds after"
-                    + " %,d warm-up; each system first warmed up on a throwaway instance (%d"
-                    + " batches ingested)",
+                    + " %,d warm-up; each system in this JVM first warmed up on a throwaway"
+                    + " instance (%d batches ingested); the server jar, a process of its own,"
+                    + " warmed up on %,d W2 lookups instead",
                 options.w2Runs,
                 options.w2Warmup,
                 options.w3Runs,
                 options.w4Rounds,
                 options.w4Warmup,
-                options.warmupBatches))
+                options.warmupBatches,
+                options.ownProcessWarmup))
         .append(" |\n");
     md.append("| Command | `java -jar hyprstream-bench/target/benchmarks.jar compare")
         .append(options.args.isEmpty() ? "" : " " + String.join(" ", options.args))

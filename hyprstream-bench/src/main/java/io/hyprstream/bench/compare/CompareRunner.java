@@ -130,6 +130,9 @@ public final class CompareRunner {
         return () -> new HyprstreamPeer(root);
       case "flight":
         return () -> new FlightPeer(root);
+      case "jar":
+        return () ->
+            new JarPeer(root, options.serverJar, options.jdbcDriverJar, options.serverJvmOptions);
       case "duckdb":
         return () -> new DuckDbPeer(root, lookupFrom);
       case "questdb":
@@ -161,6 +164,9 @@ public final class CompareRunner {
       case "flight":
         base = "Hyprstream (Flight SQL)";
         break;
+      case "jar":
+        base = "Hyprstream (server jar, JDBC)";
+        break;
       case "duckdb":
         base = "DuckDB";
         break;
@@ -190,15 +196,21 @@ public final class CompareRunner {
       return;
     }
     long p0 = System.nanoTime();
-    // Warm-up: a throwaway instance ingests a share of the batches and answers a few lookups.
-    try (Peer warm = opener.open()) {
-      warm.ingest(batches.subList(0, Math.min(batches.size(), options.warmupBatches)));
-      for (String mode : warm.modes()) {
-        for (int i = 0; i < Math.min(200, options.w2Warmup); i++) {
-          warm.lastHourly(mode, MetricsData.metricId(i % data.metrics()));
+    // The server jar runs in a process of its own: a throwaway instance cannot warm its JIT, so
+    // the measured one warms up with more W2 lookups instead.
+    boolean ownProcess = name.equals("jar");
+    if (!ownProcess) {
+      // Warm-up: a throwaway instance ingests a share of the batches and answers a few lookups.
+      try (Peer warm = opener.open()) {
+        warm.ingest(batches.subList(0, Math.min(batches.size(), options.warmupBatches)));
+        for (String mode : warm.modes()) {
+          for (int i = 0; i < Math.min(200, options.w2Warmup); i++) {
+            warm.lastHourly(mode, MetricsData.metricId(i % data.metrics()));
+          }
         }
       }
     }
+    int w2Warmup = ownProcess ? options.ownProcessWarmup : options.w2Warmup;
     RunEnv.gc();
     long heapBefore = RunEnv.heapUsed();
     try (Peer peer = opener.open()) {
@@ -239,7 +251,7 @@ public final class CompareRunner {
 
       // Every mode's W2 and W3 before any W4: W4's rows would change their answers.
       for (int m = 0; m < modes.size(); m++) {
-        w2(peer, modes.get(m), mine.get(m), data, oracle, end);
+        w2(peer, modes.get(m), mine.get(m), data, oracle, end, w2Warmup);
         try {
           w3(peer, modes.get(m), mine.get(m), oracle);
         } catch (Exception e) {
@@ -257,10 +269,11 @@ public final class CompareRunner {
     log("%s finished in %.1f s", name, (System.nanoTime() - p0) / 1e9);
   }
 
-  private void w2(Peer peer, String mode, Column c, MetricsData data, WindowGrid oracle, long end)
+  private void w2(
+      Peer peer, String mode, Column c, MetricsData data, WindowGrid oracle, long end, int warmup)
       throws Exception {
     SplittableRandom rng = new SplittableRandom(options.seed * 31 + 2);
-    int total = options.w2Warmup + options.w2Runs;
+    int total = warmup + options.w2Runs;
     long[] nanos = new long[options.w2Runs];
     for (int i = 0; i < total; i++) {
       int m = rng.nextInt(data.metrics());
@@ -268,8 +281,8 @@ public final class CompareRunner {
       long s = System.nanoTime();
       Hourly h = peer.lastHourly(mode, id);
       long t = System.nanoTime() - s;
-      if (i >= options.w2Warmup) {
-        nanos[i - options.w2Warmup] = t;
+      if (i >= warmup) {
+        nanos[i - warmup] = t;
       }
       String diff = h.diff(oracle.lastHourly(m, end));
       c.w2Checked++;

@@ -38,6 +38,8 @@ final class CompareQuickTest {
             List.of(
                 "Hyprstream (in-process)",
                 "Hyprstream (Flight SQL)",
+                "Hyprstream (server jar, JDBC) (Statement)",
+                "Hyprstream (server jar, JDBC) (PreparedStatement)",
                 "DuckDB",
                 "QuestDB (materialized views)",
                 "QuestDB (SAMPLE BY)"));

@@ -34,6 +34,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
@@ -252,10 +253,8 @@ public final class QueryPath {
     if (lookup == null) {
       return null;
     }
-    WindowView ref = tables.viewOf(lookup.view);
-    if (ref == null
-        || ref.spec().keyColumns().size() != 1
-        || !ref.spec().keyColumns().get(0).equalsIgnoreCase(lookup.keyColumn)) {
+    WindowView ref = keyedView(lookup.view, lookup.keyColumn);
+    if (ref == null) {
       return null;
     }
     TableState ts = tables.get(ref.spec().table());
@@ -295,6 +294,56 @@ public final class QueryPath {
         new BatchListReader(alloc, projected.getSchema(), List.of(projected)),
         Freshness.computed(
             Freshness.Source.AGGREGATOR, hotSet.newest(Tables.key(ref.spec().table())), now, null));
+  }
+
+  /** The window view {@code view} when its one key column is {@code keyColumn}, else null. */
+  private @Nullable WindowView keyedView(String view, String keyColumn) {
+    WindowView ref = tables.viewOf(view);
+    if (ref == null
+        || ref.spec().keyColumns().size() != 1
+        || !ref.spec().keyColumns().get(0).equalsIgnoreCase(keyColumn)) {
+      return null;
+    }
+    return ref;
+  }
+
+  /**
+   * The schema the aggregator answers a window lookup of this statement's shape with, or null when
+   * it is not one. Every prepare and every Flight {@code GetFlightInfo} asks for a schema; DuckDB
+   * would bind and run a {@code LIMIT 0} probe for it, which costs more than the lookup itself.
+   */
+  private @Nullable Schema lookupSchema(StatementAnalysis analysis) {
+    LookupShape shape = analysis.lookup();
+    String keyColumn = shape == null ? null : WindowLookup.keyColumnOf(shape);
+    WindowView ref = keyColumn == null ? null : keyedView(shape.from(), keyColumn);
+    TableState ts = ref == null ? null : tables.get(ref.spec().table());
+    if (ts == null) {
+      return null;
+    }
+    Schema view;
+    ts.lock.lock();
+    try {
+      WindowAggregator agg = ts.aggregator;
+      if (agg == null) {
+        return null;
+      }
+      view = agg.viewSchema(ref.window());
+    } finally {
+      ts.lock.unlock();
+    }
+    List<String> columns = shape.columns();
+    if (columns == null) {
+      return view;
+    }
+    List<Field> fields = new ArrayList<>();
+    for (String c : columns) {
+      Field f = Columns.field(view, c);
+      if (f == null) {
+        return null; // DuckDB reports the unknown column
+      }
+      fields.add(f);
+    }
+    return new Schema(fields);
   }
 
   /** The named columns of {@code rows} (all when null), taking ownership of {@code rows}. */
@@ -360,6 +409,10 @@ public final class QueryPath {
   public Schema querySchema(String sql) {
     StatementAnalysis analysis = analyser.analyse(sql);
     guard.check(analysis, true);
+    Schema lookup = lookupSchema(analysis);
+    if (lookup != null) {
+      return lookup; // answered by the aggregator, whatever the route (see query)
+    }
     // Without parameter values a bound on a '?' proves nothing: the schema is asked where the
     // widest execution of the statement would run.
     String routed = router.route(analysis, List.of(), clock.instant()).backendWhy();

@@ -92,6 +92,9 @@ public final class StatementGuard {
               null);
         }
         guardName(target);
+        if (op.equals("CREATE_VIEW")) {
+          guardViewName(target);
+        }
         if (c.replaces()) {
           guardWrite(target, "CREATE OR REPLACE", false, asQuery);
         } else if (op.equals("CREATE_INDEX")) {
@@ -123,7 +126,11 @@ public final class StatementGuard {
         }
         String renamed = c.newName();
         if (renamed != null) {
-          guardName(new TableRef(target.catalog(), target.schema(), renamed));
+          TableRef to = new TableRef(target.catalog(), target.schema(), renamed);
+          guardName(to);
+          if (c.entryType().equals("ALTER_VIEW")) {
+            guardViewName(to);
+          }
         }
         return;
       case "CREATE_MACRO":
@@ -184,10 +191,7 @@ public final class StatementGuard {
       throw new QueryRejectedException(
           "'" + name + "' is a read-only system table; " + verb + " on it is not allowed", null);
     }
-    boolean cacheMain =
-        (target.catalog().isEmpty() || target.catalog().equalsIgnoreCase(catalog))
-            && (target.schema().isEmpty() || target.schema().equalsIgnoreCase("main"));
-    if (!cacheMain) {
+    if (!inCacheMain(target)) {
       return; // a table of the client's own schema
     }
     TableState ts = tables.get(name);
@@ -237,6 +241,32 @@ public final class StatementGuard {
   }
 
   /** Refuses creating (or renaming to) a name reserved for system tables and catalogs. */
+  /** True when {@code ref} is in the cache's own catalog and its {@code main} schema. */
+  private boolean inCacheMain(TableRef ref) {
+    return (ref.catalog().isEmpty() || ref.catalog().equalsIgnoreCase(catalog))
+        && (ref.schema().isEmpty() || ref.schema().equalsIgnoreCase("main"));
+  }
+
+  /**
+   * Refuses a SQL view named like a table with window aggregates or a window view, even before that
+   * table exists: those names are Hyprstream's, and the SQL analyser takes them for tables that no
+   * view hides.
+   */
+  private void guardViewName(TableRef view) {
+    String name = view.name();
+    if (inCacheMain(view) && (tables.spec(name) != null || tables.isView(name))) {
+      throw new QueryRejectedException(
+          "'"
+              + name
+              + "' is "
+              + (tables.isView(name)
+                  ? "a window view maintained by Hyprstream"
+                  : "a table with window aggregates")
+              + "; a SQL view cannot take its name",
+          null);
+    }
+  }
+
   private void guardName(TableRef created) {
     if (isSystemCatalog(created.catalog())
         || isSystemSchema(created.schema())

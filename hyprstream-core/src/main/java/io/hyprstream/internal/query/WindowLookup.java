@@ -57,7 +57,10 @@ public final class WindowLookup {
    * The lookup {@code shape} asks for with {@code parameters} bound, or null when it is not one.
    */
   public static @Nullable WindowLookup of(LookupShape shape, List<@Nullable Object> parameters) {
-    String keyColumn = null;
+    String keyColumn = keyColumnOf(shape);
+    if (keyColumn == null) {
+      return null;
+    }
     Object key = null;
     long from = Long.MIN_VALUE;
     long to = Long.MAX_VALUE;
@@ -97,26 +100,17 @@ public final class WindowLookup {
           default:
             return null;
         }
-      } else if (op.equals("=") && keyColumn == null) {
-        keyColumn = term.column();
-        key = value instanceof Number ? (Object) ((Number) value).longValue() : value.toString();
       } else {
-        return null;
+        key = value instanceof Number ? (Object) ((Number) value).longValue() : value.toString();
       }
     }
-    if (keyColumn == null || key == null) {
+    if (key == null) {
       return null;
     }
     String orderBy = shape.orderBy();
-    if (orderBy != null && !orderBy.equalsIgnoreCase("window_start")) {
-      return null;
-    }
     int limit = Integer.MAX_VALUE;
     LookupShape.Value limitValue = shape.limit();
     if (limitValue != null) {
-      if (orderBy == null) {
-        return null; // LIMIT without ORDER BY picks arbitrary rows; DuckDB decides which
-      }
       highestParameter = Math.max(highestParameter, limitValue.parameter());
       Object l = limitValue.resolve(parameters);
       if (!(l instanceof Number) || ((Number) l).longValue() < 0) {
@@ -136,6 +130,34 @@ public final class WindowLookup {
         to,
         orderBy != null && shape.descending(),
         limit);
+  }
+
+  /**
+   * The key column of {@code shape} when it has a lookup's structure, whatever values it is run
+   * with; else null. A lookup's result has its view's schema, so this tells the schema of a
+   * statement before any value is bound.
+   */
+  public static @Nullable String keyColumnOf(LookupShape shape) {
+    String keyColumn = null;
+    for (LookupShape.Term term : shape.terms()) {
+      if (term.column().equalsIgnoreCase("window_start")) {
+        if (!List.of("=", ">=", ">", "<", "<=").contains(term.op())) {
+          return null;
+        }
+      } else if (term.op().equals("=") && keyColumn == null) {
+        keyColumn = term.column();
+      } else {
+        return null;
+      }
+    }
+    String orderBy = shape.orderBy();
+    if (orderBy != null && !orderBy.equalsIgnoreCase("window_start")) {
+      return null;
+    }
+    if (shape.limit() != null && orderBy == null) {
+      return null; // LIMIT without ORDER BY picks arbitrary rows; DuckDB decides which
+    }
+    return keyColumn;
   }
 
   private static @Nullable Instant parseTimestamp(String text) {

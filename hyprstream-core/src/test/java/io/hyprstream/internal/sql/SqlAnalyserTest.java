@@ -293,6 +293,44 @@ final class SqlAnalyserTest {
     assertTrue(String.valueOf(typo.error()).contains("syntax error"), typo.error());
   }
 
+  /**
+   * DuckDB binds a query only to find tables it reads through SQL views; a query naming only tables
+   * that cannot be views (unqualified or in {@code main}) skips that, and anything else is still
+   * bound: a view over such a table is found.
+   */
+  @Test
+  void planTree_isAskedOnlyWhenANamedTableMayBeAView() throws SQLException {
+    try (var st = duckdb.createStatement()) {
+      st.execute("CREATE TABLE nv_metrics (metric_id VARCHAR, timestamp TIMESTAMP)");
+      st.execute("CREATE VIEW nv_view AS SELECT * FROM nv_metrics");
+    }
+    java.util.concurrent.atomic.AtomicInteger plans =
+        new java.util.concurrent.atomic.AtomicInteger();
+    SqlAnalyser counting =
+        new SqlAnalyser(
+            sql -> serialize("SELECT json_serialize_sql(?)", sql),
+            sql -> {
+              plans.incrementAndGet();
+              return serialize(
+                  "SELECT json_serialize_plan(?, skip_null := true, skip_empty := true)", sql);
+            },
+            name -> name.equalsIgnoreCase("nv_metrics"));
+
+    counting.analyse("SELECT * FROM nv_metrics WHERE metric_id = 'a'");
+    counting.analyse("SELECT * FROM main.NV_METRICS m JOIN nv_metrics n USING (metric_id)");
+    assertEquals(0, plans.get());
+
+    StatementAnalysis throughView = counting.analyse("SELECT * FROM nv_view");
+    assertEquals(1, plans.get());
+    assertTrue(
+        throughView.tables().stream().anyMatch(t -> t.names("nv_metrics")),
+        throughView.tables().toString());
+    counting.analyse("SELECT * FROM nv_metrics JOIN nv_view USING (metric_id)");
+    counting.analyse("SELECT * FROM memory.main.nv_metrics");
+    counting.analyse("SELECT * FROM other.nv_metrics");
+    assertEquals(4, plans.get());
+  }
+
   @Test
   void analysis_isKeptPerText() {
     String sql = "SELECT count(*) FROM t WHERE timestamp >= ?";
