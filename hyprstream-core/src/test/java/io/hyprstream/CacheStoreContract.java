@@ -85,6 +85,29 @@ abstract class CacheStoreContract {
     return TestData.rows(store.query(sql, params, allocator));
   }
 
+  /**
+   * The same text asked again answers for the catalog as it is now, whatever the store keeps
+   * between executions (the default store keeps prepared statements): after its table gained a
+   * column, was dropped, and was created again with other types; and with parameters of another
+   * type.
+   */
+  @Test
+  void sameText_answersForTheCatalogAsItIsNow() throws Exception {
+    String sql = "SELECT * FROM kept WHERE a >= ?";
+    store.execute("CREATE TABLE kept (a BIGINT)", List.of());
+    store.execute("INSERT INTO kept VALUES (1), (5)", List.of());
+    assertEquals(List.of(List.of(5L)), rows(sql, 2L));
+    assertEquals(List.of(List.of(1L), List.of(5L)), rows(sql, 0L));
+    store.execute("ALTER TABLE kept ADD COLUMN b VARCHAR DEFAULT 'x'", List.of());
+    assertEquals(List.of(List.of(5L, "x")), rows(sql, 2L));
+    store.execute("DROP TABLE kept", List.of());
+    assertThrows(TableNotFoundException.class, () -> rows(sql, 2L));
+    store.execute("CREATE TABLE kept (a VARCHAR, c DOUBLE)", List.of());
+    store.execute("INSERT INTO kept VALUES ('m', 1.5), ('z', 2.5)", List.of());
+    assertEquals(List.of(List.of("z", 2.5)), rows(sql, "p"));
+    assertEquals(List.of(List.of("m", 1.5), List.of("z", 2.5)), rows(sql, "a"));
+  }
+
   @Test
   void ensureTable_createsThenAddsMissingColumnsAsNullable() {
     assertNull(store.tableSchema("t"), "no such table yet");

@@ -307,30 +307,29 @@ public final class DuckDbCacheStore implements CacheStore {
   @Override
   public ArrowReader query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     DuckDBConnection conn = borrow();
-    PreparedStatement ps = null;
     ResultSet rs = null;
     try {
-      ps = conn.prepareStatement(sql);
+      // A kept statement: DuckDB binds it again itself when the catalog changed since
+      // (CacheStoreContract.sameText_answersForTheCatalogAsItIsNow); one that fails is forgotten.
+      PreparedStatement ps = connections.prepared(conn, sql);
       bind(ps, parameters);
       rs = connections.executeCancellable(ps);
       ArrowReader reader =
           (ArrowReader) ((DuckDBResultSet) rs).arrowExportStream(alloc, RESULT_BATCH_ROWS);
       ResultSet heldRs = rs;
-      PreparedStatement heldPs = ps;
       return new ForwardingReader(
           alloc,
           reader,
           () -> {
             try {
-              heldRs.close();
-              heldPs.close();
+              heldRs.close(); // the statement stays kept for the next execution
             } finally {
               release(conn);
             }
           });
     } catch (SQLException | RuntimeException e) {
       Closeables.closeQuietly(rs);
-      Closeables.closeQuietly(ps);
+      connections.forget(conn, sql);
       release(conn);
       throw rejected(sql, e);
     }
