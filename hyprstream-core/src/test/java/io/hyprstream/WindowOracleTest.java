@@ -31,12 +31,20 @@ final class WindowOracleTest {
 
   /** 10 days of random rows for 60 metrics, ~2% null values, shuffled 10% out of order. */
   private static List<TestData.Row> randomRows(long seed, int count) {
+    return randomRows(seed, count, METRICS, 10);
+  }
+
+  /**
+   * {@code days} days of random rows for {@code metrics} metrics, ~2% null values, shuffled 10% out
+   * of order.
+   */
+  private static List<TestData.Row> randomRows(long seed, int count, int metrics, int days) {
     Random random = new Random(seed);
     long endMicros = TestData.micros(END);
     List<TestData.Row> rows = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      long t = endMicros - (long) (random.nextDouble() * 10 * DAY_MICROS);
-      String id = "m" + random.nextInt(METRICS);
+      long t = endMicros - (long) (random.nextDouble() * days * DAY_MICROS);
+      String id = "m" + random.nextInt(metrics);
       Double v = random.nextInt(50) == 0 ? null : Math.round(random.nextGaussian() * 1000) / 10.0;
       rows.add(new TestData.Row(id, t, v, 0));
     }
@@ -154,6 +162,69 @@ final class WindowOracleTest {
                         + " ORDER BY metric_id, window_start"));
         assertEquals(expected, actual, "metrics_" + w.name() + " with NaN and infinities");
       }
+    }
+  }
+
+  /**
+   * Dense rows: about 9 rows per (metric, 5-minute window) in each batch, so the aggregator sums a
+   * batch per 5-minute pane and merges panes into the larger windows (not one row at a time). Half
+   * the rows are older than the 5-minute retention and reach the larger windows only. The views
+   * equal {@code time_bucket ... GROUP BY}, and the running columns DuckDB's window functions.
+   */
+  @Test
+  void denseRows_panesMergedIntoEveryWindow_matchDuckDb() throws Exception {
+    List<TestData.Row> rows = randomRows(11, 40_000, 8, 2);
+    try (Hyprstream hs =
+        Hyprstream.builder()
+            .allocator(allocator)
+            .clock(fixedClock(END.plusSeconds(60)))
+            .cacheDuration(Duration.ofDays(30))
+            .expiryInterval(Duration.ZERO)
+            .build()) {
+      IngestResult result = ingestAll(hs, rows, 4096);
+      assertEquals(0, result.rowsTooLate());
+      for (WindowSpec w : WindowSpec.DEFAULTS) {
+        String oracle =
+            WindowOracle.timeBucketGroupBy("metrics", w, END.plusSeconds(60).minus(w.retention()));
+        List<List<@Nullable Object>> expected = TestData.rows(hs.query(oracle));
+        List<List<@Nullable Object>> actual =
+            TestData.rows(hs.query(WindowOracle.viewRows("metrics", w)));
+        assertEquals(expected.size(), actual.size(), "window count of metrics_" + w.name());
+        for (int i = 0; i < expected.size(); i++) {
+          WindowOracle.assertRowClose(
+              expected.get(i), actual.get(i), "metrics_" + w.name() + " row " + i);
+        }
+      }
+      String fiveMinutes =
+          "PARTITION BY metric_id, time_bucket(INTERVAL '5 minutes', timestamp) ORDER BY seq"
+              + " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW";
+      // The 5m windows kept: from the one holding now - 1 day (5m's retention) on.
+      long kept = TestData.micros(END.plusSeconds(60).minus(Duration.ofDays(1)));
+      List<List<@Nullable Object>> running =
+          TestData.rows(
+              hs.query(
+                  "SELECT seq, value_running_window_sum, value_running_window_count,"
+                      + " SUM(value) OVER ("
+                      + fiveMinutes
+                      + "), COUNT(value) OVER ("
+                      + fiveMinutes
+                      + "), time_bucket(INTERVAL '5 minutes', timestamp)"
+                      + " >= time_bucket(INTERVAL '5 minutes', make_timestamp("
+                      + kept
+                      + ")) FROM metrics ORDER BY seq"));
+      assertEquals(rows.size(), running.size());
+      long withRunning = 0;
+      for (List<@Nullable Object> r : running) {
+        String where = "row seq=" + r.get(0);
+        if (Boolean.TRUE.equals(r.get(5))) {
+          withRunning++;
+          WindowOracle.assertDoubleClose(r.get(3), r.get(1), 1e-9, where + " running sum");
+          assertEquals(r.get(4), r.get(2), where + " running count");
+        } else {
+          assertEquals(null, r.get(2), where + ": its 5m window is past retention");
+        }
+      }
+      assertTrue(withRunning > rows.size() / 4, "rows inside the 5m retention: " + withRunning);
     }
   }
 

@@ -11,7 +11,6 @@ import io.hyprstream.internal.arrow.Columns;
 import java.nio.ByteOrder;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
@@ -55,6 +54,14 @@ public final class HeapWindowAggregator implements WindowAggregator {
   final long[] sizes;
   private final long[] retentions;
   private final int runningIndex;
+
+  /**
+   * Sums a batch per pane (a window of the smallest size) before its larger windows take it; null
+   * when the sizes are not all multiples of the smallest, or the running columns follow a larger
+   * window, so every row updates every size itself.
+   */
+  private final @Nullable BatchPanes panes;
+
   final KeyDictionary keys = new KeyDictionary();
   private final List<AggregateFunction> functions;
   private final Map<WindowSpec, Schema> viewSchemas = new java.util.HashMap<>();
@@ -93,6 +100,7 @@ public final class HeapWindowAggregator implements WindowAggregator {
       }
     }
     this.runningIndex = running;
+    this.panes = panesFor(sizes, running, spec.valueColumns().size());
     List<AggregateFunction> fs = new ArrayList<>();
     for (AggregateFunction f : AggregateFunction.values()) {
       if (spec.functions().contains(f)) {
@@ -124,6 +132,27 @@ public final class HeapWindowAggregator implements WindowAggregator {
     public WindowAggregator restore(AggregationSpec spec, List<VectorSchemaRoot> state) {
       return restoreState(spec, state);
     }
+  }
+
+  private static @Nullable BatchPanes panesFor(long[] sizes, int runningIndex, int values) {
+    if (sizes.length == 0) {
+      return null;
+    }
+    int smallest = 0;
+    for (int i = 1; i < sizes.length; i++) {
+      if (sizes[i] < sizes[smallest]) {
+        smallest = i;
+      }
+    }
+    for (long size : sizes) {
+      if (size % sizes[smallest] != 0) {
+        return null;
+      }
+    }
+    if (runningIndex >= 0 && sizes[runningIndex] != sizes[smallest]) {
+      return null; // a row's running state would span several panes
+    }
+    return new BatchPanes(sizes[smallest], values);
   }
 
   private static long micros(long seconds) {
@@ -224,27 +253,42 @@ public final class HeapWindowAggregator implements WindowAggregator {
     PartialColumns partials =
         partial ? new PartialColumns(batch, spec.valueColumns().get(0)) : null;
 
-    Float8Vector runSum = null;
-    Float8Vector runAvg = null;
-    BigIntVector runCount = null;
+    RunningColumns run = null;
     if (running != null && runningIndex >= 0) {
-      String v = spec.valueColumns().get(0);
-      runSum = (Float8Vector) Columns.require(running, v + "_running_window_sum");
-      runAvg = (Float8Vector) Columns.require(running, v + "_running_window_avg");
-      runCount = (BigIntVector) Columns.require(running, v + "_running_window_count");
+      run = new RunningColumns(running, spec.valueColumns().get(0));
     }
+    IngestResult result =
+        panes != null && partials == null
+            ? panes.update(states, runningIndex, rows, times, keyIds, valueColumns, valueNulls, run)
+            : updateRowByRow(rows, times, keyIds, valueColumns, valueNulls, partials, run);
+    if (running != null && run != null) {
+      running.setRowCount(rows);
+    }
+    return result;
+  }
 
-    long tooLate = 0;
-    long tooFarAhead = 0;
-    long nullTime = 0;
-    long nullValue = 0;
+  /**
+   * Each row into its window of every size, one by one: for pre-aggregated batches and for window
+   * sizes that do not share a pane.
+   */
+  private IngestResult updateRowByRow(
+      int rows,
+      long[] times,
+      int[] keyIds,
+      double[][] valueColumns,
+      boolean[][] valueNulls,
+      @Nullable PartialColumns partials,
+      @Nullable RunningColumns run) {
+    int w = states.length;
+    int values = spec.valueColumns().size();
+    RowOutcomes outcomes = new RowOutcomes();
     double[] y = new double[values];
     boolean[] present = new boolean[values];
     for (int r = 0; r < rows; r++) {
       long t = times[r];
       int runningSlot = -1;
       if (t == Columns.NULL_TIME) {
-        nullTime++;
+        outcomes.nullTime++;
       } else {
         boolean anyValue = false;
         if (partials == null) {
@@ -287,55 +331,18 @@ public final class HeapWindowAggregator implements WindowAggregator {
             }
           }
         }
-        if (late == w) {
-          tooLate++;
-        } else if (ahead == w || late + ahead == w) {
-          tooFarAhead++;
-        } else if (!anyValue) {
-          nullValue++;
+        outcomes.count(late, ahead, w, anyValue);
+      }
+      if (run != null) {
+        if (runningSlot < 0) {
+          run.setNull(r);
+        } else {
+          WindowState s = states[runningIndex];
+          run.set(r, s.count(runningSlot, 0), s.sum(runningSlot, 0));
         }
       }
-      if (runCount != null) {
-        writeRunning(runningSlot, r, runSum, runAvg, runCount);
-      }
     }
-    if (running != null && runCount != null) {
-      running.setRowCount(rows);
-    }
-    Map<IngestResult.Reason, Long> reasons = new EnumMap<>(IngestResult.Reason.class);
-    reasons.put(IngestResult.Reason.TOO_LATE, tooLate);
-    reasons.put(IngestResult.Reason.TOO_FAR_AHEAD, tooFarAhead);
-    reasons.put(IngestResult.Reason.NULL_TIME, nullTime);
-    reasons.put(IngestResult.Reason.NULL_VALUE, nullValue);
-    return IngestResult.of(rows, reasons);
-  }
-
-  private void writeRunning(
-      int slot,
-      int row,
-      @Nullable Float8Vector sum,
-      @Nullable Float8Vector avg,
-      BigIntVector count) {
-    if (sum == null || avg == null) {
-      return;
-    }
-    if (slot < 0) {
-      sum.setNull(row);
-      avg.setNull(row);
-      count.setNull(row);
-      return;
-    }
-    WindowState s = states[runningIndex];
-    long c = s.count(slot, 0);
-    count.set(row, c);
-    if (c == 0) {
-      sum.setNull(row);
-      avg.setNull(row);
-    } else {
-      double total = s.sum(slot, 0);
-      sum.set(row, total);
-      avg.set(row, total / c);
-    }
+    return outcomes.result(rows);
   }
 
   private int[] keyIds(VectorSchemaRoot batch, int rows) {

@@ -7,9 +7,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * The state of every (key, window) of one window size, in columnar pages of primitive arrays.
  *
- * <p>A slot holds one (key, window): its raw value count, sum, min, max, the sum of x (seconds
- * since the window start) and the co-moments M2 (of value), Cxx and Cxy, per value column. From
- * these come count, sum, avg, min, max, sample stddev and the least-squares slope and intercept;
+ * <p>A slot holds one (key, window): per value column, the {@link Moments} of its raw values, from
+ * which come count, sum, avg, min, max, sample stddev and the least-squares slope and intercept;
  * all of them merge, and none needs the raw rows. Pre-aggregated partial state (count and sum only)
  * is rare and lives in {@link #partials}, so ordinary slots stay small.
  *
@@ -32,17 +31,17 @@ final class WindowState {
   private static final int EMPTY_MIN = Integer.MAX_VALUE;
   private static final int EMPTY_MAX = Integer.MIN_VALUE;
 
-  // One slot's state for one value column is 8 adjacent doubles (one cache line), so an update
-  // touches one line instead of one per field.
-  private static final int STRIDE = 8;
-  private static final int N = 0;
-  private static final int SUM = 1;
-  private static final int MIN = 2;
-  private static final int MAX = 3;
-  private static final int SUM_X = 4;
-  private static final int M2 = 5;
-  private static final int CXX = 6;
-  private static final int CXY = 7;
+  // One slot's state for one value column is 8 adjacent doubles (one cache line, Moments' layout),
+  // so an update touches one line instead of one per field.
+  private static final int STRIDE = Moments.STRIDE;
+  private static final int N = Moments.N;
+  private static final int SUM = Moments.SUM;
+  private static final int MIN = Moments.MIN;
+  private static final int MAX = Moments.MAX;
+  private static final int SUM_X = Moments.SUM_X;
+  private static final int M2 = Moments.M2;
+  private static final int CXX = Moments.CXX;
+  private static final int CXY = Moments.CXY;
 
   final long sizeMicros;
   final int values;
@@ -241,17 +240,7 @@ final class WindowState {
     windowOf[p][o] = window;
     double[] st = state[p];
     for (int v = 0; v < values; v++) {
-      int i = (o * values + v) * STRIDE;
-      st[i + N] = 0;
-      st[i + SUM] = 0;
-      // Ordered as DuckDB orders doubles (Double.compare: NaN above +Inf), so a window's min is
-      // NaN only when all its values are, and its max is NaN as soon as one is.
-      st[i + MIN] = Double.NaN;
-      st[i + MAX] = Double.NEGATIVE_INFINITY;
-      st[i + SUM_X] = 0;
-      st[i + M2] = 0;
-      st[i + CXX] = 0;
-      st[i + CXY] = 0;
+      Moments.clear(st, (o * values + v) * STRIDE);
     }
     live++;
     return s;
@@ -268,35 +257,19 @@ final class WindowState {
   }
 
   /**
-   * Adds value {@code y} observed {@code x} seconds after the window start: Welford/Chan updates of
-   * the co-moments, with the means taken from exact running sums.
+   * Adds value {@code y} observed {@code x} seconds after the window start ({@link Moments#add}).
    */
   void add(int slot, int v, double x, double y) {
-    double[] st = state[slot >>> PAGE_BITS];
-    int i = ((slot & MASK) * values + v) * STRIDE;
-    double k = st[i + N] + 1;
-    st[i + N] = k;
-    double sOld = st[i + SUM];
-    double sNew = sOld + y;
-    st[i + SUM] = sNew;
-    double sxOld = st[i + SUM_X];
-    double sxNew = sxOld + x;
-    st[i + SUM_X] = sxNew;
-    if (Double.compare(y, st[i + MIN]) < 0) {
-      st[i + MIN] = y;
-    }
-    if (Double.compare(y, st[i + MAX]) > 0) {
-      st[i + MAX] = y;
-    }
-    if (k > 1) {
-      double inv = 1.0 / k;
-      double invOld = 1.0 / (k - 1);
-      double meanYNew = sNew * inv;
-      double dx = x - sxOld * invOld;
-      st[i + M2] += (y - sOld * invOld) * (y - meanYNew);
-      st[i + CXX] += dx * (x - sxNew * inv);
-      st[i + CXY] += dx * (y - meanYNew);
-    }
+    Moments.add(state[slot >>> PAGE_BITS], ((slot & MASK) * values + v) * STRIDE, x, y);
+  }
+
+  /**
+   * Merges the state {@code src[offset]} (in {@link Moments}' layout) into {@code slot}'s value
+   * column v; the source's x is measured from {@code xShift} seconds after this window's start.
+   */
+  void merge(int slot, int v, double[] src, int offset, double xShift) {
+    Moments.merge(
+        state[slot >>> PAGE_BITS], ((slot & MASK) * values + v) * STRIDE, src, offset, xShift);
   }
 
   /** Merges pre-aggregated state: {@code count} values summing to {@code total}. */
