@@ -61,6 +61,7 @@ public final class MetricsData {
   private final long rows;
   private final int metrics;
   private final long seed;
+  private final int batchRows;
   private final byte[][] ids;
 
   /** What the generator produced, counted while generating. */
@@ -70,9 +71,18 @@ public final class MetricsData {
   private long maxMicros = Long.MIN_VALUE;
 
   public MetricsData(long rows, int metrics, long seed) {
+    this(rows, metrics, seed, BATCH_ROWS);
+  }
+
+  /** The same rows cut into batches of {@code batchRows} rows (the last one may be shorter). */
+  public MetricsData(long rows, int metrics, long seed, int batchRows) {
+    if (batchRows < 1) {
+      throw new IllegalArgumentException("batch rows must be positive, got " + batchRows);
+    }
     this.rows = rows;
     this.metrics = metrics;
     this.seed = seed;
+    this.batchRows = batchRows;
     this.ids = new byte[metrics][];
     for (int m = 0; m < metrics; m++) {
       ids[m] = metricId(m).getBytes(StandardCharsets.UTF_8);
@@ -99,6 +109,11 @@ public final class MetricsData {
 
   public int metrics() {
     return metrics;
+  }
+
+  /** Rows per batch (the last batch may hold fewer). */
+  public int batchRows() {
+    return batchRows;
   }
 
   public long rows() {
@@ -130,8 +145,8 @@ public final class MetricsData {
     outOfOrderRows = 0;
     List<VectorSchemaRoot> out = new ArrayList<>();
     try {
-      for (long first = 0; first < rows; first += BATCH_ROWS) {
-        int n = (int) Math.min(BATCH_ROWS, rows - first);
+      for (long first = 0; first < rows; first += batchRows) {
+        int n = (int) Math.min(batchRows, rows - first);
         VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
         out.add(root);
         VarCharVector id = (VarCharVector) root.getVector(0);

@@ -146,6 +146,49 @@ public final class RunEnv {
     }
   }
 
+  /** CPU time this JVM's process has used so far (every thread, native ones included), ns. */
+  public static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  /**
+   * CPU time (user + system) that the processes {@code select} accepts have used so far, read from
+   * {@code /proc/<pid>/stat}; 0 where /proc is unreadable. Its resolution is the kernel's clock
+   * tick (10 ms at the usual 100 Hz).
+   */
+  public static long cpuNanosOf(java.util.function.LongPredicate select) {
+    long ticks = 0;
+    try (var dirs = Files.list(Path.of("/proc"))) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        String name = dir.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit) || !select.test(Long.parseLong(name))) {
+          continue;
+        }
+        try {
+          String stat = Files.readString(dir.resolve("stat"));
+          // Fields after the command name, which is in parentheses and may hold spaces.
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+        } catch (IOException | RuntimeException e) {
+          // The process ended meanwhile.
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+  }
+
+  /** The command name ({@code /proc/<pid>/comm}) of process {@code pid}, or "". */
+  public static String commandOf(long pid) {
+    try {
+      return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).trim();
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
+  }
+
   /** Heap bytes in use now. */
   public static long heapUsed() {
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();

@@ -18,6 +18,10 @@ final class Column {
   boolean sharesIngest;
 
   double w1RowsPerSecond;
+
+  /** CPU time of W1 per row, ns: this JVM's process plus the system's own server processes. */
+  double w1CpuNanosPerRow;
+
   @Nullable Stats w2;
   @Nullable Stats w3;
   long w3FirstNanos;

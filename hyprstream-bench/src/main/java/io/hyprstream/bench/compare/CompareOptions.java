@@ -1,6 +1,7 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.bench.BenchArgs;
+import io.hyprstream.bench.MetricsData;
 import io.hyprstream.bench.RunEnv;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,6 +21,10 @@ public final class CompareOptions {
   long rows = 10_000_000L;
   int metrics = 1000;
   long seed = 42;
+
+  /** Rows per Arrow batch of the generated data (every system ingests the same batches). */
+  int batchRows = MetricsData.BATCH_ROWS;
+
   int w2Runs = 1000;
   int w2Warmup = 500;
 
@@ -74,6 +79,7 @@ public final class CompareOptions {
                 "--rows",
                 "--metrics",
                 "--seed",
+                "--batch-rows",
                 "--w2-runs",
                 "--w3-runs",
                 "--w4-rounds",
@@ -93,6 +99,7 @@ public final class CompareOptions {
     o.rows = a.longValue("--rows", o.rows);
     o.metrics = a.intValue("--metrics", o.metrics);
     o.seed = a.longValue("--seed", o.seed);
+    o.batchRows = a.intValue("--batch-rows", o.batchRows);
     o.w2Runs = a.intValue("--w2-runs", o.w2Runs);
     o.w3Runs = a.intValue("--w3-runs", o.w3Runs);
     o.w4Rounds = a.intValue("--w4-rounds", o.w4Rounds);
@@ -109,6 +116,10 @@ public final class CompareOptions {
     }
     if (o.metrics < 1 || o.metrics > 10_000) {
       throw new IllegalArgumentException("--metrics must be between 1 and 10000, got " + o.metrics);
+    }
+    if (o.batchRows < 1 || o.batchRows > (1 << 20)) {
+      throw new IllegalArgumentException(
+          "--batch-rows must be between 1 and 1048576, got " + o.batchRows);
     }
     return o;
   }

@@ -77,6 +77,12 @@ final class CompareReport {
             true,
             c -> c.w1RowsPerSecond / 1e6),
         new Figure(
+            "W1 CPU time per row, ns (lower is better; every core and server process counted)",
+            false,
+            "ns",
+            true,
+            c -> c.w1CpuNanosPerRow),
+        new Figure(
             "W2 last 24 hourly windows of one metric, p50 ms",
             false,
             "ms",
@@ -173,7 +179,7 @@ final class CompareReport {
                 data.outOfOrderRows(),
                 100.0 * data.outOfOrderRows() / data.rows(),
                 MetricsData.MAX_LATENESS.toMinutes(),
-                MetricsData.BATCH_ROWS,
+                data.batchRows(),
                 options.seed))
         .append(" |\n");
     md.append("| Runs | ")

@@ -77,7 +77,8 @@ public final class CompareRunner {
     long t0 = System.nanoTime();
     started = RunEnv.nowUtc();
     loadAtStart = RunEnv.loadAverage();
-    MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
+    MetricsData data =
+        new MetricsData(options.rows, options.metrics, options.seed, options.batchRows);
     try (BufferAllocator dataAlloc = root.newChildAllocator("data", 0, Long.MAX_VALUE)) {
       List<VectorSchemaRoot> batches = data.batches(dataAlloc);
       try {
@@ -228,11 +229,16 @@ public final class CompareRunner {
       log("%s: %s", first.label, first.version);
 
       // W1
+      long cpu0 = RunEnv.processCpuNanos() + peer.otherProcessCpuNanos();
       long t0 = System.nanoTime();
       peer.ingest(batches);
       long t1 = System.nanoTime();
+      double cpuPerRow =
+          (RunEnv.processCpuNanos() + peer.otherProcessCpuNanos() - cpu0) / (double) data.rows();
       double rate = data.rows() / ((t1 - t0) / 1e9);
-      log("%s W1: %s (%.1f s)", name, RunEnv.fmtRate(rate), (t1 - t0) / 1e9);
+      log(
+          "%s W1: %s (%.1f s), %.0f ns CPU per row",
+          name, RunEnv.fmtRate(rate), (t1 - t0) / 1e9, cpuPerRow);
       if (!peer.ingestNote().isEmpty()) {
         notes.add(peer.ingestNote());
       }
@@ -244,6 +250,7 @@ public final class CompareRunner {
       log("%s W5: heap +%,d B, native %,d B", name, heap, nat);
       for (Column c : mine) {
         c.w1RowsPerSecond = rate;
+        c.w1CpuNanosPerRow = cpuPerRow;
         c.w5HeapBytes = heap;
         c.w5NativeBytes = nat;
         c.memoryNote = peer.memoryNote();

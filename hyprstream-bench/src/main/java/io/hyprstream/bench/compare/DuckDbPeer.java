@@ -77,7 +77,7 @@ final class DuckDbPeer implements Peer {
         + " zone maps over insertion order, which here is nearly time order); ingest:"
         + " `registerArrowStream` + `INSERT ... SELECT`, "
         + GROUP
-        + " batches (1 Mi rows) per statement; W4 one statement per 100-row batch. Queries:"
+        + " of the data's batches per statement; W4 one statement per 100-row batch. Queries:"
         + " prepared statements, `time_bucket` + `GROUP BY`; W2 bounded to the last 24 hours"
         + " (`timestamp >= end - 24h`) so zone maps prune.";
   }

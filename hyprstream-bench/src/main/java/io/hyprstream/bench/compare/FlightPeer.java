@@ -89,7 +89,7 @@ final class FlightPeer implements Peer {
   @Override
   public String settings() {
     return "`HyprstreamServer` on 127.0.0.1 (port 0) in the same JVM, plaintext gRPC; client:"
-        + " Arrow `FlightClient` `DoPut` of the 64 Ki-row batches (W1) and of the 100-row batch"
+        + " Arrow `FlightClient` `DoPut` of the data's batches (W1) and of the 100-row batch"
         + " (W4); W2 and W4 by `FlightSqlClient` prepared statements (prepared once, the metric id"
         + " bound: DoPut, GetFlightInfo, DoGet per query), W3 by `FlightSqlClient.execute`"
         + " (GetFlightInfo, DoGet). Server instance configured as in-process: "

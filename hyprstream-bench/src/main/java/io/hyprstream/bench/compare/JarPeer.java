@@ -255,7 +255,7 @@ final class JarPeer implements Peer {
             : "JVM options `" + String.join(" ", jvmOptions) + "`")
         + ", arguments `"
         + String.join(" ", SERVER_ARGS)
-        + "`; client: Arrow `FlightClient` `DoPut` of the 64 Ki-row batches (W1) and of the"
+        + "`; client: Arrow `FlightClient` `DoPut` of the data's batches (W1) and of the"
         + " 100-row batch (W4); W2 to W4 through the Flight SQL JDBC driver (its own jar, its own"
         + " class loader), mode Statement: the metric id as a literal in a plain `Statement`;"
         + " mode PreparedStatement: prepared once, the metric id bound; W3 a plain `Statement` in"
@@ -432,6 +432,12 @@ final class JarPeer implements Peer {
     try (var files = Files.walk(workDir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
+  }
+
+  @Override
+  public long otherProcessCpuNanos() {
+    long pid = server.pid();
+    return RunEnv.cpuNanosOf(p -> p == pid);
   }
 
   @Override

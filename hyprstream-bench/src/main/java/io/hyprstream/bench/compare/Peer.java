@@ -30,6 +30,14 @@ interface Peer extends AutoCloseable {
   /** W1: stores every batch; returns when all rows (and any maintained windows) are queryable. */
   void ingest(List<VectorSchemaRoot> batches) throws Exception;
 
+  /**
+   * CPU time used so far by the system's processes other than this JVM (a server process), ns; 0
+   * when it runs in this JVM. W1's CPU figure adds its change to this JVM's.
+   */
+  default long otherProcessCpuNanos() {
+    return 0;
+  }
+
   /** Anything about the ingest just done worth a note (phases, sizes), or "". */
   default String ingestNote() {
     return "";

@@ -1,5 +1,6 @@
 package io.hyprstream.bench.compare;
 
+import io.hyprstream.bench.RunEnv;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -118,7 +119,7 @@ final class PostgresPeer implements Peer {
         + "); logged table `"
         + TABLE
         + "(metric_id text, ts timestamp, value double precision)`; ingest: one binary `COPY"
-        + " FROM STDIN` per 64 Ki-row batch through pgjdbc's `CopyManager`, then `CREATE INDEX ON"
+        + " FROM STDIN` per batch of the data through pgjdbc's `CopyManager`, then `CREATE INDEX ON"
         + " (metric_id, ts)` and `ANALYZE` (both inside W1's time); W4 one `COPY` per 100-row batch"
         + " into the indexed table. Queries: prepared statements, `date_bin` + `GROUP BY`; W2"
         + " bounded to the last 24 hours (`ts >= end - 24h`) so the index range applies; W3 read"
@@ -255,6 +256,12 @@ final class PostgresPeer implements Peer {
       rs.next();
       return rs.getLong(1);
     }
+  }
+
+  /** Every PostgreSQL server process on this machine: the postmaster, its backends and workers. */
+  @Override
+  public long otherProcessCpuNanos() {
+    return RunEnv.cpuNanosOf(pid -> RunEnv.commandOf(pid).equals("postgres"));
   }
 
   @Override

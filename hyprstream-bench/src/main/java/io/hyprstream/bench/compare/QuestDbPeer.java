@@ -128,7 +128,7 @@ final class QuestDbPeer implements Peer {
         + " timestamp TIMESTAMP, value DOUBLE) TIMESTAMP(timestamp) PARTITION BY DAY` (designated"
         + " timestamp, daily partitions, indexed symbol key: QuestDB's schema advice); incremental"
         + " materialized views `metrics_5m`, `metrics_1h` (`SAMPLE BY` with count/sum). Ingest:"
-        + " embedded `WalWriter`, one commit per 64 Ki-row batch; W1 ends when the WAL is applied"
+        + " embedded `WalWriter`, one commit per batch of the data; W1 ends when the WAL is applied"
         + " and both views hold every row. Queries compiled once, run with bind variables; W2"
         + " bounded to the last 24 hours.";
   }
