@@ -63,6 +63,12 @@ public final class HeapWindowAggregator implements WindowAggregator {
   private final @Nullable BatchPanes panes;
 
   final KeyDictionary keys = new KeyDictionary();
+
+  // A batch's columns read as primitive arrays, reused from batch to batch (grown, never shrunk)
+  // so an update allocates next to nothing.
+  private long[] times = new long[0];
+  private int[] keyIds = new int[0];
+  private double[][] values = new double[0][];
   private final List<AggregateFunction> functions;
   private final Map<WindowSpec, Schema> viewSchemas = new java.util.HashMap<>();
 
@@ -239,15 +245,19 @@ public final class HeapWindowAggregator implements WindowAggregator {
     }
 
     FieldVector timeVector = Columns.require(batch, spec.timeColumn());
-    long[] times = Columns.eventMicros(timeVector, rows, spec.epochUnit());
-    int[] keyIds = keyIds(batch, rows);
+    if (times.length < rows) {
+      times = new long[rows];
+      keyIds = new int[rows];
+      values = new double[spec.valueColumns().size()][rows];
+    }
+    long[] times = Columns.eventMicros(timeVector, rows, spec.epochUnit(), this.times);
+    int[] keyIds = keyIds(batch, rows, this.keyIds);
     boolean partial = spec.isPreAggregated(batch.getSchema());
-    int values = spec.valueColumns().size();
-    double[][] valueColumns = new double[partial ? 0 : values][];
+    double[][] valueColumns = partial ? new double[0][] : this.values;
     boolean[][] valueNulls = new boolean[valueColumns.length][];
     for (int v = 0; v < valueColumns.length; v++) {
       FieldVector vector = Columns.require(batch, spec.valueColumns().get(v));
-      valueColumns[v] = doubles(vector, rows);
+      doubles(vector, rows, valueColumns[v]);
       valueNulls[v] = nulls(vector, rows);
     }
     PartialColumns partials =
@@ -345,11 +355,11 @@ public final class HeapWindowAggregator implements WindowAggregator {
     return outcomes.result(rows);
   }
 
-  private int[] keyIds(VectorSchemaRoot batch, int rows) {
-    int[] ids = new int[rows];
+  /** The key ids of the batch's first {@code rows} rows, written into {@code ids}. */
+  private int[] keyIds(VectorSchemaRoot batch, int rows, int[] ids) {
     if (keyFields.isEmpty()) {
       int id = keys.idOf(new FieldVector[0], 0);
-      java.util.Arrays.fill(ids, id);
+      java.util.Arrays.fill(ids, 0, rows, id);
       return ids;
     }
     FieldVector[] cols = new FieldVector[keyFields.size()];
@@ -366,17 +376,19 @@ public final class HeapWindowAggregator implements WindowAggregator {
     return ids;
   }
 
-  /** A numeric column's values as doubles (undefined where null), read in bulk for float64. */
-  private static double[] doubles(FieldVector vector, int rows) {
-    double[] out = new double[rows];
+  /**
+   * A numeric column's values as doubles (undefined where null) into {@code out}, read in bulk for
+   * float64.
+   */
+  private static void doubles(FieldVector vector, int rows, double[] out) {
     if (vector instanceof Float8Vector) {
       vector
           .getDataBuffer()
           .nioBuffer(0, rows * 8)
           .order(ByteOrder.LITTLE_ENDIAN)
           .asDoubleBuffer()
-          .get(out);
-      return out;
+          .get(out, 0, rows);
+      return;
     }
     double[] one = new double[1];
     for (int r = 0; r < rows; r++) {
@@ -384,7 +396,6 @@ public final class HeapWindowAggregator implements WindowAggregator {
         out[r] = one[0];
       }
     }
-    return out;
   }
 
   /** Which rows of {@code vector} are null, or null when none is. */

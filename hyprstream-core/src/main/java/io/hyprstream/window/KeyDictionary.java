@@ -27,6 +27,10 @@ final class KeyDictionary {
   private int[] utf8Hashes = new int[64];
   private int utf8Size;
 
+  // A batch's offsets and bytes copied to the heap, reused from batch to batch.
+  private int[] offsetScratch = new int[0];
+  private byte[] byteScratch = new byte[0];
+
   int size() {
     return keys.size();
   }
@@ -51,11 +55,22 @@ final class KeyDictionary {
       return;
     }
     ArrowBuf offsets = vector.getOffsetBuffer();
-    int[] offs = new int[rows + 1];
-    offsets.nioBuffer(0, (rows + 1) * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(offs);
+    if (offsetScratch.length < rows + 1) {
+      offsetScratch = new int[rows + 1];
+    }
+    int[] offs = offsetScratch;
+    offsets
+        .nioBuffer(0, (rows + 1) * 4)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .asIntBuffer()
+        .get(offs, 0, rows + 1);
     int base = offs[0];
-    byte[] bytes = new byte[offs[rows] - base];
-    vector.getDataBuffer().getBytes(base, bytes);
+    int length = offs[rows] - base;
+    if (byteScratch.length < length) {
+      byteScratch = new byte[Math.max(length, byteScratch.length * 2)];
+    }
+    byte[] bytes = byteScratch;
+    vector.getDataBuffer().getBytes(base, bytes, 0, length);
     for (int r = 0; r < rows; r++) {
       out[r] = idOfUtf8(bytes, offs[r] - base, offs[r + 1] - base);
     }

@@ -58,14 +58,21 @@ public final class Columns {
    * epoch microseconds; {@link #NULL_TIME} where null.
    */
   public static long[] eventMicros(FieldVector vector, int rows, ChronoUnit epochUnit) {
-    long[] out = new long[rows];
+    return eventMicros(vector, rows, epochUnit, new long[rows]);
+  }
+
+  /**
+   * As {@link #eventMicros(FieldVector, int, ChronoUnit)}, into the first {@code rows} entries of
+   * {@code out} (at least that long), so a caller that ingests batch after batch reuses one array.
+   */
+  public static long[] eventMicros(FieldVector vector, int rows, ChronoUnit epochUnit, long[] out) {
     if (vector instanceof TimeStampMicroVector && vector.getNullCount() == 0) {
       vector
           .getDataBuffer()
           .nioBuffer(0, rows * 8)
           .order(ByteOrder.LITTLE_ENDIAN)
           .asLongBuffer()
-          .get(out);
+          .get(out, 0, rows);
       return out;
     }
     if (vector instanceof TimeStampMicroVector) {

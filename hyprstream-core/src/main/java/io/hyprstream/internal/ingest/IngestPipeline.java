@@ -306,10 +306,11 @@ public final class IngestPipeline {
   private void countHot(TableState ts, VectorSchemaRoot stored) {
     String column = tables.timeColumnOf(ts);
     FieldVector time = column == null ? null : Columns.vector(stored, column);
+    int rows = stored.getRowCount();
     long[] micros =
         time == null
             ? null
-            : Columns.eventMicros(time, stored.getRowCount(), Tables.epochUnitOf(ts));
+            : Columns.eventMicros(time, rows, Tables.epochUnitOf(ts), ts.storedTimes(rows));
     hotSet.stored(Tables.key(ts.name), micros, stored.getRowCount(), bufferBytes(stored));
   }
 

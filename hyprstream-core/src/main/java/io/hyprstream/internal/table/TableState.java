@@ -36,6 +36,10 @@ public final class TableState {
   public final List<VectorSchemaRoot> pending = new ArrayList<>();
   public long pendingRows;
   public long pendingSince;
+
+  /** A stored batch's event times for the hot-set count: reused, under {@link #lock}. */
+  private long[] storedTimes = new long[0];
+
   public @Nullable Schema schema;
   public @Nullable WindowAggregator aggregator;
   public IngestResult lastResult = IngestResult.of(0);
@@ -196,6 +200,16 @@ public final class TableState {
       cache.ensureTable(spec().viewName(w), restored.viewSchema(w));
     }
     this.aggregator = restored;
+  }
+
+  /**
+   * An array of at least {@code rows} longs for a batch's event times; call under {@link #lock}.
+   */
+  public long[] storedTimes(int rows) {
+    if (storedTimes.length < rows) {
+      storedTimes = new long[rows];
+    }
+    return storedTimes;
   }
 
   /** Updates the windows with {@code batch} and returns its stored form; takes {@code batch}. */
