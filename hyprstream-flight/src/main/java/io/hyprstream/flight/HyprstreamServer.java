@@ -3,6 +3,7 @@ package io.hyprstream.flight;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.internal.AccessControl;
 import io.hyprstream.flight.internal.CacheMetrics;
+import io.hyprstream.flight.internal.CallTimer;
 import io.hyprstream.flight.internal.EngineMetrics;
 import io.hyprstream.flight.internal.FrontEnd;
 import io.hyprstream.flight.internal.ServerMetrics;
@@ -345,6 +346,9 @@ public final class HyprstreamServer implements AutoCloseable {
         }
         if (authenticator != null) {
           fb.headerAuthenticator(authenticator);
+        }
+        if (meterRegistry != null) {
+          fb.middleware(CallTimer.KEY, CallTimer.factory(meterRegistry));
         }
         server = fb.build();
       } catch (IOException | RuntimeException e) {

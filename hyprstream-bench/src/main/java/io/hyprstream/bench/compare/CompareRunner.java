@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.arrow.memory.BufferAllocator;
@@ -282,7 +283,11 @@ public final class CompareRunner {
     SplittableRandom rng = new SplittableRandom(options.seed * 31 + 2);
     int total = warmup + options.w2Runs;
     long[] nanos = new long[options.w2Runs];
+    Map<String, double[]> serverBefore = Map.of();
     for (int i = 0; i < total; i++) {
+      if (i == warmup) {
+        serverBefore = peer.serverCallTimes();
+      }
       int m = rng.nextInt(data.metrics());
       String id = MetricsData.metricId(m);
       long s = System.nanoTime();
@@ -299,6 +304,42 @@ public final class CompareRunner {
     }
     c.w2 = new Stats(nanos);
     log("%s W2: %s", c.label, c.w2.summary());
+    String share = serverShare(serverBefore, peer.serverCallTimes(), options.w2Runs);
+    if (!share.isEmpty()) {
+      notes.add(c.label + ", W2 time inside the server per lookup (its own timers): " + share);
+      log("%s W2 server side: %s", c.label, share);
+    }
+  }
+
+  /**
+   * Per call kind, the server's mean time per W2 lookup between two readings of its timers, and
+   * their sum: the part of a lookup's round trip spent inside the server.
+   */
+  static String serverShare(Map<String, double[]> before, Map<String, double[]> after, int runs) {
+    StringBuilder out = new StringBuilder();
+    double total = 0;
+    for (Map.Entry<String, double[]> e : after.entrySet()) {
+      double[] b = before.getOrDefault(e.getKey(), new double[2]);
+      double calls = e.getValue()[0] - b[0];
+      if (calls < 1) {
+        continue;
+      }
+      double seconds = e.getValue()[1] - b[1];
+      total += seconds;
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "%s%s %.0f calls, %.3f ms each",
+              out.length() == 0 ? "" : "; ",
+              e.getKey(),
+              calls,
+              seconds * 1e3 / calls));
+    }
+    if (out.length() == 0) {
+      return "";
+    }
+    return out.append(String.format(Locale.ROOT, "; in all %.3f ms per lookup", total * 1e3 / runs))
+        .toString();
   }
 
   private void w3(Peer peer, String mode, Column c, WindowGrid oracle) throws Exception {

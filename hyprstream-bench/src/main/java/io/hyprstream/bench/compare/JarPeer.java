@@ -87,6 +87,7 @@ final class JarPeer implements Peer {
   private final Path serverJar;
   private final Path workDir;
   private final Process server;
+  private final int httpPort;
   private final StringBuilder serverOutput = new StringBuilder();
   private final BufferAllocator allocator;
   private final FlightClient flight;
@@ -127,6 +128,10 @@ final class JarPeer implements Peer {
       command.add("-jar");
       command.add(this.serverJar.toString());
       command.addAll(SERVER_ARGS);
+      // Our own free port instead of --http-port 0: at --log-level warn the server does not say
+      // which port it bound, and /metrics is where its per-call times are read.
+      httpPort = freePort();
+      command.set(command.indexOf("--http-port") + 1, Integer.toString(httpPort));
       server =
           new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true).start();
       opened.add(this::stopServer);
@@ -432,6 +437,39 @@ final class JarPeer implements Peer {
     try (var files = Files.walk(workDir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
+  }
+
+  private static int freePort() throws IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /**
+   * The server's own time per Flight method so far ({@code hyprstream_flight_call_seconds} on its
+   * /metrics): method to {count, seconds}.
+   */
+  @Override
+  public Map<String, double[]> serverCallTimes() throws Exception {
+    java.net.http.HttpResponse<String> r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + httpPort + "/metrics"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    Map<String, double[]> out = new java.util.TreeMap<>();
+    for (String line : r.body().split("\n")) {
+      boolean count = line.startsWith("hyprstream_flight_call_seconds_count{");
+      if (!count && !line.startsWith("hyprstream_flight_call_seconds_sum{")) {
+        continue;
+      }
+      int at = line.indexOf("method=\"") + "method=\"".length();
+      String method = line.substring(at, line.indexOf('"', at));
+      double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      out.computeIfAbsent(method, m -> new double[2])[count ? 0 : 1] = value;
+    }
+    return out;
   }
 
   @Override

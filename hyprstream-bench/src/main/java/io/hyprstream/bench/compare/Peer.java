@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
 /**
@@ -36,6 +37,14 @@ interface Peer extends AutoCloseable {
    */
   default long otherProcessCpuNanos() {
     return 0;
+  }
+
+  /**
+   * A server's own time per call kind so far (method to {count, seconds}), read from the server;
+   * empty when the system has no such figure. W2 reports the difference across its timed runs.
+   */
+  default Map<String, double[]> serverCallTimes() throws Exception {
+    return Map.of();
   }
 
   /** Anything about the ingest just done worth a note (phases, sizes), or "". */
