@@ -146,6 +146,7 @@ final class CoreRunner {
       RunEnv.gc();
       long heapBefore = RunEnv.heapUsed();
       IngestResult total = IngestResult.of(0);
+      CpuTimes cpu0 = CpuTimes.now();
       long t0 = System.nanoTime();
       for (VectorSchemaRoot b : batches) {
         total = total.plus(hs.ingest(Hyprstream.METRICS_TABLE, b));
@@ -153,6 +154,7 @@ final class CoreRunner {
       long t1 = System.nanoTime();
       long stored = count(hs, "SELECT count(*) FROM metrics");
       long t2 = System.nanoTime();
+      CpuTimes cpu1 = CpuTimes.now();
       long rows = data.rows();
       if (stored != rows) {
         throw new IllegalStateException("metrics holds " + stored + " rows, expected " + rows);
@@ -176,8 +178,9 @@ final class CoreRunner {
           Instant.ofEpochSecond(Math.floorDiv(cutoffSeconds, fiveMinutes) * fiveMinutes);
       long olderThan5m = MetricsData.rowsBefore(batches, cutoff5m);
 
-      double plainGrouped = plainDuckDb(root, batches, 16);
-      double plainSingle = plainDuckDb(root, batches, 1);
+      double[] plainCpu = new double[1];
+      double plainGrouped = plainDuckDb(root, batches, 16, plainCpu);
+      double plainSingle = plainDuckDb(root, batches, 1, new double[1]);
       log(
           "plain DuckDB: %,.0f rows/s (16 batches per append), %,.0f (1 per append)",
           plainGrouped, plainSingle);
@@ -198,6 +201,13 @@ final class CoreRunner {
               "ratio %.2f / %.2f (vs 16 / vs 1)",
               withFlush / plainGrouped,
               withFlush / plainSingle),
+          "",
+          null);
+      row(
+          "CPU time per ingested row, ns (every thread of the process)",
+          String.format(Locale.ROOT, "%.0f", cpu1.processPerRow(cpu0, rows)),
+          String.format(Locale.ROOT, "plain DuckDB append, 16 batches/INSERT: %.0f", plainCpu[0]),
+          "of it: " + cpu1.breakdown(cpu0, rows),
           "",
           null);
 
@@ -360,7 +370,7 @@ final class CoreRunner {
           }
         }
       }
-      plainDuckDb(root, batches.subList(0, n), 16);
+      plainDuckDb(root, batches.subList(0, n), 16, new double[1]);
       log("warm-up round %d: %.1f s", round + 1, (System.nanoTime() - t0) / 1e9);
     }
   }
@@ -369,13 +379,19 @@ final class CoreRunner {
    * Appends {@code batches} to a plain DuckDB table through the cache store's Arrow path, {@code
    * group} batches per INSERT; returns rows/s.
    */
-  private double plainDuckDb(BufferAllocator root, List<VectorSchemaRoot> batches, int group) {
+  /**
+   * DuckDB alone appending the batches, {@code group} per statement: rows/s; the process's CPU time
+   * per row goes to {@code cpuPerRow[0]}.
+   */
+  private double plainDuckDb(
+      BufferAllocator root, List<VectorSchemaRoot> batches, int group, double[] cpuPerRow) {
     RunEnv.gc();
     long rows = 0;
     long elapsed;
     try (BufferAllocator a = root.newChildAllocator("plain", 0, Long.MAX_VALUE);
         DuckDbCacheStore store = DuckDbCacheStore.open(null, a)) {
       store.ensureTable("plain", MetricsData.SCHEMA);
+      CpuTimes cpu0 = CpuTimes.now();
       long t0 = System.nanoTime();
       for (int i = 0; i < batches.size(); i += group) {
         List<VectorSchemaRoot> shares = new ArrayList<>(group);
@@ -386,6 +402,7 @@ final class CoreRunner {
         store.append("plain", shares); // takes the shares
       }
       elapsed = System.nanoTime() - t0;
+      cpuPerRow[0] = CpuTimes.now().processPerRow(cpu0, rows);
       try (ArrowReader r = store.query("SELECT count(*) FROM plain", a)) {
         long stored = Arrows.readLong(r);
         if (stored != rows) {
