@@ -62,6 +62,34 @@ final class WindowOracleTest {
     return out;
   }
 
+  /**
+   * Asserts that view {@code w} of {@code metrics} equals DuckDB's {@code time_bucket ... GROUP BY}
+   * over the raw rows within its retention; returns the number of windows.
+   */
+  private static int assertViewEqualsOracle(Hyprstream hs, WindowSpec w) throws Exception {
+    String oracle =
+        WindowOracle.timeBucketGroupBy("metrics", w, END.plusSeconds(60).minus(w.retention()));
+    List<List<@Nullable Object>> expected = TestData.rows(hs.query(oracle));
+    List<List<@Nullable Object>> actual =
+        TestData.rows(hs.query(WindowOracle.viewRows("metrics", w)));
+    assertEquals(expected.size(), actual.size(), "window count of metrics_" + w.name());
+    for (int i = 0; i < expected.size(); i++) {
+      WindowOracle.assertRowClose(
+          expected.get(i), actual.get(i), "metrics_" + w.name() + " row " + i);
+    }
+    return expected.size();
+  }
+
+  /** An instance one minute after {@link #END}, caching 30 days, without expiry. */
+  private Hyprstream thirtyDayInstance() {
+    return Hyprstream.builder()
+        .allocator(allocator)
+        .clock(fixedClock(END.plusSeconds(60)))
+        .cacheDuration(Duration.ofDays(30))
+        .expiryInterval(Duration.ZERO)
+        .build();
+  }
+
   private IngestResult ingestAll(Hyprstream hs, List<TestData.Row> rows, int batchRows) {
     IngestResult total = IngestResult.of(0);
     for (int from = 0; from < rows.size(); from += batchRows) {
@@ -87,29 +115,14 @@ final class WindowOracleTest {
   @Test
   void windowViews_matchTimeBucketGroupByOverRawRows() throws Exception {
     List<TestData.Row> rows = randomRows(42, 60_000);
-    try (Hyprstream hs =
-        Hyprstream.builder()
-            .allocator(allocator)
-            .clock(fixedClock(END.plusSeconds(60)))
-            .cacheDuration(Duration.ofDays(30))
-            .expiryInterval(Duration.ZERO)
-            .build()) {
+    try (Hyprstream hs = thirtyDayInstance()) {
       IngestResult result = ingestAll(hs, rows, 4096);
       assertEquals(rows.size(), result.rowsAccepted());
       assertEquals(0, result.rowsTooLate(), "every row is inside the 1w window's retention");
 
       for (WindowSpec w : WindowSpec.DEFAULTS) {
-        String oracle =
-            WindowOracle.timeBucketGroupBy("metrics", w, END.plusSeconds(60).minus(w.retention()));
-        String view = WindowOracle.viewRows("metrics", w);
-        List<List<@Nullable Object>> expected = TestData.rows(hs.query(oracle));
-        List<List<@Nullable Object>> actual = TestData.rows(hs.query(view));
-        assertTrue(expected.size() > METRICS, "oracle found windows for " + w.name());
-        assertEquals(expected.size(), actual.size(), "window count of metrics_" + w.name());
-        for (int i = 0; i < expected.size(); i++) {
-          WindowOracle.assertRowClose(
-              expected.get(i), actual.get(i), "metrics_" + w.name() + " row " + i);
-        }
+        int windows = assertViewEqualsOracle(hs, w);
+        assertTrue(windows > METRICS, "oracle found windows for " + w.name());
         List<List<@Nullable Object>> ends =
             TestData.rows(
                 hs.query(
@@ -136,13 +149,7 @@ final class WindowOracleTest {
       Double v = i % 6 < 3 && i % 7 == 0 ? special[i % 6] : (double) (i % 13);
       rows.add(new TestData.Row(id, endMicros - (600 - i) * 1_000_000L, v, i));
     }
-    try (Hyprstream hs =
-        Hyprstream.builder()
-            .allocator(allocator)
-            .clock(fixedClock(END.plusSeconds(60)))
-            .cacheDuration(Duration.ofDays(30))
-            .expiryInterval(Duration.ZERO)
-            .build()) {
+    try (Hyprstream hs = thirtyDayInstance()) {
       ingestAll(hs, rows, 100);
       for (WindowSpec w : WindowSpec.DEFAULTS) {
         String bucket = "time_bucket(" + WindowOracle.interval(w) + ", timestamp)";
@@ -174,26 +181,11 @@ final class WindowOracleTest {
   @Test
   void denseRows_panesMergedIntoEveryWindow_matchDuckDb() throws Exception {
     List<TestData.Row> rows = randomRows(11, 40_000, 8, 2);
-    try (Hyprstream hs =
-        Hyprstream.builder()
-            .allocator(allocator)
-            .clock(fixedClock(END.plusSeconds(60)))
-            .cacheDuration(Duration.ofDays(30))
-            .expiryInterval(Duration.ZERO)
-            .build()) {
+    try (Hyprstream hs = thirtyDayInstance()) {
       IngestResult result = ingestAll(hs, rows, 4096);
       assertEquals(0, result.rowsTooLate());
       for (WindowSpec w : WindowSpec.DEFAULTS) {
-        String oracle =
-            WindowOracle.timeBucketGroupBy("metrics", w, END.plusSeconds(60).minus(w.retention()));
-        List<List<@Nullable Object>> expected = TestData.rows(hs.query(oracle));
-        List<List<@Nullable Object>> actual =
-            TestData.rows(hs.query(WindowOracle.viewRows("metrics", w)));
-        assertEquals(expected.size(), actual.size(), "window count of metrics_" + w.name());
-        for (int i = 0; i < expected.size(); i++) {
-          WindowOracle.assertRowClose(
-              expected.get(i), actual.get(i), "metrics_" + w.name() + " row " + i);
-        }
+        assertViewEqualsOracle(hs, w);
       }
       String fiveMinutes =
           "PARTITION BY metric_id, time_bucket(INTERVAL '5 minutes', timestamp) ORDER BY seq"
