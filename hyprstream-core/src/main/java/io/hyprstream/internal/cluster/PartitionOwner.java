@@ -42,14 +42,34 @@ final class PartitionOwner implements AutoCloseable {
   /** The next offset to apply, per partition this instance has ever held. */
   private final Map<Integer, Long> nextOffset = new ConcurrentHashMap<>();
 
+  /**
+   * Per owned partition, the log's end offset when it was assigned: until the partition's next
+   * offset reaches it, this instance is restoring the partition and answers no read of it.
+   */
+  private final Map<Integer, Long> restoreTarget = new ConcurrentHashMap<>();
+
+  /** Where a partition's log starts, for a partition with no record applied yet. */
+  private final Map<Integer, Long> logStart = new ConcurrentHashMap<>();
+
+  private final java.util.function.Consumer<Set<Integer>> ownershipChanged;
+
   private volatile Set<Integer> owned = Set.of();
   private final AtomicLong recordsApplied = new AtomicLong();
   private final AtomicLong recordsRefused = new AtomicLong();
 
-  PartitionOwner(ClusterConfig config, Consumer<byte[], byte[]> consumer, Engine engine) {
+  /**
+   * @param ownershipChanged told the new set of owned partitions on the consumer's thread, inside
+   *     the rebalance callback (so before Kafka hands a revoked partition to another member)
+   */
+  PartitionOwner(
+      ClusterConfig config,
+      Consumer<byte[], byte[]> consumer,
+      Engine engine,
+      java.util.function.Consumer<Set<Integer>> ownershipChanged) {
     this.config = config;
     this.consumer = consumer;
     this.engine = engine;
+    this.ownershipChanged = ownershipChanged;
     this.thread = new Thread(this::run, "hyprstream-cluster-owner-" + config.instanceId());
     this.thread.setDaemon(true);
   }
@@ -61,6 +81,24 @@ final class PartitionOwner implements AutoCloseable {
   /** The partitions Kafka has assigned this instance now. */
   Set<Integer> owned() {
     return owned;
+  }
+
+  /**
+   * True while this instance has not yet applied every record that was in partition {@code p} when
+   * Kafka assigned it: its windows and rows of {@code p} are not complete yet.
+   */
+  boolean restoring(int p) {
+    Long target = restoreTarget.get(p);
+    if (target == null) {
+      return false;
+    }
+    Long next = nextOffset.get(p);
+    long applied = next != null ? next : logStart.getOrDefault(p, 0L);
+    if (applied >= target) {
+      restoreTarget.remove(p, target);
+      return false;
+    }
+    return true;
   }
 
   /** The next offset to apply of each partition this instance has held. */
@@ -144,6 +182,15 @@ final class PartitionOwner implements AutoCloseable {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       Set<Integer> now = new TreeSet<>(owned);
+      if (!partitions.isEmpty()) {
+        try {
+          consumer.beginningOffsets(partitions).forEach((tp, o) -> logStart.put(tp.partition(), o));
+          consumer.endOffsets(partitions).forEach((tp, o) -> restoreTarget.put(tp.partition(), o));
+        } catch (RuntimeException e) {
+          // The poll that follows fails the same way and stops the member, which is logged.
+          LOG.warn("cluster member {} cannot read its partitions' end offsets: {}", config, e);
+        }
+      }
       for (TopicPartition tp : partitions) {
         Long next = nextOffset.get(tp.partition());
         if (next == null) {
@@ -155,6 +202,16 @@ final class PartitionOwner implements AutoCloseable {
       }
       owned = Set.copyOf(now);
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), now);
+      announce();
+    }
+
+    /** Tells the membership; a failure is logged, so the partitions keep being applied. */
+    private void announce() {
+      try {
+        ownershipChanged.accept(owned);
+      } catch (RuntimeException e) {
+        LOG.error("cluster member {} could not publish its partitions: {}", config.instanceId(), e);
+      }
     }
 
     @Override
@@ -163,6 +220,9 @@ final class PartitionOwner implements AutoCloseable {
       partitions.forEach(tp -> now.remove(tp.partition()));
       owned = Set.copyOf(now);
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), new TreeSet<>(now));
+      if (!partitions.isEmpty()) {
+        announce();
+      }
     }
 
     @Override
