@@ -417,6 +417,72 @@ final class ClusterWindowsTest {
   }
 
   /**
+   * Rebalances while the cluster holds data: an instance joins (its partitions leave the others,
+   * which keep the keys they had applied), then leaves again (its partitions go back, some to an
+   * instance that never held them). After each, every instance's answers equal one instance fed the
+   * same rows: the rows an instance keeps of partitions it no longer owns are left out.
+   */
+  @Test
+  void joinAndLeave_answersStayExact_rowsOfMovedPartitionsAreLeftOut() throws Exception {
+    List<TestData.Row> rows = randomRows(19, 9000);
+    List<TestData.Row> first = rows.subList(0, 3000);
+    List<TestData.Row> second = rows.subList(3000, 6000);
+    List<TestData.Row> third = rows.subList(6000, 9000);
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes =
+        new ArrayList<>(cluster(List.of(serving(name, "i0"), serving(name, "i1"))));
+    List<String> queries =
+        List.of(
+            "SELECT count(*), sum(value), count(DISTINCT metric_id) FROM metrics",
+            "SELECT metric_id, sum(value_count), max(value_max) FROM metrics_1d"
+                + " GROUP BY metric_id ORDER BY metric_id",
+            WindowOracle.viewRows("metrics", WindowSpec.DEFAULTS.get(1)));
+    try (Hyprstream single = instance(null)) {
+      try {
+        ingestRoundRobin(nodes, first, 500);
+        ingestRoundRobin(List.of(single), first, 500);
+        awaitCaughtUp(nodes);
+
+        nodes.add((ClusteredHyprstream) instance(serving(name, "i2")));
+        awaitBalanced(nodes);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        ingestRoundRobin(nodes, second, 500);
+        ingestRoundRobin(List.of(single), second, 500);
+        awaitCaughtUp(nodes);
+        for (String sql : queries) {
+          List<List<@Nullable Object>> alone = answer(single, sql);
+          for (ClusteredHyprstream n : nodes) {
+            WindowOracle.assertRowsClose(
+                alone,
+                answer(n, sql),
+                sql + " after a join, through " + n.clusterConfig().instanceId());
+          }
+        }
+
+        nodes.remove(2).close();
+        awaitBalanced(nodes);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        ingestRoundRobin(nodes, third, 500);
+        ingestRoundRobin(List.of(single), third, 500);
+        awaitCaughtUp(nodes);
+        for (String sql : queries) {
+          List<List<@Nullable Object>> alone = answer(single, sql);
+          for (ClusteredHyprstream n : nodes) {
+            WindowOracle.assertRowsClose(
+                alone,
+                answer(n, sql),
+                sql + " after a leave, through " + n.clusterConfig().instanceId());
+          }
+        }
+      } finally {
+        nodes.forEach(Hyprstream::close);
+      }
+    }
+  }
+
+  /**
    * Never a partial answer: a query that needs partitions whose owner cannot be reached (its link
    * cut) or advertises no location fails, naming the partitions and the owner; a key lookup whose
    * owner is reachable still answers; once the link is back, so does everything.

@@ -413,6 +413,23 @@ public final class Engine implements Hyprstream {
   }
 
   /**
+   * Cluster mode: every table ingest wrote here, each with its window views' names (none for a
+   * table without window aggregates).
+   */
+  public java.util.Map<String, List<String>> ingestedTables() {
+    java.util.Map<String, List<String>> out = new java.util.TreeMap<>();
+    for (TableState ts : tables.all()) {
+      List<String> views = new ArrayList<>();
+      io.hyprstream.api.AggregationSpec spec = ts.specOrNull();
+      if (spec != null) {
+        spec.windows().forEach(w -> views.add(spec.viewName(w)));
+      }
+      out.put(ts.name, views);
+    }
+    return out;
+  }
+
+  /**
    * Cluster mode: the one key column of relation {@code name} (a table with window aggregates or
    * one of its views), whose value places its rows in a partition; null for other relations and for
    * aggregations keyed by several columns.

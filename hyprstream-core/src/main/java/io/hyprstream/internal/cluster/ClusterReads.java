@@ -72,6 +72,7 @@ final class ClusterReads {
   private final Membership membership;
   private final PartitionOwner owner;
   private final PeerClient peers;
+  private final ForeignRows foreign;
 
   ClusterReads(
       Engine engine,
@@ -84,6 +85,16 @@ final class ClusterReads {
     this.membership = membership;
     this.owner = owner;
     this.peers = peers;
+    this.foreign = new ForeignRows(engine, config, owner);
+  }
+
+  /**
+   * {@code sql} as this instance answers a peer's read of {@code relation}'s rows: without the rows
+   * of partitions it no longer owns ({@link ForeignRows}).
+   */
+  String ownRows(String relation, String sql) {
+    String keep = foreign.keepCondition(relation);
+    return keep == null ? sql : "SELECT * FROM (" + sql + ") AS own_rows WHERE " + keep;
   }
 
   QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
@@ -242,8 +253,11 @@ final class ClusterReads {
           alloc, a.rows(), Freshness.computed(Freshness.Source.CACHE, null, Instant.now(), null));
     }
     List<CacheSql.ExtraRows> extra = new ArrayList<>();
+    boolean filtered = false;
     try {
       for (String relation : relations) {
+        String keep = foreign.keepCondition(relation);
+        filtered |= keep != null;
         String condition = engine.timeCondition(relation, analysis, parameters);
         String fetch =
             "SELECT * FROM " + quote(relation) + (condition == null ? "" : " WHERE " + condition);
@@ -265,19 +279,28 @@ final class ClusterReads {
           answers.forEach(a -> Closeables.closeQuietly(a.rows()));
           throw e;
         }
+        String hot = keep == null ? "true" : keep;
         if (!answers.isEmpty()) {
           List<org.apache.arrow.vector.ipc.ArrowReader> more = new ArrayList<>();
           for (int i = 1; i < answers.size(); i++) {
             more.add(answers.get(i).rows());
           }
-          extra.add(new CacheSql.ExtraRows(relation, answers.get(0).rows(), "true", more, "true"));
+          extra.add(new CacheSql.ExtraRows(relation, answers.get(0).rows(), hot, more, "true"));
+        } else if (keep != null) {
+          // Nothing elsewhere, but this instance's own rows of it are filtered.
+          extra.add(
+              new CacheSql.ExtraRows(
+                  relation,
+                  new io.hyprstream.internal.arrow.BatchListReader(
+                      alloc, new org.apache.arrow.vector.types.pojo.Schema(List.of()), List.of()),
+                  hot));
         }
       }
     } catch (RuntimeException e) {
       extra.forEach(CacheSql.ExtraRows::closeQuietly);
       throw e;
     }
-    if (extra.isEmpty()) {
+    if (extra.isEmpty() && !filtered) {
       return engine.query(sql, parameters, alloc);
     }
     return engine.queryWithRows(sql, analysis, parameters, extra, alloc);

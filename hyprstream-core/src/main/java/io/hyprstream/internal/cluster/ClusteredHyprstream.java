@@ -449,7 +449,8 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
           io.hyprstream.api.Freshness.computed(
               io.hyprstream.api.Freshness.Source.CACHE, null, java.time.Instant.now(), null));
     }
-    QueryResult result = engine.query(t.sql(), List.of(), allocator);
+    String sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+    QueryResult result = engine.query(sql, List.of(), allocator);
     try {
       reads.check(t.partitions()); // still the owner once the rows are read
     } catch (RuntimeException e) {

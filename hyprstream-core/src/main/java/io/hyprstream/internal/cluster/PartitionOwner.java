@@ -53,6 +53,12 @@ final class PartitionOwner implements AutoCloseable {
 
   private final java.util.function.Consumer<Set<Integer>> ownershipChanged;
 
+  /** True once a partition this instance had applied records of was revoked. */
+  private volatile boolean lostData;
+
+  /** Ownership changes since {@link #lostData} became true; 0 while it is false. */
+  private final AtomicLong rebalancesWithData = new AtomicLong();
+
   private volatile Set<Integer> owned = Set.of();
   private final AtomicLong recordsApplied = new AtomicLong();
   private final AtomicLong recordsRefused = new AtomicLong();
@@ -99,6 +105,15 @@ final class PartitionOwner implements AutoCloseable {
       return false;
     }
     return true;
+  }
+
+  /**
+   * How many times ownership changed since this instance first lost a partition it had applied
+   * records of (0 while it never did): while it is 0, every row here belongs to an owned partition;
+   * each change means the rows of partitions no longer owned must be worked out anew.
+   */
+  long rebalancesWithData() {
+    return rebalancesWithData.get();
   }
 
   /** The next offset to apply of each partition this instance has held. */
@@ -202,6 +217,9 @@ final class PartitionOwner implements AutoCloseable {
       }
       owned = Set.copyOf(now);
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), now);
+      if (lostData) {
+        rebalancesWithData.incrementAndGet();
+      }
       announce();
     }
 
@@ -218,7 +236,15 @@ final class PartitionOwner implements AutoCloseable {
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       Set<Integer> now = new TreeSet<>(owned);
       partitions.forEach(tp -> now.remove(tp.partition()));
+      for (TopicPartition tp : partitions) {
+        if (nextOffset.containsKey(tp.partition())) {
+          lostData = true;
+        }
+      }
       owned = Set.copyOf(now);
+      if (lostData) {
+        rebalancesWithData.incrementAndGet();
+      }
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), new TreeSet<>(now));
       if (!partitions.isEmpty()) {
         announce();
