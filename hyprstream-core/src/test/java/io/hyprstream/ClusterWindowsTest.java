@@ -410,6 +410,21 @@ final class ClusterWindowsTest {
                       List.of(key))),
               where + " with a parameter");
         }
+
+        // What would read one instance's share alone is refused, not answered partially.
+        QueryRejectedException copy =
+            assertThrows(
+                QueryRejectedException.class,
+                () ->
+                    nodes
+                        .get(0)
+                        .execute("CREATE TABLE copied AS SELECT * FROM metrics", List.of()));
+        assertTrue(copy.getMessage().contains("in a cluster"), copy.getMessage());
+        QueryRejectedException qualified =
+            assertThrows(
+                QueryRejectedException.class,
+                () -> answer(nodes.get(0), "SELECT count(*) FROM memory.main.metrics"));
+        assertTrue(qualified.getMessage().contains("without its catalog"), qualified.getMessage());
       } finally {
         nodes.forEach(Hyprstream::close);
       }

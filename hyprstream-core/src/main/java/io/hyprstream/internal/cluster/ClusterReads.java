@@ -134,15 +134,57 @@ final class ClusterReads {
     }
   }
 
-  /** The relations the query reads whose rows are split across the cluster, once each. */
+  /**
+   * The relations the query reads whose rows are split across the cluster, once each.
+   *
+   * @throws QueryRejectedException when the query names one with its catalog, which the fetched
+   *     rows cannot stand in for
+   */
   private List<String> partitionedRelations(StatementAnalysis analysis) {
     Set<String> out = new LinkedHashSet<>();
     for (TableRef t : analysis.tables()) {
       if (engine.isPartitioned(t.name())) {
+        if (t.catalogQualified()) {
+          throw new QueryRejectedException(
+              "in a cluster, name '"
+                  + t.name()
+                  + "' without its catalog ('"
+                  + t
+                  + "'): the other instances' rows of it are read in under its plain name",
+              null);
+        }
         out.add(t.name().toLowerCase(Locale.ROOT));
       }
     }
     return new ArrayList<>(out);
+  }
+
+  /**
+   * Refuses a statement other than a query that reads a partitioned relation (other than as the
+   * target of an INSERT): it runs on this instance alone, so it would read only this instance's
+   * rows, a partial answer nobody would see.
+   */
+  void checkStatement(String sql) {
+    StatementAnalysis analysis = engine.analyse(sql);
+    if (analysis.isQuery()) {
+      return; // Hyprstream.execute refuses queries itself
+    }
+    Set<String> read = new TreeSet<>(analysis.names());
+    io.hyprstream.internal.sql.InsertStatement insert = analysis.insert();
+    if (insert != null) {
+      read.remove(insert.table.toLowerCase(Locale.ROOT));
+      read.addAll(engine.analyse(insert.source).names());
+    }
+    for (String name : read) {
+      if (engine.isPartitioned(name)) {
+        throw new QueryRejectedException(
+            "in a cluster, a statement that reads '"
+                + name
+                + "' would see only this instance's share of it; read it with a query (which"
+                + " reads every instance's rows)",
+            null);
+      }
+    }
   }
 
   /**

@@ -472,8 +472,14 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return engine.querySchema(sql);
   }
 
+  /**
+   * Runs a statement on this instance, as {@link Engine#execute} does. A statement that reads a
+   * partitioned relation (other than as the target of an INSERT) is refused: it would see only this
+   * instance's rows of it, and a query reads them all.
+   */
   @Override
   public long execute(String sql, List<@Nullable Object> parameters) {
+    reads.checkStatement(sql);
     return engine.execute(sql, parameters);
   }
 
