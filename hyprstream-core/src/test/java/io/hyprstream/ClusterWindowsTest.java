@@ -420,6 +420,14 @@ final class ClusterWindowsTest {
                         .get(0)
                         .execute("CREATE TABLE copied AS SELECT * FROM metrics", List.of()));
         assertTrue(copy.getMessage().contains("in a cluster"), copy.getMessage());
+        QueryRejectedException view =
+            assertThrows(
+                QueryRejectedException.class,
+                () ->
+                    nodes
+                        .get(0)
+                        .execute("CREATE VIEW hourly AS SELECT * FROM metrics_1h", List.of()));
+        assertTrue(view.getMessage().contains("in a cluster"), view.getMessage());
         QueryRejectedException qualified =
             assertThrows(
                 QueryRejectedException.class,

@@ -161,13 +161,24 @@ final class ClusterReads {
 
   /**
    * Refuses a statement other than a query that reads a partitioned relation (other than as the
-   * target of an INSERT): it runs on this instance alone, so it would read only this instance's
-   * rows, a partial answer nobody would see.
+   * target of an INSERT), and views and macros: it runs on this instance alone, so it would read
+   * only this instance's rows, a partial answer nobody would see.
    */
   void checkStatement(String sql) {
     StatementAnalysis analysis = engine.analyse(sql);
     if (analysis.isQuery()) {
       return; // Hyprstream.execute refuses queries itself
+    }
+    for (io.hyprstream.internal.sql.Change c : analysis.changes()) {
+      String op = c.operation() + " " + c.entryType();
+      if (op.contains("VIEW") || op.contains("MACRO")) {
+        // What a view or macro reads is bound only when it is used, on this instance alone.
+        throw new QueryRejectedException(
+            "in a cluster, views and macros are refused: each instance would hold its own, and one"
+                + " reading an ingested table or a window view would see only that instance's"
+                + " share; write the query in full (it reads every instance's rows)",
+            null);
+      }
     }
     Set<String> read = new TreeSet<>(analysis.names());
     io.hyprstream.internal.sql.InsertStatement insert = analysis.insert();
