@@ -56,6 +56,7 @@ final class ClusterWindowsTest {
   private static final int METRICS = 60;
   private static final int PARTITIONS = 6;
   private static final Duration SETTLE = Duration.ofSeconds(60);
+  private static final int CLUSTER_TABLE_COLUMNS = 6;
 
   private static EmbeddedKafka kafka;
   private static int clusters;
@@ -410,6 +411,28 @@ final class ClusterWindowsTest {
                       List.of(key))),
               where + " with a parameter");
         }
+
+        // The cluster as any instance sees it: every partition, its owner and where it is reached.
+        Map<Integer, String> truth = new TreeMap<>();
+        for (ClusteredHyprstream n : nodes) {
+          n.ownedPartitions().forEach(p -> truth.put(p, n.clusterConfig().instanceId()));
+        }
+        List<List<@Nullable Object>> table =
+            answer(
+                nodes.get(1),
+                "SELECT partition, instance, location, this_instance, restoring"
+                    + " FROM hyprstream_cluster ORDER BY partition");
+        assertEquals(PARTITIONS, table.size(), "hyprstream_cluster: " + table);
+        for (List<@Nullable Object> r : table) {
+          String owner = truth.get((Integer) r.get(0));
+          assertEquals(owner, r.get(1), "owner in " + r);
+          assertTrue(String.valueOf(r.get(2)).startsWith("grpc://127.0.0.1:"), "location " + r);
+          assertEquals("i1".equals(owner), r.get(3), "this_instance in " + r);
+          assertEquals("i1".equals(owner) ? false : null, r.get(4), "restoring in " + r);
+        }
+        assertEquals(
+            CLUSTER_TABLE_COLUMNS,
+            nodes.get(0).querySchema("SELECT * FROM hyprstream_cluster").getFields().size());
 
         // What would read one instance's share alone is refused, not answered partially.
         QueryRejectedException copy =

@@ -525,6 +525,32 @@ public final class Engine implements Hyprstream {
         alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, null));
   }
 
+  /**
+   * Cluster mode: runs {@code sql}, which reads the relation {@code name}: the rows of {@code
+   * rows}, held in a temporary table for this query only ({@link CacheSql#queryWithPartials}).
+   * Takes {@code rows}; the caller closes the result.
+   */
+  public QueryResult queryWithTable(
+      String sql,
+      StatementAnalysis analysis,
+      String name,
+      ArrowReader rows,
+      BufferAllocator alloc) {
+    try {
+      checkOpen();
+      guard.check(analysis, true);
+      preparation.prepareFor(analysis.names());
+    } catch (RuntimeException e) {
+      io.hyprstream.internal.arrow.Closeables.closeQuietly(rows);
+      throw e;
+    }
+    Instant now = config.clock().instant();
+    return QueryResult.of(
+        alloc,
+        cacheSql.queryWithPartials(sql, name, rows, alloc),
+        Freshness.computed(Freshness.Source.CACHE, now, now, null));
+  }
+
   /** The engine's allocator; what the cluster decodes from the log is allocated here. */
   public BufferAllocator allocator() {
     return allocator;

@@ -103,6 +103,13 @@ final class ClusterReads {
       return engine.query(sql, parameters, alloc); // the engine refuses or routes it
     }
     List<String> relations = partitionedRelations(analysis);
+    if (analysis.names().contains(ClusterTable.NAME)) {
+      if (!relations.isEmpty()) {
+        throw new QueryRejectedException(
+            ClusterTable.NAME + " is read on its own, not with " + relations, null);
+      }
+      return engine.queryWithTable(sql, analysis, ClusterTable.NAME, clusterTable(alloc), alloc);
+    }
     if (relations.isEmpty()) {
       return engine.query(sql, parameters, alloc);
     }
@@ -131,6 +138,36 @@ final class ClusterReads {
           throw new BackendUnavailableException("interrupted: " + e.getMessage(), e);
         }
       }
+    }
+  }
+
+  /** The rows of {@link ClusterTable} now. */
+  private org.apache.arrow.vector.ipc.ArrowReader clusterTable(BufferAllocator alloc) {
+    return ClusterTable.rows(
+        membership.directory(),
+        config.partitions(),
+        config.instanceId(),
+        owner.owned(),
+        owner::restoring,
+        alloc);
+  }
+
+  /** The schema of a query of {@link ClusterTable}, or null when {@code sql} reads none. */
+  org.apache.arrow.vector.types.pojo.@Nullable Schema clusterTableSchema(String sql) {
+    StatementAnalysis analysis = engine.analyse(sql);
+    if (!analysis.isQuery() || !analysis.names().contains(ClusterTable.NAME)) {
+      return null;
+    }
+    try (QueryResult r =
+        engine.queryWithTable(
+            "SELECT * FROM (" + sql + ") AS q LIMIT 0",
+            analysis,
+            ClusterTable.NAME,
+            clusterTable(engine.allocator()),
+            engine.allocator())) {
+      return r.getVectorSchemaRoot().getSchema();
+    } catch (java.io.IOException e) {
+      throw new io.hyprstream.api.HyprstreamException("cannot read " + ClusterTable.NAME, e);
     }
   }
 

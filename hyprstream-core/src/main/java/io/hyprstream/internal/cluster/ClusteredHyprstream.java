@@ -469,7 +469,8 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
 
   @Override
   public Schema querySchema(String sql) {
-    return engine.querySchema(sql);
+    Schema cluster = reads.clusterTableSchema(sql);
+    return cluster != null ? cluster : engine.querySchema(sql);
   }
 
   /**

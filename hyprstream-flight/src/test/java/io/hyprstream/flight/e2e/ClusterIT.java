@@ -116,6 +116,19 @@ final class ClusterIT {
                         + " FROM metrics_1h WHERE metric_id = 'm7' ORDER BY 1, 2"),
                 "key m7 over ADBC through " + s.grpcUri());
           }
+          // hyprstream_cluster through each server: every partition owned by one of the three.
+          for (int i = 0; i < flights.size(); i++) {
+            try (java.sql.Statement st = flights.get(i).createStatement()) {
+              assertEquals(
+                  List.of(List.of((long) PARTITIONS, 3L, 1L)),
+                  MetricRows.rows(
+                      st.executeQuery(
+                          "SELECT count(partition), count(DISTINCT instance),"
+                              + " count(DISTINCT this_instance) FILTER (WHERE this_instance)"
+                              + " FROM hyprstream_cluster WHERE location LIKE 'grpc://127.0.0.1:%'")),
+                  "hyprstream_cluster through server " + i);
+            }
+          }
           // Each server published where it is reached; none answered from its own keys alone.
           for (ServerProcess s : servers) {
             assertTrue(s.log().contains("advertises grpc://127.0.0.1:" + s.port()), s.log());
