@@ -43,7 +43,7 @@ final class PeerClient implements AutoCloseable {
     this.allocator = allocator.newChildAllocator("cluster-peers", 0, Long.MAX_VALUE);
   }
 
-  /** The answer's rows, or its refusal. */
+  /** An answer: its rows (the caller closes them) and how many there are. */
   record Answer(BatchListReader rows, int rowCount) {}
 
   /**
