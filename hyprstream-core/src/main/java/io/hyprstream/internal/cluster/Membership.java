@@ -170,8 +170,9 @@ final class Membership implements AutoCloseable {
   }
 
   /**
-   * The directory once it names an owner of every partition in {@code needed}, or, after {@code
-   * wait}, as it is then: a member that just joined or took over may not have published yet.
+   * The directory once it names another instance with a location as the owner of every partition in
+   * {@code needed} (partitions this instance does not hold), or, after {@code wait}, as it is then:
+   * a member that just joined or took over may not have published yet.
    */
   Directory directory(Set<Integer> needed, Duration wait) {
     long deadline = System.nanoTime() + wait.toNanos();
@@ -180,7 +181,10 @@ final class Membership implements AutoCloseable {
       boolean complete = true;
       for (int p : needed) {
         Member owner = d.ownerOf(p);
-        if (owner == null || owner.location() == null) {
+        // This instance's own claim on a partition it does not hold is a record not yet replaced.
+        if (owner == null
+            || owner.location() == null
+            || owner.instanceId().equals(config.instanceId())) {
           complete = false;
           break;
         }
