@@ -532,6 +532,7 @@ public final class HyprstreamBuilder {
               + " owners is not built (docs/cluster.md)");
     }
     OptionalClients.KAFKA.require("cluster mode");
+    OptionalClients.FLIGHT.require("cluster mode");
   }
 
   private static void checkUnset(@Nullable Object current, String option) {

@@ -46,6 +46,11 @@ public interface Operations {
   /** Cancels the cache statement {@code thread} runs, if it runs one. */
   void cancelQueryOf(Thread thread);
 
+  /** The instance's part in a cluster, or null for an instance that is not in one. */
+  default @Nullable ClusterMember cluster() {
+    return null;
+  }
+
   /** The answers of an instance that keeps none of these figures. */
   Operations NONE =
       new Operations() {

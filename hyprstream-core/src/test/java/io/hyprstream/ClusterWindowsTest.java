@@ -14,7 +14,9 @@ import io.hyprstream.backend.BackendStores;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import io.hyprstream.testing.EmbeddedKafka;
+import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.testing.TestAllocator;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -53,6 +56,7 @@ final class ClusterWindowsTest {
   private static final int METRICS = 60;
   private static final int PARTITIONS = 6;
   private static final Duration SETTLE = Duration.ofSeconds(60);
+  private static final int CLUSTER_TABLE_COLUMNS = 6;
 
   private static EmbeddedKafka kafka;
   private static int clusters;
@@ -85,15 +89,23 @@ final class ClusterWindowsTest {
   /** Three instances of a new cluster, once Kafka has assigned each of them partitions. */
   private List<ClusteredHyprstream> cluster3() throws InterruptedException {
     String name = newClusterName();
+    List<ClusterConfig> configs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      configs.add(
+          ClusterConfig.kafka(kafka.bootstrapServers(), name)
+              .withPartitions(PARTITIONS)
+              .withInstanceId("i" + i));
+    }
+    return cluster(configs);
+  }
+
+  /** A cluster's instances, started in order, once Kafka has assigned each of them partitions. */
+  private List<ClusteredHyprstream> cluster(List<ClusterConfig> configs)
+      throws InterruptedException {
     List<ClusteredHyprstream> nodes = new ArrayList<>();
     try {
-      for (int i = 0; i < 3; i++) {
-        nodes.add(
-            (ClusteredHyprstream)
-                instance(
-                    ClusterConfig.kafka(kafka.bootstrapServers(), name)
-                        .withPartitions(PARTITIONS)
-                        .withInstanceId("i" + i)));
+      for (ClusterConfig c : configs) {
+        nodes.add((ClusteredHyprstream) instance(c));
       }
       awaitBalanced(nodes);
       return nodes;
@@ -101,6 +113,53 @@ final class ClusterWindowsTest {
       nodes.forEach(Hyprstream::close);
       throw e;
     }
+  }
+
+  /** A config of a cluster member that serves other instances' reads on a free loopback port. */
+  private static ClusterConfig serving(String name, String id) {
+    return ClusterConfig.kafka(kafka.bootstrapServers(), name)
+        .withPartitions(PARTITIONS)
+        .withInstanceId(id)
+        .withPeerServer(new InetSocketAddress("127.0.0.1", 0));
+  }
+
+  /**
+   * Waits until every instance's membership names, for every partition, the instance that owns it.
+   */
+  private static void awaitMembership(List<ClusteredHyprstream> nodes) throws InterruptedException {
+    Map<Integer, String> truth = new TreeMap<>();
+    for (ClusteredHyprstream n : nodes) {
+      n.ownedPartitions().forEach(p -> truth.put(p, n.clusterConfig().instanceId()));
+    }
+    long deadline = System.nanoTime() + SETTLE.toNanos();
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      boolean all = true;
+      StringBuilder seen = new StringBuilder();
+      for (ClusteredHyprstream n : nodes) {
+        Map<Integer, String> owners = n.partitionOwners();
+        all &= owners.equals(truth);
+        seen.append(n.clusterConfig().instanceId()).append(" sees ").append(owners).append("; ");
+      }
+      last = seen.toString();
+      if (all) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("membership never matched the assignment " + truth + ": " + last);
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static List<List<@Nullable Object>> sorted(List<List<@Nullable Object>> rows) {
+    List<List<@Nullable Object>> out = new ArrayList<>(rows);
+    out.sort(ROW_ORDER);
+    return out;
   }
 
   /** Waits until every partition has exactly one owner and every instance owns some. */
@@ -175,11 +234,17 @@ final class ClusterWindowsTest {
     }
   }
 
+  /**
+   * {@code sql}'s answer: from a clustered instance, from the partitions it owns alone (as it
+   * answers another instance's read), so that instances' parts can be compared.
+   */
   private static List<List<@Nullable Object>> rows(Hyprstream hs, String sql) throws Exception {
-    return TestData.rows(hs.query(sql));
+    return TestData.rows(hs instanceof ClusteredHyprstream c ? c.queryLocal(sql) : hs.query(sql));
   }
 
-  /** Every instance's answer to {@code sql}, concatenated, sorted by the first columns' text. */
+  /**
+   * Every instance's own part of {@code sql}'s answer, concatenated, sorted by the first columns.
+   */
   private static List<List<@Nullable Object>> union(List<? extends Hyprstream> nodes, String sql)
       throws Exception {
     List<List<@Nullable Object>> all = new ArrayList<>();
@@ -188,6 +253,11 @@ final class ClusterWindowsTest {
     }
     all.sort(ROW_ORDER);
     return all;
+  }
+
+  /** The whole answer of {@code hs} to {@code sql} (from every owner, for a clustered one). */
+  private static List<List<@Nullable Object>> answer(Hyprstream hs, String sql) throws Exception {
+    return TestData.rows(hs.query(sql));
   }
 
   private static final Comparator<List<@Nullable Object>> ROW_ORDER =
@@ -256,6 +326,302 @@ final class ClusterWindowsTest {
     }
   }
 
+  /**
+   * Stage 2: each of three instances answers for the whole cluster. Every window view, the running
+   * columns, global aggregates and a top-5 read through any instance equal one instance fed the
+   * same rows (and DuckDB's {@code time_bucket} oracle for the views); a key lookup through an
+   * instance that does not own the key equals the owner's answer.
+   */
+  @Test
+  void everyInstance_answersForTheWholeCluster_equalToOneInstanceAndTheOracle() throws Exception {
+    List<TestData.Row> rows = randomRows(17, 12_000);
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes =
+        cluster(List.of(serving(name, "i0"), serving(name, "i1"), serving(name, "i2")));
+    try (Hyprstream single = instance(null)) {
+      try {
+        assertEquals(rows.size(), ingestRoundRobin(nodes, rows, 1500), "rows acknowledged");
+        ingestRoundRobin(List.of(single), rows, 1500);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+
+        for (WindowSpec w : WindowSpec.DEFAULTS) {
+          String view = WindowOracle.viewRows("metrics", w);
+          String oracle =
+              WindowOracle.timeBucketGroupBy(
+                  "metrics", w, END.plusSeconds(60).minus(w.retention()));
+          List<List<@Nullable Object>> alone = sorted(answer(single, view));
+          List<List<@Nullable Object>> expected = sorted(answer(single, oracle));
+          assertTrue(expected.size() > METRICS, "oracle found windows for " + w.name());
+          for (ClusteredHyprstream n : nodes) {
+            String where = "metrics_" + w.name() + " through " + n.clusterConfig().instanceId();
+            List<List<@Nullable Object>> got = sorted(answer(n, view));
+            WindowOracle.assertRowsClose(alone, got, where + " vs single");
+            WindowOracle.assertRowsClose(expected, got, where + " vs oracle");
+          }
+        }
+
+        List<String> queries =
+            List.of(
+                "SELECT count(*), count(value), sum(value), min(value), max(value) FROM metrics",
+                "SELECT metric_id, count(*) AS n, sum(value) AS s FROM metrics"
+                    + " GROUP BY metric_id ORDER BY n DESC, metric_id LIMIT 5",
+                "SELECT count(*), sum(value_count) FROM metrics_1h"
+                    + " WHERE window_start >= TIMESTAMP '2026-03-08 00:00:00'",
+                "SELECT metric_id, sum(value_count), max(value_max) FROM metrics_1d"
+                    + " GROUP BY metric_id ORDER BY metric_id",
+                "SELECT seq, metric_id, value_running_window_sum, value_running_window_avg,"
+                    + " value_running_window_count FROM metrics ORDER BY seq");
+        for (String sql : queries) {
+          List<List<@Nullable Object>> alone = answer(single, sql);
+          assertTrue(!alone.isEmpty(), sql);
+          for (ClusteredHyprstream n : nodes) {
+            WindowOracle.assertRowsClose(
+                alone, answer(n, sql), sql + " through " + n.clusterConfig().instanceId());
+          }
+        }
+        assertEquals(
+            (long) rows.size(),
+            ((Number) TestData.scalar(nodes.get(1).query("SELECT count(*) FROM metrics")))
+                .longValue(),
+            "every row through one instance");
+
+        // A key lookup through every instance equals the key's owner's own answer and one
+        // instance's, with the key as a literal and as a parameter.
+        String key = "m7";
+        ClusteredHyprstream keyOwner = null;
+        for (ClusteredHyprstream n : nodes) {
+          if (!rows(n, "SELECT 1 FROM metrics WHERE metric_id = 'm7' LIMIT 1").isEmpty()) {
+            keyOwner = n;
+          }
+        }
+        assertTrue(keyOwner != null, "the key has an owner");
+        String lookup = "SELECT * FROM metrics_1h WHERE metric_id = 'm7' ORDER BY window_start";
+        List<List<@Nullable Object>> owned = rows(keyOwner, lookup);
+        assertTrue(owned.size() > 10, "the owner's windows of the key");
+        WindowOracle.assertRowsClose(answer(single, lookup), owned, "owner vs single");
+        for (ClusteredHyprstream n : nodes) {
+          String where = "lookup through " + n.clusterConfig().instanceId();
+          WindowOracle.assertRowsClose(owned, answer(n, lookup), where);
+          WindowOracle.assertRowsClose(
+              owned,
+              TestData.rows(
+                  n.query(
+                      "SELECT * FROM metrics_1h WHERE metric_id = ? ORDER BY window_start",
+                      List.of(key))),
+              where + " with a parameter");
+        }
+
+        // The cluster as any instance sees it: every partition, its owner and where it is reached.
+        Map<Integer, String> truth = new TreeMap<>();
+        for (ClusteredHyprstream n : nodes) {
+          n.ownedPartitions().forEach(p -> truth.put(p, n.clusterConfig().instanceId()));
+        }
+        List<List<@Nullable Object>> table =
+            answer(
+                nodes.get(1),
+                "SELECT partition, instance, location, this_instance, restoring"
+                    + " FROM hyprstream_cluster ORDER BY partition");
+        assertEquals(PARTITIONS, table.size(), "hyprstream_cluster: " + table);
+        for (List<@Nullable Object> r : table) {
+          String owner = truth.get((Integer) r.get(0));
+          assertEquals(owner, r.get(1), "owner in " + r);
+          assertTrue(String.valueOf(r.get(2)).startsWith("grpc://127.0.0.1:"), "location " + r);
+          assertEquals("i1".equals(owner), r.get(3), "this_instance in " + r);
+          assertEquals("i1".equals(owner) ? false : null, r.get(4), "restoring in " + r);
+        }
+        assertEquals(
+            CLUSTER_TABLE_COLUMNS,
+            nodes.get(0).querySchema("SELECT * FROM hyprstream_cluster").getFields().size());
+
+        // What would read one instance's share alone is refused, not answered partially.
+        QueryRejectedException copy =
+            assertThrows(
+                QueryRejectedException.class,
+                () ->
+                    nodes
+                        .get(0)
+                        .execute("CREATE TABLE copied AS SELECT * FROM metrics", List.of()));
+        assertTrue(copy.getMessage().contains("in a cluster"), copy.getMessage());
+        QueryRejectedException view =
+            assertThrows(
+                QueryRejectedException.class,
+                () ->
+                    nodes
+                        .get(0)
+                        .execute("CREATE VIEW hourly AS SELECT * FROM metrics_1h", List.of()));
+        assertTrue(view.getMessage().contains("in a cluster"), view.getMessage());
+        QueryRejectedException qualified =
+            assertThrows(
+                QueryRejectedException.class,
+                () -> answer(nodes.get(0), "SELECT count(*) FROM memory.main.metrics"));
+        assertTrue(qualified.getMessage().contains("without its catalog"), qualified.getMessage());
+      } finally {
+        nodes.forEach(Hyprstream::close);
+      }
+    }
+  }
+
+  /**
+   * Rebalances while the cluster holds data: an instance joins (its partitions leave the others,
+   * which keep the keys they had applied), then leaves again (its partitions go back, some to an
+   * instance that never held them). After each, every instance's answers equal one instance fed the
+   * same rows: the rows an instance keeps of partitions it no longer owns are left out.
+   */
+  @Test
+  void joinAndLeave_answersStayExact_rowsOfMovedPartitionsAreLeftOut() throws Exception {
+    List<TestData.Row> rows = randomRows(19, 9000);
+    List<TestData.Row> first = rows.subList(0, 3000);
+    List<TestData.Row> second = rows.subList(3000, 6000);
+    List<TestData.Row> third = rows.subList(6000, 9000);
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes =
+        new ArrayList<>(cluster(List.of(serving(name, "i0"), serving(name, "i1"))));
+    List<String> queries =
+        List.of(
+            "SELECT count(*), sum(value), count(DISTINCT metric_id) FROM metrics",
+            "SELECT metric_id, sum(value_count), max(value_max) FROM metrics_1d"
+                + " GROUP BY metric_id ORDER BY metric_id",
+            WindowOracle.viewRows("metrics", WindowSpec.DEFAULTS.get(1)));
+    try (Hyprstream single = instance(null)) {
+      try {
+        ingestRoundRobin(nodes, first, 500);
+        ingestRoundRobin(List.of(single), first, 500);
+        awaitCaughtUp(nodes);
+
+        nodes.add((ClusteredHyprstream) instance(serving(name, "i2")));
+        awaitBalanced(nodes);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        ingestRoundRobin(nodes, second, 500);
+        ingestRoundRobin(List.of(single), second, 500);
+        awaitCaughtUp(nodes);
+        for (String sql : queries) {
+          List<List<@Nullable Object>> alone = answer(single, sql);
+          for (ClusteredHyprstream n : nodes) {
+            WindowOracle.assertRowsClose(
+                alone,
+                answer(n, sql),
+                sql + " after a join, through " + n.clusterConfig().instanceId());
+          }
+        }
+
+        nodes.remove(2).close();
+        awaitBalanced(nodes);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        ingestRoundRobin(nodes, third, 500);
+        ingestRoundRobin(List.of(single), third, 500);
+        awaitCaughtUp(nodes);
+        for (String sql : queries) {
+          List<List<@Nullable Object>> alone = answer(single, sql);
+          for (ClusteredHyprstream n : nodes) {
+            WindowOracle.assertRowsClose(
+                alone,
+                answer(n, sql),
+                sql + " after a leave, through " + n.clusterConfig().instanceId());
+          }
+        }
+      } finally {
+        nodes.forEach(Hyprstream::close);
+      }
+    }
+  }
+
+  /**
+   * Never a partial answer: a query that needs partitions whose owner cannot be reached (its link
+   * cut) or advertises no location fails, naming the partitions and the owner; a key lookup whose
+   * owner is reachable still answers; once the link is back, so does everything.
+   */
+  @Test
+  void ownerUnreachableOrWithoutLocation_queryFailsNamingPartitionsAndOwner() throws Exception {
+    List<TestData.Row> rows = randomRows(18, 3000);
+    String name = newClusterName();
+    int hidden = freePort();
+    try (TcpProxy link = new TcpProxy(hidden)) {
+      List<ClusteredHyprstream> nodes =
+          cluster(
+              List.of(
+                  serving(name, "i0"),
+                  serving(name, "i1"),
+                  ClusterConfig.kafka(kafka.bootstrapServers(), name)
+                      .withPartitions(PARTITIONS)
+                      .withInstanceId("i2")
+                      .withPeerServer(new InetSocketAddress("127.0.0.1", hidden))
+                      .withAdvertisedLocation("grpc://127.0.0.1:" + link.port())));
+      try {
+        ingestRoundRobin(nodes, rows, 500);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        ClusteredHyprstream asker = nodes.get(0);
+        ClusteredHyprstream cutOff = nodes.get(2);
+        String count = "SELECT count(*) FROM metrics";
+        assertEquals(
+            (long) rows.size(), ((Number) TestData.scalar(asker.query(count))).longValue());
+
+        link.cut();
+        BackendUnavailableException e =
+            assertThrows(BackendUnavailableException.class, () -> answer(asker, count));
+        String partitions = new TreeSet<>(cutOff.ownedPartitions()).toString();
+        assertTrue(e.getMessage().contains("partitions " + partitions), e.getMessage());
+        assertTrue(e.getMessage().contains("owned by i2 at grpc://127.0.0.1:"), e.getMessage());
+        assertTrue(e.getMessage().contains("no answer"), e.getMessage());
+        assertThrows(
+            BackendUnavailableException.class,
+            () -> answer(asker, "SELECT * FROM metrics_5m ORDER BY 1, 2"));
+        // A key lookup needs only its key's owner.
+        for (int m = 0; m < METRICS; m++) {
+          String lookup = "SELECT count(*) FROM metrics WHERE metric_id = 'm" + m + "'";
+          String sql = "SELECT * FROM metrics_1d WHERE metric_id = 'm" + m + "'";
+          long onI2 = ((Number) TestData.scalar(cutOff.queryLocal(lookup))).longValue();
+          long onI1 = ((Number) TestData.scalar(nodes.get(1).queryLocal(lookup))).longValue();
+          if (onI1 > 0) {
+            assertEquals(rows(nodes.get(1), sql), answer(asker, sql), "key m" + m + " of i1");
+          } else if (onI2 > 0) {
+            BackendUnavailableException k =
+                assertThrows(BackendUnavailableException.class, () -> answer(asker, sql));
+            assertTrue(k.getMessage().contains("owned by i2"), k.getMessage());
+          }
+        }
+
+        link.restore();
+        assertEquals(
+            (long) rows.size(), ((Number) TestData.scalar(asker.query(count))).longValue());
+      } finally {
+        nodes.forEach(Hyprstream::close);
+      }
+    }
+
+    // An instance that serves no reads advertises no location: what it owns cannot be read.
+    String other = newClusterName();
+    List<ClusteredHyprstream> pair =
+        cluster(
+            List.of(
+                serving(other, "a0"),
+                (ClusterConfig.kafka(kafka.bootstrapServers(), other)
+                    .withPartitions(PARTITIONS)
+                    .withInstanceId("a1"))));
+    try {
+      awaitMembership(pair);
+      BackendUnavailableException e =
+          assertThrows(
+              BackendUnavailableException.class,
+              () -> answer(pair.get(0), "SELECT count(*) FROM metrics"));
+      String partitions = new TreeSet<>(pair.get(1).ownedPartitions()).toString();
+      assertTrue(
+          e.getMessage()
+              .contains("partitions " + partitions + " are owned by a1, which advertises"),
+          e.getMessage());
+      // The instance without a location still answers from every owner that has one.
+      assertEquals(
+          0L,
+          ((Number) TestData.scalar(pair.get(1).query("SELECT count(*) FROM metrics")))
+              .longValue());
+    } finally {
+      pair.forEach(Hyprstream::close);
+    }
+  }
+
   @Test
   void badIngest_isRefusedAtTheReceivingInstance_andNothingIsLogged() throws Exception {
     List<ClusteredHyprstream> nodes = cluster3();
@@ -288,11 +654,12 @@ final class ClusterWindowsTest {
       long events = 0;
       for (ClusteredHyprstream n : nodes) {
         if (n.tableSchema("events") != null) {
-          events += ((Number) TestData.scalar(n.query("SELECT count(*) FROM events"))).longValue();
+          events +=
+              ((Number) TestData.scalar(n.queryLocal("SELECT count(*) FROM events"))).longValue();
         }
         assertEquals(
             0L,
-            ((Number) TestData.scalar(n.query("SELECT count(*) FROM metrics"))).longValue(),
+            ((Number) TestData.scalar(n.queryLocal("SELECT count(*) FROM metrics"))).longValue(),
             "refused batches left no rows");
       }
       assertEquals(12, events, "every keyless row on exactly one instance");

@@ -1,5 +1,6 @@
 package io.hyprstream.cluster;
 
+import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -26,12 +27,15 @@ public final class ClusterConfig {
   public static final int DEFAULT_PARTITIONS = 48;
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,200}");
+  private static final Pattern LOCATION =
+      Pattern.compile("grpc(\\+tcp|\\+tls)?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}");
 
   private final String bootstrapServers;
   private final String name;
   private final int partitions;
   private final String instanceId;
   private final @Nullable String advertisedLocation;
+  private final @Nullable InetSocketAddress peerServer;
   private final Map<String, String> kafkaProperties;
 
   private ClusterConfig(
@@ -40,12 +44,14 @@ public final class ClusterConfig {
       int partitions,
       String instanceId,
       @Nullable String advertisedLocation,
+      @Nullable InetSocketAddress peerServer,
       Map<String, String> kafkaProperties) {
     this.bootstrapServers = bootstrapServers;
     this.name = name;
     this.partitions = partitions;
     this.instanceId = instanceId;
     this.advertisedLocation = advertisedLocation;
+    this.peerServer = peerServer;
     this.kafkaProperties = Map.copyOf(kafkaProperties);
   }
 
@@ -69,6 +75,7 @@ public final class ClusterConfig {
         DEFAULT_PARTITIONS,
         "hs-" + UUID.randomUUID().toString().substring(0, 8),
         null,
+        null,
         Map.of());
   }
 
@@ -82,27 +89,54 @@ public final class ClusterConfig {
           "cluster partitions must be between 1 and 10000, not " + count);
     }
     return new ClusterConfig(
-        bootstrapServers, name, count, instanceId, advertisedLocation, kafkaProperties);
+        bootstrapServers, name, count, instanceId, advertisedLocation, peerServer, kafkaProperties);
   }
 
   /** This instance's id in the group (Kafka's {@code client.id}); unique within the cluster. */
   public ClusterConfig withInstanceId(String id) {
     checkName(Objects.requireNonNull(id, "instanceId"), "cluster instance id");
     return new ClusterConfig(
-        bootstrapServers, name, partitions, id, advertisedLocation, kafkaProperties);
+        bootstrapServers, name, partitions, id, advertisedLocation, peerServer, kafkaProperties);
   }
 
   /**
-   * The Flight location other instances and clients reach this one at, e.g. {@code
-   * grpc://10.0.0.5:50051}; null (the default) for an instance that serves no Flight endpoint.
+   * The Flight location other instances reach this one at to read the partitions it owns, e.g.
+   * {@code grpc://10.0.0.5:50051} ({@code grpc+tls://} with TLS): published in the cluster's
+   * membership. Without it, an instance advertises its peer server's bound address ({@link
+   * #withPeerServer}), or what the Hyprstream server that fronts it sets once its port is open; an
+   * instance that advertises nothing makes queries needing its partitions fail, naming them.
+   *
+   * @throws IllegalArgumentException when the location is not {@code grpc://HOST:PORT}, {@code
+   *     grpc+tcp://HOST:PORT} or {@code grpc+tls://HOST:PORT}
    */
   public ClusterConfig withAdvertisedLocation(String location) {
     Objects.requireNonNull(location, "advertisedLocation");
-    if (location.isBlank()) {
-      throw new IllegalArgumentException("cluster advertised location must not be blank");
+    String l = location.strip();
+    if (!LOCATION.matcher(l).matches()) {
+      throw new IllegalArgumentException(
+          "cluster advertised location '"
+              + location
+              + "' must be grpc://HOST:PORT, grpc+tcp://HOST:PORT or grpc+tls://HOST:PORT");
     }
     return new ClusterConfig(
-        bootstrapServers, name, partitions, instanceId, location.strip(), kafkaProperties);
+        bootstrapServers, name, partitions, instanceId, l, peerServer, kafkaProperties);
+  }
+
+  /**
+   * Serves the other instances' reads of this instance's partitions on a Flight endpoint of its
+   * own, bound to {@code address} (port 0 picks a free one): for an embedded instance, which no
+   * Hyprstream server fronts. A Hyprstream server serves them on its own Flight port instead.
+   */
+  public ClusterConfig withPeerServer(InetSocketAddress address) {
+    Objects.requireNonNull(address, "peerServer");
+    return new ClusterConfig(
+        bootstrapServers,
+        name,
+        partitions,
+        instanceId,
+        advertisedLocation,
+        address,
+        kafkaProperties);
   }
 
   /**
@@ -117,7 +151,7 @@ public final class ClusterConfig {
     Map<String, String> props = new LinkedHashMap<>(kafkaProperties);
     props.put(key, value);
     return new ClusterConfig(
-        bootstrapServers, name, partitions, instanceId, advertisedLocation, props);
+        bootstrapServers, name, partitions, instanceId, advertisedLocation, peerServer, props);
   }
 
   public String bootstrapServers() {
@@ -140,6 +174,11 @@ public final class ClusterConfig {
     return advertisedLocation;
   }
 
+  /** Where this instance serves other instances' reads itself, or null (see withPeerServer). */
+  public @Nullable InetSocketAddress peerServer() {
+    return peerServer;
+  }
+
   public Map<String, String> kafkaProperties() {
     return kafkaProperties;
   }
@@ -147,6 +186,14 @@ public final class ClusterConfig {
   /** The Kafka topic that carries the cluster's ingest log. */
   public String ingestTopic() {
     return "hs." + name + ".ingest";
+  }
+
+  /**
+   * The compacted Kafka topic where each instance publishes its Flight location and the partitions
+   * it owns (docs/cluster.md, "Membership").
+   */
+  public String membersTopic() {
+    return "hs." + name + ".members";
   }
 
   /** The Kafka consumer group the cluster's instances form. */

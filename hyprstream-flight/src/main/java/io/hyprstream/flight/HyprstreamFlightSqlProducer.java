@@ -1,6 +1,7 @@
 package io.hyprstream.flight;
 
 import com.google.protobuf.Message;
+import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.internal.Health;
 import io.hyprstream.flight.internal.ServerPolicy;
@@ -43,6 +44,7 @@ import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Answers Arrow Flight SQL over an embedded {@link Hyprstream}: statements, prepared statements
@@ -84,6 +86,7 @@ public final class HyprstreamFlightSqlProducer extends BasicFlightSqlProducer {
   private final ServerPolicy policy;
   private final Health health;
   private final Handlers handlers;
+  private final @Nullable ClusterMember cluster;
 
   /** A producer with the default statement limits. */
   public HyprstreamFlightSqlProducer(Hyprstream hyprstream, BufferAllocator allocator) {
@@ -138,6 +141,7 @@ public final class HyprstreamFlightSqlProducer extends BasicFlightSqlProducer {
             maxPreparedStatements,
             VERSION);
     health.serving(hyprstream);
+    this.cluster = hyprstream.operations().cluster();
   }
 
   /** The health this producer reports ({@value #HEALTH_ACTION}; the server's {@code /ready}). */
@@ -175,6 +179,12 @@ public final class HyprstreamFlightSqlProducer extends BasicFlightSqlProducer {
    */
   @Override
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
+    ClusterMember member = cluster;
+    if (member != null && ClusterMember.isPeerTicket(ticket.getBytes())) {
+      // Another instance of the cluster reads the partitions this one owns.
+      handlers.streamer().submitPeer(member, ticket.getBytes(), listener);
+      return;
+    }
     try {
       com.google.protobuf.Any.parseFrom(ticket.getBytes());
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {

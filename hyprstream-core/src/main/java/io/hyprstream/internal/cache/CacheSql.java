@@ -268,6 +268,9 @@ public final class CacheSql {
                 + x.hotPredicate());
         for (int i = 0; i < readers.size(); i++) {
           String columns = sharedColumns(cached, readers.get(i), x.table());
+          if (columns.isEmpty()) {
+            continue; // no rows to add (a reader of no columns): the cached share alone
+          }
           setup.add(
               "INSERT INTO temp.main."
                   + table

@@ -27,6 +27,8 @@ public final class OptionalClients {
   public static final OptionalClients KAFKA =
       new OptionalClients(
           "org.apache.kafka.clients.producer.KafkaProducer", "org.apache.kafka:kafka-clients");
+  public static final OptionalClients FLIGHT =
+      new OptionalClients("org.apache.arrow.flight.FlightClient", "org.apache.arrow:flight-core");
 
   private final String probeClass;
   private final String artifact;

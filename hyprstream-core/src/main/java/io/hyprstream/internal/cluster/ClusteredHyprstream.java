@@ -1,5 +1,6 @@
 package io.hyprstream.internal.cluster;
 
+import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.Operations;
 import io.hyprstream.QueryResult;
@@ -10,6 +11,7 @@ import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.Engine;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -44,14 +46,14 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A Hyprstream instance in a cluster: the local {@link Engine} with its live ingest routed to the
- * cluster's Kafka log ({@link KafkaIngestLog}) and a {@link PartitionOwner} applying the partitions
- * Kafka assigns it. Queries answer from this instance's engine, that is, from the keys of the
- * partitions it owns (docs/cluster.md: fan-out across instances is not built yet).
+ * cluster's Kafka log ({@link KafkaIngestLog}), a {@link PartitionOwner} applying the partitions
+ * Kafka assigns it, the {@link Membership} that says who owns what and where each instance is
+ * reached, and {@link ClusterReads}, which answers every query completely from the owners' parts.
  *
  * <p>An ingest is acknowledged once Kafka has it; its rows reach the windows of their owner a
  * moment later, when the owner has read them ({@link #awaitCaughtUp} waits for that here).
  */
-public final class ClusteredHyprstream implements Hyprstream {
+public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   /** Records stay below Kafka's default 1 MiB message limit. */
   static final int MAX_RECORD_BYTES = 900 * 1024;
 
@@ -60,6 +62,11 @@ public final class ClusteredHyprstream implements Hyprstream {
   private final Admin admin;
   private final Producer<byte[], byte[]> producer;
   private final PartitionOwner owner;
+  private final Membership membership;
+  private final PeerClient peers;
+  private volatile @Nullable PeerServer peerServer;
+  private final ClusterReads reads;
+  private final Operations operations;
   private final java.util.concurrent.atomic.AtomicBoolean closed =
       new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -68,12 +75,18 @@ public final class ClusteredHyprstream implements Hyprstream {
       ClusterConfig config,
       Admin admin,
       Producer<byte[], byte[]> producer,
-      PartitionOwner owner) {
+      PartitionOwner owner,
+      Membership membership,
+      PeerClient peers) {
     this.engine = engine;
     this.config = config;
     this.admin = admin;
     this.producer = producer;
     this.owner = owner;
+    this.membership = membership;
+    this.peers = peers;
+    this.reads = new ClusterReads(engine, config, membership, owner, peers);
+    this.operations = new ClusterOperations(engine.operations(), this);
   }
 
   /**
@@ -90,23 +103,95 @@ public final class ClusteredHyprstream implements Hyprstream {
     Admin admin = null;
     Producer<byte[], byte[]> producer = null;
     KafkaConsumer<byte[], byte[]> consumer = null;
+    KafkaConsumer<byte[], byte[]> membersReader = null;
+    Membership membership = null;
+    PeerClient peers = null;
+    PeerServer peerServer = null;
     try {
       admin = Admin.create(clientProperties(config, "admin"));
       ensureTopic(admin, config);
+      ensureMembersTopic(admin, config);
       producer = new KafkaProducer<>(producerProperties(config));
       consumer = new KafkaConsumer<>(consumerProperties(config));
-      PartitionOwner owner = new PartitionOwner(config, consumer, engine);
+      membersReader = new KafkaConsumer<>(membersReaderProperties(config));
+      membership = new Membership(config, producer, membersReader, config.advertisedLocation());
+      membersReader = null; // the membership closes it from here on
+      membership.start();
+      peers = new PeerClient(engine.allocator());
+      Membership m = membership;
+      PartitionOwner owner = new PartitionOwner(config, consumer, engine, m::publishOwned);
       engine.routeLiveIngestTo(
           new KafkaIngestLog(config, producer, engine.allocator(), specs, MAX_RECORD_BYTES));
+      ClusteredHyprstream instance =
+          new ClusteredHyprstream(engine, config, admin, producer, owner, m, peers);
+      InetSocketAddress bind = config.peerServer();
+      if (bind != null) {
+        peerServer = PeerServer.start(bind, instance, engine.allocator());
+        instance.peerServer = peerServer;
+        if (config.advertisedLocation() == null) {
+          m.publishLocation("grpc://" + bind.getHostString() + ":" + peerServer.port());
+        }
+      }
+      if (config.advertisedLocation() != null) {
+        m.publishLocation(config.advertisedLocation());
+      }
       owner.start();
-      return new ClusteredHyprstream(engine, config, admin, producer, owner);
+      return instance;
     } catch (RuntimeException | Error e) {
+      closeQuietly(peerServer, e);
+      closeQuietly(peers, e);
+      closeQuietly(membership, e);
+      closeQuietly(membersReader, e);
       closeQuietly(consumer, e);
       closeQuietly(producer, e);
       closeQuietly(admin, e);
       engine.close();
       throw e;
     }
+  }
+
+  /** Creates the one-partition compacted membership topic unless it exists. */
+  private static void ensureMembersTopic(Admin admin, ClusterConfig config) {
+    try {
+      admin
+          .createTopics(
+              List.of(
+                  new NewTopic(config.membersTopic(), Optional.of(1), Optional.empty())
+                      .configs(Map.of("cleanup.policy", "compact"))))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        throw new io.hyprstream.api.BackendUnavailableException(
+            "cannot create the cluster's membership topic '"
+                + config.membersTopic()
+                + "' on Kafka at "
+                + config.bootstrapServers()
+                + ": "
+                + e.getCause(),
+            e);
+      }
+    } catch (TimeoutException e) {
+      throw new io.hyprstream.api.BackendUnavailableException(
+          "cannot reach the cluster log (Kafka at "
+              + config.bootstrapServers()
+              + ") to create topic '"
+              + config.membersTopic()
+              + "': "
+              + e,
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HyprstreamException("interrupted while joining " + config, e);
+    }
+  }
+
+  private static Properties membersReaderProperties(ClusterConfig config) {
+    Properties p = clientProperties(config, "members");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    return p;
   }
 
   private static void closeQuietly(@Nullable AutoCloseable c, Throwable failure) {
@@ -304,14 +389,15 @@ public final class ClusteredHyprstream implements Hyprstream {
     return engine.ingest(table, batch);
   }
 
+  /** Answers from every owner's part of the data (see {@link ClusterReads}). */
   @Override
   public QueryResult query(String sql) {
-    return engine.query(sql);
+    return reads.query(sql, List.of(), engine.allocator());
   }
 
   @Override
   public QueryResult query(String sql, List<@Nullable Object> parameters) {
-    return engine.query(sql, parameters);
+    return reads.query(sql, parameters, engine.allocator());
   }
 
   @Override
@@ -322,16 +408,79 @@ public final class ClusteredHyprstream implements Hyprstream {
   @Override
   public QueryResult query(
       String sql, List<@Nullable Object> parameters, BufferAllocator allocator) {
-    return engine.query(sql, parameters, allocator);
+    return reads.query(sql, parameters, allocator);
+  }
+
+  /** Answers from this instance's own partitions only, as a peer's read is answered. */
+  public QueryResult queryLocal(String sql) {
+    return engine.query(sql);
+  }
+
+  // ------------------------------------------------------------------ the cluster's member
+
+  @Override
+  public void advertise(String location) {
+    if (config.advertisedLocation() == null && peerServer == null) {
+      membership.publishLocation(location);
+    }
+  }
+
+  @Override
+  public @Nullable String advertisedLocation() {
+    return membership.location();
+  }
+
+  @Override
+  public QueryResult answerPeer(byte[] ticket, BufferAllocator allocator) {
+    PeerTicket t = PeerTicket.decode(ticket);
+    if (!t.cluster().equals(config.name())) {
+      throw new io.hyprstream.api.QueryRejectedException(
+          "a read for cluster '" + t.cluster() + "' reached an instance of '" + config.name() + "'",
+          null);
+    }
+    reads.check(t.partitions());
+    String relation = t.relation();
+    if (relation != null && !engine.isPartitioned(relation)) {
+      // This instance never received a row of it: its share is empty.
+      return QueryResult.of(
+          allocator,
+          new io.hyprstream.internal.arrow.BatchListReader(
+              allocator, new Schema(List.of()), List.of()),
+          io.hyprstream.api.Freshness.computed(
+              io.hyprstream.api.Freshness.Source.CACHE, null, java.time.Instant.now(), null));
+    }
+    String sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+    QueryResult result = engine.query(sql, List.of(), allocator);
+    try {
+      reads.check(t.partitions()); // still the owner once the rows are read
+    } catch (RuntimeException e) {
+      io.hyprstream.internal.arrow.Closeables.closeQuietly(result);
+      throw e;
+    }
+    return result;
+  }
+
+  /** Who owns each partition and where each member is reached, as the membership says now. */
+  public Map<Integer, String> partitionOwners() {
+    Map<Integer, String> out = new java.util.TreeMap<>();
+    membership.directory().owners().forEach((p, m) -> out.put(p, m.instanceId()));
+    return out;
   }
 
   @Override
   public Schema querySchema(String sql) {
-    return engine.querySchema(sql);
+    Schema cluster = reads.clusterTableSchema(sql);
+    return cluster != null ? cluster : engine.querySchema(sql);
   }
 
+  /**
+   * Runs a statement on this instance, as {@link Engine#execute} does. A statement that reads a
+   * partitioned relation (other than as the target of an INSERT) is refused: it would see only this
+   * instance's rows of it, and a query reads them all.
+   */
   @Override
   public long execute(String sql, List<@Nullable Object> parameters) {
+    reads.checkStatement(sql);
     return engine.execute(sql, parameters);
   }
 
@@ -357,10 +506,13 @@ public final class ClusteredHyprstream implements Hyprstream {
 
   @Override
   public Operations operations() {
-    return engine.operations();
+    return operations;
   }
 
-  /** Leaves the group (its partitions move to the others at once), then closes the engine. */
+  /**
+   * Leaves the group (its partitions move to the others at once) and the membership, stops serving
+   * and reading other instances, then closes the engine.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
@@ -370,6 +522,12 @@ public final class ClusteredHyprstream implements Hyprstream {
       owner.close();
     } finally {
       try {
+        membership.close();
+        PeerServer server = peerServer;
+        if (server != null) {
+          server.close();
+        }
+        peers.close();
         producer.close(Duration.ofSeconds(5));
       } finally {
         try {

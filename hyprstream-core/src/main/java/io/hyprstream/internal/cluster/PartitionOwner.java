@@ -42,14 +42,40 @@ final class PartitionOwner implements AutoCloseable {
   /** The next offset to apply, per partition this instance has ever held. */
   private final Map<Integer, Long> nextOffset = new ConcurrentHashMap<>();
 
+  /**
+   * Per owned partition, the log's end offset when it was assigned: until the partition's next
+   * offset reaches it, this instance is restoring the partition and answers no read of it.
+   */
+  private final Map<Integer, Long> restoreTarget = new ConcurrentHashMap<>();
+
+  /** Where a partition's log starts, for a partition with no record applied yet. */
+  private final Map<Integer, Long> logStart = new ConcurrentHashMap<>();
+
+  private final java.util.function.Consumer<Set<Integer>> ownershipChanged;
+
+  /** True once a partition this instance had applied records of was revoked. */
+  private volatile boolean lostData;
+
+  /** Ownership changes since {@link #lostData} became true; 0 while it is false. */
+  private final AtomicLong rebalancesWithData = new AtomicLong();
+
   private volatile Set<Integer> owned = Set.of();
   private final AtomicLong recordsApplied = new AtomicLong();
   private final AtomicLong recordsRefused = new AtomicLong();
 
-  PartitionOwner(ClusterConfig config, Consumer<byte[], byte[]> consumer, Engine engine) {
+  /**
+   * @param ownershipChanged told the new set of owned partitions on the consumer's thread, inside
+   *     the rebalance callback (so before Kafka hands a revoked partition to another member)
+   */
+  PartitionOwner(
+      ClusterConfig config,
+      Consumer<byte[], byte[]> consumer,
+      Engine engine,
+      java.util.function.Consumer<Set<Integer>> ownershipChanged) {
     this.config = config;
     this.consumer = consumer;
     this.engine = engine;
+    this.ownershipChanged = ownershipChanged;
     this.thread = new Thread(this::run, "hyprstream-cluster-owner-" + config.instanceId());
     this.thread.setDaemon(true);
   }
@@ -61,6 +87,33 @@ final class PartitionOwner implements AutoCloseable {
   /** The partitions Kafka has assigned this instance now. */
   Set<Integer> owned() {
     return owned;
+  }
+
+  /**
+   * True while this instance has not yet applied every record that was in partition {@code p} when
+   * Kafka assigned it: its windows and rows of {@code p} are not complete yet.
+   */
+  boolean restoring(int p) {
+    Long target = restoreTarget.get(p);
+    if (target == null) {
+      return false;
+    }
+    Long next = nextOffset.get(p);
+    long applied = next != null ? next : logStart.getOrDefault(p, 0L);
+    if (applied >= target) {
+      restoreTarget.remove(p, target);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * How many times ownership changed since this instance first lost a partition it had applied
+   * records of (0 while it never did): while it is 0, every row here belongs to an owned partition;
+   * each change means the rows of partitions no longer owned must be worked out anew.
+   */
+  long rebalancesWithData() {
+    return rebalancesWithData.get();
   }
 
   /** The next offset to apply of each partition this instance has held. */
@@ -144,6 +197,15 @@ final class PartitionOwner implements AutoCloseable {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       Set<Integer> now = new TreeSet<>(owned);
+      if (!partitions.isEmpty()) {
+        try {
+          consumer.beginningOffsets(partitions).forEach((tp, o) -> logStart.put(tp.partition(), o));
+          consumer.endOffsets(partitions).forEach((tp, o) -> restoreTarget.put(tp.partition(), o));
+        } catch (RuntimeException e) {
+          // The poll that follows fails the same way and stops the member, which is logged.
+          LOG.warn("cluster member {} cannot read its partitions' end offsets: {}", config, e);
+        }
+      }
       for (TopicPartition tp : partitions) {
         Long next = nextOffset.get(tp.partition());
         if (next == null) {
@@ -155,14 +217,38 @@ final class PartitionOwner implements AutoCloseable {
       }
       owned = Set.copyOf(now);
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), now);
+      if (lostData) {
+        rebalancesWithData.incrementAndGet();
+      }
+      announce();
+    }
+
+    /** Tells the membership; a failure is logged, so the partitions keep being applied. */
+    private void announce() {
+      try {
+        ownershipChanged.accept(owned);
+      } catch (RuntimeException e) {
+        LOG.error("cluster member {} could not publish its partitions: {}", config.instanceId(), e);
+      }
     }
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       Set<Integer> now = new TreeSet<>(owned);
       partitions.forEach(tp -> now.remove(tp.partition()));
+      for (TopicPartition tp : partitions) {
+        if (nextOffset.containsKey(tp.partition())) {
+          lostData = true;
+        }
+      }
       owned = Set.copyOf(now);
+      if (lostData) {
+        rebalancesWithData.incrementAndGet();
+      }
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), new TreeSet<>(now));
+      if (!partitions.isEmpty()) {
+        announce();
+      }
     }
 
     @Override

@@ -9,8 +9,6 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -24,8 +22,9 @@ import org.junit.jupiter.api.Test;
  * Three server processes ({@code java -jar}) in one cluster ({@code --cluster-kafka}, {@code
  * --cluster-name}, {@code --cluster-partitions}) on a real KRaft broker in this JVM: rows sent to
  * any of them (a JDBC prepared INSERT, an ADBC bulk ingest) are held by the one that owns their
- * key, and the three servers' window views together equal DuckDB's {@code time_bucket} over every
- * row sent. Stage 1 of issue 16: each server answers for the keys it owns.
+ * key, and every server's window views and aggregates equal DuckDB's {@code time_bucket} over every
+ * row sent. Stage 2 of issue 16: each server answers for the whole cluster, reading the other
+ * servers' partitions over Flight at the locations they advertise.
  */
 final class ClusterIT {
   private static final int PARTITIONS = 6;
@@ -33,7 +32,7 @@ final class ClusterIT {
       Pattern.compile("cluster member (\\S+) owns partitions \\[([0-9, ]*)\\]");
 
   @Test
-  void threeServers_ingestThroughAny_windowsTogetherEqualTheOracle() throws Exception {
+  void threeServers_ingestThroughAny_everyServerAnswersTheWholeCluster() throws Exception {
     List<MetricRows.Row> rows = rows(3000, 16, Instant.now());
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       String name = "it-" + System.nanoTime();
@@ -63,27 +62,77 @@ final class ClusterIT {
               servers.get(1).grpcUri(), Map.of(), rows.subList(third, 2 * third));
           MetricRows.ingestJdbc(flights.get(2), rows.subList(2 * third, rows.size()));
 
+          // Every server answers for the whole cluster: the views equal the oracle through each.
           for (Map.Entry<String, Duration> view :
               Map.of(
                       "metrics_5m", Duration.ofMinutes(5),
                       "metrics_1h", Duration.ofHours(1))
                   .entrySet()) {
             List<List<Object>> expected = MetricRows.oracle(rows, view.getValue());
-            awaitUnionEquals(flights, view.getKey(), expected);
-          }
-          // Each key is held by exactly one server.
-          Map<Object, Integer> holder = new HashMap<>();
-          for (int i = 0; i < flights.size(); i++) {
-            for (List<Object> r : MetricRows.windows(flights.get(i), "metrics_1h")) {
-              Integer before = holder.put(r.get(0), i);
-              assertTrue(before == null || before == i, "key " + r.get(0) + " on two servers");
+            for (int i = 0; i < flights.size(); i++) {
+              awaitEquals(
+                  flights.get(i),
+                  MetricRows.windowsQuery(view.getKey()),
+                  expected,
+                  view.getKey() + " through server " + i + " vs time_bucket");
             }
           }
-          assertEquals(
-              rows.stream().map(MetricRows.Row::metricId).distinct().count(),
-              holder.size(),
-              "every key is held");
-          assertEquals(3, new TreeSet<>(holder.values()).size(), "every server holds keys");
+          // Global aggregates and a top-5 through each server, over JDBC, equal the oracle's.
+          Map<String, String> aggregates =
+              Map.of(
+                  "SELECT count(*), round(sum(value), 6), min(value), max(value) FROM metrics",
+                  "SELECT count(*), round(sum(value), 6), min(value), max(value) FROM metrics",
+                  "SELECT metric_id, count(*) AS n, round(sum(value), 6) FROM metrics"
+                      + " GROUP BY metric_id ORDER BY n DESC, metric_id LIMIT 5",
+                  "SELECT metric_id, count(*) AS n, round(sum(value), 6) FROM metrics"
+                      + " GROUP BY metric_id ORDER BY n DESC, metric_id LIMIT 5",
+                  "SELECT metric_id, sum(value_count)::BIGINT FROM metrics_1h"
+                      + " GROUP BY 1 ORDER BY 1",
+                  "SELECT metric_id, count(value) FROM metrics GROUP BY 1 ORDER BY 1");
+          for (Map.Entry<String, String> q : aggregates.entrySet()) {
+            List<List<Object>> expected = MetricRows.overRawRows(rows, q.getValue());
+            for (int i = 0; i < flights.size(); i++) {
+              try (java.sql.Statement st = flights.get(i).createStatement()) {
+                MetricRows.assertSameRows(
+                    expected,
+                    MetricRows.rows(st.executeQuery(q.getKey())),
+                    q.getKey() + " through server " + i);
+              }
+            }
+          }
+          // ADBC through each server: the whole metrics_1h, and a key lookup (sent to its owner).
+          List<List<Object>> hourly = MetricRows.oracle(rows, Duration.ofHours(1));
+          for (ServerProcess s : servers) {
+            MetricRows.assertSameRows(
+                hourly,
+                MetricRows.queryAdbc(s.grpcUri(), MetricRows.windowsQuery("metrics_1h")),
+                "metrics_1h over ADBC through " + s.grpcUri());
+            MetricRows.assertSameRows(
+                hourly.stream().filter(r -> r.get(0).equals("m7")).toList(),
+                MetricRows.queryAdbc(
+                    s.grpcUri(),
+                    "SELECT "
+                        + MetricRows.WINDOW_COLUMNS
+                        + " FROM metrics_1h WHERE metric_id = 'm7' ORDER BY 1, 2"),
+                "key m7 over ADBC through " + s.grpcUri());
+          }
+          // hyprstream_cluster through each server: every partition owned by one of the three.
+          for (int i = 0; i < flights.size(); i++) {
+            try (java.sql.Statement st = flights.get(i).createStatement()) {
+              assertEquals(
+                  List.of(List.of((long) PARTITIONS, 3L, 1L)),
+                  MetricRows.rows(
+                      st.executeQuery(
+                          "SELECT count(partition), count(DISTINCT instance),"
+                              + " count(DISTINCT this_instance) FILTER (WHERE this_instance)"
+                              + " FROM hyprstream_cluster WHERE location LIKE 'grpc://127.0.0.1:%'")),
+                  "hyprstream_cluster through server " + i);
+            }
+          }
+          // Each server published where it is reached; none answered from its own keys alone.
+          for (ServerProcess s : servers) {
+            assertTrue(s.log().contains("advertises grpc://127.0.0.1:" + s.port()), s.log());
+          }
         } finally {
           for (Connection c : flights) {
             c.close();
@@ -157,22 +206,17 @@ final class ClusterIT {
     return owned;
   }
 
-  /**
-   * Polls (at most 60 s) until the servers' rows of {@code view}, together, equal {@code expected}.
-   */
-  private static void awaitUnionEquals(
-      List<Connection> flights, String view, List<List<Object>> expected) throws Exception {
+  /** Polls (at most 60 s) until {@code sql} through {@code flight} answers {@code expected}. */
+  private static void awaitEquals(
+      Connection flight, String sql, List<List<Object>> expected, String what) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {
-      List<List<Object>> union = new ArrayList<>();
-      for (Connection c : flights) {
-        union.addAll(MetricRows.windows(c, view));
+      List<List<Object>> got;
+      try (java.sql.Statement st = flight.createStatement()) {
+        got = MetricRows.rows(st.executeQuery(sql));
       }
-      union.sort(
-          Comparator.comparing((List<Object> r) -> (String) r.get(0))
-              .thenComparing(r -> (Long) r.get(1)));
       try {
-        MetricRows.assertSameRows(expected, union, view + " over the 3 servers vs time_bucket");
+        MetricRows.assertSameRows(expected, got, what);
         return;
       } catch (AssertionError e) {
         if (System.nanoTime() > deadline) {

@@ -156,9 +156,70 @@ final class MetricRows {
   }
 
   /** The windows' columns both sides are compared on, sums rounded against addition order. */
-  private static final String WINDOW_COLUMNS =
+  static final String WINDOW_COLUMNS =
       "metric_id, epoch_ms(window_start) AS start_ms, value_count, round(value_sum, 6) AS s,"
           + " value_min, value_max";
+
+  /** The query {@link #windows} sends. */
+  static String windowsQuery(String view) {
+    return "SELECT " + WINDOW_COLUMNS + " FROM " + view + " ORDER BY 1, 2";
+  }
+
+  /**
+   * {@code sql}'s answer over the raw rows in DuckDB, as table {@code metrics} (id, time, value).
+   */
+  static List<List<Object>> overRawRows(List<Row> rows, String sql) throws Exception {
+    try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+        Statement st = duck.createStatement()) {
+      st.execute("CREATE TABLE metrics (metric_id VARCHAR, timestamp TIMESTAMP, value DOUBLE)");
+      try (PreparedStatement ps =
+          duck.prepareStatement("INSERT INTO metrics VALUES (?, epoch_ms(?), ?)")) {
+        for (Row r : rows) {
+          ps.setString(1, r.metricId());
+          ps.setLong(2, r.epochMillis());
+          ps.setDouble(3, r.value());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return rows(st.executeQuery(sql));
+    }
+  }
+
+  /** {@code sql}'s answer through ADBC's Flight SQL driver at {@code grpcUri}, as {@link #rows}. */
+  static List<List<Object>> queryAdbc(String grpcUri, String sql) throws Exception {
+    Map<String, Object> params = new java.util.HashMap<>();
+    params.put(AdbcDriver.PARAM_URI.getKey(), grpcUri.replace("grpc://", "grpc+tcp://"));
+    List<List<Object>> out = new ArrayList<>();
+    try (BufferAllocator allocator = new RootAllocator();
+        AdbcDatabase db = new FlightSqlDriver(allocator).open(params);
+        AdbcConnection connection = db.connect();
+        AdbcStatement st = connection.createStatement()) {
+      st.setSqlQuery(sql);
+      try (AdbcStatement.QueryResult result = st.executeQuery()) {
+        org.apache.arrow.vector.ipc.ArrowReader reader = result.getReader();
+        while (reader.loadNextBatch()) {
+          VectorSchemaRoot root = reader.getVectorSchemaRoot();
+          for (int r = 0; r < root.getRowCount(); r++) {
+            List<Object> row = new ArrayList<>();
+            for (org.apache.arrow.vector.FieldVector v : root.getFieldVectors()) {
+              Object o = v.getObject(r);
+              if (o instanceof org.apache.arrow.vector.util.Text t) {
+                o = t.toString();
+              } else if (o instanceof Number n && !(o instanceof Double || o instanceof Float)) {
+                o = n.longValue();
+              } else if (o instanceof Float f) {
+                o = f.doubleValue();
+              }
+              row.add(o);
+            }
+            out.add(row);
+          }
+        }
+      }
+    }
+    return out;
+  }
 
   /** {@code view}'s windows as the server answers, through {@code flight}. */
   static List<List<Object>> windows(Connection flight, String view) throws Exception {

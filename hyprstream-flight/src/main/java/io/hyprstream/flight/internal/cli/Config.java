@@ -72,6 +72,7 @@ public final class Config {
   public static final String CLUSTER_KAFKA = "cluster.kafka";
   public static final String CLUSTER_NAME = "cluster.name";
   public static final String CLUSTER_PARTITIONS = "cluster.partitions";
+  public static final String CLUSTER_ADVERTISE = "cluster.advertise";
   public static final String TLS_CERT = "tls.cert";
   public static final String TLS_KEY = "tls.key";
   public static final String TLS_CLIENT_CA = "tls.client_ca";
@@ -255,6 +256,11 @@ public final class Config {
   /** The cluster's key partitions. */
   public int clusterPartitions() {
     return intValue(CLUSTER_PARTITIONS);
+  }
+
+  /** The Flight location other instances reach this one at; empty: the server's bound address. */
+  public String clusterAdvertise() {
+    return string(CLUSTER_ADVERTISE);
   }
 
   /** How many windows before the newest each published hash holds. */

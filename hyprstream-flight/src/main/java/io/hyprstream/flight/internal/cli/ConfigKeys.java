@@ -208,6 +208,19 @@ final class ConfigKeys {
               .flag("cluster-partitions", "P")
               .check(Check.between(1, 10000, "must be between 1 and 10000"))
               .doc("Key partitions of the cluster; every instance must use the same count."),
+          key(CLUSTER_ADVERTISE, STRING, "")
+              .flag("advertise", "grpc://HOST:PORT")
+              .check(
+                  v ->
+                      ((String) v).isEmpty()
+                              || ((String) v)
+                                  .matches(
+                                      "grpc(\\+tcp|\\+tls)?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
+                          ? null
+                          : "must be grpc://HOST:PORT (grpc+tls://HOST:PORT with TLS), or empty")
+              .doc(
+                  "The Flight location other cluster instances reach this one at to read the"
+                      + " partitions it owns; empty: the address the server is bound to."),
           key(SERVER_HTTP_PORT, INT, 9090)
               .flag("http-port", "PORT")
               .check(

@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal.cli;
 
+import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.AggregationSpec;
@@ -20,12 +21,16 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the {@code hyprstream} command runs, assembled from a {@link Config}: the instance and its
@@ -44,6 +49,7 @@ record RunningServer(
     Health health,
     @Nullable JvmGcMetrics gc)
     implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RunningServer.class);
 
   /**
    * Reports not ready, stops the demo and the console, drains calls in flight (the shutdown grace),
@@ -57,6 +63,25 @@ record RunningServer(
     } catch (Exception e) {
       throw new IllegalStateException("shutdown failed: " + e, e);
     }
+  }
+
+  /**
+   * The location the server is reached at: its host, or this machine's address when it listens on
+   * every interface, and its bound port.
+   */
+  private static String boundLocation(HyprstreamServer server) {
+    String host = server.host();
+    if (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+      try {
+        host = InetAddress.getLocalHost().getHostAddress();
+      } catch (UnknownHostException e) {
+        host = InetAddress.getLoopbackAddress().getHostAddress();
+      }
+    }
+    if (host.contains(":") && !host.startsWith("[")) {
+      host = "[" + host + "]";
+    }
+    return (server.tls() ? "grpc+tls://" : "grpc://") + host + ":" + server.port();
   }
 
   /** Builds the instance and opens the port as {@code cfg} says. */
@@ -171,9 +196,13 @@ record RunningServer(
             .snapshotInterval(cfg.snapshotInterval());
       }
       if (!cfg.clusterKafka().isEmpty()) {
-        builder.cluster(
+        ClusterConfig cluster =
             ClusterConfig.kafka(cfg.clusterKafka(), cfg.clusterName())
-                .withPartitions(cfg.clusterPartitions()));
+                .withPartitions(cfg.clusterPartitions());
+        if (!cfg.clusterAdvertise().isEmpty()) {
+          cluster = cluster.withAdvertisedLocation(cfg.clusterAdvertise());
+        }
+        builder.cluster(cluster);
       }
       hs = builder.build();
     } catch (RuntimeException e) {
@@ -205,6 +234,14 @@ record RunningServer(
         sb.authentication(Authentication.of(cfg.users(), cfg.tokenTtl()));
       }
       server = sb.start();
+      ClusterMember member = hs.operations().cluster();
+      if (member != null) {
+        // Peers read this instance's partitions on the Flight port, now that it is bound.
+        member.advertise(boundLocation(server));
+        LOG.info(
+            "cluster member advertises {} for reads of its partitions",
+            member.advertisedLocation());
+      }
     } catch (RuntimeException e) {
       hs.close();
       backendAllocator.close();

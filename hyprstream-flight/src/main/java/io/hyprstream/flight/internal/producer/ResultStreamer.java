@@ -2,6 +2,7 @@ package io.hyprstream.flight.internal.producer;
 
 import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
+import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.flight.internal.QueryGate;
@@ -66,7 +67,32 @@ public final class ResultStreamer implements AutoCloseable {
       String sql, List<List<@Nullable Object>> parameterRows, ServerStreamListener listener) {
     List<List<@Nullable Object>> rows =
         parameterRows.isEmpty() ? List.of(List.of()) : parameterRows;
-    streams.execute(() -> stream(sql, rows, listener));
+    streams.execute(
+        () ->
+            stream(sql, rows, params -> hyprstream.query(sql, params, allocator), true, listener));
+  }
+
+  /**
+   * Streams, on a result-stream thread, this instance's answer to another cluster instance's read
+   * (a peer ticket). It takes no query slot: the asking instance holds one for the whole query, and
+   * two instances whose slots are all taken by queries waiting on each other's reads would wait for
+   * the queue timeout.
+   */
+  public void submitPeer(ClusterMember member, byte[] ticket, ServerStreamListener listener) {
+    streams.execute(
+        () ->
+            stream(
+                "a read of another cluster instance",
+                List.of(List.of()),
+                params -> member.answerPeer(ticket, allocator),
+                false,
+                listener));
+  }
+
+  /** One run of a stream's query, with one row of parameters. */
+  @FunctionalInterface
+  private interface Run {
+    QueryResult run(List<@Nullable Object> parameters);
   }
 
   /**
@@ -79,9 +105,13 @@ public final class ResultStreamer implements AutoCloseable {
    * app metadata (an empty batch when the run has no rows).
    */
   private void stream(
-      String sql, List<List<@Nullable Object>> parameterRows, ServerStreamListener listener) {
+      String sql,
+      List<List<@Nullable Object>> parameterRows,
+      Run run,
+      boolean gated,
+      ServerStreamListener listener) {
     long start = System.nanoTime();
-    QuerySlot slot = new QuerySlot();
+    QuerySlot slot = new QuerySlot(gated);
     try {
       slot.take();
     } catch (FlightRuntimeException e) {
@@ -90,7 +120,7 @@ public final class ResultStreamer implements AutoCloseable {
     }
     try (slot;
         ServerPolicy.Deadline deadline = policy.startDeadline()) {
-      if (streamRows(sql, parameterRows, listener, deadline, slot)) {
+      if (streamRows(sql, parameterRows, run, listener, deadline, slot)) {
         policy.metrics().queried(System.nanoTime() - start);
       }
     }
@@ -102,11 +132,17 @@ public final class ResultStreamer implements AutoCloseable {
    * other clients' queries out.
    */
   private final class QuerySlot implements AutoCloseable {
+    private final boolean gated;
     private QueryGate.@Nullable Permit permit;
+
+    /** A hold that takes slots when {@code gated}, and never otherwise. */
+    QuerySlot(boolean gated) {
+      this.gated = gated;
+    }
 
     /** Takes a slot unless one is held, queueing like any query. */
     void take() {
-      if (permit == null) {
+      if (gated && permit == null) {
         try {
           permit = policy.gate().enter();
         } catch (FlightRuntimeException e) {
@@ -129,6 +165,7 @@ public final class ResultStreamer implements AutoCloseable {
   private boolean streamRows(
       String sql,
       List<List<@Nullable Object>> parameterRows,
+      Run run,
       ServerStreamListener listener,
       ServerPolicy.Deadline deadline,
       QuerySlot slot) {
@@ -139,7 +176,7 @@ public final class ResultStreamer implements AutoCloseable {
     try {
       for (List<@Nullable Object> params : parameterRows) {
         slot.take();
-        try (QueryResult reader = hyprstream.query(sql, params, allocator)) {
+        try (QueryResult reader = run.run(params)) {
           VectorSchemaRoot in = reader.getVectorSchemaRoot();
           if (out == null) {
             out = VectorSchemaRoot.create(in.getSchema(), allocator);

@@ -220,6 +220,8 @@ public final class DocumentedSettings {
         return "documented";
       case Config.CLUSTER_PARTITIONS:
         return "12";
+      case Config.CLUSTER_ADVERTISE:
+        return "grpc://documented.example:50051";
       case Config.TLS_CERT:
       case Config.TLS_KEY:
       case Config.TLS_CLIENT_CA:

@@ -1,0 +1,46 @@
+package io.hyprstream;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.apache.arrow.memory.BufferAllocator;
+
+/**
+ * An instance's part in a cluster, for the Flight server that fronts it ({@link
+ * Operations#cluster()}): where other instances reach it, and the reads they send it. Other
+ * instances read the partitions this one owns with a Flight {@code DoGet} whose ticket is a peer
+ * ticket ({@link #isPeerTicket}); the server hands such tickets to {@link #answerPeer} on its own
+ * port, so one advertised location serves clients and peers alike.
+ */
+public interface ClusterMember {
+
+  /** The first bytes of every peer ticket; no Flight SQL ticket (a protobuf Any) starts so. */
+  byte[] PEER_TICKET_PREFIX = "hyprstream-peer/1\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** True when {@code ticket} is a peer ticket, to be answered by {@link #answerPeer}. */
+  static boolean isPeerTicket(byte[] ticket) {
+    return ticket.length >= PEER_TICKET_PREFIX.length
+        && Arrays.equals(
+            ticket, 0, PEER_TICKET_PREFIX.length, PEER_TICKET_PREFIX, 0, PEER_TICKET_PREFIX.length);
+  }
+
+  /**
+   * Publishes {@code location} ({@code grpc://HOST:PORT}) as where other instances reach this one,
+   * unless the instance was configured with an advertised location of its own, which stays.
+   */
+  void advertise(String location);
+
+  /** The location this instance publishes now, or null while it publishes none. */
+  @org.jspecify.annotations.Nullable
+  String advertisedLocation();
+
+  /**
+   * Answers a peer ticket from this instance alone (it never fans out again): the rows of the
+   * partitions it owns. Ownership: the caller closes the result, allocated from {@code allocator}.
+   *
+   * @throws io.hyprstream.api.BackendUnavailableException when this instance does not own, or is
+   *     still restoring, a partition the ticket asks for (the asker retries with fresh membership)
+   * @throws io.hyprstream.api.QueryRejectedException when the ticket is not a peer ticket of this
+   *     cluster
+   */
+  QueryResult answerPeer(byte[] ticket, BufferAllocator allocator);
+}

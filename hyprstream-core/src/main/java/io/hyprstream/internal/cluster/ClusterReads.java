@@ -1,0 +1,484 @@
+package io.hyprstream.internal.cluster;
+
+import static io.hyprstream.api.SqlIdentifier.quote;
+
+import io.hyprstream.QueryResult;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.Freshness;
+import io.hyprstream.api.QueryRejectedException;
+import io.hyprstream.cluster.ClusterConfig;
+import io.hyprstream.internal.Engine;
+import io.hyprstream.internal.arrow.Closeables;
+import io.hyprstream.internal.cache.CacheSql;
+import io.hyprstream.internal.sql.LookupShape;
+import io.hyprstream.internal.sql.SqlLiterals;
+import io.hyprstream.internal.sql.StatementAnalysis;
+import io.hyprstream.internal.sql.TableRef;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.memory.BufferAllocator;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers a query on one instance of a cluster completely, though the rows it reads are spread over
+ * the instances that own their partitions.
+ *
+ * <ul>
+ *   <li>A query that reads no partitioned relation (system tables, tables created by SQL, constant
+ *       expressions) runs here alone.
+ *   <li>A single-key lookup ({@link LookupShape} with {@code key = value} on a relation with one
+ *       key column) goes whole to the owner of the key's partition ({@link KeyPartitioner}): all of
+ *       the key's rows and windows are there.
+ *   <li>Anything else: for each partitioned relation it reads (an ingested table or a window view),
+ *       each other owner's rows of it are fetched ({@code SELECT *}, with the query's time bounds
+ *       where they are proven), and the original SQL runs here on DuckDB where each such relation
+ *       reads as this instance's rows plus the fetched ones ({@link Engine#queryWithRows}). A key
+ *       lives in one partition, so a window view's rows are disjoint across owners and their union
+ *       is exact.
+ * </ul>
+ *
+ * Reads of other instances are {@link PeerTicket}s, which the answering instance runs on its own
+ * engine alone: they never fan out again. An owner that is unknown, advertises no location, cannot
+ * be reached, or is still restoring its partitions fails the query ({@link
+ * BackendUnavailableException}, Flight {@code UNAVAILABLE}) naming the partitions and the owner:
+ * never a partial answer.
+ */
+final class ClusterReads {
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterReads.class);
+
+  /** How long a query waits for the membership to name an owner of every partition it needs. */
+  static final Duration OWNER_WAIT = Duration.ofSeconds(5);
+
+  /** Tries when an owner answers that it no longer owns a partition (a rebalance moved it). */
+  private static final int ATTEMPTS = 3;
+
+  /** What an instance answers when asked for a partition it does not own; see {@link #check}. */
+  static final String NOT_OWNER = "does not own partitions";
+
+  private final Engine engine;
+  private final ClusterConfig config;
+  private final Membership membership;
+  private final PartitionOwner owner;
+  private final PeerClient peers;
+  private final ForeignRows foreign;
+
+  ClusterReads(
+      Engine engine,
+      ClusterConfig config,
+      Membership membership,
+      PartitionOwner owner,
+      PeerClient peers) {
+    this.engine = engine;
+    this.config = config;
+    this.membership = membership;
+    this.owner = owner;
+    this.peers = peers;
+    this.foreign = new ForeignRows(engine, config, owner);
+  }
+
+  /**
+   * {@code sql} as this instance answers a peer's read of {@code relation}'s rows: without the rows
+   * of partitions it no longer owns ({@link ForeignRows}).
+   */
+  String ownRows(String relation, String sql) {
+    String keep = foreign.keepCondition(relation);
+    return keep == null ? sql : "SELECT * FROM (" + sql + ") AS own_rows WHERE " + keep;
+  }
+
+  QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
+    StatementAnalysis analysis = engine.analyse(sql);
+    if (!analysis.isQuery()) {
+      return engine.query(sql, parameters, alloc); // the engine refuses or routes it
+    }
+    List<String> relations = partitionedRelations(analysis);
+    if (analysis.names().contains(ClusterTable.NAME)) {
+      if (!relations.isEmpty()) {
+        throw new QueryRejectedException(
+            ClusterTable.NAME + " is read on its own, not with " + relations, null);
+      }
+      return engine.queryWithTable(sql, analysis, ClusterTable.NAME, clusterTable(alloc), alloc);
+    }
+    if (relations.isEmpty()) {
+      return engine.query(sql, parameters, alloc);
+    }
+    Integer keyPartition = keyPartition(analysis, parameters);
+    Set<Integer> needed = new TreeSet<>();
+    if (keyPartition != null) {
+      needed.add(keyPartition);
+    } else {
+      for (int p = 0; p < config.partitions(); p++) {
+        needed.add(p);
+      }
+    }
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return answer(sql, parameters, alloc, analysis, relations, needed, keyPartition != null);
+      } catch (StaleOwner e) {
+        if (attempt >= ATTEMPTS) {
+          throw new BackendUnavailableException(
+              e.getMessage() + " (asked " + ATTEMPTS + " times: the cluster is rebalancing)", e);
+        }
+        LOG.debug("retrying a cluster read after a rebalance: {}", e.getMessage());
+        try {
+          Thread.sleep(200L * attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new BackendUnavailableException("interrupted: " + e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  /** The rows of {@link ClusterTable} now. */
+  private org.apache.arrow.vector.ipc.ArrowReader clusterTable(BufferAllocator alloc) {
+    return ClusterTable.rows(
+        membership.directory(),
+        config.partitions(),
+        config.instanceId(),
+        owner.owned(),
+        owner::restoring,
+        alloc);
+  }
+
+  /** The schema of a query of {@link ClusterTable}, or null when {@code sql} reads none. */
+  org.apache.arrow.vector.types.pojo.@Nullable Schema clusterTableSchema(String sql) {
+    StatementAnalysis analysis = engine.analyse(sql);
+    if (!analysis.isQuery() || !analysis.names().contains(ClusterTable.NAME)) {
+      return null;
+    }
+    try (QueryResult r =
+        engine.queryWithTable(
+            "SELECT * FROM (" + sql + ") AS q LIMIT 0",
+            analysis,
+            ClusterTable.NAME,
+            clusterTable(engine.allocator()),
+            engine.allocator())) {
+      return r.getVectorSchemaRoot().getSchema();
+    } catch (java.io.IOException e) {
+      throw new io.hyprstream.api.HyprstreamException("cannot read " + ClusterTable.NAME, e);
+    }
+  }
+
+  /**
+   * The relations the query reads whose rows are split across the cluster, once each.
+   *
+   * @throws QueryRejectedException when the query names one with its catalog, which the fetched
+   *     rows cannot stand in for
+   */
+  private List<String> partitionedRelations(StatementAnalysis analysis) {
+    Set<String> out = new LinkedHashSet<>();
+    for (TableRef t : analysis.tables()) {
+      if (engine.isPartitioned(t.name())) {
+        if (t.catalogQualified()) {
+          throw new QueryRejectedException(
+              "in a cluster, name '"
+                  + t.name()
+                  + "' without its catalog ('"
+                  + t
+                  + "'): the other instances' rows of it are read in under its plain name",
+              null);
+        }
+        out.add(t.name().toLowerCase(Locale.ROOT));
+      }
+    }
+    return new ArrayList<>(out);
+  }
+
+  /**
+   * Refuses a statement other than a query that reads a partitioned relation (other than as the
+   * target of an INSERT), and views and macros: it runs on this instance alone, so it would read
+   * only this instance's rows, a partial answer nobody would see.
+   */
+  void checkStatement(String sql) {
+    StatementAnalysis analysis = engine.analyse(sql);
+    if (analysis.isQuery()) {
+      return; // Hyprstream.execute refuses queries itself
+    }
+    for (io.hyprstream.internal.sql.Change c : analysis.changes()) {
+      String op = c.operation() + " " + c.entryType();
+      if (op.contains("VIEW") || op.contains("MACRO")) {
+        // What a view or macro reads is bound only when it is used, on this instance alone.
+        throw new QueryRejectedException(
+            "in a cluster, views and macros are refused: each instance would hold its own, and one"
+                + " reading an ingested table or a window view would see only that instance's"
+                + " share; write the query in full (it reads every instance's rows)",
+            null);
+      }
+    }
+    Set<String> read = new TreeSet<>(analysis.names());
+    io.hyprstream.internal.sql.InsertStatement insert = analysis.insert();
+    if (insert != null) {
+      read.remove(insert.table.toLowerCase(Locale.ROOT));
+      read.addAll(engine.analyse(insert.source).names());
+    }
+    for (String name : read) {
+      if (engine.isPartitioned(name)) {
+        throw new QueryRejectedException(
+            "in a cluster, a statement that reads '"
+                + name
+                + "' would see only this instance's share of it; read it with a query (which"
+                + " reads every instance's rows)",
+            null);
+      }
+    }
+  }
+
+  /**
+   * The partition of the one key a single-key lookup reads, or null when the query is not one:
+   * {@code SELECT ... FROM r WHERE key = 'value' [AND time bounds] [ORDER BY ...] [LIMIT ...]} on a
+   * relation whose aggregation has one key column.
+   */
+  private @Nullable Integer keyPartition(
+      StatementAnalysis analysis, List<@Nullable Object> parameters) {
+    LookupShape shape = analysis.lookup();
+    if (shape == null) {
+      return null;
+    }
+    String keyColumn = engine.keyColumnOf(shape.from());
+    if (keyColumn == null) {
+      return null;
+    }
+    for (LookupShape.Term t : shape.terms()) {
+      if (t.op().equals("=") && t.column().equalsIgnoreCase(keyColumn)) {
+        Object key = t.value().resolve(parameters);
+        if (key instanceof String s) {
+          return KeyPartitioner.partitionOfKey(
+              s.getBytes(StandardCharsets.UTF_8), config.partitions());
+        }
+      }
+    }
+    return null;
+  }
+
+  private QueryResult answer(
+      String sql,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc,
+      StatementAnalysis analysis,
+      List<String> relations,
+      Set<Integer> needed,
+      boolean keyLookup) {
+    Set<Integer> mine = owner.owned();
+    Set<Integer> elsewhere = new TreeSet<>(needed);
+    elsewhere.removeAll(mine);
+    Membership.Directory directory = membership.directory(elsewhere, OWNER_WAIT);
+    mine = owner.owned();
+    Map<Membership.Member, Set<Integer>> byOwner = new LinkedHashMap<>();
+    Set<Integer> unowned = new TreeSet<>();
+    Set<Integer> restoring = new TreeSet<>();
+    Map<String, Set<Integer>> unlocated = new LinkedHashMap<>();
+    for (int p : needed) {
+      if (mine.contains(p)) {
+        if (owner.restoring(p)) {
+          restoring.add(p);
+        }
+        continue;
+      }
+      Membership.Member m = directory.ownerOf(p);
+      if (m == null || m.instanceId().equals(config.instanceId())) {
+        unowned.add(p); // this instance's own record lags what its consumer holds: no owner yet
+      } else if (m.location() == null) {
+        unlocated.computeIfAbsent(m.instanceId(), k -> new TreeSet<>()).add(p);
+      } else {
+        byOwner.computeIfAbsent(m, k -> new TreeSet<>()).add(p);
+      }
+    }
+    if (!unowned.isEmpty() || !unlocated.isEmpty() || !restoring.isEmpty()) {
+      List<String> why = new ArrayList<>();
+      if (!unowned.isEmpty()) {
+        why.add(
+            "partitions "
+                + unowned
+                + " have no owner in the membership (topic '"
+                + config.membersTopic()
+                + "': "
+                + Membership.describe(directory)
+                + ")");
+      }
+      unlocated.forEach(
+          (id, ps) ->
+              why.add(
+                  "partitions "
+                      + ps
+                      + " are owned by "
+                      + id
+                      + ", which advertises no Flight location (--advertise)"));
+      if (!restoring.isEmpty()) {
+        why.add(
+            "partitions "
+                + restoring
+                + " are still being restored from the cluster log by this instance ("
+                + config.instanceId()
+                + ")");
+      }
+      throw missing(String.join("; ", why));
+    }
+    if (byOwner.isEmpty()) {
+      return engine.query(sql, parameters, alloc);
+    }
+    if (keyLookup) {
+      Map.Entry<Membership.Member, Set<Integer>> only = byOwner.entrySet().iterator().next();
+      Membership.Member m = only.getKey();
+      String inlined;
+      try {
+        inlined = SqlLiterals.inline(sql, parameters);
+      } catch (IllegalArgumentException e) {
+        throw new QueryRejectedException(e.getMessage() + " (sent to the key's owner)", e);
+      }
+      PeerClient.Answer a =
+          read(m, new PeerTicket(config.name(), only.getValue(), inlined, null), alloc);
+      return QueryResult.of(
+          alloc, a.rows(), Freshness.computed(Freshness.Source.CACHE, null, Instant.now(), null));
+    }
+    List<CacheSql.ExtraRows> extra = new ArrayList<>();
+    boolean filtered = false;
+    try {
+      for (String relation : relations) {
+        String keep = foreign.keepCondition(relation);
+        filtered |= keep != null;
+        String condition = engine.timeCondition(relation, analysis, parameters);
+        String fetch =
+            "SELECT * FROM " + quote(relation) + (condition == null ? "" : " WHERE " + condition);
+        List<PeerClient.Answer> answers = new ArrayList<>();
+        try {
+          for (Map.Entry<Membership.Member, Set<Integer>> e : byOwner.entrySet()) {
+            PeerClient.Answer a =
+                read(
+                    e.getKey(),
+                    new PeerTicket(config.name(), e.getValue(), fetch, relation),
+                    alloc);
+            if (a.rowCount() == 0) {
+              Closeables.closeQuietly(a.rows());
+            } else {
+              answers.add(a);
+            }
+          }
+        } catch (RuntimeException e) {
+          answers.forEach(a -> Closeables.closeQuietly(a.rows()));
+          throw e;
+        }
+        String hot = keep == null ? "true" : keep;
+        if (!answers.isEmpty()) {
+          List<org.apache.arrow.vector.ipc.ArrowReader> more = new ArrayList<>();
+          for (int i = 1; i < answers.size(); i++) {
+            more.add(answers.get(i).rows());
+          }
+          extra.add(new CacheSql.ExtraRows(relation, answers.get(0).rows(), hot, more, "true"));
+        } else if (keep != null) {
+          // Nothing elsewhere, but this instance's own rows of it are filtered.
+          extra.add(
+              new CacheSql.ExtraRows(
+                  relation,
+                  new io.hyprstream.internal.arrow.BatchListReader(
+                      alloc, new org.apache.arrow.vector.types.pojo.Schema(List.of()), List.of()),
+                  hot));
+        }
+      }
+    } catch (RuntimeException e) {
+      extra.forEach(CacheSql.ExtraRows::closeQuietly);
+      throw e;
+    }
+    if (extra.isEmpty() && !filtered) {
+      return engine.query(sql, parameters, alloc);
+    }
+    return engine.queryWithRows(sql, analysis, parameters, extra, alloc);
+  }
+
+  /** One other instance's answer to {@code ticket}, or the failure that names it. */
+  private PeerClient.Answer read(Membership.Member m, PeerTicket ticket, BufferAllocator alloc) {
+    String location = java.util.Objects.requireNonNull(m.location());
+    try {
+      return peers.read(location, ticket, alloc);
+    } catch (FlightRuntimeException e) {
+      String description = e.status().description();
+      if (description != null && description.contains(NOT_OWNER)) {
+        throw new StaleOwner(
+            "instance " + m.instanceId() + " at " + location + " answered: " + description);
+      }
+      throw missing(
+          "partitions "
+              + new TreeSet<>(ticket.partitions())
+              + " are owned by "
+              + m.instanceId()
+              + " at "
+              + location
+              + ", which "
+              + (e.status().code() == org.apache.arrow.flight.FlightStatusCode.UNAVAILABLE
+                  ? "cannot be reached or cannot answer"
+                  : "failed")
+              + ": "
+              + e.status().code()
+              + (description == null || description.isEmpty() ? "" : " " + description));
+    }
+  }
+
+  private BackendUnavailableException missing(String why) {
+    return new BackendUnavailableException(
+        "instance "
+            + config.instanceId()
+            + " of cluster '"
+            + config.name()
+            + "' cannot answer completely, so it gives no answer: "
+            + why,
+        null);
+  }
+
+  /**
+   * Checks that this instance may answer a peer ticket for {@code partitions}: it owns each and has
+   * restored each.
+   *
+   * @throws BackendUnavailableException naming what is missing
+   */
+  void check(Set<Integer> partitions) {
+    Set<Integer> mine = owner.owned();
+    Set<Integer> notMine = new TreeSet<>(partitions);
+    notMine.removeAll(mine);
+    if (!notMine.isEmpty()) {
+      throw new BackendUnavailableException(
+          "instance "
+              + config.instanceId()
+              + " "
+              + NOT_OWNER
+              + " "
+              + notMine
+              + " (it owns "
+              + new TreeSet<>(mine)
+              + ")",
+          null);
+    }
+    Set<Integer> restoring = new TreeSet<>();
+    for (int p : partitions) {
+      if (owner.restoring(p)) {
+        restoring.add(p);
+      }
+    }
+    if (!restoring.isEmpty()) {
+      throw new BackendUnavailableException(
+          "instance "
+              + config.instanceId()
+              + " is still restoring partitions "
+              + restoring
+              + " from the cluster log",
+          null);
+    }
+  }
+
+  /** An owner answered that it no longer owns a partition: the membership read was stale. */
+  private static final class StaleOwner extends RuntimeException {
+    StaleOwner(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+package io.hyprstream.internal.cluster;
+
+import static io.hyprstream.api.SqlIdentifier.quote;
+
+import io.hyprstream.QueryResult;
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.cluster.ClusterConfig;
+import io.hyprstream.internal.Engine;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The rows an instance still holds of partitions it no longer owns. When a rebalance moves a
+ * partition away, the new owner rebuilds it from the log, but this instance keeps the keys it had
+ * applied (dropping them is stage 3's work). Every read of this instance's rows, its own part of a
+ * query and its answers to other instances, leaves those keys out, so no key is counted by two
+ * instances.
+ *
+ * <p>Which keys are foreign is worked out after each rebalance, on the first read that needs it:
+ * the distinct keys of each table with one key column and of its views, placed by {@link
+ * KeyPartitioner}. A table without such a key cannot be split by partition: once this instance has
+ * lost a partition it had applied records of, reads of such a table here fail, naming it.
+ */
+final class ForeignRows {
+  /** What to leave out of one relation: a DuckDB condition, or the reason it cannot be done. */
+  record Filter(@Nullable String keep, @Nullable String refusal) {
+    static final Filter ALL = new Filter(null, null);
+  }
+
+  private final Engine engine;
+  private final ClusterConfig config;
+  private final PartitionOwner owner;
+  private long seenRebalances = -1;
+  private Map<String, Filter> byRelation = Map.of();
+
+  ForeignRows(Engine engine, ClusterConfig config, PartitionOwner owner) {
+    this.engine = engine;
+    this.config = config;
+    this.owner = owner;
+  }
+
+  /** The filter for this instance's rows of {@code relation} (an ingested table or a view). */
+  synchronized Filter filter(String relation) {
+    long rebalances = owner.rebalancesWithData();
+    if (rebalances == 0) {
+      return Filter.ALL; // never lost a partition it had applied: every row here is owned
+    }
+    if (rebalances != seenRebalances) {
+      byRelation = compute();
+      seenRebalances = rebalances;
+    }
+    return byRelation.getOrDefault(relation.toLowerCase(Locale.ROOT), Filter.ALL);
+  }
+
+  /**
+   * The filter's condition for {@code relation}, or null when every row is kept.
+   *
+   * @throws BackendUnavailableException when the relation's foreign rows cannot be told apart
+   */
+  @Nullable String keepCondition(String relation) {
+    Filter f = filter(relation);
+    if (f.refusal() != null) {
+      throw new BackendUnavailableException(f.refusal(), null);
+    }
+    return f.keep();
+  }
+
+  private Map<String, Filter> compute() {
+    Set<Integer> owned = owner.owned();
+    Map<String, Filter> out = new HashMap<>();
+    for (Map.Entry<String, List<String>> t : engine.ingestedTables().entrySet()) {
+      String table = t.getKey();
+      List<String> relations = new ArrayList<>();
+      relations.add(table);
+      relations.addAll(t.getValue());
+      String key = engine.keyColumnOf(table);
+      Filter filter;
+      if (key == null) {
+        filter =
+            new Filter(
+                null,
+                "instance "
+                    + config.instanceId()
+                    + " holds rows of '"
+                    + table
+                    + "' from partitions a rebalance moved away, and a table without one key"
+                    + " column cannot be split by partition (docs/cluster.md, \"Not yet\")");
+      } else {
+        filter = keyFilter(key, relations, owned);
+      }
+      for (String r : relations) {
+        out.put(r.toLowerCase(Locale.ROOT), filter);
+      }
+    }
+    return out;
+  }
+
+  /** Leaves out the keys of {@code relations} whose partition this instance does not own. */
+  private Filter keyFilter(String key, List<String> relations, Set<Integer> owned) {
+    String column = quote(key);
+    List<String> selects = new ArrayList<>();
+    for (String r : relations) {
+      selects.add("SELECT DISTINCT CAST(" + column + " AS VARCHAR) AS k FROM " + quote(r));
+    }
+    Set<String> foreign = new TreeSet<>();
+    boolean foreignNull = false;
+    try (QueryResult keys = engine.query(String.join(" UNION ", selects))) {
+      while (keys.loadNextBatch()) {
+        VectorSchemaRoot root = keys.getVectorSchemaRoot();
+        VarCharVector k = (VarCharVector) root.getVector(0);
+        for (int i = 0; i < root.getRowCount(); i++) {
+          byte[] bytes = k.isNull(i) ? new byte[0] : k.get(i);
+          if (!owned.contains(KeyPartitioner.partitionOfKey(bytes, config.partitions()))) {
+            if (k.isNull(i)) {
+              foreignNull = true;
+            } else {
+              foreign.add(new String(bytes, StandardCharsets.UTF_8));
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new HyprstreamException("cannot list this instance's keys: " + e, e);
+    }
+    if (foreign.isEmpty() && !foreignNull) {
+      return Filter.ALL;
+    }
+    List<String> literals = new ArrayList<>();
+    for (String f : foreign) {
+      literals.add("'" + f.replace("'", "''") + "'");
+    }
+    String cast = "CAST(" + column + " AS VARCHAR)";
+    String notForeign =
+        literals.isEmpty() ? "true" : cast + " NOT IN (" + String.join(", ", literals) + ")";
+    String keep =
+        foreignNull
+            ? "(" + column + " IS NOT NULL AND " + notForeign + ")"
+            : "(" + column + " IS NULL OR " + notForeign + ")";
+    return new Filter(keep, null);
+  }
+}

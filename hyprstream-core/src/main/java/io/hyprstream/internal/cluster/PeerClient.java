@@ -1,0 +1,135 @@
+package io.hyprstream.internal.cluster;
+
+import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.internal.arrow.ArrowCopy;
+import io.hyprstream.internal.arrow.BatchListReader;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.CallOptions;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.Location;
+import org.apache.arrow.flight.Ticket;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads from other instances of the cluster: a Flight {@code DoGet} of a {@link PeerTicket} at the
+ * owner's advertised location. One Flight client per location, kept until close.
+ */
+final class PeerClient implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PeerClient.class);
+
+  /** How long one read of another instance may take. */
+  static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
+
+  private final BufferAllocator allocator;
+  private final Map<String, FlightClient> clients = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  /** Reads with buffers of a child of {@code allocator}, closed by {@link #close}. */
+  PeerClient(BufferAllocator allocator) {
+    this.allocator = allocator.newChildAllocator("cluster-peers", 0, Long.MAX_VALUE);
+  }
+
+  /** An answer: its rows (the caller closes them) and how many there are. */
+  record Answer(BatchListReader rows, int rowCount) {}
+
+  /**
+   * The whole answer of the instance at {@code location} to {@code ticket}, copied into buffers of
+   * {@code alloc}; the caller closes the reader.
+   *
+   * @throws FlightRuntimeException as the other instance or the transport failed
+   */
+  Answer read(String location, PeerTicket ticket, BufferAllocator alloc) {
+    try {
+      return readOnce(location, ticket, alloc);
+    } catch (FlightRuntimeException e) {
+      if (e.status().code() != FlightStatusCode.UNAVAILABLE) {
+        throw e;
+      }
+      // gRPC keeps a channel that failed in back-off for a while, even once the other instance is
+      // reachable again: a new channel tries at once.
+      forget(location);
+      return readOnce(location, ticket, alloc);
+    }
+  }
+
+  private void forget(String location) {
+    FlightClient c = clients.remove(location);
+    if (c != null) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.debug("closing a Flight client of the cluster: {}", e.toString());
+      }
+    }
+  }
+
+  private Answer readOnce(String location, PeerTicket ticket, BufferAllocator alloc) {
+    FlightClient client = client(location);
+    List<VectorSchemaRoot> batches = new ArrayList<>();
+    int rows = 0;
+    try (FlightStream stream =
+        client.getStream(
+            new Ticket(ticket.encode()),
+            CallOptions.timeout(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))) {
+      Schema schema = stream.getSchema();
+      while (stream.next()) {
+        VectorSchemaRoot root = stream.getRoot();
+        if (root.getRowCount() > 0) {
+          batches.add(ArrowCopy.deepCopy(root, alloc));
+          rows += root.getRowCount();
+        }
+      }
+      return new Answer(new BatchListReader(alloc, schema, batches), rows);
+    } catch (RuntimeException | Error e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw e;
+    } catch (Exception e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw new HyprstreamException("reading from " + location + " failed: " + e, e);
+    }
+  }
+
+  private FlightClient client(String location) {
+    if (closed) {
+      throw new BackendUnavailableException("this instance is closing", null);
+    }
+    return clients.computeIfAbsent(
+        location,
+        l -> {
+          try {
+            return FlightClient.builder(allocator, new Location(l)).build();
+          } catch (URISyntaxException e) {
+            throw new BackendUnavailableException(
+                "the advertised location '" + l + "' is not a Flight location: " + e, e);
+          }
+        });
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (FlightClient c : clients.values()) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("closing a Flight client of the cluster: {}", e.toString());
+      }
+    }
+    clients.clear();
+    allocator.close();
+  }
+}
