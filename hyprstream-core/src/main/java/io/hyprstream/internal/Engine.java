@@ -8,9 +8,7 @@ import io.hyprstream.StatementInfo;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStatistics;
 import io.hyprstream.api.CacheStore;
-import io.hyprstream.api.Freshness;
 import io.hyprstream.api.IngestResult;
-import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.Flusher;
 import io.hyprstream.internal.ingest.IngestLog;
@@ -34,21 +32,17 @@ import io.hyprstream.internal.sql.Change;
 import io.hyprstream.internal.sql.InsertStatement;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
-import io.hyprstream.internal.sql.TimeLiterals;
-import io.hyprstream.internal.sql.TimeSpan;
 import io.hyprstream.internal.table.ChangeVersions;
 import io.hyprstream.internal.table.HotSet;
 import io.hyprstream.internal.table.MetricsTable;
 import io.hyprstream.internal.table.TableState;
 import io.hyprstream.internal.table.Tables;
-import io.hyprstream.internal.table.WindowView;
 import io.hyprstream.internal.wal.WriteAheadLog;
 import io.hyprstream.writethrough.Quarantine;
 import io.hyprstream.writethrough.WriteThrough;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -62,7 +56,6 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -116,12 +109,12 @@ public final class Engine implements Hyprstream {
   private final IngestPipeline ingest;
   private final Expirer expirer;
   private final SqlAnalyser analyser;
-  private final CacheSql cacheSql;
   private final StatementGuard guard;
   private final Catalog catalog;
   private final InsertAsIngest inserts;
   private final BackendReads backendReads;
   private final Operations operations;
+  private final ClusterFacet clusterFacet;
   private final ReadPreparation preparation;
   private final QueryPath queryPath;
 
@@ -156,7 +149,6 @@ public final class Engine implements Hyprstream {
       // into from the backend: that would add its rows twice.
       boolean cacheStartsEmpty = config.cacheFile() == null && cache.tables().isEmpty();
       CacheSql cacheSql = new CacheSql(cache, allocator);
-      this.cacheSql = cacheSql;
       String catalogName = cacheSql.catalogName();
       Instant startedAt = config.clock().instant();
       Tables tables =
@@ -263,6 +255,18 @@ public final class Engine implements Hyprstream {
               writeThrough,
               () -> closed.get() ? List.of() : statistics());
       this.guard = new StatementGuard(tables, catalogName);
+      this.clusterFacet =
+          new ClusterFacet(
+              analyser,
+              tables,
+              cache,
+              cacheSql,
+              guard,
+              preparation,
+              viewSync,
+              hotSet,
+              config.clock(),
+              this::checkOpen);
       this.catalog = new Catalog(tables, cache, backend);
       this.inserts =
           new InsertAsIngest(
@@ -398,157 +402,9 @@ public final class Engine implements Hyprstream {
     return ingest.applyLogged(table, batches);
   }
 
-  /** Cluster mode: DuckDB's analysis of {@code sql}, as a query here would see it. */
-  public StatementAnalysis analyse(String sql) {
-    checkOpen();
-    return analyser.analyse(sql);
-  }
-
-  /**
-   * Cluster mode: true when {@code name} is a relation whose rows are split across the cluster by
-   * key partition: a table ingest wrote here, or a window view of one.
-   */
-  public boolean isPartitioned(String name) {
-    return tables.isView(name) || tables.get(name) != null;
-  }
-
-  /**
-   * Cluster mode: every table ingest wrote here, each with its window views' names (none for a
-   * table without window aggregates).
-   */
-  public java.util.Map<String, List<String>> ingestedTables() {
-    java.util.Map<String, List<String>> out = new java.util.TreeMap<>();
-    for (TableState ts : tables.all()) {
-      List<String> views = new ArrayList<>();
-      io.hyprstream.api.AggregationSpec spec = ts.specOrNull();
-      if (spec != null) {
-        spec.windows().forEach(w -> views.add(spec.viewName(w)));
-      }
-      out.put(ts.name, views);
-    }
-    return out;
-  }
-
-  /**
-   * Cluster mode: the one key column of relation {@code name} (a table with window aggregates or
-   * one of its views), whose value places its rows in a partition; null for other relations and for
-   * aggregations keyed by several columns.
-   */
-  public @Nullable String keyColumnOf(String name) {
-    WindowView view = tables.viewOf(name);
-    io.hyprstream.api.AggregationSpec spec = view != null ? view.spec() : tables.spec(name);
-    return spec == null || spec.keyColumns().size() != 1 ? null : spec.keyColumns().get(0);
-  }
-
-  /**
-   * Cluster mode: a DuckDB condition over relation {@code name}'s time column ({@code window_start}
-   * for a view) that holds for every row {@code analysis} can read of it, with {@code parameters};
-   * null when none is proven, or when the proof depends on the clock (DuckDB's {@code now()} is its
-   * own wall clock, not this instance's).
-   */
-  public @Nullable String timeCondition(
-      String name, StatementAnalysis analysis, List<@Nullable Object> parameters) {
-    String column;
-    Schema schema;
-    WindowView view = tables.viewOf(name);
-    if (view != null) {
-      column = "window_start";
-      schema = cache.tableSchema(name);
-    } else {
-      TableState ts = tables.get(name);
-      if (ts == null) {
-        return null;
-      }
-      column = tables.timeColumnOf(ts);
-      schema = ts.schema;
-    }
-    Field time = column == null || schema == null ? null : Columns.field(schema, column);
-    if (time == null || !(time.getType() instanceof ArrowType.Timestamp)) {
-      return null;
-    }
-    TimeSpan early = analysis.bounds(name, time.getName(), parameters, Instant.EPOCH);
-    TimeSpan late =
-        analysis.bounds(name, time.getName(), parameters, Instant.parse("2200-01-01T00:00:00Z"));
-    if (early == null || !early.equals(late)) {
-      return null;
-    }
-    List<String> terms = new ArrayList<>();
-    String quoted = io.hyprstream.api.SqlIdentifier.quote(time.getName());
-    if (early.boundedBelow()) {
-      terms.add(
-          quoted
-              + " >= "
-              + TimeLiterals.timeLiteral(
-                  time, ChronoUnit.MICROS, TimeLiterals.instantOfMicros(early.fromMicros())));
-    }
-    if (early.boundedAbove()) {
-      terms.add(
-          quoted
-              + " <= "
-              + TimeLiterals.timeLiteral(
-                  time, ChronoUnit.MICROS, TimeLiterals.instantOfMicros(early.toMicros())));
-    }
-    return terms.isEmpty() ? null : String.join(" AND ", terms);
-  }
-
-  /**
-   * Cluster mode: runs {@code sql} on DuckDB with each relation of {@code extra} read as this
-   * instance's own rows of it plus the extra rows ({@link CacheSql#queryWithRows}), after the
-   * read-your-writes preparation any query gets. Takes the extra readers; the caller closes the
-   * result, allocated from {@code alloc}.
-   */
-  public QueryResult queryWithRows(
-      String sql,
-      StatementAnalysis analysis,
-      List<@Nullable Object> parameters,
-      List<CacheSql.ExtraRows> extra,
-      BufferAllocator alloc) {
-    try {
-      checkOpen();
-      viewSync.queried();
-      guard.check(analysis, true);
-      preparation.prepareFor(analysis.names());
-    } catch (RuntimeException e) {
-      extra.forEach(CacheSql.ExtraRows::closeQuietly);
-      throw e;
-    }
-    Instant now = config.clock().instant();
-    ArrowReader rows = cacheSql.queryWithRows(sql, parameters, extra, alloc);
-    Instant newest = null;
-    for (String table : tables.tablesRead(analysis.names())) {
-      Instant t = hotSet.newest(table);
-      if (t != null && (newest == null || t.isAfter(newest))) {
-        newest = t;
-      }
-    }
-    return QueryResult.of(
-        alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, null));
-  }
-
-  /**
-   * Cluster mode: runs {@code sql}, which reads the relation {@code name}: the rows of {@code
-   * rows}, held in a temporary table for this query only ({@link CacheSql#queryWithPartials}).
-   * Takes {@code rows}; the caller closes the result.
-   */
-  public QueryResult queryWithTable(
-      String sql,
-      StatementAnalysis analysis,
-      String name,
-      ArrowReader rows,
-      BufferAllocator alloc) {
-    try {
-      checkOpen();
-      guard.check(analysis, true);
-      preparation.prepareFor(analysis.names());
-    } catch (RuntimeException e) {
-      io.hyprstream.internal.arrow.Closeables.closeQuietly(rows);
-      throw e;
-    }
-    Instant now = config.clock().instant();
-    return QueryResult.of(
-        alloc,
-        cacheSql.queryWithPartials(sql, name, rows, alloc),
-        Freshness.computed(Freshness.Source.CACHE, now, now, null));
+  /** What cluster mode reads of this engine beyond the public API ({@link ClusterFacet}). */
+  public ClusterFacet cluster() {
+    return clusterFacet;
   }
 
   /** The engine's allocator; what the cluster decodes from the log is allocated here. */

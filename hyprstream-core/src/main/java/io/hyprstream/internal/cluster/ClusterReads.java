@@ -98,7 +98,7 @@ final class ClusterReads {
   }
 
   QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
-    StatementAnalysis analysis = engine.analyse(sql);
+    StatementAnalysis analysis = engine.cluster().analyse(sql);
     if (!analysis.isQuery()) {
       return engine.query(sql, parameters, alloc); // the engine refuses or routes it
     }
@@ -108,7 +108,9 @@ final class ClusterReads {
         throw new QueryRejectedException(
             ClusterTable.NAME + " is read on its own, not with " + relations, null);
       }
-      return engine.queryWithTable(sql, analysis, ClusterTable.NAME, clusterTable(alloc), alloc);
+      return engine
+          .cluster()
+          .queryWithTable(sql, analysis, ClusterTable.NAME, clusterTable(alloc), alloc);
     }
     if (relations.isEmpty()) {
       return engine.query(sql, parameters, alloc);
@@ -154,17 +156,19 @@ final class ClusterReads {
 
   /** The schema of a query of {@link ClusterTable}, or null when {@code sql} reads none. */
   org.apache.arrow.vector.types.pojo.@Nullable Schema clusterTableSchema(String sql) {
-    StatementAnalysis analysis = engine.analyse(sql);
+    StatementAnalysis analysis = engine.cluster().analyse(sql);
     if (!analysis.isQuery() || !analysis.names().contains(ClusterTable.NAME)) {
       return null;
     }
     try (QueryResult r =
-        engine.queryWithTable(
-            "SELECT * FROM (" + sql + ") AS q LIMIT 0",
-            analysis,
-            ClusterTable.NAME,
-            clusterTable(engine.allocator()),
-            engine.allocator())) {
+        engine
+            .cluster()
+            .queryWithTable(
+                "SELECT * FROM (" + sql + ") AS q LIMIT 0",
+                analysis,
+                ClusterTable.NAME,
+                clusterTable(engine.allocator()),
+                engine.allocator())) {
       return r.getVectorSchemaRoot().getSchema();
     } catch (java.io.IOException e) {
       throw new io.hyprstream.api.HyprstreamException("cannot read " + ClusterTable.NAME, e);
@@ -180,7 +184,7 @@ final class ClusterReads {
   private List<String> partitionedRelations(StatementAnalysis analysis) {
     Set<String> out = new LinkedHashSet<>();
     for (TableRef t : analysis.tables()) {
-      if (engine.isPartitioned(t.name())) {
+      if (engine.cluster().isPartitioned(t.name())) {
         if (t.catalogQualified()) {
           throw new QueryRejectedException(
               "in a cluster, name '"
@@ -202,7 +206,7 @@ final class ClusterReads {
    * only this instance's rows, a partial answer nobody would see.
    */
   void checkStatement(String sql) {
-    StatementAnalysis analysis = engine.analyse(sql);
+    StatementAnalysis analysis = engine.cluster().analyse(sql);
     if (analysis.isQuery()) {
       return; // Hyprstream.execute refuses queries itself
     }
@@ -221,10 +225,10 @@ final class ClusterReads {
     io.hyprstream.internal.sql.InsertStatement insert = analysis.insert();
     if (insert != null) {
       read.remove(insert.table.toLowerCase(Locale.ROOT));
-      read.addAll(engine.analyse(insert.source).names());
+      read.addAll(engine.cluster().analyse(insert.source).names());
     }
     for (String name : read) {
-      if (engine.isPartitioned(name)) {
+      if (engine.cluster().isPartitioned(name)) {
         throw new QueryRejectedException(
             "in a cluster, a statement that reads '"
                 + name
@@ -246,7 +250,7 @@ final class ClusterReads {
     if (shape == null) {
       return null;
     }
-    String keyColumn = engine.keyColumnOf(shape.from());
+    String keyColumn = engine.cluster().keyColumnOf(shape.from());
     if (keyColumn == null) {
       return null;
     }
@@ -348,7 +352,7 @@ final class ClusterReads {
       for (String relation : relations) {
         String keep = foreign.keepCondition(relation);
         filtered |= keep != null;
-        String condition = engine.timeCondition(relation, analysis, parameters);
+        String condition = engine.cluster().timeCondition(relation, analysis, parameters);
         String fetch =
             "SELECT * FROM " + quote(relation) + (condition == null ? "" : " WHERE " + condition);
         List<PeerClient.Answer> answers = new ArrayList<>();
@@ -393,7 +397,7 @@ final class ClusterReads {
     if (extra.isEmpty() && !filtered) {
       return engine.query(sql, parameters, alloc);
     }
-    return engine.queryWithRows(sql, analysis, parameters, extra, alloc);
+    return engine.cluster().queryWithRows(sql, analysis, parameters, extra, alloc);
   }
 
   /** One other instance's answer to {@code ticket}, or the failure that names it. */

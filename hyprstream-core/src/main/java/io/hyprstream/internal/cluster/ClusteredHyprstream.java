@@ -440,7 +440,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     }
     reads.check(t.partitions());
     String relation = t.relation();
-    if (relation != null && !engine.isPartitioned(relation)) {
+    if (relation != null && !engine.cluster().isPartitioned(relation)) {
       // This instance never received a row of it: its share is empty.
       return QueryResult.of(
           allocator,

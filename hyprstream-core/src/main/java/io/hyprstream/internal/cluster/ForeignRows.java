@@ -79,12 +79,12 @@ final class ForeignRows {
   private Map<String, Filter> compute() {
     Set<Integer> owned = owner.owned();
     Map<String, Filter> out = new HashMap<>();
-    for (Map.Entry<String, List<String>> t : engine.ingestedTables().entrySet()) {
+    for (Map.Entry<String, List<String>> t : engine.cluster().ingestedTables().entrySet()) {
       String table = t.getKey();
       List<String> relations = new ArrayList<>();
       relations.add(table);
       relations.addAll(t.getValue());
-      String key = engine.keyColumnOf(table);
+      String key = engine.cluster().keyColumnOf(table);
       Filter filter;
       if (key == null) {
         filter =

@@ -1,0 +1,224 @@
+package io.hyprstream.internal;
+
+import io.hyprstream.QueryResult;
+import io.hyprstream.api.CacheStore;
+import io.hyprstream.api.Freshness;
+import io.hyprstream.internal.arrow.Columns;
+import io.hyprstream.internal.cache.CacheSql;
+import io.hyprstream.internal.ingest.ViewSync;
+import io.hyprstream.internal.query.ReadPreparation;
+import io.hyprstream.internal.query.StatementGuard;
+import io.hyprstream.internal.sql.SqlAnalyser;
+import io.hyprstream.internal.sql.StatementAnalysis;
+import io.hyprstream.internal.sql.TimeLiterals;
+import io.hyprstream.internal.sql.TimeSpan;
+import io.hyprstream.internal.table.HotSet;
+import io.hyprstream.internal.table.TableState;
+import io.hyprstream.internal.table.Tables;
+import io.hyprstream.internal.table.WindowView;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What cluster mode ({@code internal.cluster}) reads of one instance's engine beyond the public
+ * API: which relations are split across the cluster by key, their key and time columns, and queries
+ * over this instance's rows plus rows fetched from the other owners. A facet of {@link Engine}, as
+ * {@link EngineOperations} is, so the engine itself stays the facade of its parts.
+ */
+public final class ClusterFacet {
+  private final SqlAnalyser analyser;
+  private final Tables tables;
+  private final CacheStore cache;
+  private final CacheSql cacheSql;
+  private final StatementGuard guard;
+  private final ReadPreparation preparation;
+  private final ViewSync viewSync;
+  private final HotSet hotSet;
+  private final InstantSource clock;
+  private final Runnable checkOpen;
+
+  ClusterFacet(
+      SqlAnalyser analyser,
+      Tables tables,
+      CacheStore cache,
+      CacheSql cacheSql,
+      StatementGuard guard,
+      ReadPreparation preparation,
+      ViewSync viewSync,
+      HotSet hotSet,
+      InstantSource clock,
+      Runnable checkOpen) {
+    this.analyser = analyser;
+    this.tables = tables;
+    this.cache = cache;
+    this.cacheSql = cacheSql;
+    this.guard = guard;
+    this.preparation = preparation;
+    this.viewSync = viewSync;
+    this.hotSet = hotSet;
+    this.clock = clock;
+    this.checkOpen = checkOpen;
+  }
+
+  /** DuckDB's analysis of {@code sql}, as a query here would see it. */
+  public StatementAnalysis analyse(String sql) {
+    checkOpen.run();
+    return analyser.analyse(sql);
+  }
+
+  /**
+   * True when {@code name} is a relation whose rows are split across the cluster by key partition:
+   * a table ingest wrote here, or a window view of one.
+   */
+  public boolean isPartitioned(String name) {
+    return tables.isView(name) || tables.get(name) != null;
+  }
+
+  /**
+   * Every table ingest wrote here, each with its window views' names (none for a table without
+   * window aggregates).
+   */
+  public java.util.Map<String, List<String>> ingestedTables() {
+    java.util.Map<String, List<String>> out = new java.util.TreeMap<>();
+    for (TableState ts : tables.all()) {
+      List<String> views = new ArrayList<>();
+      io.hyprstream.api.AggregationSpec spec = ts.specOrNull();
+      if (spec != null) {
+        spec.windows().forEach(w -> views.add(spec.viewName(w)));
+      }
+      out.put(ts.name, views);
+    }
+    return out;
+  }
+
+  /**
+   * The one key column of relation {@code name} (a table with window aggregates or one of its
+   * views), whose value places its rows in a partition; null for other relations and for
+   * aggregations keyed by several columns.
+   */
+  public @Nullable String keyColumnOf(String name) {
+    WindowView view = tables.viewOf(name);
+    io.hyprstream.api.AggregationSpec spec = view != null ? view.spec() : tables.spec(name);
+    return spec == null || spec.keyColumns().size() != 1 ? null : spec.keyColumns().get(0);
+  }
+
+  /**
+   * A DuckDB condition over relation {@code name}'s time column ({@code window_start} for a view)
+   * that holds for every row {@code analysis} can read of it, with {@code parameters}; null when
+   * none is proven, or when the proof depends on the clock (DuckDB's {@code now()} is its own wall
+   * clock, not this instance's).
+   */
+  public @Nullable String timeCondition(
+      String name, StatementAnalysis analysis, List<@Nullable Object> parameters) {
+    String column;
+    Schema schema;
+    WindowView view = tables.viewOf(name);
+    if (view != null) {
+      column = "window_start";
+      schema = cache.tableSchema(name);
+    } else {
+      TableState ts = tables.get(name);
+      if (ts == null) {
+        return null;
+      }
+      column = tables.timeColumnOf(ts);
+      schema = ts.schema;
+    }
+    Field time = column == null || schema == null ? null : Columns.field(schema, column);
+    if (time == null || !(time.getType() instanceof ArrowType.Timestamp)) {
+      return null;
+    }
+    TimeSpan early = analysis.bounds(name, time.getName(), parameters, Instant.EPOCH);
+    TimeSpan late =
+        analysis.bounds(name, time.getName(), parameters, Instant.parse("2200-01-01T00:00:00Z"));
+    if (early == null || !early.equals(late)) {
+      return null;
+    }
+    List<String> terms = new ArrayList<>();
+    String quoted = io.hyprstream.api.SqlIdentifier.quote(time.getName());
+    if (early.boundedBelow()) {
+      terms.add(
+          quoted
+              + " >= "
+              + TimeLiterals.timeLiteral(
+                  time, ChronoUnit.MICROS, TimeLiterals.instantOfMicros(early.fromMicros())));
+    }
+    if (early.boundedAbove()) {
+      terms.add(
+          quoted
+              + " <= "
+              + TimeLiterals.timeLiteral(
+                  time, ChronoUnit.MICROS, TimeLiterals.instantOfMicros(early.toMicros())));
+    }
+    return terms.isEmpty() ? null : String.join(" AND ", terms);
+  }
+
+  /**
+   * Runs {@code sql} on DuckDB with each relation of {@code extra} read as this instance's own rows
+   * of it plus the extra rows ({@link CacheSql#queryWithRows}), after the read-your-writes
+   * preparation any query gets. Takes the extra readers; the caller closes the result, allocated
+   * from {@code alloc}.
+   */
+  public QueryResult queryWithRows(
+      String sql,
+      StatementAnalysis analysis,
+      List<@Nullable Object> parameters,
+      List<CacheSql.ExtraRows> extra,
+      BufferAllocator alloc) {
+    try {
+      checkOpen.run();
+      viewSync.queried();
+      guard.check(analysis, true);
+      preparation.prepareFor(analysis.names());
+    } catch (RuntimeException e) {
+      extra.forEach(CacheSql.ExtraRows::closeQuietly);
+      throw e;
+    }
+    Instant now = clock.instant();
+    ArrowReader rows = cacheSql.queryWithRows(sql, parameters, extra, alloc);
+    Instant newest = null;
+    for (String table : tables.tablesRead(analysis.names())) {
+      Instant t = hotSet.newest(table);
+      if (t != null && (newest == null || t.isAfter(newest))) {
+        newest = t;
+      }
+    }
+    return QueryResult.of(
+        alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, null));
+  }
+
+  /**
+   * Runs {@code sql}, which reads the relation {@code name}: the rows of {@code rows}, held in a
+   * temporary table for this query only ({@link CacheSql#queryWithPartials}). Takes {@code rows};
+   * the caller closes the result.
+   */
+  public QueryResult queryWithTable(
+      String sql,
+      StatementAnalysis analysis,
+      String name,
+      ArrowReader rows,
+      BufferAllocator alloc) {
+    try {
+      checkOpen.run();
+      guard.check(analysis, true);
+      preparation.prepareFor(analysis.names());
+    } catch (RuntimeException e) {
+      io.hyprstream.internal.arrow.Closeables.closeQuietly(rows);
+      throw e;
+    }
+    Instant now = clock.instant();
+    return QueryResult.of(
+        alloc,
+        cacheSql.queryWithPartials(sql, name, rows, alloc),
+        Freshness.computed(Freshness.Source.CACHE, now, now, null));
+  }
+}
