@@ -91,7 +91,7 @@ final class BatchPanes {
           add(pane, v, t, valueColumns[v][r]);
         }
       }
-      if (values > 0) {
+      if (run != null) { // only the running columns read a row's sums so far
         countSoFar[r] = count(pane, 0);
         sumSoFar[r] = sum(pane, 0);
       }
