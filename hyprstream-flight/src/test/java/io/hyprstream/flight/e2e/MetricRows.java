@@ -224,32 +224,18 @@ final class MetricRows {
   /** {@code view}'s windows as the server answers, through {@code flight}. */
   static List<List<Object>> windows(Connection flight, String view) throws Exception {
     try (Statement st = flight.createStatement()) {
-      return rows(st.executeQuery("SELECT " + WINDOW_COLUMNS + " FROM " + view + " ORDER BY 1, 2"));
+      return rows(st.executeQuery(windowsQuery(view)));
     }
   }
 
   /** What {@code view} must hold for {@code rows}: DuckDB's time_bucket over the raw rows. */
   static List<List<Object>> oracle(List<Row> rows, Duration width) throws Exception {
-    try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
-        Statement st = duck.createStatement()) {
-      st.execute("CREATE TABLE raw (metric_id VARCHAR, ts TIMESTAMP, value DOUBLE)");
-      try (PreparedStatement ps =
-          duck.prepareStatement("INSERT INTO raw VALUES (?, epoch_ms(?), ?)")) {
-        for (Row r : rows) {
-          ps.setString(1, r.metricId());
-          ps.setLong(2, r.epochMillis());
-          ps.setDouble(3, r.value());
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-      return rows(
-          st.executeQuery(
-              "SELECT metric_id, epoch_ms(time_bucket(INTERVAL '"
-                  + width.toSeconds()
-                  + " seconds', ts)) AS start_ms, count(value), round(sum(value), 6), min(value),"
-                  + " max(value) FROM raw GROUP BY ALL ORDER BY 1, 2"));
-    }
+    return overRawRows(
+        rows,
+        "SELECT metric_id, epoch_ms(time_bucket(INTERVAL '"
+            + width.toSeconds()
+            + " seconds', timestamp)) AS start_ms, count(value), round(sum(value), 6), min(value),"
+            + " max(value) FROM metrics GROUP BY ALL ORDER BY 1, 2");
   }
 
   /**
