@@ -49,6 +49,15 @@ public interface Hyprstream extends AutoCloseable {
   IngestResult ingest(String table, VectorSchemaRoot batch);
 
   /**
+   * Ingests {@code batches} as {@link #ingest(String, ArrowReader)} does (all or nothing), taking
+   * them over: this instance owns and closes them, on every path, and the caller must not use them
+   * after the call. Batches allocated under the same root allocator as this instance's are kept
+   * without copying their buffers, which {@code ingest} has to do because its caller keeps the
+   * batch; the Flight server ingests every {@code DoPut} this way.
+   */
+  IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches);
+
+  /**
    * Runs a query and streams its result; buffers come from this instance's allocator. Ownership:
    * the caller closes the reader (before closing this instance).
    *

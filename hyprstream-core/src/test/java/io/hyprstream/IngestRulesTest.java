@@ -14,6 +14,8 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampNanoTZVector;
@@ -85,6 +87,46 @@ final class IngestRulesTest {
       assertEquals("metric_id", e.column());
       assertTrue(e.getMessage().contains("must not be null"), e.getMessage());
     }
+    assertEquals(before, snapshot(), "the good batch of a refused call is not stored either");
+  }
+
+  @Test
+  void ingestTransferred_keepsTheBuffersOfItsRootAndCopiesAnotherRoots() throws Exception {
+    VectorSchemaRoot sameRoot =
+        TestData.metrics(
+            allocator.newChildAllocator("caller", 0, Long.MAX_VALUE),
+            List.of(new TestData.Row("cpu", T0, 1.0, 1), new TestData.Row("cpu", T0 + 1, 2.0, 2)));
+    BufferAllocator callerAllocator = sameRoot.getVector(0).getAllocator();
+    long heldByEngineBefore = allocator.getAllocatedMemory() - callerAllocator.getAllocatedMemory();
+    assertEquals(2, hs.ingestTransferred("metrics", List.of(sameRoot)).rowsAccepted());
+    assertEquals(
+        0, sameRoot.getVector(0).getValueCount(), "the instance closed the batch it took over");
+    assertEquals(0, callerAllocator.getAllocatedMemory(), "its buffers now count to the instance");
+    assertTrue(allocator.getAllocatedMemory() > heldByEngineBefore);
+    callerAllocator.close();
+
+    try (RootAllocator otherRoot = new RootAllocator()) {
+      VectorSchemaRoot foreign =
+          TestData.metrics(otherRoot, List.of(new TestData.Row("cpu", T0 + 2, 4.0, 3)));
+      assertEquals(1, hs.ingestTransferred("metrics", List.of(foreign)).rowsAccepted());
+      assertEquals(0, otherRoot.getAllocatedMemory(), "copied, then closed");
+    }
+    assertEquals(
+        List.of(List.of("cpu", 3L, 7.0)),
+        TestData.rows(hs.query("SELECT metric_id, count(*), sum(value) FROM metrics GROUP BY 1")));
+  }
+
+  @Test
+  void ingestTransferred_refusedBatch_isClosedAndChangesNothing() throws Exception {
+    ingest(List.of(new TestData.Row("cpu", T0, 1.0, 1)));
+    List<List<@Nullable Object>> before = snapshot();
+    VectorSchemaRoot good =
+        TestData.metrics(allocator, List.of(new TestData.Row("cpu", T0, 5.0, 3)));
+    VectorSchemaRoot bad = TestData.metrics(allocator, List.of(new TestData.Row(null, T0, 6.0, 4)));
+    assertThrows(
+        SchemaMismatchException.class, () -> hs.ingestTransferred("metrics", List.of(good, bad)));
+    assertEquals(0, good.getVector(0).getValueCount(), "closed");
+    assertEquals(0, bad.getVector(0).getValueCount(), "closed");
     assertEquals(before, snapshot(), "the good batch of a refused call is not stored either");
   }
 

@@ -376,10 +376,6 @@ final class CoreRunner {
   }
 
   /**
-   * Appends {@code batches} to a plain DuckDB table through the cache store's Arrow path, {@code
-   * group} batches per INSERT; returns rows/s.
-   */
-  /**
    * DuckDB alone appending the batches, {@code group} per statement: rows/s; the process's CPU time
    * per row goes to {@code cpuPerRow[0]}.
    */

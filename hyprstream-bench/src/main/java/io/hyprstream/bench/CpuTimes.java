@@ -1,8 +1,11 @@
 package io.hyprstream.bench;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -11,16 +14,22 @@ import java.util.TreeMap;
 /**
  * CPU time of this JVM's process and of each of its Java threads, read at one moment. Two readings
  * apart say where a phase's CPU went: each named thread, and the rest of the process (native
- * threads such as DuckDB's workers, the GC and the JIT compilers), which no Java thread reports.
+ * threads: the JIT compilers and the garbage collector, told apart by the names the JVM gives them,
+ * and DuckDB's workers, the rest), which no Java thread reports.
  */
 public final class CpuTimes {
   private final long process;
+  private final long jitCompilers;
+  private final long garbageCollector;
   private final Map<Long, Long> byThread = new HashMap<>();
   private final Map<Long, String> names = new HashMap<>();
 
   private CpuTimes() {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     this.process = RunEnv.processCpuNanos();
+    long[] jvmThreads = jvmServiceThreadNanos();
+    this.jitCompilers = jvmThreads[0];
+    this.garbageCollector = jvmThreads[1];
     for (long id : threads.getAllThreadIds()) {
       ThreadInfo info = threads.getThreadInfo(id);
       long cpu = threads.getThreadCpuTime(id);
@@ -61,12 +70,52 @@ public final class CpuTimes {
                 out.append(
                     String.format(
                         Locale.ROOT, "%s %.0f, ", e.getKey(), e.getValue() / (double) rows)));
-    long other = process - before.process - javaThreads;
+    long jit = jitCompilers - before.jitCompilers;
+    long gc = garbageCollector - before.garbageCollector;
+    long other = process - before.process - javaThreads - jit - gc;
     return out.append(
             String.format(
                 Locale.ROOT,
-                "other (DuckDB's native workers, GC, JIT) %.0f",
+                "JIT compilers %.0f, GC %.0f, other (DuckDB's native workers) %.0f",
+                jit / (double) rows,
+                gc / (double) rows,
                 Math.max(0, other) / (double) rows))
         .toString();
+  }
+
+  /**
+   * CPU time of the JVM's own threads, which no {@link ThreadMXBean} reports: {@code [0]} its JIT
+   * compilers, {@code [1]} its garbage collector (worker, concurrent and VM threads), read from
+   * {@code /proc/self/task/<tid>/stat} by the names the JVM gives them. Zeros where /proc is
+   * unreadable; the kernel's clock tick (10 ms) is the resolution.
+   */
+  private static long[] jvmServiceThreadNanos() {
+    long[] ticks = new long[2];
+    try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        String stat;
+        try {
+          stat = Files.readString(task.resolve("stat"));
+        } catch (IOException gone) {
+          continue; // the thread ended between the listing and the read
+        }
+        int open = stat.indexOf('(');
+        int close = stat.lastIndexOf(')');
+        String name = stat.substring(open + 1, close);
+        String[] fields = stat.substring(close + 2).split(" ");
+        long used = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime + stime
+        if (name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")) {
+          ticks[0] += used;
+        } else if (name.startsWith("GC Thread")
+            || name.startsWith("G1 ")
+            || name.equals("VM Thread")) {
+          ticks[1] += used;
+        }
+      }
+    } catch (IOException | RuntimeException unreadable) {
+      return new long[2];
+    }
+    long nanosPerTick = 10_000_000L; // USER_HZ is 100 on Linux
+    return new long[] {ticks[0] * nanosPerTick, ticks[1] * nanosPerTick};
   }
 }

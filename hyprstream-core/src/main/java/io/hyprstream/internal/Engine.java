@@ -384,6 +384,17 @@ public final class Engine implements Hyprstream {
     return ingest.ingest(table, batch);
   }
 
+  @Override
+  public IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches) {
+    try {
+      checkOpen();
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
+    return ingest.ingestTransferred(table, batches);
+  }
+
   /**
    * Cluster mode: sends every later live ingest to the cluster's shared log instead of this
    * instance's windows; the owner of each key partition applies them with {@link #applyLogged}.

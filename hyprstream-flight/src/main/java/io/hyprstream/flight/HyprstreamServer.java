@@ -197,7 +197,9 @@ public final class HyprstreamServer implements AutoCloseable {
 
     /**
      * The allocator the server takes a child of (default: a root allocator of its own). The caller
-     * keeps ownership and closes it after the server.
+     * keeps ownership and closes it after the server. Give it an allocator under the same root as
+     * the instance's: ingested batches then move to the instance without a copy of their buffers
+     * (Arrow moves buffers only within one root), and query results reach clients the same way.
      */
     public Builder allocator(BufferAllocator allocator) {
       checkUnset(this.allocator, "allocator");

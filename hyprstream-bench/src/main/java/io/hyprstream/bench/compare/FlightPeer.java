@@ -58,7 +58,10 @@ final class FlightPeer implements Peer {
       opened.add(clientAllocator);
       hs = HyprstreamPeer.configured(serverAllocator).build();
       opened.add(hs);
-      server = HyprstreamServer.builder(hs).host("127.0.0.1").port(0).start();
+      // The server's buffers under the instance's root, as the shipped server has them: DoPut
+      // batches are then handed to the instance without a copy.
+      server =
+          HyprstreamServer.builder(hs).allocator(serverAllocator).host("127.0.0.1").port(0).start();
       opened.add(server);
       client = FlightClient.builder(clientAllocator, server.location()).build();
       opened.add(client);

@@ -389,6 +389,11 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return engine.ingest(table, batch);
   }
 
+  @Override
+  public IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches) {
+    return engine.ingestTransferred(table, batches);
+  }
+
   /** Answers from every owner's part of the data (see {@link ClusterReads}). */
   @Override
   public QueryResult query(String sql) {

@@ -101,6 +101,31 @@ public final class IngestReader extends ArrowReader {
     chunkLimit = maxRows;
   }
 
+  /**
+   * Reads the next chunk (at least {@code maxRows} rows, or what is left of the stream) as batches
+   * of the caller's: each batch's buffers move out of this reader's root without a copy, so the
+   * core can take them over ({@code Hyprstream.ingestTransferred}). Closes what it read on failure.
+   */
+  public List<VectorSchemaRoot> takeChunk(long maxRows) throws IOException {
+    startChunk(maxRows);
+    List<VectorSchemaRoot> chunk = new ArrayList<>();
+    try {
+      while (loadNextBatch()) {
+        VectorSchemaRoot loaded = getVectorSchemaRoot();
+        VectorSchemaRoot taken = VectorSchemaRoot.create(loaded.getSchema(), allocator);
+        chunk.add(taken);
+        for (int i = 0; i < loaded.getFieldVectors().size(); i++) {
+          loaded.getVector(i).makeTransferPair(taken.getVector(i)).transfer();
+        }
+        taken.setRowCount(loaded.getRowCount());
+      }
+      return chunk;
+    } catch (IOException | RuntimeException e) {
+      chunk.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
+  }
+
   @Override
   protected Schema readSchema() {
     Schema source = stream.getSchema();

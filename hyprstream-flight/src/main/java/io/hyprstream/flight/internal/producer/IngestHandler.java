@@ -5,6 +5,7 @@ import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.StatementInfo;
+import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.IngestReader;
@@ -22,6 +23,7 @@ import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 
@@ -173,6 +175,14 @@ public final class IngestHandler {
    * the core can write one chunk while the next arrives. A stream that fits one chunk is stored all
    * or nothing; when a later chunk is rejected, the error says how many rows were stored.
    */
+  private static List<VectorSchemaRoot> readChunk(IngestReader reader, String table) {
+    try {
+      return reader.takeChunk(INGEST_CHUNK_ROWS);
+    } catch (IOException e) {
+      throw new HyprstreamException("cannot read the batches for '" + table + "': " + e, e);
+    }
+  }
+
   private long ingestStream(
       String table,
       FlightStream flightStream,
@@ -184,9 +194,9 @@ public final class IngestHandler {
             .limits(policy.limits().maxBatchBytes(), policy.limits().maxRequestRows())) {
       long stored = 0;
       while (reader.hasMore()) {
-        reader.startChunk(INGEST_CHUNK_ROWS);
         try {
-          hyprstream.ingest(table, reader);
+          // Hands the chunk's buffers over: the core keeps them without copying.
+          hyprstream.ingestTransferred(table, readChunk(reader, table));
         } catch (RuntimeException e) {
           // The table may have changed since its schema was cached.
           tableSchemas.invalidate(table);
