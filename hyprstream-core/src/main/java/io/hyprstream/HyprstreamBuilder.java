@@ -94,7 +94,9 @@ public final class HyprstreamBuilder {
 
   /**
    * The allocator the instance takes a child of for all its buffers (default: a root allocator of
-   * its own). The caller keeps ownership and closes it after the instance.
+   * its own, from {@link Allocators#newRoot()}). The caller keeps ownership and closes it after the
+   * instance. Use {@link Allocators#newRoot()} for your own root too: its released buffers are
+   * reused instead of faulted in afresh by each ingested batch.
    */
   public HyprstreamBuilder allocator(BufferAllocator allocator) {
     checkUnset(this.allocator, "allocator");

@@ -20,8 +20,7 @@ public final class BenchMain {
         {
           io.hyprstream.bench.compare.CompareOptions o =
               io.hyprstream.bench.compare.CompareOptions.parse(rest);
-          org.apache.arrow.memory.BufferAllocator root =
-              new org.apache.arrow.memory.RootAllocator();
+          org.apache.arrow.memory.BufferAllocator root = io.hyprstream.Allocators.newRoot();
           new io.hyprstream.bench.compare.CompareRunner(o).run(root);
           try {
             root.close();

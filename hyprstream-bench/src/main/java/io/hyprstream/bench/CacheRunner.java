@@ -1,5 +1,6 @@
 package io.hyprstream.bench;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.QueryResult;
@@ -17,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -79,7 +79,7 @@ public final class CacheRunner {
   }
 
   public void run() throws Exception {
-    try (BufferAllocator root = new RootAllocator()) {
+    try (BufferAllocator root = Allocators.newRoot()) {
       MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
       List<VectorSchemaRoot> batches = data.batches(root);
       try (Hyprstream on = open(root, HyprstreamBuilder.DEFAULT_RESULT_CACHE_BYTES);

@@ -1,5 +1,6 @@
 package io.hyprstream.bench;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.duckdb.DuckDbCacheStore;
@@ -18,7 +19,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -115,7 +115,7 @@ final class CoreRunner {
   void run() throws Exception {
     String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_INSTANT);
     loadAtStart = RunEnv.loadAverage();
-    try (BufferAllocator root = new RootAllocator()) {
+    try (BufferAllocator root = Allocators.newRoot()) {
       MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
       long g0 = System.nanoTime();
       List<VectorSchemaRoot> batches;

@@ -1,5 +1,6 @@
 package io.hyprstream.bench;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.backend.BackendStores;
@@ -23,7 +24,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
@@ -99,7 +99,7 @@ public final class ReadThroughRunner {
     Path dataDir = Files.createTempDirectory("hyprstream-readthrough");
     MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
     Instant hotFrom = MetricsData.NOW.minus(HOT);
-    try (BufferAllocator root = new RootAllocator()) {
+    try (BufferAllocator root = Allocators.newRoot()) {
       List<VectorSchemaRoot> batches = data.batches(root);
       long hotRows = options.rows - MetricsData.rowsBefore(batches, hotFrom);
       try (Hyprstream hs =

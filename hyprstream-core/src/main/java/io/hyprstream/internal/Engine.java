@@ -1,6 +1,7 @@
 package io.hyprstream.internal;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.Operations;
 import io.hyprstream.QueryResult;
@@ -53,7 +54,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -130,7 +130,7 @@ public final class Engine implements Hyprstream {
     this.config = config;
     Deque<AutoCloseable> opened = new ArrayDeque<>(); // closed in reverse if a step fails
     BufferAllocator parent = config.allocator();
-    this.ownedRoot = parent == null ? new RootAllocator() : null;
+    this.ownedRoot = parent == null ? Allocators.newRoot() : null;
     try {
       if (ownedRoot != null) {
         opened.push(ownedRoot);

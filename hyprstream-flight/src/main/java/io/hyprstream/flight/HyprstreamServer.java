@@ -1,5 +1,6 @@
 package io.hyprstream.flight;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.internal.AccessControl;
 import io.hyprstream.flight.internal.CacheMetrics;
@@ -22,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -300,7 +300,7 @@ public final class HyprstreamServer implements AutoCloseable {
      * @throws UncheckedIOException when the port cannot be bound
      */
     public HyprstreamServer start() {
-      BufferAllocator root = allocator == null ? new RootAllocator() : null;
+      BufferAllocator root = allocator == null ? Allocators.newRoot() : null;
       BufferAllocator parent = root != null ? root : Objects.requireNonNull(allocator);
       if (clientCa != null && tlsCertChain == null) {
         throw new IllegalStateException("clientCertificateAuthority needs tls(certChain, key)");

@@ -1,5 +1,6 @@
 package io.hyprstream.bench.jmh;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.bench.MetricsData;
@@ -9,7 +10,6 @@ import io.hyprstream.window.HeapWindowAggregator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -44,7 +44,7 @@ public class AggregatorBenchmark {
   @Param({"true", "false"})
   public boolean running = true;
 
-  private final BufferAllocator root = new RootAllocator();
+  private final BufferAllocator root = Allocators.newRoot();
   private List<VectorSchemaRoot> batches = List.of();
   private VectorSchemaRoot runningRoot = VectorSchemaRoot.create(MetricsTable.RUNNING_SCHEMA, root);
   private HeapWindowAggregator aggregator = newAggregator();

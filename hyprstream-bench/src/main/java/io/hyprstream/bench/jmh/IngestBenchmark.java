@@ -1,11 +1,11 @@
 package io.hyprstream.bench.jmh;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.IngestResult;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -46,7 +46,7 @@ public class IngestBenchmark {
   @Param({"metrics", "plain"})
   public String table = "metrics";
 
-  private BufferAllocator root = new RootAllocator();
+  private BufferAllocator root = Allocators.newRoot();
   private List<VectorSchemaRoot> batches = List.of();
   private Hyprstream hs = BenchData.instance(root);
   private int next;

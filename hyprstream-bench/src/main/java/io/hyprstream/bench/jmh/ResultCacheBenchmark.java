@@ -1,11 +1,11 @@
 package io.hyprstream.bench.jmh;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.bench.Arrows;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -44,7 +44,7 @@ public class ResultCacheBenchmark {
   })
   public String sql = "";
 
-  private final BufferAllocator root = new RootAllocator();
+  private final BufferAllocator root = Allocators.newRoot();
   private Hyprstream hs = BenchData.instance(root);
 
   @Setup(Level.Trial)

@@ -1,5 +1,6 @@
 package io.hyprstream.bench.jmh;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.bench.Arrows;
 import io.hyprstream.bench.MetricsData;
@@ -8,7 +9,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -47,7 +47,7 @@ public class WindowLookupBenchmark {
           + " min(value) AS value_min, max(value) AS value_max, stddev_samp(value) AS value_stddev"
           + " FROM metrics WHERE metric_id = ? GROUP BY ALL ORDER BY window_start DESC LIMIT 24";
 
-  private final BufferAllocator root = new RootAllocator();
+  private final BufferAllocator root = Allocators.newRoot();
   private BufferAllocator queries = root.newChildAllocator("queries", 0, Long.MAX_VALUE);
   private Hyprstream hs = BenchData.instance(root);
   private final SplittableRandom rng = new SplittableRandom(7);

@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal.cli;
 
+import io.hyprstream.Allocators;
 import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
@@ -26,7 +27,6 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -89,7 +89,7 @@ record RunningServer(
     // One root for the process: the instance, the server and the backend store each take a child
     // of it. Buffers move between them (a backend's rows into the engine, results to a client),
     // and Arrow moves buffers only between allocators of the same root.
-    BufferAllocator root = new RootAllocator();
+    BufferAllocator root = Allocators.newRoot(); // released buffers are reused, not re-faulted
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JvmGcMetrics gc = new JvmGcMetrics();
     new JvmMemoryMetrics().bindTo(registry);
