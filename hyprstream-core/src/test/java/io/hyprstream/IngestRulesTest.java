@@ -117,6 +117,40 @@ final class IngestRulesTest {
   }
 
   @Test
+  void ingestTransferred_columnWithoutBuffers_endsAsIngestDoes() throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("nothing", ArrowType.Null.INSTANCE),
+                Field.nullable("v", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
+    String copied;
+    try (VectorSchemaRoot kept = nullColumnBatch(schema)) {
+      copied = outcome(() -> hs.ingest("t_copied", kept));
+    }
+    String transferred =
+        outcome(() -> hs.ingestTransferred("t_transferred", List.of(nullColumnBatch(schema))));
+    assertEquals(copied.replace("t_copied", "T"), transferred.replace("t_transferred", "T"));
+  }
+
+  /** A two-row batch whose first column is a NullVector (no buffers, no allocator). */
+  private VectorSchemaRoot nullColumnBatch(Schema schema) {
+    VectorSchemaRoot b = VectorSchemaRoot.create(schema, allocator);
+    b.allocateNew();
+    ((Float8Vector) b.getVector(1)).setSafe(0, 1.0);
+    ((Float8Vector) b.getVector(1)).setSafe(1, 2.0);
+    b.setRowCount(2);
+    return b;
+  }
+
+  private static String outcome(java.util.function.Supplier<IngestResult> call) {
+    try {
+      return "accepted " + call.get().rowsAccepted();
+    } catch (RuntimeException e) {
+      return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+  }
+
+  @Test
   void ingestTransferred_refusedBatch_isClosedAndChangesNothing() throws Exception {
     ingest(List.of(new TestData.Row("cpu", T0, 1.0, 1)));
     List<List<@Nullable Object>> before = snapshot();

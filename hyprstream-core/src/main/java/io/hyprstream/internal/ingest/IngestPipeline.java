@@ -137,7 +137,8 @@ public final class IngestPipeline {
 
   private boolean sharesRoot(VectorSchemaRoot batch) {
     for (FieldVector v : batch.getFieldVectors()) {
-      if (v.getAllocator().getRoot() != allocator.getRoot()) {
+      BufferAllocator owner = v.getAllocator(); // null for a NullVector, which has no buffers
+      if (owner != null && owner.getRoot() != allocator.getRoot()) {
         return false;
       }
     }
