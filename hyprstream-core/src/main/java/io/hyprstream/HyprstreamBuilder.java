@@ -450,8 +450,9 @@ public final class HyprstreamBuilder {
   /**
    * Joins a cluster of instances that share one ingest log on Kafka (docs/cluster.md): ingest
    * through any instance is written to the log, and each instance applies the key partitions Kafka
-   * assigns it. Needs {@code org.apache.kafka:kafka-clients} on the class path. Not yet combined
-   * with a backend.
+   * assigns it. Needs {@code org.apache.kafka:kafka-clients} on the class path. With a {@link
+   * #backend}, each owner writes its partitions' rows to it exactly once; the instance then keeps
+   * no log of its own, so the options of the local log and its write-through queue do not apply.
    */
   public HyprstreamBuilder cluster(ClusterConfig config) {
     checkUnset(this.cluster, "cluster");
@@ -521,17 +522,19 @@ public final class HyprstreamBuilder {
                     ? WriteThrough.Bounds.DEFAULT_MAX_LAG
                     : maxWriteThroughLag,
                 WriteThrough.Bounds.DEFAULTS.quickRetries()),
-            windowListener);
+            windowListener,
+            clusterConfig != null);
     Engine engine = new Engine(config);
     return clusterConfig == null ? engine : ClusteredHyprstream.start(engine, clusterConfig, specs);
   }
 
   /** Cluster mode's limits today, checked before anything starts. */
   private void checkClusterable() {
-    if (backend != null && backend != BackendStore.none()) {
+    if (synchronousWriteThrough != null && synchronousWriteThrough) {
       throw new IllegalArgumentException(
-          "cluster and backend cannot be combined yet: exactly-once write-through from partition"
-              + " owners is not built (docs/cluster.md)");
+          "synchronousWriteThrough does not apply in cluster mode: an ingest is acknowledged once"
+              + " Kafka holds it, and the partition's owner writes it to the backend later"
+              + " (docs/cluster.md)");
     }
     OptionalClients.KAFKA.require("cluster mode");
     OptionalClients.FLIGHT.require("cluster mode");

@@ -51,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * rows and DuckDB's {@code time_bucket ... GROUP BY} over those rows.
  */
 final class ClusterWindowsTest {
-  private static final Instant END = Instant.parse("2026-03-11T08:00:00Z");
+  static final Instant END = Instant.parse("2026-03-11T08:00:00Z");
   private static final long DAY_MICROS = 86_400_000_000L;
   private static final int METRICS = 60;
   private static final int PARTITIONS = 6;
@@ -163,7 +163,7 @@ final class ClusterWindowsTest {
   }
 
   /** Waits until every partition has exactly one owner and every instance owns some. */
-  private static void awaitBalanced(List<ClusteredHyprstream> nodes) throws InterruptedException {
+  static void awaitBalanced(List<ClusteredHyprstream> nodes) throws InterruptedException {
     long deadline = System.nanoTime() + SETTLE.toNanos();
     String last = "";
     while (System.nanoTime() < deadline) {
@@ -189,7 +189,7 @@ final class ClusterWindowsTest {
   }
 
   /** 10 days of random rows for 60 metrics, ~2% null values, 10% out of order. */
-  private static List<TestData.Row> randomRows(long seed, int count) {
+  static List<TestData.Row> randomRows(long seed, int count) {
     Random random = new Random(seed);
     long endMicros = TestData.micros(END);
     List<TestData.Row> rows = new ArrayList<>(count);
@@ -762,7 +762,7 @@ final class ClusterWindowsTest {
   }
 
   @Test
-  void clusterWithBackend_isRefusedUntilExactlyOnceIsBuilt(@TempDir Path dir) {
+  void clusterWithSynchronousWriteThrough_isRefused(@TempDir Path dir) {
     // A real backend (a DuckDB file): BackendStore.none() means no backend, which a cluster takes.
     try (BackendStore backend =
         BackendStores.open(
@@ -771,9 +771,10 @@ final class ClusterWindowsTest {
           Hyprstream.builder()
               .allocator(allocator)
               .backend(backend)
+              .synchronousWriteThrough(true)
               .cluster(ClusterConfig.kafka("127.0.0.1:1", "x"));
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
-      assertTrue(e.getMessage().contains("cluster and backend"), e.getMessage());
+      assertTrue(e.getMessage().contains("synchronousWriteThrough"), e.getMessage());
     }
   }
 }

@@ -7,6 +7,7 @@ import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.ViewSync;
 import io.hyprstream.internal.query.ReadPreparation;
+import io.hyprstream.internal.query.Router;
 import io.hyprstream.internal.query.StatementGuard;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
@@ -43,6 +44,7 @@ public final class ClusterFacet {
   private final ReadPreparation preparation;
   private final ViewSync viewSync;
   private final HotSet hotSet;
+  private final Router router;
   private final InstantSource clock;
   private final Runnable checkOpen;
 
@@ -55,6 +57,7 @@ public final class ClusterFacet {
       ReadPreparation preparation,
       ViewSync viewSync,
       HotSet hotSet,
+      Router router,
       InstantSource clock,
       Runnable checkOpen) {
     this.analyser = analyser;
@@ -65,6 +68,7 @@ public final class ClusterFacet {
     this.preparation = preparation;
     this.viewSync = viewSync;
     this.hotSet = hotSet;
+    this.router = router;
     this.clock = clock;
     this.checkOpen = checkOpen;
   }
@@ -184,6 +188,14 @@ public final class ClusterFacet {
       throw e;
     }
     Instant now = clock.instant();
+    String missing;
+    try {
+      // This instance's share must be whole too: refused, or said missing, as any query here.
+      missing = router.missingFromCache(analysis, parameters, now);
+    } catch (RuntimeException e) {
+      extra.forEach(CacheSql.ExtraRows::closeQuietly);
+      throw e;
+    }
     ArrowReader rows = cacheSql.queryWithRows(sql, parameters, extra, alloc);
     Instant newest = null;
     for (String table : tables.tablesRead(analysis.names())) {
@@ -193,7 +205,7 @@ public final class ClusterFacet {
       }
     }
     return QueryResult.of(
-        alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, null));
+        alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, missing));
   }
 
   /**

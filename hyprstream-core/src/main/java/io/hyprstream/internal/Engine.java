@@ -180,7 +180,9 @@ public final class Engine implements Hyprstream {
       this.systemTables = new SystemTables(cache);
       createMetricsTable();
       List<WriteAheadLog.Record> recovered = List.of();
-      if (backend != null) {
+      // In cluster mode Kafka is the log and the partition owners write the backend themselves.
+      boolean ownLog = backend != null && !config.clusterMode();
+      if (ownLog) {
         this.wal =
             WriteAheadLog.open(
                 config.dataDirectory().resolve("wal"),
@@ -190,7 +192,7 @@ public final class Engine implements Hyprstream {
         opened.push(wal);
         this.writeThrough =
             new WriteThrough(
-                backend,
+                Objects.requireNonNull(backend),
                 wal,
                 new Quarantine(config.dataDirectory().resolve("quarantine")),
                 config.writeThroughBounds(),
@@ -241,7 +243,9 @@ public final class Engine implements Hyprstream {
               backend,
               config.cacheDuration(),
               startedAt,
-              Router.heldBeforeStart(backend, recovered));
+              // A cluster owner rebuilds its partitions from the start of the Kafka log.
+              config.clusterMode() ? Set.of() : Router.heldBeforeStart(backend, recovered),
+              config.clusterMode());
       this.backendReads = new BackendReads(cacheSql, allocator, router, backend, writeThrough);
       this.operations =
           new EngineOperations(
@@ -265,6 +269,7 @@ public final class Engine implements Hyprstream {
               preparation,
               viewSync,
               hotSet,
+              router,
               config.clock(),
               this::checkOpen);
       this.catalog = new Catalog(tables, cache, backend);
@@ -296,7 +301,7 @@ public final class Engine implements Hyprstream {
               backend,
               config.clock(),
               config.cache().maxStaleness());
-      boolean restores = backend != null && cacheStartsEmpty;
+      boolean restores = ownLog && cacheStartsEmpty;
       this.snapshotter =
           restores && !config.snapshotInterval().isZero() && config.aggregators().restores()
               ? new Snapshotter(
@@ -319,10 +324,10 @@ public final class Engine implements Hyprstream {
       flusher.start();
       viewSync.start();
       expirer.start();
-      if (backend != null) {
+      if (ownLog) {
         Recovery recovery =
             new Recovery(
-                backend,
+                Objects.requireNonNull(backend),
                 Objects.requireNonNull(writeThrough),
                 Objects.requireNonNull(wal),
                 snapshotter,
@@ -407,10 +412,19 @@ public final class Engine implements Hyprstream {
   /**
    * Cluster mode: applies batches this instance took from the shared log for the partitions it
    * owns, as a live ingest here. Takes ownership of the batches.
+   *
+   * @param storedOut when not null, gets the batches as stored (running columns included), for the
+   *     owner to write to the backend; the caller closes them
    */
-  public IngestResult applyLogged(String table, List<VectorSchemaRoot> batches) {
+  public IngestResult applyLogged(
+      String table, List<VectorSchemaRoot> batches, @Nullable List<VectorSchemaRoot> storedOut) {
     checkOpen();
-    return ingest.applyLogged(table, batches);
+    return ingest.applyLogged(table, batches, storedOut);
+  }
+
+  /** The backend the cluster's partition owners write, or null when there is none. */
+  public @Nullable BackendStore backend() {
+    return backend;
   }
 
   /** What cluster mode reads of this engine beyond the public API ({@link ClusterFacet}). */
@@ -576,6 +590,9 @@ public final class Engine implements Hyprstream {
   private void closeBackend() {
     WriteThrough wt = writeThrough;
     if (wt == null) {
+      if (backend != null) {
+        backend.close(); // cluster mode: the partition owners wrote it, and have stopped
+      }
       return;
     }
     try {

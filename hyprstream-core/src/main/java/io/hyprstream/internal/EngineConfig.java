@@ -29,6 +29,9 @@ import org.jspecify.annotations.Nullable;
  * @param backend {@link BackendStore#none()} when there is none; never null
  * @param snapshotInterval how often window state is snapshotted (with a backend); zero takes none
  * @param windowListener told of window changes after each ingest (publication); null for none
+ * @param clusterMode true when the instance is one of a cluster's partition owners ({@code
+ *     internal.cluster}): Kafka is its log and the owners write the backend, so the engine keeps no
+ *     log of its own, restores nothing from the backend at start and reads none of it
  */
 public record EngineConfig(
     @Nullable BufferAllocator allocator,
@@ -48,7 +51,8 @@ public record EngineConfig(
     Duration snapshotInterval,
     CacheConfig cache,
     WriteThrough.Bounds writeThroughBounds,
-    @Nullable WindowListener windowListener) {
+    @Nullable WindowListener windowListener,
+    boolean clusterMode) {
   public EngineConfig {
     aggregations = List.copyOf(aggregations);
     timeColumns = Map.copyOf(timeColumns);

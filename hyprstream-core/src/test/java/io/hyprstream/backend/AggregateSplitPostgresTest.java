@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.ResourceExhaustedException;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.PostgresSchema;
 import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.WriteThrough;

@@ -1,6 +1,7 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.testing.PostgresAvailable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.PostgresSchema;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -1,6 +1,7 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.testing.PostgresAvailable;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TestAllocator;
 import java.sql.Connection;
 import java.sql.DriverManager;

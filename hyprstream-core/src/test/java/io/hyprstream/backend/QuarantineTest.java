@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.PostgresSchema;
 import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.writethrough.Quarantine;

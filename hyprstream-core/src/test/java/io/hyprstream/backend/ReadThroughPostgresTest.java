@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.Freshness;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TestAllocator;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;

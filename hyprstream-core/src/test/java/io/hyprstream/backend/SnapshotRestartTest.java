@@ -7,6 +7,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.testing.TestAllocator;
 import java.nio.channels.FileChannel;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.SchemaMismatchException;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TestAllocator;
 import java.nio.file.Path;
 import java.sql.Connection;

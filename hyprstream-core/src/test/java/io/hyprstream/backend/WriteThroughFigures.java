@@ -1,6 +1,7 @@
 package io.hyprstream.backend;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;

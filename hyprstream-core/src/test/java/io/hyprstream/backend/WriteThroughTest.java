@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.api.BackendStore;
+import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.TestAllocator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -326,9 +326,18 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return owner.recordsRefused();
   }
 
+  /** Stored batches this instance wrote to the backend, and those the backend refused for good. */
+  public long backendBatchesWritten() {
+    return owner.batchesWritten();
+  }
+
+  public long backendBatchesRefused() {
+    return owner.batchesRefusedByBackend();
+  }
+
   /**
    * Waits until this instance has applied every record that was in its owned partitions when the
-   * call began; false when {@code timeout} passed first.
+   * call began, and with a backend written them there; false when {@code timeout} passed first.
    */
   public boolean awaitCaughtUp(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -338,7 +347,9 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       Map<Integer, Long> next = owner.nextOffsets();
       boolean caughtUp = true;
       for (int p : owned) {
-        if (next.getOrDefault(p, 0L) < end.getOrDefault(p, 0L)) {
+        long target = end.getOrDefault(p, 0L);
+        if (next.getOrDefault(p, 0L) < target
+            || (owner.writesBackend() && owner.writtenThrough(p) < target)) {
           caughtUp = false;
           break;
         }

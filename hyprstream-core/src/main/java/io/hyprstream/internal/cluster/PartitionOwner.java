@@ -1,10 +1,14 @@
 package io.hyprstream.internal.cluster;
 
+import io.hyprstream.api.BackendStore;
+import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.Engine;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,9 +20,11 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,9 +32,20 @@ import org.slf4j.LoggerFactory;
  * This instance's member of the cluster's consumer group: a thread that polls the partitions Kafka
  * assigns it and applies their records to the local engine (windows, running columns, hot rows).
  *
- * <p>Without a backend the engine's state lives only in memory, so nothing is committed to Kafka: a
- * partition this instance has never held is read from the start of the log, and one it held before
- * (revoked, then assigned again) from where it stopped, so no record is applied twice here.
+ * <p>The engine's state lives only in memory: a partition this instance has never held is read from
+ * the start of the log, and one it held before (revoked, then assigned again) from where it
+ * stopped, so no record is applied twice here.
+ *
+ * <p><b>With a backend</b> the owner writes each record's rows to it, exactly once however often
+ * the record is applied (by this owner, a new owner after a crash, or a paused ex-owner): every
+ * record's rows carry a batch id made of the record's partition and offset ({@link #batchId}), and
+ * the backend skips an id it holds ({@link BackendStore#appendAll}). After a poll's rows are in the
+ * backend the owner commits the partitions' offsets to Kafka; a new owner rebuilds its windows from
+ * the start of the log but writes only the records from the committed offset on. So the committed
+ * offset is only a shortcut: a commit lost to a crash or refused to a fenced ex-owner costs writes
+ * the backend skips, never a lost or doubled row. While the backend is unreachable the owner pauses
+ * its partitions (acknowledged rows wait in Kafka) and retries, polling on so it stays in the
+ * group.
  */
 final class PartitionOwner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PartitionOwner.class);
@@ -36,6 +53,7 @@ final class PartitionOwner implements AutoCloseable {
   private final ClusterConfig config;
   private final Consumer<byte[], byte[]> consumer;
   private final Engine engine;
+  private final @Nullable BackendStore backend;
   private final Thread thread;
   private volatile boolean closing;
 
@@ -47,6 +65,27 @@ final class PartitionOwner implements AutoCloseable {
    * offset reaches it, this instance is restoring the partition and answers no read of it.
    */
   private final Map<Integer, Long> restoreTarget = new ConcurrentHashMap<>();
+
+  /**
+   * Per partition, the offset below which the backend holds every record's rows: Kafka's committed
+   * offset when the partition was assigned, then what this owner committed.
+   */
+  private final Map<Integer, Long> writtenBelow = new ConcurrentHashMap<>();
+
+  /** Per partition, the offset below which this owner has written every record it applied. */
+  private final Map<Integer, Long> writtenNext = new ConcurrentHashMap<>();
+
+  /** Rows applied here and not yet in the backend, oldest first; the owner's thread only. */
+  private final List<PendingWrite> pending = new ArrayList<>();
+
+  /**
+   * The next offset of each partition once {@link #pending} is written; the owner's thread only.
+   */
+  private final Map<TopicPartition, Long> pendingCommit = new HashMap<>();
+
+  private final AtomicLong batchesWritten = new AtomicLong();
+  private final AtomicLong batchesRefusedByBackend = new AtomicLong();
+  private volatile @Nullable String backendError;
 
   /** Where a partition's log starts, for a partition with no record applied yet. */
   private final Map<Integer, Long> logStart = new ConcurrentHashMap<>();
@@ -75,6 +114,7 @@ final class PartitionOwner implements AutoCloseable {
     this.config = config;
     this.consumer = consumer;
     this.engine = engine;
+    this.backend = engine.backend();
     this.ownershipChanged = ownershipChanged;
     this.thread = new Thread(this::run, "hyprstream-cluster-owner-" + config.instanceId());
     this.thread.setDaemon(true);
@@ -131,14 +171,68 @@ final class PartitionOwner implements AutoCloseable {
     return recordsRefused.get();
   }
 
+  /**
+   * The offset of partition {@code p} below which the backend holds every record (0 when unknown):
+   * what its owners committed when this instance was assigned it, or what this one wrote since.
+   */
+  long writtenThrough(int p) {
+    return Math.max(writtenBelow.getOrDefault(p, 0L), writtenNext.getOrDefault(p, 0L));
+  }
+
+  /** True when rows are written to a backend (there is one). */
+  boolean writesBackend() {
+    return backend != null;
+  }
+
+  /** Batches this owner wrote to the backend (each once per owner; the backend skips repeats). */
+  long batchesWritten() {
+    return batchesWritten.get();
+  }
+
+  /** Batches the backend refused for good: logged and left in the Kafka log, never retried. */
+  long batchesRefusedByBackend() {
+    return batchesRefusedByBackend.get();
+  }
+
+  /** Why the last write to the backend failed while it still waits to be retried, or null. */
+  @Nullable String backendError() {
+    return backendError;
+  }
+
+  /**
+   * The backend batch id of the {@code index}-th stored batch of the record at {@code offset} in
+   * partition {@code partition}: the same on every instance that applies the record.
+   */
+  static String batchId(String topic, int partition, long offset, int index) {
+    return topic + ":" + partition + ":" + offset + ":" + index;
+  }
+
   private void run() {
     try {
       consumer.subscribe(List.of(config.ingestTopic()), new Rebalance());
+      long retryMillis = 0;
       while (!closing) {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
+        ConsumerRecords<byte[], byte[]> records =
+            consumer.poll(Duration.ofMillis(retryMillis > 0 ? retryMillis : 200));
         for (ConsumerRecord<byte[], byte[]> r : records) {
           apply(r);
           nextOffset.put(r.partition(), r.offset() + 1);
+          if (backend != null) {
+            pendingCommit.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+          }
+        }
+        if (backend == null || pendingCommit.isEmpty()) {
+          continue;
+        }
+        if (writePending()) {
+          pendingCommit.forEach((tp, next) -> writtenNext.put(tp.partition(), next));
+          commitPending();
+          consumer.resume(consumer.paused());
+          retryMillis = 0;
+        } else {
+          // Acknowledged rows wait in Kafka; polling on keeps this member in the group.
+          consumer.pause(consumer.assignment());
+          retryMillis = Math.min(Math.max(retryMillis * 2, 100), 5_000);
         }
       }
     } catch (WakeupException e) {
@@ -149,6 +243,9 @@ final class PartitionOwner implements AutoCloseable {
       LOG.error("cluster member {} stopped applying its partitions: {}", config.instanceId(), e, e);
     } finally {
       owned = Set.of();
+      // Rows not yet written stay in Kafka above the committed offset: the next owner writes them.
+      pending.forEach(w -> w.batch().close());
+      pending.clear();
       try {
         consumer.close(Duration.ofSeconds(5)); // leaves the group: its partitions move at once
       } catch (RuntimeException e) {
@@ -163,11 +260,24 @@ final class PartitionOwner implements AutoCloseable {
       if (table == null) {
         throw new IllegalArgumentException("the record has no " + KafkaIngestLog.TABLE_HEADER);
       }
+      String name = new String(table.value(), StandardCharsets.UTF_8);
       VectorSchemaRoot batch = ArrowIpc.decode(record.value(), engine.allocator());
-      List<VectorSchemaRoot> one = new java.util.ArrayList<>(1);
+      List<VectorSchemaRoot> one = new ArrayList<>(1);
       one.add(batch);
-      engine.applyLogged(new String(table.value(), StandardCharsets.UTF_8), one);
+      boolean write =
+          backend != null && record.offset() >= writtenBelow.getOrDefault(record.partition(), 0L);
+      List<VectorSchemaRoot> stored = write ? new ArrayList<>(1) : null;
+      engine.applyLogged(name, one, stored);
       recordsApplied.incrementAndGet();
+      if (stored != null) {
+        for (int i = 0; i < stored.size(); i++) {
+          pending.add(
+              new PendingWrite(
+                  name,
+                  batchId(record.topic(), record.partition(), record.offset(), i),
+                  stored.get(i)));
+        }
+      }
     } catch (RuntimeException e) {
       // A record the engine refuses would refuse forever: skip it rather than stop the partition.
       recordsRefused.incrementAndGet();
@@ -180,6 +290,111 @@ final class PartitionOwner implements AutoCloseable {
           e.toString());
     }
   }
+
+  /**
+   * Writes {@link #pending} to the backend, a table's consecutive batches in one call (one
+   * transaction where the backend has them). True when every batch is written or refused for good;
+   * false when the backend is unreachable, with the unwritten batches kept for the retry.
+   */
+  private boolean writePending() {
+    BackendStore b = java.util.Objects.requireNonNull(backend);
+    while (!pending.isEmpty()) {
+      String table = pending.get(0).table();
+      int end = 1;
+      while (end < pending.size() && pending.get(end).table().equals(table)) {
+        end++;
+      }
+      List<PendingWrite> group = pending.subList(0, end);
+      try {
+        b.appendAll(
+            table,
+            group.stream().map(PendingWrite::batchId).toList(),
+            group.stream().map(PendingWrite::batch).toList());
+        batchesWritten.addAndGet(group.size());
+      } catch (BackendUnavailableException e) {
+        noteUnavailable(b, e);
+        return false;
+      } catch (RuntimeException refused) {
+        // One batch the backend refuses must not hold back the others: write them one by one.
+        for (PendingWrite w : List.copyOf(group)) {
+          try {
+            b.append(w.table(), w.batchId(), w.batch());
+            batchesWritten.incrementAndGet();
+          } catch (BackendUnavailableException e) {
+            noteUnavailable(b, e);
+            return false;
+          } catch (RuntimeException e) {
+            batchesRefusedByBackend.incrementAndGet();
+            LOG.error(
+                "cluster member {}: {} refused batch {} of '{}' for good; its rows stay in the"
+                    + " Kafka log at that offset and are not retried: {}",
+                config.instanceId(),
+                b.name(),
+                w.batchId(),
+                w.table(),
+                e.toString());
+          }
+          w.batch().close();
+          pending.remove(0);
+        }
+        continue;
+      }
+      group.forEach(w -> w.batch().close());
+      group.clear();
+    }
+    if (backendError != null) {
+      LOG.info("cluster member {} writes to {} again", config.instanceId(), b.name());
+      backendError = null;
+    }
+    return true;
+  }
+
+  private void noteUnavailable(BackendStore b, BackendUnavailableException e) {
+    if (backendError == null) {
+      LOG.warn(
+          "cluster member {} cannot write to {} ({}); its partitions wait in Kafka and are retried",
+          config.instanceId(),
+          b.name(),
+          e.getMessage());
+    }
+    backendError = e.getMessage();
+  }
+
+  /**
+   * Tells Kafka how far the backend holds every record of the partitions still owned. A refused
+   * commit (this member was fenced by a rebalance) only means the next owner writes those records
+   * again, which the backend skips.
+   */
+  private void commitPending() {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    Set<TopicPartition> assigned = consumer.assignment();
+    pendingCommit.forEach(
+        (tp, next) -> {
+          if (assigned.contains(tp)) {
+            offsets.put(tp, new OffsetAndMetadata(next));
+          }
+        });
+    pendingCommit.clear();
+    if (offsets.isEmpty()) {
+      return;
+    }
+    try {
+      consumer.commitSync(offsets, Duration.ofSeconds(10));
+      offsets.forEach((tp, o) -> writtenBelow.merge(tp.partition(), o.offset(), Math::max));
+    } catch (WakeupException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cluster member {} could not commit offsets {} ({}); the next owner writes those records"
+              + " again and the backend skips them",
+          config.instanceId(),
+          offsets,
+          e.toString());
+    }
+  }
+
+  /** A stored batch bound for the backend under its deterministic id. */
+  private record PendingWrite(String table, String batchId, VectorSchemaRoot batch) {}
 
   @Override
   public void close() {
@@ -206,6 +421,9 @@ final class PartitionOwner implements AutoCloseable {
           LOG.warn("cluster member {} cannot read its partitions' end offsets: {}", config, e);
         }
       }
+      if (backend != null && !partitions.isEmpty()) {
+        readCommitted(partitions);
+      }
       for (TopicPartition tp : partitions) {
         Long next = nextOffset.get(tp.partition());
         if (next == null) {
@@ -221,6 +439,30 @@ final class PartitionOwner implements AutoCloseable {
         rebalancesWithData.incrementAndGet();
       }
       announce();
+    }
+
+    /**
+     * Reads how far the backend already holds each newly assigned partition (the offsets its owners
+     * committed). Without it every record is written again, which is correct (the backend skips the
+     * batch ids it holds) but slower.
+     */
+    private void readCommitted(Collection<TopicPartition> partitions) {
+      try {
+        Map<TopicPartition, OffsetAndMetadata> committed =
+            consumer.committed(Set.copyOf(partitions), Duration.ofSeconds(10));
+        for (TopicPartition tp : partitions) {
+          OffsetAndMetadata o = committed.get(tp);
+          writtenBelow.put(tp.partition(), o == null ? 0L : o.offset());
+        }
+      } catch (RuntimeException e) {
+        partitions.forEach(tp -> writtenBelow.put(tp.partition(), 0L));
+        LOG.warn(
+            "cluster member {} cannot read the committed offsets of {} ({}); it writes their"
+                + " records again and the backend skips those it holds",
+            config.instanceId(),
+            partitions,
+            e.toString());
+      }
     }
 
     /** Tells the membership; a failure is logged, so the partitions keep being applied. */

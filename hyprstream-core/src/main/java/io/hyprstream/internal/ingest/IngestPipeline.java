@@ -160,9 +160,13 @@ public final class IngestPipeline {
   /**
    * Applies batches taken from the shared log (cluster mode) as a live ingest here: checked,
    * aggregated and cached. Closes them on every path.
+   *
+   * @param storedOut when not null, gets the batches as stored here (running columns included), for
+   *     the partition's owner to write to the backend; the caller closes them
    */
-  public IngestResult applyLogged(String name, List<VectorSchemaRoot> batches) {
-    return ingestHere(name, batches, IngestMode.LIVE);
+  public IngestResult applyLogged(
+      String name, List<VectorSchemaRoot> batches, @Nullable List<VectorSchemaRoot> storedOut) {
+    return ingestHere(name, batches, IngestMode.LIVE, storedOut);
   }
 
   /**
@@ -172,7 +176,7 @@ public final class IngestPipeline {
   public IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, IngestMode mode) {
     IngestLog shared = sharedLog;
     if (shared == null || mode != IngestMode.LIVE) {
-      return ingestHere(name, batches, mode);
+      return ingestHere(name, batches, mode, null);
     }
     checkTarget(name, batches);
     return batches.isEmpty() ? IngestResult.of(0) : shared.append(name, batches);
@@ -193,7 +197,11 @@ public final class IngestPipeline {
     }
   }
 
-  private IngestResult ingestHere(String name, List<VectorSchemaRoot> batches, IngestMode mode) {
+  private IngestResult ingestHere(
+      String name,
+      List<VectorSchemaRoot> batches,
+      IngestMode mode,
+      @Nullable List<VectorSchemaRoot> storedOut) {
     boolean log = mode == IngestMode.LIVE;
     checkTarget(name, batches);
     if (batches.isEmpty()) {
@@ -278,6 +286,11 @@ public final class IngestPipeline {
               toBackend.add(new LoggedBatch(ts.name, id, ArrowCopy.share(st, allocator)));
             }
           }
+          if (storedOut != null) {
+            for (VectorSchemaRoot st : stored) {
+              toBackend.add(new LoggedBatch(ts.name, "", ArrowCopy.share(st, allocator)));
+            }
+          }
           for (VectorSchemaRoot st : stored) {
             countHot(ts, st);
           }
@@ -312,6 +325,10 @@ public final class IngestPipeline {
     if (rows > 0 || mode == IngestMode.REPLAY_WINDOWS) {
       changed(ts); // before the acknowledgement: results computed before now are out of date
       afterIngest.run();
+    }
+    if (storedOut != null) {
+      toBackend.forEach(b -> storedOut.add(b.batch()));
+      return result;
     }
     WriteThrough wt = writeThrough;
     if (wt != null) {

@@ -2,6 +2,7 @@ package io.hyprstream.internal.query;
 
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStore;
+import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TableRef;
@@ -19,6 +20,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -39,11 +41,15 @@ public final class Router {
   private final Duration cacheDuration;
   private final Instant startedAt;
   private final @Nullable Set<String> heldBeforeStart;
+  private final boolean clusterMode;
 
   /**
    * @param startedAt when this instance started: with a backend, rows acknowledged before may be
    *     only there
    * @param heldBeforeStart see {@link #heldBeforeStart(BackendStore, List)}
+   * @param clusterMode true for a cluster's partition owner: the backend holds every owner's rows,
+   *     so reading it here would add the other partitions' rows to this instance's share; a query
+   *     that needs it is refused instead
    */
   public Router(
       Tables tables,
@@ -52,7 +58,8 @@ public final class Router {
       @Nullable BackendStore backend,
       Duration cacheDuration,
       Instant startedAt,
-      @Nullable Set<String> heldBeforeStart) {
+      @Nullable Set<String> heldBeforeStart,
+      boolean clusterMode) {
     this.tables = tables;
     this.cache = cache;
     this.hotSet = hotSet;
@@ -60,6 +67,7 @@ public final class Router {
     this.cacheDuration = cacheDuration;
     this.startedAt = startedAt;
     this.heldBeforeStart = heldBeforeStart;
+    this.clusterMode = clusterMode;
   }
 
   /** Makes the next routing list the backend's tables again: it may have gained one. */
@@ -153,6 +161,41 @@ public final class Router {
    * reaches. Unknown bounds count as unbounded.
    */
   Route route(StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
+    Route route = routeAnywhere(analysis, parameters, now);
+    if (clusterMode && !route.local()) {
+      String why =
+          route.backendWhy() != null
+              ? route.backendWhy()
+              : "rows of '"
+                  + route.cold().get(0).table().name
+                  + "' before "
+                  + TimeLiterals.instantOfMicros(route.cold().get(0).boundaryMicros())
+                  + " have left this instance's cache";
+      throw new QueryRejectedException(
+          why
+              + "; in cluster mode they are read from the backend ("
+              + Objects.requireNonNull(backend).name()
+              + ") directly, not through Hyprstream yet: bound the query to rows the cache holds"
+              + " (docs/cluster.md)",
+          null);
+    }
+    return route;
+  }
+
+  /**
+   * For a query that runs on this instance's cache alone (a cluster's share of a query): what rows
+   * it cannot see there, or null when it sees every row it needs.
+   *
+   * @throws QueryRejectedException when the query needs rows only the backend holds (cluster mode)
+   */
+  public @Nullable String missingFromCache(
+      StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
+    return route(analysis, parameters, now).missing();
+  }
+
+  /** {@link #route} wherever the rows are, the backend included. */
+  private Route routeAnywhere(
+      StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
     Set<String> words = analysis.names();
     // The status tables live in the cache and must answer while the backend is away or stalled,
     // so a query naming them never waits for the backend's table listing.

@@ -1,6 +1,5 @@
-package io.hyprstream.backend;
+package io.hyprstream.testing;
 
-import io.hyprstream.testing.PostgresSchema;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -14,11 +13,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * {@code test}). Skips otherwise, with the reason, except when {@code CI=true}: there an
  * unreachable PostgreSQL fails the tests.
  */
-final class PostgresAvailable implements ExecutionCondition {
-  static final String URL = PostgresSchema.URL;
-  static final String URI = "postgresql://postgres@127.0.0.1:5432/test";
+public final class PostgresAvailable implements ExecutionCondition {
+  public static final String URL = PostgresSchema.URL;
+  public static final String URI = "postgresql://postgres@127.0.0.1:5432/test";
 
-  static Properties props() {
+  public static Properties props() {
     return PostgresSchema.props();
   }
 
@@ -36,7 +35,7 @@ final class PostgresAvailable implements ExecutionCondition {
   }
 
   /** The URI of PostgreSQL reached through a proxy on {@code port}. */
-  static String viaPort(int port) {
+  public static String viaPort(int port) {
     return "postgresql://postgres@127.0.0.1:" + port + "/test";
   }
 
@@ -44,7 +43,7 @@ final class PostgresAvailable implements ExecutionCondition {
    * A builder for an instance writing through to PostgreSQL at {@code uri}, its tables in {@code
    * schema}, its log in {@code data}; expiry off, short timeouts so outages show quickly.
    */
-  static io.hyprstream.HyprstreamBuilder writingTo(
+  public static io.hyprstream.HyprstreamBuilder writingTo(
       String uri,
       String schema,
       org.apache.arrow.memory.BufferAllocator allocator,
@@ -53,7 +52,7 @@ final class PostgresAvailable implements ExecutionCondition {
         .allocator(allocator)
         .expiryInterval(java.time.Duration.ZERO)
         .backend(
-            BackendStores.open(
+            io.hyprstream.backend.BackendStores.open(
                 "adbc",
                 uri,
                 java.util.Map.of("schema", schema, "connect_timeout", "2", "socket_timeout", "5"),
@@ -64,7 +63,7 @@ final class PostgresAvailable implements ExecutionCondition {
   }
 
   /** The first row of {@code sql}'s answer as longs. */
-  static long[] firstRow(String sql) throws SQLException {
+  public static long[] firstRow(String sql) throws SQLException {
     try (Connection c = DriverManager.getConnection(URL, props());
         java.sql.Statement st = c.createStatement();
         java.sql.ResultSet rs = st.executeQuery(sql)) {
