@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * servers' partitions over Flight at the locations they advertise.
  */
 final class ClusterIT {
-  private static final int PARTITIONS = 6;
+  static final int PARTITIONS = 6;
   private static final Pattern OWNS =
       Pattern.compile("cluster member (\\S+) owns partitions \\[([0-9, ]*)\\]");
 
@@ -164,7 +164,7 @@ final class ClusterIT {
   /**
    * Waits until the servers' latest ownership lines cover every partition once, each owning some.
    */
-  private static void awaitBalanced(List<ServerProcess> servers) throws InterruptedException {
+  static void awaitBalanced(List<ServerProcess> servers) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     String seen = "";
     while (System.nanoTime() < deadline) {
@@ -186,7 +186,12 @@ final class ClusterIT {
       Thread.sleep(100);
     }
     throw new AssertionError(
-        "partitions never spread over the 3 servers: " + seen + "\n" + servers.get(0).log());
+        "partitions never spread over the "
+            + servers.size()
+            + " servers: "
+            + seen
+            + "\n"
+            + servers.get(0).log());
   }
 
   private static Set<Integer> latestOwnership(String log) {
@@ -207,8 +212,8 @@ final class ClusterIT {
   }
 
   /** Polls (at most 60 s) until {@code sql} through {@code flight} answers {@code expected}. */
-  private static void awaitEquals(
-      Connection flight, String sql, List<List<Object>> expected, String what) throws Exception {
+  static void awaitEquals(Connection flight, String sql, List<List<Object>> expected, String what)
+      throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {
       List<List<Object>> got;
