@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * DuckDB's {@code time_bucket} over the acknowledged rows after the takeovers.
  */
 final class ClusterCrashIT {
-  private static final int ROWS = 12_000;
+  private static final int ROWS = 20_000;
   private static final int CHUNK = 100;
 
   @Test
