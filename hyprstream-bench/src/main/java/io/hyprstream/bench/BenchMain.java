@@ -36,6 +36,13 @@ public final class BenchMain {
       case "readthrough":
         new ReadThroughRunner(ReadThroughRunner.Options.parse(rest)).run();
         break;
+      case "cluster":
+        {
+          org.apache.arrow.memory.BufferAllocator root = io.hyprstream.Allocators.newRoot();
+          new ClusterRunner(ClusterRunner.Options.parse(rest)).run(root);
+          root.close();
+          break;
+        }
       case "core":
         CoreRunner.Options options = CoreRunner.Options.parse(rest);
         new CoreRunner(options).run();
@@ -66,6 +73,10 @@ public final class BenchMain {
             "       Hyprstream next to DuckDB, QuestDB and PostgreSQL on one seeded data set, in"
                 + " one JVM; writes OUTPUT.md (default docs/benchmarks.md; --quick: print only)"
                 + " and a latency chart next to it",
+            "  cluster [OUTPUT.md] --kafka BOOTSTRAP [--kafka-pid PID] [--rows N] [--metrics N]"
+                + " [--seed N] [--partitions N] [--lookup-runs N] [--fan-out-runs N]",
+            "       issue 16's figures: ingest in single-node mode and through Kafka with 1 and 3"
+                + " instances (CPU per row), routed and fanned-out queries, leave and join",
             "  cache [OUTPUT.md] [--rows N] [--repeats N] [--trace N] [--distinct N]",
             "       the result cache: a repeated query next to DuckDB, W-TinyLFU next to LRU on a"
                 + " Zipf trace, ingest with the result cache on and off",

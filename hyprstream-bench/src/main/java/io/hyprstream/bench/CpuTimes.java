@@ -54,12 +54,21 @@ public final class CpuTimes {
    * per row (by name, threads of one name added up), then {@code other} for the rest.
    */
   public String breakdown(CpuTimes before, long rows) {
+    return breakdown(before, rows, name -> name);
+  }
+
+  /**
+   * {@link #breakdown(CpuTimes, long)} with threads added up under {@code group}'s name for them
+   * (for example every partition owner's thread as one).
+   */
+  public String breakdown(
+      CpuTimes before, long rows, java.util.function.UnaryOperator<String> group) {
     Map<String, Long> byName = new TreeMap<>();
     long javaThreads = 0;
     for (Map.Entry<Long, Long> e : byThread.entrySet()) {
       long used = e.getValue() - before.byThread.getOrDefault(e.getKey(), 0L);
       javaThreads += used;
-      byName.merge(names.get(e.getKey()), used, Long::sum);
+      byName.merge(group.apply(names.get(e.getKey())), used, Long::sum);
     }
     StringBuilder out = new StringBuilder();
     byName.entrySet().stream()
