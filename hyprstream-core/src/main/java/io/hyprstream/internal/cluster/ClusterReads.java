@@ -335,14 +335,19 @@ final class ClusterReads {
     if (keyLookup) {
       Map.Entry<Membership.Member, Set<Integer>> only = byOwner.entrySet().iterator().next();
       Membership.Member m = only.getKey();
-      String inlined;
-      try {
-        inlined = SqlLiterals.inline(sql, parameters);
-      } catch (IllegalArgumentException e) {
-        throw new QueryRejectedException(e.getMessage() + " (sent to the key's owner)", e);
+      PeerTicket ticket;
+      if (PeerTicket.carries(parameters)) {
+        // The owner runs the client's own statement, analysed already after its first run.
+        ticket = new PeerTicket(config.name(), only.getValue(), sql, parameters, null);
+      } else {
+        try {
+          String inlined = SqlLiterals.inline(sql, parameters);
+          ticket = new PeerTicket(config.name(), only.getValue(), inlined, List.of(), null);
+        } catch (IllegalArgumentException e) {
+          throw new QueryRejectedException(e.getMessage() + " (sent to the key's owner)", e);
+        }
       }
-      PeerClient.Answer a =
-          read(m, new PeerTicket(config.name(), only.getValue(), inlined, null), alloc);
+      PeerClient.Answer a = read(m, ticket, alloc);
       return QueryResult.of(
           alloc, a.rows(), Freshness.computed(Freshness.Source.CACHE, null, Instant.now(), null));
     }
@@ -361,7 +366,7 @@ final class ClusterReads {
             PeerClient.Answer a =
                 read(
                     e.getKey(),
-                    new PeerTicket(config.name(), e.getValue(), fetch, relation),
+                    new PeerTicket(config.name(), e.getValue(), fetch, List.of(), relation),
                     alloc);
             if (a.rowCount() == 0) {
               Closeables.closeQuietly(a.rows());

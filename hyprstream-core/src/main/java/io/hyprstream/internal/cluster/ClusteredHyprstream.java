@@ -466,7 +466,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
               io.hyprstream.api.Freshness.Source.CACHE, null, java.time.Instant.now(), null));
     }
     String sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
-    QueryResult result = engine.query(sql, List.of(), allocator);
+    QueryResult result = engine.query(sql, t.parameters(), allocator);
     try {
       reads.check(t.partitions()); // still the owner once the rows are read
     } catch (RuntimeException e) {

@@ -2,12 +2,14 @@ package io.hyprstream.internal.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyprstream.ClusterMember;
 import io.hyprstream.api.QueryRejectedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
@@ -20,18 +22,62 @@ import org.jspecify.annotations.Nullable;
  * @param cluster the cluster's name; an instance refuses tickets of another cluster
  * @param partitions the partitions the asker expects the answer to cover; the answering instance
  *     refuses when it does not own (or is still restoring) one of them
- * @param sql the query, parameters inlined, run on the answering instance's own engine
+ * @param sql the query, run on the answering instance's own engine
+ * @param parameters the values of the query's {@code ?}s: texts, integers (as {@code Long}),
+ *     doubles, booleans and nulls travel as themselves, so the owner runs the very statement the
+ *     client sent and finds it analysed already; other values are inlined into {@code sql}
  * @param relation for a read of one relation's rows: its name, which the answering instance may not
  *     have (then the answer is empty); null for a whole query
  */
-record PeerTicket(String cluster, Set<Integer> partitions, String sql, @Nullable String relation) {
+record PeerTicket(
+    String cluster,
+    Set<Integer> partitions,
+    String sql,
+    List<@Nullable Object> parameters,
+    @Nullable String relation) {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  PeerTicket {
+    parameters = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(parameters));
+  }
+
+  /** True when every value can travel in a ticket as itself ({@link #parameters}). */
+  static boolean carries(List<@Nullable Object> values) {
+    for (Object v : values) {
+      if (!(v == null
+          || v instanceof String
+          || v instanceof Long
+          || v instanceof Integer
+          || v instanceof Double
+          || v instanceof Boolean)) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   byte[] encode() {
     ObjectNode o = JSON.createObjectNode();
     o.put("cluster", cluster);
     partitions.stream().sorted().forEach(o.putArray("partitions")::add);
     o.put("sql", sql);
+    ArrayNode values = o.putArray("parameters");
+    for (Object v : parameters) {
+      ObjectNode typed = values.addObject();
+      if (v == null) {
+        typed.put("type", "null");
+      } else if (v instanceof String text) {
+        typed.put("type", "string").put("value", text);
+      } else if (v instanceof Long || v instanceof Integer) {
+        typed.put("type", "long").put("value", ((Number) v).longValue());
+      } else if (v instanceof Double d) {
+        typed.put("type", "double").put("value", d);
+      } else if (v instanceof Boolean b) {
+        typed.put("type", "boolean").put("value", b);
+      } else {
+        throw new IllegalArgumentException("a peer ticket cannot carry " + v.getClass());
+      }
+    }
     if (relation != null) {
       o.put("relation", relation);
     }
@@ -61,11 +107,29 @@ record PeerTicket(String cluster, Set<Integer> partitions, String sql, @Nullable
       for (JsonNode p : o.path("partitions")) {
         partitions.add(p.asInt());
       }
+      List<@Nullable Object> parameters = new java.util.ArrayList<>();
+      for (JsonNode typed : o.path("parameters")) {
+        JsonNode value = typed.path("value");
+        String type = typed.path("type").asText();
+        parameters.add(
+            switch (type) {
+              case "null" -> null;
+              case "string" -> value.asText();
+              case "long" -> value.asLong();
+              case "double" -> value.asDouble();
+              case "boolean" -> value.asBoolean();
+              default ->
+                  throw new QueryRejectedException(
+                      "a Hyprstream peer ticket with a parameter of unknown type '" + type + "'",
+                      null);
+            });
+      }
       JsonNode relation = o.get("relation");
       return new PeerTicket(
           o.path("cluster").asText(),
           Set.copyOf(partitions),
           o.path("sql").asText(),
+          parameters,
           relation == null || relation.isNull() ? null : relation.asText());
     } catch (IOException e) {
       throw new QueryRejectedException("an unreadable Hyprstream peer ticket: " + e, e);
