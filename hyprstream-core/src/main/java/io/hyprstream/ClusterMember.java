@@ -34,6 +34,14 @@ public interface ClusterMember {
   String advertisedLocation();
 
   /**
+   * What keeps this instance from serving its part of the cluster now, one line each; empty when
+   * nothing does. A server reports them on {@code /ready}: partitions still being restored from the
+   * cluster log (reads of them are refused meanwhile), a partition consumer that stopped for good,
+   * and a backend the owner cannot write to (acknowledged rows then wait in Kafka).
+   */
+  java.util.List<String> problems();
+
+  /**
    * Answers a peer ticket from this instance alone (it never fans out again): the rows of the
    * partitions it owns. Ownership: the caller closes the result, allocated from {@code allocator}.
    *

@@ -259,8 +259,14 @@ final class ClusterWriteThroughTest {
         proxy.cut();
         assertEquals(2800, ingest(i0, first.subList(1200, 4000), 200), "acknowledged, i1 cut off");
         assertFalse(i1.awaitCaughtUp(Duration.ofSeconds(3)), "i1 cannot write while cut off");
+        List<String> problems = i1.problems(); // what the server's /ready reports
+        assertTrue(
+            problems.stream().anyMatch(p -> p.contains("cannot write to the backend")),
+            problems.toString());
+        assertEquals(List.of(), i0.problems(), "i0 writes");
         proxy.restore();
         awaitWritten(nodes);
+        assertEquals(List.of(), i1.problems(), "i1 writes again");
         assertPostgresHoldsEachRowOnce(first);
 
         // Cut off again, i1 leaves with rows it could not write: i0 takes its partitions, rebuilds

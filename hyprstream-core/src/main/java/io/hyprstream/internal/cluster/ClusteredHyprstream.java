@@ -447,6 +447,37 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   }
 
   @Override
+  public List<String> problems() {
+    List<String> problems = new java.util.ArrayList<>();
+    String stopped = owner.stoppedBecause();
+    if (stopped != null) {
+      problems.add(
+          "cluster: this instance stopped applying its partitions of "
+              + config.ingestTopic()
+              + ": "
+              + stopped);
+    }
+    Set<Integer> restoring = new java.util.TreeSet<>();
+    for (int p : owner.owned()) {
+      if (owner.restoring(p)) {
+        restoring.add(p);
+      }
+    }
+    if (!restoring.isEmpty()) {
+      problems.add("cluster: restoring partitions " + restoring + " of " + config.ingestTopic());
+    }
+    String backendError = owner.backendError();
+    if (backendError != null) {
+      problems.add(
+          "cluster: cannot write to the backend ("
+              + backendError
+              + "); acknowledged rows wait in "
+              + config.ingestTopic());
+    }
+    return problems;
+  }
+
+  @Override
   public QueryResult answerPeer(byte[] ticket, BufferAllocator allocator) {
     PeerTicket t = PeerTicket.decode(ticket);
     if (!t.cluster().equals(config.name())) {

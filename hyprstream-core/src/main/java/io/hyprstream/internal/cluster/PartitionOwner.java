@@ -99,6 +99,10 @@ final class PartitionOwner implements AutoCloseable {
   private final AtomicLong rebalancesWithData = new AtomicLong();
 
   private volatile Set<Integer> owned = Set.of();
+
+  /** Why the consumer thread stopped for good, or null while it runs (or closed on request). */
+  private volatile @Nullable String stopped;
+
   private final AtomicLong recordsApplied = new AtomicLong();
   private final AtomicLong recordsRefused = new AtomicLong();
 
@@ -184,6 +188,11 @@ final class PartitionOwner implements AutoCloseable {
     return backend != null;
   }
 
+  /** Why the consumer thread stopped for good, or null while it runs. */
+  @Nullable String stoppedBecause() {
+    return stopped;
+  }
+
   /** Batches this owner wrote to the backend (each once per owner; the backend skips repeats). */
   long batchesWritten() {
     return batchesWritten.get();
@@ -237,9 +246,11 @@ final class PartitionOwner implements AutoCloseable {
       }
     } catch (WakeupException e) {
       if (!closing) {
+        stopped = "woken up while running";
         LOG.error("cluster member {} woken up while running", config.instanceId(), e);
       }
     } catch (RuntimeException e) {
+      stopped = e.toString();
       LOG.error("cluster member {} stopped applying its partitions: {}", config.instanceId(), e, e);
     } finally {
       owned = Set.of();

@@ -1,5 +1,6 @@
 package io.hyprstream.flight.internal;
 
+import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.writethrough.WriteThrough;
 import java.util.ArrayList;
@@ -12,6 +13,8 @@ import org.jspecify.annotations.Nullable;
  * called), the Flight port is open, it is not shutting down, and the backend, when there is one, is
  * taking writes: write-through is no further behind than its bound ({@code engine.max_lag}, the
  * builder's {@code maxWriteThroughLag}), whether the backend refuses the writes or stalls on them.
+ * In a cluster, also: it has restored the partitions it owns, applies them, and writes them to its
+ * backend ({@link ClusterMember#problems}).
  */
 public final class Health {
   private volatile @Nullable Hyprstream serving;
@@ -54,6 +57,10 @@ public final class Health {
                     : "")
                 + ")"
                 + (s.lastError() == null ? "" : "; last error: " + s.lastError()));
+      }
+      ClusterMember member = hs.operations().cluster();
+      if (member != null) {
+        problems.addAll(member.problems());
       }
     }
     return new Report(problems);
