@@ -56,7 +56,7 @@ final class ClusterWindowsTest {
   private static final int METRICS = 60;
   private static final int PARTITIONS = 6;
   private static final Duration SETTLE = Duration.ofSeconds(60);
-  private static final int CLUSTER_TABLE_COLUMNS = 6;
+  private static final int CLUSTER_TABLE_COLUMNS = 8;
 
   private static EmbeddedKafka kafka;
   private static int clusters;
@@ -420,7 +420,7 @@ final class ClusterWindowsTest {
         List<List<@Nullable Object>> table =
             answer(
                 nodes.get(1),
-                "SELECT partition, instance, location, this_instance, restoring"
+                "SELECT partition, instance, location, this_instance, restoring, lag, state_bytes"
                     + " FROM hyprstream_cluster ORDER BY partition");
         assertEquals(PARTITIONS, table.size(), "hyprstream_cluster: " + table);
         for (List<@Nullable Object> r : table) {
@@ -429,6 +429,13 @@ final class ClusterWindowsTest {
           assertTrue(String.valueOf(r.get(2)).startsWith("grpc://127.0.0.1:"), "location " + r);
           assertEquals("i1".equals(owner), r.get(3), "this_instance in " + r);
           assertEquals("i1".equals(owner) ? false : null, r.get(4), "restoring in " + r);
+          // Caught up: nothing of i1's partitions left to apply; others' lag is theirs to say.
+          assertEquals("i1".equals(owner) ? 0L : null, r.get(5), "lag in " + r);
+          assertEquals(
+              "i1".equals(owner) ? nodes.get(1).operations().windowStateBytes() : null,
+              r.get(6),
+              "state_bytes in " + r);
+          assertTrue(!"i1".equals(owner) || (Long) r.get(6) > 0, "i1 holds window state " + r);
         }
         assertEquals(
             CLUSTER_TABLE_COLUMNS,

@@ -151,6 +151,8 @@ final class ClusterReads {
         config.instanceId(),
         owner.owned(),
         owner::restoring,
+        owner::lag,
+        engine.operations().windowStateBytes(),
         alloc);
   }
 

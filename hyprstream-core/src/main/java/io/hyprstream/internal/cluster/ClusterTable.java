@@ -21,8 +21,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * The {@code hyprstream_cluster} system table: the cluster as the receiving instance's membership
  * says, one row per partition (its owner, the owner's location and generation, whether the owner is
- * this instance and, here, whether it is still restoring the partition), and one row without a
- * partition per member that owns none.
+ * this instance and, for this instance's partitions, whether it is still restoring the partition,
+ * its lag: records in the partition's log not yet applied here, and this instance's window state
+ * bytes, the same on each of its rows), and one row without a partition per member that owns none.
  */
 final class ClusterTable {
   static final String NAME = "hyprstream_cluster";
@@ -35,7 +36,9 @@ final class ClusterTable {
               Field.nullable("location", ArrowType.Utf8.INSTANCE),
               Field.nullable("generation", new ArrowType.Int(64, true)),
               Field.nullable("this_instance", ArrowType.Bool.INSTANCE),
-              Field.nullable("restoring", ArrowType.Bool.INSTANCE)));
+              Field.nullable("restoring", ArrowType.Bool.INSTANCE),
+              Field.nullable("lag", new ArrowType.Int(64, true)),
+              Field.nullable("state_bytes", new ArrowType.Int(64, true))));
 
   private ClusterTable() {}
 
@@ -46,6 +49,8 @@ final class ClusterTable {
       String self,
       Set<Integer> owned,
       java.util.function.IntPredicate restoring,
+      java.util.function.IntFunction<@Nullable Long> lag,
+      long stateBytes,
       BufferAllocator allocator) {
     List<Object[]> rows = new ArrayList<>();
     for (int p = 0; p < partitions; p++) {
@@ -59,7 +64,9 @@ final class ClusterTable {
             m == null ? null : m.location(),
             m == null ? null : m.generation(),
             id == null ? null : id.equals(self),
-            mine ? restoring.test(p) : null
+            mine ? restoring.test(p) : null,
+            mine ? lag.apply(p) : null,
+            mine ? stateBytes : null
           });
     }
     Map<String, Membership.Member> members = new TreeMap<>(directory.members());
@@ -67,7 +74,14 @@ final class ClusterTable {
       if (m.partitions().isEmpty()) {
         rows.add(
             new Object[] {
-              null, m.instanceId(), m.location(), m.generation(), m.instanceId().equals(self), null
+              null,
+              m.instanceId(),
+              m.location(),
+              m.generation(),
+              m.instanceId().equals(self),
+              null,
+              null,
+              m.instanceId().equals(self) ? stateBytes : null
             });
       }
     }
@@ -80,6 +94,8 @@ final class ClusterTable {
       BigIntVector generation = (BigIntVector) root.getVector(3);
       BitVector thisInstance = (BitVector) root.getVector(4);
       BitVector restoringCol = (BitVector) root.getVector(5);
+      BigIntVector lagCol = (BigIntVector) root.getVector(6);
+      BigIntVector stateCol = (BigIntVector) root.getVector(7);
       for (int i = 0; i < rows.size(); i++) {
         Object[] r = rows.get(i);
         if (r[0] != null) {
@@ -89,13 +105,11 @@ final class ClusterTable {
         }
         text(instance, i, (String) r[1]);
         text(location, i, (String) r[2]);
-        if (r[3] != null) {
-          generation.setSafe(i, (Long) r[3]);
-        } else {
-          generation.setNull(i);
-        }
+        number(generation, i, (Long) r[3]);
         bool(thisInstance, i, (Boolean) r[4]);
         bool(restoringCol, i, (Boolean) r[5]);
+        number(lagCol, i, (Long) r[6]);
+        number(stateCol, i, (Long) r[7]);
       }
       root.setRowCount(rows.size());
       return new BatchListReader(allocator, SCHEMA, List.of(root));
@@ -110,6 +124,14 @@ final class ClusterTable {
       v.setNull(i);
     } else {
       v.setSafe(i, s.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private static void number(BigIntVector v, int i, @Nullable Long n) {
+    if (n == null) {
+      v.setNull(i);
+    } else {
+      v.setSafe(i, n);
     }
   }
 

@@ -87,6 +87,9 @@ final class PartitionOwner implements AutoCloseable {
   private final AtomicLong batchesRefusedByBackend = new AtomicLong();
   private volatile @Nullable String backendError;
 
+  /** Per owned partition, records in its log not yet applied, as the last poll saw. */
+  private final Map<Integer, Long> lag = new ConcurrentHashMap<>();
+
   /** Where a partition's log starts, for a partition with no record applied yet. */
   private final Map<Integer, Long> logStart = new ConcurrentHashMap<>();
 
@@ -188,6 +191,11 @@ final class PartitionOwner implements AutoCloseable {
     return backend != null;
   }
 
+  /** Records of partition {@code p} not yet applied here, as the last poll saw; null if unknown. */
+  @Nullable Long lag(int p) {
+    return owned.contains(p) ? lag.get(p) : null;
+  }
+
   /** Why the consumer thread stopped for good, or null while it runs. */
   @Nullable String stoppedBecause() {
     return stopped;
@@ -229,6 +237,9 @@ final class PartitionOwner implements AutoCloseable {
           if (backend != null) {
             pendingCommit.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
           }
+        }
+        for (TopicPartition tp : consumer.assignment()) {
+          consumer.currentLag(tp).ifPresent(l -> lag.put(tp.partition(), l));
         }
         if (backend == null || pendingCommit.isEmpty()) {
           continue;
@@ -489,6 +500,7 @@ final class PartitionOwner implements AutoCloseable {
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       Set<Integer> now = new TreeSet<>(owned);
       partitions.forEach(tp -> now.remove(tp.partition()));
+      partitions.forEach(tp -> lag.remove(tp.partition()));
       for (TopicPartition tp : partitions) {
         if (nextOffset.containsKey(tp.partition())) {
           lostData = true;
