@@ -109,7 +109,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     PeerServer peerServer = null;
     try {
       admin = Admin.create(clientProperties(config, "admin"));
-      ensureTopic(admin, config);
+      String topicId = ensureTopic(admin, config);
       ensureMembersTopic(admin, config);
       producer = new KafkaProducer<>(producerProperties(config));
       consumer = new KafkaConsumer<>(consumerProperties(config));
@@ -119,7 +119,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       membership.start();
       peers = new PeerClient(engine.allocator());
       Membership m = membership;
-      PartitionOwner owner = new PartitionOwner(config, consumer, engine, m::publishOwned);
+      PartitionOwner owner = new PartitionOwner(config, topicId, consumer, engine, m::publishOwned);
       engine.routeLiveIngestTo(
           new KafkaIngestLog(config, producer, engine.allocator(), specs, MAX_RECORD_BYTES));
       ClusteredHyprstream instance =
@@ -204,7 +204,23 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     }
   }
 
-  private static void ensureTopic(Admin admin, ClusterConfig config) {
+  /**
+   * The topic's id, which Kafka assigns when it creates the topic: a topic deleted and created
+   * again under its name has another, so backend batch ids made with it never collide with those of
+   * the old topic's offsets.
+   */
+  private static String topicId(Admin admin, String topic)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    org.apache.kafka.clients.admin.TopicDescription d =
+        admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+    if (d == null) {
+      throw new ExecutionException(
+          new IllegalStateException("Kafka did not describe topic '" + topic + "'"));
+    }
+    return d.topicId().toString();
+  }
+
+  private static String ensureTopic(Admin admin, ClusterConfig config) {
     String topic = config.ingestTopic();
     try {
       try {
@@ -213,7 +229,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
                 List.of(new NewTopic(topic, Optional.of(config.partitions()), Optional.empty())))
             .all()
             .get(30, TimeUnit.SECONDS);
-        return; // created with the configured count
+        return topicId(admin, topic); // created with the configured count
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof TopicExistsException)) {
           throw e;
@@ -232,6 +248,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
                 + config.partitions()
                 + ": every instance must use the same partition count");
       }
+      return topicId(admin, topic);
     } catch (ExecutionException | TimeoutException e) {
       throw new io.hyprstream.api.BackendUnavailableException(
           "cannot reach the cluster log (Kafka at "

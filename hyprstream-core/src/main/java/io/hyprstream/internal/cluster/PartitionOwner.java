@@ -38,19 +38,20 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>With a backend</b> the owner writes each record's rows to it, exactly once however often
  * the record is applied (by this owner, a new owner after a crash, or a paused ex-owner): every
- * record's rows carry a batch id made of the record's partition and offset ({@link #batchId}), and
- * the backend skips an id it holds ({@link BackendStore#appendAll}). After a poll's rows are in the
- * backend the owner commits the partitions' offsets to Kafka; a new owner rebuilds its windows from
- * the start of the log but writes only the records from the committed offset on. So the committed
- * offset is only a shortcut: a commit lost to a crash or refused to a fenced ex-owner costs writes
- * the backend skips, never a lost or doubled row. While the backend is unreachable the owner pauses
- * its partitions (acknowledged rows wait in Kafka) and retries, polling on so it stays in the
- * group.
+ * record's rows carry a batch id made of the topic's id, the record's partition and its offset
+ * ({@link #batchId}), and the backend skips an id it holds ({@link BackendStore#appendAll}). After
+ * a poll's rows are in the backend the owner commits the partitions' offsets to Kafka; a new owner
+ * rebuilds its windows from the start of the log but writes only the records from the committed
+ * offset on. So the committed offset is only a shortcut: a commit lost to a crash or refused to a
+ * fenced ex-owner costs writes the backend skips, never a lost or doubled row. While the backend is
+ * unreachable the owner pauses its partitions (acknowledged rows wait in Kafka) and retries,
+ * polling on so it stays in the group.
  */
 final class PartitionOwner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PartitionOwner.class);
 
   private final ClusterConfig config;
+  private final String topicId;
   private final Consumer<byte[], byte[]> consumer;
   private final Engine engine;
   private final @Nullable BackendStore backend;
@@ -115,10 +116,12 @@ final class PartitionOwner implements AutoCloseable {
    */
   PartitionOwner(
       ClusterConfig config,
+      String topicId,
       Consumer<byte[], byte[]> consumer,
       Engine engine,
       java.util.function.Consumer<Set<Integer>> ownershipChanged) {
     this.config = config;
+    this.topicId = topicId;
     this.consumer = consumer;
     this.engine = engine;
     this.backend = engine.backend();
@@ -218,10 +221,12 @@ final class PartitionOwner implements AutoCloseable {
 
   /**
    * The backend batch id of the {@code index}-th stored batch of the record at {@code offset} in
-   * partition {@code partition}: the same on every instance that applies the record.
+   * partition {@code partition} of the topic with id {@code topicId} (Kafka's, unique to this
+   * topic's life): the same on every instance that applies the record, and never an id of a topic
+   * that had the name before.
    */
-  static String batchId(String topic, int partition, long offset, int index) {
-    return topic + ":" + partition + ":" + offset + ":" + index;
+  static String batchId(String topicId, int partition, long offset, int index) {
+    return topicId + ":" + partition + ":" + offset + ":" + index;
   }
 
   private void run() {
@@ -295,9 +300,7 @@ final class PartitionOwner implements AutoCloseable {
         for (int i = 0; i < stored.size(); i++) {
           pending.add(
               new PendingWrite(
-                  name,
-                  batchId(record.topic(), record.partition(), record.offset(), i),
-                  stored.get(i)));
+                  name, batchId(topicId, record.partition(), record.offset(), i), stored.get(i)));
         }
       }
     } catch (RuntimeException e) {
