@@ -1,8 +1,10 @@
 package io.hyprstream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import io.hyprstream.testing.EmbeddedKafka;
@@ -73,12 +75,7 @@ final class ClusterProblemsTest {
     try (EmbeddedKafka kafka = EmbeddedKafka.start();
         ClusteredHyprstream i0 = member(kafka, name, "i0")) {
       awaitOwns(i0, PARTITIONS);
-      for (int from = 0; from < rows.size(); from += 500) {
-        try (VectorSchemaRoot batch =
-            TestData.metrics(allocator, rows.subList(from, Math.min(rows.size(), from + 500)))) {
-          i0.ingest("metrics", batch);
-        }
-      }
+      ingest(i0, rows);
       assertTrue(i0.awaitCaughtUp(SETTLE), "i0 caught up");
       assertEquals(List.of(), i0.problems(), "i0 applies every partition of " + topic);
 
@@ -198,5 +195,73 @@ final class ClusterProblemsTest {
         assertEquals(PARTITIONS, i0.ownedPartitions().size());
       }
     }
+  }
+
+  /**
+   * The broker stops under a member: its problems name the cluster log, where Kafka was looked for
+   * and the ingest topic, while an ingest is refused; the broker back on the same address, the
+   * problem clears, ingest is acknowledged again and the member applies it.
+   */
+  @Test
+  void kafkaStops_problemNamesTheClusterLog_untilItIsBack() throws Exception {
+    String name = "down-" + System.nanoTime();
+    List<TestData.Row> rows = ClusterWindowsTest.randomRows(43, 3000);
+    try (EmbeddedKafka kafka = EmbeddedKafka.start();
+        ClusteredHyprstream i0 = member(kafka, name, "i0")) {
+      awaitOwns(i0, PARTITIONS);
+      ingest(i0, rows.subList(0, 1000));
+      assertTrue(i0.awaitCaughtUp(SETTLE), "i0 caught up");
+      assertEquals(List.of(), awaitProblems(i0, List::isEmpty), "Kafka up");
+
+      kafka.stopBroker();
+      List<String> down = awaitProblems(i0, l -> !l.isEmpty());
+      assertEquals(1, down.size(), down.toString());
+      String line = down.get(0);
+      assertTrue(
+          line.startsWith(
+              "cluster: cannot reach the cluster log (Kafka at "
+                  + kafka.bootstrapServers()
+                  + ", topic hs."
+                  + name
+                  + ".ingest): "),
+          line);
+      assertTrue(line.endsWith("; ingest is refused meanwhile"), line);
+      BackendUnavailableException refused =
+          assertThrows(
+              BackendUnavailableException.class, () -> ingest(i0, rows.subList(1000, 1100)));
+      assertTrue(refused.getMessage().contains("the cluster log"), refused.getMessage());
+
+      kafka.restartBroker();
+      assertEquals(List.of(), awaitProblems(i0, List::isEmpty), "Kafka back");
+      ingest(i0, rows.subList(1100, 3000));
+      assertTrue(i0.awaitCaughtUp(SETTLE), "i0 caught up after the outage");
+      // The refused ingest may have left records in Kafka (an ingest is not atomic across
+      // partitions): every acknowledged row is held, and nothing beyond what was sent.
+      long held =
+          ((Number) TestData.scalar(i0.queryLocal("SELECT count(*) FROM metrics"))).longValue();
+      assertTrue(held >= 2900 && held <= 3000, held + " rows held of 2900 acknowledged");
+    }
+  }
+
+  private void ingest(Hyprstream hs, List<TestData.Row> rows) {
+    for (int from = 0; from < rows.size(); from += 500) {
+      try (VectorSchemaRoot batch =
+          TestData.metrics(allocator, rows.subList(from, Math.min(rows.size(), from + 500)))) {
+        hs.ingest("metrics", batch);
+      }
+    }
+  }
+
+  /** Waits until {@code n}'s problems satisfy {@code until}; returns them. */
+  private static List<String> awaitProblems(
+      ClusteredHyprstream n, java.util.function.Predicate<List<String>> until)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + SETTLE.toNanos();
+    List<String> problems;
+    while (!until.test(problems = n.problems())) {
+      assertTrue(System.nanoTime() < deadline, "problems stayed " + problems);
+      Thread.sleep(50);
+    }
+    return problems;
   }
 }
