@@ -49,7 +49,9 @@ public interface ClusterMember {
    *       it is restarted;
    *   <li>partitions being restored from the cluster log ({@code restoring partitions [0, 3] of
    *       TOPIC}): reads of them are refused meanwhile;
-   *   <li>a backend the owner cannot write to: acknowledged rows wait in Kafka.
+   *   <li>a backend the owner cannot write to ({@code cannot write to backend NAME (ERROR);
+   *       acknowledged rows wait in TOPIC}, NAME being {@code BackendStore.name()}): ingest is
+   *       still acknowledged and the owner retries.
    * </ul>
    *
    * <p>Safe to call from any thread, often (a health probe): it reads what the instance's threads

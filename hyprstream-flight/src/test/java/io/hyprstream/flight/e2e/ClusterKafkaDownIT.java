@@ -152,7 +152,13 @@ final class ClusterKafkaDownIT {
       }
       if (System.nanoTime() > deadline) {
         throw new AssertionError(
-            what + ": /ready answered " + r.statusCode() + " " + r.body() + "\n" + server.log());
+            what
+                + ": /ready answered "
+                + r.statusCode()
+                + " "
+                + r.body()
+                + "\n"
+                + tail(server.log()));
       }
       Thread.sleep(200);
     }
@@ -170,5 +176,21 @@ final class ClusterKafkaDownIT {
       text.append(t).append('\n');
     }
     return text.toString();
+  }
+
+  /**
+   * The end of a server's log for a failure message: a server whose Kafka is down logs every
+   * reconnection, and a whole log can be too large for the test runner to report.
+   */
+  private static String tail(String log) {
+    int keep = 8_000;
+    return log.length() <= keep
+        ? log
+        : "… ("
+            + log.length()
+            + " characters of log; the last "
+            + keep
+            + ")\n"
+            + log.substring(log.length() - keep);
   }
 }

@@ -99,7 +99,7 @@ final class ClusterReadyIT {
                   + " "
                   + r.body()
                   + "\n"
-                  + staying.log());
+                  + tail(staying.log()));
         }
       }
       System.out.println(
@@ -110,13 +110,13 @@ final class ClusterReadyIT {
               + " answers over "
               + (System.nanoTime() - firstUnready) / 1_000_000
               + " ms");
-      assertEquals(0, exit.get(), leaving.log());
+      assertEquals(0, exit.get(), tail(leaving.log()));
       for (String p : restoring.split(", ")) {
         assertTrue(
             !heldBefore.contains(p),
             "restoring " + restoring + ", which includes partitions held before: " + heldBefore);
       }
-      assertTrue(staying.log().contains("owns partitions [0, 1, 2, 3, 4, 5]"), staying.log());
+      assertTrue(staying.log().contains("owns partitions [0, 1, 2, 3, 4, 5]"), tail(staying.log()));
     }
   }
 
@@ -180,9 +180,31 @@ final class ClusterReadyIT {
       }
       if (System.nanoTime() > deadline) {
         throw new AssertionError(
-            what + ": /ready answered " + r.statusCode() + " " + r.body() + "\n" + server.log());
+            what
+                + ": /ready answered "
+                + r.statusCode()
+                + " "
+                + r.body()
+                + "\n"
+                + tail(server.log()));
       }
       Thread.sleep(100);
     }
+  }
+
+  /**
+   * The end of a server's log for a failure message: a server whose Kafka is down logs every
+   * reconnection, and a whole log can be too large for the test runner to report.
+   */
+  private static String tail(String log) {
+    int keep = 8_000;
+    return log.length() <= keep
+        ? log
+        : "… ("
+            + log.length()
+            + " characters of log; the last "
+            + keep
+            + ")\n"
+            + log.substring(log.length() - keep);
   }
 }
