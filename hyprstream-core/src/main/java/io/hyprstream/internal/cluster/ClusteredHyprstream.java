@@ -490,9 +490,12 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       problems.add("cluster: restoring partitions " + restoring + " of " + config.ingestTopic());
     }
     String backendError = owner.backendError();
-    if (backendError != null) {
+    io.hyprstream.api.BackendStore backend = engine.backend();
+    if (backendError != null && backend != null) {
       problems.add(
-          "cluster: cannot write to the backend ("
+          "cluster: cannot write to backend "
+              + backend.name()
+              + " ("
               + backendError
               + "); acknowledged rows wait in "
               + config.ingestTopic());
