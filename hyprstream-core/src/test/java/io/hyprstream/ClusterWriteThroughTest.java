@@ -264,7 +264,7 @@ final class ClusterWriteThroughTest {
             problems.stream()
                 .anyMatch(
                     p ->
-                        p.startsWith("cluster: cannot write to backend adbc-jdbc (")
+                        p.startsWith("cluster: cannot write to backend postgresql (")
                             && p.endsWith("; acknowledged rows wait in hs." + name + ".ingest")),
             problems.toString());
         assertEquals(List.of(), i0.problems(), "i0 writes");
