@@ -34,10 +34,28 @@ public interface ClusterMember {
   String advertisedLocation();
 
   /**
-   * What keeps this instance from serving its part of the cluster now, one line each; empty when
-   * nothing does. A server reports them on {@code /ready}: partitions still being restored from the
-   * cluster log (reads of them are refused meanwhile), a partition consumer that stopped for good,
-   * and a backend the owner cannot write to (acknowledged rows then wait in Kafka).
+   * What keeps this instance from serving its part of the cluster now, one line each, each starting
+   * {@code "cluster: "}; empty when nothing does. A server reports them on {@code /ready}, which is
+   * not ready while the list is not empty. The lines, in this order:
+   *
+   * <ul>
+   *   <li>the cluster's Kafka cannot be reached ({@code cannot reach the cluster log (Kafka at
+   *       BOOTSTRAP, topic TOPIC): CAUSE}): ingest is refused meanwhile. It is the answer of the
+   *       last probe of Kafka, which a call starts at most once a second without waiting for it, so
+   *       an outage shows a few seconds after it begins and the first call after it ends still
+   *       shows it;
+   *   <li>the partition consumer stopped for good ({@code this instance stopped applying its
+   *       partitions of TOPIC: CAUSE}), a fatal Kafka error: this instance owns no partition until
+   *       it is restarted;
+   *   <li>partitions being restored from the cluster log ({@code restoring partitions [0, 3] of
+   *       TOPIC}): reads of them are refused meanwhile;
+   *   <li>a backend the owner cannot write to ({@code cannot write to backend NAME (ERROR);
+   *       acknowledged rows wait in TOPIC}, NAME being {@code BackendStore.name()}): ingest is
+   *       still acknowledged and the owner retries.
+   * </ul>
+   *
+   * <p>Safe to call from any thread, often (a health probe): it reads what the instance's threads
+   * last recorded and never waits on Kafka. Returns a new list the caller may keep.
    */
   java.util.List<String> problems();
 

@@ -261,7 +261,11 @@ final class ClusterWriteThroughTest {
         assertFalse(i1.awaitCaughtUp(Duration.ofSeconds(3)), "i1 cannot write while cut off");
         List<String> problems = i1.problems(); // what the server's /ready reports
         assertTrue(
-            problems.stream().anyMatch(p -> p.contains("cannot write to the backend")),
+            problems.stream()
+                .anyMatch(
+                    p ->
+                        p.startsWith("cluster: cannot write to backend postgresql (")
+                            && p.endsWith("; acknowledged rows wait in hs." + name + ".ingest")),
             problems.toString());
         assertEquals(List.of(), i0.problems(), "i0 writes");
         proxy.restore();

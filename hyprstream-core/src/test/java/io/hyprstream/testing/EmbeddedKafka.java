@@ -2,6 +2,7 @@ package io.hyprstream.testing;
 
 import java.util.HashMap;
 import java.util.Map;
+import kafka.server.BrokerServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -29,6 +30,14 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Formats and starts a broker; returns once it serves clients. */
   public static EmbeddedKafka start() throws Exception {
+    return start(Map.of());
+  }
+
+  /**
+   * Formats and starts a broker with {@code brokerConfig} over this class's settings (for example
+   * {@code group.consumer.max.size}); returns once it serves clients.
+   */
+  public static EmbeddedKafka start(Map<String, String> brokerConfig) throws Exception {
     Map<String, Short> features = new HashMap<>();
     for (Feature f : Feature.PRODUCTION_FEATURES) {
       if (!f.featureName().equals("kraft.version")) {
@@ -43,7 +52,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             .setNumBrokerNodes(1)
             .setNumControllerNodes(1)
             .build();
-    KafkaClusterTestKit cluster =
+    KafkaClusterTestKit.Builder builder =
         new KafkaClusterTestKit.Builder(nodes)
             .setConfigProp("offsets.topic.replication.factor", "1")
             .setConfigProp("offsets.topic.num.partitions", "4")
@@ -56,8 +65,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             .setConfigProp("group.consumer.min.heartbeat.interval.ms", "100")
             .setConfigProp("group.consumer.heartbeat.interval.ms", "500")
             .setConfigProp("group.consumer.min.session.timeout.ms", "2000")
-            .setConfigProp("group.consumer.session.timeout.ms", "6000")
-            .build();
+            .setConfigProp("group.consumer.session.timeout.ms", "6000");
+    brokerConfig.forEach(builder::setConfigProp);
+    KafkaClusterTestKit cluster = builder.build();
     try {
       cluster.format();
       cluster.startup();
@@ -80,6 +90,28 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** An admin client; the caller closes it. */
   public Admin admin() {
     return cluster.admin();
+  }
+
+  /**
+   * Stops the broker, keeping its log and the controller: clients can no longer reach Kafka at
+   * {@link #bootstrapServers} until {@link #restartBroker}.
+   */
+  public synchronized void stopBroker() {
+    for (BrokerServer b : cluster.brokers().values()) {
+      b.shutdown();
+      b.awaitShutdown();
+    }
+  }
+
+  /**
+   * Starts the broker stopped by {@link #stopBroker} again, on the same address and with the log it
+   * had; returns once it serves clients.
+   */
+  public synchronized void restartBroker() throws Exception {
+    for (BrokerServer b : cluster.brokers().values()) {
+      b.startup();
+    }
+    cluster.waitForReadyBrokers();
   }
 
   /** Stops the broker and deletes its files; safe to call twice (the kit itself is not). */

@@ -66,6 +66,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   private final PeerClient peers;
   private volatile @Nullable PeerServer peerServer;
   private final ClusterReads reads;
+  private final LogProbe logProbe;
   private final Operations operations;
   private final java.util.concurrent.atomic.AtomicBoolean closed =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -86,6 +87,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     this.membership = membership;
     this.peers = peers;
     this.reads = new ClusterReads(engine, config, membership, owner, peers);
+    this.logProbe = new LogProbe(admin, config);
     this.operations = new ClusterOperations(engine.operations(), this);
   }
 
@@ -466,6 +468,10 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   @Override
   public List<String> problems() {
     List<String> problems = new java.util.ArrayList<>();
+    String unreachable = logProbe.unreachable();
+    if (unreachable != null) {
+      problems.add("cluster: " + unreachable + "; ingest is refused meanwhile");
+    }
     String stopped = owner.stoppedBecause();
     if (stopped != null) {
       problems.add(
@@ -484,9 +490,12 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       problems.add("cluster: restoring partitions " + restoring + " of " + config.ingestTopic());
     }
     String backendError = owner.backendError();
-    if (backendError != null) {
+    io.hyprstream.api.BackendStore backend = engine.backend();
+    if (backendError != null && backend != null) {
       problems.add(
-          "cluster: cannot write to the backend ("
+          "cluster: cannot write to backend "
+              + backend.name()
+              + " ("
               + backendError
               + "); acknowledged rows wait in "
               + config.ingestTopic());

@@ -13,8 +13,9 @@ import org.jspecify.annotations.Nullable;
  * called), the Flight port is open, it is not shutting down, and the backend, when there is one, is
  * taking writes: write-through is no further behind than its bound ({@code engine.max_lag}, the
  * builder's {@code maxWriteThroughLag}), whether the backend refuses the writes or stalls on them.
- * In a cluster, also: it has restored the partitions it owns, applies them, and writes them to its
- * backend ({@link ClusterMember#problems}).
+ * In a cluster, also: it reaches the cluster's Kafka, has restored the partitions it owns, applies
+ * them, and writes them to its backend ({@link ClusterMember#problems}, which never waits on
+ * Kafka).
  */
 public final class Health {
   private volatile @Nullable Hyprstream serving;

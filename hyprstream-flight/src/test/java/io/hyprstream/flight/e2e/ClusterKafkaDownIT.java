@@ -6,75 +6,161 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
 import io.hyprstream.testing.EmbeddedKafka;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.apache.arrow.adbc.core.AdbcException;
 import org.apache.arrow.adbc.core.AdbcStatusCode;
 import org.junit.jupiter.api.Test;
 
 /**
- * A cluster server process ({@code java -jar}) whose Kafka goes away: ingest over the Flight SQL
- * JDBC driver and over ADBC is refused, naming the cluster log and where it was looked for, and the
- * rows acknowledged before still answer exactly, through the same clients.
+ * Two cluster server processes ({@code java -jar}) whose Kafka broker stops and starts again. While
+ * it is down: ingest over the Flight SQL JDBC driver and over ADBC is refused, naming the cluster
+ * log and where it was looked for; {@code /ready} answers 503 naming the cluster log; the rows
+ * acknowledged before still answer exactly through both servers, through the same clients. Once the
+ * broker is back on its address: {@code /ready} answers 200 again, ingest is acknowledged, and the
+ * answers equal DuckDB over every acknowledged row.
  */
 final class ClusterKafkaDownIT {
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+
   @Test
-  void kafkaGoesDown_ingestIsRefusedNamingTheClusterLog_acknowledgedRowsStillAnswer()
+  void kafkaStopsAndStarts_ingestRefusedAndUnready_acknowledgedRowsStillAnswer_thenAllResumes()
       throws Exception {
     List<MetricRows.Row> rows = MetricRows.generate(1500, 51, Instant.now());
-    List<MetricRows.Row> later = MetricRows.generate(50, 52, Instant.now());
-    EmbeddedKafka kafka = EmbeddedKafka.start();
-    String bootstrap = kafka.bootstrapServers();
-    try (ServerProcess server =
-        ServerProcess.start(
-            "--cluster-kafka",
-            bootstrap,
-            "--cluster-name",
-            "down-" + System.nanoTime(),
-            "--cluster-partitions",
-            String.valueOf(ClusterIT.PARTITIONS),
-            "--http-port",
-            "-1")) {
-      ClusterIT.awaitBalanced(List.of(server));
-      try (Connection flight = FlightJdbc.connect(server.jdbcUrl())) {
-        MetricRows.ingestJdbc(flight, rows.subList(0, 1000));
-        MetricRows.ingestAdbc(server.grpcUri(), Map.of(), rows.subList(1000, rows.size()));
-        List<List<Object>> fiveMinutes = MetricRows.oracle(rows, Duration.ofMinutes(5));
-        ClusterIT.awaitEquals(
-            flight, MetricRows.windowsQuery("metrics_5m"), fiveMinutes, "metrics_5m before");
+    List<MetricRows.Row> refused = MetricRows.generate(50, 52, Instant.now());
+    List<MetricRows.Row> after = MetricRows.generate(500, 53, Instant.now());
+    String name = "down-" + System.nanoTime();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+      String bootstrap = kafka.bootstrapServers();
+      List<ServerProcess> servers = new ArrayList<>();
+      List<Connection> flights = new ArrayList<>();
+      try {
+        for (int i = 0; i < 2; i++) {
+          servers.add(
+              ServerProcess.start(
+                  "--cluster-kafka",
+                  bootstrap,
+                  "--cluster-name",
+                  name,
+                  "--cluster-partitions",
+                  String.valueOf(ClusterIT.PARTITIONS)));
+        }
+        ClusterIT.awaitBalanced(servers);
+        for (ServerProcess s : servers) {
+          flights.add(FlightJdbc.connect(s.jdbcUrl()));
+          awaitReady(s, r -> r.statusCode() == 200, "ready with Kafka up");
+        }
+        MetricRows.ingestJdbc(flights.get(0), rows.subList(0, 1000));
+        MetricRows.ingestAdbc(servers.get(1).grpcUri(), Map.of(), rows.subList(1000, rows.size()));
+        assertAnswersExactly(servers, flights, rows, "before Kafka stops");
 
-        kafka.close();
+        kafka.stopBroker();
 
         SQLException jdbc =
-            assertThrows(SQLException.class, () -> MetricRows.ingestJdbc(flight, later));
+            assertThrows(SQLException.class, () -> MetricRows.ingestJdbc(flights.get(0), refused));
         assertNamesTheClusterLog(jdbc, bootstrap);
         assertTrue(causes(jdbc).contains("UNAVAILABLE"), causes(jdbc));
         AdbcException adbc =
             assertThrows(
                 AdbcException.class,
-                () -> MetricRows.ingestAdbc(server.grpcUri(), Map.of(), later));
+                () -> MetricRows.ingestAdbc(servers.get(1).grpcUri(), Map.of(), refused));
         assertNamesTheClusterLog(adbc, bootstrap);
         // ADBC's Flight SQL driver maps Flight's UNAVAILABLE to its IO status.
         assertEquals(AdbcStatusCode.IO, adbc.getStatus(), causes(adbc));
 
-        // What was acknowledged is held by this instance, whole: its answers stay exact.
-        ClusterIT.awaitEquals(
-            flight,
-            MetricRows.windowsQuery("metrics_5m"),
-            fiveMinutes,
-            "metrics_5m with Kafka down vs time_bucket over the acknowledged rows");
-        MetricRows.assertSameRows(
-            MetricRows.overRawRows(rows, "SELECT count(*), round(sum(value), 6) FROM metrics"),
-            MetricRows.queryAdbc(
-                server.grpcUri(), "SELECT count(*), round(sum(value), 6) FROM metrics"),
-            "count and sum over ADBC with Kafka down");
+        String unreachable = "cannot reach the cluster log (Kafka at " + bootstrap;
+        for (ServerProcess s : servers) {
+          HttpResponse<String> r =
+              awaitReady(s, x -> x.statusCode() != 200, "unready with Kafka stopped");
+          assertEquals(503, r.statusCode(), r.body());
+          assertTrue(r.body().contains("\"ready\":false"), r.body());
+          assertTrue(r.body().contains(unreachable), r.body());
+        }
+
+        // What was acknowledged is held by the owners, whole: their answers stay exact.
+        assertAnswersExactly(servers, flights, rows, "with Kafka stopped");
+
+        kafka.restartBroker();
+        for (ServerProcess s : servers) {
+          awaitReady(s, r -> r.statusCode() == 200, "ready again with Kafka back");
+        }
+        MetricRows.ingestAdbc(servers.get(0).grpcUri(), Map.of(), after.subList(0, 250));
+        MetricRows.ingestJdbc(flights.get(1), after.subList(250, after.size()));
+        List<MetricRows.Row> acknowledged = new ArrayList<>(rows);
+        acknowledged.addAll(after);
+        // The refused rows never reached Kafka (the broker was down before they were sent), so
+        // they must not appear once it is back.
+        assertAnswersExactly(servers, flights, acknowledged, "after Kafka is back");
+      } finally {
+        for (Connection c : flights) {
+          c.close();
+        }
+        for (ServerProcess s : servers) {
+          s.close();
+        }
       }
-    } finally {
-      kafka.close();
+    }
+  }
+
+  /**
+   * Through every server: {@code metrics_5m} over JDBC equals DuckDB's {@code time_bucket} over
+   * {@code rows}, and count and sum over ADBC equal DuckDB's.
+   */
+  private static void assertAnswersExactly(
+      List<ServerProcess> servers, List<Connection> flights, List<MetricRows.Row> rows, String when)
+      throws Exception {
+    List<List<Object>> fiveMinutes = MetricRows.oracle(rows, Duration.ofMinutes(5));
+    List<List<Object>> countAndSum =
+        MetricRows.overRawRows(rows, "SELECT count(*), round(sum(value), 6) FROM metrics");
+    for (int i = 0; i < servers.size(); i++) {
+      ClusterIT.awaitEquals(
+          flights.get(i),
+          MetricRows.windowsQuery("metrics_5m"),
+          fiveMinutes,
+          "metrics_5m through server " + i + " " + when + " vs time_bucket over the rows");
+      MetricRows.assertSameRows(
+          countAndSum,
+          MetricRows.queryAdbc(
+              servers.get(i).grpcUri(), "SELECT count(*), round(sum(value), 6) FROM metrics"),
+          "count and sum over ADBC through server " + i + " " + when);
+    }
+  }
+
+  /** Polls {@code /ready} until its answer satisfies {@code until}; returns that answer. */
+  private static HttpResponse<String> awaitReady(
+      ServerProcess server, Predicate<HttpResponse<String>> until, String what) throws Exception {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    HttpClient http = HttpClient.newHttpClient();
+    while (true) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create(server.httpUrl("/ready"))).build(),
+              HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      if (until.test(r)) {
+        return r;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            what
+                + ": /ready answered "
+                + r.statusCode()
+                + " "
+                + r.body()
+                + "\n"
+                + tail(server.log()));
+      }
+      Thread.sleep(200);
     }
   }
 
@@ -90,5 +176,21 @@ final class ClusterKafkaDownIT {
       text.append(t).append('\n');
     }
     return text.toString();
+  }
+
+  /**
+   * The end of a server's log for a failure message: a server whose Kafka is down logs every
+   * reconnection, and a whole log can be too large for the test runner to report.
+   */
+  private static String tail(String log) {
+    int keep = 8_000;
+    return log.length() <= keep
+        ? log
+        : "… ("
+            + log.length()
+            + " characters of log; the last "
+            + keep
+            + ")\n"
+            + log.substring(log.length() - keep);
   }
 }
