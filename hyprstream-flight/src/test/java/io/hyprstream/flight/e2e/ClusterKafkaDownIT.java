@@ -6,11 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
 import io.hyprstream.testing.EmbeddedKafka;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -18,7 +14,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 import org.apache.arrow.adbc.core.AdbcException;
 import org.apache.arrow.adbc.core.AdbcStatusCode;
 import org.junit.jupiter.api.Test;
@@ -59,7 +54,7 @@ final class ClusterKafkaDownIT {
         ClusterIT.awaitBalanced(servers);
         for (ServerProcess s : servers) {
           flights.add(FlightJdbc.connect(s.jdbcUrl()));
-          awaitReady(s, r -> r.statusCode() == 200, "ready with Kafka up");
+          s.awaitReady(r -> r.statusCode() == 200, READY_TIMEOUT, "ready with Kafka up");
         }
         MetricRows.ingestJdbc(flights.get(0), rows.subList(0, 1000));
         MetricRows.ingestAdbc(servers.get(1).grpcUri(), Map.of(), rows.subList(1000, rows.size()));
@@ -82,7 +77,7 @@ final class ClusterKafkaDownIT {
         String unreachable = "cannot reach the cluster log (Kafka at " + bootstrap;
         for (ServerProcess s : servers) {
           HttpResponse<String> r =
-              awaitReady(s, x -> x.statusCode() != 200, "unready with Kafka stopped");
+              s.awaitReady(x -> x.statusCode() != 200, READY_TIMEOUT, "unready with Kafka stopped");
           assertEquals(503, r.statusCode(), r.body());
           assertTrue(r.body().contains("\"ready\":false"), r.body());
           assertTrue(r.body().contains(unreachable), r.body());
@@ -93,7 +88,7 @@ final class ClusterKafkaDownIT {
 
         kafka.restartBroker();
         for (ServerProcess s : servers) {
-          awaitReady(s, r -> r.statusCode() == 200, "ready again with Kafka back");
+          s.awaitReady(r -> r.statusCode() == 200, READY_TIMEOUT, "ready again with Kafka back");
         }
         MetricRows.ingestAdbc(servers.get(0).grpcUri(), Map.of(), after.subList(0, 250));
         MetricRows.ingestJdbc(flights.get(1), after.subList(250, after.size()));
@@ -137,33 +132,6 @@ final class ClusterKafkaDownIT {
     }
   }
 
-  /** Polls {@code /ready} until its answer satisfies {@code until}; returns that answer. */
-  private static HttpResponse<String> awaitReady(
-      ServerProcess server, Predicate<HttpResponse<String>> until, String what) throws Exception {
-    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    HttpClient http = HttpClient.newHttpClient();
-    while (true) {
-      HttpResponse<String> r =
-          http.send(
-              HttpRequest.newBuilder(URI.create(server.httpUrl("/ready"))).build(),
-              HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-      if (until.test(r)) {
-        return r;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            what
-                + ": /ready answered "
-                + r.statusCode()
-                + " "
-                + r.body()
-                + "\n"
-                + tail(server.log()));
-      }
-      Thread.sleep(200);
-    }
-  }
-
   /** The refusal, somewhere in its causes, names the cluster log and the bootstrap address. */
   private static void assertNamesTheClusterLog(Throwable refusal, String bootstrap) {
     String all = causes(refusal);
@@ -176,21 +144,5 @@ final class ClusterKafkaDownIT {
       text.append(t).append('\n');
     }
     return text.toString();
-  }
-
-  /**
-   * The end of a server's log for a failure message: a server whose Kafka is down logs every
-   * reconnection, and a whole log can be too large for the test runner to report.
-   */
-  private static String tail(String log) {
-    int keep = 8_000;
-    return log.length() <= keep
-        ? log
-        : "… ("
-            + log.length()
-            + " characters of log; the last "
-            + keep
-            + ")\n"
-            + log.substring(log.length() - keep);
   }
 }

@@ -4,11 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.testing.EmbeddedKafka;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,8 +60,7 @@ final class ClusterReadyIT {
       for (int from = 0; from < rows.size(); from += 100_000) {
         MetricRows.ingestAdbc(leaving.grpcUri(), Map.of(), rows.subList(from, from + 100_000));
       }
-      HttpClient http = HttpClient.newHttpClient();
-      awaitReady(http, staying, r -> r.statusCode() == 200, "ready before the other leaves");
+      staying.awaitReady(r -> r.statusCode() == 200, TIMEOUT, "ready before the other leaves");
 
       List<String> heldBefore = latestOwnership(staying.log());
       // SIGTERM without waiting for the exit: the leaver leaves the group as it shuts down, and
@@ -77,7 +72,7 @@ final class ClusterReadyIT {
       long firstUnready = 0;
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
       while (true) {
-        HttpResponse<String> r = ready(http, staying);
+        HttpResponse<String> r = staying.ready();
         if (r.statusCode() == 200) {
           if (restoring != null) {
             break;
@@ -99,7 +94,7 @@ final class ClusterReadyIT {
                   + " "
                   + r.body()
                   + "\n"
-                  + tail(staying.log()));
+                  + staying.logTail());
         }
       }
       System.out.println(
@@ -110,13 +105,13 @@ final class ClusterReadyIT {
               + " answers over "
               + (System.nanoTime() - firstUnready) / 1_000_000
               + " ms");
-      assertEquals(0, exit.get(), tail(leaving.log()));
+      assertEquals(0, exit.get(), leaving.logTail());
       for (String p : restoring.split(", ")) {
         assertTrue(
             !heldBefore.contains(p),
             "restoring " + restoring + ", which includes partitions held before: " + heldBefore);
       }
-      assertTrue(staying.log().contains("owns partitions [0, 1, 2, 3, 4, 5]"), tail(staying.log()));
+      assertTrue(staying.log().contains("owns partitions [0, 1, 2, 3, 4, 5]"), staying.logTail());
     }
   }
 
@@ -130,11 +125,10 @@ final class ClusterReadyIT {
     String name = "full-" + System.nanoTime();
     try (EmbeddedKafka kafka = EmbeddedKafka.start(Map.of("group.consumer.max.size", "1"));
         ServerProcess first = server(kafka, name)) {
-      HttpClient http = HttpClient.newHttpClient();
-      awaitReady(http, first, r -> r.statusCode() == 200, "the first member ready");
+      first.awaitReady(r -> r.statusCode() == 200, TIMEOUT, "the first member ready");
       try (ServerProcess second = server(kafka, name)) {
         HttpResponse<String> r =
-            awaitReady(http, second, x -> x.body().contains("stopped"), "the second unready");
+            second.awaitReady(x -> x.body().contains("stopped"), TIMEOUT, "the second unready");
         assertEquals(503, r.statusCode(), r.body());
         assertTrue(
             r.body()
@@ -143,7 +137,7 @@ final class ClusterReadyIT {
                         + name
                         + ".ingest: org.apache.kafka.common.errors.GroupMaxSizeReachedException"),
             r.body());
-        assertEquals(200, ready(http, first).statusCode(), ready(http, first).body());
+        assertEquals(200, first.ready().statusCode(), first.ready().body());
       }
     }
   }
@@ -157,54 +151,5 @@ final class ClusterReadyIT {
       last = m.group(1);
     }
     return last.isBlank() ? List.of() : List.of(last.split(", "));
-  }
-
-  private static HttpResponse<String> ready(HttpClient http, ServerProcess server)
-      throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(server.httpUrl("/ready"))).build(),
-        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-  }
-
-  private static HttpResponse<String> awaitReady(
-      HttpClient http,
-      ServerProcess server,
-      java.util.function.Predicate<HttpResponse<String>> until,
-      String what)
-      throws Exception {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (true) {
-      HttpResponse<String> r = ready(http, server);
-      if (until.test(r)) {
-        return r;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            what
-                + ": /ready answered "
-                + r.statusCode()
-                + " "
-                + r.body()
-                + "\n"
-                + tail(server.log()));
-      }
-      Thread.sleep(100);
-    }
-  }
-
-  /**
-   * The end of a server's log for a failure message: a server whose Kafka is down logs every
-   * reconnection, and a whole log can be too large for the test runner to report.
-   */
-  private static String tail(String log) {
-    int keep = 8_000;
-    return log.length() <= keep
-        ? log
-        : "… ("
-            + log.length()
-            + " characters of log; the last "
-            + keep
-            + ")\n"
-            + log.substring(log.length() - keep);
   }
 }

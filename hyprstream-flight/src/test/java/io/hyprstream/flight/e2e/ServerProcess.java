@@ -239,6 +239,52 @@ public final class ServerProcess implements AutoCloseable {
     return log.toString();
   }
 
+  /**
+   * The end of the log, for a failure message: a server whose Kafka is down logs every
+   * reconnection, and a whole log can be too large for the test runner to report.
+   */
+  public String logTail() {
+    String all = log.toString();
+    int keep = 8_000;
+    return all.length() <= keep
+        ? all
+        : "… ("
+            + all.length()
+            + " characters of log; the last "
+            + keep
+            + ")\n"
+            + all.substring(all.length() - keep);
+  }
+
+  /** One answer of {@code /ready} on the ops port. */
+  public HttpResponse<String> ready() throws IOException, InterruptedException {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create(httpUrl("/ready"))).build(),
+            HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Polls {@code /ready} until its answer satisfies {@code until}, and returns that answer; fails
+   * after {@code timeout} with {@code what}, the last answer and the end of the log.
+   */
+  public HttpResponse<String> awaitReady(
+      java.util.function.Predicate<HttpResponse<String>> until, Duration timeout, String what)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      HttpResponse<String> r = ready();
+      if (until.test(r)) {
+        return r;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            what + ": /ready answered " + r.statusCode() + " " + r.body() + "\n" + logTail());
+      }
+      sleep(100);
+    }
+  }
+
   /** Waits until the log contains {@code text}; fails with the log after {@code timeout}. */
   public void awaitLog(String text, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
