@@ -187,6 +187,10 @@ public final class Main implements Callable<Integer> {
       System.setProperty("org.slf4j.simpleLogger.log.org.apache.arrow.memory", "warn");
       // HikariCP announces each pool's start and shutdown at INFO.
       System.setProperty("org.slf4j.simpleLogger.log.com.zaxxer.hikari", "warn");
+      // Kafka's clients log every configuration at INFO, and while the cluster's Kafka is down its
+      // consumer logs "Rebootstrapping" at INFO in a tight loop (138 million characters in two and
+      // a half minutes of ClusterKafkaDownIT); /ready says that Kafka is unreachable.
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "warn");
     }
     for (String w : warnings) {
       err.println("hyprstream: warning: " + w);
