@@ -95,7 +95,11 @@ final class ClusterKafkaDownIT {
           int grew = servers.get(i).log().length() - logBeforeOutage.get(i);
           assertTrue(
               grew < 200_000,
-              "server " + i + " logged " + grew + " characters during the outage: "
+              "server "
+                  + i
+                  + " logged "
+                  + grew
+                  + " characters during the outage: "
                   + servers.get(i).logTail());
         }
 
