@@ -6,6 +6,7 @@ import io.hyprstream.api.Freshness;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.ViewSync;
+import io.hyprstream.internal.query.BackendReads;
 import io.hyprstream.internal.query.ReadPreparation;
 import io.hyprstream.internal.query.Router;
 import io.hyprstream.internal.query.StatementGuard;
@@ -45,6 +46,7 @@ public final class ClusterFacet {
   private final ViewSync viewSync;
   private final HotSet hotSet;
   private final Router router;
+  private final BackendReads backendReads;
   private final InstantSource clock;
   private final Runnable checkOpen;
 
@@ -58,6 +60,7 @@ public final class ClusterFacet {
       ViewSync viewSync,
       HotSet hotSet,
       Router router,
+      BackendReads backendReads,
       InstantSource clock,
       Runnable checkOpen) {
     this.analyser = analyser;
@@ -69,6 +72,7 @@ public final class ClusterFacet {
     this.viewSync = viewSync;
     this.hotSet = hotSet;
     this.router = router;
+    this.backendReads = backendReads;
     this.clock = clock;
     this.checkOpen = checkOpen;
   }
@@ -167,16 +171,48 @@ public final class ClusterFacet {
   }
 
   /**
+   * The rows of the ingested tables {@code analysis} reads that the receiving instance reads once
+   * from the backend ({@link Router#clusterColdReads}), each owner answering from the boundary on;
+   * empty without a backend.
+   *
+   * @throws io.hyprstream.api.QueryRejectedException when the backend cannot read rows back exactly
+   */
+  public List<Router.ColdRead> clusterColdReads(
+      StatementAnalysis analysis, List<@Nullable Object> parameters) {
+    List<Router.ColdRead> cold = router.clusterColdReads(analysis, parameters, clock.instant());
+    if (!cold.isEmpty()) {
+      backendReads.checkReadsBackExactly(cold);
+    }
+    return cold;
+  }
+
+  /**
+   * The backend's rows of {@code c}'s table before its boundary, or null when the backend holds no
+   * table of that name (no row of it was written yet). The caller closes the reader.
+   */
+  public @Nullable ArrowReader readFromBackend(Router.ColdRead c) {
+    if (!backendReads.backendTablesFor(List.of(c)).contains(Tables.key(c.table().name))) {
+      return null;
+    }
+    return backendReads.readBefore(c);
+  }
+
+  /**
    * Runs {@code sql} on DuckDB with each relation of {@code extra} read as this instance's own rows
    * of it plus the extra rows ({@link CacheSql#queryWithRows}), after the read-your-writes
    * preparation any query gets. Takes the extra readers; the caller closes the result, allocated
    * from {@code alloc}.
+   *
+   * @param readElsewhere tables whose rows before a boundary the extra rows hold (read from the
+   *     backend, {@link #clusterColdReads}): this instance's share of them is checked from the
+   *     boundary on only
    */
   public QueryResult queryWithRows(
       String sql,
       StatementAnalysis analysis,
       List<@Nullable Object> parameters,
       List<CacheSql.ExtraRows> extra,
+      List<Router.ColdRead> readElsewhere,
       BufferAllocator alloc) {
     try {
       checkOpen.run();
@@ -191,7 +227,9 @@ public final class ClusterFacet {
     String missing;
     try {
       // This instance's share must be whole too: refused, or said missing, as any query here.
-      missing = router.missingFromCache(analysis, parameters, now);
+      java.util.Map<String, Long> readFrom = new java.util.HashMap<>();
+      readElsewhere.forEach(c -> readFrom.put(Tables.key(c.table().name), c.boundaryMicros()));
+      missing = router.missingFromCache(analysis, parameters, now, readFrom);
     } catch (RuntimeException e) {
       extra.forEach(CacheSql.ExtraRows::closeQuietly);
       throw e;

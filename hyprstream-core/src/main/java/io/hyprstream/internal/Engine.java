@@ -270,6 +270,7 @@ public final class Engine implements Hyprstream {
               viewSync,
               hotSet,
               router,
+              backendReads,
               config.clock(),
               this::checkOpen);
       this.catalog = new Catalog(tables, cache, backend);

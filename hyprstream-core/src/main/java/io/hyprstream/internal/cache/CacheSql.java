@@ -248,15 +248,32 @@ public final class CacheSql {
         List<ArrowReader> readers = new ArrayList<>(1 + x.moreRows().size());
         readers.add(x.rows());
         readers.addAll(x.moreRows());
-        List<String> readerNames = new ArrayList<>(readers.size());
-        for (ArrowReader r : readers) {
-          String name = "_hs_extra_" + names.incrementAndGet();
-          inputs.put(name, r);
-          readerNames.add(name);
-        }
         Schema cached = store.tableSchema(x.table());
         if (cached == null) {
+          readers.forEach(Closeables::closeQuietly);
           throw new TableNotFoundException(x.table());
+        }
+        List<String> readerNames = new ArrayList<>(readers.size());
+        List<String> readerColumns = new ArrayList<>(readers.size());
+        for (ArrowReader r : readers) {
+          String columns;
+          try {
+            columns = sharedColumns(cached, r, x.table());
+          } catch (RuntimeException e) {
+            readers.forEach(Closeables::closeQuietly);
+            throw e;
+          }
+          if (columns.isEmpty()) {
+            // No rows to add (a reader of no columns, which DuckDB refuses to scan): the cached
+            // share alone.
+            Closeables.closeQuietly(r);
+            readerNames.add(null);
+          } else {
+            String name = "_hs_extra_" + names.incrementAndGet();
+            inputs.put(name, r);
+            readerNames.add(name);
+          }
+          readerColumns.add(columns);
         }
         String table = quote(x.table());
         setup.add(
@@ -267,9 +284,9 @@ public final class CacheSql {
                 + " WHERE "
                 + x.hotPredicate());
         for (int i = 0; i < readers.size(); i++) {
-          String columns = sharedColumns(cached, readers.get(i), x.table());
+          String columns = readerColumns.get(i);
           if (columns.isEmpty()) {
-            continue; // no rows to add (a reader of no columns): the cached share alone
+            continue;
           }
           setup.add(
               "INSERT INTO temp.main."

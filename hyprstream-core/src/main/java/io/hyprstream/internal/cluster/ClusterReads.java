@@ -8,8 +8,11 @@ import io.hyprstream.api.Freshness;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
 import io.hyprstream.internal.cache.CacheSql;
+import io.hyprstream.internal.query.BackendReads;
+import io.hyprstream.internal.query.Router;
 import io.hyprstream.internal.sql.LookupShape;
 import io.hyprstream.internal.sql.SqlLiterals;
 import io.hyprstream.internal.sql.StatementAnalysis;
@@ -27,6 +30,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,7 +120,10 @@ final class ClusterReads {
     if (relations.isEmpty()) {
       return engine.query(sql, parameters, alloc);
     }
-    Integer keyPartition = keyPartition(analysis, parameters);
+    // Rows older than the cache duration come once from the backend, every owner answering from
+    // the cold boundary on: such a query is not a key lookup one owner answers alone.
+    List<Router.ColdRead> cold = engine.cluster().clusterColdReads(analysis, parameters);
+    Integer keyPartition = cold.isEmpty() ? keyPartition(analysis, parameters) : null;
     Set<Integer> needed = new TreeSet<>();
     if (keyPartition != null) {
       needed.add(keyPartition);
@@ -126,7 +134,8 @@ final class ClusterReads {
     }
     for (int attempt = 1; ; attempt++) {
       try {
-        return answer(sql, parameters, alloc, analysis, relations, needed, keyPartition != null);
+        return answer(
+            sql, parameters, alloc, analysis, relations, needed, keyPartition != null, cold);
       } catch (StaleOwner e) {
         if (attempt >= ATTEMPTS) {
           throw new BackendUnavailableException(
@@ -275,7 +284,8 @@ final class ClusterReads {
       StatementAnalysis analysis,
       List<String> relations,
       Set<Integer> needed,
-      boolean keyLookup) {
+      boolean keyLookup,
+      List<Router.ColdRead> cold) {
     Set<Integer> mine = owner.owned();
     Set<Integer> elsewhere = new TreeSet<>(needed);
     elsewhere.removeAll(mine);
@@ -331,7 +341,7 @@ final class ClusterReads {
       }
       throw missing(String.join("; ", why));
     }
-    if (byOwner.isEmpty()) {
+    if (byOwner.isEmpty() && cold.isEmpty()) {
       return engine.query(sql, parameters, alloc);
     }
     if (keyLookup) {
@@ -340,11 +350,11 @@ final class ClusterReads {
       PeerTicket ticket;
       if (PeerTicket.carries(parameters)) {
         // The owner runs the client's own statement, analysed already after its first run.
-        ticket = new PeerTicket(config.name(), only.getValue(), sql, parameters, null);
+        ticket = new PeerTicket(config.name(), only.getValue(), sql, parameters, null, false);
       } else {
         try {
           String inlined = SqlLiterals.inline(sql, parameters);
-          ticket = new PeerTicket(config.name(), only.getValue(), inlined, List.of(), null);
+          ticket = new PeerTicket(config.name(), only.getValue(), inlined, List.of(), null, false);
         } catch (IllegalArgumentException e) {
           throw new QueryRejectedException(e.getMessage() + " (sent to the key's owner)", e);
         }
@@ -353,58 +363,116 @@ final class ClusterReads {
       return QueryResult.of(
           alloc, a.rows(), Freshness.computed(Freshness.Source.CACHE, null, Instant.now(), null));
     }
-    List<CacheSql.ExtraRows> extra = new ArrayList<>();
-    boolean filtered = false;
+    Map<String, Router.ColdRead> coldOf = new LinkedHashMap<>();
+    cold.forEach(c -> coldOf.put(c.table().name.toLowerCase(Locale.ROOT), c));
+    // Per relation, the rows read from elsewhere (the other owners', then the backend's) and the
+    // condition on this instance's own rows of it.
+    Map<String, List<ArrowReader>> fetched = new LinkedHashMap<>();
+    Map<String, String> ownRowsWhere = new LinkedHashMap<>();
     try {
       for (String relation : relations) {
+        Router.ColdRead c = coldOf.get(relation);
+        List<String> conditions = new ArrayList<>();
         String keep = foreign.keepCondition(relation);
-        filtered |= keep != null;
+        if (keep != null) {
+          conditions.add(keep);
+        }
+        if (c != null) {
+          conditions.add(BackendReads.hotPredicate(c));
+        }
+        if (!conditions.isEmpty()) {
+          ownRowsWhere.put(relation, String.join(" AND ", conditions));
+        }
         String condition = engine.cluster().timeCondition(relation, analysis, parameters);
+        if (c != null) {
+          String hot = BackendReads.hotPredicate(c);
+          condition = condition == null ? hot : condition + " AND " + hot;
+        }
         String fetch =
             "SELECT * FROM " + quote(relation) + (condition == null ? "" : " WHERE " + condition);
-        List<PeerClient.Answer> answers = new ArrayList<>();
-        try {
-          for (Map.Entry<Membership.Member, Set<Integer>> e : byOwner.entrySet()) {
-            PeerClient.Answer a =
-                read(
-                    e.getKey(),
-                    new PeerTicket(config.name(), e.getValue(), fetch, List.of(), relation),
-                    alloc);
-            if (a.rowCount() == 0) {
-              Closeables.closeQuietly(a.rows());
-            } else {
-              answers.add(a);
-            }
+        List<ArrowReader> rows = new ArrayList<>();
+        fetched.put(relation, rows);
+        for (Map.Entry<Membership.Member, Set<Integer>> e : byOwner.entrySet()) {
+          PeerClient.Answer a =
+              read(
+                  e.getKey(),
+                  new PeerTicket(
+                      config.name(), e.getValue(), fetch, List.of(), relation, !cold.isEmpty()),
+                  alloc);
+          if (a.rowCount() == 0) {
+            Closeables.closeQuietly(a.rows());
+          } else {
+            rows.add(a.rows());
           }
-        } catch (RuntimeException e) {
-          answers.forEach(a -> Closeables.closeQuietly(a.rows()));
-          throw e;
         }
-        String hot = keep == null ? "true" : keep;
-        if (!answers.isEmpty()) {
-          List<org.apache.arrow.vector.ipc.ArrowReader> more = new ArrayList<>();
-          for (int i = 1; i < answers.size(); i++) {
-            more.add(answers.get(i).rows());
+      }
+      if (!cold.isEmpty()) {
+        // Every other owner has its rows in the backend (its answer waited for that); so must
+        // this instance, before the backend is read.
+        checkWritten(needed);
+        for (Router.ColdRead c : cold) {
+          ArrowReader older = engine.cluster().readFromBackend(c);
+          if (older != null) {
+            fetched
+                .computeIfAbsent(c.table().name.toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                .add(older);
           }
-          extra.add(new CacheSql.ExtraRows(relation, answers.get(0).rows(), hot, more, "true"));
-        } else if (keep != null) {
-          // Nothing elsewhere, but this instance's own rows of it are filtered.
-          extra.add(
-              new CacheSql.ExtraRows(
-                  relation,
-                  new io.hyprstream.internal.arrow.BatchListReader(
-                      alloc, new org.apache.arrow.vector.types.pojo.Schema(List.of()), List.of()),
-                  hot));
         }
       }
     } catch (RuntimeException e) {
-      extra.forEach(CacheSql.ExtraRows::closeQuietly);
+      fetched.values().forEach(l -> l.forEach(Closeables::closeQuietly));
       throw e;
     }
-    if (extra.isEmpty() && !filtered) {
+    List<CacheSql.ExtraRows> extra = new ArrayList<>();
+    fetched.forEach(
+        (relation, rows) -> {
+          String own = ownRowsWhere.get(relation);
+          if (!rows.isEmpty() || own != null) {
+            extra.add(
+                new CacheSql.ExtraRows(
+                    relation, emptyRows(alloc), own == null ? "true" : own, rows, "true"));
+          }
+        });
+    if (extra.isEmpty()) {
       return engine.query(sql, parameters, alloc);
     }
-    return engine.cluster().queryWithRows(sql, analysis, parameters, extra, alloc);
+    return engine.cluster().queryWithRows(sql, analysis, parameters, extra, cold, alloc);
+  }
+
+  /** A reader of no columns and no rows: the relation's cached share alone, filtered. */
+  private static ArrowReader emptyRows(BufferAllocator alloc) {
+    return new BatchListReader(alloc, new Schema(List.of()), List.of());
+  }
+
+  /**
+   * Checks that the backend holds every record of this instance's partitions among {@code
+   * partitions} that it has applied (waiting up to {@link BackendReads#BACKEND_READ_WAIT}), and
+   * that it refused none for good: a read of the backend then misses no row this instance shows.
+   *
+   * @throws BackendUnavailableException naming what the backend lacks
+   */
+  void checkWritten(Set<Integer> partitions) {
+    Set<Integer> mine = new TreeSet<>(owner.owned());
+    mine.retainAll(partitions);
+    String why = owner.awaitWritten(mine, BackendReads.BACKEND_READ_WAIT);
+    long refused = owner.batchesRefusedByBackend();
+    if (why == null && refused > 0) {
+      why =
+          "its backend refused "
+              + refused
+              + " batches for good (logged with their ids), so it lacks acknowledged rows";
+    }
+    if (why != null) {
+      throw new BackendUnavailableException(
+          "instance "
+              + config.instanceId()
+              + " of cluster '"
+              + config.name()
+              + "' cannot let rows older than the cache duration be read from the backend: "
+              + why
+              + " (bound the query's time column to the cache's range to answer from the caches)",
+          null);
+    }
   }
 
   /** One other instance's answer to {@code ticket}, or the failure that names it. */

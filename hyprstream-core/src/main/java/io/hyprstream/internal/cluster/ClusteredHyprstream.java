@@ -512,6 +512,9 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
           null);
     }
     reads.check(t.partitions());
+    if (t.awaitBackendWrites()) {
+      reads.checkWritten(t.partitions());
+    }
     String relation = t.relation();
     if (relation != null && !engine.cluster().isPartitioned(relation)) {
       // This instance never received a row of it: its share is empty.

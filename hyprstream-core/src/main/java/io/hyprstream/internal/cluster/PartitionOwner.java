@@ -189,6 +189,52 @@ final class PartitionOwner implements AutoCloseable {
     return Math.max(writtenBelow.getOrDefault(p, 0L), writtenNext.getOrDefault(p, 0L));
   }
 
+  /**
+   * Waits up to {@code timeout} until the backend holds every record of {@code partitions} this
+   * owner had applied when it was asked, so a read of the backend misses none of the rows this
+   * instance shows. Null once it does; otherwise why not (the backend's last error, or the records
+   * still to write), for the caller's refusal.
+   */
+  @Nullable String awaitWritten(Set<Integer> partitions, Duration timeout) {
+    Map<Integer, Long> applied = new HashMap<>();
+    for (int p : partitions) {
+      Long next = nextOffset.get(p);
+      if (next != null) {
+        applied.put(p, next);
+      }
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Map<Integer, Long> behind = new java.util.TreeMap<>();
+      applied.forEach(
+          (p, next) -> {
+            long written = writtenThrough(p);
+            if (written < next) {
+              behind.put(p, next - written);
+            }
+          });
+      if (behind.isEmpty()) {
+        return null;
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        String error = backendError;
+        return "records of partitions "
+            + behind.keySet()
+            + " applied here are not yet in the backend ("
+            + behind.values().stream().mapToLong(Long::longValue).sum()
+            + " records"
+            + (error == null ? "" : "; its last error: " + error)
+            + ")";
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return "interrupted while waiting for the backend writes of partitions " + partitions;
+      }
+    }
+  }
+
   /** True when rows are written to a backend (there is one). */
   boolean writesBackend() {
     return backend != null;

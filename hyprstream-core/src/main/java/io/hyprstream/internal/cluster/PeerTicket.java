@@ -28,13 +28,17 @@ import org.jspecify.annotations.Nullable;
  *     client sent and finds it analysed already; other values are inlined into {@code sql}
  * @param relation for a read of one relation's rows: its name, which the answering instance may not
  *     have (then the answer is empty); null for a whole query
+ * @param awaitBackendWrites true when the asker reads the rows before its cold boundary from the
+ *     backend: the answering owner first waits until the backend holds every record of the
+ *     partitions it has applied, and refuses if it cannot, so no row falls between the two reads
  */
 record PeerTicket(
     String cluster,
     Set<Integer> partitions,
     String sql,
     List<@Nullable Object> parameters,
-    @Nullable String relation) {
+    @Nullable String relation,
+    boolean awaitBackendWrites) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   PeerTicket {
@@ -80,6 +84,9 @@ record PeerTicket(
     }
     if (relation != null) {
       o.put("relation", relation);
+    }
+    if (awaitBackendWrites) {
+      o.put("awaitBackendWrites", true);
     }
     byte[] json;
     try {
@@ -130,7 +137,8 @@ record PeerTicket(
           Set.copyOf(partitions),
           o.path("sql").asText(),
           parameters,
-          relation == null || relation.isNull() ? null : relation.asText());
+          relation == null || relation.isNull() ? null : relation.asText(),
+          o.path("awaitBackendWrites").asBoolean(false));
     } catch (IOException e) {
       throw new QueryRejectedException("an unreadable Hyprstream peer ticket: " + e, e);
     }

@@ -90,19 +90,7 @@ public final class BackendReads {
       List<Router.ColdRead> cold) {
     BackendStore b = Objects.requireNonNull(backend);
     WriteThrough wt = Objects.requireNonNull(writeThrough);
-    if (!b.readsBackExactly()) {
-      Router.ColdRead c = cold.get(0);
-      throw new QueryRejectedException(
-          "the query reads rows of '"
-              + c.table().name
-              + "' before "
-              + TimeLiterals.instantOfMicros(c.boundaryMicros())
-              + ", which only "
-              + b.name()
-              + " holds, and rows read back from it would not be exact; bound the query's time"
-              + " column to the cache's range to answer from the cache",
-          null);
-    }
+    checkReadsBackExactly(cold);
     // Every acknowledged row must be in the backend before its older rows are read from there.
     if (!wt.drain(BACKEND_READ_WAIT)) {
       LOG.warn(
@@ -110,15 +98,7 @@ public final class BackendReads {
           b.name(),
           wt.status().backlogBatches());
     }
-    Set<String> remote = router.backendTables();
-    for (Router.ColdRead c : cold) {
-      if (!remote.contains(Tables.key(c.table().name))) {
-        // The listing may predate the table's first write-through: look again, once.
-        router.forgetBackendTables();
-        remote = router.backendTables();
-        break;
-      }
-    }
+    Set<String> remote = backendTablesFor(cold);
     ArrowReader split = querySplitAggregate(sql, analysis, parameters, alloc, cold, remote);
     if (split != null) {
       return split;
@@ -130,37 +110,11 @@ public final class BackendReads {
         if (!remote.contains(Tables.key(c.table().name))) {
           continue; // the backend never received a row of it: the cache holds them all
         }
-        Schema schema = Objects.requireNonNull(c.table().schema);
-        Field time = Objects.requireNonNull(Columns.field(schema, c.timeColumn()));
+        Field time = timeField(c);
         ChronoUnit unit = Tables.epochUnitOf(c.table());
         Instant boundary = TimeLiterals.instantOfMicros(c.boundaryMicros());
         String column = quote(time.getName());
-        TimeSlice slice =
-            new TimeSlice(
-                c.table().name,
-                time,
-                c.fromMicros() == Long.MIN_VALUE
-                    ? TimeSlice.NO_LOWER_BOUND
-                    : TimeLiterals.columnValue(time, unit, c.fromMicros()),
-                TimeLiterals.columnValue(time, unit, c.boundaryMicros()));
-        LOG.debug("reading {} from {}", slice, b.name());
-        ArrowReader rows;
-        try {
-          rows = b.read(slice, allocator);
-        } catch (BackendUnavailableException e) {
-          // Failing beats a partial answer: most SQL clients never see the freshness metadata.
-          throw new BackendUnavailableException(
-              "the query reads rows of '"
-                  + c.table().name
-                  + "' before "
-                  + boundary
-                  + ", which only "
-                  + b.name()
-                  + " holds, and it cannot be reached: "
-                  + e.getMessage()
-                  + " (bound the query's time column to the cache's range to answer from the cache)",
-              e);
-        }
+        ArrowReader rows = readBefore(c);
         // Batches the backend refused as data are acknowledged rows it does not hold: they are
         // read from the quarantine, for the same span.
         String coldSpan = column + " < " + TimeLiterals.timeLiteral(time, unit, boundary);
@@ -190,18 +144,100 @@ public final class BackendReads {
           throw ex;
         }
         extra.add(
-            new CacheSql.ExtraRows(
-                c.table().name,
-                rows,
-                column + " >= " + TimeLiterals.timeLiteral(time, unit, boundary),
-                quarantined,
-                coldSpan));
+            new CacheSql.ExtraRows(c.table().name, rows, hotPredicate(c), quarantined, coldSpan));
       }
     } catch (RuntimeException e) {
       extra.forEach(CacheSql.ExtraRows::closeQuietly);
       throw e;
     }
     return cache.queryWithRows(sql, parameters, extra, alloc);
+  }
+
+  /**
+   * @throws QueryRejectedException when the backend cannot read rows back exactly, so the rows of
+   *     {@code cold} cannot come from it
+   */
+  public void checkReadsBackExactly(List<Router.ColdRead> cold) {
+    BackendStore b = Objects.requireNonNull(backend);
+    if (!b.readsBackExactly() && !cold.isEmpty()) {
+      Router.ColdRead c = cold.get(0);
+      throw new QueryRejectedException(
+          "the query reads rows of '"
+              + c.table().name
+              + "' before "
+              + TimeLiterals.instantOfMicros(c.boundaryMicros())
+              + ", which only "
+              + b.name()
+              + " holds, and rows read back from it would not be exact; bound the query's time"
+              + " column to the cache's range to answer from the cache",
+          null);
+    }
+  }
+
+  /**
+   * The keys of the backend's tables, listed again once when one of {@code cold}'s tables is not
+   * among them: the listing may predate the table's first write.
+   */
+  public Set<String> backendTablesFor(List<Router.ColdRead> cold) {
+    Set<String> remote = router.backendTables();
+    for (Router.ColdRead c : cold) {
+      if (!remote.contains(Tables.key(c.table().name))) {
+        router.forgetBackendTables();
+        return router.backendTables();
+      }
+    }
+    return remote;
+  }
+
+  /** The cache's rows {@code c} leaves to the cache: its time column at or after the boundary. */
+  public static String hotPredicate(Router.ColdRead c) {
+    Field time = timeField(c);
+    return quote(time.getName())
+        + " >= "
+        + TimeLiterals.timeLiteral(
+            time, Tables.epochUnitOf(c.table()), TimeLiterals.instantOfMicros(c.boundaryMicros()));
+  }
+
+  private static Field timeField(Router.ColdRead c) {
+    Schema schema = Objects.requireNonNull(c.table().schema);
+    return Objects.requireNonNull(Columns.field(schema, c.timeColumn()));
+  }
+
+  /**
+   * The backend's rows of {@code c}'s table with event times in {@code [from, boundary)}, read with
+   * a portable {@code SELECT *} and a time predicate. Allocated from this engine's allocator.
+   *
+   * @throws BackendUnavailableException naming the table and the backend when it cannot be reached
+   *     (failing beats a partial answer: most SQL clients never see the freshness metadata)
+   */
+  public ArrowReader readBefore(Router.ColdRead c) {
+    BackendStore b = Objects.requireNonNull(backend);
+    Field time = timeField(c);
+    ChronoUnit unit = Tables.epochUnitOf(c.table());
+    TimeSlice slice =
+        new TimeSlice(
+            c.table().name,
+            time,
+            c.fromMicros() == Long.MIN_VALUE
+                ? TimeSlice.NO_LOWER_BOUND
+                : TimeLiterals.columnValue(time, unit, c.fromMicros()),
+            TimeLiterals.columnValue(time, unit, c.boundaryMicros()));
+    LOG.debug("reading {} from {}", slice, b.name());
+    try {
+      return b.read(slice, allocator);
+    } catch (BackendUnavailableException e) {
+      throw new BackendUnavailableException(
+          "the query reads rows of '"
+              + c.table().name
+              + "' before "
+              + TimeLiterals.instantOfMicros(c.boundaryMicros())
+              + ", which only "
+              + b.name()
+              + " holds, and it cannot be reached: "
+              + e.getMessage()
+              + " (bound the query's time column to the cache's range to answer from the cache)",
+          e);
+    }
   }
 
   /**

@@ -122,7 +122,55 @@ public final class Router {
    * [fromMicros, boundaryMicros)} ({@code fromMicros} may be {@code Long.MIN_VALUE}). The cache
    * holds every row at or after the boundary.
    */
-  record ColdRead(TableState table, String timeColumn, long fromMicros, long boundaryMicros) {}
+  public record ColdRead(
+      TableState table, String timeColumn, long fromMicros, long boundaryMicros) {}
+
+  /**
+   * How far inside the cache duration a cluster reads from the backend, at most: the owners' clocks
+   * and their expiry passes may run this far apart without a row falling between the two reads. A
+   * tenth of the cache duration when that is less, so a short cache still answers from the caches.
+   */
+  public static final Duration CLUSTER_COLD_MARGIN = Duration.ofMinutes(1);
+
+  /** The margin {@link #clusterColdReads} keeps inside this cache's duration. */
+  private Duration clusterColdMargin() {
+    Duration tenth = cacheDuration.dividedBy(10);
+    return tenth.compareTo(CLUSTER_COLD_MARGIN) < 0 ? tenth : CLUSTER_COLD_MARGIN;
+  }
+
+  /**
+   * For a cluster with a backend: the rows of each ingested table {@code analysis} reads that lie
+   * before the cluster's cold boundary ({@link #clusterColdMargin} inside the cache duration, from
+   * {@code now}), which the receiving instance reads once from the backend while every owner
+   * answers only from the boundary on. Any owner may have let those rows leave its cache, and which
+   * did is not known here, so the split does not depend on this instance's own expiry. Empty
+   * without a backend, for a query the analyser cannot bound, and for tables without an event time
+   * (their rows never leave).
+   */
+  public List<ColdRead> clusterColdReads(
+      StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
+    if (backend == null || !analysis.isQuery()) {
+      return List.of();
+    }
+    long boundary = TimeLiterals.micros(now.minus(cacheDuration).plus(clusterColdMargin()));
+    Instant sqlNow = Instant.now(); // see routeAnywhere
+    List<ColdRead> cold = new ArrayList<>();
+    for (TableState ts : tables.all()) {
+      if (analysis.referencesTo(ts.name).isEmpty()) {
+        continue;
+      }
+      String column = tables.timeColumnOf(ts);
+      if (column == null) {
+        continue;
+      }
+      TimeSpan span = analysis.bounds(ts.name, column, parameters, sqlNow);
+      long from = span == null ? Long.MIN_VALUE : span.fromMicros();
+      if (from < boundary) {
+        cold.add(new ColdRead(ts, column, from, boundary));
+      }
+    }
+    return cold;
+  }
 
   /**
    * Keys of the tables whose rows an instance starting now may not have in its cache because they
@@ -161,7 +209,11 @@ public final class Router {
    * reaches. Unknown bounds count as unbounded.
    */
   Route route(StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
-    Route route = routeAnywhere(analysis, parameters, now);
+    return check(routeAnywhere(analysis, parameters, now, Map.of()));
+  }
+
+  /** {@code route}, or in cluster mode the refusal of a route that needs the backend. */
+  private Route check(Route route) {
     if (clusterMode && !route.local()) {
       String why =
           route.backendWhy() != null
@@ -173,10 +225,11 @@ public final class Router {
                   + " have left this instance's cache";
       throw new QueryRejectedException(
           why
-              + "; in cluster mode they are read from the backend ("
+              + "; in cluster mode an owner answers only from its cache, and the receiving"
+              + " instance reads the backend ("
               + Objects.requireNonNull(backend).name()
-              + ") directly, not through Hyprstream yet: bound the query to rows the cache holds"
-              + " (docs/cluster.md)",
+              + ") only for rows older than about the cache duration: bound the query to rows the"
+              + " cache holds (docs/cluster.md)",
           null);
     }
     return route;
@@ -190,12 +243,28 @@ public final class Router {
    */
   public @Nullable String missingFromCache(
       StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
-    return route(analysis, parameters, now).missing();
+    return missingFromCache(analysis, parameters, now, Map.of());
+  }
+
+  /**
+   * {@link #missingFromCache(StatementAnalysis, List, Instant)} for a query whose rows of some
+   * tables are read from the cache only from a time on: {@code readFrom} maps a table's key to that
+   * time (epoch micros), the rows before it being read elsewhere ({@link #clusterColdReads}).
+   */
+  public @Nullable String missingFromCache(
+      StatementAnalysis analysis,
+      List<@Nullable Object> parameters,
+      Instant now,
+      Map<String, Long> readFrom) {
+    return check(routeAnywhere(analysis, parameters, now, readFrom)).missing();
   }
 
   /** {@link #route} wherever the rows are, the backend included. */
   private Route routeAnywhere(
-      StatementAnalysis analysis, List<@Nullable Object> parameters, Instant now) {
+      StatementAnalysis analysis,
+      List<@Nullable Object> parameters,
+      Instant now,
+      Map<String, Long> readFrom) {
     Set<String> words = analysis.names();
     // The status tables live in the cache and must answer while the backend is away or stalled,
     // so a query naming them never waits for the backend's table listing.
@@ -243,6 +312,10 @@ public final class Router {
         if (span != null) {
           range = new TimeRange(span.fromMicros(), span.toMicros());
         }
+      }
+      Long from = readFrom.get(k);
+      if (from != null && from > range.from()) {
+        range = new TimeRange(from, range.to());
       }
       ranges.put(k, range);
       if (column == null) {

@@ -20,13 +20,28 @@ final class PeerTicketTest {
     List<@Nullable Object> values = Arrays.asList("cpu's", 7L, 3, 2.5, true, null);
     PeerTicket sent =
         new PeerTicket(
-            "prod", Set.of(4, 1), "SELECT * FROM metrics_1h WHERE metric_id = ?", values, null);
+            "prod",
+            Set.of(4, 1),
+            "SELECT * FROM metrics_1h WHERE metric_id = ?",
+            values,
+            null,
+            false);
     PeerTicket got = PeerTicket.decode(sent.encode());
     assertEquals(sent.sql(), got.sql());
     assertEquals(Set.of(1, 4), got.partitions());
     // An Integer comes back a Long: DuckDB binds both as an integer.
     assertEquals(Arrays.asList("cpu's", 7L, 3L, 2.5, true, null), got.parameters());
     assertEquals(null, got.relation());
+    assertFalse(got.awaitBackendWrites());
+  }
+
+  @Test
+  void aReadOfOneRelation_carriesItsNameAndTheBackendWait() {
+    PeerTicket sent =
+        new PeerTicket("prod", Set.of(0), "SELECT * FROM metrics", List.of(), "metrics", true);
+    PeerTicket got = PeerTicket.decode(sent.encode());
+    assertEquals("metrics", got.relation());
+    assertTrue(got.awaitBackendWrites());
   }
 
   @Test
