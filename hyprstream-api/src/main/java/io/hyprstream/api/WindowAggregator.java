@@ -105,6 +105,16 @@ public interface WindowAggregator {
    */
   long expire(Instant now);
 
+  /**
+   * Drops every window of the keys {@code keys} accepts (each key as its values, one per key
+   * column), as if none of their rows had arrived; returns how many windows went. A cluster calls
+   * it for the keys of partitions that moved to another instance, so their state stops taking
+   * memory here. The default drops nothing and returns -1: the keys then stay, left out of reads.
+   */
+  default long forget(java.util.function.Predicate<List<@Nullable Object>> keys) {
+    return -1;
+  }
+
   /** The number of (key, window) states held. */
   long windowCount();
 

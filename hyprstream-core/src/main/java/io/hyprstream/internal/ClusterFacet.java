@@ -47,6 +47,8 @@ public final class ClusterFacet {
   private final HotSet hotSet;
   private final Router router;
   private final BackendReads backendReads;
+  private final io.hyprstream.internal.ingest.Flusher flusher;
+  private final io.hyprstream.internal.table.ChangeVersions versions;
   private final InstantSource clock;
   private final Runnable checkOpen;
 
@@ -61,6 +63,8 @@ public final class ClusterFacet {
       HotSet hotSet,
       Router router,
       BackendReads backendReads,
+      io.hyprstream.internal.ingest.Flusher flusher,
+      io.hyprstream.internal.table.ChangeVersions versions,
       InstantSource clock,
       Runnable checkOpen) {
     this.analyser = analyser;
@@ -73,6 +77,8 @@ public final class ClusterFacet {
     this.hotSet = hotSet;
     this.router = router;
     this.backendReads = backendReads;
+    this.flusher = flusher;
+    this.versions = versions;
     this.clock = clock;
     this.checkOpen = checkOpen;
   }
@@ -168,6 +174,60 @@ public final class ClusterFacet {
                   time, ChronoUnit.MICROS, TimeLiterals.instantOfMicros(early.toMicros())));
     }
     return terms.isEmpty() ? null : String.join(" AND ", terms);
+  }
+
+  /**
+   * Runs {@code sql} on this instance's cache as it is, without routing or completeness checks: for
+   * listing what this instance holds (its keys), never for an answer. The caller closes the reader.
+   */
+  public ArrowReader queryHeldRows(String sql, BufferAllocator alloc) {
+    checkOpen.run();
+    preparation.prepareFor(analyser.analyse(sql).names()); // rows and windows still buffered
+    return cache.query(sql, List.of(), alloc);
+  }
+
+  /**
+   * Drops the rows and window state of table {@code name}'s keys that moved to another instance:
+   * its raw rows and window view rows matching {@code moved} (a DuckDB condition over the key
+   * column), and the aggregator's windows of the keys {@code movedKey} accepts. Returns the windows
+   * dropped, or -1 when the table's aggregator cannot drop keys (they stay, left out of reads).
+   * Runs on the thread that applies the partitions, so no row of those keys arrives meanwhile.
+   */
+  public long forgetKeys(
+      String name, String moved, java.util.function.Predicate<List<@Nullable Object>> movedKey) {
+    checkOpen.run();
+    TableState ts = tables.get(name);
+    if (ts == null) {
+      return 0;
+    }
+    flusher.flush(ts);
+    if (cache.delete(ts.name, moved) > 0) {
+      versions.changed(Tables.key(ts.name));
+    }
+    io.hyprstream.api.AggregationSpec spec = ts.specOrNull();
+    if (spec == null || ts.aggregator == null) {
+      return 0;
+    }
+    long dropped;
+    ts.viewLock.lock();
+    try {
+      ts.lock.lock();
+      try {
+        dropped = ts.aggregator.forget(movedKey);
+      } finally {
+        ts.lock.unlock();
+      }
+      if (dropped >= 0) {
+        for (io.hyprstream.api.WindowSpec w : spec.windows()) {
+          if (cache.delete(spec.viewName(w), moved) > 0) {
+            versions.changed(Tables.key(spec.viewName(w)));
+          }
+        }
+      }
+    } finally {
+      ts.viewLock.unlock();
+    }
+    return dropped;
   }
 
   /**

@@ -271,6 +271,8 @@ public final class Engine implements Hyprstream {
               hotSet,
               router,
               backendReads,
+              flusher,
+              versions,
               config.clock(),
               this::checkOpen);
       this.catalog = new Catalog(tables, cache, backend);

@@ -629,6 +629,19 @@ public final class HeapWindowAggregator implements WindowAggregator {
   }
 
   @Override
+  public long forget(java.util.function.Predicate<List<@Nullable Object>> keys) {
+    long dropped = 0;
+    for (int id = 0; id < this.keys.size(); id++) {
+      if (keys.test(this.keys.key(id))) {
+        for (WindowState s : states) {
+          dropped += s.forget(id);
+        }
+      }
+    }
+    return dropped;
+  }
+
+  @Override
   public long windowCount() {
     long n = 0;
     for (WindowState s : states) {

@@ -405,6 +405,31 @@ final class WindowState {
     return freed;
   }
 
+  /**
+   * Drops every window of {@code key} (it may come back later, as a new key would); returns how
+   * many.
+   */
+  long forget(int key) {
+    if (key >= rings.length || ringMin[key] == EMPTY_MIN) {
+      return 0;
+    }
+    lastSlot[key] = -1;
+    int[] ring = rings[key];
+    long freed = 0;
+    for (int w = ringMin[key]; w <= ringMax[key]; w++) {
+      int pos = w & (ring.length - 1);
+      int s = ring[pos];
+      if (s >= 0) {
+        free(s);
+        freed++;
+        ring[pos] = -1;
+      }
+    }
+    ringMin[key] = EMPTY_MIN;
+    ringMax[key] = EMPTY_MAX;
+    return freed;
+  }
+
   private void free(int slot) {
     dirty.clear(slot);
     if (!partials.isEmpty()) {

@@ -102,6 +102,13 @@ final class ClusterReads {
     return keep == null ? sql : "SELECT * FROM (" + sql + ") AS own_rows WHERE " + keep;
   }
 
+  /**
+   * Drops this instance's state of partitions it no longer owns ({@link ForeignRows#dropMoved}).
+   */
+  long dropMoved() {
+    return foreign.dropMoved();
+  }
+
   QueryResult query(String sql, List<@Nullable Object> parameters, BufferAllocator alloc) {
     StatementAnalysis analysis = engine.cluster().analyse(sql);
     if (!analysis.isQuery()) {

@@ -137,6 +137,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       if (config.advertisedLocation() != null) {
         m.publishLocation(config.advertisedLocation());
       }
+      owner.dropMovedWith(instance.reads::dropMoved);
       owner.start();
       return instance;
     } catch (RuntimeException | Error e) {

@@ -2,7 +2,6 @@ package io.hyprstream.internal.cluster;
 
 import static io.hyprstream.api.SqlIdentifier.quote;
 
-import io.hyprstream.QueryResult;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.cluster.ClusterConfig;
@@ -108,6 +107,43 @@ final class ForeignRows {
 
   /** Leaves out the keys of {@code relations} whose partition this instance does not own. */
   private Filter keyFilter(String key, List<String> relations, Set<Integer> owned) {
+    ForeignKeys foreign = foreignKeys(key, relations, owned);
+    return foreign.none() ? Filter.ALL : new Filter(foreign.keep(key), null);
+  }
+
+  /** The keys of a relation's one key column whose partitions this instance does not own. */
+  record ForeignKeys(Set<String> texts, boolean includesNull) {
+    boolean none() {
+      return texts.isEmpty() && !includesNull;
+    }
+
+    /** The DuckDB condition that holds for the rows of every other key, over column {@code key}. */
+    String keep(String key) {
+      String column = quote(key);
+      List<String> literals = new ArrayList<>();
+      for (String f : texts) {
+        literals.add("'" + f.replace("'", "''") + "'");
+      }
+      String cast = "CAST(" + column + " AS VARCHAR)";
+      String notForeign =
+          literals.isEmpty() ? "true" : cast + " NOT IN (" + String.join(", ", literals) + ")";
+      return includesNull
+          ? "(" + column + " IS NOT NULL AND " + notForeign + ")"
+          : "(" + column + " IS NULL OR " + notForeign + ")";
+    }
+
+    /** True for a key (its one value) among these, compared as DuckDB's text of it. */
+    boolean contains(List<@Nullable Object> key) {
+      Object v = key.isEmpty() ? null : key.get(0);
+      if (v == null) {
+        return includesNull;
+      }
+      String text = v instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : v.toString();
+      return texts.contains(text);
+    }
+  }
+
+  private ForeignKeys foreignKeys(String key, List<String> relations, Set<Integer> owned) {
     String column = quote(key);
     List<String> selects = new ArrayList<>();
     for (String r : relations) {
@@ -115,7 +151,9 @@ final class ForeignRows {
     }
     Set<String> foreign = new TreeSet<>();
     boolean foreignNull = false;
-    try (QueryResult keys = engine.query(String.join(" UNION ", selects))) {
+    // What this instance holds, whatever has left its cache: a listing, not an answer.
+    try (org.apache.arrow.vector.ipc.ArrowReader keys =
+        engine.cluster().queryHeldRows(String.join(" UNION ", selects), engine.allocator())) {
       while (keys.loadNextBatch()) {
         VectorSchemaRoot root = keys.getVectorSchemaRoot();
         VarCharVector k = (VarCharVector) root.getVector(0);
@@ -133,20 +171,43 @@ final class ForeignRows {
     } catch (IOException e) {
       throw new HyprstreamException("cannot list this instance's keys: " + e, e);
     }
-    if (foreign.isEmpty() && !foreignNull) {
-      return Filter.ALL;
+    return new ForeignKeys(foreign, foreignNull);
+  }
+
+  /**
+   * Drops what this instance holds of keys in partitions it no longer owns: raw rows, window view
+   * rows and window state, table by table (tables without one key column keep theirs, and reads of
+   * them stay refused here). Called on the thread that applies the partitions, after a rebalance
+   * took some away; reads in the meantime leave those keys out ({@link #filter}). Returns the
+   * windows dropped, or -1 when something of those partitions stays (a table without one key
+   * column, an aggregator that cannot drop keys).
+   */
+  synchronized long dropMoved() {
+    Set<Integer> owned = owner.owned();
+    long dropped = 0;
+    boolean whole = true;
+    for (Map.Entry<String, List<String>> t : engine.cluster().ingestedTables().entrySet()) {
+      String key = engine.cluster().keyColumnOf(t.getKey());
+      if (key == null) {
+        whole = false;
+        continue;
+      }
+      List<String> relations = new ArrayList<>();
+      relations.add(t.getKey());
+      relations.addAll(t.getValue());
+      ForeignKeys foreign = foreignKeys(key, relations, owned);
+      if (foreign.none()) {
+        continue;
+      }
+      long windows =
+          engine.cluster().forgetKeys(t.getKey(), "NOT " + foreign.keep(key), foreign::contains);
+      if (windows < 0) {
+        whole = false;
+      } else {
+        dropped += windows;
+      }
     }
-    List<String> literals = new ArrayList<>();
-    for (String f : foreign) {
-      literals.add("'" + f.replace("'", "''") + "'");
-    }
-    String cast = "CAST(" + column + " AS VARCHAR)";
-    String notForeign =
-        literals.isEmpty() ? "true" : cast + " NOT IN (" + String.join(", ", literals) + ")";
-    String keep =
-        foreignNull
-            ? "(" + column + " IS NOT NULL AND " + notForeign + ")"
-            : "(" + column + " IS NULL OR " + notForeign + ")";
-    return new Filter(keep, null);
+    seenRebalances = -1; // the next read lists the keys again
+    return whole ? dropped : -1;
   }
 }

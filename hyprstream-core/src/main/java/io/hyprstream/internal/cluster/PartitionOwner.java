@@ -104,6 +104,16 @@ final class PartitionOwner implements AutoCloseable {
 
   private volatile Set<Integer> owned = Set.of();
 
+  /**
+   * Drops what this instance holds of partitions it no longer owns, returning the windows dropped
+   * or -1 when some stays ({@link ForeignRows#dropMoved}); run on this owner's thread after a
+   * rebalance took partitions it had applied.
+   */
+  private java.util.function.LongSupplier dropMoved = () -> -1;
+
+  /** Set by a revocation of partitions with applied records; the owner's thread only. */
+  private boolean movedAway;
+
   /** Why the consumer thread stopped for good, or null while it runs (or closed on request). */
   private volatile @Nullable String stopped;
 
@@ -130,8 +140,48 @@ final class PartitionOwner implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
+  /** Sets how the state of partitions that moved away is dropped; before {@link #start}. */
+  void dropMovedWith(java.util.function.LongSupplier drop) {
+    this.dropMoved = drop;
+  }
+
   void start() {
     thread.start();
+  }
+
+  /**
+   * Drops the rows and window state of the partitions a rebalance took away. When all of it went,
+   * those partitions are forgotten too: given back later, one is replayed from the start of the log
+   * like any new partition. When some stays, it is kept where it stopped (and left out of reads
+   * meanwhile), since replaying onto kept state would count its rows twice.
+   */
+  private void dropMovedAway() {
+    movedAway = false;
+    Set<Integer> gone = new TreeSet<>(nextOffset.keySet());
+    gone.removeAll(owned);
+    if (gone.isEmpty()) {
+      return;
+    }
+    long windows;
+    try {
+      windows = dropMoved.getAsLong();
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cluster member {} could not drop the state of partitions {} it no longer owns; reads"
+              + " leave it out: {}",
+          config.instanceId(),
+          gone,
+          e.toString());
+      return;
+    }
+    if (windows >= 0) {
+      gone.forEach(nextOffset::remove);
+      LOG.info(
+          "cluster member {} dropped the state of partitions {} it no longer owns ({} windows)",
+          config.instanceId(),
+          gone,
+          windows);
+    }
   }
 
   /** The partitions Kafka has assigned this instance now. */
@@ -282,6 +332,9 @@ final class PartitionOwner implements AutoCloseable {
       while (!closing) {
         ConsumerRecords<byte[], byte[]> records =
             consumer.poll(Duration.ofMillis(retryMillis > 0 ? retryMillis : 200));
+        if (movedAway) {
+          dropMovedAway();
+        }
         for (ConsumerRecord<byte[], byte[]> r : records) {
           apply(r);
           nextOffset.put(r.partition(), r.offset() + 1);
@@ -553,6 +606,7 @@ final class PartitionOwner implements AutoCloseable {
       for (TopicPartition tp : partitions) {
         if (nextOffset.containsKey(tp.partition())) {
           lostData = true;
+          movedAway = true;
         }
       }
       owned = Set.copyOf(now);

@@ -415,7 +415,7 @@ public final class QueryPath {
     }
     // Without parameter values a bound on a '?' proves nothing: the schema is asked where the
     // widest execution of the statement would run.
-    String routed = router.route(analysis, List.of(), clock.instant()).backendWhy();
+    String routed = router.wholeStatementOnBackend(analysis, clock.instant());
     if (routed != null) {
       try (ArrowReader r =
           Objects.requireNonNull(backend)

@@ -212,6 +212,16 @@ public final class Router {
     return check(routeAnywhere(analysis, parameters, now, Map.of()));
   }
 
+  /**
+   * Why the whole statement runs on the backend, or null: what its result schema depends on. Rows
+   * it reads from the backend besides the cache's do not change the schema, so a query a cluster
+   * splits at its cold boundary gets its schema here too.
+   */
+  @Nullable String wholeStatementOnBackend(StatementAnalysis analysis, Instant now) {
+    Route route = routeAnywhere(analysis, List.of(), now, Map.of());
+    return route.backendWhy() == null ? null : check(route).backendWhy();
+  }
+
   /** {@code route}, or in cluster mode the refusal of a route that needs the backend. */
   private Route check(Route route) {
     if (clusterMode && !route.local()) {
