@@ -385,6 +385,16 @@ final class ClusterWindowsTest {
             ((Number) TestData.scalar(nodes.get(1).query("SELECT count(*) FROM metrics")))
                 .longValue(),
             "every row through one instance");
+        // The plain aggregates above combined the owners' partial aggregates; no rows moved.
+        for (int q : new int[] {0, 1, 2, 3}) {
+          ClusteredHyprstream.FanOuts before = nodes.get(2).fanOuts();
+          answer(nodes.get(2), queries.get(q));
+          ClusteredHyprstream.FanOuts after = nodes.get(2).fanOuts();
+          assertEquals(
+              List.of(before.rows(), before.partialAggregates() + 1),
+              List.of(after.rows(), after.partialAggregates()),
+              "fanned out by partial aggregates: " + queries.get(q));
+        }
 
         // A key lookup through every instance equals the key's owner's own answer and one
         // instance's, with the key as a literal and as a parameter.

@@ -346,6 +346,18 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return owner.recordsRefused();
   }
 
+  /**
+   * Queries this instance fanned out since it started, by what the other owners sent: their rows of
+   * each relation, or partial aggregates (a plain aggregate of one relation).
+   */
+  public record FanOuts(long rows, long partialAggregates) {}
+
+  /** See {@link FanOuts}. */
+  public FanOuts fanOuts() {
+    long[] f = reads.fanOuts();
+    return new FanOuts(f[0], f[1]);
+  }
+
   /** Stored batches this instance wrote to the backend, and those the backend refused for good. */
   public long backendBatchesWritten() {
     return owner.batchesWritten();
@@ -526,7 +538,13 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
           io.hyprstream.api.Freshness.computed(
               io.hyprstream.api.Freshness.Source.CACHE, null, java.time.Instant.now(), null));
     }
-    String sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+    String sql;
+    if (t.partialAggregates()) {
+      reads.checkWholeShare(java.util.Objects.requireNonNull(relation));
+      sql = t.sql(); // an aggregate's rows carry no key to leave out: refused above if needed
+    } else {
+      sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+    }
     QueryResult result = engine.query(sql, t.parameters(), allocator);
     try {
       reads.check(t.partitions()); // still the owner once the rows are read
