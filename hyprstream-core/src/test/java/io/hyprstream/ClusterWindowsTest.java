@@ -574,6 +574,55 @@ final class ClusterWindowsTest {
   }
 
   /**
+   * Without a backend, rows that left another owner's cache are said missing by the receiving
+   * instance's answer, naming that owner, whether the query combined partial aggregates or read
+   * rows: one instance of two expires its old rows, and a query through the other says so.
+   */
+  @Test
+  void rowsThatLeftAnotherOwnersCache_areSaidMissingNamingIt() throws Exception {
+    io.hyprstream.testing.ManualClock clock =
+        new io.hyprstream.testing.ManualClock(END.plusSeconds(60));
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes = new ArrayList<>();
+    try {
+      for (String id : List.of("i0", "i1")) {
+        nodes.add(
+            (ClusteredHyprstream)
+                Hyprstream.builder()
+                    .allocator(allocator)
+                    .clock(clock)
+                    .cacheDuration(Duration.ofDays(30))
+                    .expiryInterval(Duration.ZERO)
+                    .cluster(serving(name, id))
+                    .build());
+      }
+      awaitBalanced(nodes);
+      ingestRoundRobin(nodes, randomRows(23, 3000), 500);
+      awaitCaughtUp(nodes);
+      awaitMembership(nodes);
+      for (String sql :
+          List.of("SELECT count(*) FROM metrics", "SELECT count(DISTINCT seq) FROM metrics")) {
+        try (QueryResult r = nodes.get(0).query(sql)) {
+          assertEquals(null, r.freshness().missing(), sql + " before expiry");
+        }
+      }
+      clock.advance(Duration.ofDays(25)); // rows span ten days: five of them leave a 30-day cache
+      nodes.get(1).expire();
+      for (String sql :
+          List.of("SELECT count(*) FROM metrics", "SELECT count(DISTINCT seq) FROM metrics")) {
+        try (QueryResult r = nodes.get(0).query(sql)) {
+          String missing = r.freshness().missing();
+          assertTrue(
+              missing != null && missing.startsWith("i1: ") && missing.contains("left the cache"),
+              sql + " says i1's share is missing rows: " + missing);
+        }
+      }
+    } finally {
+      nodes.forEach(Hyprstream::close);
+    }
+  }
+
+  /**
    * Never a partial answer: a query that needs partitions whose owner cannot be reached (its link
    * cut) or advertises no location fails, naming the partitions and the owner; a key lookup whose
    * owner is reachable still answers; once the link is back, so does everything.

@@ -267,6 +267,8 @@ public final class ClusterFacet {
    * @param readElsewhere tables whose rows before a boundary the extra rows hold (read from the
    *     backend, {@link #clusterColdReads}): this instance's share of them is checked from the
    *     boundary on only
+   * @param missingElsewhere what the other owners said their shares are missing, each naming its
+   *     instance: added to this instance's own in the answer's freshness
    */
   public QueryResult queryWithRows(
       String sql,
@@ -274,6 +276,7 @@ public final class ClusterFacet {
       List<@Nullable Object> parameters,
       List<CacheSql.ExtraRows> extra,
       List<Router.ColdRead> readElsewhere,
+      List<String> missingElsewhere,
       BufferAllocator alloc) {
     try {
       checkOpen.run();
@@ -303,8 +306,18 @@ public final class ClusterFacet {
         newest = t;
       }
     }
+    List<String> allMissing = new ArrayList<>(missingElsewhere);
+    if (missing != null) {
+      allMissing.add(0, missing);
+    }
     return QueryResult.of(
-        alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, missing));
+        alloc,
+        rows,
+        Freshness.computed(
+            Freshness.Source.CACHE,
+            newest,
+            now,
+            allMissing.isEmpty() ? null : String.join("; ", allMissing)));
   }
 
   /** An event time past every row's: what the owners' partial aggregates run up to. */
@@ -363,12 +376,14 @@ public final class ClusterFacet {
 
   /**
    * Runs {@code combineSql} of a {@link #partialAggregates} split over the owners' partial
-   * aggregates {@code partials} (which it takes). The caller closes the result.
+   * aggregates {@code partials} (which it takes), saying {@code missing} (what the owners said
+   * their shares are missing, or null). The caller closes the result.
    */
   public QueryResult combinePartials(
       String combineSql,
       StatementAnalysis analysis,
       List<ArrowReader> partials,
+      @Nullable String missing,
       BufferAllocator alloc) {
     try {
       checkOpen.run();
@@ -381,7 +396,7 @@ public final class ClusterFacet {
     return QueryResult.of(
         alloc,
         cacheSql.queryWithPartials(combineSql, AggregateQuery.COLD_PARTIALS, partials, alloc),
-        Freshness.computed(Freshness.Source.CACHE, null, now, null));
+        Freshness.computed(Freshness.Source.CACHE, null, now, missing));
   }
 
   /**

@@ -371,7 +371,10 @@ final class ClusterReads {
       }
       PeerClient.Answer a = read(m, ticket, alloc);
       return QueryResult.of(
-          alloc, a.rows(), Freshness.computed(Freshness.Source.CACHE, null, Instant.now(), null));
+          alloc,
+          a.rows(),
+          Freshness.computed(
+              Freshness.Source.CACHE, null, Instant.now(), missingOf(List.of(m), List.of(a))));
     }
     if (cold.isEmpty() && relations.size() == 1) {
       QueryResult combined =
@@ -387,6 +390,7 @@ final class ClusterReads {
     // condition on this instance's own rows of it.
     Map<String, List<ArrowReader>> fetched = new LinkedHashMap<>();
     Map<String, String> ownRowsWhere = new LinkedHashMap<>();
+    List<String> missingElsewhere = new ArrayList<>();
     try {
       for (String relation : relations) {
         Router.ColdRead c = coldOf.get(relation);
@@ -423,6 +427,9 @@ final class ClusterReads {
                       !cold.isEmpty(),
                       false),
                   alloc);
+          if (a.missing() != null) {
+            missingElsewhere.add(e.getKey().instanceId() + ": " + a.missing());
+          }
           if (a.rowCount() == 0) {
             Closeables.closeQuietly(a.rows());
           } else {
@@ -457,10 +464,12 @@ final class ClusterReads {
                     relation, emptyRows(alloc), own == null ? "true" : own, rows, "true"));
           }
         });
-    if (extra.isEmpty()) {
+    if (extra.isEmpty() && missingElsewhere.isEmpty()) {
       return engine.query(sql, parameters, alloc);
     }
-    return engine.cluster().queryWithRows(sql, analysis, parameters, extra, cold, alloc);
+    return engine
+        .cluster()
+        .queryWithRows(sql, analysis, parameters, extra, cold, missingElsewhere, alloc);
   }
 
   /**
@@ -483,6 +492,7 @@ final class ClusterReads {
       return null;
     }
     List<ArrowReader> partials = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
     try {
       for (Map.Entry<Membership.Member, Set<Integer>> e : byOwner.entrySet()) {
         PeerTicket ticket =
@@ -490,6 +500,9 @@ final class ClusterReads {
                 config.name(), e.getValue(), split.backendSql(), List.of(), relation, false, true);
         try {
           PeerClient.Answer a = read(e.getKey(), ticket, alloc);
+          if (a.missing() != null) {
+            missing.add(e.getKey().instanceId() + ": " + a.missing());
+          }
           if (a.rowCount() == 0) {
             Closeables.closeQuietly(a.rows()); // no group there (or no rows of the relation)
           } else {
@@ -504,13 +517,24 @@ final class ClusterReads {
           throw refused;
         }
       }
-      partials.add(engine.query(split.backendSql(), List.of(), alloc));
+      QueryResult own = engine.query(split.backendSql(), List.of(), alloc);
+      partials.add(own);
+      if (own.freshness().missing() != null) {
+        missing.add(config.instanceId() + ": " + own.freshness().missing());
+      }
     } catch (RuntimeException e) {
       partials.forEach(Closeables::closeQuietly);
       throw e;
     }
     partialFanOuts.increment();
-    return engine.cluster().combinePartials(split.combineSql(), analysis, partials, alloc);
+    return engine
+        .cluster()
+        .combinePartials(
+            split.combineSql(),
+            analysis,
+            partials,
+            missing.isEmpty() ? null : String.join("; ", missing),
+            alloc);
   }
 
   /** What an owner answers when it cannot compute partial aggregates of its whole share. */
@@ -546,6 +570,19 @@ final class ClusterReads {
   /** Fanned-out queries since the start: {@code [rows read, partial aggregates combined]}. */
   long[] fanOuts() {
     return new long[] {rowFanOuts.sum(), partialFanOuts.sum()};
+  }
+
+  /** The owners' {@code missing}, each with its instance, or null when no answer misses rows. */
+  private static @Nullable String missingOf(
+      List<Membership.Member> owners, List<PeerClient.Answer> answers) {
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < answers.size(); i++) {
+      String m = answers.get(i).missing();
+      if (m != null) {
+        missing.add(owners.get(i).instanceId() + ": " + m);
+      }
+    }
+    return missing.isEmpty() ? null : String.join("; ", missing);
   }
 
   /** A reader of no columns and no rows: the relation's cached share alone, filtered. */

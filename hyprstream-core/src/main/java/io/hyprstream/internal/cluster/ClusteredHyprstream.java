@@ -214,13 +214,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
    */
   private static String topicId(Admin admin, String topic)
       throws ExecutionException, TimeoutException, InterruptedException {
-    org.apache.kafka.clients.admin.TopicDescription d =
-        admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-    if (d == null) {
-      throw new ExecutionException(
-          new IllegalStateException("Kafka did not describe topic '" + topic + "'"));
-    }
-    return d.topicId().toString();
+    return describe(admin, topic).topicId().toString();
   }
 
   private static String ensureTopic(Admin admin, ClusterConfig config) {
@@ -267,18 +261,29 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     }
   }
 
-  /**
-   * The partition count of an existing topic. A topic another instance has just created may not be
-   * known to every broker yet: asked again until it is, for at most 30 s.
-   */
+  /** The partition count of an existing topic. */
   private static int partitionCount(Admin admin, String topic)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    return describe(admin, topic).partitions().size();
+  }
+
+  /**
+   * Kafka's description of {@code topic}. A topic just created (here or by another instance) may
+   * not be known to every broker yet: asked again until it is, for at most 30 s.
+   */
+  private static TopicDescription describe(Admin admin, String topic)
       throws ExecutionException, TimeoutException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (true) {
       try {
         Map<String, TopicDescription> described =
             admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
-        return java.util.Objects.requireNonNull(described.get(topic), topic).partitions().size();
+        TopicDescription d = described.get(topic);
+        if (d == null) {
+          throw new ExecutionException(
+              new IllegalStateException("Kafka did not describe topic '" + topic + "'"));
+        }
+        return d;
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
             || System.nanoTime() > deadline) {
