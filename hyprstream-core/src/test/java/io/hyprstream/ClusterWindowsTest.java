@@ -370,6 +370,8 @@ final class ClusterWindowsTest {
                     + " WHERE window_start >= TIMESTAMP '2026-03-08 00:00:00'",
                 "SELECT metric_id, sum(value_count), max(value_max) FROM metrics_1d"
                     + " GROUP BY metric_id ORDER BY metric_id",
+                "SELECT metric_id, sum(value_count) FROM metrics_1h GROUP BY 1 ORDER BY 2 DESC, 1"
+                    + " LIMIT 10",
                 "SELECT seq, metric_id, value_running_window_sum, value_running_window_avg,"
                     + " value_running_window_count FROM metrics ORDER BY seq");
         for (String sql : queries) {
@@ -386,7 +388,7 @@ final class ClusterWindowsTest {
                 .longValue(),
             "every row through one instance");
         // The plain aggregates above combined the owners' partial aggregates; no rows moved.
-        for (int q : new int[] {0, 1, 2, 3}) {
+        for (int q : new int[] {0, 1, 2, 3, 4}) {
           ClusteredHyprstream.FanOuts before = nodes.get(2).fanOuts();
           answer(nodes.get(2), queries.get(q));
           ClusteredHyprstream.FanOuts after = nodes.get(2).fanOuts();

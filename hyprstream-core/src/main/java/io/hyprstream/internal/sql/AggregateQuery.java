@@ -49,7 +49,21 @@ public final class AggregateQuery {
   /** {@code column op value}, the column on the left. */
   private record Condition(String column, String op, TimeValue value) {}
 
-  private record Order(String column, boolean descending, String nulls) {}
+  /** An ORDER BY term: a column, or ({@code position > 0}) the output at that 1-based position. */
+  private record Order(String column, int position, boolean descending, String nulls) {}
+
+  /** The 1-based position an integer constant names in GROUP BY or ORDER BY, or 0. */
+  private static int position(JsonNode e) {
+    if (!e.path("type").asText("").equals("VALUE_CONSTANT")
+        || !e.path("literal").path("kind").asText("").equals("INTEGER")) {
+      return 0;
+    }
+    try {
+      return Math.max(0, Integer.parseInt(e.path("literal").path("text").asText("")));
+    } catch (NumberFormatException notSmall) {
+      return 0;
+    }
+  }
 
   private final String table;
   private final List<Output> outputs;
@@ -108,7 +122,12 @@ public final class AggregateQuery {
     String binding = alias.isEmpty() ? table : alias;
     List<String> groups = new ArrayList<>();
     for (JsonNode g : node.path("group_expressions")) {
-      String c = column(g, binding);
+      int position = position(g);
+      // GROUP BY 1 names the first output, which must then be a column of the table.
+      String c =
+          position > 0
+              ? column(node.path("select_list").path(position - 1), binding)
+              : column(g, binding);
       if (c == null) {
         return null;
       }
@@ -151,6 +170,19 @@ public final class AggregateQuery {
       if (type.equals("ORDER_MODIFIER")) {
         for (JsonNode o : m.path("orders")) {
           JsonNode ref = o.path("expression");
+          int position = position(ref);
+          if (position > 0) {
+            if (position > node.path("select_list").size()) {
+              return null;
+            }
+            orders.add(
+                new Order(
+                    "",
+                    position,
+                    o.path("type").asText("").equals("DESCENDING"),
+                    o.path("null_order").asText("ORDER_DEFAULT")));
+            continue;
+          }
           if (!ref.path("type").asText("").equals("COLUMN_REF")) {
             return null;
           }
@@ -163,6 +195,7 @@ public final class AggregateQuery {
           orders.add(
               new Order(
                   c,
+                  0,
                   o.path("type").asText("").equals("DESCENDING"),
                   o.path("null_order").asText("ORDER_DEFAULT")));
         }
@@ -351,7 +384,10 @@ public final class AggregateQuery {
     if (!orders.isEmpty()) {
       List<String> by = new ArrayList<>();
       for (Order o : orders) {
-        String target = orderTarget(o.column(), outputNames, quote);
+        String target =
+            o.position() > 0
+                ? quote.apply(outputNames.get(o.position() - 1))
+                : orderTarget(o.column(), outputNames, quote);
         if (target == null) {
           return null;
         }
