@@ -346,6 +346,11 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return owner.recordsRefused();
   }
 
+  /** Log records this instance skipped as repeats of an ingest id its partition had applied. */
+  public long recordsRepeated() {
+    return owner.recordsRepeated();
+  }
+
   /** Stored batches this instance wrote to the backend, and those the backend refused for good. */
   public long backendBatchesWritten() {
     return owner.batchesWritten();
@@ -421,8 +426,24 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   }
 
   @Override
+  public IngestResult ingest(String table, ArrowReader batches, String ingestId) {
+    return engine.ingest(table, batches, ingestId);
+  }
+
+  @Override
+  public IngestResult ingest(String table, VectorSchemaRoot batch, String ingestId) {
+    return engine.ingest(table, batch, ingestId);
+  }
+
+  @Override
   public IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches) {
     return engine.ingestTransferred(table, batches);
+  }
+
+  @Override
+  public IngestResult ingestTransferred(
+      String table, List<VectorSchemaRoot> batches, String ingestId) {
+    return engine.ingestTransferred(table, batches, ingestId);
   }
 
   /** Answers from every owner's part of the data (see {@link ClusterReads}). */
