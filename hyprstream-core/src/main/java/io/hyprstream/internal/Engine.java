@@ -350,6 +350,7 @@ public final class Engine implements Hyprstream {
         if (restores) {
           recovery.restoreAfterStart(recovered);
         } else {
+          recovery.rememberIngestIds(recovered, List.of()); // a cache file: no snapshots
           recovery.resend(recovered, Set.of());
         }
       }
