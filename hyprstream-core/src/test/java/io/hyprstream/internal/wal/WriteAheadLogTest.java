@@ -200,6 +200,31 @@ final class WriteAheadLogTest {
   }
 
   @Test
+  void ingestIds_comeBackWithTheirRecords_batchIdsUnchanged() throws Exception {
+    String multiLine = "client 7\nretry"; // the id is the header's last part: any text is kept
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 1 << 20, allocator)) {
+      try (VectorSchemaRoot root = batch(0, 3)) {
+        log.append("t", "b0", multiLine, root);
+        log.append("t", "b1", null, root);
+        log.appendResend("t", "b2", root);
+      }
+    }
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 1 << 20, allocator)) {
+      List<WriteAheadLog.Record> records = log.recovered();
+      try {
+        assertEquals(List.of("b0", "b1", "b2"), records.stream().map(r -> r.batchId).toList());
+        assertEquals(multiLine, records.get(0).ingestId);
+        assertEquals(null, records.get(1).ingestId);
+        assertEquals(null, records.get(2).ingestId);
+        assertTrue(!records.get(0).resend && records.get(2).resend);
+        assertEquals(3, records.get(0).batch.getRowCount());
+      } finally {
+        records.forEach(r -> r.batch.close());
+      }
+    }
+  }
+
+  @Test
   void positions_growAcrossRestarts_andRecordsCarryTheirs() throws Exception {
     long before;
     long lastPosition;
