@@ -258,12 +258,12 @@ final class ClusterWriteThroughTest {
         }
       }
       awaitWritten(nodes);
+      assertPostgresHoldsEachRowOnce(rows);
+      WindowOracle.assertMetricsWindowsOver(nodes.get(0), rows, fixedClock().instant(), allocator);
       assertEquals(
           PARTITIONS,
           nodes.stream().mapToLong(ClusteredHyprstream::recordsRepeated).sum(),
           "the second attempt's record of each partition was skipped");
-      assertPostgresHoldsEachRowOnce(rows);
-      WindowOracle.assertMetricsWindowsOver(nodes.get(0), rows, fixedClock().instant(), allocator);
 
       nodes.remove(1).close(); // i0 takes i1's partitions over and replays them from the start
       ClusterWindowsTest.awaitBalanced(nodes);
@@ -272,12 +272,12 @@ final class ClusterWriteThroughTest {
         survivor.ingest("metrics", batch, "client-batch-1"); // a third attempt
       }
       awaitWritten(nodes);
+      assertPostgresHoldsEachRowOnce(rows);
+      WindowOracle.assertMetricsWindowsOver(survivor, rows, fixedClock().instant(), allocator);
       assertTrue(
           survivor.recordsRepeated() > PARTITIONS / 2,
           "the new owner skipped the repeats it replayed, and the third attempt: "
               + survivor.recordsRepeated());
-      assertPostgresHoldsEachRowOnce(rows);
-      WindowOracle.assertMetricsWindowsOver(survivor, rows, fixedClock().instant(), allocator);
     } finally {
       nodes.forEach(Hyprstream::close);
     }

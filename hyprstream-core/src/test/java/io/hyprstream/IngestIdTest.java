@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.testing.PostgresAvailable;
 import io.hyprstream.testing.PostgresSchema;
+import io.hyprstream.testing.TcpProxy;
 import io.hyprstream.testing.TestAllocator;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +16,8 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.stream.Stream;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -100,6 +103,37 @@ final class IngestIdTest {
       assertTrue(ingest(hs, later, "after-restart").repeated(), "remembered across two restarts");
       assertTrue(ingest(hs, rows, "before-restart").repeated(), "remembered across two restarts");
       assertEquals(2500, postgresRows());
+    }
+  }
+
+  /**
+   * A crash after the acknowledgement, before any snapshot holds the id, with PostgreSQL cut off:
+   * the id comes back from the write-ahead log alone.
+   */
+  @Test
+  void crashBeforeASnapshot_theIdComesBackFromTheLog() throws Exception {
+    List<TestData.Row> rows = ClusterWindowsTest.randomRows(46, 1500);
+    try (TcpProxy proxy = new TcpProxy(5432);
+        BufferAllocator crashedAllocator = new RootAllocator()) {
+      Hyprstream crashed =
+          PostgresAvailable.writingTo(
+                  PostgresAvailable.viaPort(proxy.port()), pg.name(), crashedAllocator, dir)
+              .clock(InstantSource.fixed(NOW))
+              .cacheDuration(Duration.ofDays(30))
+              .drainTimeout(Duration.ofMillis(200))
+              .build();
+      proxy.cut(); // the batch stays in the log, which is all a restart has of it
+      try (VectorSchemaRoot batch = TestData.metrics(crashedAllocator, rows)) {
+        assertEquals(1500, crashed.ingest("metrics", batch, "before-crash").rowsAccepted());
+      }
+      // The process "dies" here: the next one starts on its directory and never hears from it.
+      try (Hyprstream restarted = writingToPostgres()) {
+        assertTrue(ingest(restarted, rows, "before-crash").repeated(), "remembered from the log");
+        assertEquals(1500, scalar(restarted, "SELECT count(*) FROM metrics"));
+        WindowOracle.assertMetricsWindowsOver(restarted, rows, NOW, allocator);
+      }
+      assertEquals(1500, postgresRows());
+      crashed.close();
     }
   }
 
