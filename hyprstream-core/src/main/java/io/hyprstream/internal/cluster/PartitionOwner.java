@@ -4,7 +4,7 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.Engine;
-import io.hyprstream.internal.ingest.RecentIngestIds;
+import io.hyprstream.internal.table.RecentIngestIds;
 import io.hyprstream.internal.table.Tables;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -8,7 +8,6 @@ import io.hyprstream.api.WindowAggregator;
 import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.arrow.Columns;
-import io.hyprstream.internal.ingest.RecentIngestIds;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

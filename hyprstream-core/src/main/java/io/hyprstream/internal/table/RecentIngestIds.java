@@ -1,4 +1,4 @@
-package io.hyprstream.internal.ingest;
+package io.hyprstream.internal.table;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
