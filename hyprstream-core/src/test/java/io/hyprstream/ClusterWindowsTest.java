@@ -385,6 +385,16 @@ final class ClusterWindowsTest {
             ((Number) TestData.scalar(nodes.get(1).query("SELECT count(*) FROM metrics")))
                 .longValue(),
             "every row through one instance");
+        // The plain aggregates above combined the owners' partial aggregates; no rows moved.
+        for (int q : new int[] {0, 1, 2, 3}) {
+          ClusteredHyprstream.FanOuts before = nodes.get(2).fanOuts();
+          answer(nodes.get(2), queries.get(q));
+          ClusteredHyprstream.FanOuts after = nodes.get(2).fanOuts();
+          assertEquals(
+              List.of(before.rows(), before.partialAggregates() + 1),
+              List.of(after.rows(), after.partialAggregates()),
+              "fanned out by partial aggregates: " + queries.get(q));
+        }
 
         // A key lookup through every instance equals the key's owner's own answer and one
         // instance's, with the key as a literal and as a parameter.
@@ -561,6 +571,55 @@ final class ClusterWindowsTest {
       Thread.sleep(100);
     } while (System.nanoTime() < deadline);
     assertEquals(expected, held, "windows held by the instances " + each + " " + when);
+  }
+
+  /**
+   * Without a backend, rows that left another owner's cache are said missing by the receiving
+   * instance's answer, naming that owner, whether the query combined partial aggregates or read
+   * rows: one instance of two expires its old rows, and a query through the other says so.
+   */
+  @Test
+  void rowsThatLeftAnotherOwnersCache_areSaidMissingNamingIt() throws Exception {
+    io.hyprstream.testing.ManualClock clock =
+        new io.hyprstream.testing.ManualClock(END.plusSeconds(60));
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes = new ArrayList<>();
+    try {
+      for (String id : List.of("i0", "i1")) {
+        nodes.add(
+            (ClusteredHyprstream)
+                Hyprstream.builder()
+                    .allocator(allocator)
+                    .clock(clock)
+                    .cacheDuration(Duration.ofDays(30))
+                    .expiryInterval(Duration.ZERO)
+                    .cluster(serving(name, id))
+                    .build());
+      }
+      awaitBalanced(nodes);
+      ingestRoundRobin(nodes, randomRows(23, 3000), 500);
+      awaitCaughtUp(nodes);
+      awaitMembership(nodes);
+      for (String sql :
+          List.of("SELECT count(*) FROM metrics", "SELECT count(DISTINCT seq) FROM metrics")) {
+        try (QueryResult r = nodes.get(0).query(sql)) {
+          assertEquals(null, r.freshness().missing(), sql + " before expiry");
+        }
+      }
+      clock.advance(Duration.ofDays(25)); // rows span ten days: five of them leave a 30-day cache
+      nodes.get(1).expire();
+      for (String sql :
+          List.of("SELECT count(*) FROM metrics", "SELECT count(DISTINCT seq) FROM metrics")) {
+        try (QueryResult r = nodes.get(0).query(sql)) {
+          String missing = r.freshness().missing();
+          assertTrue(
+              missing != null && missing.startsWith("i1: ") && missing.contains("left the cache"),
+              sql + " says i1's share is missing rows: " + missing);
+        }
+      }
+    } finally {
+      nodes.forEach(Hyprstream::close);
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import io.hyprstream.internal.query.BackendReads;
 import io.hyprstream.internal.query.ReadPreparation;
 import io.hyprstream.internal.query.Router;
 import io.hyprstream.internal.query.StatementGuard;
+import io.hyprstream.internal.sql.AggregateQuery;
 import io.hyprstream.internal.sql.SqlAnalyser;
 import io.hyprstream.internal.sql.StatementAnalysis;
 import io.hyprstream.internal.sql.TimeLiterals;
@@ -266,6 +267,8 @@ public final class ClusterFacet {
    * @param readElsewhere tables whose rows before a boundary the extra rows hold (read from the
    *     backend, {@link #clusterColdReads}): this instance's share of them is checked from the
    *     boundary on only
+   * @param missingElsewhere what the other owners said their shares are missing, each naming its
+   *     instance: added to this instance's own in the answer's freshness
    */
   public QueryResult queryWithRows(
       String sql,
@@ -273,6 +276,7 @@ public final class ClusterFacet {
       List<@Nullable Object> parameters,
       List<CacheSql.ExtraRows> extra,
       List<Router.ColdRead> readElsewhere,
+      List<String> missingElsewhere,
       BufferAllocator alloc) {
     try {
       checkOpen.run();
@@ -302,8 +306,97 @@ public final class ClusterFacet {
         newest = t;
       }
     }
+    List<String> allMissing = new ArrayList<>(missingElsewhere);
+    if (missing != null) {
+      allMissing.add(0, missing);
+    }
     return QueryResult.of(
-        alloc, rows, Freshness.computed(Freshness.Source.CACHE, newest, now, missing));
+        alloc,
+        rows,
+        Freshness.computed(
+            Freshness.Source.CACHE,
+            newest,
+            now,
+            allMissing.isEmpty() ? null : String.join("; ", allMissing)));
+  }
+
+  /** An event time past every row's: what the owners' partial aggregates run up to. */
+  private static final long NO_BOUNDARY_MICROS =
+      TimeLiterals.micros(Instant.parse("9000-01-01T00:00:00Z"));
+
+  /**
+   * How a plain aggregate of relation {@code name} ({@link AggregateQuery}) splits into partial
+   * aggregates each owner computes over its own rows ({@code backendSql}, DuckDB's dialect) and the
+   * statement that combines them ({@code combineSql}, reading {@link
+   * AggregateQuery#COLD_PARTIALS}): the single-node split of the backend's rows from the cache's,
+   * with every row on the first side. Null when the query is not such an aggregate of {@code name}.
+   */
+  public AggregateQuery.@Nullable Split partialAggregates(
+      String name, String sql, StatementAnalysis analysis, List<@Nullable Object> parameters) {
+    AggregateQuery aggregate = analysis.aggregate();
+    if (aggregate == null || !Tables.key(aggregate.table()).equals(Tables.key(name))) {
+      return null;
+    }
+    String column;
+    Schema schema;
+    ChronoUnit unit = ChronoUnit.MICROS;
+    WindowView view = tables.viewOf(name);
+    if (view != null) {
+      column = "window_start";
+      schema = cache.tableSchema(name);
+    } else {
+      TableState ts = tables.get(name);
+      if (ts == null) {
+        return null;
+      }
+      column = tables.timeColumnOf(ts);
+      schema = ts.schema;
+      unit = Tables.epochUnitOf(ts);
+    }
+    Field time = column == null || schema == null ? null : Columns.field(schema, column);
+    if (time == null || !(time.getType() instanceof ArrowType.Timestamp)) {
+      return null;
+    }
+    List<String> names = new ArrayList<>();
+    for (Field f : cacheSql.querySchema(sql).getFields()) {
+      names.add(f.getName());
+    }
+    ChronoUnit u = unit;
+    return aggregate.split(
+        java.util.Objects.requireNonNull(schema),
+        time.getName(),
+        NO_BOUNDARY_MICROS,
+        parameters,
+        TimeLiterals.micros(Instant.now()), // now() in the SQL is DuckDB's wall clock
+        names,
+        io.hyprstream.api.SqlIdentifier::quote,
+        m -> TimeLiterals.timeLiteral(time, u, TimeLiterals.instantOfMicros(m)),
+        m -> TimeLiterals.timeLiteral(time, u, TimeLiterals.instantOfMicros(m)));
+  }
+
+  /**
+   * Runs {@code combineSql} of a {@link #partialAggregates} split over the owners' partial
+   * aggregates {@code partials} (which it takes), saying {@code missing} (what the owners said
+   * their shares are missing, or null). The caller closes the result.
+   */
+  public QueryResult combinePartials(
+      String combineSql,
+      StatementAnalysis analysis,
+      List<ArrowReader> partials,
+      @Nullable String missing,
+      BufferAllocator alloc) {
+    try {
+      checkOpen.run();
+      guard.check(analysis, true);
+    } catch (RuntimeException e) {
+      partials.forEach(io.hyprstream.internal.arrow.Closeables::closeQuietly);
+      throw e;
+    }
+    Instant now = clock.instant();
+    return QueryResult.of(
+        alloc,
+        cacheSql.queryWithPartials(combineSql, AggregateQuery.COLD_PARTIALS, partials, alloc),
+        Freshness.computed(Freshness.Source.CACHE, null, now, missing));
   }
 
   /**

@@ -335,13 +335,26 @@ public final class CacheSql {
    */
   public ArrowReader queryWithPartials(
       String sql, String name, ArrowReader partials, BufferAllocator alloc) {
-    String input = "_hs_stream_" + names.incrementAndGet();
-    return store.queryInSession(
-        Map.of(input, partials),
-        List.of("CREATE TEMPORARY TABLE " + name + " AS SELECT * FROM " + input),
-        sql,
-        List.of(),
-        alloc);
+    return queryWithPartials(sql, name, List.of(partials), alloc);
+  }
+
+  /**
+   * {@link #queryWithPartials(String, String, ArrowReader, BufferAllocator)} where {@code name}
+   * holds the rows of every reader of {@code partials}, which share one schema.
+   */
+  public ArrowReader queryWithPartials(
+      String sql, String name, List<ArrowReader> partials, BufferAllocator alloc) {
+    Map<String, ArrowReader> inputs = new LinkedHashMap<>();
+    List<String> setup = new ArrayList<>();
+    for (ArrowReader r : partials) {
+      String input = "_hs_stream_" + names.incrementAndGet();
+      inputs.put(input, r);
+      setup.add(
+          setup.isEmpty()
+              ? "CREATE TEMPORARY TABLE " + name + " AS SELECT * FROM " + input
+              : "INSERT INTO " + name + " SELECT * FROM " + input);
+    }
+    return store.queryInSession(inputs, setup, sql, List.of(), alloc);
   }
 
   // ------------------------------------------------------------------ INSERT evaluation

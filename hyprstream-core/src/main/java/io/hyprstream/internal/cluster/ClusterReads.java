@@ -357,25 +357,40 @@ final class ClusterReads {
       PeerTicket ticket;
       if (PeerTicket.carries(parameters)) {
         // The owner runs the client's own statement, analysed already after its first run.
-        ticket = new PeerTicket(config.name(), only.getValue(), sql, parameters, null, false);
+        ticket =
+            new PeerTicket(config.name(), only.getValue(), sql, parameters, null, false, false);
       } else {
         try {
           String inlined = SqlLiterals.inline(sql, parameters);
-          ticket = new PeerTicket(config.name(), only.getValue(), inlined, List.of(), null, false);
+          ticket =
+              new PeerTicket(
+                  config.name(), only.getValue(), inlined, List.of(), null, false, false);
         } catch (IllegalArgumentException e) {
           throw new QueryRejectedException(e.getMessage() + " (sent to the key's owner)", e);
         }
       }
       PeerClient.Answer a = read(m, ticket, alloc);
       return QueryResult.of(
-          alloc, a.rows(), Freshness.computed(Freshness.Source.CACHE, null, Instant.now(), null));
+          alloc,
+          a.rows(),
+          Freshness.computed(
+              Freshness.Source.CACHE, null, Instant.now(), missingOf(List.of(m), List.of(a))));
     }
+    if (cold.isEmpty() && relations.size() == 1) {
+      QueryResult combined =
+          fromPartialAggregates(sql, parameters, alloc, analysis, relations.get(0), byOwner);
+      if (combined != null) {
+        return combined;
+      }
+    }
+    rowFanOuts.increment();
     Map<String, Router.ColdRead> coldOf = new LinkedHashMap<>();
     cold.forEach(c -> coldOf.put(c.table().name.toLowerCase(Locale.ROOT), c));
     // Per relation, the rows read from elsewhere (the other owners', then the backend's) and the
     // condition on this instance's own rows of it.
     Map<String, List<ArrowReader>> fetched = new LinkedHashMap<>();
     Map<String, String> ownRowsWhere = new LinkedHashMap<>();
+    List<String> missingElsewhere = new ArrayList<>();
     try {
       for (String relation : relations) {
         Router.ColdRead c = coldOf.get(relation);
@@ -404,8 +419,17 @@ final class ClusterReads {
               read(
                   e.getKey(),
                   new PeerTicket(
-                      config.name(), e.getValue(), fetch, List.of(), relation, !cold.isEmpty()),
+                      config.name(),
+                      e.getValue(),
+                      fetch,
+                      List.of(),
+                      relation,
+                      !cold.isEmpty(),
+                      false),
                   alloc);
+          if (a.missing() != null) {
+            missingElsewhere.add(e.getKey().instanceId() + ": " + a.missing());
+          }
           if (a.rowCount() == 0) {
             Closeables.closeQuietly(a.rows());
           } else {
@@ -440,10 +464,125 @@ final class ClusterReads {
                     relation, emptyRows(alloc), own == null ? "true" : own, rows, "true"));
           }
         });
-    if (extra.isEmpty()) {
+    if (extra.isEmpty() && missingElsewhere.isEmpty()) {
       return engine.query(sql, parameters, alloc);
     }
-    return engine.cluster().queryWithRows(sql, analysis, parameters, extra, cold, alloc);
+    return engine
+        .cluster()
+        .queryWithRows(sql, analysis, parameters, extra, cold, missingElsewhere, alloc);
+  }
+
+  /**
+   * Answers a plain aggregate of one relation ({@link io.hyprstream.internal.sql.AggregateQuery})
+   * from partial aggregates: each owner, this instance included, aggregates its own rows (a row per
+   * group, not the rows), and this instance combines them. Null when the query is not such an
+   * aggregate, or an owner (this one included) still holds rows of partitions that moved away (its
+   * aggregate could not leave them out): the caller then reads rows.
+   */
+  private @Nullable QueryResult fromPartialAggregates(
+      String sql,
+      List<@Nullable Object> parameters,
+      BufferAllocator alloc,
+      StatementAnalysis analysis,
+      String relation,
+      Map<Membership.Member, Set<Integer>> byOwner) {
+    io.hyprstream.internal.sql.AggregateQuery.Split split =
+        engine.cluster().partialAggregates(relation, sql, analysis, parameters);
+    if (split == null || foreign.keepCondition(relation) != null) {
+      return null;
+    }
+    List<ArrowReader> partials = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    try {
+      for (Map.Entry<Membership.Member, Set<Integer>> e : byOwner.entrySet()) {
+        PeerTicket ticket =
+            new PeerTicket(
+                config.name(), e.getValue(), split.backendSql(), List.of(), relation, false, true);
+        try {
+          PeerClient.Answer a = read(e.getKey(), ticket, alloc);
+          if (a.missing() != null) {
+            missing.add(e.getKey().instanceId() + ": " + a.missing());
+          }
+          if (a.rowCount() == 0) {
+            Closeables.closeQuietly(a.rows()); // no group there (or no rows of the relation)
+          } else {
+            partials.add(a.rows());
+          }
+        } catch (BackendUnavailableException refused) {
+          if (String.valueOf(refused.getMessage()).contains(NO_PARTIALS)) {
+            LOG.debug("reading rows instead of partial aggregates: {}", refused.getMessage());
+            partials.forEach(Closeables::closeQuietly);
+            return null;
+          }
+          throw refused;
+        }
+      }
+      QueryResult own = engine.query(split.backendSql(), List.of(), alloc);
+      partials.add(own);
+      if (own.freshness().missing() != null) {
+        missing.add(config.instanceId() + ": " + own.freshness().missing());
+      }
+    } catch (RuntimeException e) {
+      partials.forEach(Closeables::closeQuietly);
+      throw e;
+    }
+    partialFanOuts.increment();
+    return engine
+        .cluster()
+        .combinePartials(
+            split.combineSql(),
+            analysis,
+            partials,
+            missing.isEmpty() ? null : String.join("; ", missing),
+            alloc);
+  }
+
+  /** What an owner answers when it cannot compute partial aggregates of its whole share. */
+  static final String NO_PARTIALS = "cannot aggregate its share alone";
+
+  /**
+   * Checks that this instance's rows of {@code relation} are all its own share, so an aggregate of
+   * them is its partial aggregate.
+   *
+   * @throws QueryRejectedException naming the relation when it still holds rows of partitions that
+   *     moved away
+   */
+  void checkWholeShare(String relation) {
+    if (foreign.keepCondition(relation) != null) {
+      throw new QueryRejectedException(
+          "instance "
+              + config.instanceId()
+              + " "
+              + NO_PARTIALS
+              + ": it still holds rows of '"
+              + relation
+              + "' of partitions that moved away",
+          null);
+    }
+  }
+
+  // Fanned-out queries since the start, by what the other owners sent: rows, or partial aggregates.
+  private final java.util.concurrent.atomic.LongAdder rowFanOuts =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder partialFanOuts =
+      new java.util.concurrent.atomic.LongAdder();
+
+  /** Fanned-out queries since the start: {@code [rows read, partial aggregates combined]}. */
+  long[] fanOuts() {
+    return new long[] {rowFanOuts.sum(), partialFanOuts.sum()};
+  }
+
+  /** The owners' {@code missing}, each with its instance, or null when no answer misses rows. */
+  private static @Nullable String missingOf(
+      List<Membership.Member> owners, List<PeerClient.Answer> answers) {
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < answers.size(); i++) {
+      String m = answers.get(i).missing();
+      if (m != null) {
+        missing.add(owners.get(i).instanceId() + ": " + m);
+      }
+    }
+    return missing.isEmpty() ? null : String.join("; ", missing);
   }
 
   /** A reader of no columns and no rows: the relation's cached share alone, filtered. */

@@ -214,13 +214,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
    */
   private static String topicId(Admin admin, String topic)
       throws ExecutionException, TimeoutException, InterruptedException {
-    org.apache.kafka.clients.admin.TopicDescription d =
-        admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-    if (d == null) {
-      throw new ExecutionException(
-          new IllegalStateException("Kafka did not describe topic '" + topic + "'"));
-    }
-    return d.topicId().toString();
+    return describe(admin, topic).topicId().toString();
   }
 
   private static String ensureTopic(Admin admin, ClusterConfig config) {
@@ -267,18 +261,29 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     }
   }
 
-  /**
-   * The partition count of an existing topic. A topic another instance has just created may not be
-   * known to every broker yet: asked again until it is, for at most 30 s.
-   */
+  /** The partition count of an existing topic. */
   private static int partitionCount(Admin admin, String topic)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    return describe(admin, topic).partitions().size();
+  }
+
+  /**
+   * Kafka's description of {@code topic}. A topic just created (here or by another instance) may
+   * not be known to every broker yet: asked again until it is, for at most 30 s.
+   */
+  private static TopicDescription describe(Admin admin, String topic)
       throws ExecutionException, TimeoutException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (true) {
       try {
         Map<String, TopicDescription> described =
             admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
-        return java.util.Objects.requireNonNull(described.get(topic), topic).partitions().size();
+        TopicDescription d = described.get(topic);
+        if (d == null) {
+          throw new ExecutionException(
+              new IllegalStateException("Kafka did not describe topic '" + topic + "'"));
+        }
+        return d;
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
             || System.nanoTime() > deadline) {
@@ -349,6 +354,18 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   /** Log records this instance skipped as repeats of an ingest id its partition had applied. */
   public long recordsRepeated() {
     return owner.recordsRepeated();
+  }
+
+  /**
+   * Queries this instance fanned out since it started, by what the other owners sent: their rows of
+   * each relation, or partial aggregates (a plain aggregate of one relation).
+   */
+  public record FanOuts(long rows, long partialAggregates) {}
+
+  /** See {@link FanOuts}. */
+  public FanOuts fanOuts() {
+    long[] f = reads.fanOuts();
+    return new FanOuts(f[0], f[1]);
   }
 
   /** Stored batches this instance wrote to the backend, and those the backend refused for good. */
@@ -547,7 +564,13 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
           io.hyprstream.api.Freshness.computed(
               io.hyprstream.api.Freshness.Source.CACHE, null, java.time.Instant.now(), null));
     }
-    String sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+    String sql;
+    if (t.partialAggregates()) {
+      reads.checkWholeShare(java.util.Objects.requireNonNull(relation));
+      sql = t.sql(); // an aggregate's rows carry no key to leave out: refused above if needed
+    } else {
+      sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+    }
     QueryResult result = engine.query(sql, t.parameters(), allocator);
     try {
       reads.check(t.partitions()); // still the owner once the rows are read

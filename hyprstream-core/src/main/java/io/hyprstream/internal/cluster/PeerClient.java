@@ -21,6 +21,7 @@ import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +44,29 @@ final class PeerClient implements AutoCloseable {
     this.allocator = allocator.newChildAllocator("cluster-peers", 0, Long.MAX_VALUE);
   }
 
-  /** An answer: its rows (the caller closes them) and how many there are. */
-  record Answer(BatchListReader rows, int rowCount) {}
+  /**
+   * An answer: its rows (the caller closes them), how many there are, and why rows may be missing
+   * from the answering instance's share (its freshness's {@code missing}), or null.
+   */
+  record Answer(BatchListReader rows, int rowCount, @Nullable String missing) {}
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** The {@code missing} of the freshness JSON in {@code metadata}, or null. */
+  private static @Nullable String missingOf(org.apache.arrow.memory.@Nullable ArrowBuf metadata) {
+    if (metadata == null || metadata.readableBytes() == 0) {
+      return null;
+    }
+    byte[] bytes = new byte[(int) metadata.readableBytes()];
+    metadata.getBytes(metadata.readerIndex(), bytes);
+    try {
+      com.fasterxml.jackson.databind.JsonNode m = JSON.readTree(bytes).get("missing");
+      return m == null || m.isNull() ? null : m.asText();
+    } catch (java.io.IOException e) {
+      return null; // not a freshness: nothing said missing
+    }
+  }
 
   /**
    * The whole answer of the instance at {@code location} to {@code ticket}, copied into buffers of
@@ -86,14 +108,18 @@ final class PeerClient implements AutoCloseable {
             new Ticket(ticket.encode()),
             CallOptions.timeout(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))) {
       Schema schema = stream.getSchema();
+      String missing = null;
       while (stream.next()) {
+        if (missing == null) {
+          missing = missingOf(stream.getLatestMetadata());
+        }
         VectorSchemaRoot root = stream.getRoot();
         if (root.getRowCount() > 0) {
           batches.add(ArrowCopy.deepCopy(root, alloc));
           rows += root.getRowCount();
         }
       }
-      return new Answer(new BatchListReader(alloc, schema, batches), rows);
+      return new Answer(new BatchListReader(alloc, schema, batches), rows, missing);
     } catch (RuntimeException | Error e) {
       batches.forEach(VectorSchemaRoot::close);
       throw e;

@@ -88,6 +88,13 @@ final class PeerServer implements AutoCloseable {
   }
 
   private static final class Producer extends NoOpFlightProducer {
+    private org.apache.arrow.memory.ArrowBuf freshness(QueryResult result) {
+      byte[] json = result.freshness().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      org.apache.arrow.memory.ArrowBuf buf = allocator.buffer(json.length);
+      buf.writeBytes(json);
+      return buf;
+    }
+
     private final ClusterMember member;
     private final BufferAllocator allocator;
 
@@ -99,9 +106,22 @@ final class PeerServer implements AutoCloseable {
     @Override
     public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
       try (QueryResult rows = member.answerPeer(ticket.getBytes(), allocator)) {
-        listener.start(rows.getVectorSchemaRoot());
+        org.apache.arrow.vector.VectorSchemaRoot root = rows.getVectorSchemaRoot();
+        listener.start(root);
+        // The first batch carries the answer's freshness, as the server's do: the asker reports
+        // what this instance's share is missing.
+        boolean first = true;
         while (rows.loadNextBatch()) {
-          listener.putNext();
+          if (first) {
+            listener.putNext(freshness(rows));
+            first = false;
+          } else {
+            listener.putNext();
+          }
+        }
+        if (first) {
+          root.setRowCount(0);
+          listener.putNext(freshness(rows));
         }
         listener.completed();
       } catch (Exception e) {

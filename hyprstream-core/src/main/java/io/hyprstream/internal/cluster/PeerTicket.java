@@ -31,6 +31,9 @@ import org.jspecify.annotations.Nullable;
  * @param awaitBackendWrites true when the asker reads the rows before its cold boundary from the
  *     backend: the answering owner first waits until the backend holds every record of the
  *     partitions it has applied, and refuses if it cannot, so no row falls between the two reads
+ * @param partialAggregates true when {@code sql} computes partial aggregates of {@code relation}
+ *     over the answering instance's rows: it refuses when it still holds rows of partitions that
+ *     moved away, which an aggregate could not leave out, and the asker reads rows instead
  */
 record PeerTicket(
     String cluster,
@@ -38,7 +41,8 @@ record PeerTicket(
     String sql,
     List<@Nullable Object> parameters,
     @Nullable String relation,
-    boolean awaitBackendWrites) {
+    boolean awaitBackendWrites,
+    boolean partialAggregates) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   PeerTicket {
@@ -87,6 +91,9 @@ record PeerTicket(
     }
     if (awaitBackendWrites) {
       o.put("awaitBackendWrites", true);
+    }
+    if (partialAggregates) {
+      o.put("partialAggregates", true);
     }
     byte[] json;
     try {
@@ -138,7 +145,8 @@ record PeerTicket(
           o.path("sql").asText(),
           parameters,
           relation == null || relation.isNull() ? null : relation.asText(),
-          o.path("awaitBackendWrites").asBoolean(false));
+          o.path("awaitBackendWrites").asBoolean(false),
+          o.path("partialAggregates").asBoolean(false));
     } catch (IOException e) {
       throw new QueryRejectedException("an unreadable Hyprstream peer ticket: " + e, e);
     }

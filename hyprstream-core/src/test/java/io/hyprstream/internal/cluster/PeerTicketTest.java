@@ -25,6 +25,7 @@ final class PeerTicketTest {
             "SELECT * FROM metrics_1h WHERE metric_id = ?",
             values,
             null,
+            false,
             false);
     PeerTicket got = PeerTicket.decode(sent.encode());
     assertEquals(sent.sql(), got.sql());
@@ -36,12 +37,14 @@ final class PeerTicketTest {
   }
 
   @Test
-  void aReadOfOneRelation_carriesItsNameAndTheBackendWait() {
+  void aReadOfOneRelation_carriesItsNameAndItsFlags() {
     PeerTicket sent =
-        new PeerTicket("prod", Set.of(0), "SELECT * FROM metrics", List.of(), "metrics", true);
+        new PeerTicket(
+            "prod", Set.of(0), "SELECT * FROM metrics", List.of(), "metrics", true, true);
     PeerTicket got = PeerTicket.decode(sent.encode());
     assertEquals("metrics", got.relation());
     assertTrue(got.awaitBackendWrites());
+    assertTrue(got.partialAggregates());
   }
 
   @Test

@@ -62,6 +62,7 @@ final class ClusterKafkaDownIT {
 
         List<Integer> logBeforeOutage = new ArrayList<>();
         servers.forEach(s -> logBeforeOutage.add(s.log().length()));
+        long outageStarted = System.nanoTime();
         kafka.stopBroker();
 
         SQLException jdbc =
@@ -89,17 +90,21 @@ final class ClusterKafkaDownIT {
         assertAnswersExactly(servers, flights, rows, "with Kafka stopped");
 
         // Kafka's consumer logs each rebootstrap at INFO, in a tight loop while the broker is
-        // down (138 million characters over one outage of this test before the server raised
-        // Kafka's loggers to WARN): an outage must not fill the disk.
+        // down (138 million characters, about 900,000 a second, over one outage of this test
+        // before the server raised Kafka's loggers to WARN); its clients' reconnection warnings,
+        // a few a second, remain. An outage must not fill the disk.
+        double outageSeconds = (System.nanoTime() - outageStarted) / 1e9;
         for (int i = 0; i < servers.size(); i++) {
           int grew = servers.get(i).log().length() - logBeforeOutage.get(i);
           assertTrue(
-              grew < 200_000,
+              grew / outageSeconds < 20_000,
               "server "
                   + i
                   + " logged "
                   + grew
-                  + " characters during the outage: "
+                  + " characters in "
+                  + Math.round(outageSeconds)
+                  + " s of outage: "
                   + servers.get(i).logTail());
         }
 
