@@ -31,6 +31,9 @@ public interface Hyprstream extends AutoCloseable {
   /** The name of the built-in metrics table. */
   String METRICS_TABLE = "metrics";
 
+  /** The longest ingest id, in characters (see {@link #ingest(String, ArrowReader, String)}). */
+  int MAX_INGEST_ID_LENGTH = 200;
+
   /** Starts configuring an instance. */
   static HyprstreamBuilder builder() {
     return new HyprstreamBuilder();
@@ -45,8 +48,28 @@ public interface Hyprstream extends AutoCloseable {
    */
   IngestResult ingest(String table, ArrowReader batches);
 
+  /**
+   * Ingests {@code batches} as {@link #ingest(String, ArrowReader)} does, once per {@code
+   * ingestId}: a client that did not get the acknowledgement retries with the same id, and when the
+   * table remembers the id the call stores nothing and returns {@link IngestResult#repeat()}. Ids
+   * are scoped per table; each table remembers the newest {@code
+   * HyprstreamBuilder.ingestIdsRemembered} ids (the oldest are forgotten first), across restarts
+   * while the write-ahead log or a window snapshot holds them. In cluster mode the partition owners
+   * skip the repeat instead, after the acknowledgement, which then counts the rows sent.
+   *
+   * @param ingestId the client's id for this ingest: 1 to {@value #MAX_INGEST_ID_LENGTH} characters
+   * @throws IllegalArgumentException when {@code ingestId} is empty or longer than the limit
+   */
+  IngestResult ingest(String table, ArrowReader batches, String ingestId);
+
   /** Ingests one batch; the caller keeps ownership of {@code batch}. */
   IngestResult ingest(String table, VectorSchemaRoot batch);
+
+  /**
+   * Ingests one batch once per {@code ingestId}, as {@link #ingest(String, ArrowReader, String)}
+   * does; the caller keeps ownership of {@code batch}.
+   */
+  IngestResult ingest(String table, VectorSchemaRoot batch, String ingestId);
 
   /**
    * Ingests {@code batches} as {@link #ingest(String, ArrowReader)} does (all or nothing), taking
@@ -56,6 +79,12 @@ public interface Hyprstream extends AutoCloseable {
    * batch; the Flight server ingests every {@code DoPut} this way.
    */
   IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches);
+
+  /**
+   * Ingests {@code batches} as {@link #ingestTransferred(String, List)} does (taking them over),
+   * once per {@code ingestId} as {@link #ingest(String, ArrowReader, String)} does.
+   */
+  IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches, String ingestId);
 
   /**
    * Runs a query and streams its result; buffers come from this instance's allocator. Ownership:

@@ -50,6 +50,9 @@ public final class HyprstreamBuilder {
   /** How often window state is snapshotted when no interval is given. */
   public static final Duration DEFAULT_SNAPSHOT_INTERVAL = Duration.ofMinutes(1);
 
+  /** How many client ingest ids each table remembers when {@link #ingestIdsRemembered} is unset. */
+  public static final int DEFAULT_INGEST_IDS_REMEMBERED = 100_000;
+
   private @Nullable BufferAllocator allocator;
   private @Nullable Path cacheFile;
   private @Nullable Duration cacheDuration;
@@ -67,6 +70,7 @@ public final class HyprstreamBuilder {
   private @Nullable Boolean synchronousWriteThrough;
   private @Nullable Duration drainTimeout;
   private @Nullable Duration snapshotInterval;
+  private @Nullable Integer ingestIdsRemembered;
   private @Nullable Long maxBacklogBytes;
   private @Nullable Duration maxWriteThroughLag;
   private @Nullable Long resultCacheBytes;
@@ -337,6 +341,24 @@ public final class HyprstreamBuilder {
   }
 
   /**
+   * How many client ingest ids each table remembers (default {@value
+   * #DEFAULT_INGEST_IDS_REMEMBERED}): an ingest with a remembered id is a repeat and stores nothing
+   * ({@link Hyprstream#ingest(String, org.apache.arrow.vector.ipc.ArrowReader, String)}). Past the
+   * bound the oldest id is forgotten, and a retry with it stores its rows again. An id costs about
+   * 100 bytes of heap plus its length. In cluster mode each key partition remembers this many (per
+   * partition, not per table), and every instance must use the same value, since each owner decides
+   * what is a repeat by replaying the log.
+   */
+  public HyprstreamBuilder ingestIdsRemembered(int count) {
+    checkUnset(this.ingestIdsRemembered, "ingestIdsRemembered");
+    if (count < 1) {
+      throw new IllegalArgumentException("ingestIdsRemembered must be at least 1, got " + count);
+    }
+    this.ingestIdsRemembered = count;
+    return this;
+  }
+
+  /**
    * Bytes of query results kept so a repeated query is served without running it (default 256 MiB);
    * 0 turns the result cache off. An ingest into a table makes the results that read it out of date
    * at once (see {@link #maxStaleness}); eviction is Caffeine's W-TinyLFU.
@@ -523,7 +545,8 @@ public final class HyprstreamBuilder {
                     : maxWriteThroughLag,
                 WriteThrough.Bounds.DEFAULTS.quickRetries()),
             windowListener,
-            clusterConfig != null);
+            clusterConfig != null,
+            ingestIdsRemembered == null ? DEFAULT_INGEST_IDS_REMEMBERED : ingestIdsRemembered);
     Engine engine = new Engine(config);
     return clusterConfig == null ? engine : ClusteredHyprstream.start(engine, clusterConfig, specs);
   }

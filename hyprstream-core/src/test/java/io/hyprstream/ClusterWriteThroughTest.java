@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.BackendStores;
 import io.hyprstream.cluster.ClusterConfig;
@@ -229,6 +230,54 @@ final class ClusterWriteThroughTest {
 
       assertPostgresHoldsEachRowOnce(rows);
       assertWindowsEqualOneInstance(nodes.get(1), rows);
+    } finally {
+      nodes.forEach(Hyprstream::close);
+    }
+  }
+
+  /**
+   * A client retrying one batch with one ingest id through each instance (its first acknowledgement
+   * lost): the owners skip the second attempt's records, so every row is once in the windows and in
+   * PostgreSQL, and a new owner replaying the log after a leave skips them again.
+   */
+  @Test
+  void sameIngestIdThroughEachInstance_rowsOnce_alsoAfterANewOwnerReplays() throws Exception {
+    List<TestData.Row> rows = ClusterWindowsTest.randomRows(34, 3000);
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes = new ArrayList<>();
+    try {
+      nodes.add(member(name, "i0"));
+      nodes.add(member(name, "i1"));
+      ClusterWindowsTest.awaitBalanced(nodes);
+      for (ClusteredHyprstream n : List.copyOf(nodes)) {
+        try (VectorSchemaRoot batch = TestData.metrics(allocator, rows)) {
+          IngestResult r = n.ingest("metrics", batch, "client-batch-1");
+          // The receiving instance cannot know a repeat: it acknowledges the rows it logged.
+          assertEquals(rows.size(), r.rowsAccepted());
+          assertFalse(r.repeated());
+        }
+      }
+      awaitWritten(nodes);
+      assertPostgresHoldsEachRowOnce(rows);
+      WindowOracle.assertMetricsWindowsOver(nodes.get(0), rows, fixedClock().instant(), allocator);
+      assertEquals(
+          PARTITIONS,
+          nodes.stream().mapToLong(ClusteredHyprstream::recordsRepeated).sum(),
+          "the second attempt's record of each partition was skipped");
+
+      nodes.remove(1).close(); // i0 takes i1's partitions over and replays them from the start
+      ClusterWindowsTest.awaitBalanced(nodes);
+      ClusteredHyprstream survivor = nodes.get(0);
+      try (VectorSchemaRoot batch = TestData.metrics(allocator, rows)) {
+        survivor.ingest("metrics", batch, "client-batch-1"); // a third attempt
+      }
+      awaitWritten(nodes);
+      assertPostgresHoldsEachRowOnce(rows);
+      WindowOracle.assertMetricsWindowsOver(survivor, rows, fixedClock().instant(), allocator);
+      assertTrue(
+          survivor.recordsRepeated() > PARTITIONS / 2,
+          "the new owner skipped the repeats it replayed, and the third attempt: "
+              + survivor.recordsRepeated());
     } finally {
       nodes.forEach(Hyprstream::close);
     }

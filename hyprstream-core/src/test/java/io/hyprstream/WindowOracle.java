@@ -4,8 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.api.WindowSpec;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -54,6 +58,37 @@ final class WindowOracle {
         + " GROUP BY metric_id, ws"
         + having
         + " ORDER BY metric_id, ws";
+  }
+
+  /**
+   * Each default window view of {@code metrics} through {@code hs} equals DuckDB's {@code
+   * time_bucket ... GROUP BY} over {@code sent}, each row once, in an instance of its own whose
+   * clock reads {@code now} (the windows {@code hs} still retains then).
+   */
+  static void assertMetricsWindowsOver(
+      Hyprstream hs, List<TestData.Row> sent, Instant now, BufferAllocator allocator)
+      throws Exception {
+    try (Hyprstream sentOnce =
+        Hyprstream.builder()
+            .allocator(allocator)
+            .clock(InstantSource.fixed(now))
+            .cacheDuration(Duration.ofDays(30))
+            .expiryInterval(Duration.ZERO)
+            .build()) {
+      try (VectorSchemaRoot batch = TestData.metrics(allocator, sent)) {
+        sentOnce.ingest("metrics", batch);
+      }
+      for (WindowSpec w : WindowSpec.DEFAULTS) {
+        List<List<@Nullable Object>> expected =
+            TestData.rows(
+                sentOnce.query(timeBucketGroupBy("metrics", w, now.minus(w.retention()))));
+        assertTrue(expected.size() > 1, "the oracle found windows for " + w.name());
+        assertRowsClose(
+            expected,
+            TestData.rows(hs.query(viewRows("metrics", w))),
+            "metrics_" + w.name() + " vs time_bucket over the rows sent once");
+      }
+    }
   }
 
   /** {@code w}'s width as a DuckDB interval literal. */

@@ -8,10 +8,15 @@ import java.util.Map;
  * What an ingest did: how many rows were stored, and how many of them were left out of the window
  * aggregates, by reason. Rows left out of the aggregates are still stored as raw rows.
  *
+ * <p>An ingest that carried an ingest id already remembered for its table is a <em>repeat</em>: it
+ * stored nothing, so its result is {@code rowsAccepted == 0} with {@link #repeated()} true. The
+ * rows of the original ingest stay stored once; its counts are not kept.
+ *
  * @param rowsAccepted rows stored in the cache (and, with a backend, queued for it)
  * @param notAggregated every reason with a non-zero count of rows stored but not aggregated
+ * @param repeated true when the ingest was a repeat of one already stored, and stored nothing
  */
-public record IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
+public record IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated, boolean repeated) {
   /** Why a stored row did not update any window aggregate. */
   public enum Reason {
     /** Its event time is older than every retained window of its table. */
@@ -27,16 +32,20 @@ public record IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
     NULL_VALUE
   }
 
-  private static final IngestResult EMPTY = new IngestResult(0, Map.of());
+  private static final IngestResult EMPTY = new IngestResult(0, Map.of(), false);
+  private static final IngestResult REPEATED = new IngestResult(0, Map.of(), true);
 
   /**
    * Keeps only the reasons with a non-zero count, in a map of its own that cannot be changed.
    *
-   * @throws IllegalArgumentException if {@code rowsAccepted} is negative
+   * @throws IllegalArgumentException if {@code rowsAccepted} is negative, or a repeat has rows
    */
   public IngestResult {
     if (rowsAccepted < 0) {
       throw new IllegalArgumentException("rowsAccepted must be >= 0, got " + rowsAccepted);
+    }
+    if (repeated && rowsAccepted != 0) {
+      throw new IllegalArgumentException("a repeated ingest stores no rows, got " + rowsAccepted);
     }
     EnumMap<Reason, Long> counted = new EnumMap<>(Reason.class);
     notAggregated.forEach(
@@ -55,7 +64,12 @@ public record IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
 
   /** A result of {@code rowsAccepted} rows of which {@code notAggregated} skipped the windows. */
   public static IngestResult of(long rowsAccepted, Map<Reason, Long> notAggregated) {
-    return new IngestResult(rowsAccepted, notAggregated);
+    return new IngestResult(rowsAccepted, notAggregated, false);
+  }
+
+  /** The result of a repeat: an ingest whose id was remembered, so nothing was stored. */
+  public static IngestResult repeat() {
+    return REPEATED;
   }
 
   /** Rows stored but not aggregated for {@code reason}. */
@@ -68,11 +82,11 @@ public record IngestResult(long rowsAccepted, Map<Reason, Long> notAggregated) {
     return rowsNotAggregated(Reason.TOO_LATE);
   }
 
-  /** The sum of this result and {@code other}. */
+  /** The sum of this result and {@code other}, the parts of one ingest (never a repeat). */
   public IngestResult plus(IngestResult other) {
     EnumMap<Reason, Long> sum = new EnumMap<>(Reason.class);
     sum.putAll(notAggregated);
     other.notAggregated.forEach((r, n) -> sum.merge(r, n, Long::sum));
-    return new IngestResult(rowsAccepted + other.rowsAccepted, sum);
+    return new IngestResult(rowsAccepted + other.rowsAccepted, sum, false);
   }
 }

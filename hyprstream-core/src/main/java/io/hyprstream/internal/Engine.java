@@ -153,7 +153,12 @@ public final class Engine implements Hyprstream {
       Instant startedAt = config.clock().instant();
       Tables tables =
           new Tables(
-              config.aggregations(), config.timeColumns(), cache, config.aggregators(), allocator);
+              config.aggregations(),
+              config.timeColumns(),
+              cache,
+              config.aggregators(),
+              allocator,
+              config.ingestIdsRemembered());
       this.tables = tables;
       // Tables with window aggregates and their views refuse DDL, so none of them is a SQL view.
       this.analyser =
@@ -345,6 +350,7 @@ public final class Engine implements Hyprstream {
         if (restores) {
           recovery.restoreAfterStart(recovered);
         } else {
+          recovery.rememberIngestIds(recovered, List.of()); // a cache file: no snapshots
           recovery.resend(recovered, Set.of());
         }
       }
@@ -383,24 +389,55 @@ public final class Engine implements Hyprstream {
   @Override
   public IngestResult ingest(String table, ArrowReader batches) {
     checkOpen();
-    return ingest.ingest(table, batches);
+    return ingest.ingest(table, batches, null);
+  }
+
+  @Override
+  public IngestResult ingest(String table, ArrowReader batches, String ingestId) {
+    checkOpen();
+    return ingest.ingest(table, batches, IngestPipeline.checkIngestId(ingestId));
   }
 
   @Override
   public IngestResult ingest(String table, VectorSchemaRoot batch) {
     checkOpen();
-    return ingest.ingest(table, batch);
+    return ingest.ingest(table, batch, null);
+  }
+
+  @Override
+  public IngestResult ingest(String table, VectorSchemaRoot batch, String ingestId) {
+    checkOpen();
+    return ingest.ingest(table, batch, IngestPipeline.checkIngestId(ingestId));
   }
 
   @Override
   public IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches) {
+    return transferred(table, batches, null);
+  }
+
+  @Override
+  public IngestResult ingestTransferred(
+      String table, List<VectorSchemaRoot> batches, String ingestId) {
+    return transferred(table, batches, ingestId);
+  }
+
+  private IngestResult transferred(
+      String table, List<VectorSchemaRoot> batches, @Nullable String ingestId) {
     try {
       checkOpen();
+      if (ingestId != null) {
+        IngestPipeline.checkIngestId(ingestId);
+      }
     } catch (RuntimeException e) {
       batches.forEach(VectorSchemaRoot::close);
       throw e;
     }
-    return ingest.ingestTransferred(table, batches);
+    return ingest.ingestTransferred(table, batches, ingestId);
+  }
+
+  /** How many client ingest ids each table (in cluster mode, each partition) remembers. */
+  public int ingestIdsRemembered() {
+    return config.ingestIdsRemembered();
   }
 
   /**

@@ -32,6 +32,8 @@ import org.jspecify.annotations.Nullable;
  * @param clusterMode true when the instance is one of a cluster's partition owners ({@code
  *     internal.cluster}): Kafka is its log and the owners write the backend, so the engine keeps no
  *     log of its own, restores nothing from the backend at start and reads none of it
+ * @param ingestIdsRemembered how many client ingest ids each table (in cluster mode, each
+ *     partition) remembers to know a retry as a repeat
  */
 public record EngineConfig(
     @Nullable BufferAllocator allocator,
@@ -52,7 +54,8 @@ public record EngineConfig(
     CacheConfig cache,
     WriteThrough.Bounds writeThroughBounds,
     @Nullable WindowListener windowListener,
-    boolean clusterMode) {
+    boolean clusterMode,
+    int ingestIdsRemembered) {
   public EngineConfig {
     aggregations = List.copyOf(aggregations);
     timeColumns = Map.copyOf(timeColumns);

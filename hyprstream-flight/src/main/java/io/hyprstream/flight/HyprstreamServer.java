@@ -7,6 +7,7 @@ import io.hyprstream.flight.internal.CacheMetrics;
 import io.hyprstream.flight.internal.CallTimer;
 import io.hyprstream.flight.internal.EngineMetrics;
 import io.hyprstream.flight.internal.FrontEnd;
+import io.hyprstream.flight.internal.IngestIdHeader;
 import io.hyprstream.flight.internal.ServerMetrics;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.TokenAuthenticator;
@@ -352,6 +353,7 @@ public final class HyprstreamServer implements AutoCloseable {
         if (meterRegistry != null) {
           fb.middleware(CallTimer.KEY, CallTimer.factory(meterRegistry));
         }
+        fb.middleware(IngestIdHeader.KEY, IngestIdHeader.factory());
         server = fb.build();
       } catch (IOException | RuntimeException e) {
         try {

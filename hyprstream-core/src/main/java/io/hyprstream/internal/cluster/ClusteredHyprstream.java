@@ -351,6 +351,11 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return owner.recordsRefused();
   }
 
+  /** Log records this instance skipped as repeats of an ingest id its partition had applied. */
+  public long recordsRepeated() {
+    return owner.recordsRepeated();
+  }
+
   /**
    * Queries this instance fanned out since it started, by what the other owners sent: their rows of
    * each relation, or partial aggregates (a plain aggregate of one relation).
@@ -438,8 +443,24 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   }
 
   @Override
+  public IngestResult ingest(String table, ArrowReader batches, String ingestId) {
+    return engine.ingest(table, batches, ingestId);
+  }
+
+  @Override
+  public IngestResult ingest(String table, VectorSchemaRoot batch, String ingestId) {
+    return engine.ingest(table, batch, ingestId);
+  }
+
+  @Override
   public IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches) {
     return engine.ingestTransferred(table, batches);
+  }
+
+  @Override
+  public IngestResult ingestTransferred(
+      String table, List<VectorSchemaRoot> batches, String ingestId) {
+    return engine.ingestTransferred(table, batches, ingestId);
   }
 
   /** Answers from every owner's part of the data (see {@link ClusterReads}). */

@@ -20,6 +20,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The cluster's ingest log: each batch is split by key partition and each partition's sub-batch is
@@ -28,7 +29,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * {@link #append} returns once Kafka has acknowledged every record of the call.
  *
  * <p>A table with window aggregates is split by its key columns; a table without them has no key,
- * so each of its batches goes whole to one partition chosen by the batch id.
+ * so each of its batches goes whole to one partition chosen by the ingest id when the client gave
+ * one (so a retry reaches the same partition), else by the batch id.
  */
 final class KafkaIngestLog implements IngestLog {
   /** Record header naming the table the batch belongs to. */
@@ -36,6 +38,12 @@ final class KafkaIngestLog implements IngestLog {
 
   /** Record header with the id of the ingest call the batch came from. */
   static final String BATCH_HEADER = "hs-batch";
+
+  /**
+   * Record header with the client's ingest id, when the ingest had one: the partition's owner skips
+   * a record whose (table, id) an earlier attempt brought ({@link PartitionOwner}).
+   */
+  static final String INGEST_ID_HEADER = "hs-ingest-id";
 
   private final ClusterConfig config;
   private final Producer<byte[], byte[]> producer;
@@ -67,8 +75,11 @@ final class KafkaIngestLog implements IngestLog {
   }
 
   @Override
-  public IngestResult append(String table, List<VectorSchemaRoot> batches) {
+  public IngestResult append(
+      String table, List<VectorSchemaRoot> batches, @Nullable String ingestId) {
     String batchId = UUID.randomUUID().toString();
+    // A retry of a keyless batch must reach the partition that remembers its id.
+    String spreadBy = ingestId != null ? ingestId : batchId;
     List<String> keys = keyColumnsByTable.getOrDefault(table.toLowerCase(Locale.ROOT), List.of());
     List<Future<RecordMetadata>> sent = new ArrayList<>();
     long rows = 0;
@@ -80,10 +91,11 @@ final class KafkaIngestLog implements IngestLog {
         }
         rows += batch.getRowCount();
         if (keys.isEmpty()) {
-          byte[] spread = (batchId + "/" + i).getBytes(StandardCharsets.UTF_8);
+          byte[] spread = (spreadBy + "/" + i).getBytes(StandardCharsets.UTF_8);
           send(
               table,
               batchId,
+              ingestId,
               KeyPartitioner.partitionOfKey(spread, config.partitions()),
               batch,
               sent);
@@ -93,7 +105,7 @@ final class KafkaIngestLog implements IngestLog {
         Map<Integer, VectorSchemaRoot> parts = KeyPartitioner.split(batch, partitionOf, allocator);
         try {
           for (Map.Entry<Integer, VectorSchemaRoot> part : parts.entrySet()) {
-            send(table, batchId, part.getKey(), part.getValue(), sent);
+            send(table, batchId, ingestId, part.getKey(), part.getValue(), sent);
           }
         } finally {
           parts.values().forEach(VectorSchemaRoot::close);
@@ -119,6 +131,7 @@ final class KafkaIngestLog implements IngestLog {
   private void send(
       String table,
       String batchId,
+      @Nullable String ingestId,
       int partition,
       VectorSchemaRoot part,
       List<Future<RecordMetadata>> sent) {
@@ -127,14 +140,17 @@ final class KafkaIngestLog implements IngestLog {
       int half = part.getRowCount() / 2;
       try (VectorSchemaRoot first = part.slice(0, half);
           VectorSchemaRoot second = part.slice(half, part.getRowCount() - half)) {
-        send(table, batchId, partition, first, sent);
-        send(table, batchId, partition, second, sent);
+        send(table, batchId, ingestId, partition, first, sent);
+        send(table, batchId, ingestId, partition, second, sent);
       }
       return;
     }
     RecordHeaders headers = new RecordHeaders();
     headers.add(new RecordHeader(TABLE_HEADER, table.getBytes(StandardCharsets.UTF_8)));
     headers.add(new RecordHeader(BATCH_HEADER, batchId.getBytes(StandardCharsets.UTF_8)));
+    if (ingestId != null) {
+      headers.add(new RecordHeader(INGEST_ID_HEADER, ingestId.getBytes(StandardCharsets.UTF_8)));
+    }
     sent.add(
         producer.send(
             new ProducerRecord<>(config.ingestTopic(), partition, null, null, bytes, headers)));

@@ -4,6 +4,8 @@ import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.cluster.ClusterConfig;
 import io.hyprstream.internal.Engine;
+import io.hyprstream.internal.table.RecentIngestIds;
+import io.hyprstream.internal.table.Tables;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,6 +48,12 @@ import org.slf4j.LoggerFactory;
  * fenced ex-owner costs writes the backend skips, never a lost or doubled row. While the backend is
  * unreachable the owner pauses its partitions (acknowledged rows wait in Kafka) and retries,
  * polling on so it stays in the group.
+ *
+ * <p><b>Repeats.</b> A record with a client's ingest id ({@link KafkaIngestLog#INGEST_ID_HEADER})
+ * whose (table, id) an earlier attempt (another {@code hs-batch}) brought to the same partition is
+ * skipped: not applied and not written to the backend. Each partition remembers the newest ids it
+ * applied, bounded by count; since an owner rebuilds a partition by replaying it from the start of
+ * the log, every owner remembers the same ids at the same offset and makes the same decisions.
  */
 final class PartitionOwner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PartitionOwner.class);
@@ -119,6 +127,13 @@ final class PartitionOwner implements AutoCloseable {
 
   private final AtomicLong recordsApplied = new AtomicLong();
   private final AtomicLong recordsRefused = new AtomicLong();
+  private final AtomicLong recordsRepeated = new AtomicLong();
+
+  /**
+   * Per partition, the (table, ingest id) pairs its records brought, with the attempt that first
+   * did; rebuilt from the start of the log with the partition's state. The owner's thread only.
+   */
+  private final Map<Integer, RecentIngestIds> appliedIngestIds = new HashMap<>();
 
   /**
    * @param ownershipChanged told the new set of owned partitions on the consumer's thread, inside
@@ -224,6 +239,11 @@ final class PartitionOwner implements AutoCloseable {
   /** Records applied to the engine since start. */
   long recordsApplied() {
     return recordsApplied.get();
+  }
+
+  /** Records skipped as repeats of an ingest id their partition had applied. */
+  long recordsRepeated() {
+    return recordsRepeated.get();
   }
 
   /** Records the engine refused (logged and skipped, so the partition moves on). */
@@ -387,6 +407,10 @@ final class PartitionOwner implements AutoCloseable {
         throw new IllegalArgumentException("the record has no " + KafkaIngestLog.TABLE_HEADER);
       }
       String name = new String(table.value(), StandardCharsets.UTF_8);
+      if (isRepeat(record, name)) {
+        recordsRepeated.incrementAndGet();
+        return;
+      }
       VectorSchemaRoot batch = ArrowIpc.decode(record.value(), engine.allocator());
       List<VectorSchemaRoot> one = new ArrayList<>(1);
       one.add(batch);
@@ -485,6 +509,28 @@ final class PartitionOwner implements AutoCloseable {
   }
 
   /**
+   * True when {@code record} carries an ingest id that an earlier attempt brought to its partition;
+   * otherwise remembers the id as brought by the record's attempt (its other records, the rest of
+   * the same call, are applied).
+   */
+  private boolean isRepeat(ConsumerRecord<byte[], byte[]> record, String table) {
+    Header id = record.headers().lastHeader(KafkaIngestLog.INGEST_ID_HEADER);
+    if (id == null) {
+      return false;
+    }
+    Header batch = record.headers().lastHeader(KafkaIngestLog.BATCH_HEADER);
+    String attempt = batch == null ? "" : new String(batch.value(), StandardCharsets.UTF_8);
+    // Table names compare without case; the line break cannot be part of a table name.
+    String key = Tables.key(table) + "\n" + new String(id.value(), StandardCharsets.UTF_8);
+    String first =
+        appliedIngestIds
+            .computeIfAbsent(
+                record.partition(), p -> new RecentIngestIds(engine.ingestIdsRemembered()))
+            .remember(key, attempt);
+    return first != null && !first.equals(attempt);
+  }
+
+  /**
    * Tells Kafka how far the backend holds every record of the partitions still owned. A refused
    * commit (this member was fenced by a rebalance) only means the next owner writes those records
    * again, which the backend skips.
@@ -551,6 +597,8 @@ final class PartitionOwner implements AutoCloseable {
       for (TopicPartition tp : partitions) {
         Long next = nextOffset.get(tp.partition());
         if (next == null) {
+          // Replayed from the start, so the ids it remembers are rebuilt from the start too.
+          appliedIngestIds.remove(tp.partition());
           consumer.seekToBeginning(List.of(tp));
         } else {
           consumer.seek(tp, next);

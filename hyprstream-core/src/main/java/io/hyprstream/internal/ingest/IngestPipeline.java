@@ -1,5 +1,6 @@
 package io.hyprstream.internal.ingest;
 
+import io.hyprstream.Hyprstream;
 import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStore;
@@ -24,6 +25,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -92,7 +94,29 @@ public final class IngestPipeline {
     this.windowListener = windowListener;
   }
 
-  public IngestResult ingest(String table, ArrowReader batches) {
+  /**
+   * Returns {@code ingestId} when it is a usable ingest id: 1 to {@value
+   * Hyprstream#MAX_INGEST_ID_LENGTH} characters.
+   *
+   * @throws IllegalArgumentException naming the limit otherwise
+   */
+  public static String checkIngestId(String ingestId) {
+    Objects.requireNonNull(ingestId, "ingestId");
+    if (ingestId.isEmpty() || ingestId.length() > Hyprstream.MAX_INGEST_ID_LENGTH) {
+      throw new IllegalArgumentException(
+          "an ingest id must be 1 to "
+              + Hyprstream.MAX_INGEST_ID_LENGTH
+              + " characters, got "
+              + ingestId.length());
+    }
+    return ingestId;
+  }
+
+  /**
+   * Ingests a copy of every batch of {@code batches}; with an {@code ingestId} the table remembers,
+   * nothing is stored and the result is a {@linkplain IngestResult#repeat() repeat}.
+   */
+  public IngestResult ingest(String table, ArrowReader batches, @Nullable String ingestId) {
     List<VectorSchemaRoot> copies = new ArrayList<>();
     try {
       while (batches.loadNextBatch()) {
@@ -105,13 +129,14 @@ public final class IngestPipeline {
       copies.forEach(VectorSchemaRoot::close);
       throw e;
     }
-    return ingestOwned(table, copies, IngestMode.LIVE);
+    return ingestOwned(table, copies, IngestMode.LIVE, ingestId);
   }
 
-  public IngestResult ingest(String table, VectorSchemaRoot batch) {
+  /** Ingests a copy of {@code batch}, as {@link #ingest(String, ArrowReader, String)} does. */
+  public IngestResult ingest(String table, VectorSchemaRoot batch, @Nullable String ingestId) {
     List<VectorSchemaRoot> copies = new ArrayList<>(1);
     copies.add(ArrowCopy.deepCopy(batch, allocator));
-    return ingestOwned(table, copies, IngestMode.LIVE);
+    return ingestOwned(table, copies, IngestMode.LIVE, ingestId);
   }
 
   /**
@@ -120,7 +145,8 @@ public final class IngestPipeline {
    * mostly page faults on fresh memory, was a quarter of an ingest's CPU time on the caller's
    * thread); one from another root is copied, since Arrow moves buffers only within a root.
    */
-  public IngestResult ingestTransferred(String table, List<VectorSchemaRoot> batches) {
+  public IngestResult ingestTransferred(
+      String table, List<VectorSchemaRoot> batches, @Nullable String ingestId) {
     List<VectorSchemaRoot> owned = new ArrayList<>(batches.size());
     try {
       for (VectorSchemaRoot b : batches) {
@@ -132,7 +158,7 @@ public final class IngestPipeline {
     } finally {
       batches.forEach(VectorSchemaRoot::close);
     }
-    return ingestOwned(table, owned, IngestMode.LIVE);
+    return ingestOwned(table, owned, IngestMode.LIVE, ingestId);
   }
 
   private boolean sharesRoot(VectorSchemaRoot batch) {
@@ -166,7 +192,8 @@ public final class IngestPipeline {
    */
   public IngestResult applyLogged(
       String name, List<VectorSchemaRoot> batches, @Nullable List<VectorSchemaRoot> storedOut) {
-    return ingestHere(name, batches, IngestMode.LIVE, storedOut);
+    // The partition owner has already skipped a repeat, by the record's ingest id.
+    return ingestHere(name, batches, IngestMode.LIVE, storedOut, null);
   }
 
   /**
@@ -174,12 +201,17 @@ public final class IngestPipeline {
    * every path. A live ingest goes to the shared log when there is one.
    */
   public IngestResult ingestOwned(String name, List<VectorSchemaRoot> batches, IngestMode mode) {
+    return ingestOwned(name, batches, mode, null);
+  }
+
+  private IngestResult ingestOwned(
+      String name, List<VectorSchemaRoot> batches, IngestMode mode, @Nullable String ingestId) {
     IngestLog shared = sharedLog;
     if (shared == null || mode != IngestMode.LIVE) {
-      return ingestHere(name, batches, mode, null);
+      return ingestHere(name, batches, mode, null, ingestId);
     }
     checkTarget(name, batches);
-    return batches.isEmpty() ? IngestResult.of(0) : shared.append(name, batches);
+    return batches.isEmpty() ? IngestResult.of(0) : shared.append(name, batches, ingestId);
   }
 
   /** Refuses a bad table name or a window view, closing the batches. */
@@ -201,7 +233,8 @@ public final class IngestPipeline {
       String name,
       List<VectorSchemaRoot> batches,
       IngestMode mode,
-      @Nullable List<VectorSchemaRoot> storedOut) {
+      @Nullable List<VectorSchemaRoot> storedOut,
+      @Nullable String ingestId) {
     boolean log = mode == IngestMode.LIVE;
     checkTarget(name, batches);
     if (batches.isEmpty()) {
@@ -224,6 +257,10 @@ public final class IngestPipeline {
         }
         ts.lock.lock();
         try {
+          // Under the lock that stores the rows, so two calls with one id store them once.
+          if (ingestId != null && ts.ingestIds.contains(ingestId)) {
+            return IngestResult.repeat(); // the finally blocks close the batches
+          }
           Schema grown = ts.validate(batches);
           if (grown != null) {
             // A new table or new label columns: DDL must not race the flusher's INSERTs.
@@ -282,9 +319,12 @@ public final class IngestPipeline {
             // Durable before the acknowledgement, in table order; sent to the backend after unlock.
             for (VectorSchemaRoot st : stored) {
               String id = UUID.randomUUID().toString();
-              wal.append(ts.name, id, st);
+              wal.append(ts.name, id, ingestId, st);
               toBackend.add(new LoggedBatch(ts.name, id, ArrowCopy.share(st, allocator)));
             }
+          }
+          if (ingestId != null) {
+            ts.ingestIds.remember(ingestId); // once every row is stored (and logged)
           }
           if (storedOut != null) {
             for (VectorSchemaRoot st : stored) {

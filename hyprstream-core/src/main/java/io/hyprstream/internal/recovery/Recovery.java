@@ -151,6 +151,7 @@ public final class Recovery {
     WindowSnapshots.Loaded snapshot = snapshots == null ? null : snapshots.loadLatest(allocator);
     Map<String, Long> covered = null; // by table key: the log position its snapshot covers
     try {
+      rememberIngestIds(recovered, snapshot == null ? List.of() : snapshot.ingestIds());
       if (snapshot != null) {
         covered = adoptSnapshot(snapshot);
       }
@@ -252,6 +253,38 @@ public final class Recovery {
     if (snapshots != null && !fromSnapshot) {
       Objects.requireNonNull(snapshotter)
           .snapshotQuietly(); // the next start loads these windows instead of reading them again
+    }
+  }
+
+  /**
+   * Remembers each table's client ingest ids as the previous run did: those a snapshot holds, then
+   * those of the logged records from the position the snapshot's ids cover (all of a table's
+   * records when it has none there), in log order, so a retry after the restart is still a repeat.
+   * The log drops a segment once the backend has committed its batches and a snapshot covers it,
+   * which is why the snapshot keeps the ids too.
+   */
+  public void rememberIngestIds(
+      List<WriteAheadLog.Record> recovered, List<WindowSnapshots.TableIds> fromSnapshot) {
+    Map<String, Long> idsCovered = new HashMap<>();
+    for (WindowSnapshots.TableIds t : fromSnapshot) {
+      idsCovered.put(Tables.key(t.table()), t.position());
+      remember(t.table(), t.ids());
+    }
+    for (WriteAheadLog.Record r : recovered) {
+      if (r.ingestId != null
+          && r.position >= idsCovered.getOrDefault(Tables.key(r.table), Long.MIN_VALUE)) {
+        remember(r.table, List.of(r.ingestId));
+      }
+    }
+  }
+
+  private void remember(String table, List<String> ids) {
+    TableState ts = tables.table(table);
+    ts.lock.lock();
+    try {
+      ids.forEach(ts.ingestIds::remember);
+    } finally {
+      ts.lock.unlock();
     }
   }
 

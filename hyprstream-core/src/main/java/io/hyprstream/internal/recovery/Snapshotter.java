@@ -131,7 +131,21 @@ public final class Snapshotter implements AutoCloseable {
             ts.lock.unlock();
           }
         }
-        long covered = store.write(position, parts, allocator);
+        List<WindowSnapshots.TableIds> ingestIds = new ArrayList<>();
+        for (TableState ts : tables.all()) {
+          ts.lock.lock();
+          try {
+            // Under the lock an ingest remembers its id and logs its rows with: the ids and the
+            // position agree, as each table's state and its position do.
+            if (ts.ingestIds.size() > 0) {
+              ingestIds.add(
+                  new WindowSnapshots.TableIds(ts.name, log.position(), ts.ingestIds.ids()));
+            }
+          } finally {
+            ts.lock.unlock();
+          }
+        }
+        long covered = store.write(position, parts, ingestIds, allocator);
         log.coveredBefore(covered);
         lastSnapshotPosition = position;
         LOG.debug(

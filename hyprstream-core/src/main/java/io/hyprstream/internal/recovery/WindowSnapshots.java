@@ -40,19 +40,25 @@ import org.slf4j.LoggerFactory;
  * kept (a torn newest one falls back to the one before).
  *
  * <p>A file is {@code [magic][version][log position][table count]}, then per table {@code [name]
- * [log position][raw-table schema][state batch count][state batches]}, then a CRC32C of every byte
- * before it. The schema and each state batch are Arrow IPC streams (length-prefixed). The log
- * position is that of {@link io.hyprstream.internal.wal.WriteAheadLog#position()}: a table's state
- * holds what every record of it before its position built, and none after; the file's position is
- * the lowest of them, so every record before it is covered. A file is written to a temporary name,
- * fsync'd and renamed, so a crash leaves the previous files whole.
+ * [log position][raw-table schema][state batch count][state batches]}, then (from version 2) {@code
+ * [id table count]} and per table with client ingest ids {@code [name][log position][id count]
+ * [ids]}, then a CRC32C of every byte before it. The schema and each state batch are Arrow IPC
+ * streams (length-prefixed). The log position is that of {@link
+ * io.hyprstream.internal.wal.WriteAheadLog#position()}: a table's state holds what every record of
+ * it before its position built, and none after; the file's position is the lowest of them, so every
+ * record before it is covered. A file is written to a temporary name, fsync'd and renamed, so a
+ * crash leaves the previous files whole.
  *
  * <p>Not thread-safe: one writer (the {@code Snapshotter} or shutdown) at a time.
  */
 public final class WindowSnapshots {
   private static final Logger LOG = LoggerFactory.getLogger(WindowSnapshots.class);
   private static final int MAGIC = 0x48535331; // "HSS1"
-  private static final int VERSION = 1;
+  private static final int VERSION = 2;
+
+  /** The version before the ingest ids, still read (it has none). */
+  private static final int VERSION_WITHOUT_IDS = 1;
+
   private static final String PREFIX = "snapshot-";
   private static final String SUFFIX = ".hss";
   private static final int KEEP = 2;
@@ -71,8 +77,19 @@ public final class WindowSnapshots {
     }
   }
 
+  /**
+   * One table's remembered client ingest ids, oldest first, as they stood at log position {@code
+   * position}: the table's logged records from that position on bring the later ones.
+   */
+  public record TableIds(String table, long position, List<String> ids) {
+    public TableIds {
+      ids = List.copyOf(ids);
+    }
+  }
+
   /** A snapshot read back whole and checked. Closing it closes its tables' batches. */
-  public record Loaded(Path file, long position, List<TableSnapshot> tables)
+  public record Loaded(
+      Path file, long position, List<TableSnapshot> tables, List<TableIds> ingestIds)
       implements AutoCloseable {
     @Override
     public void close() {
@@ -98,7 +115,11 @@ public final class WindowSnapshots {
    * @return the log position the kept snapshots cover together (the oldest one's): segments before
    *     it are no longer needed, even if the newest file were lost
    */
-  public long write(long position, List<TableSnapshot> tables, BufferAllocator allocator) {
+  public long write(
+      long position,
+      List<TableSnapshot> tables,
+      List<TableIds> ingestIds,
+      BufferAllocator allocator) {
     try {
       Files.createDirectories(dir);
       List<Path> existing = files();
@@ -127,6 +148,15 @@ public final class WindowSnapshots {
           out.writeInt(t.state().size());
           for (VectorSchemaRoot root : t.state()) {
             writeSection(out, root.getSchema(), root, allocator);
+          }
+        }
+        out.writeInt(ingestIds.size());
+        for (TableIds t : ingestIds) {
+          writeText(out, t.table());
+          out.writeLong(t.position());
+          out.writeInt(t.ids().size());
+          for (String id : t.ids()) {
+            writeText(out, id);
           }
         }
         out.flush();
@@ -216,7 +246,7 @@ public final class WindowSnapshots {
         throw new HyprstreamException("not a Hyprstream window snapshot (bad magic)");
       }
       int version = in.readInt();
-      if (version != VERSION) {
+      if (version != VERSION && version != VERSION_WITHOUT_IDS) {
         throw new HyprstreamException("snapshot format version " + version + " is not known");
       }
       long position = in.readLong();
@@ -235,6 +265,23 @@ public final class WindowSnapshots {
           state.add(java.util.Objects.requireNonNull(readSection(in, allocator, true)));
         }
       }
+      List<TableIds> ingestIds = new ArrayList<>();
+      if (version != VERSION_WITHOUT_IDS) {
+        int idTables = in.readInt();
+        for (int t = 0; t < idTables; t++) {
+          String table = readText(in);
+          long idsPosition = in.readLong();
+          int n = in.readInt();
+          if (n < 0) {
+            throw new HyprstreamException("a negative ingest id count");
+          }
+          List<String> ids = new ArrayList<>(Math.min(n, 1 << 16));
+          for (int i = 0; i < n; i++) {
+            ids.add(readText(in));
+          }
+          ingestIds.add(new TableIds(table, idsPosition, ids));
+        }
+      }
       if (in.read() != -1) {
         throw new HyprstreamException("bytes after the last table");
       }
@@ -247,7 +294,7 @@ public final class WindowSnapshots {
                 + Long.toHexString(expected)
                 + " recorded");
       }
-      return new Loaded(file, position, List.copyOf(tables));
+      return new Loaded(file, position, List.copyOf(tables), List.copyOf(ingestIds));
     } catch (IOException | RuntimeException e) {
       tables.forEach(TableSnapshot::close);
       throw e;
@@ -307,7 +354,7 @@ public final class WindowSnapshots {
   private static String readText(DataInputStream in) throws IOException {
     int n = in.readInt();
     if (n < 0 || n > 1 << 16) {
-      throw new HyprstreamException("a table name of " + n + " bytes");
+      throw new HyprstreamException("a text of " + n + " bytes");
     }
     return new String(in.readNBytes(n), StandardCharsets.UTF_8);
   }

@@ -45,6 +45,11 @@ public final class TableState {
   public IngestResult lastResult = IngestResult.of(0);
   public boolean created;
 
+  /**
+   * The table's recent client ingest ids, to know a retry as a repeat; guarded by {@link #lock}.
+   */
+  public final RecentIngestIds ingestIds;
+
   private final CacheStore cache;
   private final WindowAggregatorFactory aggregators;
   private final BufferAllocator allocator;
@@ -54,8 +59,10 @@ public final class TableState {
       @Nullable AggregationSpec spec,
       CacheStore cache,
       WindowAggregatorFactory aggregators,
-      BufferAllocator allocator) {
+      BufferAllocator allocator,
+      int ingestIdsRemembered) {
     this.name = name;
+    this.ingestIds = new RecentIngestIds(ingestIdsRemembered);
     this.spec = spec;
     this.cache = cache;
     this.aggregators = aggregators;

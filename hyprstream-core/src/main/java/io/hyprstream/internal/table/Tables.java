@@ -43,11 +43,13 @@ public final class Tables {
   private final CacheStore cache;
   private final WindowAggregatorFactory aggregators;
   private final BufferAllocator allocator;
+  private final int ingestIdsRemembered;
 
   /**
    * @param aggregations the tables with window aggregates
    * @param timeColumns by table key, the event-time column of tables without aggregates that expire
    * @param aggregators makes each aggregated table's window aggregator
+   * @param ingestIdsRemembered how many client ingest ids each table remembers
    * @throws IllegalArgumentException when two window views would have the same name
    */
   public Tables(
@@ -55,7 +57,8 @@ public final class Tables {
       Map<String, String> timeColumns,
       CacheStore cache,
       WindowAggregatorFactory aggregators,
-      BufferAllocator allocator) {
+      BufferAllocator allocator,
+      int ingestIdsRemembered) {
     for (AggregationSpec spec : aggregations) {
       specs.put(key(spec.table()), spec);
     }
@@ -63,6 +66,7 @@ public final class Tables {
     this.cache = cache;
     this.aggregators = aggregators;
     this.allocator = allocator;
+    this.ingestIdsRemembered = ingestIdsRemembered;
     checkViewNames();
   }
 
@@ -79,7 +83,9 @@ public final class Tables {
   /** The state of table {@code name}, created empty when it has none yet. */
   public TableState table(String name) {
     return states.computeIfAbsent(
-        key(name), k -> new TableState(name, specs.get(k), cache, aggregators, allocator));
+        key(name),
+        k ->
+            new TableState(name, specs.get(k), cache, aggregators, allocator, ingestIdsRemembered));
   }
 
   /** The state of table {@code name}, or null when nothing was ingested into it. */

@@ -15,11 +15,13 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The write-ahead log's record format: {@code [magic][header length][header][payload length]
- * [payload][CRC32C]}, the header naming the table and the batch id (and marking a re-send), the
- * payload the batch as an Arrow IPC stream. Decoding stops at the first torn or corrupt record.
+ * [payload][CRC32C]}, the header naming the table and the batch id (and marking a re-send, and
+ * holding the client's ingest id when there was one), the payload the batch as an Arrow IPC stream.
+ * Decoding stops at the first torn or corrupt record.
  */
 final class WalRecords {
   private static final int MAGIC = 0x48535731; // "HSW1"
@@ -44,10 +46,21 @@ final class WalRecords {
    * One record, framed in a single array: the header and payload are written once, the length
    * fields patched in place, the CRC appended.
    */
-  static ByteBuffer encode(String table, String batchId, boolean resend, VectorSchemaRoot batch) {
+  static ByteBuffer encode(
+      String table,
+      String batchId,
+      boolean resend,
+      @Nullable String ingestId,
+      VectorSchemaRoot batch) {
     try {
-      byte[] header =
-          (table + "\n" + batchId + (resend ? "\n" + RESEND : "")).getBytes(StandardCharsets.UTF_8);
+      // The ingest id comes last, so it may hold any character, a line break included.
+      String flags = resend ? RESEND : "";
+      String text =
+          table
+              + "\n"
+              + batchId
+              + (ingestId != null ? "\n" + flags + "\n" + ingestId : resend ? "\n" + RESEND : "");
+      byte[] header = text.getBytes(StandardCharsets.UTF_8);
       long estimate = 64 + header.length + 4096;
       for (var v : batch.getFieldVectors()) {
         estimate += v.getBufferSize() + 64;
@@ -119,9 +132,10 @@ final class WalRecords {
       if (buf.getLong() != crc.getValue()) {
         break;
       }
-      String[] parts = new String(header, StandardCharsets.UTF_8).split("\n", 3);
+      String[] parts = new String(header, StandardCharsets.UTF_8).split("\n", 4);
       long position = (seq << 32) | index++;
       boolean resend = parts.length > 2 && parts[2].equals(RESEND);
+      String ingestId = parts.length > 3 ? parts[3] : null;
       try (ArrowStreamReader reader =
           new ArrowStreamReader(
               new ByteArrayInputStream(data, payloadAt, (int) payloadLen), allocator)) {
@@ -133,6 +147,7 @@ final class WalRecords {
                 parts[1],
                 position,
                 resend,
+                ingestId,
                 ArrowCopy.share(reader.getVectorSchemaRoot(), allocator)),
             start,
             buf.position() - start);

@@ -56,14 +56,27 @@ public final class WriteAheadLog implements AutoCloseable {
      */
     public final boolean resend;
 
+    /**
+     * The client's id of the ingest the batch came from, or null when it had none: a restart
+     * remembers it again, so a retry after the restart is still known as a repeat.
+     */
+    public final @Nullable String ingestId;
+
     /** The batch; owned by whoever takes the record from {@link #recovered()}. */
     public final VectorSchemaRoot batch;
 
-    Record(String table, String batchId, long position, boolean resend, VectorSchemaRoot batch) {
+    Record(
+        String table,
+        String batchId,
+        long position,
+        boolean resend,
+        @Nullable String ingestId,
+        VectorSchemaRoot batch) {
       this.table = table;
       this.batchId = batchId;
       this.position = position;
       this.resend = resend;
+      this.ingestId = ingestId;
       this.batch = batch;
     }
   }
@@ -276,10 +289,12 @@ public final class WriteAheadLog implements AutoCloseable {
   /**
    * Appends one batch and returns once it is on disk. The caller keeps {@code batch}.
    *
+   * @param ingestId the client's id of the ingest the batch came from, or null
    * @throws ResourceExhaustedException when the log is at its size bound
    */
-  public void append(String table, String batchId, VectorSchemaRoot batch) {
-    append(table, batchId, false, batch);
+  public void append(
+      String table, String batchId, @Nullable String ingestId, VectorSchemaRoot batch) {
+    append(table, batchId, false, ingestId, batch);
   }
 
   /**
@@ -290,11 +305,16 @@ public final class WriteAheadLog implements AutoCloseable {
    * @throws ResourceExhaustedException when the log is at its size bound
    */
   public void appendResend(String table, String batchId, VectorSchemaRoot batch) {
-    append(table, batchId, true, batch);
+    append(table, batchId, true, null, batch);
   }
 
-  private void append(String table, String batchId, boolean resend, VectorSchemaRoot batch) {
-    ByteBuffer record = WalRecords.encode(table, batchId, resend, batch);
+  private void append(
+      String table,
+      String batchId,
+      boolean resend,
+      @Nullable String ingestId,
+      VectorSchemaRoot batch) {
+    ByteBuffer record = WalRecords.encode(table, batchId, resend, ingestId, batch);
     int length = record.remaining();
     long end;
     FileChannel channel;

@@ -48,7 +48,7 @@ final class WriteAheadLogTest {
     WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator);
     for (int i = 0; i < 20; i++) {
       try (VectorSchemaRoot b = batch(i * 100L, 100)) {
-        log.append("t" + (i % 2), "b" + i, b);
+        log.append("t" + (i % 2), "b" + i, null, b);
       }
     }
     log.committed("b0");
@@ -73,7 +73,7 @@ final class WriteAheadLogTest {
     try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 2048, allocator)) {
       for (int i = 0; i < 10; i++) {
         try (VectorSchemaRoot b = batch(i, 50)) {
-          log.append("t", "b" + i, b);
+          log.append("t", "b" + i, null, b);
         }
       }
       assertTrue(segments() > 2, "small segments roll");
@@ -91,7 +91,7 @@ final class WriteAheadLogTest {
     WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 1 << 20, allocator);
     for (int i = 0; i < 3; i++) {
       try (VectorSchemaRoot b = batch(i, 10)) {
-        log.append("t", "b" + i, b);
+        log.append("t", "b" + i, null, b);
       }
     }
     Path segment;
@@ -113,13 +113,13 @@ final class WriteAheadLogTest {
   void append_pastTheSizeBound_isRefusedWithReason() {
     try (WriteAheadLog log = WriteAheadLog.open(dir, 3000, 1 << 20, allocator);
         VectorSchemaRoot b = batch(0, 100)) {
-      log.append("t", "b0", b);
+      log.append("t", "b0", null, b);
       ResourceExhaustedException e =
           assertThrows(
               ResourceExhaustedException.class,
               () -> {
                 for (int i = 1; i < 10; i++) {
-                  log.append("t", "b" + i, b);
+                  log.append("t", "b" + i, null, b);
                 }
               });
       assertTrue(e.getMessage().contains("write-ahead log"), e.getMessage());
@@ -135,7 +135,7 @@ final class WriteAheadLogTest {
       long first = log.position();
       for (int b = 0; b < 6; b++) {
         try (VectorSchemaRoot root = batch(b * 1000L, 600)) {
-          log.append("t", "b" + b, root); // ~5 KiB each: one segment per batch
+          log.append("t", "b" + b, null, root); // ~5 KiB each: one segment per batch
         }
       }
       long afterAll = log.position();
@@ -157,7 +157,7 @@ final class WriteAheadLogTest {
     try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 4096, allocator)) {
       for (int i = 0; i < 20; i++) {
         try (VectorSchemaRoot b = batch(i * 100L, 100)) {
-          log.append("t", "b" + i, b); // 4 KiB segments: the batches span several
+          log.append("t", "b" + i, null, b); // 4 KiB segments: the batches span several
         }
       }
       assertTrue(segments() > 2, "several segments");
@@ -187,7 +187,7 @@ final class WriteAheadLogTest {
       log.coveredBefore(0);
       for (int b = 0; b < 6; b++) {
         try (VectorSchemaRoot root = batch(b * 1000L, 600)) {
-          log.append("t", "b" + b, root);
+          log.append("t", "b" + b, null, root);
         }
       }
       long segmentsWritten = segments();
@@ -200,6 +200,31 @@ final class WriteAheadLogTest {
   }
 
   @Test
+  void ingestIds_comeBackWithTheirRecords_batchIdsUnchanged() throws Exception {
+    String multiLine = "client 7\nretry"; // the id is the header's last part: any text is kept
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 1 << 20, allocator)) {
+      try (VectorSchemaRoot root = batch(0, 3)) {
+        log.append("t", "b0", multiLine, root);
+        log.append("t", "b1", null, root);
+        log.appendResend("t", "b2", root);
+      }
+    }
+    try (WriteAheadLog log = WriteAheadLog.open(dir, 1 << 30, 1 << 20, allocator)) {
+      List<WriteAheadLog.Record> records = log.recovered();
+      try {
+        assertEquals(List.of("b0", "b1", "b2"), records.stream().map(r -> r.batchId).toList());
+        assertEquals(multiLine, records.get(0).ingestId);
+        assertEquals(null, records.get(1).ingestId);
+        assertEquals(null, records.get(2).ingestId);
+        assertTrue(!records.get(0).resend && records.get(2).resend);
+        assertEquals(3, records.get(0).batch.getRowCount());
+      } finally {
+        records.forEach(r -> r.batch.close());
+      }
+    }
+  }
+
+  @Test
   void positions_growAcrossRestarts_andRecordsCarryTheirs() throws Exception {
     long before;
     long lastPosition;
@@ -208,7 +233,7 @@ final class WriteAheadLogTest {
       before = log.position();
       for (int b = 0; b < 4; b++) {
         try (VectorSchemaRoot root = batch(b, 1)) {
-          log.append("t", "b" + b, root);
+          log.append("t", "b" + b, null, root);
         }
       }
       try (VectorSchemaRoot root = batch(9, 1)) {
@@ -254,7 +279,7 @@ final class WriteAheadLogTest {
       ResourceExhaustedException full = null;
       while (full == null) {
         try (VectorSchemaRoot b = batch(appended * 1000L, 1000)) {
-          log.append("t", "b" + appended, b);
+          log.append("t", "b" + appended, null, b);
           appended++;
         } catch (ResourceExhaustedException e) {
           full = e;
@@ -265,7 +290,7 @@ final class WriteAheadLogTest {
         log.committed("b" + i); // all in the one segment still being written
       }
       try (VectorSchemaRoot b = batch(0, 1000)) {
-        log.append("t", "again", b);
+        log.append("t", "again", null, b);
       }
       assertEquals(1, log.pendingBatches());
     }

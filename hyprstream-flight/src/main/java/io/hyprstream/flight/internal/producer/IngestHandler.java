@@ -8,6 +8,7 @@ import io.hyprstream.StatementInfo;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.SqlIdentifier;
 import io.hyprstream.api.TableNotFoundException;
+import io.hyprstream.flight.internal.IngestIdHeader;
 import io.hyprstream.flight.internal.IngestReader;
 import io.hyprstream.flight.internal.LimitExceededException;
 import io.hyprstream.flight.internal.Metadata;
@@ -64,14 +65,16 @@ public final class IngestHandler {
     return () -> {
       try {
         policy.access().requireWrite(context, "ingest into '" + command.getTable() + "'");
-        Replies.ackUpdate(ackStream, bulkIngest(command, flightStream), allocator);
+        Replies.ackUpdate(
+            ackStream, bulkIngest(command, flightStream, IngestIdHeader.of(context)), allocator);
       } catch (RuntimeException e) {
         ackStream.onError(toFlight(e));
       }
     };
   }
 
-  private long bulkIngest(CommandStatementIngest command, FlightStream flightStream) {
+  private long bulkIngest(
+      CommandStatementIngest command, FlightStream flightStream, @Nullable String ingestId) {
     Replies.rejectTransaction(command.hasTransactionId());
     if (command.getTemporary()) {
       throw invalid("temporary tables are not supported");
@@ -120,6 +123,14 @@ public final class IngestHandler {
               .withDescription("table '" + table + "' already exists")
               .toRuntimeException();
         case TABLE_EXISTS_OPTION_REPLACE:
+          if (ingestId != null) {
+            // The retry would empty the table and then store nothing, as a repeat.
+            throw invalid(
+                "header "
+                    + IngestIdHeader.NAME
+                    + " cannot be used with if_exists REPLACE: a retry would replace the rows with"
+                    + " none");
+          }
           if (catalog.hasWindowViews(table)) {
             throw invalid(
                 "'" + table + "' has window aggregates and cannot be replaced; append to it");
@@ -136,7 +147,7 @@ public final class IngestHandler {
                   + options.getIfExists());
       }
     }
-    return ingestStream(table, flightStream, existing, null);
+    return ingestStream(table, flightStream, existing, null, ingestId);
   }
 
   /**
@@ -151,7 +162,8 @@ public final class IngestHandler {
         String table = Replies.pathTable(descriptor);
         policy.access().requireWrite(context, "ingest into '" + table + "'");
         // Window views are refused by the core's ingest (INVALID_ARGUMENT).
-        ingestStream(table, flightStream, tableSchemas.get(table), null);
+        ingestStream(
+            table, flightStream, tableSchemas.get(table), null, IngestIdHeader.of(context));
         ackStream.onCompleted();
       } catch (RuntimeException e) {
         ackStream.onError(toFlight(e));
@@ -164,16 +176,18 @@ public final class IngestHandler {
    * batch, matching columns by the batch's field names (or the statement's column list). A
    * statement with nothing bound inserts nothing.
    */
-  long preparedInsert(StatementInfo.PlainInsert insert, FlightStream flightStream) {
+  long preparedInsert(
+      StatementInfo.PlainInsert insert, FlightStream flightStream, @Nullable String ingestId) {
     return ingestStream(
-        insert.table(), flightStream, tableSchemas.get(insert.table()), insert.columns());
+        insert.table(), flightStream, tableSchemas.get(insert.table()), insert.columns(), ingestId);
   }
 
   /**
    * Ingests a client's stream in chunks of about {@link #INGEST_CHUNK_ROWS} rows, each one {@code
    * Hyprstream.ingest} call (all or nothing), so a stream of any length needs bounded memory and
    * the core can write one chunk while the next arrives. A stream that fits one chunk is stored all
-   * or nothing; when a later chunk is rejected, the error says how many rows were stored.
+   * or nothing; when a later chunk is rejected, the error says how many rows were stored. Returns
+   * the rows this call stored: a chunk that repeats an ingest id counts none.
    */
   private static List<VectorSchemaRoot> readChunk(IngestReader reader, String table) {
     try {
@@ -187,16 +201,27 @@ public final class IngestHandler {
       String table,
       FlightStream flightStream,
       @Nullable Schema tableSchema,
-      @Nullable List<String> names) {
+      @Nullable List<String> names,
+      @Nullable String ingestId) {
     long start = System.nanoTime();
     try (IngestReader reader =
         new IngestReader(allocator, flightStream, tableSchema, names)
             .limits(policy.limits().maxBatchBytes(), policy.limits().maxRequestRows())) {
       long stored = 0;
+      long repeated = 0; // rows of chunks whose ingest id was a repeat: stored by an earlier call
+      int chunk = 0;
       while (reader.hasMore()) {
         try {
           // Hands the chunk's buffers over: the core keeps them without copying.
-          hyprstream.ingestTransferred(table, readChunk(reader, table));
+          List<VectorSchemaRoot> batches = readChunk(reader, table);
+          if (ingestId == null) {
+            hyprstream.ingestTransferred(table, batches);
+          } else if (hyprstream
+              .ingestTransferred(table, batches, IngestIdHeader.ofChunk(ingestId, chunk))
+              .repeated()) {
+            repeated += reader.rows() - stored;
+          }
+          chunk++;
         } catch (RuntimeException e) {
           // The table may have changed since its schema was cached.
           tableSchemas.invalidate(table);
@@ -221,7 +246,7 @@ public final class IngestHandler {
       policy
           .metrics()
           .ingested(table, stored, reader.bytes(), reader.batches(), System.nanoTime() - start);
-      return stored;
+      return stored - repeated;
     } catch (IOException e) {
       throw toFlight(e); // closing the reader of the client's stream
     }

@@ -12,6 +12,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.StatementInfo;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.flight.internal.ArrowValues;
+import io.hyprstream.flight.internal.IngestIdHeader;
 import io.hyprstream.flight.internal.ParameterTypes;
 import io.hyprstream.flight.internal.PreparedStatementState;
 import io.hyprstream.flight.internal.ServerPolicy;
@@ -200,7 +201,7 @@ public final class PreparedStatements implements AutoCloseable {
         StatementInfo.PlainInsert insert = state.insert();
         long count;
         if (insert != null) {
-          count = ingest.preparedInsert(insert, flightStream);
+          count = ingest.preparedInsert(insert, flightStream, IngestIdHeader.of(context));
         } else {
           count = executeForEachRow(state.sql(), flightStream);
           tableSchemas.invalidateAll(); // DDL may have changed a table
