@@ -191,6 +191,7 @@ final class PartitionOwner implements AutoCloseable {
     }
     if (windows >= 0) {
       gone.forEach(nextOffset::remove);
+      gone.forEach(appliedIngestIds::remove); // rebuilt by the replay, if they come back
       LOG.info(
           "cluster member {} dropped the state of partitions {} it no longer owns ({} windows)",
           config.instanceId(),
