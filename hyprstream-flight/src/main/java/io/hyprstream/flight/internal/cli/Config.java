@@ -81,6 +81,7 @@ public final class Config {
   public static final String AUTH_USERS = "auth.users";
   public static final String LIMITS_MAX_BATCH_BYTES = "limits.max_batch_bytes";
   public static final String LIMITS_MAX_REQUEST_ROWS = "limits.max_request_rows";
+  public static final String LIMITS_INGEST_IDS_REMEMBERED = "limits.ingest_ids_remembered";
   public static final String LIMITS_MAX_CONCURRENT_QUERIES = "limits.max_concurrent_queries";
   public static final String LIMITS_QUERY_QUEUE = "limits.query_queue";
   public static final String LIMITS_QUERY_QUEUE_TIMEOUT = "limits.query_queue_timeout";
@@ -449,6 +450,11 @@ public final class Config {
   }
 
   /** The write-ahead log's disk bound in bytes; past it, ingest is refused. */
+  /** How many client ingest ids each table remembers (see Hyprstream.ingest with an id). */
+  public int ingestIdsRemembered() {
+    return intValue(LIMITS_INGEST_IDS_REMEMBERED);
+  }
+
   public long maxLogBytes() {
     return longValue(ENGINE_MAX_LOG_BYTES);
   }

@@ -10,6 +10,7 @@ import static io.hyprstream.flight.internal.cli.ConfigKey.Type.STRING;
 import static io.hyprstream.flight.internal.cli.ConfigKey.Type.USERS;
 import static io.hyprstream.flight.internal.cli.ConfigKey.key;
 
+import io.hyprstream.HyprstreamBuilder;
 import io.hyprstream.flight.internal.cli.ConfigKey.Check;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -267,6 +268,12 @@ final class ConfigKeys {
               .flag("max-request-rows", "ROWS")
               .check(Check.atLeast(1, POSITIVE))
               .doc("Most rows per ingest request."),
+          key(LIMITS_INGEST_IDS_REMEMBERED, INT, HyprstreamBuilder.DEFAULT_INGEST_IDS_REMEMBERED)
+              .flag("ingest-ids-remembered", "N")
+              .check(Check.atLeast(1, POSITIVE))
+              .doc(
+                  "Client ingest ids (header hyprstream-ingest-id) each table remembers; a retry"
+                      + " with a remembered id stores nothing again."),
           key(LIMITS_MAX_CONCURRENT_QUERIES, INT, 16)
               .flag("max-concurrent-queries", "N")
               .check(Check.atLeast(1, POSITIVE))

@@ -156,6 +156,7 @@ record RunningServer(
     for (AggregationSpec spec : cfg.aggregations()) {
       builder.aggregate(spec);
     }
+    builder.ingestIdsRemembered(cfg.ingestIdsRemembered());
     // The backend store's own buffers; closed after the instance, which closes the store.
     BufferAllocator backendAllocator = root.newChildAllocator("backend-store", 0, Long.MAX_VALUE);
     Hyprstream hs;

@@ -234,6 +234,8 @@ public final class DocumentedSettings {
         return "16777216";
       case Config.LIMITS_MAX_REQUEST_ROWS:
         return "1000000";
+      case Config.LIMITS_INGEST_IDS_REMEMBERED:
+        return "5000";
       case Config.LIMITS_MAX_CONCURRENT_QUERIES:
         return "4";
       case Config.LIMITS_QUERY_QUEUE:
