@@ -37,6 +37,27 @@ public final class ClusterConfig {
   private final @Nullable String advertisedLocation;
   private final @Nullable InetSocketAddress peerServer;
   private final Map<String, String> kafkaProperties;
+  private final @Nullable PeerCredentials peerCredentials;
+
+  /**
+   * The user and password this instance signs in with when it reads other instances that require
+   * authentication (a Hyprstream server with {@code --auth}). The password never appears in {@link
+   * #toString}.
+   */
+  public record PeerCredentials(String user, String password) {
+    public PeerCredentials {
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(password, "password");
+      if (user.isBlank()) {
+        throw new IllegalArgumentException("the cluster peer user must not be blank");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "PeerCredentials[user=" + user + ", password=***]";
+    }
+  }
 
   private ClusterConfig(
       String bootstrapServers,
@@ -45,7 +66,8 @@ public final class ClusterConfig {
       String instanceId,
       @Nullable String advertisedLocation,
       @Nullable InetSocketAddress peerServer,
-      Map<String, String> kafkaProperties) {
+      Map<String, String> kafkaProperties,
+      @Nullable PeerCredentials peerCredentials) {
     this.bootstrapServers = bootstrapServers;
     this.name = name;
     this.partitions = partitions;
@@ -53,6 +75,7 @@ public final class ClusterConfig {
     this.advertisedLocation = advertisedLocation;
     this.peerServer = peerServer;
     this.kafkaProperties = Map.copyOf(kafkaProperties);
+    this.peerCredentials = peerCredentials;
   }
 
   /**
@@ -76,7 +99,8 @@ public final class ClusterConfig {
         "hs-" + UUID.randomUUID().toString().substring(0, 8),
         null,
         null,
-        Map.of());
+        Map.of(),
+        null);
   }
 
   /**
@@ -89,14 +113,28 @@ public final class ClusterConfig {
           "cluster partitions must be between 1 and 10000, not " + count);
     }
     return new ClusterConfig(
-        bootstrapServers, name, count, instanceId, advertisedLocation, peerServer, kafkaProperties);
+        bootstrapServers,
+        name,
+        count,
+        instanceId,
+        advertisedLocation,
+        peerServer,
+        kafkaProperties,
+        peerCredentials);
   }
 
   /** This instance's id in the group (Kafka's {@code client.id}); unique within the cluster. */
   public ClusterConfig withInstanceId(String id) {
     checkName(Objects.requireNonNull(id, "instanceId"), "cluster instance id");
     return new ClusterConfig(
-        bootstrapServers, name, partitions, id, advertisedLocation, peerServer, kafkaProperties);
+        bootstrapServers,
+        name,
+        partitions,
+        id,
+        advertisedLocation,
+        peerServer,
+        kafkaProperties,
+        peerCredentials);
   }
 
   /**
@@ -119,7 +157,14 @@ public final class ClusterConfig {
               + "' must be grpc://HOST:PORT, grpc+tcp://HOST:PORT or grpc+tls://HOST:PORT");
     }
     return new ClusterConfig(
-        bootstrapServers, name, partitions, instanceId, l, peerServer, kafkaProperties);
+        bootstrapServers,
+        name,
+        partitions,
+        instanceId,
+        l,
+        peerServer,
+        kafkaProperties,
+        peerCredentials);
   }
 
   /**
@@ -136,7 +181,8 @@ public final class ClusterConfig {
         instanceId,
         advertisedLocation,
         address,
-        kafkaProperties);
+        kafkaProperties,
+        peerCredentials);
   }
 
   /**
@@ -151,7 +197,32 @@ public final class ClusterConfig {
     Map<String, String> props = new LinkedHashMap<>(kafkaProperties);
     props.put(key, value);
     return new ClusterConfig(
-        bootstrapServers, name, partitions, instanceId, advertisedLocation, peerServer, props);
+        bootstrapServers,
+        name,
+        partitions,
+        instanceId,
+        advertisedLocation,
+        peerServer,
+        props,
+        peerCredentials);
+  }
+
+  /**
+   * Signs in to the other instances as {@code user} with {@code password} (Flight basic
+   * authentication, then the bearer token it returns) when they require it: a cluster of Hyprstream
+   * servers with {@code --auth} needs a user every instance accepts, or every read of another
+   * instance is refused ({@code UNAUTHENTICATED}) and so is each query that needs one.
+   */
+  public ClusterConfig withPeerCredentials(String user, String password) {
+    return new ClusterConfig(
+        bootstrapServers,
+        name,
+        partitions,
+        instanceId,
+        advertisedLocation,
+        peerServer,
+        kafkaProperties,
+        new PeerCredentials(user, password));
   }
 
   public String bootstrapServers() {
@@ -177,6 +248,11 @@ public final class ClusterConfig {
   /** Where this instance serves other instances' reads itself, or null (see withPeerServer). */
   public @Nullable InetSocketAddress peerServer() {
     return peerServer;
+  }
+
+  /** See {@link #withPeerCredentials}; null when this instance reads the others anonymously. */
+  public @Nullable PeerCredentials peerCredentials() {
+    return peerCredentials;
   }
 
   public Map<String, String> kafkaProperties() {

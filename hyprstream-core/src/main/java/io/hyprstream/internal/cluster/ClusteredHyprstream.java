@@ -119,7 +119,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       membership = new Membership(config, producer, membersReader, config.advertisedLocation());
       membersReader = null; // the membership closes it from here on
       membership.start();
-      peers = new PeerClient(engine.allocator());
+      peers = new PeerClient(engine.allocator(), config.peerCredentials());
       Membership m = membership;
       PartitionOwner owner = new PartitionOwner(config, topicId, consumer, engine, m::publishOwned);
       engine.routeLiveIngestTo(

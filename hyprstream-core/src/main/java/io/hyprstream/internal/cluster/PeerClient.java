@@ -2,6 +2,7 @@ package io.hyprstream.internal.cluster;
 
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.cluster.ClusterConfig.PeerCredentials;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.BatchListReader;
 import java.net.URISyntaxException;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.CallOption;
 import org.apache.arrow.flight.CallOptions;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightRuntimeException;
@@ -36,12 +38,21 @@ final class PeerClient implements AutoCloseable {
   static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
   private final BufferAllocator allocator;
+  private final @Nullable PeerCredentials credentials;
   private final Map<String, FlightClient> clients = new ConcurrentHashMap<>();
+
+  /** Per location, the bearer token its server gave {@link #credentials}, while it holds. */
+  private final Map<String, CallOption> tokens = new ConcurrentHashMap<>();
+
   private volatile boolean closed;
 
-  /** Reads with buffers of a child of {@code allocator}, closed by {@link #close}. */
-  PeerClient(BufferAllocator allocator) {
+  /**
+   * Reads with buffers of a child of {@code allocator}, closed by {@link #close}, signing in with
+   * {@code credentials} where the other instance requires it (null: anonymously).
+   */
+  PeerClient(BufferAllocator allocator, @Nullable PeerCredentials credentials) {
     this.allocator = allocator.newChildAllocator("cluster-peers", 0, Long.MAX_VALUE);
+    this.credentials = credentials;
   }
 
   /**
@@ -78,6 +89,10 @@ final class PeerClient implements AutoCloseable {
     try {
       return readOnce(location, ticket, alloc);
     } catch (FlightRuntimeException e) {
+      if (e.status().code() == FlightStatusCode.UNAUTHENTICATED && credentials != null) {
+        tokens.remove(location); // expired, or that server restarted: sign in again, once
+        return readOnce(location, ticket, alloc);
+      }
       if (e.status().code() != FlightStatusCode.UNAVAILABLE) {
         throw e;
       }
@@ -88,7 +103,34 @@ final class PeerClient implements AutoCloseable {
     }
   }
 
+  /**
+   * The bearer token for {@code location}, signing in with {@link #credentials} when there is none
+   * yet; null without credentials.
+   */
+  private @Nullable CallOption token(String location, FlightClient client) {
+    PeerCredentials c = credentials;
+    if (c == null) {
+      return null;
+    }
+    CallOption known = tokens.get(location);
+    if (known != null) {
+      return known == NO_TOKEN ? null : known;
+    }
+    // A server without authentication answers the sign-in without a token: read it anonymously.
+    CallOption signedIn =
+        client
+            .authenticateBasicToken(c.user(), c.password())
+            .<CallOption>map(token -> token)
+            .orElse(NO_TOKEN);
+    tokens.put(location, signedIn);
+    return signedIn == NO_TOKEN ? null : signedIn;
+  }
+
+  /** What {@link #tokens} holds for an instance that needs no sign-in. */
+  private static final CallOption NO_TOKEN = new CallOption() {};
+
   private void forget(String location) {
+    tokens.remove(location);
     FlightClient c = clients.remove(location);
     if (c != null) {
       try {
@@ -101,12 +143,16 @@ final class PeerClient implements AutoCloseable {
 
   private Answer readOnce(String location, PeerTicket ticket, BufferAllocator alloc) {
     FlightClient client = client(location);
+    List<CallOption> options = new ArrayList<>(2);
+    options.add(CallOptions.timeout(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+    CallOption token = token(location, client);
+    if (token != null) {
+      options.add(token);
+    }
     List<VectorSchemaRoot> batches = new ArrayList<>();
     int rows = 0;
     try (FlightStream stream =
-        client.getStream(
-            new Ticket(ticket.encode()),
-            CallOptions.timeout(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))) {
+        client.getStream(new Ticket(ticket.encode()), options.toArray(new CallOption[0]))) {
       Schema schema = stream.getSchema();
       String missing = null;
       while (stream.next()) {

@@ -73,6 +73,8 @@ public final class Config {
   public static final String CLUSTER_NAME = "cluster.name";
   public static final String CLUSTER_PARTITIONS = "cluster.partitions";
   public static final String CLUSTER_ADVERTISE = "cluster.advertise";
+  public static final String CLUSTER_PEER_USER = "cluster.peer_user";
+  public static final String CLUSTER_PEER_PASSWORD = "cluster.peer_password";
   public static final String TLS_CERT = "tls.cert";
   public static final String TLS_KEY = "tls.key";
   public static final String TLS_CLIENT_CA = "tls.client_ca";
@@ -262,6 +264,15 @@ public final class Config {
   /** The Flight location other instances reach this one at; empty: the server's bound address. */
   public String clusterAdvertise() {
     return string(CLUSTER_ADVERTISE);
+  }
+
+  /** The user this instance signs in as to read the other instances; empty: anonymously. */
+  public String clusterPeerUser() {
+    return string(CLUSTER_PEER_USER);
+  }
+
+  public String clusterPeerPassword() {
+    return string(CLUSTER_PEER_PASSWORD);
   }
 
   /** How many windows before the newest each published hash holds. */
@@ -513,10 +524,10 @@ public final class Config {
         continue;
       }
       String text;
-      if (name.equals(ENGINE_PASSWORD)) {
-        text = string(name).isEmpty() ? "" : "(hidden)";
-      } else if (name.equals(AUTH_USERS)) {
+      if (name.equals(AUTH_USERS)) {
         text = users() + " (password hashes hidden)";
+      } else if (key.secret()) {
+        text = string(name).isEmpty() ? "" : "(hidden)";
       } else if (name.equals(ENGINE_CONNECTION) || name.equals(PUBLISH_WINDOWS)) {
         text = hidePassword(string(name));
       } else if (name.equals(METRICS_WINDOWS)) {

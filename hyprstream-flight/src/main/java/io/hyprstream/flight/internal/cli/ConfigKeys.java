@@ -222,6 +222,17 @@ final class ConfigKeys {
               .doc(
                   "The Flight location other cluster instances reach this one at to read the"
                       + " partitions it owns; empty: the address the server is bound to."),
+          key(CLUSTER_PEER_USER, STRING, "")
+              .flag("cluster-peer-user", "NAME")
+              .doc(
+                  "The user this instance signs in as to read the other cluster instances; needed"
+                      + " when they run with auth (each must accept it)."),
+          key(CLUSTER_PEER_PASSWORD, STRING, "")
+              .flag("cluster-peer-password", "PASSWORD")
+              .secret()
+              .doc(
+                  "The password of cluster.peer_user (prefer HYPRSTREAM_CLUSTER_PEER_PASSWORD:"
+                      + " flags show in process lists). Never logged."),
           key(SERVER_HTTP_PORT, INT, 9090)
               .flag("http-port", "PORT")
               .check(

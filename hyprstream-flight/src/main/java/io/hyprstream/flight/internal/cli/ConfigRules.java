@@ -3,6 +3,8 @@ package io.hyprstream.flight.internal.cli;
 import static io.hyprstream.flight.internal.cli.Config.AUTH_ENABLED;
 import static io.hyprstream.flight.internal.cli.Config.AUTH_USERS;
 import static io.hyprstream.flight.internal.cli.Config.CACHE_MEMORY_BYTES;
+import static io.hyprstream.flight.internal.cli.Config.CLUSTER_PEER_PASSWORD;
+import static io.hyprstream.flight.internal.cli.Config.CLUSTER_PEER_USER;
 import static io.hyprstream.flight.internal.cli.Config.ENGINE_CONNECTION;
 import static io.hyprstream.flight.internal.cli.Config.ENGINE_DATABASE;
 import static io.hyprstream.flight.internal.cli.Config.ENGINE_ENGINE;
@@ -117,6 +119,20 @@ final class ConfigRules {
     }
     if (!c.string(TLS_CLIENT_CA).isBlank() && !cert) {
       throw c.bad(TLS_CLIENT_CA, "needs tls.cert and tls.key (mutual TLS is TLS first)");
+    }
+    boolean peerUser = !c.clusterPeerUser().isBlank();
+    if (peerUser != !c.clusterPeerPassword().isEmpty()) {
+      throw c.bad(
+          peerUser ? CLUSTER_PEER_PASSWORD : CLUSTER_PEER_USER,
+          "is required with " + (peerUser ? CLUSTER_PEER_USER : CLUSTER_PEER_PASSWORD));
+    }
+    if (c.authEnabled() && !c.clusterKafka().isEmpty() && !peerUser) {
+      // Every fanned-out query reads the other instances, which refuse anonymous reads with auth.
+      throw c.bad(
+          CLUSTER_PEER_USER,
+          "is required in a cluster with auth.enabled: the instances read each other's partitions"
+              + " and refuse unauthenticated reads; name a user every instance accepts (and its"
+              + " password in cluster.peer_password)");
     }
     if (c.authEnabled() && c.users().isEmpty()) {
       throw c.bad(

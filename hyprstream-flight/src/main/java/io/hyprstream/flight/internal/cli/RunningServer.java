@@ -203,6 +203,9 @@ record RunningServer(
         if (!cfg.clusterAdvertise().isEmpty()) {
           cluster = cluster.withAdvertisedLocation(cfg.clusterAdvertise());
         }
+        if (!cfg.clusterPeerUser().isEmpty()) {
+          cluster = cluster.withPeerCredentials(cfg.clusterPeerUser(), cfg.clusterPeerPassword());
+        }
         builder.cluster(cluster);
       }
       hs = builder.build();

@@ -279,4 +279,41 @@ final class ConfigTest {
     assertTrue(!cfg.toString().contains("other-secret"), cfg.toString());
     assertTrue(cfg.toString().contains("postgresql://app:(hidden)@db:5432/prod"), cfg.toString());
   }
+
+  @Test
+  void clusterWithAuth_needsAPeerUser_andThePeerUserItsPassword(@TempDir Path dir) {
+    Path none = dir.resolve("absent");
+    ConfigException noPeer =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                load(
+                    none,
+                    null,
+                    Map.of(
+                        "HYPRSTREAM_CLUSTER_KAFKA",
+                        "kafka:9092",
+                        "HYPRSTREAM_AUTH_ENABLED",
+                        "true"),
+                    Map.of()));
+    assertTrue(noPeer.getMessage().contains("cluster.peer_user"), noPeer.getMessage());
+    assertTrue(noPeer.getMessage().contains("auth.enabled"), noPeer.getMessage());
+    ConfigException noPassword =
+        assertThrows(
+            ConfigException.class,
+            () -> load(none, null, Map.of("HYPRSTREAM_CLUSTER_PEER_USER", "peer"), Map.of()));
+    assertTrue(noPassword.getMessage().contains("cluster.peer_password"), noPassword.getMessage());
+    Config c =
+        load(
+            none,
+            null,
+            Map.of(
+                "HYPRSTREAM_CLUSTER_PEER_USER",
+                "peer",
+                "HYPRSTREAM_CLUSTER_PEER_PASSWORD",
+                "s3cret-value"),
+            Map.of());
+    assertEquals("peer", c.clusterPeerUser());
+    assertFalse(c.toString().contains("s3cret-value"), c.toString());
+  }
 }

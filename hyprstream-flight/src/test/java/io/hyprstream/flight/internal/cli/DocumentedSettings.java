@@ -222,6 +222,10 @@ public final class DocumentedSettings {
         return "12";
       case Config.CLUSTER_ADVERTISE:
         return "grpc://documented.example:50051";
+      case Config.CLUSTER_PEER_USER:
+        return "peer";
+      case Config.CLUSTER_PEER_PASSWORD:
+        return "peer-secret";
       case Config.TLS_CERT:
       case Config.TLS_KEY:
       case Config.TLS_CLIENT_CA:
@@ -273,7 +277,8 @@ public final class DocumentedSettings {
       case USERS:
         return null;
       default:
-        if (key.equals(Config.ENGINE_PASSWORD)) {
+        ConfigKey declared = Config.KEYS.get(key);
+        if (declared != null && declared.secret()) {
           return "(hidden)";
         }
         if (key.equals(Config.METRICS_WINDOWS)) {
