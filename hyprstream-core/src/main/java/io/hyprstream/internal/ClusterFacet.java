@@ -127,15 +127,16 @@ public final class ClusterFacet {
   }
 
   /**
-   * A DuckDB condition over relation {@code name}'s time column ({@code window_start} for a view)
-   * that holds for every row {@code analysis} can read of it, with {@code parameters}; null when
-   * none is proven, or when the proof depends on the clock (DuckDB's {@code now()} is its own wall
-   * clock, not this instance's).
+   * A partitioned relation's event-time column: {@code window_start} for a view, the table's time
+   * column otherwise, with the schema it is in and the unit its literals take.
    */
-  public @Nullable String timeCondition(
-      String name, StatementAnalysis analysis, List<@Nullable Object> parameters) {
+  private record TimeColumn(Schema schema, Field field, ChronoUnit unit) {}
+
+  /** The timestamp time column of relation {@code name}, or null when it has none. */
+  private @Nullable TimeColumn timeColumnOf(String name) {
     String column;
     Schema schema;
+    ChronoUnit unit = ChronoUnit.MICROS;
     WindowView view = tables.viewOf(name);
     if (view != null) {
       column = "window_start";
@@ -147,11 +148,28 @@ public final class ClusterFacet {
       }
       column = tables.timeColumnOf(ts);
       schema = ts.schema;
+      unit = Tables.epochUnitOf(ts);
     }
     Field time = column == null || schema == null ? null : Columns.field(schema, column);
-    if (time == null || !(time.getType() instanceof ArrowType.Timestamp)) {
+    if (schema == null || time == null || !(time.getType() instanceof ArrowType.Timestamp)) {
       return null;
     }
+    return new TimeColumn(schema, time, unit);
+  }
+
+  /**
+   * A DuckDB condition over relation {@code name}'s time column ({@code window_start} for a view)
+   * that holds for every row {@code analysis} can read of it, with {@code parameters}; null when
+   * none is proven, or when the proof depends on the clock (DuckDB's {@code now()} is its own wall
+   * clock, not this instance's).
+   */
+  public @Nullable String timeCondition(
+      String name, StatementAnalysis analysis, List<@Nullable Object> parameters) {
+    TimeColumn tc = timeColumnOf(name);
+    if (tc == null) {
+      return null;
+    }
+    Field time = tc.field();
     TimeSpan early = analysis.bounds(name, time.getName(), parameters, Instant.EPOCH);
     TimeSpan late =
         analysis.bounds(name, time.getName(), parameters, Instant.parse("2200-01-01T00:00:00Z"));
@@ -337,33 +355,18 @@ public final class ClusterFacet {
     if (aggregate == null || !Tables.key(aggregate.table()).equals(Tables.key(name))) {
       return null;
     }
-    String column;
-    Schema schema;
-    ChronoUnit unit = ChronoUnit.MICROS;
-    WindowView view = tables.viewOf(name);
-    if (view != null) {
-      column = "window_start";
-      schema = cache.tableSchema(name);
-    } else {
-      TableState ts = tables.get(name);
-      if (ts == null) {
-        return null;
-      }
-      column = tables.timeColumnOf(ts);
-      schema = ts.schema;
-      unit = Tables.epochUnitOf(ts);
-    }
-    Field time = column == null || schema == null ? null : Columns.field(schema, column);
-    if (time == null || !(time.getType() instanceof ArrowType.Timestamp)) {
+    TimeColumn tc = timeColumnOf(name);
+    if (tc == null) {
       return null;
     }
+    Field time = tc.field();
     List<String> names = new ArrayList<>();
     for (Field f : cacheSql.querySchema(sql).getFields()) {
       names.add(f.getName());
     }
-    ChronoUnit u = unit;
+    ChronoUnit u = tc.unit();
     return aggregate.split(
-        java.util.Objects.requireNonNull(schema),
+        tc.schema(),
         time.getName(),
         NO_BOUNDARY_MICROS,
         parameters,

@@ -162,16 +162,22 @@ public final class BackendReads {
     if (!b.readsBackExactly() && !cold.isEmpty()) {
       Router.ColdRead c = cold.get(0);
       throw new QueryRejectedException(
-          "the query reads rows of '"
-              + c.table().name
-              + "' before "
-              + TimeLiterals.instantOfMicros(c.boundaryMicros())
-              + ", which only "
-              + b.name()
-              + " holds, and rows read back from it would not be exact; bound the query's time"
+          onlyTheBackendHolds(c, b)
+              + ", and rows read back from it would not be exact; bound the query's time"
               + " column to the cache's range to answer from the cache",
           null);
     }
+  }
+
+  /** "the query reads rows of 't' before <boundary>, which only <backend> holds". */
+  private static String onlyTheBackendHolds(Router.ColdRead c, BackendStore b) {
+    return "the query reads rows of '"
+        + c.table().name
+        + "' before "
+        + TimeLiterals.instantOfMicros(c.boundaryMicros())
+        + ", which only "
+        + b.name()
+        + " holds";
   }
 
   /**
@@ -227,13 +233,8 @@ public final class BackendReads {
       return b.read(slice, allocator);
     } catch (BackendUnavailableException e) {
       throw new BackendUnavailableException(
-          "the query reads rows of '"
-              + c.table().name
-              + "' before "
-              + TimeLiterals.instantOfMicros(c.boundaryMicros())
-              + ", which only "
-              + b.name()
-              + " holds, and it cannot be reached: "
+          onlyTheBackendHolds(c, b)
+              + ", and it cannot be reached: "
               + e.getMessage()
               + " (bound the query's time column to the cache's range to answer from the cache)",
           e);
@@ -271,7 +272,7 @@ public final class BackendReads {
       }
     }
     Schema schema = Objects.requireNonNull(c.table().schema);
-    Field time = Objects.requireNonNull(Columns.field(schema, c.timeColumn()));
+    Field time = timeField(c);
     if (!(time.getType() instanceof ArrowType.Timestamp)) {
       return null;
     }
