@@ -82,4 +82,40 @@ final class ForgetKeysTest {
     }
     assertEquals(windowsOf(onlyM1, "m1"), windowsOf(all, "m1"), "m1 counted afresh, not twice");
   }
+
+  @Test
+  void exportedKeys_importedIntoAnotherAggregator_holdTheSameWindows_anOverlapIsRefusedWhole() {
+    List<TestData.Row> rows = ClusterWindowsTest.randomRows(9, 4000);
+    List<TestData.Row> ofM1AndM2 = new ArrayList<>();
+    List<TestData.Row> others = new ArrayList<>();
+    for (TestData.Row r : rows) {
+      (Objects.equals(r.id, "m1") || Objects.equals(r.id, "m2") ? ofM1AndM2 : others).add(r);
+    }
+    HeapWindowAggregator all = fed(rows);
+    HeapWindowAggregator receiver = fed(others);
+    long before = receiver.windowCount();
+    List<String> m3 = windowsOf(receiver, "m3");
+
+    List<VectorSchemaRoot> state =
+        all.exportState(
+            allocator,
+            (List<@Nullable Object> key) ->
+                Objects.equals(key.get(0), "m1") || Objects.equals(key.get(0), "m2"));
+    try {
+      receiver.importState(state);
+      assertEquals(fed(ofM1AndM2).windowCount(), receiver.windowCount() - before, "windows added");
+      assertEquals(windowsOf(all, "m1"), windowsOf(receiver, "m1"), "m1's windows");
+      assertEquals(windowsOf(all, "m2"), windowsOf(receiver, "m2"), "m2's windows");
+      assertEquals(m3, windowsOf(receiver, "m3"), "m3's windows unchanged");
+      assertEquals(windowsOf(all, "m3"), windowsOf(receiver, "m3"), "m3 as in the whole");
+
+      // Importing keys that hold windows would count their rows twice: refused, nothing added.
+      long held = receiver.windowCount();
+      org.junit.jupiter.api.Assertions.assertThrows(
+          IllegalArgumentException.class, () -> receiver.importState(state));
+      assertEquals(held, receiver.windowCount(), "nothing added by the refused import");
+    } finally {
+      state.forEach(VectorSchemaRoot::close);
+    }
+  }
 }

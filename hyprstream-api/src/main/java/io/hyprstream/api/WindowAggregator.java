@@ -133,4 +133,33 @@ public interface WindowAggregator {
   default List<VectorSchemaRoot> exportState(BufferAllocator allocator) {
     throw new UnsupportedOperationException(getClass().getName() + " takes no snapshots");
   }
+
+  /**
+   * The state of the keys {@code keys} accepts (each key as its values, one per key column), in the
+   * layout of {@link #exportState(BufferAllocator)}: a cluster checkpoints the keys of one
+   * partition this way, and the partition's next owner adds them to its own aggregator with {@link
+   * #importState}. A copy; the caller closes the returned roots. The default refuses, and the
+   * cluster then rebuilds a moved partition from its whole log.
+   *
+   * @throws UnsupportedOperationException when the aggregator cannot export part of its state
+   */
+  default List<VectorSchemaRoot> exportState(
+      BufferAllocator allocator, java.util.function.Predicate<List<@Nullable Object>> keys) {
+    throw new UnsupportedOperationException(getClass().getName() + " exports no keys");
+  }
+
+  /**
+   * Adds the keys and windows of a state that {@link #exportState(BufferAllocator,
+   * java.util.function.Predicate)} wrote (this aggregator's own implementation, for the same
+   * aggregation), as if their rows had arrived here; every window added counts as changed, so the
+   * views receive them at their next sync. The keys must hold no window here. The caller keeps the
+   * roots. The default refuses.
+   *
+   * @throws IllegalArgumentException when the state does not fit this aggregation or names a key
+   *     that holds windows here (nothing is added then)
+   * @throws UnsupportedOperationException when the aggregator cannot import state
+   */
+  default void importState(List<VectorSchemaRoot> state) {
+    throw new UnsupportedOperationException(getClass().getName() + " imports no keys");
+  }
 }

@@ -1,6 +1,7 @@
 package io.hyprstream.cluster;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -30,6 +31,11 @@ public final class ClusterConfig {
   private static final Pattern LOCATION =
       Pattern.compile("grpc(\\+tcp|\\+tls)?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}");
 
+  /**
+   * Checkpoints when none are asked for: often enough that a takeover replays minutes, not days.
+   */
+  public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofMinutes(5);
+
   private final String bootstrapServers;
   private final String name;
   private final int partitions;
@@ -38,6 +44,7 @@ public final class ClusterConfig {
   private final @Nullable InetSocketAddress peerServer;
   private final Map<String, String> kafkaProperties;
   private final @Nullable PeerCredentials peerCredentials;
+  private final Duration checkpointInterval;
 
   /**
    * The user and password this instance signs in with when it reads other instances that require
@@ -59,23 +66,57 @@ public final class ClusterConfig {
     }
   }
 
-  private ClusterConfig(
-      String bootstrapServers,
-      String name,
-      int partitions,
-      String instanceId,
-      @Nullable String advertisedLocation,
-      @Nullable InetSocketAddress peerServer,
-      Map<String, String> kafkaProperties,
-      @Nullable PeerCredentials peerCredentials) {
-    this.bootstrapServers = bootstrapServers;
-    this.name = name;
-    this.partitions = partitions;
-    this.instanceId = instanceId;
-    this.advertisedLocation = advertisedLocation;
-    this.peerServer = peerServer;
-    this.kafkaProperties = Map.copyOf(kafkaProperties);
-    this.peerCredentials = peerCredentials;
+  private ClusterConfig(Fields f) {
+    this.bootstrapServers = f.bootstrapServers;
+    this.name = f.name;
+    this.partitions = f.partitions;
+    this.instanceId = f.instanceId;
+    this.advertisedLocation = f.advertisedLocation;
+    this.peerServer = f.peerServer;
+    this.kafkaProperties = Map.copyOf(f.kafkaProperties);
+    this.peerCredentials = f.peerCredentials;
+    this.checkpointInterval = f.checkpointInterval;
+  }
+
+  /** The settings of a configuration being made, so each {@code with...} changes one of them. */
+  private static final class Fields {
+    String bootstrapServers;
+    String name;
+    int partitions;
+    String instanceId;
+    @Nullable String advertisedLocation;
+    @Nullable InetSocketAddress peerServer;
+    Map<String, String> kafkaProperties;
+    @Nullable PeerCredentials peerCredentials;
+    Duration checkpointInterval;
+
+    Fields(String bootstrapServers, String name, String instanceId) {
+      this.bootstrapServers = bootstrapServers;
+      this.name = name;
+      this.partitions = DEFAULT_PARTITIONS;
+      this.instanceId = instanceId;
+      this.kafkaProperties = Map.of();
+      this.checkpointInterval = DEFAULT_CHECKPOINT_INTERVAL;
+    }
+
+    Fields(ClusterConfig c) {
+      this.bootstrapServers = c.bootstrapServers;
+      this.name = c.name;
+      this.partitions = c.partitions;
+      this.instanceId = c.instanceId;
+      this.advertisedLocation = c.advertisedLocation;
+      this.peerServer = c.peerServer;
+      this.kafkaProperties = c.kafkaProperties;
+      this.peerCredentials = c.peerCredentials;
+      this.checkpointInterval = c.checkpointInterval;
+    }
+  }
+
+  /** A copy of this configuration with {@code change} applied to its settings. */
+  private ClusterConfig with(java.util.function.Consumer<Fields> change) {
+    Fields f = new Fields(this);
+    change.accept(f);
+    return new ClusterConfig(f);
   }
 
   /**
@@ -93,14 +134,8 @@ public final class ClusterConfig {
     }
     checkName(name, "cluster name");
     return new ClusterConfig(
-        bootstrapServers.strip(),
-        name,
-        DEFAULT_PARTITIONS,
-        "hs-" + UUID.randomUUID().toString().substring(0, 8),
-        null,
-        null,
-        Map.of(),
-        null);
+        new Fields(
+            bootstrapServers.strip(), name, "hs-" + UUID.randomUUID().toString().substring(0, 8)));
   }
 
   /**
@@ -112,29 +147,13 @@ public final class ClusterConfig {
       throw new IllegalArgumentException(
           "cluster partitions must be between 1 and 10000, not " + count);
     }
-    return new ClusterConfig(
-        bootstrapServers,
-        name,
-        count,
-        instanceId,
-        advertisedLocation,
-        peerServer,
-        kafkaProperties,
-        peerCredentials);
+    return with(f -> f.partitions = count);
   }
 
   /** This instance's id in the group (Kafka's {@code client.id}); unique within the cluster. */
   public ClusterConfig withInstanceId(String id) {
     checkName(Objects.requireNonNull(id, "instanceId"), "cluster instance id");
-    return new ClusterConfig(
-        bootstrapServers,
-        name,
-        partitions,
-        id,
-        advertisedLocation,
-        peerServer,
-        kafkaProperties,
-        peerCredentials);
+    return with(f -> f.instanceId = id);
   }
 
   /**
@@ -156,15 +175,7 @@ public final class ClusterConfig {
               + location
               + "' must be grpc://HOST:PORT, grpc+tcp://HOST:PORT or grpc+tls://HOST:PORT");
     }
-    return new ClusterConfig(
-        bootstrapServers,
-        name,
-        partitions,
-        instanceId,
-        l,
-        peerServer,
-        kafkaProperties,
-        peerCredentials);
+    return with(f -> f.advertisedLocation = l);
   }
 
   /**
@@ -174,15 +185,7 @@ public final class ClusterConfig {
    */
   public ClusterConfig withPeerServer(InetSocketAddress address) {
     Objects.requireNonNull(address, "peerServer");
-    return new ClusterConfig(
-        bootstrapServers,
-        name,
-        partitions,
-        instanceId,
-        advertisedLocation,
-        address,
-        kafkaProperties,
-        peerCredentials);
+    return with(f -> f.peerServer = address);
   }
 
   /**
@@ -196,15 +199,7 @@ public final class ClusterConfig {
     Objects.requireNonNull(value, "value");
     Map<String, String> props = new LinkedHashMap<>(kafkaProperties);
     props.put(key, value);
-    return new ClusterConfig(
-        bootstrapServers,
-        name,
-        partitions,
-        instanceId,
-        advertisedLocation,
-        peerServer,
-        props,
-        peerCredentials);
+    return with(f -> f.kafkaProperties = props);
   }
 
   /**
@@ -214,15 +209,25 @@ public final class ClusterConfig {
    * instance is refused ({@code UNAUTHENTICATED}) and so is each query that needs one.
    */
   public ClusterConfig withPeerCredentials(String user, String password) {
-    return new ClusterConfig(
-        bootstrapServers,
-        name,
-        partitions,
-        instanceId,
-        advertisedLocation,
-        peerServer,
-        kafkaProperties,
-        new PeerCredentials(user, password));
+    return with(f -> f.peerCredentials = new PeerCredentials(user, password));
+  }
+
+  /**
+   * How often the owner of each partition writes a checkpoint of it (its keys' windows, hot rows
+   * and remembered ingest ids, at a log offset) to the cluster's checkpoint topic; the partition's
+   * next owner loads the newest one and replays the log only from there. Zero turns checkpoints
+   * off: a new owner then replays the partition from the start of the log. Default {@link
+   * #DEFAULT_CHECKPOINT_INTERVAL}.
+   *
+   * @throws IllegalArgumentException when negative
+   */
+  public ClusterConfig withCheckpointInterval(Duration interval) {
+    Objects.requireNonNull(interval, "checkpointInterval");
+    if (interval.isNegative()) {
+      throw new IllegalArgumentException(
+          "the cluster checkpoint interval must not be negative, not " + interval);
+    }
+    return with(f -> f.checkpointInterval = interval);
   }
 
   public String bootstrapServers() {
@@ -270,6 +275,19 @@ public final class ClusterConfig {
    */
   public String membersTopic() {
     return "hs." + name + ".members";
+  }
+
+  /** See {@link #withCheckpointInterval}; zero when checkpoints are off. */
+  public Duration checkpointInterval() {
+    return checkpointInterval;
+  }
+
+  /**
+   * The compacted Kafka topic that holds the newest checkpoint of each partition, in the partition
+   * of the same number (docs/cluster.md, "Checkpoints").
+   */
+  public String checkpointTopic() {
+    return "hs." + name + ".checkpoints";
   }
 
   /** The Kafka consumer group the cluster's instances form. */

@@ -1,8 +1,12 @@
 package io.hyprstream.internal;
 
+import static io.hyprstream.api.SqlIdentifier.quote;
+
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.Freshness;
+import io.hyprstream.api.HyprstreamException;
+import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.cache.CacheSql;
 import io.hyprstream.internal.ingest.ViewSync;
@@ -25,6 +29,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -49,6 +54,7 @@ public final class ClusterFacet {
   private final Router router;
   private final BackendReads backendReads;
   private final io.hyprstream.internal.ingest.Flusher flusher;
+  private final io.hyprstream.internal.ingest.IngestPipeline ingest;
   private final io.hyprstream.internal.table.ChangeVersions versions;
   private final InstantSource clock;
   private final Runnable checkOpen;
@@ -65,6 +71,7 @@ public final class ClusterFacet {
       Router router,
       BackendReads backendReads,
       io.hyprstream.internal.ingest.Flusher flusher,
+      io.hyprstream.internal.ingest.IngestPipeline ingest,
       io.hyprstream.internal.table.ChangeVersions versions,
       InstantSource clock,
       Runnable checkOpen) {
@@ -79,6 +86,7 @@ public final class ClusterFacet {
     this.router = router;
     this.backendReads = backendReads;
     this.flusher = flusher;
+    this.ingest = ingest;
     this.versions = versions;
     this.clock = clock;
     this.checkOpen = checkOpen;
@@ -203,6 +211,107 @@ public final class ClusterFacet {
     checkOpen.run();
     preparation.prepareFor(analyser.analyse(sql).names()); // rows and windows still buffered
     return cache.query(sql, List.of(), alloc);
+  }
+
+  /**
+   * One ingested table's share of a partition: the table's schema, the window state of the
+   * partition's keys ({@link io.hyprstream.api.WindowAggregator#exportState(BufferAllocator,
+   * java.util.function.Predicate)}; empty for a table without windows) and their hot rows in their
+   * stored form. Closing it closes the batches.
+   */
+  public record PartitionShare(
+      String table, Schema schema, List<VectorSchemaRoot> windows, List<VectorSchemaRoot> rows)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      windows.forEach(VectorSchemaRoot::close);
+      rows.forEach(VectorSchemaRoot::close);
+    }
+  }
+
+  /**
+   * The share of table {@code name} held here for the keys {@code keys} accepts, whose rows {@code
+   * rowsOfKeys} (a DuckDB condition over the key column) selects; null when this instance holds no
+   * such table. Runs on the thread that applies the partitions, so no row of those keys arrives
+   * meanwhile.
+   *
+   * @throws UnsupportedOperationException when the table's aggregator cannot export part of its
+   *     state
+   */
+  public @Nullable PartitionShare exportShare(
+      String name,
+      String rowsOfKeys,
+      java.util.function.Predicate<List<@Nullable Object>> keys,
+      BufferAllocator alloc) {
+    checkOpen.run();
+    TableState ts = tables.get(name);
+    Schema schema = ts == null ? null : ts.schema;
+    if (ts == null || schema == null) {
+      return null;
+    }
+    List<VectorSchemaRoot> windows = new ArrayList<>();
+    List<VectorSchemaRoot> rows = new ArrayList<>();
+    try {
+      ts.lock.lock();
+      try {
+        if (ts.aggregator != null) {
+          windows.addAll(ts.aggregator.exportState(alloc, keys));
+        }
+      } finally {
+        ts.lock.unlock();
+      }
+      try (ArrowReader r =
+          queryHeldRows("SELECT * FROM " + quote(ts.name) + " WHERE " + rowsOfKeys, alloc)) {
+        while (r.loadNextBatch()) {
+          if (r.getVectorSchemaRoot().getRowCount() > 0) {
+            rows.add(ArrowCopy.deepCopy(r.getVectorSchemaRoot(), alloc));
+          }
+        }
+      } catch (java.io.IOException e) {
+        throw new HyprstreamException("cannot read the rows of '" + name + "': " + e, e);
+      }
+      return new PartitionShare(ts.name, schema, windows, rows);
+    } catch (RuntimeException e) {
+      windows.forEach(VectorSchemaRoot::close);
+      rows.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
+  }
+
+  /**
+   * Adds a share another instance exported ({@link #exportShare}) to this instance: its keys'
+   * windows to the table's aggregator and its rows to the cache, as a restore (not a live ingest:
+   * nothing goes to the log or the backend). The keys must hold nothing here. Runs on the thread
+   * that applies the partitions. The caller keeps the share.
+   *
+   * @throws IllegalArgumentException when the windows do not fit the table's aggregation
+   * @throws UnsupportedOperationException when the table's aggregator cannot import state
+   */
+  public void importShare(PartitionShare share, BufferAllocator alloc) {
+    checkOpen.run();
+    TableState ts = tables.table(share.table());
+    ts.flushLock.lock();
+    ts.lock.lock();
+    try {
+      Schema grown = ts.schema == null ? share.schema() : Columns.merged(ts.schema, share.schema());
+      if (!grown.equals(ts.schema)) {
+        cache.ensureTable(ts.name, grown);
+        ts.adopt(grown);
+      }
+      if (ts.specOrNull() != null && !share.windows().isEmpty()) {
+        ts.ensureAggregator(grown);
+        java.util.Objects.requireNonNull(ts.aggregator).importState(share.windows());
+      }
+    } finally {
+      ts.lock.unlock();
+      ts.flushLock.unlock();
+    }
+    List<VectorSchemaRoot> rows = new ArrayList<>(share.rows().size());
+    for (VectorSchemaRoot r : share.rows()) {
+      rows.add(ArrowCopy.share(r, alloc));
+    }
+    ingest.ingestOwned(ts.name, rows, io.hyprstream.internal.ingest.IngestMode.RESTORE_ROWS);
+    ingest.changed(ts); // the imported windows count as changed: the views pick them up
   }
 
   /**

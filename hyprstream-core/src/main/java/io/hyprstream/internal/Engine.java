@@ -277,6 +277,7 @@ public final class Engine implements Hyprstream {
               router,
               backendReads,
               flusher,
+              ingest,
               versions,
               config.clock(),
               this::checkOpen);

@@ -601,6 +601,27 @@ public final class HeapWindowAggregator implements WindowAggregator {
     return StateSnapshots.export(this, allocator);
   }
 
+  @Override
+  public List<VectorSchemaRoot> exportState(
+      BufferAllocator allocator, java.util.function.Predicate<List<@Nullable Object>> keys) {
+    return StateSnapshots.export(this, allocator, keys);
+  }
+
+  @Override
+  public void importState(List<VectorSchemaRoot> state) {
+    StateSnapshots.importInto(this, state);
+  }
+
+  /** True when key id {@code key} holds a window of any size. */
+  boolean holdsWindows(int key) {
+    for (WindowState s : states) {
+      if (s.holds(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * An aggregator for {@code spec} holding the state {@link #exportState} wrote. Every window it
    * restores counts as changed, so the views receive them at their next sync. The caller keeps the

@@ -101,6 +101,15 @@ final class KeyDictionary {
     }
   }
 
+  /** The id of row {@code row}'s key over any key columns, or -1 when it is not here. */
+  int find(FieldVector[] columns, int row) {
+    List<@Nullable Object> key = new ArrayList<>(columns.length);
+    for (FieldVector c : columns) {
+      key.add(c.getObject(row));
+    }
+    return find(key);
+  }
+
   /** The id of row {@code row}'s key over any key columns, added when new. */
   int idOf(FieldVector[] columns, int row) {
     List<@Nullable Object> key = new ArrayList<>(columns.length);

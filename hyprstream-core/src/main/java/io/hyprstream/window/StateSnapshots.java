@@ -4,6 +4,7 @@ import io.hyprstream.api.AggregationSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
@@ -15,6 +16,7 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The snapshot layout of a {@link HeapWindowAggregator}: its key dictionary and window state as
@@ -40,11 +42,26 @@ final class StateSnapshots {
    * aggregator may change right after. Ownership: the caller closes the returned roots.
    */
   static List<VectorSchemaRoot> export(HeapWindowAggregator agg, BufferAllocator allocator) {
+    return export(agg, allocator, key -> true);
+  }
+
+  /**
+   * As {@link #export(HeapWindowAggregator, BufferAllocator)}, for the keys {@code keys} accepts
+   * only: the key batch holds those keys, renumbered from 0, and the window batches their windows.
+   */
+  static List<VectorSchemaRoot> export(
+      HeapWindowAggregator agg, BufferAllocator allocator, Predicate<List<@Nullable Object>> keys) {
+    // exported[id]: the key's row in the key batch, or -1 when it is left out
+    int[] exported = new int[agg.keys.size()];
+    int n = 0;
+    for (int id = 0; id < exported.length; id++) {
+      exported[id] = keys.test(agg.keys.key(id)) ? n++ : -1;
+    }
     List<VectorSchemaRoot> out = new ArrayList<>(1 + agg.states.length);
     try {
-      out.add(exportKeys(agg, allocator));
+      out.add(exportKeys(agg, exported, n, allocator));
       for (int i = 0; i < agg.states.length; i++) {
-        out.add(exportWindow(agg, i, allocator));
+        out.add(exportWindow(agg, i, exported, allocator));
       }
       return out;
     } catch (RuntimeException e) {
@@ -53,7 +70,8 @@ final class StateSnapshots {
     }
   }
 
-  private static VectorSchemaRoot exportKeys(HeapWindowAggregator agg, BufferAllocator allocator) {
+  private static VectorSchemaRoot exportKeys(
+      HeapWindowAggregator agg, int[] exported, int n, BufferAllocator allocator) {
     List<Field> keyFields = agg.keyFields;
     KeyDictionary keys = agg.keys;
     List<Field> fields = new ArrayList<>();
@@ -62,12 +80,13 @@ final class StateSnapshots {
     }
     VectorSchemaRoot root = VectorSchemaRoot.create(new Schema(fields), allocator);
     try {
-      int n = keys.size();
       root.getFieldVectors().forEach(v -> allocate(v, n));
       for (int k = 0; k < keyFields.size(); k++) {
         FieldVector v = root.getVector(k);
-        for (int id = 0; id < n; id++) {
-          ViewRows.writeKey(v, id, keys.key(id).get(k));
+        for (int id = 0; id < exported.length; id++) {
+          if (exported[id] >= 0) {
+            ViewRows.writeKey(v, exported[id], keys.key(id).get(k));
+          }
         }
       }
       root.setRowCount(n);
@@ -93,19 +112,25 @@ final class StateSnapshots {
   }
 
   private static VectorSchemaRoot exportWindow(
-      HeapWindowAggregator agg, int i, BufferAllocator allocator) {
+      HeapWindowAggregator agg, int i, int[] exported, BufferAllocator allocator) {
     WindowState s = agg.states[i];
     int values = agg.spec().valueColumns().size();
     VectorSchemaRoot root =
         VectorSchemaRoot.create(windowStateSchema(values, agg.sizes[i]), allocator);
     try {
       int[] slots = s.liveSlots();
-      int n = slots.length;
+      int kept = 0;
+      for (int slot : slots) {
+        if (exported[s.keyOf(slot)] >= 0) {
+          slots[kept++] = slot;
+        }
+      }
+      int n = kept;
       root.getFieldVectors().forEach(v -> allocate(v, n));
       IntVector keyId = (IntVector) root.getVector(0);
       IntVector window = (IntVector) root.getVector(1);
       for (int r = 0; r < n; r++) {
-        keyId.set(r, s.keyOf(slots[r]));
+        keyId.set(r, exported[s.keyOf(slots[r])]);
         window.set(r, s.windowOf(slots[r]));
       }
       int col = 2;
@@ -173,23 +198,82 @@ final class StateSnapshots {
               + spec.keyColumns());
     }
     HeapWindowAggregator agg = new HeapWindowAggregator(spec, keyFields);
-    int[] idOf = restoreKeys(agg.keys, keyRoot);
+    checkWindows(agg, state);
+    addState(agg, state);
+    return agg;
+  }
+
+  /**
+   * Adds the keys and windows of {@code state} to {@code agg}, whose keys must hold none of them.
+   *
+   * @throws IllegalArgumentException when the state does not fit {@code agg}'s aggregation or one
+   *     of its keys holds windows in {@code agg} (nothing is added then)
+   */
+  static void importInto(HeapWindowAggregator agg, List<VectorSchemaRoot> state) {
+    AggregationSpec spec = agg.spec();
+    if (state.size() != 1 + spec.windows().size()) {
+      throw new IllegalArgumentException(
+          "the state of '"
+              + spec.table()
+              + "' holds "
+              + (state.size() - 1)
+              + " windows, the table has "
+              + spec.windows().size());
+    }
+    List<Field> keyFields = state.get(0).getSchema().getFields();
+    for (int k = 0; k < keyFields.size(); k++) {
+      if (k >= agg.keyFields.size()
+          || !keyFields.get(k).getName().equals(agg.keyFields.get(k).getName())
+          || !keyFields.get(k).getType().equals(agg.keyFields.get(k).getType())) {
+        throw new IllegalArgumentException(
+            "the state of '"
+                + spec.table()
+                + "' has key columns "
+                + keyFields
+                + ", the table has "
+                + agg.keyFields);
+      }
+    }
+    checkWindows(agg, state);
+    VectorSchemaRoot keyRoot = state.get(0);
+    FieldVector[] columns = keyRoot.getFieldVectors().toArray(new FieldVector[0]);
+    for (int r = 0; r < keyRoot.getRowCount(); r++) {
+      int id = agg.keys.find(columns, r);
+      if (id >= 0 && agg.holdsWindows(id)) {
+        throw new IllegalArgumentException(
+            "the state of '"
+                + spec.table()
+                + "' holds key "
+                + agg.keys.key(id)
+                + ", which already has windows here");
+      }
+    }
+    addState(agg, state);
+  }
+
+  private static void checkWindows(HeapWindowAggregator agg, List<VectorSchemaRoot> state) {
+    AggregationSpec spec = agg.spec();
     int values = spec.valueColumns().size();
     for (int i = 0; i < agg.states.length; i++) {
-      VectorSchemaRoot root = state.get(1 + i);
       Schema expected = windowStateSchema(values, agg.sizes[i]);
-      if (!root.getSchema().equals(expected)) {
+      if (!state.get(1 + i).getSchema().equals(expected)) {
         throw new IllegalArgumentException(
-            "the snapshot of '"
+            "the state of '"
                 + spec.table()
                 + "' holds other windows or value columns than "
                 + spec.windows().get(i)
                 + " over "
                 + spec.valueColumns());
       }
-      restoreWindow(agg.states[i], root, idOf, values);
     }
-    return agg;
+  }
+
+  private static void addState(HeapWindowAggregator agg, List<VectorSchemaRoot> state) {
+    int[] idOf = restoreKeys(agg.keys, state.get(0));
+    int values = agg.spec().valueColumns().size();
+    for (int i = 0; i < agg.states.length; i++) {
+      restoreWindow(agg.states[i], state.get(1 + i), idOf, values);
+    }
   }
 
   /** Adds the snapshot's keys; returns the id each snapshot key id has now. */

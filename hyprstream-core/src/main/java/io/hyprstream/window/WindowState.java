@@ -409,6 +409,11 @@ final class WindowState {
    * Drops every window of {@code key} (it may come back later, as a new key would); returns how
    * many.
    */
+  /** True when key {@code key} holds a live window here. */
+  boolean holds(int key) {
+    return key < rings.length && ringMin[key] != EMPTY_MIN;
+  }
+
   long forget(int key) {
     if (key >= rings.length || ringMin[key] == EMPTY_MIN) {
       return 0;

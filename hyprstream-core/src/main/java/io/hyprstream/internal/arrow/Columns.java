@@ -2,6 +2,8 @@ package io.hyprstream.internal.arrow;
 
 import java.nio.ByteOrder;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.TimeStampMicroVector;
@@ -121,5 +123,16 @@ public final class Columns {
       out[r] = bv.isNull(r) ? NULL_TIME : Math.floorDiv(Math.multiplyExact(bv.get(r), mul), div);
     }
     return out;
+  }
+
+  /** {@code current}'s fields, then those of {@code more} it lacks (by name, without case). */
+  public static Schema merged(Schema current, Schema more) {
+    List<Field> fields = new ArrayList<>(current.getFields());
+    for (Field f : more.getFields()) {
+      if (field(current, f.getName()) == null) {
+        fields.add(f);
+      }
+    }
+    return new Schema(fields);
   }
 }

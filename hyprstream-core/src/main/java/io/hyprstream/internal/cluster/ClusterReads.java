@@ -102,6 +102,11 @@ final class ClusterReads {
     return keep == null ? sql : "SELECT * FROM (" + sql + ") AS own_rows WHERE " + keep;
   }
 
+  /** What this instance holds of partitions it no longer owns, and its keys by partition. */
+  ForeignRows foreignRows() {
+    return foreign;
+  }
+
   /**
    * Drops this instance's state of partitions it no longer owns ({@link ForeignRows#dropMoved}).
    */

@@ -68,6 +68,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   private final ClusterReads reads;
   private final LogProbe logProbe;
   private final Operations operations;
+  private volatile @Nullable Checkpointer checkpointer;
   private final java.util.concurrent.atomic.AtomicBoolean closed =
       new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -106,6 +107,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     Producer<byte[], byte[]> producer = null;
     KafkaConsumer<byte[], byte[]> consumer = null;
     KafkaConsumer<byte[], byte[]> membersReader = null;
+    KafkaConsumer<byte[], byte[]> checkpointReader = null;
     Membership membership = null;
     PeerClient peers = null;
     PeerServer peerServer = null;
@@ -113,9 +115,11 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       admin = Admin.create(clientProperties(config, "admin"));
       String topicId = ensureTopic(admin, config);
       ensureMembersTopic(admin, config);
+      ensureCheckpointTopic(admin, config);
       producer = new KafkaProducer<>(producerProperties(config));
       consumer = new KafkaConsumer<>(consumerProperties(config));
       membersReader = new KafkaConsumer<>(membersReaderProperties(config));
+      checkpointReader = new KafkaConsumer<>(checkpointReaderProperties(config));
       membership = new Membership(config, producer, membersReader, config.advertisedLocation());
       membersReader = null; // the membership closes it from here on
       membership.start();
@@ -138,6 +142,15 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
         m.publishLocation(config.advertisedLocation());
       }
       owner.dropMovedWith(instance.reads::dropMoved);
+      Checkpointer checkpoints =
+          new Checkpointer(
+              engine,
+              config.partitions(),
+              instance.reads.foreignRows(),
+              new CheckpointTopic(config, producer, checkpointReader));
+      checkpointReader = null; // the checkpointer closes it from here on
+      instance.checkpointer = checkpoints;
+      owner.checkpointWith(checkpoints);
       owner.start();
       return instance;
     } catch (RuntimeException | Error e) {
@@ -145,6 +158,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       closeQuietly(peers, e);
       closeQuietly(membership, e);
       closeQuietly(membersReader, e);
+      closeQuietly(checkpointReader, e);
       closeQuietly(consumer, e);
       closeQuietly(producer, e);
       closeQuietly(admin, e);
@@ -155,19 +169,34 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
 
   /** Creates the one-partition compacted membership topic unless it exists. */
   private static void ensureMembersTopic(Admin admin, ClusterConfig config) {
+    ensureCompactedTopic(admin, config, config.membersTopic(), 1, "membership");
+  }
+
+  /**
+   * Creates the compacted checkpoint topic, one partition per ingest partition, unless it exists.
+   */
+  private static void ensureCheckpointTopic(Admin admin, ClusterConfig config) {
+    ensureCompactedTopic(
+        admin, config, config.checkpointTopic(), config.partitions(), "checkpoint");
+  }
+
+  private static void ensureCompactedTopic(
+      Admin admin, ClusterConfig config, String topic, int partitions, String role) {
     try {
       admin
           .createTopics(
               List.of(
-                  new NewTopic(config.membersTopic(), Optional.of(1), Optional.empty())
+                  new NewTopic(topic, Optional.of(partitions), Optional.empty())
                       .configs(Map.of("cleanup.policy", "compact"))))
           .all()
           .get(30, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       if (!(e.getCause() instanceof TopicExistsException)) {
         throw new io.hyprstream.api.BackendUnavailableException(
-            "cannot create the cluster's membership topic '"
-                + config.membersTopic()
+            "cannot create the cluster's "
+                + role
+                + " topic '"
+                + topic
                 + "' on Kafka at "
                 + config.bootstrapServers()
                 + ": "
@@ -179,7 +208,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
           "cannot reach the cluster log (Kafka at "
               + config.bootstrapServers()
               + ") to create topic '"
-              + config.membersTopic()
+              + topic
               + "': "
               + e,
           e);
@@ -194,6 +223,14 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    return p;
+  }
+
+  private static Properties checkpointReaderProperties(ClusterConfig config) {
+    Properties p = membersReaderProperties(config);
+    p.putAll(clientProperties(config, "checkpoints"));
+    // A checkpoint is read in chunks of up to CheckpointTopic.CHUNK_BYTES each.
+    p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
     return p;
   }
 
@@ -349,6 +386,25 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
 
   public long recordsRefused() {
     return owner.recordsRefused();
+  }
+
+  /** Partition checkpoints this instance wrote since start. */
+  public long checkpointsWritten() {
+    Checkpointer c = checkpointer;
+    return c == null ? 0 : c.written();
+  }
+
+  /**
+   * The next offset of the checkpoint this instance last wrote or loaded, per partition it owns.
+   */
+  public Map<Integer, Long> checkpointedOffsets() {
+    return owner.checkpointedOffsets();
+  }
+
+  /** Partition checkpoints this instance loaded when Kafka gave it a partition. */
+  public long checkpointsLoaded() {
+    Checkpointer c = checkpointer;
+    return c == null ? 0 : c.loaded();
   }
 
   /** Log records this instance skipped as repeats of an ingest id its partition had applied. */
@@ -643,6 +699,10 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       owner.close();
     } finally {
       try {
+        Checkpointer c = checkpointer;
+        if (c != null) {
+          c.close();
+        }
         membership.close();
         PeerServer server = peerServer;
         if (server != null) {

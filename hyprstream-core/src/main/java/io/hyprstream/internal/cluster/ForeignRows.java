@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.IntPredicate;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.jspecify.annotations.Nullable;
@@ -107,29 +109,36 @@ final class ForeignRows {
 
   /** Leaves out the keys of {@code relations} whose partition this instance does not own. */
   private Filter keyFilter(String key, List<String> relations, Set<Integer> owned) {
-    ForeignKeys foreign = foreignKeys(key, relations, owned);
-    return foreign.none() ? Filter.ALL : new Filter(foreign.keep(key), null);
+    KeySet foreign = keysIn(key, relations, p -> !owned.contains(p));
+    return foreign.none() ? Filter.ALL : new Filter(foreign.rowsOfOthers(key), null);
   }
 
-  /** The keys of a relation's one key column whose partitions this instance does not own. */
-  record ForeignKeys(Set<String> texts, boolean includesNull) {
+  /** Some keys of a relation's one key column, as DuckDB's text of each. */
+  record KeySet(Set<String> texts, boolean includesNull) {
+    static final KeySet NONE = new KeySet(Set.of(), false);
+
     boolean none() {
       return texts.isEmpty() && !includesNull;
     }
 
     /** The DuckDB condition that holds for the rows of every other key, over column {@code key}. */
-    String keep(String key) {
+    String rowsOfOthers(String key) {
       String column = quote(key);
       List<String> literals = new ArrayList<>();
       for (String f : texts) {
         literals.add("'" + f.replace("'", "''") + "'");
       }
       String cast = "CAST(" + column + " AS VARCHAR)";
-      String notForeign =
+      String notIn =
           literals.isEmpty() ? "true" : cast + " NOT IN (" + String.join(", ", literals) + ")";
       return includesNull
-          ? "(" + column + " IS NOT NULL AND " + notForeign + ")"
-          : "(" + column + " IS NULL OR " + notForeign + ")";
+          ? "(" + column + " IS NOT NULL AND " + notIn + ")"
+          : "(" + column + " IS NULL OR " + notIn + ")";
+    }
+
+    /** The DuckDB condition that holds for the rows of these keys, over column {@code key}. */
+    String rowsOf(String key) {
+      return "NOT " + rowsOfOthers(key);
     }
 
     /** True for a key (its one value) among these, compared as DuckDB's text of it. */
@@ -138,20 +147,43 @@ final class ForeignRows {
       if (v == null) {
         return includesNull;
       }
-      String text = v instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : v.toString();
-      return texts.contains(text);
+      return texts.contains(text(v));
     }
   }
 
-  private ForeignKeys foreignKeys(String key, List<String> relations, Set<Integer> owned) {
+  /** A key value as DuckDB's text of it, which is what places it in a partition. */
+  static String text(Object value) {
+    return value instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : value.toString();
+  }
+
+  /**
+   * The keys of {@code relations}' column {@code key} whose partition {@code partitions} accepts.
+   */
+  private KeySet keysIn(String key, List<String> relations, IntPredicate partitions) {
+    Map<Integer, KeySet> byPartition = keysByPartition(key, relations);
+    Set<String> texts = new TreeSet<>();
+    boolean includesNull = false;
+    for (Map.Entry<Integer, KeySet> e : byPartition.entrySet()) {
+      if (partitions.test(e.getKey())) {
+        texts.addAll(e.getValue().texts());
+        includesNull |= e.getValue().includesNull();
+      }
+    }
+    return new KeySet(texts, includesNull);
+  }
+
+  /**
+   * The distinct keys this instance holds in {@code relations}' column {@code key}, by partition:
+   * what it holds, whatever has left its cache (a listing, not an answer).
+   */
+  Map<Integer, KeySet> keysByPartition(String key, List<String> relations) {
     String column = quote(key);
     List<String> selects = new ArrayList<>();
     for (String r : relations) {
       selects.add("SELECT DISTINCT CAST(" + column + " AS VARCHAR) AS k FROM " + quote(r));
     }
-    Set<String> foreign = new TreeSet<>();
-    boolean foreignNull = false;
-    // What this instance holds, whatever has left its cache: a listing, not an answer.
+    Map<Integer, Set<String>> texts = new HashMap<>();
+    Set<Integer> withNull = new HashSet<>();
     try (org.apache.arrow.vector.ipc.ArrowReader keys =
         engine.cluster().queryHeldRows(String.join(" UNION ", selects), engine.allocator())) {
       while (keys.loadNextBatch()) {
@@ -159,19 +191,26 @@ final class ForeignRows {
         VarCharVector k = (VarCharVector) root.getVector(0);
         for (int i = 0; i < root.getRowCount(); i++) {
           byte[] bytes = k.isNull(i) ? new byte[0] : k.get(i);
-          if (!owned.contains(KeyPartitioner.partitionOfKey(bytes, config.partitions()))) {
-            if (k.isNull(i)) {
-              foreignNull = true;
-            } else {
-              foreign.add(new String(bytes, StandardCharsets.UTF_8));
-            }
+          int p = KeyPartitioner.partitionOfKey(bytes, config.partitions());
+          if (k.isNull(i)) {
+            withNull.add(p);
+          } else {
+            texts
+                .computeIfAbsent(p, x -> new TreeSet<>())
+                .add(new String(bytes, StandardCharsets.UTF_8));
           }
         }
       }
     } catch (IOException e) {
       throw new HyprstreamException("cannot list this instance's keys: " + e, e);
     }
-    return new ForeignKeys(foreign, foreignNull);
+    Map<Integer, KeySet> out = new HashMap<>();
+    Set<Integer> partitions = new HashSet<>(texts.keySet());
+    partitions.addAll(withNull);
+    for (int p : partitions) {
+      out.put(p, new KeySet(texts.getOrDefault(p, Set.of()), withNull.contains(p)));
+    }
+    return out;
   }
 
   /**
@@ -195,12 +234,12 @@ final class ForeignRows {
       List<String> relations = new ArrayList<>();
       relations.add(t.getKey());
       relations.addAll(t.getValue());
-      ForeignKeys foreign = foreignKeys(key, relations, owned);
+      KeySet foreign = keysIn(key, relations, p -> !owned.contains(p));
       if (foreign.none()) {
         continue;
       }
       long windows =
-          engine.cluster().forgetKeys(t.getKey(), "NOT " + foreign.keep(key), foreign::contains);
+          engine.cluster().forgetKeys(t.getKey(), foreign.rowsOf(key), foreign::contains);
       if (windows < 0) {
         whole = false;
       } else {

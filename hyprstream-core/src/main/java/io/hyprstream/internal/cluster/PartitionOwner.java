@@ -34,26 +34,29 @@ import org.slf4j.LoggerFactory;
  * This instance's member of the cluster's consumer group: a thread that polls the partitions Kafka
  * assigns it and applies their records to the local engine (windows, running columns, hot rows).
  *
- * <p>The engine's state lives only in memory: a partition this instance has never held is read from
- * the start of the log, and one it held before (revoked, then assigned again) from where it
- * stopped, so no record is applied twice here.
+ * <p>The engine's state lives only in memory: a partition this instance has never held is loaded
+ * from its newest checkpoint ({@link Checkpointer}) and read from the checkpoint's offset (from the
+ * start of the log without one), and one it held before (revoked, then assigned again) from where
+ * it stopped, so no record is applied twice here. Every checkpoint interval it checkpoints the
+ * partitions it owns.
  *
  * <p><b>With a backend</b> the owner writes each record's rows to it, exactly once however often
  * the record is applied (by this owner, a new owner after a crash, or a paused ex-owner): every
  * record's rows carry a batch id made of the topic's id, the record's partition and its offset
  * ({@link #batchId}), and the backend skips an id it holds ({@link BackendStore#appendAll}). After
  * a poll's rows are in the backend the owner commits the partitions' offsets to Kafka; a new owner
- * rebuilds its windows from the start of the log but writes only the records from the committed
- * offset on. So the committed offset is only a shortcut: a commit lost to a crash or refused to a
- * fenced ex-owner costs writes the backend skips, never a lost or doubled row. While the backend is
- * unreachable the owner pauses its partitions (acknowledged rows wait in Kafka) and retries,
- * polling on so it stays in the group.
+ * rebuilds its windows from the partition's checkpoint (which covers only written records) and the
+ * log after it, but writes only the records from the committed offset on. So the committed offset
+ * is only a shortcut: a commit lost to a crash or refused to a fenced ex-owner costs writes the
+ * backend skips, never a lost or doubled row. While the backend is unreachable the owner pauses its
+ * partitions (acknowledged rows wait in Kafka) and retries, polling on so it stays in the group.
  *
  * <p><b>Repeats.</b> A record with a client's ingest id ({@link KafkaIngestLog#INGEST_ID_HEADER})
  * whose (table, id) an earlier attempt (another {@code hs-batch}) brought to the same partition is
  * skipped: not applied and not written to the backend. Each partition remembers the newest ids it
- * applied, bounded by count; since an owner rebuilds a partition by replaying it from the start of
- * the log, every owner remembers the same ids at the same offset and makes the same decisions.
+ * applied, bounded by count; since an owner rebuilds a partition from its checkpoint (which holds
+ * the ids) and the log after it, in log order, every owner remembers the same ids at the same
+ * offset and makes the same decisions.
  */
 final class PartitionOwner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PartitionOwner.class);
@@ -119,6 +122,20 @@ final class PartitionOwner implements AutoCloseable {
    */
   private java.util.function.LongSupplier dropMoved = () -> -1;
 
+  /** Takes and loads partition checkpoints; null when this instance uses none. */
+  private @Nullable Checkpointer checkpointer;
+
+  /** Per partition, the next offset of the checkpoint last written or loaded here. */
+  private final Map<Integer, Long> checkpointed = new ConcurrentHashMap<>();
+
+  /**
+   * Partitions that received records of a table without one key column: they cannot be split by
+   * key, so they are never checkpointed. The owner's thread only.
+   */
+  private final Set<Integer> keyless = new java.util.HashSet<>();
+
+  private long lastCheckpointNanos = System.nanoTime();
+
   /** Set by a revocation of partitions with applied records; the owner's thread only. */
   private boolean movedAway;
 
@@ -131,7 +148,8 @@ final class PartitionOwner implements AutoCloseable {
 
   /**
    * Per partition, the (table, ingest id) pairs its records brought, with the attempt that first
-   * did; rebuilt from the start of the log with the partition's state. The owner's thread only.
+   * did; restored with the partition's state (its checkpoint, then the log). The owner's thread
+   * only.
    */
   private final Map<Integer, RecentIngestIds> appliedIngestIds = new HashMap<>();
 
@@ -160,14 +178,19 @@ final class PartitionOwner implements AutoCloseable {
     this.dropMoved = drop;
   }
 
+  /** Sets the checkpointer; before {@link #start}. */
+  void checkpointWith(Checkpointer checkpointer) {
+    this.checkpointer = checkpointer;
+  }
+
   void start() {
     thread.start();
   }
 
   /**
    * Drops the rows and window state of the partitions a rebalance took away. When all of it went,
-   * those partitions are forgotten too: given back later, one is replayed from the start of the log
-   * like any new partition. When some stays, it is kept where it stopped (and left out of reads
+   * those partitions are forgotten too: given back later, one is loaded from its checkpoint like
+   * any new partition. When some stays, it is kept where it stopped (and left out of reads
    * meanwhile), since replaying onto kept state would count its rows twice.
    */
   private void dropMovedAway() {
@@ -191,7 +214,9 @@ final class PartitionOwner implements AutoCloseable {
     }
     if (windows >= 0) {
       gone.forEach(nextOffset::remove);
-      gone.forEach(appliedIngestIds::remove); // rebuilt by the replay, if they come back
+      gone.forEach(appliedIngestIds::remove); // rebuilt by the restore, if they come back
+      gone.forEach(checkpointed::remove);
+      keyless.removeAll(gone);
       LOG.info(
           "cluster member {} dropped the state of partitions {} it no longer owns ({} windows)",
           config.instanceId(),
@@ -230,6 +255,18 @@ final class PartitionOwner implements AutoCloseable {
    */
   long rebalancesWithData() {
     return rebalancesWithData.get();
+  }
+
+  /** The next offset of the checkpoint last written or loaded here, per owned partition. */
+  Map<Integer, Long> checkpointedOffsets() {
+    Map<Integer, Long> out = new java.util.TreeMap<>();
+    for (int p : owned) {
+      Long o = checkpointed.get(p);
+      if (o != null) {
+        out.put(p, o);
+      }
+    }
+    return out;
   }
 
   /** The next offset to apply of each partition this instance has held. */
@@ -366,19 +403,19 @@ final class PartitionOwner implements AutoCloseable {
         for (TopicPartition tp : consumer.assignment()) {
           consumer.currentLag(tp).ifPresent(l -> lag.put(tp.partition(), l));
         }
-        if (backend == null || pendingCommit.isEmpty()) {
-          continue;
+        if (backend != null && !pendingCommit.isEmpty()) {
+          if (writePending()) {
+            pendingCommit.forEach((tp, next) -> writtenNext.put(tp.partition(), next));
+            commitPending();
+            consumer.resume(consumer.paused());
+            retryMillis = 0;
+          } else {
+            // Acknowledged rows wait in Kafka; polling on keeps this member in the group.
+            consumer.pause(consumer.assignment());
+            retryMillis = Math.min(Math.max(retryMillis * 2, 100), 5_000);
+          }
         }
-        if (writePending()) {
-          pendingCommit.forEach((tp, next) -> writtenNext.put(tp.partition(), next));
-          commitPending();
-          consumer.resume(consumer.paused());
-          retryMillis = 0;
-        } else {
-          // Acknowledged rows wait in Kafka; polling on keeps this member in the group.
-          consumer.pause(consumer.assignment());
-          retryMillis = Math.min(Math.max(retryMillis * 2, 100), 5_000);
-        }
+        checkpointWhenDue();
       }
     } catch (WakeupException e) {
       if (!closing) {
@@ -408,6 +445,9 @@ final class PartitionOwner implements AutoCloseable {
         throw new IllegalArgumentException("the record has no " + KafkaIngestLog.TABLE_HEADER);
       }
       String name = new String(table.value(), StandardCharsets.UTF_8);
+      if (engine.cluster().keyColumnOf(name) == null) {
+        keyless.add(record.partition());
+      }
       if (isRepeat(record, name)) {
         recordsRepeated.incrementAndGet();
         return;
@@ -438,6 +478,107 @@ final class PartitionOwner implements AutoCloseable {
           record.offset(),
           e.toString());
     }
+  }
+
+  /**
+   * Once every checkpoint interval, writes a checkpoint of each owned partition that applied
+   * records since its last one, is restored, and (with a backend) has every applied record written:
+   * a checkpoint must never cover a record whose rows are not in the backend, since the next owner
+   * replays only the records after it.
+   */
+  private void checkpointWhenDue() {
+    Checkpointer c = checkpointer;
+    java.time.Duration interval = config.checkpointInterval();
+    if (c == null
+        || interval.isZero()
+        || System.nanoTime() - lastCheckpointNanos < interval.toNanos()) {
+      return;
+    }
+    lastCheckpointNanos = System.nanoTime();
+    Map<Integer, Long> due = new java.util.TreeMap<>();
+    Map<Integer, Map<String, String>> ids = new HashMap<>();
+    for (int p : owned) {
+      Long next = nextOffset.get(p);
+      if (next == null
+          || next <= checkpointed.getOrDefault(p, -1L)
+          || keyless.contains(p)
+          || restoring(p)
+          || (backend != null && writtenThrough(p) < next)) {
+        continue;
+      }
+      due.put(p, next);
+      RecentIngestIds remembered = appliedIngestIds.get(p);
+      if (remembered != null) {
+        ids.put(p, remembered.attempts());
+      }
+    }
+    if (due.isEmpty()) {
+      return;
+    }
+    try {
+      c.write(due, ids);
+      checkpointed.putAll(due);
+    } catch (UnsupportedOperationException e) {
+      checkpointer = null;
+      LOG.warn(
+          "cluster member {} takes no partition checkpoints: {}; a new owner replays a partition"
+              + " from the start of the log",
+          config.instanceId(),
+          e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "cluster member {} could not checkpoint partitions {}; retried at the next interval: {}",
+          config.instanceId(),
+          due.keySet(),
+          e.toString());
+    }
+  }
+
+  /**
+   * Where a newly assigned partition {@code p} that this instance holds nothing of starts: its
+   * newest checkpoint's offset, once loaded, or the start of the log.
+   */
+  private void restoreOrReplay(TopicPartition tp) {
+    int p = tp.partition();
+    Checkpointer c = checkpointer;
+    Checkpointer.Restored restored = c == null ? null : c.restore(p);
+    long start = logStart.getOrDefault(p, 0L);
+    if (restored == null) {
+      // Replayed from the start, so the ids it remembers are rebuilt from the start too.
+      appliedIngestIds.remove(p);
+      if (start > 0) {
+        LOG.error(
+            "cluster member {} replays partition {} from offset {}, where its log starts now, and"
+                + " has no checkpoint of it: the records before were deleted by the topic's"
+                + " retention, and its windows miss them",
+            config.instanceId(),
+            p,
+            start);
+      }
+      consumer.seekToBeginning(List.of(tp));
+      return;
+    }
+    if (restored.nextOffset() < start) {
+      LOG.error(
+          "cluster member {} loaded the checkpoint of partition {} at offset {}, but the log now"
+              + " starts at {}: the records in between were deleted by the topic's retention, and"
+              + " its windows miss them",
+          config.instanceId(),
+          p,
+          restored.nextOffset(),
+          start);
+    }
+    RecentIngestIds ids = new RecentIngestIds(engine.ingestIdsRemembered());
+    restored.ingestIds().forEach(ids::remember);
+    appliedIngestIds.put(p, ids);
+    checkpointed.put(p, restored.nextOffset());
+    nextOffset.put(p, restored.nextOffset());
+    consumer.seek(tp, Math.max(restored.nextOffset(), start));
+    LOG.info(
+        "cluster member {} loaded the checkpoint of partition {}: replaying from offset {}",
+        config.instanceId(),
+        p,
+        restored.nextOffset());
   }
 
   /**
@@ -595,23 +736,22 @@ final class PartitionOwner implements AutoCloseable {
       if (backend != null && !partitions.isEmpty()) {
         readCommitted(partitions);
       }
-      for (TopicPartition tp : partitions) {
-        Long next = nextOffset.get(tp.partition());
-        if (next == null) {
-          // Replayed from the start, so the ids it remembers are rebuilt from the start too.
-          appliedIngestIds.remove(tp.partition());
-          consumer.seekToBeginning(List.of(tp));
-        } else {
-          consumer.seek(tp, next);
-        }
-        now.add(tp.partition());
-      }
+      partitions.forEach(tp -> now.add(tp.partition()));
       owned = Set.copyOf(now);
       LOG.info("cluster member {} owns partitions {}", config.instanceId(), now);
       if (lostData) {
         rebalancesWithData.incrementAndGet();
       }
+      // Announced before loading checkpoints: meanwhile reads find the partitions restoring.
       announce();
+      for (TopicPartition tp : partitions) {
+        Long next = nextOffset.get(tp.partition());
+        if (next == null) {
+          restoreOrReplay(tp);
+        } else {
+          consumer.seek(tp, next);
+        }
+      }
     }
 
     /**

@@ -333,7 +333,7 @@ public final class Recovery {
       try {
         Schema raw = t.rawSchema();
         if (raw != null) {
-          Schema grown = ts.schema == null ? raw : merged(ts.schema, raw);
+          Schema grown = ts.schema == null ? raw : Columns.merged(ts.schema, raw);
           cache.ensureTable(ts.name, grown);
           ts.adopt(grown);
         }
@@ -349,17 +349,6 @@ public final class Recovery {
         restored.size(),
         snapshot.position());
     return covered;
-  }
-
-  /** {@code current}'s fields, then those of {@code more} it lacks. */
-  private static Schema merged(Schema current, Schema more) {
-    List<Field> fields = new ArrayList<>(current.getFields());
-    for (Field f : more.getFields()) {
-      if (Columns.field(current, f.getName()) == null) {
-        fields.add(f);
-      }
-    }
-    return new Schema(fields);
   }
 
   /**

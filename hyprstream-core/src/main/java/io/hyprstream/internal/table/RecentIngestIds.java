@@ -55,6 +55,11 @@ public final class RecentIngestIds {
     return new ArrayList<>(firstAttempt.keySet());
   }
 
+  /** The remembered ids, oldest first, each with the attempt that first brought it. */
+  public Map<String, String> attempts() {
+    return new LinkedHashMap<>(firstAttempt);
+  }
+
   /** How many ids are remembered. */
   public int size() {
     return firstAttempt.size();

@@ -2,6 +2,7 @@ package io.hyprstream.flight.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hyprstream.flight.FlightJdbc;
 import io.hyprstream.testing.EmbeddedKafka;
@@ -22,8 +23,9 @@ import org.junit.jupiter.api.Test;
  * Three server processes ({@code java -jar}) of one cluster writing through to PostgreSQL, on a
  * real KRaft broker in this JVM, while rows are sent to one of them: the other two are killed with
  * {@code kill -9} in turn and started again, and one is frozen (SIGSTOP) past a rebalance and
- * thawed. Every acknowledged row is in PostgreSQL exactly once, and every server's windows equal
- * DuckDB's {@code time_bucket} over the acknowledged rows after the takeovers.
+ * thawed. Owners checkpoint their partitions every second, so the takeovers load checkpoints. Every
+ * acknowledged row is in PostgreSQL exactly once, and every server's windows equal DuckDB's {@code
+ * time_bucket} over the acknowledged rows after the takeovers.
  */
 final class ClusterCrashIT {
   private static final int ROWS = 20_000;
@@ -47,8 +49,12 @@ final class ClusterCrashIT {
               "--engine-connection",
               pg.jdbcUrl(),
               "--http-port",
-              "-1");
+              "-1",
+              // Owners checkpoint every second, so the takeovers load checkpoints.
+              "--cluster-checkpoint-interval",
+              "1");
       List<ServerProcess> servers = new ArrayList<>();
+      List<String> logs = new ArrayList<>(); // of the servers killed, frozen or replaced
       try {
         for (int i = 0; i < 3; i++) {
           servers.add(ServerProcess.builder().args(args).start());
@@ -89,6 +95,7 @@ final class ClusterCrashIT {
               "takeover after kill -9 of server %d: %d ms until the survivors owned every"
                   + " partition (%d rows acknowledged so far)%n",
               victim, (System.nanoTime() - killedAt) / 1_000_000, acknowledged.size());
+          logs.add(servers.get(victim).log());
           servers.get(victim).close();
           servers.set(victim, ServerProcess.builder().args(args).start());
           ClusterIT.awaitBalanced(servers);
@@ -111,6 +118,11 @@ final class ClusterCrashIT {
         assertEquals(null, failed.get(), "every ingest through server 0 was acknowledged");
         assertEquals(rows.size(), acknowledged.size());
         ClusterIT.awaitBalanced(servers);
+
+        servers.forEach(s -> logs.add(s.log()));
+        assertTrue(
+            logs.stream().anyMatch(l -> l.contains("loaded the checkpoint of partition")),
+            "a takeover loaded a checkpoint");
 
         assertPostgresHoldsEachRowOnce(pg, acknowledged);
         List<List<Object>> fiveMinutes = MetricRows.oracle(acknowledged, Duration.ofMinutes(5));

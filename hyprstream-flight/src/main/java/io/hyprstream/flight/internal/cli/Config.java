@@ -72,6 +72,7 @@ public final class Config {
   public static final String CLUSTER_KAFKA = "cluster.kafka";
   public static final String CLUSTER_NAME = "cluster.name";
   public static final String CLUSTER_PARTITIONS = "cluster.partitions";
+  public static final String CLUSTER_CHECKPOINT_INTERVAL = "cluster.checkpoint_interval";
   public static final String CLUSTER_ADVERTISE = "cluster.advertise";
   public static final String CLUSTER_PEER_USER = "cluster.peer_user";
   public static final String CLUSTER_PEER_PASSWORD = "cluster.peer_password";
@@ -259,6 +260,11 @@ public final class Config {
   /** The cluster's key partitions. */
   public int clusterPartitions() {
     return intValue(CLUSTER_PARTITIONS);
+  }
+
+  /** Seconds between partition checkpoints; 0 takes none. */
+  public int clusterCheckpointIntervalSeconds() {
+    return intValue(CLUSTER_CHECKPOINT_INTERVAL);
   }
 
   /** The Flight location other instances reach this one at; empty: the server's bound address. */

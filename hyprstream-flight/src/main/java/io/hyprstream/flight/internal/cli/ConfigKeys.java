@@ -209,6 +209,13 @@ final class ConfigKeys {
               .flag("cluster-partitions", "P")
               .check(Check.between(1, 10000, "must be between 1 and 10000"))
               .doc("Key partitions of the cluster; every instance must use the same count."),
+          key(CLUSTER_CHECKPOINT_INTERVAL, INT, 300)
+              .flag("cluster-checkpoint-interval", "SECONDS")
+              .check(Check.atLeast(0, "must be a number of seconds, 0 (no checkpoints) or more"))
+              .doc(
+                  "Seconds between checkpoints of each partition this instance owns; a new owner"
+                      + " loads the newest and replays the log only from there. 0 takes none (a"
+                      + " new owner then replays the whole log)."),
           key(CLUSTER_ADVERTISE, STRING, "")
               .flag("advertise", "grpc://HOST:PORT")
               .check(

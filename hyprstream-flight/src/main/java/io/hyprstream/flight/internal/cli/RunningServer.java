@@ -199,7 +199,9 @@ record RunningServer(
       if (!cfg.clusterKafka().isEmpty()) {
         ClusterConfig cluster =
             ClusterConfig.kafka(cfg.clusterKafka(), cfg.clusterName())
-                .withPartitions(cfg.clusterPartitions());
+                .withPartitions(cfg.clusterPartitions())
+                .withCheckpointInterval(
+                    java.time.Duration.ofSeconds(cfg.clusterCheckpointIntervalSeconds()));
         if (!cfg.clusterAdvertise().isEmpty()) {
           cluster = cluster.withAdvertisedLocation(cfg.clusterAdvertise());
         }

@@ -220,6 +220,8 @@ public final class DocumentedSettings {
         return "documented";
       case Config.CLUSTER_PARTITIONS:
         return "12";
+      case Config.CLUSTER_CHECKPOINT_INTERVAL:
+        return "120";
       case Config.CLUSTER_ADVERTISE:
         return "grpc://documented.example:50051";
       case Config.CLUSTER_PEER_USER:
