@@ -736,6 +736,37 @@ final class ClusterWindowsTest {
             assertThrows(SchemaMismatchException.class, () -> first.ingest("metrics", batch));
         assertEquals("metric_id", e.column());
       }
+      // What the owner would refuse after the acknowledgement is refused before it: a value
+      // column of another type, and one column sent twice (names compare without case).
+      Schema textValue =
+          new Schema(
+              List.of(
+                  Field.nullable("metric_id", new ArrowType.Utf8()),
+                  TestData.METRICS_WITH_SEQ.findField("timestamp"),
+                  Field.nullable("value", new ArrowType.Utf8())));
+      try (VectorSchemaRoot batch = VectorSchemaRoot.create(textValue, allocator)) {
+        ((VarCharVector) batch.getVector(0)).setSafe(0, "m1".getBytes(StandardCharsets.UTF_8));
+        ((org.apache.arrow.vector.TimeStampMicroVector) batch.getVector(1))
+            .setSafe(0, TestData.micros(END));
+        ((VarCharVector) batch.getVector(2)).setSafe(0, "1.5".getBytes(StandardCharsets.UTF_8));
+        batch.setRowCount(1);
+        SchemaMismatchException e =
+            assertThrows(SchemaMismatchException.class, () -> first.ingest("metrics", batch));
+        assertEquals("value", e.column(), e.getMessage());
+      }
+      Schema twice =
+          new Schema(
+              List.of(
+                  Field.nullable("metric_id", new ArrowType.Utf8()),
+                  TestData.METRICS_WITH_SEQ.findField("timestamp"),
+                  Field.nullable("value", new ArrowType.Utf8()),
+                  Field.nullable("VALUE", new ArrowType.Utf8())));
+      try (VectorSchemaRoot batch = VectorSchemaRoot.create(twice, allocator)) {
+        batch.setRowCount(0);
+        SchemaMismatchException e =
+            assertThrows(SchemaMismatchException.class, () -> first.ingest("metrics", batch));
+        assertTrue(e.getMessage().contains("twice"), e.getMessage());
+      }
       // A table without window aggregates has no key: its batches spread whole over partitions.
       Schema plain = new Schema(List.of(Field.nullable("name", new ArrowType.Utf8())));
       for (int i = 0; i < 12; i++) {

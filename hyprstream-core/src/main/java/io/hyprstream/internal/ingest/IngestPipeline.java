@@ -211,7 +211,38 @@ public final class IngestPipeline {
       return ingestHere(name, batches, mode, null, ingestId);
     }
     checkTarget(name, batches);
+    checkBeforeLogging(name, batches);
     return batches.isEmpty() ? IngestResult.of(0) : shared.append(name, batches, ingestId);
+  }
+
+  /**
+   * Refuses, before a batch reaches the shared log and is acknowledged, what the owner would refuse
+   * after: values DuckDB, the log or the backend would refuse, and columns whose type differs from
+   * the table's as this instance knows it (or that the backend cannot write). Closes the batches
+   * when it refuses. An owner still refuses a column whose type differs from one that only other
+   * instances have seen (docs/cluster.md, "Not yet").
+   */
+  private void checkBeforeLogging(String name, List<VectorSchemaRoot> batches) {
+    try {
+      TableState ts = tables.stateOrProbe(name);
+      Map<String, ChronoUnit> epochColumns = tables.epochColumns(ts);
+      for (VectorSchemaRoot b : batches) {
+        ValueChecks.check(ts.name, b, epochColumns, backend != null);
+      }
+      Schema grown;
+      ts.lock.lock();
+      try {
+        grown = ts.validate(batches);
+      } finally {
+        ts.lock.unlock();
+      }
+      if (grown != null && backend != null) {
+        backend.checkWritable(ts.name, grown);
+      }
+    } catch (RuntimeException e) {
+      batches.forEach(VectorSchemaRoot::close);
+      throw e;
+    }
   }
 
   /** Refuses a bad table name or a window view, closing the batches. */

@@ -88,6 +88,17 @@ public final class Tables {
             new TableState(name, specs.get(k), cache, aggregators, allocator, ingestIdsRemembered));
   }
 
+  /**
+   * The state of table {@code name}, or, when it has none, a new empty one that is not kept: for
+   * checking a batch bound for another instance without creating the table here.
+   */
+  public TableState stateOrProbe(String name) {
+    TableState ts = get(name);
+    return ts != null
+        ? ts
+        : new TableState(name, specs.get(key(name)), cache, aggregators, allocator, 1);
+  }
+
   /** The state of table {@code name}, or null when nothing was ingested into it. */
   public @Nullable TableState get(String name) {
     return states.get(key(name));
