@@ -62,6 +62,13 @@ final class ClusterIT {
               servers.get(1).grpcUri(), Map.of(), rows.subList(third, 2 * third));
           MetricRows.ingestJdbc(flights.get(2), rows.subList(2 * third, rows.size()));
 
+          // A batch the owners would refuse is refused by the server it is sent to, before the
+          // acknowledgement, naming the column; the answers below show nothing of it was stored.
+          String refused = textValueIngestRefusal(servers.get(1).grpcUri());
+          assertTrue(
+              refused.contains("value") && refused.contains("Utf8"),
+              "the refusal names the column and its type: " + refused);
+
           // Every server answers for the whole cluster: the views equal the oracle through each.
           for (Map.Entry<String, Duration> view :
               Map.of(
@@ -164,6 +171,49 @@ final class ClusterIT {
   /**
    * Waits until the servers' latest ownership lines cover every partition once, each owning some.
    */
+  /** The error of an ADBC bulk ingest into {@code metrics} whose {@code value} column is text. */
+  private static String textValueIngestRefusal(String grpcUri) throws Exception {
+    org.apache.arrow.vector.types.pojo.Schema schema =
+        new org.apache.arrow.vector.types.pojo.Schema(
+            List.of(
+                org.apache.arrow.vector.types.pojo.Field.notNullable(
+                    "metric_id", org.apache.arrow.vector.types.pojo.ArrowType.Utf8.INSTANCE),
+                org.apache.arrow.vector.types.pojo.Field.notNullable(
+                    "timestamp",
+                    new org.apache.arrow.vector.types.pojo.ArrowType.Timestamp(
+                        org.apache.arrow.vector.types.TimeUnit.MILLISECOND, null)),
+                org.apache.arrow.vector.types.pojo.Field.nullable(
+                    "value", org.apache.arrow.vector.types.pojo.ArrowType.Utf8.INSTANCE)));
+    try (org.apache.arrow.memory.BufferAllocator allocator =
+            new org.apache.arrow.memory.RootAllocator();
+        org.apache.arrow.adbc.core.AdbcDatabase db =
+            new org.apache.arrow.adbc.driver.flightsql.FlightSqlDriver(allocator)
+                .open(
+                    Map.of(
+                        org.apache.arrow.adbc.core.AdbcDriver.PARAM_URI.getKey(),
+                        grpcUri.replace("grpc://", "grpc+tcp://")));
+        org.apache.arrow.adbc.core.AdbcConnection connection = db.connect();
+        org.apache.arrow.vector.VectorSchemaRoot root =
+            org.apache.arrow.vector.VectorSchemaRoot.create(schema, allocator)) {
+      root.allocateNew();
+      ((org.apache.arrow.vector.VarCharVector) root.getVector(0))
+          .setSafe(0, "m1".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      ((org.apache.arrow.vector.TimeStampMilliVector) root.getVector(1))
+          .setSafe(0, System.currentTimeMillis());
+      ((org.apache.arrow.vector.VarCharVector) root.getVector(2))
+          .setSafe(0, "1.5".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      root.setRowCount(1);
+      try (org.apache.arrow.adbc.core.AdbcStatement st =
+          connection.bulkIngest("metrics", org.apache.arrow.adbc.core.BulkIngestMode.APPEND)) {
+        st.bind(root);
+        st.executeUpdate();
+        throw new AssertionError("a text value column was acknowledged");
+      } catch (org.apache.arrow.adbc.core.AdbcException e) {
+        return e.getMessage();
+      }
+    }
+  }
+
   static void awaitBalanced(List<ServerProcess> servers) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     String seen = "";
