@@ -69,4 +69,19 @@ public interface ClusterMember {
    *     cluster
    */
   QueryResult answerPeer(byte[] ticket, BufferAllocator allocator);
+
+  /**
+   * The advertised location of the instance that answers {@code sql} with {@code parameters} from
+   * its own rows alone, when that is another instance: the owner of the one key a key lookup reads
+   * ({@code SELECT ... FROM r WHERE key = 'value' [AND time bounds] ...}). A server names it in the
+   * query's FlightInfo, so the client reads the owner directly instead of through this instance.
+   * Null when this instance answers (the key is its own, the query is not a key lookup, it reads
+   * the backend too, or the owner advertises no location) and when {@link
+   * io.hyprstream.cluster.ClusterConfig#withDirectReads} is off. What it names can change with the
+   * next rebalance; an instance given the query's ticket answers it anyway (routing it to the owner
+   * of the moment).
+   */
+  @org.jspecify.annotations.Nullable
+  String directReadLocation(
+      String sql, java.util.List<@org.jspecify.annotations.Nullable Object> parameters);
 }

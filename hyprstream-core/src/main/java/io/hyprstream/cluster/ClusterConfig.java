@@ -45,6 +45,7 @@ public final class ClusterConfig {
   private final Map<String, String> kafkaProperties;
   private final @Nullable PeerCredentials peerCredentials;
   private final Duration checkpointInterval;
+  private final boolean directReads;
 
   /**
    * The user and password this instance signs in with when it reads other instances that require
@@ -76,6 +77,7 @@ public final class ClusterConfig {
     this.kafkaProperties = Map.copyOf(f.kafkaProperties);
     this.peerCredentials = f.peerCredentials;
     this.checkpointInterval = f.checkpointInterval;
+    this.directReads = f.directReads;
   }
 
   /** The settings of a configuration being made, so each {@code with...} changes one of them. */
@@ -89,6 +91,7 @@ public final class ClusterConfig {
     Map<String, String> kafkaProperties;
     @Nullable PeerCredentials peerCredentials;
     Duration checkpointInterval;
+    boolean directReads;
 
     Fields(String bootstrapServers, String name, String instanceId) {
       this.bootstrapServers = bootstrapServers;
@@ -97,6 +100,7 @@ public final class ClusterConfig {
       this.instanceId = instanceId;
       this.kafkaProperties = Map.of();
       this.checkpointInterval = DEFAULT_CHECKPOINT_INTERVAL;
+      this.directReads = true;
     }
 
     Fields(ClusterConfig c) {
@@ -109,6 +113,7 @@ public final class ClusterConfig {
       this.kafkaProperties = c.kafkaProperties;
       this.peerCredentials = c.peerCredentials;
       this.checkpointInterval = c.checkpointInterval;
+      this.directReads = c.directReads;
     }
   }
 
@@ -230,6 +235,16 @@ public final class ClusterConfig {
     return with(f -> f.checkpointInterval = interval);
   }
 
+  /**
+   * Whether a Hyprstream server in front of this instance sends clients straight to the owner of
+   * the key a key lookup reads: the query's FlightInfo names the owner's advertised location, and
+   * the client reads the rows there, saving a hop through this instance. On by default; turn it off
+   * when clients cannot reach the advertised locations.
+   */
+  public ClusterConfig withDirectReads(boolean on) {
+    return with(f -> f.directReads = on);
+  }
+
   public String bootstrapServers() {
     return bootstrapServers;
   }
@@ -275,6 +290,11 @@ public final class ClusterConfig {
    */
   public String membersTopic() {
     return "hs." + name + ".members";
+  }
+
+  /** See {@link #withDirectReads}. */
+  public boolean directReads() {
+    return directReads;
   }
 
   /** See {@link #withCheckpointInterval}; zero when checkpoints are off. */

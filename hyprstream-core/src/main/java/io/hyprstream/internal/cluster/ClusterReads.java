@@ -164,6 +164,29 @@ final class ClusterReads {
     }
   }
 
+  /**
+   * The location of the other instance that owns the one key {@code sql} looks up, or null when
+   * this instance answers it ({@link io.hyprstream.ClusterMember#directReadLocation}).
+   */
+  @Nullable String directReadLocation(String sql, List<@Nullable Object> parameters) {
+    if (!config.directReads()) {
+      return null;
+    }
+    StatementAnalysis analysis = engine.cluster().analyse(sql);
+    if (!analysis.isQuery()
+        || analysis.names().contains(ClusterTable.NAME)
+        || partitionedRelations(analysis).isEmpty()
+        || !engine.cluster().clusterColdReads(analysis, parameters).isEmpty()) {
+      return null;
+    }
+    Integer p = keyPartition(analysis, parameters);
+    if (p == null || owner.owned().contains(p)) {
+      return null;
+    }
+    Membership.Member m = membership.directory().ownerOf(p);
+    return m == null || m.instanceId().equals(config.instanceId()) ? null : m.location();
+  }
+
   /** The rows of {@link ClusterTable} now. */
   private org.apache.arrow.vector.ipc.ArrowReader clusterTable(BufferAllocator alloc) {
     return ClusterTable.rows(

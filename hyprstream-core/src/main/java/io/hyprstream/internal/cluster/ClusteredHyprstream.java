@@ -388,6 +388,11 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return owner.recordsRefused();
   }
 
+  @Override
+  public @Nullable String directReadLocation(String sql, List<@Nullable Object> parameters) {
+    return reads.directReadLocation(sql, parameters);
+  }
+
   /** Partition checkpoints this instance wrote since start. */
   public long checkpointsWritten() {
     Checkpointer c = checkpointer;

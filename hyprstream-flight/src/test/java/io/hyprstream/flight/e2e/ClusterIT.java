@@ -168,9 +168,6 @@ final class ClusterIT {
     return rows;
   }
 
-  /**
-   * Waits until the servers' latest ownership lines cover every partition once, each owning some.
-   */
   /** The error of an ADBC bulk ingest into {@code metrics} whose {@code value} column is text. */
   private static String textValueIngestRefusal(String grpcUri) throws Exception {
     org.apache.arrow.vector.types.pojo.Schema schema =
@@ -214,6 +211,9 @@ final class ClusterIT {
     }
   }
 
+  /**
+   * Waits until the servers' latest ownership lines cover every partition once, each owning some.
+   */
   static void awaitBalanced(List<ServerProcess> servers) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     String seen = "";

@@ -267,6 +267,19 @@ final class MetricRows {
             + (i < actual.size() ? actual.get(i) : "(none)"));
   }
 
+  /** True when {@link #assertSameRows} would pass. */
+  static boolean sameRows(List<List<Object>> expected, List<List<Object>> actual) {
+    if (expected.size() != actual.size()) {
+      return false;
+    }
+    for (int i = 0; i < expected.size(); i++) {
+      if (!sameRow(expected.get(i), actual.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static boolean sameRow(List<Object> expected, List<Object> actual) {
     if (expected.size() != actual.size()) {
       return false;

@@ -73,6 +73,7 @@ public final class Config {
   public static final String CLUSTER_NAME = "cluster.name";
   public static final String CLUSTER_PARTITIONS = "cluster.partitions";
   public static final String CLUSTER_CHECKPOINT_INTERVAL = "cluster.checkpoint_interval";
+  public static final String CLUSTER_DIRECT_READS = "cluster.direct_reads";
   public static final String CLUSTER_ADVERTISE = "cluster.advertise";
   public static final String CLUSTER_PEER_USER = "cluster.peer_user";
   public static final String CLUSTER_PEER_PASSWORD = "cluster.peer_password";
@@ -260,6 +261,11 @@ public final class Config {
   /** The cluster's key partitions. */
   public int clusterPartitions() {
     return intValue(CLUSTER_PARTITIONS);
+  }
+
+  /** Whether key lookups another instance owns send the client to that instance. */
+  public boolean clusterDirectReads() {
+    return (Boolean) Objects.requireNonNull(values.get(CLUSTER_DIRECT_READS));
   }
 
   /** Seconds between partition checkpoints; 0 takes none. */

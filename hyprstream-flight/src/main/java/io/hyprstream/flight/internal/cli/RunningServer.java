@@ -201,7 +201,8 @@ record RunningServer(
             ClusterConfig.kafka(cfg.clusterKafka(), cfg.clusterName())
                 .withPartitions(cfg.clusterPartitions())
                 .withCheckpointInterval(
-                    java.time.Duration.ofSeconds(cfg.clusterCheckpointIntervalSeconds()));
+                    java.time.Duration.ofSeconds(cfg.clusterCheckpointIntervalSeconds()))
+                .withDirectReads(cfg.clusterDirectReads());
         if (!cfg.clusterAdvertise().isEmpty()) {
           cluster = cluster.withAdvertisedLocation(cfg.clusterAdvertise());
         }

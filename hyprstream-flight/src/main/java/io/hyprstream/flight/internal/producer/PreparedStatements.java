@@ -140,6 +140,19 @@ public final class PreparedStatements implements AutoCloseable {
     if (!state.isQuery()) {
       throw invalid("the prepared statement returns no rows; execute it as an update");
     }
+    List<List<@Nullable Object>> bound = state.boundRows();
+    if (bound.size() <= 1) {
+      FlightInfo direct =
+          Replies.direct(
+              hyprstream.operations().cluster(),
+              state.sql(),
+              bound.isEmpty() ? List.of() : bound.get(0),
+              state.datasetSchema(),
+              descriptor);
+      if (direct != null) {
+        return direct; // the key's owner answers it: the client reads it there
+      }
+    }
     return Replies.info(state.datasetSchema(), descriptor, command);
   }
 

@@ -5,7 +5,9 @@ import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
+import io.hyprstream.ClusterMember;
 import io.hyprstream.flight.internal.Metadata;
+import io.hyprstream.flight.internal.RouteTickets;
 import java.util.List;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -13,13 +15,16 @@ import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutUpdateResult;
+import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /** The shapes of answers every handler gives: flight infos, update acks, metadata streams. */
 public final class Replies {
@@ -33,6 +38,41 @@ public final class Replies {
   /** A FlightInfo of unknown size whose one endpoint redeems {@code ticket} here. */
   static FlightInfo info(Schema schema, FlightDescriptor descriptor, Message ticket) {
     return new FlightInfo(schema, descriptor, endpoints(ticket), -1, -1);
+  }
+
+  /**
+   * A FlightInfo that sends the client to the other cluster instance that answers {@code sql} alone
+   * (the owner of the key it looks up), or null when this instance answers it: its one endpoint
+   * names the owner's location and carries a route ticket any instance redeems ({@link
+   * RouteTickets}). Only the owner's location: ADBC's Java driver fails on the reuse-connection
+   * location rather than trying the next one.
+   */
+  static @Nullable FlightInfo direct(
+      @Nullable ClusterMember member,
+      String sql,
+      List<@Nullable Object> parameters,
+      Schema schema,
+      FlightDescriptor descriptor) {
+    if (member == null || !RouteTickets.carries(parameters)) {
+      return null;
+    }
+    String owner = member.directReadLocation(sql, parameters);
+    if (owner == null) {
+      return null;
+    }
+    Location location;
+    try {
+      location = new Location(owner);
+    } catch (java.net.URISyntaxException e) {
+      return null; // the membership checked it; relay the rows here rather than fail the query
+    }
+    TicketStatementQuery ticket =
+        TicketStatementQuery.newBuilder()
+            .setStatementHandle(RouteTickets.handle(sql, parameters))
+            .build();
+    FlightEndpoint endpoint =
+        new FlightEndpoint(new Ticket(Any.pack(ticket).toByteArray()), location);
+    return new FlightInfo(schema, descriptor, List.of(endpoint), -1, -1);
   }
 
   /** Acknowledges a DoPut that changed {@code count} rows, and completes it. */

@@ -3,6 +3,7 @@ package io.hyprstream.flight.internal.producer;
 import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.flight.internal.RouteTickets;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.StatementTickets;
 import java.util.List;
@@ -18,10 +19,12 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Ad-hoc statements: a query's FlightInfo carries a server-issued ticket bound to the caller, which
- * {@link #stream} redeems; an update runs at once and acknowledges its row count.
+ * {@link #stream} redeems, or, in a cluster, for a key lookup another instance owns, a route ticket
+ * naming that owner ({@link RouteTickets}); an update runs at once and acknowledges its row count.
  */
 public final class StatementHandler {
   private final Hyprstream hyprstream;
@@ -53,6 +56,11 @@ public final class StatementHandler {
     String sql = command.getQuery();
     policy.access().requireQuery(context, sql, hyprstream);
     Schema schema = querySchema(sql);
+    FlightInfo direct =
+        Replies.direct(hyprstream.operations().cluster(), sql, List.of(), schema, descriptor);
+    if (direct != null) {
+      return direct; // the key's owner answers it: the client reads it there
+    }
     TicketStatementQuery ticket =
         TicketStatementQuery.newBuilder().setStatementHandle(tickets.issue(sql, context)).build();
     return Replies.info(schema, descriptor, ticket);
@@ -68,15 +76,23 @@ public final class StatementHandler {
   public void stream(
       TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
     String sql;
+    List<List<@Nullable Object>> parameters = List.of();
     try {
-      sql = tickets.redeem(ticket.getStatementHandle(), context);
-      // Checked when the handle was issued; checked again, since roles may change.
+      if (RouteTickets.isRoute(ticket.getStatementHandle())) {
+        // Issued by another instance of the cluster, or by this one for a key it no longer owns.
+        RouteTickets.Route route = RouteTickets.read(ticket.getStatementHandle());
+        sql = route.sql();
+        parameters = route.parameters().isEmpty() ? List.of() : List.of(route.parameters());
+      } else {
+        sql = tickets.redeem(ticket.getStatementHandle(), context);
+      }
+      // Checked when the ticket was issued; checked again, since roles may change.
       policy.access().requireQuery(context, sql, hyprstream);
     } catch (RuntimeException e) {
       listener.error(toFlight(e));
       return;
     }
-    streamer.submit(sql, List.of(), listener);
+    streamer.submit(sql, parameters, listener);
   }
 
   /** Runs a statement that changes data and acknowledges the rows it changed. */

@@ -222,6 +222,8 @@ public final class DocumentedSettings {
         return "12";
       case Config.CLUSTER_CHECKPOINT_INTERVAL:
         return "120";
+      case Config.CLUSTER_DIRECT_READS:
+        return "false";
       case Config.CLUSTER_ADVERTISE:
         return "grpc://documented.example:50051";
       case Config.CLUSTER_PEER_USER:
