@@ -3,6 +3,7 @@ package io.hyprstream.bench;
 import io.hyprstream.Hyprstream;
 import io.hyprstream.QueryResult;
 import io.hyprstream.cluster.ClusterConfig;
+import io.hyprstream.flight.HyprstreamServer;
 import io.hyprstream.internal.cluster.ClusteredHyprstream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +43,7 @@ public final class ClusterRunner {
     int partitions = 12;
     int lookupRuns = 300;
     int fanOutRuns = 30;
+    Path jdbcDriverJar = FlightJdbcDriver.defaultJar();
     @Nullable Path output;
 
     public static Options parse(String[] args) {
@@ -56,7 +58,8 @@ public final class ClusterRunner {
                   "--seed",
                   "--partitions",
                   "--lookup-runs",
-                  "--fan-out-runs"),
+                  "--fan-out-runs",
+                  "--jdbc-driver-jar"),
               Set.of());
       Options o = new Options();
       o.output = a.output();
@@ -71,6 +74,7 @@ public final class ClusterRunner {
       o.partitions = a.intValue("--partitions", o.partitions);
       o.lookupRuns = a.intValue("--lookup-runs", o.lookupRuns);
       o.fanOutRuns = a.intValue("--fan-out-runs", o.fanOutRuns);
+      o.jdbcDriverJar = Path.of(a.string("--jdbc-driver-jar", o.jdbcDriverJar.toString()));
       return o;
     }
   }
@@ -104,7 +108,7 @@ public final class ClusterRunner {
 
     String oneName = "bench-1-" + System.nanoTime();
     Ingest one;
-    try (ClusteredHyprstream hs = member(root, oneName, "i0")) {
+    try (ClusteredHyprstream hs = member(root, oneName, "i0", true)) {
       awaitOwners(List.of(hs));
       one = ingest(List.of(hs), data, root);
     }
@@ -120,9 +124,18 @@ public final class ClusterRunner {
 
     String threeName = "bench-3-" + System.nanoTime();
     List<ClusteredHyprstream> nodes = new ArrayList<>();
+    // Each of the three behind a Flight SQL server, as the shipped jar runs it: it serves clients
+    // and the other instances' reads on one advertised port.
+    List<HyprstreamServer> servers = new ArrayList<>();
     try {
       for (int i = 0; i < 3; i++) {
-        nodes.add(member(root, threeName, "i" + i));
+        // i2 relays key lookups of other owners' keys (--no-cluster-direct-reads), to compare.
+        ClusteredHyprstream node = member(root, threeName, "i" + i, false, i != 2);
+        nodes.add(node);
+        HyprstreamServer server =
+            HyprstreamServer.builder(node).allocator(root).host("127.0.0.1").port(0).start();
+        servers.add(server);
+        node.advertise("grpc://127.0.0.1:" + server.port());
       }
       awaitOwners(nodes);
       Ingest three = ingest(nodes, data, root);
@@ -135,8 +148,11 @@ public final class ClusterRunner {
               RunEnv.fmtRate(three.appliedRate())));
       row("Cluster of 3, CPU per row (all three)", three.cpuPerRow(), three.cpuDetail("3"));
       queries(nodes.get(0), nodes);
+      jdbcLookups(nodes.get(0), servers.get(0), nodes.get(2), servers.get(2));
+      servers.remove(2).close(); // the instance it fronts leaves next
       handOver(root, threeName, nodes);
     } finally {
+      servers.forEach(HyprstreamServer::close);
       nodes.forEach(Hyprstream::close);
     }
 
@@ -166,7 +182,22 @@ public final class ClusterRunner {
     }
   }
 
-  private ClusteredHyprstream member(BufferAllocator root, String name, String id) {
+  /**
+   * A member of cluster {@code name}; with {@code peerServer} it serves the other instances' reads
+   * on a port of its own, without it a Flight SQL server in front of it does.
+   */
+  private ClusteredHyprstream member(
+      BufferAllocator root, String name, String id, boolean peerServer) {
+    return member(root, name, id, peerServer, true);
+  }
+
+  private ClusteredHyprstream member(
+      BufferAllocator root, String name, String id, boolean peerServer, boolean directReads) {
+    ClusterConfig config =
+        ClusterConfig.kafka(options.kafka, name)
+            .withPartitions(options.partitions)
+            .withInstanceId(id)
+            .withDirectReads(directReads);
     return (ClusteredHyprstream)
         Hyprstream.builder()
             .allocator(root)
@@ -174,11 +205,70 @@ public final class ClusterRunner {
             .cacheDuration(Duration.ofDays(8))
             .expiryInterval(Duration.ZERO)
             .cluster(
-                ClusterConfig.kafka(options.kafka, name)
-                    .withPartitions(options.partitions)
-                    .withInstanceId(id)
-                    .withPeerServer(new InetSocketAddress("127.0.0.1", 0)))
+                peerServer ? config.withPeerServer(new InetSocketAddress("127.0.0.1", 0)) : config)
             .build();
+  }
+
+  /**
+   * W2's lookup through the Flight SQL JDBC driver (a prepared statement, the key bound): sent to
+   * {@code server} in front of {@code entry}, for keys it owns and for keys another instance owns,
+   * which the driver reads from their owner directly (the FlightInfo names it, docs/cluster.md
+   * "Direct reads"); and sent to {@code relaying} in front of {@code relayer}, which reads other
+   * owners' keys itself and relays the rows.
+   */
+  private void jdbcLookups(
+      ClusteredHyprstream entry,
+      HyprstreamServer server,
+      ClusteredHyprstream relayer,
+      HyprstreamServer relaying)
+      throws Exception {
+    List<Long> own = new ArrayList<>();
+    List<Long> direct = new ArrayList<>();
+    lookups(server, entry.ownedPartitions(), own, direct);
+    List<Long> relayed = new ArrayList<>();
+    lookups(relaying, relayer.ownedPartitions(), new ArrayList<>(), relayed);
+    row("JDBC key lookup, key owned by the server asked", stats(own), "prepared, key bound");
+    row(
+        "JDBC key lookup, key owned by another server (read there directly)",
+        stats(direct),
+        "the same, other keys: the FlightInfo names the owner");
+    row(
+        "JDBC key lookup, key owned by another server (relayed)",
+        stats(relayed),
+        "the same, through a server with `--no-cluster-direct-reads`");
+  }
+
+  /** Times lookups of every key through {@code server}, split by whether {@code local} owns it. */
+  private void lookups(
+      HyprstreamServer server, Set<Integer> local, List<Long> own, List<Long> elsewhere)
+      throws Exception {
+    try (java.sql.Connection jdbc =
+            FlightJdbcDriver.connect(options.jdbcDriverJar, "127.0.0.1", server.port());
+        java.sql.PreparedStatement lookup = jdbc.prepareStatement(LOOKUP)) {
+      for (int run = 0; run < options.lookupRuns + 50; run++) {
+        String key = MetricsData.metricId(run % options.metrics);
+        long t = System.nanoTime();
+        lookup.setString(1, key);
+        int rows = 0;
+        try (java.sql.ResultSet rs = lookup.executeQuery()) {
+          while (rs.next()) {
+            rows++;
+          }
+        }
+        long took = System.nanoTime() - t;
+        if (rows != 24) {
+          throw new IllegalStateException("key " + key + ": " + rows + " hourly windows, not 24");
+        }
+        if (run >= 50) { // the first 50 warm the paths up
+          (local.contains(partitionOf(key)) ? own : elsewhere).add(took);
+        }
+      }
+    }
+  }
+
+  private int partitionOf(String key) {
+    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8)))
+        % options.partitions;
   }
 
   /**
@@ -275,9 +365,7 @@ public final class ClusterRunner {
     List<Long> routed = new ArrayList<>();
     for (int run = 0; run < options.lookupRuns + 50; run++) {
       String key = MetricsData.metricId(run % options.metrics);
-      int partition =
-          Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8)))
-              % options.partitions;
+      int partition = partitionOf(key);
       long t = System.nanoTime();
       try (QueryResult r = entry.query(LOOKUP, List.of(key))) {
         while (r.loadNextBatch()) {
@@ -289,8 +377,14 @@ public final class ClusterRunner {
         (local.contains(partition) ? own : routed).add(took);
       }
     }
-    row("Key lookup, key owned by the receiving instance", stats(own), "`" + LOOKUP + "`");
-    row("Key lookup routed to the owner over Flight", stats(routed), "the same, other keys");
+    row(
+        "Key lookup (Java API), key owned by the receiving instance",
+        stats(own),
+        "`" + LOOKUP + "`");
+    row(
+        "Key lookup (Java API) routed to the owner over Flight",
+        stats(routed),
+        "the same, other keys");
 
     long expected = 0;
     for (ClusteredHyprstream n : nodes) {
@@ -329,10 +423,12 @@ public final class ClusterRunner {
   /**
    * A graceful leave (the others take the leaver's partitions and replay them from the log) and a
    * join (the newcomer replays the partitions it is given), timed until every partition is owned
-   * and applied again.
+   * and applied again. Each loads a partition's newest checkpoint first when there is one (the
+   * default interval is 5 minutes, so a short run may have none).
    */
   private void handOver(BufferAllocator root, String name, List<ClusteredHyprstream> nodes)
       throws Exception {
+    long loadedBefore = checkpointsLoaded(nodes.subList(0, 2));
     long t = System.nanoTime();
     nodes.remove(2).close();
     awaitOwners(nodes);
@@ -340,17 +436,26 @@ public final class ClusterRunner {
     row(
         "Graceful leave: until the others own and have replayed every partition",
         Stats.ms(leave) + " ms",
-        "replays the leaver's partitions from the start of the log ("
+        "the leaver's partitions (about "
             + options.rows / 3
-            + " rows, about)");
+            + " rows): "
+            + (checkpointsLoaded(nodes) - loadedBefore)
+            + " loaded from a checkpoint, the rest replayed from the start of the log");
     t = System.nanoTime();
-    nodes.add(member(root, name, "i3"));
+    ClusteredHyprstream newcomer = member(root, name, "i3", true);
+    nodes.add(newcomer);
     awaitOwners(nodes);
     long join = System.nanoTime() - t;
     row(
         "Join: until the newcomer owns and has replayed its partitions",
         Stats.ms(join) + " ms",
-        "includes the instance's start");
+        "includes the instance's start; "
+            + newcomer.checkpointsLoaded()
+            + " partitions loaded from a checkpoint");
+  }
+
+  private static long checkpointsLoaded(List<ClusteredHyprstream> nodes) {
+    return nodes.stream().mapToLong(ClusteredHyprstream::checkpointsLoaded).sum();
   }
 
   /** Waits until every partition has one owner among {@code nodes}, each owning some, caught up. */

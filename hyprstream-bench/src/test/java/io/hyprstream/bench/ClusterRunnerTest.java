@@ -47,6 +47,7 @@ final class ClusterRunnerTest {
           "Cluster of 1, CPU per row",
           "Cluster of 3, CPU per row",
           "routed to the owner",
+          "JDBC key lookup, key owned by another server (read there directly)",
           "Fanned out",
           "Graceful leave",
           "Join"

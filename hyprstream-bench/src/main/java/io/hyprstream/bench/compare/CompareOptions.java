@@ -2,7 +2,6 @@ package io.hyprstream.bench.compare;
 
 import io.hyprstream.bench.BenchArgs;
 import io.hyprstream.bench.MetricsData;
-import io.hyprstream.bench.RunEnv;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -42,7 +41,7 @@ public final class CompareOptions {
   Path serverJar =
       Path.of(
           System.getProperty("hyprstream.bench.serverJar", JarPeer.DEFAULT_SERVER_JAR.toString()));
-  Path jdbcDriverJar = defaultJdbcDriverJar();
+  Path jdbcDriverJar = io.hyprstream.bench.FlightJdbcDriver.defaultJar();
 
   /** Options of the server jar's JVM (before {@code -jar}); none unless asked. */
   List<String> serverJvmOptions = List.of();
@@ -122,23 +121,6 @@ public final class CompareOptions {
           "--batch-rows must be between 1 and 1048576, got " + o.batchRows);
     }
     return o;
-  }
-
-  /**
-   * The Flight SQL JDBC driver's jar: the path the build passes in {@code
-   * hyprstream.bench.jdbcDriverJar}, else where Maven keeps the version matching this Arrow.
-   */
-  private static Path defaultJdbcDriverJar() {
-    String configured = System.getProperty("hyprstream.bench.jdbcDriverJar");
-    if (configured != null) {
-      return Path.of(configured);
-    }
-    String version = RunEnv.version("org.apache.arrow", "flight-core");
-    return Path.of(
-        System.getProperty("user.home"),
-        ".m2/repository/org/apache/arrow/flight-sql-jdbc-driver",
-        version,
-        "flight-sql-jdbc-driver-" + version + ".jar");
   }
 
   /** Runs only these systems (names from {@link #ALL_PEERS}); Hyprstream in-process always runs. */

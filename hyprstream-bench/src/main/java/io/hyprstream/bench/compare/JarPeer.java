@@ -1,18 +1,16 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.bench.FlightJdbcDriver;
 import io.hyprstream.bench.MetricsData;
 import io.hyprstream.bench.RunEnv;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.Driver;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -26,7 +24,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -140,7 +137,9 @@ final class JarPeer implements Peer {
       opened.add(allocator);
       flight = FlightClient.builder(allocator, location).build();
       opened.add(flight);
-      jdbc = connect(jdbcDriverJar, location);
+      jdbc =
+          FlightJdbcDriver.connect(
+              jdbcDriverJar, location.getUri().getHost(), location.getUri().getPort());
       opened.add(jdbc);
       lookup = jdbc.prepareStatement(HyprstreamPeer.LOOKUP_SQL);
     } catch (Exception e) {
@@ -193,29 +192,6 @@ final class JarPeer implements Peer {
     synchronized (serverOutput) {
       return serverOutput.toString();
     }
-  }
-
-  /** The driver from its own jar, in a class loader of its own, as an application loads it. */
-  private static Connection connect(Path driverJar, Location location) throws Exception {
-    URLClassLoader loader =
-        new URLClassLoader(
-            new URL[] {driverJar.toUri().toURL()}, ClassLoader.getPlatformClassLoader());
-    Driver driver =
-        (Driver)
-            Class.forName("org.apache.arrow.driver.jdbc.ArrowFlightJdbcDriver", true, loader)
-                .getDeclaredConstructor()
-                .newInstance();
-    String url =
-        "jdbc:arrow-flight-sql://"
-            + location.getUri().getHost()
-            + ":"
-            + location.getUri().getPort()
-            + "/?useEncryption=false";
-    Connection c = driver.connect(url, new Properties());
-    if (c == null) {
-      throw new SQLException("the Flight SQL JDBC driver did not accept " + url);
-    }
-    return c;
   }
 
   @Override
