@@ -100,7 +100,7 @@ public final class ClusterConfig {
       this.instanceId = instanceId;
       this.kafkaProperties = Map.of();
       this.checkpointInterval = DEFAULT_CHECKPOINT_INTERVAL;
-      this.directReads = true;
+      this.directReads = false;
     }
 
     Fields(ClusterConfig c) {
@@ -238,8 +238,10 @@ public final class ClusterConfig {
   /**
    * Whether a Hyprstream server in front of this instance sends clients straight to the owner of
    * the key a key lookup reads: the query's FlightInfo names the owner's advertised location, and
-   * the client reads the rows there, saving a hop through this instance. On by default; turn it off
-   * when clients cannot reach the advertised locations.
+   * the client reads the rows there instead of through this instance. Off by default: the Flight
+   * SQL JDBC driver (18.3) opens a new connection to the owner for each such query, which on one
+   * machine cost more than the relay saved (docs/cluster.md, "Direct reads"); clients must also be
+   * able to reach the advertised locations.
    */
   public ClusterConfig withDirectReads(boolean on) {
     return with(f -> f.directReads = on);

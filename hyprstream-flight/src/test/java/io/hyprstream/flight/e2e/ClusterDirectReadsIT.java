@@ -30,12 +30,12 @@ import org.apache.arrow.memory.RootAllocator;
 import org.junit.jupiter.api.Test;
 
 /**
- * Direct reads through the shaded jar: three cluster servers, two with direct reads on (the
- * default) and one with {@code --no-cluster-direct-reads}. A key lookup whose key another server
- * owns gets a FlightInfo naming that owner; the Flight SQL JDBC driver (a {@code Statement} and a
- * bound {@code PreparedStatement}) and ADBC follow it, so the owner serves the {@code DoGet} and
- * the asked server none, and the answers equal DuckDB's {@code time_bucket} over the rows sent. The
- * ticket is answered by every server, not only the owner.
+ * Direct reads through the shaded jar: three cluster servers, two with {@code
+ * --cluster-direct-reads} and one without (the default, relaying). A key lookup whose key another
+ * server owns gets a FlightInfo naming that owner; the Flight SQL JDBC driver (a {@code Statement}
+ * and a bound {@code PreparedStatement}) and ADBC follow it, so the owner serves the {@code DoGet}
+ * and the asked server none, and the answers equal DuckDB's {@code time_bucket} over the rows sent.
+ * The ticket is answered by every server, not only the owner.
  */
 final class ClusterDirectReadsIT {
   /** A key lookup as the aggregator answers it: plain columns, one ORDER BY column. */
@@ -62,11 +62,11 @@ final class ClusterDirectReadsIT {
               String.valueOf(ClusterIT.PARTITIONS));
       List<ServerProcess> servers = new ArrayList<>();
       try {
-        servers.add(ServerProcess.builder().args(args).start());
-        servers.add(ServerProcess.builder().args(args).start());
-        List<String> relaying = new ArrayList<>(args);
-        relaying.add("--no-cluster-direct-reads");
-        servers.add(ServerProcess.builder().args(relaying).start());
+        List<String> direct = new ArrayList<>(args);
+        direct.add("--cluster-direct-reads");
+        servers.add(ServerProcess.builder().args(direct).start());
+        servers.add(ServerProcess.builder().args(direct).start());
+        servers.add(ServerProcess.builder().args(args).start()); // relays: the default
         ClusterIT.awaitBalanced(servers);
         try (Connection flight = FlightJdbc.connect(servers.get(0).jdbcUrl())) {
           MetricRows.ingestJdbc(flight, rows);
@@ -115,7 +115,7 @@ final class ClusterDirectReadsIT {
             // The relaying server names no other location: it reads the owner itself.
             assertTrue(
                 relay.execute(sql).getEndpoints().get(0).getLocations().isEmpty(),
-                "--no-cluster-direct-reads names no location");
+                "without --cluster-direct-reads no location is named");
           }
         }
         assertTrue(ownerPort.size() >= 3, "keys owned elsewhere: " + ownerPort);

@@ -216,12 +216,11 @@ final class ConfigKeys {
                   "Seconds between checkpoints of each partition this instance owns; a new owner"
                       + " loads the newest and replays the log only from there. 0 takes none (a"
                       + " new owner then replays the whole log)."),
-          key(CLUSTER_DIRECT_READS, BOOL, true)
+          key(CLUSTER_DIRECT_READS, BOOL, false)
               .flag("cluster-direct-reads", "")
               .doc(
                   "Send clients to the owner of the key a key lookup reads (the FlightInfo names"
-                      + " its advertised location); --no-cluster-direct-reads: this server relays"
-                      + " the rows."),
+                      + " its advertised location) instead of relaying the rows; off by default."),
           key(CLUSTER_ADVERTISE, STRING, "")
               .flag("advertise", "grpc://HOST:PORT")
               .check(

@@ -223,7 +223,7 @@ public final class DocumentedSettings {
       case Config.CLUSTER_CHECKPOINT_INTERVAL:
         return "120";
       case Config.CLUSTER_DIRECT_READS:
-        return "false";
+        return "true";
       case Config.CLUSTER_ADVERTISE:
         return "grpc://documented.example:50051";
       case Config.CLUSTER_PEER_USER:
