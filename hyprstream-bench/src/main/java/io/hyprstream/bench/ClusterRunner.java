@@ -43,6 +43,7 @@ public final class ClusterRunner {
     int partitions = 12;
     int lookupRuns = 300;
     int fanOutRuns = 30;
+    int checkpointSeconds = 10;
     Path jdbcDriverJar = FlightJdbcDriver.defaultJar();
     @Nullable Path output;
 
@@ -59,6 +60,7 @@ public final class ClusterRunner {
                   "--partitions",
                   "--lookup-runs",
                   "--fan-out-runs",
+                  "--checkpoint-interval",
                   "--jdbc-driver-jar"),
               Set.of());
       Options o = new Options();
@@ -74,6 +76,7 @@ public final class ClusterRunner {
       o.partitions = a.intValue("--partitions", o.partitions);
       o.lookupRuns = a.intValue("--lookup-runs", o.lookupRuns);
       o.fanOutRuns = a.intValue("--fan-out-runs", o.fanOutRuns);
+      o.checkpointSeconds = a.intValue("--checkpoint-interval", o.checkpointSeconds);
       o.jdbcDriverJar = Path.of(a.string("--jdbc-driver-jar", o.jdbcDriverJar.toString()));
       return o;
     }
@@ -129,8 +132,9 @@ public final class ClusterRunner {
     List<HyprstreamServer> servers = new ArrayList<>();
     try {
       for (int i = 0; i < 3; i++) {
-        // i2 relays key lookups of other owners' keys (--no-cluster-direct-reads), to compare.
-        ClusteredHyprstream node = member(root, threeName, "i" + i, false, i != 2);
+        // i2 relays key lookups of other owners' keys (the default), to compare with direct reads.
+        ClusteredHyprstream node =
+            member(root, threeName, "i" + i, false, i != 2, options.checkpointSeconds);
         nodes.add(node);
         HyprstreamServer server =
             HyprstreamServer.builder(node).allocator(root).host("127.0.0.1").port(0).start();
@@ -188,16 +192,25 @@ public final class ClusterRunner {
    */
   private ClusteredHyprstream member(
       BufferAllocator root, String name, String id, boolean peerServer) {
-    return member(root, name, id, peerServer, true);
+    return member(root, name, id, peerServer, false, 0);
   }
 
+  /**
+   * @param checkpointSeconds the checkpoint interval; 0 takes none
+   */
   private ClusteredHyprstream member(
-      BufferAllocator root, String name, String id, boolean peerServer, boolean directReads) {
+      BufferAllocator root,
+      String name,
+      String id,
+      boolean peerServer,
+      boolean directReads,
+      int checkpointSeconds) {
     ClusterConfig config =
         ClusterConfig.kafka(options.kafka, name)
             .withPartitions(options.partitions)
             .withInstanceId(id)
-            .withDirectReads(directReads);
+            .withDirectReads(directReads)
+            .withCheckpointInterval(Duration.ofSeconds(checkpointSeconds));
     return (ClusteredHyprstream)
         Hyprstream.builder()
             .allocator(root)
@@ -235,7 +248,7 @@ public final class ClusterRunner {
     row(
         "JDBC key lookup, key owned by another server (relayed)",
         stats(relayed),
-        "the same, through a server with `--no-cluster-direct-reads`");
+        "the same, through a server without `--cluster-direct-reads` (the default)");
   }
 
   /** Times lookups of every key through {@code server}, split by whether {@code local} owns it. */
@@ -428,6 +441,7 @@ public final class ClusterRunner {
    */
   private void handOver(BufferAllocator root, String name, List<ClusteredHyprstream> nodes)
       throws Exception {
+    checkpoints(nodes);
     long loadedBefore = checkpointsLoaded(nodes.subList(0, 2));
     long t = System.nanoTime();
     nodes.remove(2).close();
@@ -442,7 +456,7 @@ public final class ClusterRunner {
             + (checkpointsLoaded(nodes) - loadedBefore)
             + " loaded from a checkpoint, the rest replayed from the start of the log");
     t = System.nanoTime();
-    ClusteredHyprstream newcomer = member(root, name, "i3", true);
+    ClusteredHyprstream newcomer = member(root, name, "i3", true, false, options.checkpointSeconds);
     nodes.add(newcomer);
     awaitOwners(nodes);
     long join = System.nanoTime() - t;
@@ -452,6 +466,52 @@ public final class ClusterRunner {
         "includes the instance's start; "
             + newcomer.checkpointsLoaded()
             + " partitions loaded from a checkpoint");
+    // After a leave and a join, each restoring from checkpoints: every row still held once.
+    long shares = 0;
+    for (ClusteredHyprstream n : nodes) {
+      shares += countRows(n, true);
+    }
+    long whole = countRows(nodes.get(0), false);
+    if (shares != options.rows || whole != options.rows) {
+      throw new IllegalStateException(
+          "wrong answer after the hand-over: count(*) " + whole + ", shares " + shares);
+    }
+  }
+
+  /**
+   * Waits until every instance has checkpointed every partition it owns (at most a minute), and
+   * reports what writing them cost.
+   */
+  private void checkpoints(List<ClusteredHyprstream> nodes) throws InterruptedException {
+    if (options.checkpointSeconds == 0) {
+      return;
+    }
+    long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+    while (System.nanoTime() < deadline
+        && !nodes.stream()
+            .allMatch(n -> n.checkpointedOffsets().keySet().equals(n.ownedPartitions()))) {
+      Thread.sleep(100);
+    }
+    long count = 0;
+    long bytes = 0;
+    long nanos = 0;
+    for (ClusteredHyprstream n : nodes) {
+      count += n.checkpointsWritten();
+      bytes += n.checkpointBytesWritten();
+      nanos += n.checkpointWritingNanos();
+    }
+    row(
+        "Partition checkpoints written (every " + options.checkpointSeconds + " s)",
+        String.format(
+            Locale.ROOT,
+            "%d checkpoints, %.1f MB, %.1f ms of partition-thread time each",
+            count,
+            bytes / 1e6,
+            count == 0 ? 0.0 : nanos / 1e6 / count),
+        String.format(
+            Locale.ROOT,
+            "%.0f bytes per row held; each checkpoint holds its partition's windows and hot rows",
+            (double) bytes / Math.max(1, count) * options.partitions / options.rows));
   }
 
   private static long checkpointsLoaded(List<ClusteredHyprstream> nodes) {

@@ -36,7 +36,9 @@ final class ClusterRunnerTest {
                     "--lookup-runs",
                     "30",
                     "--fan-out-runs",
-                    "3"
+                    "3",
+                    "--checkpoint-interval",
+                    "1"
                   }))
           .run(root);
     }
@@ -49,6 +51,7 @@ final class ClusterRunnerTest {
           "routed to the owner",
           "JDBC key lookup, key owned by another server (read there directly)",
           "Fanned out",
+          "Partition checkpoints written",
           "Graceful leave",
           "Join"
         }) {

@@ -31,6 +31,8 @@ final class Checkpointer implements AutoCloseable {
   private final ForeignRows keys;
   private final CheckpointTopic topic;
   private final AtomicLong written = new AtomicLong();
+  private final AtomicLong writtenBytes = new AtomicLong();
+  private final AtomicLong writingNanos = new AtomicLong();
   private final AtomicLong loaded = new AtomicLong();
 
   Checkpointer(Engine engine, int partitions, ForeignRows keys, CheckpointTopic topic) {
@@ -59,13 +61,18 @@ final class Checkpointer implements AutoCloseable {
       }
     }
     for (Map.Entry<Integer, Long> d : due.entrySet()) {
+      long started = System.nanoTime();
       int p = d.getKey();
       List<PartitionShare> shares = exportShares(p, rowKeys);
+      byte[] bytes;
       try (PartitionCheckpoint cp =
           new PartitionCheckpoint(p, d.getValue(), shares, ingestIds.getOrDefault(p, Map.of()))) {
-        topic.write(p, d.getValue(), cp.encode(engine.allocator()));
+        bytes = cp.encode(engine.allocator());
       }
+      topic.write(p, d.getValue(), bytes);
       written.incrementAndGet();
+      writtenBytes.addAndGet(bytes.length);
+      writingNanos.addAndGet(System.nanoTime() - started);
     }
   }
 
@@ -160,6 +167,19 @@ final class Checkpointer implements AutoCloseable {
   /** Checkpoints written by this instance since start. */
   long written() {
     return written.get();
+  }
+
+  /** Bytes of the checkpoints written since start. */
+  long writtenBytes() {
+    return writtenBytes.get();
+  }
+
+  /**
+   * Time spent writing checkpoints since start (exporting, encoding, waiting for Kafka), during
+   * which the owner's thread applies no records.
+   */
+  long writingNanos() {
+    return writingNanos.get();
   }
 
   /** Checkpoints this instance loaded when it was given a partition. */

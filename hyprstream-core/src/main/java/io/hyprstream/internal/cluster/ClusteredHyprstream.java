@@ -406,6 +406,18 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     return owner.checkpointedOffsets();
   }
 
+  /** Bytes of the partition checkpoints this instance wrote since start. */
+  public long checkpointBytesWritten() {
+    Checkpointer c = checkpointer;
+    return c == null ? 0 : c.writtenBytes();
+  }
+
+  /** Time this instance's partition thread spent writing checkpoints since start, in ns. */
+  public long checkpointWritingNanos() {
+    Checkpointer c = checkpointer;
+    return c == null ? 0 : c.writingNanos();
+  }
+
   /** Partition checkpoints this instance loaded when Kafka gave it a partition. */
   public long checkpointsLoaded() {
     Checkpointer c = checkpointer;
