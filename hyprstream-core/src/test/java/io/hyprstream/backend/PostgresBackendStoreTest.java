@@ -1,5 +1,6 @@
 package io.hyprstream.backend;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -20,7 +21,10 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.TimeStampNanoTZVector;
 import org.apache.arrow.vector.UInt2Vector;
@@ -272,6 +276,97 @@ final class PostgresBackendStoreTest {
     }
     assertEquals(5000, count("SELECT count(*) FROM \"" + schema + "\".m"));
     assertEquals(5000, count("SELECT count(DISTINCT value) FROM \"" + schema + "\".m"));
+  }
+
+  @Test
+  void appendAll_sliceKilledBeforeCommitWhileTheOtherCommits_resendWritesEachRowOnce()
+      throws Exception {
+    PostgresBackendStore store = (PostgresBackendStore) open("binary");
+    Set<Integer> backends = ConcurrentHashMap.newKeySet();
+    AtomicBoolean killed = new AtomicBoolean();
+    store.beforeCommit(
+        c -> {
+          int pid;
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            pid = rs.getInt(1);
+          }
+          backends.add(pid);
+          if (killed.compareAndSet(false, true)) {
+            try (Connection killer =
+                    DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+                Statement st = killer.createStatement()) {
+              st.execute("SELECT pg_terminate_backend(" + pid + ")");
+            }
+          }
+        });
+    int rows = (int) PostgresBackendStore.MIN_SLICE_ROWS;
+    List<VectorSchemaRoot> group = new ArrayList<>();
+    List<String> ids = List.of("p0", "p1", "p2", "p3");
+    try {
+      for (int i = 0; i < ids.size(); i++) {
+        group.add(Batches.metrics(allocator, rows, i * rows));
+      }
+      assertThrows(BackendUnavailableException.class, () -> store.appendAll("m", ids, group));
+      // Two slices on two backends: one was cut before its commit, the other committed.
+      assertEquals(2, backends.size());
+      assertEquals(
+          2, count("SELECT count(*) FROM \"" + schema + "\"." + PostgresBackendStore.LEDGER));
+      assertEquals(2L * rows, count("SELECT count(*) FROM \"" + schema + "\".m"));
+      store.beforeCommit(null);
+      store.appendAll("m", ids, group); // the write-through worker re-sends the whole group
+    } finally {
+      group.forEach(VectorSchemaRoot::close);
+    }
+    assertEquals(4L * rows, count("SELECT count(*) FROM \"" + schema + "\".m"));
+    assertEquals(4L * rows, count("SELECT count(DISTINCT value) FROM \"" + schema + "\".m"));
+    assertEquals(
+        4, count("SELECT count(*) FROM \"" + schema + "\"." + PostgresBackendStore.LEDGER));
+    for (String id : ids) {
+      assertTrue(store.contains(id), id);
+    }
+  }
+
+  @Test
+  void slices_cutAtBatchBoundariesOfAtLeastTheMinimumRows() {
+    int min = (int) PostgresBackendStore.MIN_SLICE_ROWS;
+    List<VectorSchemaRoot> four = new ArrayList<>();
+    try {
+      for (int i = 0; i < 4; i++) {
+        four.add(Batches.metrics(allocator, min, i * min));
+      }
+      assertArrayEquals(new int[] {0, 2, 4}, PostgresBackendStore.slices(four, 2));
+      assertArrayEquals(new int[] {0, 1, 2, 3, 4}, PostgresBackendStore.slices(four, 8));
+      assertArrayEquals(new int[] {0, 4}, PostgresBackendStore.slices(four, 1));
+      assertArrayEquals(new int[] {0, 1, 2}, PostgresBackendStore.slices(four.subList(2, 4), 4));
+      assertArrayEquals(new int[] {0, 1}, PostgresBackendStore.slices(four.subList(0, 1), 2));
+    } finally {
+      four.forEach(VectorSchemaRoot::close);
+    }
+    try (VectorSchemaRoot small = Batches.metrics(allocator, 1000, 0);
+        VectorSchemaRoot small2 = Batches.metrics(allocator, 1000, 1000)) {
+      // Small groups stay one transaction on one connection.
+      assertArrayEquals(new int[] {0, 2}, PostgresBackendStore.slices(List.of(small, small2), 2));
+    }
+  }
+
+  @Test
+  void open_copyParallelismOutOfRange_isRefusedNamingTheOption() {
+    for (String bad : List.of("0", "11", "two")) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  BackendStores.open(
+                      "adbc",
+                      PostgresAvailable.URI,
+                      Map.of("schema", schema, "copy_parallelism", bad),
+                      null,
+                      null,
+                      allocator));
+      assertTrue(e.getMessage().contains("copy_parallelism"), e.getMessage());
+    }
   }
 
   @Test
