@@ -57,7 +57,7 @@ final class PgCopyEncoder {
   };
   private static final long PG_EPOCH_DAYS = LocalDate.of(2000, 1, 1).toEpochDay();
   private static final long PG_EPOCH_MICROS = PG_EPOCH_DAYS * 86_400_000_000L;
-  private static final int FLUSH_BYTES = 1 << 20;
+  private static final int FLUSH_BYTES = 256 << 10;
   private static final int OID_FLOAT4 = 700;
   private static final int OID_FLOAT8 = 701;
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
@@ -119,12 +119,21 @@ final class PgCopyEncoder {
 
   /** Writes every row of the batch, with the format's header and trailer, to {@code copy}. */
   void writeTo(CopyIn copy, int rowCount) throws SQLException {
+    writeTo(copy, rowCount, true, true);
+  }
+
+  /**
+   * Writes every row of the batch to {@code copy}, after the format's header when {@code first} and
+   * before its trailer when {@code last}: several encoders of the same columns write one stream,
+   * the first with {@code first}, the last with {@code last}.
+   */
+  void writeTo(CopyIn copy, int rowCount, boolean first, boolean last) throws SQLException {
     if (fast.length > 0) {
-      writeBinary(copy, rowCount);
+      writeBinary(copy, rowCount, first, last);
       return;
     }
     out.pos = 0;
-    if (format == Format.BINARY) {
+    if (format == Format.BINARY && first) {
       out.bytes(BINARY_HEADER, 0, BINARY_HEADER.length);
     }
     int n = vectors.length;
@@ -157,7 +166,7 @@ final class PgCopyEncoder {
         out.pos = 0;
       }
     }
-    if (format == Format.BINARY) {
+    if (format == Format.BINARY && last) {
       out.int16(-1);
     }
     copy.writeToCopy(out.buf, 0, out.pos);
@@ -168,9 +177,12 @@ final class PgCopyEncoder {
    * The binary format with the common column types read straight from the buffers' memory: no
    * per-value call through a vector, bounds check or allocation, one capacity check per row.
    */
-  private void writeBinary(CopyIn copy, int rowCount) throws SQLException {
+  private void writeBinary(CopyIn copy, int rowCount, boolean first, boolean last)
+      throws SQLException {
     out.pos = 0;
-    out.bytes(BINARY_HEADER, 0, BINARY_HEADER.length);
+    if (first) {
+      out.bytes(BINARY_HEADER, 0, BINARY_HEADER.length);
+    }
     int n = vectors.length;
     FastColumn[] cols = fast;
     int fixedRowBytes = 2;
@@ -236,7 +248,9 @@ final class PgCopyEncoder {
         out.pos = 0;
       }
     }
-    out.int16(-1);
+    if (last) {
+      out.int16(-1);
+    }
     copy.writeToCopy(out.buf, 0, out.pos);
     out.pos = 0;
   }

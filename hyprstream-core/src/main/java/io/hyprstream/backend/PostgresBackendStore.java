@@ -345,6 +345,8 @@ public final class PostgresBackendStore implements BackendStore {
                   + qualified(LEDGER)
                   + " (batch_id, table_name, row_count) VALUES (?, ?, ?)"
                   + " ON CONFLICT (batch_id) DO NOTHING")) {
+        List<VectorSchemaRoot> run = new ArrayList<>(batches.size());
+        List<String> runColumns = List.of();
         for (int b = 0; b < batches.size(); b++) {
           VectorSchemaRoot batch = batches.get(b);
           ps.setString(1, batchIds.get(b));
@@ -353,7 +355,15 @@ public final class PostgresBackendStore implements BackendStore {
           if (ps.executeUpdate() == 0 || batch.getRowCount() == 0) {
             continue; // committed before (a re-send), or nothing to copy
           }
-          copy(c, table, columnsOf.get(b), batch);
+          if (!run.isEmpty() && !runColumns.equals(columnsOf.get(b))) {
+            copy(c, table, runColumns, run);
+            run.clear();
+          }
+          run.add(batch);
+          runColumns = columnsOf.get(b);
+        }
+        if (!run.isEmpty()) {
+          copy(c, table, runColumns, run);
         }
       }
       FailureHook hook = beforeCommit;
@@ -397,9 +407,18 @@ public final class PostgresBackendStore implements BackendStore {
     }
   }
 
-  private void copy(Connection c, String table, List<String> columns, VectorSchemaRoot batch)
+  /**
+   * One {@code COPY} of every row of {@code batches}, which share {@code columns}: one statement
+   * and one stream instead of one per batch, so PostgreSQL is not left idle between batches while
+   * the next statement starts and its first chunk is encoded.
+   */
+  private void copy(
+      Connection c, String table, List<String> columns, List<VectorSchemaRoot> batches)
       throws SQLException {
-    PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
+    List<PgCopyEncoder> encoders = new ArrayList<>(batches.size());
+    for (VectorSchemaRoot batch : batches) {
+      encoders.add(new PgCopyEncoder(table, batch, columns, format)); // refuses before COPY starts
+    }
     StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
     for (int i = 0; i < columns.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(quote(columns.get(i)));
@@ -409,7 +428,9 @@ public final class PostgresBackendStore implements BackendStore {
     CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
     CopyIn in = copy.copyIn(sql.toString());
     try {
-      encoder.writeTo(in, batch.getRowCount());
+      for (int i = 0; i < encoders.size(); i++) {
+        encoders.get(i).writeTo(in, batches.get(i).getRowCount(), i == 0, i == encoders.size() - 1);
+      }
       in.endCopy();
     } finally {
       if (in.isActive()) {

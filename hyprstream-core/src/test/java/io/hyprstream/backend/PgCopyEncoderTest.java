@@ -35,6 +35,29 @@ final class PgCopyEncoderTest {
     }
   }
 
+  /** Batches written as one stream carry one header and one trailer, each batch's rows between. */
+  @Test
+  void writeTo_severalBatchesAsOneStream_oneHeaderAndTrailer() throws Exception {
+    try (VectorSchemaRoot a = Batches.metrics(allocator, 300, 0);
+        VectorSchemaRoot b = Batches.metrics(allocator, 500, 300)) {
+      List<String> columns = List.of("metric_id", "timestamp", "value");
+      for (boolean direct : List.of(true, false)) {
+        Capture both = new Capture();
+        new PgCopyEncoder("t", a, columns, PgCopyEncoder.Format.BINARY, direct)
+            .writeTo(both, a.getRowCount(), true, false);
+        new PgCopyEncoder("t", b, columns, PgCopyEncoder.Format.BINARY, direct)
+            .writeTo(both, b.getRowCount(), false, true);
+        byte[] alone = encode(a, columns, direct);
+        byte[] second = encode(b, columns, direct);
+        int header = 19;
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        expected.write(alone, 0, alone.length - 2); // a's header and rows
+        expected.write(second, header, second.length - header); // b's rows and the trailer
+        assertArrayEquals(expected.toByteArray(), both.bytes.toByteArray());
+      }
+    }
+  }
+
   private static byte[] encode(VectorSchemaRoot batch, List<String> columns, boolean direct)
       throws Exception {
     Capture out = new Capture();

@@ -370,6 +370,21 @@ final class PostgresBackendStoreTest {
   }
 
   @Test
+  void appendAll_groupWhoseColumnsChangeMidway_storesEveryRowUnderItsColumns() throws Exception {
+    BackendStore store = open("binary");
+    try (VectorSchemaRoot a = Batches.metrics(allocator, 100, 0);
+        VectorSchemaRoot host = Batches.withHost(allocator, "h1");
+        VectorSchemaRoot b = Batches.metrics(allocator, 200, 100);
+        VectorSchemaRoot c = Batches.metrics(allocator, 300, 300)) {
+      store.appendAll("metrics", List.of("a", "h", "b", "c"), List.of(a, host, b, c));
+    }
+    String t = "\"" + schema + "\".metrics";
+    assertEquals(601, count("SELECT count(*) FROM " + t));
+    assertEquals(1, count("SELECT count(*) FROM " + t + " WHERE host = 'h1' AND value IS NULL"));
+    assertEquals(600, count("SELECT count(DISTINCT value) FROM " + t + " WHERE host IS NULL"));
+  }
+
+  @Test
   void append_failureAfterCommitThenRetry_writesRowsOnce() throws Exception {
     PostgresBackendStore store = (PostgresBackendStore) open("binary");
     try (VectorSchemaRoot batch = Batches.metrics(allocator, 100, 0)) {
