@@ -165,7 +165,7 @@ public final class BackendStores {
    *
    * <p>{@code username} and {@code password}, when not null, override those in the URI. Options:
    * {@code schema}, {@code copy_format} ({@code binary}|{@code text}) and {@code copy_parallelism}
-   * (connections a group is appended over at once, default 2) for PostgreSQL, {@code dialect} for
+   * (connections a group is appended over at once, default 1) for PostgreSQL, {@code dialect} for
    * ADBC, {@code pool_max}, {@code pool_min} and {@code connect_timeout} for the JDBC connection
    * pool ({@link PoolSettings}); the rest go to the driver (pgjdbc/JDBC properties, Flight SQL
    * options). {@code driver_path} naming a native ADBC driver for PostgreSQL, SQLite, DuckDB or

@@ -74,8 +74,12 @@ public final class PostgresBackendStore implements BackendStore {
 
   static final int RESULT_BATCH_ROWS = 64 * 1024;
 
-  /** Connections a group is appended over at once, unless {@code copy_parallelism} says. */
-  static final int DEFAULT_COPY_PARALLELISM = 2;
+  /**
+   * Connections a group is appended over at once, unless {@code copy_parallelism} says. One: with
+   * PostgreSQL on the same few cores as ingest, a second COPY only takes CPU from ingest (see
+   * docs/backends.md); a PostgreSQL with cores to spare drains faster with more.
+   */
+  static final int DEFAULT_COPY_PARALLELISM = 1;
 
   /** A slice of a group sent on a connection of its own holds at least this many rows. */
   static final long MIN_SLICE_ROWS = 64 * 1024;

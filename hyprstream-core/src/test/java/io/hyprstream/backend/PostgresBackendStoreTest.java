@@ -63,14 +63,12 @@ final class PostgresBackendStoreTest {
   }
 
   private BackendStore open(String format) {
+    return open(Map.of("schema", schema, "copy_format", format));
+  }
+
+  private BackendStore open(Map<String, String> options) {
     BackendStore s =
-        BackendStores.open(
-            "adbc",
-            PostgresAvailable.URI,
-            Map.of("schema", schema, "copy_format", format),
-            null,
-            null,
-            allocator);
+        BackendStores.open("adbc", PostgresAvailable.URI, options, null, null, allocator);
     stores.add(s);
     return s;
   }
@@ -281,7 +279,8 @@ final class PostgresBackendStoreTest {
   @Test
   void appendAll_sliceKilledBeforeCommitWhileTheOtherCommits_resendWritesEachRowOnce()
       throws Exception {
-    PostgresBackendStore store = (PostgresBackendStore) open("binary");
+    PostgresBackendStore store =
+        (PostgresBackendStore) open(Map.of("schema", schema, "copy_parallelism", "2"));
     Set<Integer> backends = ConcurrentHashMap.newKeySet();
     AtomicBoolean killed = new AtomicBoolean();
     store.beforeCommit(
@@ -326,6 +325,27 @@ final class PostgresBackendStoreTest {
     for (String id : ids) {
       assertTrue(store.contains(id), id);
     }
+  }
+
+  @Test
+  void appendAll_byDefault_sendsAGroupAsOneTransaction() throws Exception {
+    PostgresBackendStore store = (PostgresBackendStore) open("binary");
+    Set<Integer> backends = ConcurrentHashMap.newKeySet();
+    store.beforeCommit(
+        c -> {
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            backends.add(rs.getInt(1));
+          }
+        });
+    int rows = (int) PostgresBackendStore.MIN_SLICE_ROWS;
+    try (VectorSchemaRoot a = Batches.metrics(allocator, rows, 0);
+        VectorSchemaRoot b = Batches.metrics(allocator, rows, rows)) {
+      store.appendAll("m", List.of("d0", "d1"), List.of(a, b));
+    }
+    assertEquals(1, backends.size());
+    assertEquals(2L * rows, count("SELECT count(*) FROM \"" + schema + "\".m"));
   }
 
   @Test

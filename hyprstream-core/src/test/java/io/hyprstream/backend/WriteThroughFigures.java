@@ -72,7 +72,7 @@ public final class WriteThroughFigures {
             with.drainRate, with.drainRate / plain, with.drainRate / stored);
 
         readThrough(schema + "_a", allocator, tmp.resolve("pg"));
-        restart(schema + "_r", batches, tmp.resolve("restart"));
+        restart(schema + "_r", batches, tmp.resolve("restart"), without);
       } finally {
         batches.forEach(VectorSchemaRoot::close);
         try (Connection c =
@@ -250,17 +250,24 @@ public final class WriteThroughFigures {
   }
 
   /** Logs every row with PostgreSQL cut off, abandons that instance, and times a new one. */
-  private static void restart(String schema, List<VectorSchemaRoot> batches, Path data)
-      throws Exception {
+  private static void restart(
+      String schema, List<VectorSchemaRoot> batches, Path data, double without) throws Exception {
     long rows = 0;
     TcpProxy proxy = new TcpProxy(5432);
     BufferAllocator first = new RootAllocator();
     String viaProxy = "postgresql://postgres@127.0.0.1:" + proxy.port() + "/test";
     Hyprstream crashed = open(schema, first, data, viaProxy, Duration.ofDays(30));
     proxy.cut(); // nothing reaches PostgreSQL: every row stays in the log
+    long t = System.nanoTime();
     for (VectorSchemaRoot b : batches) {
       rows += crashed.ingest("metrics", b).rowsAccepted();
     }
+    count(crashed, "SELECT count(*) FROM metrics");
+    double logOnly = rows / ((System.nanoTime() - t) / 1e9);
+    System.out.printf(
+        "ingest rows/s with the write-ahead log but PostgreSQL cut off (log only): %,.0f"
+            + " (%.2fx without backend)%n",
+        logOnly, logOnly / without);
     // The first instance is abandoned without close(), like a kill -9 (its writer keeps failing).
     long walBytes = crashed.operations().writeThrough().walBytes();
     try (BufferAllocator second = new RootAllocator()) {
