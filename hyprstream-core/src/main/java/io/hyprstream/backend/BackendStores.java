@@ -164,13 +164,14 @@ public final class BackendStores {
    * </ul>
    *
    * <p>{@code username} and {@code password}, when not null, override those in the URI. Options:
-   * {@code schema} and {@code copy_format} ({@code binary}|{@code text}) for PostgreSQL, {@code
-   * dialect} for ADBC, {@code pool_max}, {@code pool_min} and {@code connect_timeout} for the JDBC
-   * connection pool ({@link PoolSettings}); the rest go to the driver (pgjdbc/JDBC properties,
-   * Flight SQL options). {@code driver_path} naming a native ADBC driver for PostgreSQL, SQLite,
-   * DuckDB or Flight SQL selects the Java path for that database ({@link NativeDriver}), logged in
-   * one line; a connection without a scheme is then read as that database's (a file for SQLite and
-   * DuckDB, {@code host:port} for Flight SQL). See {@code docs/backends.md}.
+   * {@code schema}, {@code copy_format} ({@code binary}|{@code text}) and {@code copy_parallelism}
+   * (connections a group is appended over at once, default 1) for PostgreSQL, {@code dialect} for
+   * ADBC, {@code pool_max}, {@code pool_min} and {@code connect_timeout} for the JDBC connection
+   * pool ({@link PoolSettings}); the rest go to the driver (pgjdbc/JDBC properties, Flight SQL
+   * options). {@code driver_path} naming a native ADBC driver for PostgreSQL, SQLite, DuckDB or
+   * Flight SQL selects the Java path for that database ({@link NativeDriver}), logged in one line;
+   * a connection without a scheme is then read as that database's (a file for SQLite and DuckDB,
+   * {@code host:port} for Flight SQL). See {@code docs/backends.md}.
    *
    * @throws BackendUnavailableException when the connection string is malformed, the backend cannot
    *     be reached or the credentials are refused; the message says which, and never contains the
@@ -359,6 +360,16 @@ public final class BackendStores {
     Map<String, String> rest = new HashMap<>(options);
     String schema = rest.remove("schema");
     String copyFormat = rest.remove("copy_format");
+    String parallelism = rest.remove("copy_parallelism");
+    int copyParallelism = PostgresBackendStore.DEFAULT_COPY_PARALLELISM;
+    if (parallelism != null) {
+      try {
+        copyParallelism = Integer.parseInt(parallelism.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "copy_parallelism must be a whole number, got '" + parallelism + "'", e);
+      }
+    }
     rest.forEach(props::setProperty);
     Credentials c = parse(connection).credentials(username, password);
     if (c.user != null) {
@@ -367,7 +378,7 @@ public final class BackendStores {
     if (c.password != null) {
       props.setProperty("password", c.password);
     }
-    return PostgresBackendStore.open(jdbc, props, schema, copyFormat, pool);
+    return PostgresBackendStore.open(jdbc, props, schema, copyFormat, pool, copyParallelism);
   }
 
   /** A user and password, either possibly absent. */

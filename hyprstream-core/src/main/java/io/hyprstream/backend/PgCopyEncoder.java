@@ -2,13 +2,17 @@ package io.hyprstream.backend;
 
 import io.hyprstream.api.SchemaMismatchException;
 import io.hyprstream.internal.arrow.EpochMicros;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
@@ -53,14 +57,29 @@ final class PgCopyEncoder {
   };
   private static final long PG_EPOCH_DAYS = LocalDate.of(2000, 1, 1).toEpochDay();
   private static final long PG_EPOCH_MICROS = PG_EPOCH_DAYS * 86_400_000_000L;
-  private static final int FLUSH_BYTES = 1 << 20;
+  private static final int FLUSH_BYTES = 256 << 10;
   private static final int OID_FLOAT4 = 700;
   private static final int OID_FLOAT8 = 701;
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
+  private static final VarHandle SHORT_BE =
+      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle INT_BE =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle LONG_BE =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+  // Binary columns read straight from their buffers' memory (see FastColumn); others use a writer.
+  private static final int GENERIC = 0;
+  private static final int INT64 = 1; // bigint, float8 (raw bits)
+  private static final int INT32 = 2; // int, float4 (raw bits)
+  private static final int MICROS = 3; // timestamp in microseconds
+  private static final int VARWIDTH = 4; // text, bytea with 32-bit offsets
+
   private final Format format;
   private final FieldVector[] vectors;
   private final ColumnWriter[] writers;
+  private final @Nullable FastColumn[] fast;
   private final Out out = new Out();
 
   /**
@@ -69,9 +88,17 @@ final class PgCopyEncoder {
    * @throws SchemaMismatchException when a column's Arrow type has no PostgreSQL encoding
    */
   PgCopyEncoder(String table, VectorSchemaRoot batch, List<String> columns, Format format) {
+    this(table, batch, columns, format, true);
+  }
+
+  /** As above; {@code direct} false encodes every column through its writer (tests compare). */
+  PgCopyEncoder(
+      String table, VectorSchemaRoot batch, List<String> columns, Format format, boolean direct) {
     this.format = format;
     this.vectors = new FieldVector[columns.size()];
     this.writers = new ColumnWriter[columns.size()];
+    this.fast =
+        format == Format.BINARY && direct ? new FastColumn[columns.size()] : new FastColumn[0];
     for (int i = 0; i < columns.size(); i++) {
       FieldVector v = batch.getVector(columns.get(i));
       if (v == null) {
@@ -84,13 +111,29 @@ final class PgCopyEncoder {
             table, v.getName(), "no PostgreSQL COPY encoding for " + v.getField().getType());
       }
       writers[i] = w;
+      if (fast.length > 0) {
+        fast[i] = FastColumn.of(v, batch.getRowCount());
+      }
     }
   }
 
   /** Writes every row of the batch, with the format's header and trailer, to {@code copy}. */
   void writeTo(CopyIn copy, int rowCount) throws SQLException {
+    writeTo(copy, rowCount, true, true);
+  }
+
+  /**
+   * Writes every row of the batch to {@code copy}, after the format's header when {@code first} and
+   * before its trailer when {@code last}: several encoders of the same columns write one stream,
+   * the first with {@code first}, the last with {@code last}.
+   */
+  void writeTo(CopyIn copy, int rowCount, boolean first, boolean last) throws SQLException {
+    if (fast.length > 0) {
+      writeBinary(copy, rowCount, first, last);
+      return;
+    }
     out.pos = 0;
-    if (format == Format.BINARY) {
+    if (format == Format.BINARY && first) {
       out.bytes(BINARY_HEADER, 0, BINARY_HEADER.length);
     }
     int n = vectors.length;
@@ -123,11 +166,145 @@ final class PgCopyEncoder {
         out.pos = 0;
       }
     }
-    if (format == Format.BINARY) {
+    if (format == Format.BINARY && last) {
       out.int16(-1);
     }
     copy.writeToCopy(out.buf, 0, out.pos);
     out.pos = 0;
+  }
+
+  /**
+   * The binary format with the common column types read straight from the buffers' memory: no
+   * per-value call through a vector, bounds check or allocation, one capacity check per row.
+   */
+  private void writeBinary(CopyIn copy, int rowCount, boolean first, boolean last)
+      throws SQLException {
+    out.pos = 0;
+    if (first) {
+      out.bytes(BINARY_HEADER, 0, BINARY_HEADER.length);
+    }
+    int n = vectors.length;
+    FastColumn[] cols = fast;
+    int fixedRowBytes = 2;
+    for (FastColumn f : cols) {
+      fixedRowBytes += f == null ? 0 : 4 + f.width;
+    }
+    for (int row = 0; row < rowCount; row++) {
+      int need = fixedRowBytes;
+      for (FastColumn f : cols) {
+        if (f != null && f.kind == VARWIDTH) {
+          need += Math.max(0, f.length(row));
+        }
+      }
+      out.ensure(need);
+      byte[] b = out.buf;
+      SHORT_BE.set(b, out.pos, (short) n);
+      out.pos += 2;
+      for (int c = 0; c < n; c++) {
+        FastColumn f = cols[c];
+        if (f == null) {
+          if (vectors[c].isNull(row)) {
+            out.int32(-1);
+          } else {
+            writers[c].write(row, out);
+          }
+          b = out.buf; // a writer may have grown it
+          continue;
+        }
+        int pos = out.pos;
+        if (f.validity != 0
+            && (MemoryUtil.getByte(f.validity + (row >>> 3)) & (1 << (row & 7))) == 0) {
+          INT_BE.set(b, pos, -1);
+          out.pos = pos + 4;
+          continue;
+        }
+        switch (f.kind) {
+          case INT64:
+            INT_BE.set(b, pos, 8);
+            LONG_BE.set(b, pos + 4, MemoryUtil.getLong(f.data + ((long) row << 3)));
+            out.pos = pos + 12;
+            break;
+          case MICROS:
+            INT_BE.set(b, pos, 8);
+            LONG_BE.set(
+                b, pos + 4, MemoryUtil.getLong(f.data + ((long) row << 3)) - PG_EPOCH_MICROS);
+            out.pos = pos + 12;
+            break;
+          case INT32:
+            INT_BE.set(b, pos, 4);
+            INT_BE.set(b, pos + 4, MemoryUtil.getInt(f.data + ((long) row << 2)));
+            out.pos = pos + 8;
+            break;
+          default: // VARWIDTH
+            int start = MemoryUtil.getInt(f.offsets + ((long) row << 2));
+            int len = MemoryUtil.getInt(f.offsets + ((long) row << 2) + 4) - start;
+            INT_BE.set(b, pos, len);
+            MemoryUtil.copyFromMemory(f.data + start, b, pos + 4, len);
+            out.pos = pos + 4 + len;
+        }
+      }
+      if (out.pos >= FLUSH_BYTES) {
+        copy.writeToCopy(out.buf, 0, out.pos);
+        out.pos = 0;
+      }
+    }
+    if (last) {
+      out.int16(-1);
+    }
+    copy.writeToCopy(out.buf, 0, out.pos);
+    out.pos = 0;
+  }
+
+  /**
+   * A column the binary fast path reads by address: its kind, fixed value width (0 for varwidth),
+   * and the memory addresses of its data, offsets and validity (0 when no value is null). Valid
+   * while the batch's buffers are, which {@link #writeTo}'s caller holds; the buffers' sizes are
+   * checked against the row count once, here, instead of per value.
+   */
+  private record FastColumn(int kind, int width, long data, long offsets, long validity) {
+    static @Nullable FastColumn of(FieldVector v, int rows) {
+      long validity = v.getNullCount() == 0 ? 0 : v.getValidityBuffer().memoryAddress();
+      if (validity != 0 && v.getValidityBuffer().capacity() < (rows + 7) / 8) {
+        return null;
+      }
+      if (v instanceof BigIntVector || v instanceof Float8Vector) {
+        return fixed(v, INT64, 8, rows, validity);
+      }
+      if (v instanceof IntVector || v instanceof Float4Vector) {
+        return fixed(v, INT32, 4, rows, validity);
+      }
+      if (v instanceof TimeStampVector
+          && ((ArrowType.Timestamp) v.getField().getType()).getUnit() == TimeUnit.MICROSECOND) {
+        return fixed(v, MICROS, 8, rows, validity);
+      }
+      if (v instanceof BaseVariableWidthVector) {
+        ArrowBuf offsets = v.getOffsetBuffer();
+        if (rows > 0 && offsets.capacity() < (rows + 1L) * 4) {
+          return null;
+        }
+        ArrowBuf data = v.getDataBuffer();
+        int end = rows == 0 ? 0 : offsets.getInt((long) rows * 4);
+        if (data.capacity() < end) {
+          return null;
+        }
+        return new FastColumn(VARWIDTH, 0, data.memoryAddress(), offsets.memoryAddress(), validity);
+      }
+      return null;
+    }
+
+    private static @Nullable FastColumn fixed(
+        FieldVector v, int kind, int width, int rows, long validity) {
+      ArrowBuf data = v.getDataBuffer();
+      if (data.capacity() < (long) rows * width) {
+        return null;
+      }
+      return new FastColumn(kind, width, data.memoryAddress(), 0, validity);
+    }
+
+    int length(int row) {
+      long at = offsets + ((long) row << 2);
+      return MemoryUtil.getInt(at + 4) - MemoryUtil.getInt(at);
+    }
   }
 
   /** Writes one non-null value: in binary, its length and bytes; in text, its escaped text. */
@@ -397,7 +574,7 @@ final class PgCopyEncoder {
     byte[] buf = new byte[FLUSH_BYTES + (64 << 10)];
     int pos;
 
-    private void ensure(int n) {
+    void ensure(int n) {
       if (pos + n > buf.length) {
         buf = Arrays.copyOf(buf, Math.max(buf.length * 2, pos + n));
       }

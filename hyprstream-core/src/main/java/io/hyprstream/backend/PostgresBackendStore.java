@@ -17,8 +17,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
@@ -42,6 +48,14 @@ import org.postgresql.copy.CopyManager;
  * key makes this one wait for) nothing is written. A failure anywhere before the commit rolls back
  * both, so a retry can neither lose nor duplicate rows.
  *
+ * <p>Parallel COPY ({@code copy_parallelism}, default {@value #DEFAULT_COPY_PARALLELISM}): a group
+ * of batches is cut, at batch boundaries, into up to that many slices of at least {@value
+ * #MIN_SLICE_ROWS} rows, and each slice is appended as above on a connection of its own, at the
+ * same time, so PostgreSQL parses and stores them on as many backend processes. Each slice is its
+ * own transaction with its batches' ledger rows, so exactly-once holds per batch: when one slice
+ * fails after another committed, {@link #appendAll} throws and a re-send of the group skips the
+ * committed batches. {@link #appendAll} returns only once every slice has committed or failed.
+ *
  * <p>All tables, the ledger included, live in one schema: {@code current_schema()} unless the
  * {@code schema} option names another, which is created when missing.
  *
@@ -59,11 +73,27 @@ public final class PostgresBackendStore implements BackendStore {
   public static final String LEDGER = "hyprstream_ledger";
 
   static final int RESULT_BATCH_ROWS = 64 * 1024;
+
+  /**
+   * Connections a group is appended over at once, unless {@code copy_parallelism} says. One: with
+   * PostgreSQL on the same few cores as ingest, a second COPY only takes CPU from ingest (see
+   * docs/backends.md); a PostgreSQL with cores to spare drains faster with more.
+   */
+  static final int DEFAULT_COPY_PARALLELISM = 1;
+
+  /** A slice of a group sent on a connection of its own holds at least this many rows. */
+  static final long MIN_SLICE_ROWS = 64 * 1024;
+
+  private static final AtomicInteger SENDER_THREADS = new AtomicInteger();
   private static final Pattern MISSING_RELATION = Pattern.compile("relation \"([^\"]+)\"");
 
   private final PostgresConnections connections;
   private final String schema;
   private final PgCopyEncoder.Format format;
+  private final int copyParallelism;
+
+  /** Threads sending a group's slices after the first (the caller sends that); null when 1. */
+  private final @Nullable ExecutorService senders;
 
   /** Creates and grows tables; column names compare as PostgreSQL stores them (exactly). */
   private final BackendTables tables =
@@ -77,10 +107,12 @@ public final class PostgresBackendStore implements BackendStore {
     void run(Connection connection) throws SQLException;
   }
 
-  private PostgresBackendStore(PostgresConnections connections, PgCopyEncoder.Format format) {
+  private PostgresBackendStore(
+      PostgresConnections connections, PgCopyEncoder.Format format, int copyParallelism) {
     this.connections = connections;
     this.schema = connections.schema();
     this.format = format;
+    this.copyParallelism = copyParallelism;
     Connection c = connections.borrow();
     try (Statement st = c.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(this.schema));
@@ -96,6 +128,17 @@ public final class PostgresBackendStore implements BackendStore {
           "cannot set up PostgreSQL backend at " + connections.describe(), e);
     }
     PostgresConnections.release(c);
+    this.senders =
+        copyParallelism == 1
+            ? null
+            : Executors.newFixedThreadPool(
+                copyParallelism - 1,
+                r -> {
+                  Thread t =
+                      new Thread(r, "hyprstream-pg-copy-" + SENDER_THREADS.incrementAndGet());
+                  t.setDaemon(true);
+                  return t;
+                });
   }
 
   /**
@@ -120,6 +163,30 @@ public final class PostgresBackendStore implements BackendStore {
       @Nullable String schema,
       @Nullable String copyFormat,
       PoolSettings pool) {
+    return open(jdbcUrl, properties, schema, copyFormat, pool, DEFAULT_COPY_PARALLELISM);
+  }
+
+  /**
+   * As {@link #open(String, Properties, String, String, PoolSettings)}, appending a group over up
+   * to {@code copyParallelism} connections at once.
+   *
+   * @throws IllegalArgumentException when {@code copyParallelism} is below 1 or above the pool's
+   *     {@code pool_max}
+   */
+  public static PostgresBackendStore open(
+      String jdbcUrl,
+      Properties properties,
+      @Nullable String schema,
+      @Nullable String copyFormat,
+      PoolSettings pool,
+      int copyParallelism) {
+    if (copyParallelism < 1 || copyParallelism > pool.maxSize()) {
+      throw new IllegalArgumentException(
+          "copy_parallelism must be between 1 and pool_max ("
+              + pool.maxSize()
+              + "), got "
+              + copyParallelism);
+    }
     PgCopyEncoder.Format format;
     if (copyFormat == null || copyFormat.equalsIgnoreCase("binary")) {
       format = PgCopyEncoder.Format.BINARY;
@@ -132,7 +199,9 @@ public final class PostgresBackendStore implements BackendStore {
     String user = properties.getProperty("user");
     String where = jdbcUrl.replaceFirst("\\?.*$", "") + (user == null ? "" : " as user " + user);
     return new PostgresBackendStore(
-        PostgresConnections.open(jdbcUrl, properties, where, schema, pool), format);
+        PostgresConnections.open(jdbcUrl, properties, where, schema, pool),
+        format,
+        copyParallelism);
   }
 
   @Override
@@ -155,7 +224,11 @@ public final class PostgresBackendStore implements BackendStore {
     appendAll(table, List.of(batchId), List.of(batch));
   }
 
-  /** One transaction for the group: each batch's ledger row, then its rows by COPY when new. */
+  /**
+   * The group in one transaction per slice (see the class comment): each batch's ledger row, then
+   * its rows by COPY when new. Returns once every slice committed; throws the first failure (the
+   * others suppressed) after every slice has finished.
+   */
   @Override
   public void appendAll(String table, List<String> batchIds, List<VectorSchemaRoot> batches) {
     if (batchIds.size() != batches.size()) {
@@ -166,6 +239,103 @@ public final class PostgresBackendStore implements BackendStore {
     for (VectorSchemaRoot batch : batches) {
       columnsOf.add(ensureTable(table, batch.getSchema()));
     }
+    int[] bounds = slices(batches, senders == null ? 1 : copyParallelism);
+    List<Future<?>> others = new ArrayList<>(bounds.length - 2);
+    ExecutorService pool = senders;
+    List<Runnable> here = new ArrayList<>(1);
+    for (int s = 0; s < bounds.length - 1; s++) {
+      int from = bounds[s];
+      int to = bounds[s + 1];
+      Runnable slice =
+          () ->
+              appendSlice(
+                  table,
+                  batchIds.subList(from, to),
+                  batches.subList(from, to),
+                  columnsOf.subList(from, to));
+      if (s == 0 || pool == null) {
+        here.add(slice);
+        continue;
+      }
+      try {
+        others.add(pool.submit(slice));
+      } catch (RejectedExecutionException e) {
+        here.add(slice); // closing: the caller sends it
+      }
+    }
+    RuntimeException failure = null;
+    for (Runnable slice : here) {
+      try {
+        slice.run();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    // Every slice is waited for, interrupted or not: the caller closes the batches on return.
+    boolean interrupted = false;
+    for (Future<?> f : others) {
+      while (true) {
+        try {
+          f.get();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          RuntimeException cause =
+              e.getCause() instanceof RuntimeException
+                  ? (RuntimeException) e.getCause()
+                  : new HyprstreamException("append to '" + table + "' failed", e.getCause());
+          if (failure == null) {
+            failure = cause;
+          } else {
+            failure.addSuppressed(cause);
+          }
+          break;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /**
+   * Where each slice of {@code batches} starts, then its size: up to {@code parallelism} runs of
+   * whole batches, each of at least {@value #MIN_SLICE_ROWS} rows, of about equal rows.
+   */
+  static int[] slices(List<VectorSchemaRoot> batches, int parallelism) {
+    long total = 0;
+    for (VectorSchemaRoot b : batches) {
+      total += b.getRowCount();
+    }
+    int n =
+        (int) Math.max(1, Math.min(Math.min(parallelism, batches.size()), total / MIN_SLICE_ROWS));
+    int[] bounds = new int[n + 1];
+    long seen = 0;
+    int slice = 1;
+    for (int b = 0; b < batches.size() && slice < n; b++) {
+      seen += batches.get(b).getRowCount();
+      if (seen * n >= total * slice) {
+        bounds[slice++] = b + 1;
+      }
+    }
+    bounds[n] = batches.size();
+    return bounds;
+  }
+
+  /** One transaction on one connection: each batch's ledger row, then its rows when new. */
+  private void appendSlice(
+      String table,
+      List<String> batchIds,
+      List<VectorSchemaRoot> batches,
+      List<List<String>> columnsOf) {
     String described = batchIds.size() == 1 ? batchIds.get(0) : batchIds.size() + " batches";
     Connection c = connections.borrow();
     boolean ok = false;
@@ -179,6 +349,8 @@ public final class PostgresBackendStore implements BackendStore {
                   + qualified(LEDGER)
                   + " (batch_id, table_name, row_count) VALUES (?, ?, ?)"
                   + " ON CONFLICT (batch_id) DO NOTHING")) {
+        List<VectorSchemaRoot> run = new ArrayList<>(batches.size());
+        List<String> runColumns = List.of();
         for (int b = 0; b < batches.size(); b++) {
           VectorSchemaRoot batch = batches.get(b);
           ps.setString(1, batchIds.get(b));
@@ -187,7 +359,15 @@ public final class PostgresBackendStore implements BackendStore {
           if (ps.executeUpdate() == 0 || batch.getRowCount() == 0) {
             continue; // committed before (a re-send), or nothing to copy
           }
-          copy(c, table, columnsOf.get(b), batch);
+          if (!run.isEmpty() && !runColumns.equals(columnsOf.get(b))) {
+            copy(c, table, runColumns, run);
+            run.clear();
+          }
+          run.add(batch);
+          runColumns = columnsOf.get(b);
+        }
+        if (!run.isEmpty()) {
+          copy(c, table, runColumns, run);
         }
       }
       FailureHook hook = beforeCommit;
@@ -231,9 +411,18 @@ public final class PostgresBackendStore implements BackendStore {
     }
   }
 
-  private void copy(Connection c, String table, List<String> columns, VectorSchemaRoot batch)
+  /**
+   * One {@code COPY} of every row of {@code batches}, which share {@code columns}: one statement
+   * and one stream instead of one per batch, so PostgreSQL is not left idle between batches while
+   * the next statement starts and its first chunk is encoded.
+   */
+  private void copy(
+      Connection c, String table, List<String> columns, List<VectorSchemaRoot> batches)
       throws SQLException {
-    PgCopyEncoder encoder = new PgCopyEncoder(table, batch, columns, format);
+    List<PgCopyEncoder> encoders = new ArrayList<>(batches.size());
+    for (VectorSchemaRoot batch : batches) {
+      encoders.add(new PgCopyEncoder(table, batch, columns, format)); // refuses before COPY starts
+    }
     StringBuilder sql = new StringBuilder("COPY ").append(qualified(table)).append(" (");
     for (int i = 0; i < columns.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(quote(columns.get(i)));
@@ -243,7 +432,9 @@ public final class PostgresBackendStore implements BackendStore {
     CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
     CopyIn in = copy.copyIn(sql.toString());
     try {
-      encoder.writeTo(in, batch.getRowCount());
+      for (int i = 0; i < encoders.size(); i++) {
+        encoders.get(i).writeTo(in, batches.get(i).getRowCount(), i == 0, i == encoders.size() - 1);
+      }
       in.endCopy();
     } finally {
       if (in.isActive()) {
@@ -424,6 +615,9 @@ public final class PostgresBackendStore implements BackendStore {
 
   @Override
   public void close() {
+    if (senders != null) {
+      senders.shutdown();
+    }
     connections.close();
   }
 

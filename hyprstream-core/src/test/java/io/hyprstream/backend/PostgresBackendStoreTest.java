@@ -1,5 +1,6 @@
 package io.hyprstream.backend;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -20,7 +21,10 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.TimeStampNanoTZVector;
 import org.apache.arrow.vector.UInt2Vector;
@@ -59,14 +63,12 @@ final class PostgresBackendStoreTest {
   }
 
   private BackendStore open(String format) {
+    return open(Map.of("schema", schema, "copy_format", format));
+  }
+
+  private BackendStore open(Map<String, String> options) {
     BackendStore s =
-        BackendStores.open(
-            "adbc",
-            PostgresAvailable.URI,
-            Map.of("schema", schema, "copy_format", format),
-            null,
-            null,
-            allocator);
+        BackendStores.open("adbc", PostgresAvailable.URI, options, null, null, allocator);
     stores.add(s);
     return s;
   }
@@ -272,6 +274,134 @@ final class PostgresBackendStoreTest {
     }
     assertEquals(5000, count("SELECT count(*) FROM \"" + schema + "\".m"));
     assertEquals(5000, count("SELECT count(DISTINCT value) FROM \"" + schema + "\".m"));
+  }
+
+  @Test
+  void appendAll_sliceKilledBeforeCommitWhileTheOtherCommits_resendWritesEachRowOnce()
+      throws Exception {
+    PostgresBackendStore store =
+        (PostgresBackendStore) open(Map.of("schema", schema, "copy_parallelism", "2"));
+    Set<Integer> backends = ConcurrentHashMap.newKeySet();
+    AtomicBoolean killed = new AtomicBoolean();
+    store.beforeCommit(
+        c -> {
+          int pid;
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            pid = rs.getInt(1);
+          }
+          backends.add(pid);
+          if (killed.compareAndSet(false, true)) {
+            try (Connection killer =
+                    DriverManager.getConnection(PostgresAvailable.URL, PostgresAvailable.props());
+                Statement st = killer.createStatement()) {
+              st.execute("SELECT pg_terminate_backend(" + pid + ")");
+            }
+          }
+        });
+    int rows = (int) PostgresBackendStore.MIN_SLICE_ROWS;
+    List<VectorSchemaRoot> group = new ArrayList<>();
+    List<String> ids = List.of("p0", "p1", "p2", "p3");
+    try {
+      for (int i = 0; i < ids.size(); i++) {
+        group.add(Batches.metrics(allocator, rows, i * rows));
+      }
+      assertThrows(BackendUnavailableException.class, () -> store.appendAll("m", ids, group));
+      // Two slices on two backends: one was cut before its commit, the other committed.
+      assertEquals(2, backends.size());
+      assertEquals(
+          2, count("SELECT count(*) FROM \"" + schema + "\"." + PostgresBackendStore.LEDGER));
+      assertEquals(2L * rows, count("SELECT count(*) FROM \"" + schema + "\".m"));
+      store.beforeCommit(null);
+      store.appendAll("m", ids, group); // the write-through worker re-sends the whole group
+    } finally {
+      group.forEach(VectorSchemaRoot::close);
+    }
+    assertEquals(4L * rows, count("SELECT count(*) FROM \"" + schema + "\".m"));
+    assertEquals(4L * rows, count("SELECT count(DISTINCT value) FROM \"" + schema + "\".m"));
+    assertEquals(
+        4, count("SELECT count(*) FROM \"" + schema + "\"." + PostgresBackendStore.LEDGER));
+    for (String id : ids) {
+      assertTrue(store.contains(id), id);
+    }
+  }
+
+  @Test
+  void appendAll_byDefault_sendsAGroupAsOneTransaction() throws Exception {
+    PostgresBackendStore store = (PostgresBackendStore) open("binary");
+    Set<Integer> backends = ConcurrentHashMap.newKeySet();
+    store.beforeCommit(
+        c -> {
+          try (Statement st = c.createStatement();
+              ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            backends.add(rs.getInt(1));
+          }
+        });
+    int rows = (int) PostgresBackendStore.MIN_SLICE_ROWS;
+    try (VectorSchemaRoot a = Batches.metrics(allocator, rows, 0);
+        VectorSchemaRoot b = Batches.metrics(allocator, rows, rows)) {
+      store.appendAll("m", List.of("d0", "d1"), List.of(a, b));
+    }
+    assertEquals(1, backends.size());
+    assertEquals(2L * rows, count("SELECT count(*) FROM \"" + schema + "\".m"));
+  }
+
+  @Test
+  void slices_cutAtBatchBoundariesOfAtLeastTheMinimumRows() {
+    int min = (int) PostgresBackendStore.MIN_SLICE_ROWS;
+    List<VectorSchemaRoot> four = new ArrayList<>();
+    try {
+      for (int i = 0; i < 4; i++) {
+        four.add(Batches.metrics(allocator, min, i * min));
+      }
+      assertArrayEquals(new int[] {0, 2, 4}, PostgresBackendStore.slices(four, 2));
+      assertArrayEquals(new int[] {0, 1, 2, 3, 4}, PostgresBackendStore.slices(four, 8));
+      assertArrayEquals(new int[] {0, 4}, PostgresBackendStore.slices(four, 1));
+      assertArrayEquals(new int[] {0, 1, 2}, PostgresBackendStore.slices(four.subList(2, 4), 4));
+      assertArrayEquals(new int[] {0, 1}, PostgresBackendStore.slices(four.subList(0, 1), 2));
+    } finally {
+      four.forEach(VectorSchemaRoot::close);
+    }
+    try (VectorSchemaRoot small = Batches.metrics(allocator, 1000, 0);
+        VectorSchemaRoot small2 = Batches.metrics(allocator, 1000, 1000)) {
+      // Small groups stay one transaction on one connection.
+      assertArrayEquals(new int[] {0, 2}, PostgresBackendStore.slices(List.of(small, small2), 2));
+    }
+  }
+
+  @Test
+  void open_copyParallelismOutOfRange_isRefusedNamingTheOption() {
+    for (String bad : List.of("0", "11", "two")) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  BackendStores.open(
+                      "adbc",
+                      PostgresAvailable.URI,
+                      Map.of("schema", schema, "copy_parallelism", bad),
+                      null,
+                      null,
+                      allocator));
+      assertTrue(e.getMessage().contains("copy_parallelism"), e.getMessage());
+    }
+  }
+
+  @Test
+  void appendAll_groupWhoseColumnsChangeMidway_storesEveryRowUnderItsColumns() throws Exception {
+    BackendStore store = open("binary");
+    try (VectorSchemaRoot a = Batches.metrics(allocator, 100, 0);
+        VectorSchemaRoot host = Batches.withHost(allocator, "h1");
+        VectorSchemaRoot b = Batches.metrics(allocator, 200, 100);
+        VectorSchemaRoot c = Batches.metrics(allocator, 300, 300)) {
+      store.appendAll("metrics", List.of("a", "h", "b", "c"), List.of(a, host, b, c));
+    }
+    String t = "\"" + schema + "\".metrics";
+    assertEquals(601, count("SELECT count(*) FROM " + t));
+    assertEquals(1, count("SELECT count(*) FROM " + t + " WHERE host = 'h1' AND value IS NULL"));
+    assertEquals(600, count("SELECT count(DISTINCT value) FROM " + t + " WHERE host IS NULL"));
   }
 
   @Test

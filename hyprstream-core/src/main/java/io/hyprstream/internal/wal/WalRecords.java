@@ -2,14 +2,16 @@ package io.hyprstream.internal.wal;
 
 import io.hyprstream.internal.arrow.ArrowCopy;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.CRC32C;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -31,22 +33,58 @@ final class WalRecords {
 
   private WalRecords() {}
 
-  /** A byte stream whose array the record is framed in place, without copying it again. */
-  private static final class RecordBuffer extends ByteArrayOutputStream {
-    RecordBuffer(int size) {
-      super(size);
-    }
-
-    byte[] array() {
-      return buf;
+  /**
+   * One record as the parts a gathering write sends: the framing in small heap buffers, the Arrow
+   * buffers as views of the batch's own memory, so the payload is not copied before the write.
+   * Valid while the batch's buffers are: write it before the caller may release the batch.
+   */
+  record Encoded(ByteBuffer[] parts, int length) {
+    /** Writes every part to {@code channel}. */
+    void writeTo(GatheringByteChannel channel) throws IOException {
+      long left = length;
+      while (left > 0) {
+        left -= channel.write(parts);
+      }
     }
   }
 
   /**
-   * One record, framed in a single array: the header and payload are written once, the length
-   * fields patched in place, the CRC appended.
+   * Collects what Arrow's IPC writer writes: direct buffers (views of the batch's memory) as they
+   * are, heap buffers (metadata, padding, which the writer may reuse) copied.
    */
-  static ByteBuffer encode(
+  private static final class PartsChannel implements WritableByteChannel {
+    final List<ByteBuffer> parts = new ArrayList<>();
+    long length;
+
+    @Override
+    public int write(ByteBuffer src) {
+      int n = src.remaining();
+      if (src.isDirect()) {
+        parts.add(src.slice());
+      } else {
+        ByteBuffer copy = ByteBuffer.allocate(n);
+        copy.put(src.duplicate()).flip();
+        parts.add(copy);
+      }
+      src.position(src.limit());
+      length += n;
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /**
+   * One record: the prefix, the batch as an Arrow IPC stream straight from its buffers, the CRC32C
+   * of both. The caller keeps {@code batch}, and writes the result before releasing it.
+   */
+  static Encoded encode(
       String table,
       String batchId,
       boolean resend,
@@ -61,28 +99,31 @@ final class WalRecords {
               + batchId
               + (ingestId != null ? "\n" + flags + "\n" + ingestId : resend ? "\n" + RESEND : "");
       byte[] header = text.getBytes(StandardCharsets.UTF_8);
-      long estimate = 64 + header.length + 4096;
-      for (var v : batch.getFieldVectors()) {
-        estimate += v.getBufferSize() + 64;
-      }
-      RecordBuffer out = new RecordBuffer((int) Math.min(Integer.MAX_VALUE - 16, estimate));
-      ByteBuffer prefix = ByteBuffer.allocate(4 + 4 + header.length + 8);
-      prefix.putInt(MAGIC).putInt(header.length).put(header).putLong(0);
-      out.write(prefix.array());
-      int payloadAt = out.size();
-      try (ArrowStreamWriter w = new ArrowStreamWriter(batch, null, Channels.newChannel(out))) {
+      PartsChannel payload = new PartsChannel();
+      try (ArrowStreamWriter w = new ArrowStreamWriter(batch, null, payload)) {
         w.start();
         w.writeBatch();
         w.end();
       }
-      int payloadLen = out.size() - payloadAt;
-      ByteBuffer framed = ByteBuffer.wrap(out.array(), 0, out.size());
-      framed.putLong(payloadAt - 8, payloadLen);
+      if (8 + header.length + 8 + payload.length + 8 > Integer.MAX_VALUE - 16) {
+        throw new IllegalArgumentException(
+            "a batch of " + payload.length + " bytes is too large for one log record");
+      }
+      ByteBuffer prefix = ByteBuffer.allocate(4 + 4 + header.length + 8);
+      prefix.putInt(MAGIC).putInt(header.length).put(header).putLong(payload.length).flip();
       CRC32C crc = new CRC32C();
-      crc.update(out.array(), 0, out.size());
+      crc.update(prefix.duplicate());
+      for (ByteBuffer part : payload.parts) {
+        crc.update(part.duplicate());
+      }
       ByteBuffer tail = ByteBuffer.allocate(8).putLong(0, crc.getValue());
-      out.write(tail.array());
-      return ByteBuffer.wrap(out.array(), 0, out.size());
+      ByteBuffer[] parts = new ByteBuffer[payload.parts.size() + 2];
+      parts[0] = prefix;
+      for (int i = 0; i < payload.parts.size(); i++) {
+        parts[i + 1] = payload.parts.get(i);
+      }
+      parts[parts.length - 1] = tail;
+      return new Encoded(parts, (int) (prefix.remaining() + payload.length + 8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -314,8 +314,8 @@ public final class WriteAheadLog implements AutoCloseable {
       boolean resend,
       @Nullable String ingestId,
       VectorSchemaRoot batch) {
-    ByteBuffer record = WalRecords.encode(table, batchId, resend, ingestId, batch);
-    int length = record.remaining();
+    WalRecords.Encoded record = WalRecords.encode(table, batchId, resend, ingestId, batch);
+    int length = record.length();
     long end;
     FileChannel channel;
     synchronized (writeLock) {
@@ -331,9 +331,7 @@ public final class WriteAheadLog implements AutoCloseable {
           roll();
         }
         channel = java.util.Objects.requireNonNull(current);
-        while (record.hasRemaining()) {
-          channel.write(record);
-        }
+        record.writeTo(channel);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write the write-ahead log in " + dir, e);
       }

@@ -135,9 +135,9 @@ final class ConfigKeys {
           key(ENGINE_OPTIONS, MAP, Map.of())
               .flag("engine-options", "K=V")
               .doc(
-                  "Backend option; repeatable: schema, copy_format, dialect, pool_max, pool_min,"
-                      + " connect_timeout (seconds), socket_timeout (seconds), driver_path; others"
-                      + " go to the driver."),
+                  "Backend option; repeatable: schema, copy_format, copy_parallelism, dialect,"
+                      + " pool_max, pool_min, connect_timeout (seconds), socket_timeout (seconds),"
+                      + " driver_path; others go to the driver."),
           key(ENGINE_DATA_DIR, STRING, "hyprstream-data")
               .flag("data-dir", "DIR")
               .check(Check.notBlank("must name a directory for the write-ahead log"))
