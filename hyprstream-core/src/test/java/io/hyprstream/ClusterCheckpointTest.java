@@ -139,6 +139,12 @@ final class ClusterCheckpointTest {
         assertTrue(a.awaitCaughtUp(SETTLE), "a caught up");
         awaitCheckpointed(a);
         assertTrue(a.checkpointsWritten() >= PARTITIONS, "a wrote a checkpoint of each partition");
+        Map<Integer, Long> shown = new TreeMap<>();
+        for (List<@Nullable Object> r :
+            TestData.rows(a.query("SELECT partition, checkpoint_offset FROM hyprstream_cluster"))) {
+          shown.put((Integer) r.get(0), (Long) r.get(1));
+        }
+        assertEquals(a.checkpointedOffsets(), shown, "hyprstream_cluster's checkpoint_offset");
 
         // What retention would do: the log before the checkpoints is gone.
         Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();

@@ -56,7 +56,7 @@ final class ClusterWindowsTest {
   private static final int METRICS = 60;
   private static final int PARTITIONS = 6;
   private static final Duration SETTLE = Duration.ofSeconds(60);
-  private static final int CLUSTER_TABLE_COLUMNS = 8;
+  private static final int CLUSTER_TABLE_COLUMNS = 9;
 
   private static EmbeddedKafka kafka;
   private static int clusters;

@@ -22,8 +22,9 @@ import org.jspecify.annotations.Nullable;
  * The {@code hyprstream_cluster} system table: the cluster as the receiving instance's membership
  * says, one row per partition (its owner, the owner's location and generation, whether the owner is
  * this instance and, for this instance's partitions, whether it is still restoring the partition,
- * its lag: records in the partition's log not yet applied here, and this instance's window state
- * bytes, the same on each of its rows), and one row without a partition per member that owns none.
+ * its lag: records in the partition's log not yet applied here, the log offset its newest
+ * checkpoint here covers, and this instance's window state bytes, the same on each of its rows),
+ * and one row without a partition per member that owns none.
  */
 final class ClusterTable {
   static final String NAME = "hyprstream_cluster";
@@ -38,7 +39,8 @@ final class ClusterTable {
               Field.nullable("this_instance", ArrowType.Bool.INSTANCE),
               Field.nullable("restoring", ArrowType.Bool.INSTANCE),
               Field.nullable("lag", new ArrowType.Int(64, true)),
-              Field.nullable("state_bytes", new ArrowType.Int(64, true))));
+              Field.nullable("state_bytes", new ArrowType.Int(64, true)),
+              Field.nullable("checkpoint_offset", new ArrowType.Int(64, true))));
 
   private ClusterTable() {}
 
@@ -51,6 +53,7 @@ final class ClusterTable {
       java.util.function.IntPredicate restoring,
       java.util.function.IntFunction<@Nullable Long> lag,
       long stateBytes,
+      java.util.function.IntFunction<@Nullable Long> checkpointOffset,
       BufferAllocator allocator) {
     List<Object[]> rows = new ArrayList<>();
     for (int p = 0; p < partitions; p++) {
@@ -66,7 +69,8 @@ final class ClusterTable {
             id == null ? null : id.equals(self),
             mine ? restoring.test(p) : null,
             mine ? lag.apply(p) : null,
-            mine ? stateBytes : null
+            mine ? stateBytes : null,
+            mine ? checkpointOffset.apply(p) : null
           });
     }
     Map<String, Membership.Member> members = new TreeMap<>(directory.members());
@@ -81,7 +85,8 @@ final class ClusterTable {
               m.instanceId().equals(self),
               null,
               null,
-              m.instanceId().equals(self) ? stateBytes : null
+              m.instanceId().equals(self) ? stateBytes : null,
+              null
             });
       }
     }
@@ -96,6 +101,7 @@ final class ClusterTable {
       BitVector restoringCol = (BitVector) root.getVector(5);
       BigIntVector lagCol = (BigIntVector) root.getVector(6);
       BigIntVector stateCol = (BigIntVector) root.getVector(7);
+      BigIntVector checkpointCol = (BigIntVector) root.getVector(8);
       for (int i = 0; i < rows.size(); i++) {
         Object[] r = rows.get(i);
         if (r[0] != null) {
@@ -110,6 +116,7 @@ final class ClusterTable {
         bool(restoringCol, i, (Boolean) r[5]);
         number(lagCol, i, (Long) r[6]);
         number(stateCol, i, (Long) r[7]);
+        number(checkpointCol, i, (Long) r[8]);
       }
       root.setRowCount(rows.size());
       return new BatchListReader(allocator, SCHEMA, List.of(root));
