@@ -53,11 +53,11 @@ final class Checkpointer implements AutoCloseable {
    * @throws io.hyprstream.api.BackendUnavailableException when Kafka did not take a checkpoint
    */
   void write(Map<Integer, Long> due, Map<Integer, Map<String, String>> ingestIds) {
-    Map<String, Map<Integer, KeySet>> rowKeys = new java.util.HashMap<>();
+    List<TableKeys> rowKeys = new ArrayList<>();
     for (String table : engine.cluster().ingestedTables().keySet()) {
       String key = engine.cluster().keyColumnOf(table);
       if (key != null) {
-        rowKeys.put(table, keys.keysByPartition(key, List.of(table)));
+        rowKeys.add(new TableKeys(table, key, keys.keysByPartition(key, List.of(table))));
       }
     }
     for (Map.Entry<Integer, Long> d : due.entrySet()) {
@@ -76,15 +76,22 @@ final class Checkpointer implements AutoCloseable {
     }
   }
 
-  private List<PartitionShare> exportShares(int p, Map<String, Map<Integer, KeySet>> rowKeys) {
+  /** A table with one key column, and the keys of its rows this instance holds, by partition. */
+  private record TableKeys(String table, String keyColumn, Map<Integer, KeySet> byPartition) {
+    /** The DuckDB condition that selects the table's rows of partition {@code p}. */
+    String rowsOf(int p) {
+      return byPartition.getOrDefault(p, KeySet.NONE).rowsOf(keyColumn);
+    }
+  }
+
+  private List<PartitionShare> exportShares(int p, List<TableKeys> rowKeys) {
     List<PartitionShare> shares = new ArrayList<>();
     try {
-      for (Map.Entry<String, Map<Integer, KeySet>> t : rowKeys.entrySet()) {
-        String key = java.util.Objects.requireNonNull(engine.cluster().keyColumnOf(t.getKey()));
-        KeySet held = t.getValue().getOrDefault(p, KeySet.NONE);
-        String rows = held.none() ? "false" : held.rowsOf(key);
+      for (TableKeys t : rowKeys) {
         PartitionShare share =
-            engine.cluster().exportShare(t.getKey(), rows, inPartition(p), engine.allocator());
+            engine
+                .cluster()
+                .exportShare(t.table(), t.rowsOf(p), inPartition(p), engine.allocator());
         if (share != null) {
           shares.add(share);
         }
@@ -159,8 +166,8 @@ final class Checkpointer implements AutoCloseable {
       if (key == null) {
         continue;
       }
-      KeySet held = keys.keysByPartition(key, List.of(table)).getOrDefault(p, KeySet.NONE);
-      engine.cluster().forgetKeys(table, held.none() ? "false" : held.rowsOf(key), inPartition(p));
+      TableKeys held = new TableKeys(table, key, keys.keysByPartition(key, List.of(table)));
+      engine.cluster().forgetKeys(table, held.rowsOf(p), inPartition(p));
     }
   }
 

@@ -197,7 +197,7 @@ final class ClusterReads {
         owner::restoring,
         owner::lag,
         engine.operations().windowStateBytes(),
-        p -> owner.checkpointedOffsets().get(p),
+        owner::checkpointedOffset,
         alloc);
   }
 

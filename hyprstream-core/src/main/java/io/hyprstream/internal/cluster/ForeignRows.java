@@ -138,7 +138,7 @@ final class ForeignRows {
 
     /** The DuckDB condition that holds for the rows of these keys, over column {@code key}. */
     String rowsOf(String key) {
-      return "NOT " + rowsOfOthers(key);
+      return none() ? "false" : "NOT " + rowsOfOthers(key);
     }
 
     /** True for a key (its one value) among these, compared as DuckDB's text of it. */

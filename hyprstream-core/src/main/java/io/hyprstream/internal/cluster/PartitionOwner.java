@@ -257,6 +257,11 @@ final class PartitionOwner implements AutoCloseable {
     return rebalancesWithData.get();
   }
 
+  /** The next offset of the checkpoint last written or loaded here of owned partition {@code p}. */
+  @Nullable Long checkpointedOffset(int p) {
+    return owned.contains(p) ? checkpointed.get(p) : null;
+  }
+
   /** The next offset of the checkpoint last written or loaded here, per owned partition. */
   Map<Integer, Long> checkpointedOffsets() {
     Map<Integer, Long> out = new java.util.TreeMap<>();

@@ -71,7 +71,7 @@ final class CallTimingIT {
   }
 
   /** Per Flight method: {count, sum of seconds} of {@code hyprstream_flight_call_seconds}. */
-  private static Map<String, double[]> callTimes(ServerProcess server) throws Exception {
+  static Map<String, double[]> callTimes(ServerProcess server) throws Exception {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
             .send(

@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hyprstream.flight.FlightJdbc;
 import io.hyprstream.testing.EmbeddedKafka;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Statement;
@@ -49,7 +45,7 @@ final class ClusterDirectReadsIT {
   @Test
   void keyLookupOfAnotherOwnersKey_clientsReadTheOwnerDirectly_answersEqualTheOracle()
       throws Exception {
-    List<MetricRows.Row> rows = rows(3000, 23, Instant.now());
+    List<MetricRows.Row> rows = ClusterIT.rows(3000, 23, Instant.now());
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       String name = "direct-" + System.nanoTime();
       List<String> args =
@@ -163,20 +159,6 @@ final class ClusterDirectReadsIT {
     }
   }
 
-  /** {@code n} rows over 30 metrics in the 50 minutes before {@code end}. */
-  private static List<MetricRows.Row> rows(int n, long seed, Instant end) {
-    java.util.Random random = new java.util.Random(seed);
-    List<MetricRows.Row> rows = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      rows.add(
-          new MetricRows.Row(
-              "m" + random.nextInt(30),
-              end.toEpochMilli() - (long) (random.nextDouble() * Duration.ofMinutes(50).toMillis()),
-              Math.round(random.nextDouble() * 100_000) / 1000.0));
-    }
-    return rows;
-  }
-
   private static List<String> keys(List<MetricRows.Row> rows) {
     return rows.stream().map(MetricRows.Row::metricId).distinct().sorted().limit(12).toList();
   }
@@ -228,20 +210,7 @@ final class ClusterDirectReadsIT {
     List<List<Object>> out = new ArrayList<>();
     try (stream) {
       while (stream.next()) {
-        var root = stream.getRoot();
-        for (int r = 0; r < root.getRowCount(); r++) {
-          List<Object> row = new ArrayList<>();
-          for (var v : root.getFieldVectors()) {
-            Object o = v.getObject(r);
-            if (o instanceof org.apache.arrow.vector.util.Text t) {
-              o = t.toString();
-            } else if (o instanceof Number n && !(o instanceof Double || o instanceof Float)) {
-              o = n.longValue();
-            }
-            row.add(o);
-          }
-          out.add(row);
-        }
+        MetricRows.addRows(stream.getRoot(), out);
       }
     }
     return out;
@@ -249,18 +218,6 @@ final class ClusterDirectReadsIT {
 
   /** How many {@code DoGet}s the server has served, from its {@code /metrics}. */
   private static double doGets(ServerProcess server) throws Exception {
-    HttpResponse<String> r =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(URI.create(server.httpUrl("/metrics"))).build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    assertEquals(200, r.statusCode(), r.body());
-    for (String line : r.body().split("\n")) {
-      if (line.startsWith("hyprstream_flight_call_seconds_count{")
-          && line.contains("method=\"DO_GET\"")) {
-        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return 0;
+    return CallTimingIT.callTimes(server).get("DO_GET")[0];
   }
 }

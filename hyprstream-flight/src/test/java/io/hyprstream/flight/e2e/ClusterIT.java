@@ -155,7 +155,7 @@ final class ClusterIT {
   }
 
   /** {@code n} rows over 30 metrics in the 50 minutes before {@code end}. */
-  private static List<MetricRows.Row> rows(int n, long seed, Instant end) {
+  static List<MetricRows.Row> rows(int n, long seed, Instant end) {
     Random random = new Random(seed);
     List<MetricRows.Row> rows = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {

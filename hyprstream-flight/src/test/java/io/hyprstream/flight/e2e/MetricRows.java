@@ -199,26 +199,30 @@ final class MetricRows {
       try (AdbcStatement.QueryResult result = st.executeQuery()) {
         org.apache.arrow.vector.ipc.ArrowReader reader = result.getReader();
         while (reader.loadNextBatch()) {
-          VectorSchemaRoot root = reader.getVectorSchemaRoot();
-          for (int r = 0; r < root.getRowCount(); r++) {
-            List<Object> row = new ArrayList<>();
-            for (org.apache.arrow.vector.FieldVector v : root.getFieldVectors()) {
-              Object o = v.getObject(r);
-              if (o instanceof org.apache.arrow.vector.util.Text t) {
-                o = t.toString();
-              } else if (o instanceof Number n && !(o instanceof Double || o instanceof Float)) {
-                o = n.longValue();
-              } else if (o instanceof Float f) {
-                o = f.doubleValue();
-              }
-              row.add(o);
-            }
-            out.add(row);
-          }
+          addRows(reader.getVectorSchemaRoot(), out);
         }
       }
     }
     return out;
+  }
+
+  /** Adds every row of {@code root} to {@code out} as {@link #rows} gives them. */
+  static void addRows(VectorSchemaRoot root, List<List<Object>> out) {
+    for (int r = 0; r < root.getRowCount(); r++) {
+      List<Object> row = new ArrayList<>();
+      for (org.apache.arrow.vector.FieldVector v : root.getFieldVectors()) {
+        Object o = v.getObject(r);
+        if (o instanceof org.apache.arrow.vector.util.Text t) {
+          o = t.toString();
+        } else if (o instanceof Number n && !(o instanceof Double || o instanceof Float)) {
+          o = n.longValue();
+        } else if (o instanceof Float f) {
+          o = f.doubleValue();
+        }
+        row.add(o);
+      }
+      out.add(row);
+    }
   }
 
   /** {@code view}'s windows as the server answers, through {@code flight}. */
