@@ -71,17 +71,84 @@ public interface ClusterMember {
   QueryResult answerPeer(byte[] ticket, BufferAllocator allocator);
 
   /**
-   * The advertised location of the instance that answers {@code sql} with {@code parameters} from
-   * its own rows alone, when that is another instance: the owner of the one key a key lookup reads
-   * ({@code SELECT ... FROM r WHERE key = 'value' [AND time bounds] ...}). A server names it in the
-   * query's FlightInfo, so the client reads the owner directly instead of through this instance.
-   * Null when this instance answers (the key is its own, the query is not a key lookup, it reads
-   * the backend too, or the owner advertises no location) and when {@link
-   * io.hyprstream.cluster.ClusterConfig#withDirectReads} is off. What it names can change with the
-   * next rebalance; an instance given the query's ticket answers it anyway (routing it to the owner
-   * of the moment).
+   * The parts a client may read {@code sql}'s answer from, each an instance answering its share
+   * alone, when that is not this instance answering it whole; null otherwise, and always when
+   * {@link io.hyprstream.cluster.ClusterConfig#withDirectReads} is off. A server lists them as the
+   * query's FlightInfo endpoints, so the client reads the owners directly instead of through this
+   * instance:
+   *
+   * <ul>
+   *   <li>a key lookup ({@code SELECT ... FROM r WHERE key = 'value' [AND time bounds] ...}) whose
+   *       key another instance owns: one part, at that owner;
+   *   <li>a row filter of one window view ({@code SELECT <columns or *> FROM metrics_1h [WHERE
+   *       ...]}, no aggregate, ORDER BY, LIMIT or subquery), whose answer is the union of the
+   *       owners' answers: one part per owner, each for the partitions it owns (this instance's own
+   *       part without a location).
+   * </ul>
+   *
+   * <p>Null too when the parameters are of types a ticket does not carry, the query reads the
+   * backend, or an owner is unknown or advertises no location (this instance then answers, or fails
+   * naming what is missing). What the parts name can change with the next rebalance; every instance
+   * answers every part's ticket exactly ({@link #answerRoute}).
    */
-  @org.jspecify.annotations.Nullable
-  String directReadLocation(
+  java.util.@org.jspecify.annotations.Nullable List<Endpoint> directEndpoints(
       String sql, java.util.List<@org.jspecify.annotations.Nullable Object> parameters);
+
+  /** The first bytes of every route ticket ({@link Endpoint#ticket}). */
+  byte[] ROUTE_TICKET_PREFIX = "hyprstream-route/2\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** True when {@code ticket} is a route ticket, to be read by {@link #readRoute}. */
+  static boolean isRouteTicket(byte[] ticket) {
+    return ticket.length >= ROUTE_TICKET_PREFIX.length
+        && Arrays.equals(
+            ticket,
+            0,
+            ROUTE_TICKET_PREFIX.length,
+            ROUTE_TICKET_PREFIX,
+            0,
+            ROUTE_TICKET_PREFIX.length);
+  }
+
+  /**
+   * One part of a query's answer ({@link #directEndpoints}).
+   *
+   * @param location where to read it ({@code grpc://host:port}), or null for the instance that
+   *     planned the query
+   * @param ticket a route ticket: the query, its parameters and the partitions the part covers,
+   *     which any instance of the cluster answers; it carries no credentials, and whoever redeems
+   *     it checks the caller may run the query
+   */
+  record Endpoint(@org.jspecify.annotations.Nullable String location, byte[] ticket) {}
+
+  /**
+   * What a route ticket asks for.
+   *
+   * @param sql the query
+   * @param parameters its {@code ?}s' values
+   * @param partitions the partitions whose rows the answer covers, exactly; null for the whole
+   *     query
+   */
+  record Route(
+      String sql,
+      java.util.List<@org.jspecify.annotations.Nullable Object> parameters,
+      java.util.@org.jspecify.annotations.Nullable Set<Integer> partitions) {}
+
+  /**
+   * Reads a route ticket, so that a server can check the caller may run its query before {@link
+   * #answerRoute}.
+   *
+   * @throws io.hyprstream.api.QueryRejectedException when it is not a route ticket
+   */
+  Route readRoute(byte[] ticket);
+
+  /**
+   * Answers a route ticket: the whole query, or, for a part, the query over the rows of its
+   * partitions exactly, whichever instances own them now (this one answers what it owns and reads
+   * the rest from their owners). Ownership: the caller closes the result, allocated from {@code
+   * allocator}.
+   *
+   * @throws io.hyprstream.api.BackendUnavailableException when an owner is missing, unreachable or
+   *     still restoring, as for any query
+   */
+  QueryResult answerRoute(Route route, BufferAllocator allocator);
 }

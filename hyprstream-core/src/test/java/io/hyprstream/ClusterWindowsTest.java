@@ -552,6 +552,134 @@ final class ClusterWindowsTest {
   }
 
   /**
+   * Direct reads of a row filter of a window view: each instance plans one part per owner, each
+   * part's route ticket naming the owner's partitions, and every part answers exactly the rows of
+   * its partitions wherever it is redeemed, also after a leave moved them (a part then reads what
+   * it no longer owns from the new owner). Together the parts equal one instance fed the same rows.
+   */
+  @Test
+  void rowFilterOfAView_onePartPerOwner_eachAnswersExactlyItsPartitions_evenAfterALeave()
+      throws Exception {
+    List<TestData.Row> rows = randomRows(23, 9000);
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes =
+        new ArrayList<>(
+            cluster(
+                List.of(
+                    serving(name, "i0").withDirectReads(true),
+                    serving(name, "i1").withDirectReads(true),
+                    serving(name, "i2").withDirectReads(true))));
+    String sql =
+        "SELECT metric_id, window_start, value_count, value_sum FROM metrics_1h"
+            + " WHERE window_start >= TIMESTAMP '2026-03-05 00:00:00' AND metric_id <> ?";
+    List<@Nullable Object> parameters = List.of("m3");
+    try (Hyprstream single = instance(null)) {
+      try {
+        ingestRoundRobin(nodes, rows, 1000);
+        ingestRoundRobin(List.of(single), rows, 1000);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        List<List<@Nullable Object>> expected =
+            sorted(TestData.rows(single.query(sql, parameters)));
+        assertTrue(expected.size() > 1000, "windows to read: " + expected.size());
+        Map<String, ClusteredHyprstream> at = new HashMap<>();
+        nodes.forEach(n -> at.put(n.advertisedLocation(), n));
+
+        List<ClusterMember.Endpoint> planned = List.of();
+        for (ClusteredHyprstream asked : nodes) {
+          String who = "planned by " + asked.clusterConfig().instanceId();
+          List<ClusterMember.Endpoint> parts = asked.directEndpoints(sql, parameters);
+          assertTrue(parts != null && parts.size() == 3, who + ": " + parts);
+          Set<Integer> covered = new TreeSet<>();
+          List<List<@Nullable Object>> atOwners = new ArrayList<>();
+          for (ClusterMember.Endpoint part : parts) {
+            ClusterMember.Route route = asked.readRoute(part.ticket());
+            ClusteredHyprstream owner = part.location() == null ? asked : at.get(part.location());
+            assertTrue(owner != null, who + ": a part at " + part.location());
+            assertEquals(
+                owner.ownedPartitions(),
+                route.partitions(),
+                who + ", part of " + owner.clusterConfig().instanceId());
+            assertTrue(covered.addAll(route.partitions()), who + ": parts overlap " + covered);
+            atOwners.addAll(TestData.rows(owner.answerRoute(route, allocator)));
+            // Redeemed at an instance that does not own them, the part reads them from the owner.
+            for (ClusteredHyprstream n : nodes) {
+              WindowOracle.assertRowsClose(
+                  sorted(TestData.rows(owner.answerRoute(route, allocator))),
+                  sorted(TestData.rows(n.answerRoute(n.readRoute(part.ticket()), allocator))),
+                  who
+                      + ", part of "
+                      + owner.clusterConfig().instanceId()
+                      + " redeemed at "
+                      + n.clusterConfig().instanceId());
+            }
+          }
+          assertEquals(PARTITIONS, covered.size(), who + ": every partition in one part");
+          WindowOracle.assertRowsClose(expected, sorted(atOwners), who + ": the parts together");
+          planned = parts;
+        }
+
+        // A part narrower than what its instance owns answers its own partition's keys alone.
+        ClusteredHyprstream i0 = nodes.get(0);
+        int p = i0.ownedPartitions().iterator().next();
+        List<List<@Nullable Object>> ofP = new ArrayList<>();
+        for (List<@Nullable Object> r : expected) {
+          if (partitionOf((String) r.get(0)) == p) {
+            ofP.add(r);
+          }
+        }
+        assertTrue(!ofP.isEmpty() && ofP.size() < expected.size(), "partition " + p + "'s rows");
+        WindowOracle.assertRowsClose(
+            ofP,
+            sorted(
+                TestData.rows(
+                    i0.answerRoute(
+                        new ClusterMember.Route(sql, parameters, Set.of(p)), allocator))),
+            "partition " + p + " alone at its owner");
+
+        // What is not a row filter of one view, or reads one key this instance owns, gets no parts.
+        for (String other :
+            List.of(
+                "SELECT count(*) FROM metrics_1h",
+                "SELECT * FROM metrics_1h ORDER BY window_start",
+                "SELECT * FROM metrics_1h LIMIT 10",
+                "SELECT DISTINCT metric_id FROM metrics_1h",
+                "SELECT metric_id, value_sum * 2 FROM metrics_1h",
+                "SELECT * FROM metrics_1h WHERE value_sum > (SELECT avg(value_sum) FROM metrics_1h)",
+                "SELECT * FROM metrics")) {
+          assertEquals(null, i0.directEndpoints(other, List.of()), other);
+        }
+
+        // i2 leaves; the parts planned before are redeemed at the two left: still exact.
+        nodes.remove(2).close();
+        awaitBalanced(nodes);
+        awaitCaughtUp(nodes);
+        awaitMembership(nodes);
+        for (ClusteredHyprstream n : nodes) {
+          List<List<@Nullable Object>> all = new ArrayList<>();
+          for (ClusterMember.Endpoint part : planned) {
+            all.addAll(TestData.rows(n.answerRoute(n.readRoute(part.ticket()), allocator)));
+          }
+          WindowOracle.assertRowsClose(
+              expected,
+              sorted(all),
+              "parts planned before the leave, redeemed at " + n.clusterConfig().instanceId());
+        }
+      } finally {
+        nodes.forEach(Hyprstream::close);
+      }
+    }
+  }
+
+  /** The partition of a {@code metrics} key: Kafka's default partitioner over its UTF-8 bytes. */
+  private static int partitionOf(String metricId) {
+    byte[] key = metricId.getBytes(StandardCharsets.UTF_8);
+    return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(key))
+        % PARTITIONS;
+  }
+
+  /**
    * The instances' window counts add up to one instance's fed the same rows (waiting up to 30 s for
    * the owners to drop what moved away): no window is held by two instances.
    */

@@ -2,6 +2,7 @@ package io.hyprstream.internal.cluster;
 
 import static io.hyprstream.api.SqlIdentifier.quote;
 
+import io.hyprstream.ClusterMember;
 import io.hyprstream.QueryResult;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.Freshness;
@@ -94,11 +95,13 @@ final class ClusterReads {
   }
 
   /**
-   * {@code sql} as this instance answers a peer's read of {@code relation}'s rows: without the rows
-   * of partitions it no longer owns ({@link ForeignRows}).
+   * {@code sql} as this instance answers a peer's read of {@code relation}'s rows: the rows of the
+   * partitions {@code asked} alone, without those of partitions it no longer owns ({@link
+   * ForeignRows}) or owns but was not asked for (a rebalance gave them to it after the asker read
+   * the membership, and the asker reads them from their former owner or not at all).
    */
-  String ownRows(String relation, String sql) {
-    String keep = foreign.keepCondition(relation);
+  String ownRows(String relation, String sql, Set<Integer> asked) {
+    String keep = foreign.keepCondition(relation, asked);
     return keep == null ? sql : "SELECT * FROM (" + sql + ") AS own_rows WHERE " + keep;
   }
 
@@ -144,10 +147,58 @@ final class ClusterReads {
         needed.add(p);
       }
     }
+    return withRetries(
+        () ->
+            answer(
+                sql,
+                parameters,
+                alloc,
+                analysis,
+                relations,
+                needed,
+                keyPartition != null,
+                cold,
+                null));
+  }
+
+  /**
+   * Answers {@code sql} over the rows of {@code partitions} exactly, whichever instances own them
+   * now: one part of a row filter's answer ({@link #directEndpoints}), redeemed here.
+   *
+   * @throws QueryRejectedException when {@code sql} is not a row filter of one window view, whose
+   *     answer can be split by partition
+   */
+  QueryResult queryPartitions(
+      String sql,
+      List<@Nullable Object> parameters,
+      Set<Integer> partitions,
+      BufferAllocator alloc) {
+    StatementAnalysis analysis = engine.cluster().analyse(sql);
+    List<String> relations = analysis.isQuery() ? partitionedRelations(analysis) : List.of();
+    if (splitView(analysis, relations) == null) {
+      throw new QueryRejectedException(
+          "a route ticket for some partitions carries a query that is not a row filter of one"
+              + " window view: "
+              + sql,
+          null);
+    }
+    for (int p : partitions) {
+      if (p < 0 || p >= config.partitions()) {
+        throw new QueryRejectedException(
+            "a route ticket names partition " + p + " of a cluster of " + config.partitions(),
+            null);
+      }
+    }
+    Set<Integer> scope = Set.copyOf(partitions);
+    return withRetries(
+        () -> answer(sql, parameters, alloc, analysis, relations, scope, false, List.of(), scope));
+  }
+
+  /** Runs {@code read}, again with fresh membership while owners answer they moved. */
+  private static QueryResult withRetries(java.util.function.Supplier<QueryResult> read) {
     for (int attempt = 1; ; attempt++) {
       try {
-        return answer(
-            sql, parameters, alloc, analysis, relations, needed, keyPartition != null, cold);
+        return read.get();
       } catch (StaleOwner e) {
         if (attempt >= ATTEMPTS) {
           throw new BackendUnavailableException(
@@ -165,26 +216,90 @@ final class ClusterReads {
   }
 
   /**
-   * The location of the other instance that owns the one key {@code sql} looks up, or null when
-   * this instance answers it ({@link io.hyprstream.ClusterMember#directReadLocation}).
+   * Where a client reads {@code sql}'s answer from, when that is not this instance alone ({@link
+   * io.hyprstream.ClusterMember#directEndpoints}): the owner of the one key a key lookup reads, or
+   * one part per owner of a row filter of one window view. Null when this instance answers it.
    */
-  @Nullable String directReadLocation(String sql, List<@Nullable Object> parameters) {
-    if (!config.directReads()) {
+  @Nullable List<ClusterMember.Endpoint> directEndpoints(
+      String sql, List<@Nullable Object> parameters) {
+    if (!config.directReads() || !TicketValues.carries(parameters)) {
       return null;
     }
     StatementAnalysis analysis = engine.cluster().analyse(sql);
+    if (!analysis.isQuery() || analysis.names().contains(ClusterTable.NAME)) {
+      return null;
+    }
+    List<String> relations = partitionedRelations(analysis);
+    if (relations.isEmpty() || !engine.cluster().clusterColdReads(analysis, parameters).isEmpty()) {
+      return null;
+    }
+    Set<Integer> mine = owner.owned();
+    Membership.Directory directory = membership.directory();
+    Integer key = keyPartition(analysis, parameters);
+    if (key != null) {
+      Membership.Member m = directory.ownerOf(key);
+      if (mine.contains(key) || m == null || isThis(m) || m.location() == null) {
+        return null;
+      }
+      return List.of(
+          new ClusterMember.Endpoint(
+              m.location(), RouteTicket.encode(new ClusterMember.Route(sql, parameters, null))));
+    }
+    if (splitView(analysis, relations) == null) {
+      return null;
+    }
+    // One part per owner, by the membership now; each part's ticket names its partitions, so an
+    // owner that gained or lost some since answers exactly those anyway.
+    Map<@Nullable String, Set<Integer>> byLocation = new LinkedHashMap<>();
+    for (int p = 0; p < config.partitions(); p++) {
+      if (mine.contains(p)) {
+        byLocation.computeIfAbsent(null, k -> new TreeSet<>()).add(p);
+        continue;
+      }
+      Membership.Member m = directory.ownerOf(p);
+      if (m == null || isThis(m) || m.location() == null) {
+        return null; // answered here, which waits for an owner or names the one missing
+      }
+      byLocation.computeIfAbsent(m.location(), k -> new TreeSet<>()).add(p);
+    }
+    if (byLocation.size() == 1 && byLocation.containsKey(null)) {
+      return null; // this instance owns every partition
+    }
+    List<ClusterMember.Endpoint> out = new ArrayList<>();
+    byLocation.forEach(
+        (location, partitions) ->
+            out.add(
+                new ClusterMember.Endpoint(
+                    location,
+                    RouteTicket.encode(new ClusterMember.Route(sql, parameters, partitions)))));
+    return out;
+  }
+
+  private boolean isThis(Membership.Member m) {
+    return m.instanceId().equals(config.instanceId());
+  }
+
+  /**
+   * The window view a row filter reads, whose answer is the union of its answers over each
+   * partition's rows; null for any other query. Only window views: their columns are the same on
+   * every instance, so every part's answer has the schema the client was told, while a table's
+   * columns are those of the rows each instance has seen.
+   */
+  private @Nullable String splitView(StatementAnalysis analysis, List<String> relations) {
     if (!analysis.isQuery()
-        || analysis.names().contains(ClusterTable.NAME)
-        || partitionedRelations(analysis).isEmpty()
-        || !engine.cluster().clusterColdReads(analysis, parameters).isEmpty()) {
+        || !analysis.isRowFilter()
+        || relations.size() != 1
+        || analysis.tables().size() != 1) {
       return null;
     }
-    Integer p = keyPartition(analysis, parameters);
-    if (p == null || owner.owned().contains(p)) {
-      return null;
+    String relation = relations.get(0);
+    for (Map.Entry<String, List<String>> t : engine.cluster().ingestedTables().entrySet()) {
+      boolean view = t.getValue().stream().anyMatch(relation::equalsIgnoreCase);
+      if (view && engine.cluster().keyColumnOf(t.getKey()) != null) {
+        return relation;
+      }
     }
-    Membership.Member m = membership.directory().ownerOf(p);
-    return m == null || m.instanceId().equals(config.instanceId()) ? null : m.location();
+    return null;
   }
 
   /** The rows of {@link ClusterTable} now. */
@@ -321,7 +436,8 @@ final class ClusterReads {
       List<String> relations,
       Set<Integer> needed,
       boolean keyLookup,
-      List<Router.ColdRead> cold) {
+      List<Router.ColdRead> cold,
+      @Nullable Set<Integer> scope) {
     Set<Integer> mine = owner.owned();
     Set<Integer> elsewhere = new TreeSet<>(needed);
     elsewhere.removeAll(mine);
@@ -377,7 +493,7 @@ final class ClusterReads {
       }
       throw missing(String.join("; ", why));
     }
-    if (byOwner.isEmpty() && cold.isEmpty()) {
+    if (byOwner.isEmpty() && cold.isEmpty() && (scope == null || scope.containsAll(mine))) {
       return engine.query(sql, parameters, alloc);
     }
     if (keyLookup) {
@@ -405,7 +521,7 @@ final class ClusterReads {
           Freshness.computed(
               Freshness.Source.CACHE, null, Instant.now(), missingOf(List.of(m), List.of(a))));
     }
-    if (cold.isEmpty() && relations.size() == 1) {
+    if (cold.isEmpty() && relations.size() == 1 && scope == null) {
       QueryResult combined =
           fromPartialAggregates(sql, parameters, alloc, analysis, relations.get(0), byOwner);
       if (combined != null) {
@@ -424,7 +540,7 @@ final class ClusterReads {
       for (String relation : relations) {
         Router.ColdRead c = coldOf.get(relation);
         List<String> conditions = new ArrayList<>();
-        String keep = foreign.keepCondition(relation);
+        String keep = foreign.keepCondition(relation, scope);
         if (keep != null) {
           conditions.add(keep);
         }
@@ -570,23 +686,25 @@ final class ClusterReads {
   static final String NO_PARTIALS = "cannot aggregate its share alone";
 
   /**
-   * Checks that this instance's rows of {@code relation} are all its own share, so an aggregate of
-   * them is its partial aggregate.
+   * Checks that this instance's rows of {@code relation} are exactly the share {@code asked} for,
+   * so an aggregate of them is that share's partial aggregate.
    *
    * @throws QueryRejectedException naming the relation when it still holds rows of partitions that
-   *     moved away
+   *     moved away, or owns partitions the asker did not count on (a rebalance gave them to it
+   *     after the asker read the membership)
    */
-  void checkWholeShare(String relation) {
+  void checkWholeShare(String relation, Set<Integer> asked) {
+    String why = null;
     if (foreign.keepCondition(relation) != null) {
+      why = "it still holds rows of '" + relation + "' of partitions that moved away";
+    } else if (!asked.containsAll(owner.owned())) {
+      Set<Integer> more = new TreeSet<>(owner.owned());
+      more.removeAll(asked);
+      why = "it owns partitions " + more + " besides those asked for";
+    }
+    if (why != null) {
       throw new QueryRejectedException(
-          "instance "
-              + config.instanceId()
-              + " "
-              + NO_PARTIALS
-              + ": it still holds rows of '"
-              + relation
-              + "' of partitions that moved away",
-          null);
+          "instance " + config.instanceId() + " " + NO_PARTIALS + ": " + why, null);
     }
   }
 

@@ -389,8 +389,21 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   }
 
   @Override
-  public @Nullable String directReadLocation(String sql, List<@Nullable Object> parameters) {
-    return reads.directReadLocation(sql, parameters);
+  public @Nullable List<Endpoint> directEndpoints(String sql, List<@Nullable Object> parameters) {
+    return reads.directEndpoints(sql, parameters);
+  }
+
+  @Override
+  public Route readRoute(byte[] ticket) {
+    return RouteTicket.decode(ticket);
+  }
+
+  @Override
+  public QueryResult answerRoute(Route route, BufferAllocator allocator) {
+    Set<Integer> partitions = route.partitions();
+    return partitions == null
+        ? reads.query(route.sql(), route.parameters(), allocator)
+        : reads.queryPartitions(route.sql(), route.parameters(), partitions, allocator);
   }
 
   /** Partition checkpoints this instance wrote since start. */
@@ -639,10 +652,10 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     }
     String sql;
     if (t.partialAggregates()) {
-      reads.checkWholeShare(java.util.Objects.requireNonNull(relation));
+      reads.checkWholeShare(java.util.Objects.requireNonNull(relation), t.partitions());
       sql = t.sql(); // an aggregate's rows carry no key to leave out: refused above if needed
     } else {
-      sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql());
+      sql = relation == null ? t.sql() : reads.ownRows(relation, t.sql(), t.partitions());
     }
     QueryResult result = engine.query(sql, t.parameters(), allocator);
     try {

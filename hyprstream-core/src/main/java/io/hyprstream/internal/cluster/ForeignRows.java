@@ -77,6 +77,45 @@ final class ForeignRows {
     return f.keep();
   }
 
+  /**
+   * The condition on this instance's rows of {@code relation} that keeps exactly the rows of the
+   * partitions in {@code scope} it owns (every partition it owns when {@code scope} is null), or
+   * null when every row is kept. Asked for fewer partitions than it owns (a reader planned its
+   * parts before a rebalance gave this instance more), it lists its keys by partition, as after a
+   * rebalance.
+   *
+   * @throws BackendUnavailableException when the relation's rows cannot be told apart by partition
+   */
+  @Nullable String keepCondition(String relation, @Nullable Set<Integer> scope) {
+    Set<Integer> owned = owner.owned();
+    if (scope == null || scope.containsAll(owned)) {
+      return keepCondition(relation);
+    }
+    for (Map.Entry<String, List<String>> t : engine.cluster().ingestedTables().entrySet()) {
+      List<String> relations = new ArrayList<>();
+      relations.add(t.getKey());
+      relations.addAll(t.getValue());
+      if (relations.stream().noneMatch(relation::equalsIgnoreCase)) {
+        continue;
+      }
+      String key = engine.cluster().keyColumnOf(t.getKey());
+      if (key == null) {
+        throw new BackendUnavailableException(
+            "instance "
+                + config.instanceId()
+                + " was asked for the rows of '"
+                + relation
+                + "' in partitions "
+                + new TreeSet<>(scope)
+                + " alone, and a table without one key column cannot be split by partition",
+            null);
+      }
+      KeySet others = keysIn(key, relations, p -> !(owned.contains(p) && scope.contains(p)));
+      return others.none() ? null : others.rowsOfOthers(key);
+    }
+    return null; // a relation this instance holds no rows of
+  }
+
   private Map<String, Filter> compute() {
     Set<Integer> owned = owner.owned();
     Map<String, Filter> out = new HashMap<>();

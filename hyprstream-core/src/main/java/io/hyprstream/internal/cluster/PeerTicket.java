@@ -2,7 +2,6 @@ package io.hyprstream.internal.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyprstream.ClusterMember;
 import io.hyprstream.api.QueryRejectedException;
@@ -51,17 +50,7 @@ record PeerTicket(
 
   /** True when every value can travel in a ticket as itself ({@link #parameters}). */
   static boolean carries(List<@Nullable Object> values) {
-    for (Object v : values) {
-      if (!(v == null
-          || v instanceof String
-          || v instanceof Long
-          || v instanceof Integer
-          || v instanceof Double
-          || v instanceof Boolean)) {
-        return false;
-      }
-    }
-    return true;
+    return TicketValues.carries(values);
   }
 
   byte[] encode() {
@@ -69,23 +58,7 @@ record PeerTicket(
     o.put("cluster", cluster);
     partitions.stream().sorted().forEach(o.putArray("partitions")::add);
     o.put("sql", sql);
-    ArrayNode values = o.putArray("parameters");
-    for (Object v : parameters) {
-      ObjectNode typed = values.addObject();
-      if (v == null) {
-        typed.put("type", "null");
-      } else if (v instanceof String text) {
-        typed.put("type", "string").put("value", text);
-      } else if (v instanceof Long || v instanceof Integer) {
-        typed.put("type", "long").put("value", ((Number) v).longValue());
-      } else if (v instanceof Double d) {
-        typed.put("type", "double").put("value", d);
-      } else if (v instanceof Boolean b) {
-        typed.put("type", "boolean").put("value", b);
-      } else {
-        throw new IllegalArgumentException("a peer ticket cannot carry " + v.getClass());
-      }
-    }
+    TicketValues.write(parameters, o.putArray("parameters"));
     if (relation != null) {
       o.put("relation", relation);
     }
@@ -121,23 +94,7 @@ record PeerTicket(
       for (JsonNode p : o.path("partitions")) {
         partitions.add(p.asInt());
       }
-      List<@Nullable Object> parameters = new java.util.ArrayList<>();
-      for (JsonNode typed : o.path("parameters")) {
-        JsonNode value = typed.path("value");
-        String type = typed.path("type").asText();
-        parameters.add(
-            switch (type) {
-              case "null" -> null;
-              case "string" -> value.asText();
-              case "long" -> value.asLong();
-              case "double" -> value.asDouble();
-              case "boolean" -> value.asBoolean();
-              default ->
-                  throw new QueryRejectedException(
-                      "a Hyprstream peer ticket with a parameter of unknown type '" + type + "'",
-                      null);
-            });
-      }
+      List<@Nullable Object> parameters = TicketValues.read(o.path("parameters"));
       JsonNode relation = o.get("relation");
       return new PeerTicket(
           o.path("cluster").asText(),

@@ -203,7 +203,8 @@ public final class SqlAnalyser {
             facts.treeDigest(),
             facts.readsCatalog,
             QueryFacts.valuesWidth(statements),
-            QueryFacts.isOneRowOfParameters(statements));
+            QueryFacts.isOneRowOfParameters(statements),
+            statements.size() == 1 && RowFilters.isRowFilter(statements.get(0).path("node")));
     return StatementAnalysis.query(
         reads.occurrences,
         statements.size(),
@@ -270,7 +271,7 @@ public final class SqlAnalyser {
       count = Math.max(count, e.getKey());
     }
     Details details =
-        new Details(Set.copyOf(facts.tables), parameters(count, uses), "", false, -1, false);
+        new Details(Set.copyOf(facts.tables), parameters(count, uses), "", false, -1, false, false);
     return StatementAnalysis.bound(facts.changes, root.path("plans").size(), details, insert);
   }
 

@@ -59,8 +59,9 @@ public final class StatementAnalysis {
       String cacheKey,
       boolean readsCatalog,
       int valuesWidth,
-      boolean oneRowOfParameters) {
-    static final Details NONE = new Details(Set.of(), List.of(), "", false, -1, false);
+      boolean oneRowOfParameters,
+      boolean rowFilter) {
+    static final Details NONE = new Details(Set.of(), List.of(), "", false, -1, false, false);
   }
 
   private final Kind kind;
@@ -248,6 +249,14 @@ public final class StatementAnalysis {
   /** For a bare {@code VALUES (...), ...} query, the width of its first row; otherwise -1. */
   public int valuesWidth() {
     return details.valuesWidth();
+  }
+
+  /**
+   * True for a query that selects columns of one relation's rows, filtered row by row ({@link
+   * RowFilters}): its answer over any split of the rows is the union of its answers over the parts.
+   */
+  public boolean isRowFilter() {
+    return details.rowFilter();
   }
 
   /** True for a bare {@code VALUES (?, ...)}: one row, parameters only. */

@@ -11,9 +11,9 @@ import org.apache.arrow.flight.FlightProducer.CallContext;
 /**
  * The statement handles in the tickets of ad-hoc queries: random, server-issued, bound to the user
  * who asked for the FlightInfo, and valid for a while. A handle never carries SQL, so a hand-made
- * one cannot run a statement the query path did not check. (A cluster's route tickets, {@link
- * RouteTickets}, do carry their query, for another instance to redeem; it is checked like a
- * statement the caller sends.)
+ * one cannot run a statement the query path did not check. (A cluster's route tickets, {@code
+ * ClusterMember.Endpoint}, do carry their query, for another instance to redeem; it is checked like
+ * a statement the caller sends.)
  */
 public final class StatementTickets {
   private static final int HANDLE_BYTES = 16;

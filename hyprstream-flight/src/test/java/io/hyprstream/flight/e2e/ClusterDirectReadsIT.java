@@ -23,6 +23,7 @@ import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -153,10 +154,117 @@ final class ClusterDirectReadsIT {
         assertTrue(
             ownerGets >= lookups,
             "the owners served " + ownerGets + " DoGets for " + lookups + " lookups");
+
+        rowFilterOfAView_onePartPerOwner(servers, hourly);
       } finally {
         servers.forEach(ServerProcess::close);
       }
     }
+  }
+
+  /**
+   * A row filter of a window view read through the first server: its FlightInfo has one endpoint
+   * per server, its own part without a location and each other server's at that server, and the
+   * JDBC driver (plain and prepared) and ADBC read each part where it is named. After the second
+   * server leaves, the parts planned before are still answered exactly by the servers left.
+   */
+  private static void rowFilterOfAView_onePartPerOwner(
+      List<ServerProcess> servers, List<List<Object>> hourly) throws Exception {
+    String sql = COLUMNS + " WHERE value_count >= 1";
+    ServerProcess asked = servers.get(0);
+    FlightInfo planned;
+    try (BufferAllocator allocator = new RootAllocator();
+        FlightSqlClient client =
+            new FlightSqlClient(
+                FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", asked.port()))
+                    .build())) {
+      planned = client.execute(sql);
+      List<Integer> ports = new ArrayList<>();
+      for (FlightEndpoint e : planned.getEndpoints()) {
+        ports.add(
+            e.getLocations().isEmpty() ? asked.port() : e.getLocations().get(0).getUri().getPort());
+      }
+      assertEquals(
+          servers.stream().map(ServerProcess::port).sorted().toList(),
+          ports.stream().sorted().toList(),
+          "one part per server: " + planned.getEndpoints());
+      assertEquals(
+          1,
+          planned.getEndpoints().stream().filter(e -> e.getLocations().isEmpty()).count(),
+          "the first server's own part names no location: " + planned.getEndpoints());
+      MetricRows.assertSameRows(
+          hourly, readParts(allocator, planned, asked, null), "the parts, each where it is named");
+    }
+
+    double askedGetsBefore = doGets(asked);
+    try (Connection flight = FlightJdbc.connect(asked.jdbcUrl());
+        Statement plain = flight.createStatement();
+        PreparedStatement bound = flight.prepareStatement(COLUMNS + " WHERE value_count >= ?")) {
+      MetricRows.assertSameRows(
+          hourly, sortedComparable(MetricRows.rows(plain.executeQuery(sql))), "a JDBC Statement");
+      bound.setLong(1, 1);
+      MetricRows.assertSameRows(
+          hourly,
+          sortedComparable(MetricRows.rows(bound.executeQuery())),
+          "a JDBC PreparedStatement");
+    }
+    MetricRows.assertSameRows(
+        hourly, sortedComparable(MetricRows.queryAdbc(asked.grpcUri(), sql)), "ADBC");
+    assertEquals(
+        askedGetsBefore + 3, doGets(asked), "the first server served its own part, once a query");
+
+    // The second server leaves: its partitions move to the others, which answer its part.
+    assertEquals(0, servers.get(1).terminate(), "the second server's exit code");
+    List<ServerProcess> left = List.of(servers.get(0), servers.get(2));
+    ClusterIT.awaitBalanced(left);
+    try (BufferAllocator allocator = new RootAllocator()) {
+      for (ServerProcess s : left) {
+        MetricRows.assertSameRows(
+            hourly,
+            readParts(allocator, planned, s, Duration.ofSeconds(60)),
+            "the parts planned before the leave, redeemed at port " + s.port());
+      }
+    }
+  }
+
+  /**
+   * Every part of {@code info} redeemed at {@code at}, the rows together as {@link
+   * #sortedComparable} gives them; at the part's own location when {@code at} is null. With a
+   * {@code wait}, tries again while a new owner still restores what moved to it.
+   */
+  private static List<List<Object>> readParts(
+      BufferAllocator allocator, FlightInfo info, ServerProcess at, @Nullable Duration wait)
+      throws Exception {
+    long deadline = System.nanoTime() + (wait == null ? 0 : wait.toNanos());
+    while (true) {
+      List<List<Object>> all = new ArrayList<>();
+      try {
+        for (FlightEndpoint e : info.getEndpoints()) {
+          Location where =
+              wait != null || e.getLocations().isEmpty()
+                  ? Location.forGrpcInsecure("127.0.0.1", at.port())
+                  : e.getLocations().get(0);
+          try (FlightClient c = FlightClient.builder(allocator, where).build()) {
+            all.addAll(read(c.getStream(e.getTicket())));
+          }
+        }
+        return sortedComparable(all);
+      } catch (org.apache.arrow.flight.FlightRuntimeException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  /** {@link #comparable} rows, sorted by key and window start as the oracle is. */
+  private static List<List<Object>> sortedComparable(List<List<Object>> rows) {
+    List<List<Object>> out = new ArrayList<>(comparable(rows));
+    out.sort(
+        java.util.Comparator.comparing((List<Object> r) -> (String) r.get(0))
+            .thenComparing(r -> (Long) r.get(1)));
+    return out;
   }
 
   private static List<String> keys(List<MetricRows.Row> rows) {

@@ -4,10 +4,11 @@ import static io.hyprstream.flight.internal.FlightErrors.invalid;
 import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import io.hyprstream.ClusterMember;
 import io.hyprstream.flight.internal.Metadata;
-import io.hyprstream.flight.internal.RouteTickets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -41,11 +42,12 @@ public final class Replies {
   }
 
   /**
-   * A FlightInfo that sends the client to the other cluster instance that answers {@code sql} alone
-   * (the owner of the key it looks up), or null when this instance answers it: its one endpoint
-   * names the owner's location and carries a route ticket any instance redeems ({@link
-   * RouteTickets}). Only the owner's location: ADBC's Java driver fails on the reuse-connection
-   * location rather than trying the next one.
+   * A FlightInfo that sends the client to the cluster instances that answer {@code sql} without
+   * this one ({@link ClusterMember#directEndpoints}: a key's owner, or each owner's part of a row
+   * filter of a window view), or null when this instance answers it. Each endpoint carries a route
+   * ticket any instance redeems, and names its owner's location alone (none for this instance's own
+   * part): ADBC's Java driver fails on the reuse-connection location rather than trying the next
+   * one.
    */
   static @Nullable FlightInfo direct(
       @Nullable ClusterMember member,
@@ -53,26 +55,30 @@ public final class Replies {
       List<@Nullable Object> parameters,
       Schema schema,
       FlightDescriptor descriptor) {
-    if (member == null || !RouteTickets.carries(parameters)) {
+    List<ClusterMember.Endpoint> parts =
+        member == null ? null : member.directEndpoints(sql, parameters);
+    if (parts == null) {
       return null;
     }
-    String owner = member.directReadLocation(sql, parameters);
-    if (owner == null) {
-      return null;
+    List<FlightEndpoint> endpoints = new ArrayList<>();
+    for (ClusterMember.Endpoint part : parts) {
+      TicketStatementQuery query =
+          TicketStatementQuery.newBuilder()
+              .setStatementHandle(ByteString.copyFrom(part.ticket()))
+              .build();
+      Ticket ticket = new Ticket(Any.pack(query).toByteArray());
+      String owner = part.location();
+      if (owner == null) {
+        endpoints.add(new FlightEndpoint(ticket));
+        continue;
+      }
+      try {
+        endpoints.add(new FlightEndpoint(ticket, new Location(owner)));
+      } catch (java.net.URISyntaxException e) {
+        return null; // the membership checked it; relay the rows here rather than fail the query
+      }
     }
-    Location location;
-    try {
-      location = new Location(owner);
-    } catch (java.net.URISyntaxException e) {
-      return null; // the membership checked it; relay the rows here rather than fail the query
-    }
-    TicketStatementQuery ticket =
-        TicketStatementQuery.newBuilder()
-            .setStatementHandle(RouteTickets.handle(sql, parameters))
-            .build();
-    FlightEndpoint endpoint =
-        new FlightEndpoint(new Ticket(Any.pack(ticket).toByteArray()), location);
-    return new FlightInfo(schema, descriptor, List.of(endpoint), -1, -1);
+    return new FlightInfo(schema, descriptor, endpoints, -1, -1);
   }
 
   /** Acknowledges a DoPut that changed {@code count} rows, and completes it. */

@@ -73,6 +73,21 @@ public final class ResultStreamer implements AutoCloseable {
   }
 
   /**
+   * Streams, on a result-stream thread, the answer to a cluster's route ticket ({@link
+   * ClusterMember#answerRoute}), in a query slot like any query a client sends.
+   */
+  void submitRoute(ClusterMember member, ClusterMember.Route route, ServerStreamListener listener) {
+    streams.execute(
+        () ->
+            stream(
+                route.sql(),
+                List.of(List.of()),
+                params -> member.answerRoute(route, allocator),
+                true,
+                listener));
+  }
+
+  /**
    * Streams, on a result-stream thread, this instance's answer to another cluster instance's read
    * (a peer ticket). It takes no query slot: the asking instance holds one for the whole query, and
    * two instances whose slots are all taken by queries waiting on each other's reads would wait for

@@ -1,9 +1,10 @@
 package io.hyprstream.flight.internal.producer;
 
+import static io.hyprstream.flight.internal.FlightErrors.invalid;
 import static io.hyprstream.flight.internal.FlightErrors.toFlight;
 
+import io.hyprstream.ClusterMember;
 import io.hyprstream.Hyprstream;
-import io.hyprstream.flight.internal.RouteTickets;
 import io.hyprstream.flight.internal.ServerPolicy;
 import io.hyprstream.flight.internal.StatementTickets;
 import java.util.List;
@@ -19,12 +20,11 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Ad-hoc statements: a query's FlightInfo carries a server-issued ticket bound to the caller, which
- * {@link #stream} redeems, or, in a cluster, for a key lookup another instance owns, a route ticket
- * naming that owner ({@link RouteTickets}); an update runs at once and acknowledges its row count.
+ * {@link #stream} redeems, or, in a cluster, route tickets naming the instances that answer it
+ * ({@link Replies#direct}); an update runs at once and acknowledges its row count.
  */
 public final class StatementHandler {
   private final Hyprstream hyprstream;
@@ -75,24 +75,34 @@ public final class StatementHandler {
   /** Redeems a ticket of {@link #info} and streams its query's result. */
   public void stream(
       TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
-    String sql;
-    List<List<@Nullable Object>> parameters = List.of();
-    try {
-      if (RouteTickets.isRoute(ticket.getStatementHandle())) {
-        // Issued by another instance of the cluster, or by this one for a key it no longer owns.
-        RouteTickets.Route route = RouteTickets.read(ticket.getStatementHandle());
-        sql = route.sql();
-        parameters = route.parameters().isEmpty() ? List.of() : List.of(route.parameters());
-      } else {
-        sql = tickets.redeem(ticket.getStatementHandle(), context);
+    byte[] handle = ticket.getStatementHandle().toByteArray();
+    if (ClusterMember.isRouteTicket(handle)) {
+      // Issued by another instance of the cluster, or by this one for a part another owns.
+      ClusterMember member = hyprstream.operations().cluster();
+      ClusterMember.Route route;
+      try {
+        if (member == null) {
+          throw invalid("a cluster's route ticket reached a server that is not in a cluster");
+        }
+        route = member.readRoute(handle);
+        policy.access().requireQuery(context, route.sql(), hyprstream);
+      } catch (RuntimeException e) {
+        listener.error(toFlight(e));
+        return;
       }
+      streamer.submitRoute(member, route, listener);
+      return;
+    }
+    String sql;
+    try {
+      sql = tickets.redeem(ticket.getStatementHandle(), context);
       // Checked when the ticket was issued; checked again, since roles may change.
       policy.access().requireQuery(context, sql, hyprstream);
     } catch (RuntimeException e) {
       listener.error(toFlight(e));
       return;
     }
-    streamer.submit(sql, parameters, listener);
+    streamer.submit(sql, List.of(), listener);
   }
 
   /** Runs a statement that changes data and acknowledges the rows it changed. */
