@@ -153,6 +153,7 @@ public final class ClusterRunner {
       row("Cluster of 3, CPU per row (all three)", three.cpuPerRow(), three.cpuDetail("3"));
       queries(nodes.get(0), nodes);
       jdbcLookups(nodes.get(0), servers.get(0), nodes.get(2), servers.get(2));
+      jdbcRowFilters(servers.get(0), servers.get(2));
       servers.remove(2).close(); // the instance it fronts leaves next
       handOver(root, threeName, nodes);
     } finally {
@@ -249,6 +250,72 @@ public final class ClusterRunner {
         "JDBC key lookup, key owned by another server (relayed)",
         stats(relayed),
         "the same, through a server without `--cluster-direct-reads` (the default)");
+  }
+
+  /**
+   * A row filter of a window view (the last day's hourly windows of every metric) through the
+   * Flight SQL JDBC driver: sent to {@code server}, whose FlightInfo names one endpoint per owner
+   * that the driver reads directly (docs/cluster.md "Direct reads"), and to {@code relaying}, which
+   * reads the other owners' rows itself and returns them as one endpoint. Both must return every
+   * window.
+   */
+  private void jdbcRowFilters(HyprstreamServer server, HyprstreamServer relaying) throws Exception {
+    String since =
+        java.time.LocalDateTime.ofInstant(
+                MetricsData.NOW.minus(Duration.ofHours(24)), java.time.ZoneOffset.UTC)
+            .truncatedTo(java.time.temporal.ChronoUnit.HOURS)
+            .toString()
+            .replace('T', ' ');
+    String sql =
+        "SELECT metric_id, window_start, value_count, value_sum FROM metrics_1h"
+            + " WHERE window_start >= TIMESTAMP '"
+            + since
+            + "'";
+    List<Long> direct = new ArrayList<>();
+    long directRows = rowFilters(server, sql, direct);
+    List<Long> relayed = new ArrayList<>();
+    long relayedRows = rowFilters(relaying, sql, relayed);
+    if (directRows != relayedRows || directRows < options.metrics * 24L) {
+      throw new IllegalStateException(
+          "the last day's hourly windows: "
+              + directRows
+              + " read directly, "
+              + relayedRows
+              + " relayed, of "
+              + options.metrics
+              + " metrics");
+    }
+    String detail = String.format(Locale.ROOT, "`Statement`, %,d rows", directRows);
+    row(
+        "JDBC row filter of a view, one endpoint per owner (read there directly)",
+        stats(direct),
+        detail + "; the FlightInfo names three endpoints");
+    row(
+        "JDBC row filter of a view (relayed)",
+        stats(relayed),
+        detail + ", through a server without `--cluster-direct-reads` (the default)");
+  }
+
+  /** Times {@code sql} through {@code server}; returns the rows of one run. */
+  private long rowFilters(HyprstreamServer server, String sql, List<Long> times) throws Exception {
+    long rows = 0;
+    try (java.sql.Connection jdbc =
+            FlightJdbcDriver.connect(options.jdbcDriverJar, "127.0.0.1", server.port());
+        java.sql.Statement statement = jdbc.createStatement()) {
+      for (int run = 0; run < 60; run++) {
+        long t = System.nanoTime();
+        rows = 0;
+        try (java.sql.ResultSet rs = statement.executeQuery(sql)) {
+          while (rs.next()) {
+            rows++;
+          }
+        }
+        if (run >= 10) { // the first 10 warm the paths up
+          times.add(System.nanoTime() - t);
+        }
+      }
+    }
+    return rows;
   }
 
   /** Times lookups of every key through {@code server}, split by whether {@code local} owns it. */

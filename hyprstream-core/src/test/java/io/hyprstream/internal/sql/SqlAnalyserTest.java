@@ -282,6 +282,40 @@ final class SqlAnalyserTest {
     assertFalse(a.referencesTo("v").get(0).catalogQualified());
   }
 
+  /**
+   * A row filter's answer over a split of the rows is the union of its answers over the parts: only
+   * plain columns of one relation, filtered row by row, are one.
+   */
+  @Test
+  void rowFilter_onlyColumnsOfOneRelationFilteredRowByRow() {
+    for (String yes :
+        List.of(
+            "SELECT * FROM metrics_1h",
+            "SELECT * EXCLUDE (value_sum) FROM metrics_1h AS h WHERE window_start >= ?",
+            "SELECT metric_id AS id, value_sum FROM metrics_1h WHERE metric_id IN ('a', 'b')"
+                + " AND value_sum * 2 > 1 AND lower(metric_id) LIKE 'c%'")) {
+      assertTrue(analyser.analyse(yes).isRowFilter(), yes);
+    }
+    for (String no :
+        List.of(
+            "SELECT count(*) FROM metrics_1h",
+            "SELECT metric_id FROM metrics_1h GROUP BY metric_id",
+            "SELECT DISTINCT metric_id FROM metrics_1h",
+            "SELECT * FROM metrics_1h ORDER BY window_start",
+            "SELECT * FROM metrics_1h LIMIT 5",
+            "SELECT value_sum * 2 FROM metrics_1h",
+            "SELECT sum(value_sum) OVER () FROM metrics_1h",
+            "SELECT * FROM metrics_1h WHERE value_sum > (SELECT avg(value_sum) FROM metrics_1h)",
+            "SELECT * FROM metrics_1h WHERE metric_id IN (SELECT metric_id FROM metrics_5m)",
+            "SELECT * FROM metrics_1h a, metrics_5m b",
+            "SELECT * REPLACE (value_sum * 2 AS value_sum) FROM metrics_1h",
+            "WITH c AS (SELECT * FROM metrics_1h) SELECT * FROM c",
+            "SELECT * FROM metrics_1h UNION ALL SELECT * FROM metrics_1h",
+            "SELECT * FROM metrics_1h USING SAMPLE 10")) {
+      assertFalse(analyser.analyse(no).isRowFilter(), no);
+    }
+  }
+
   @Test
   void nonSelect_isNotAQuery_withDuckDbsBindingError() {
     StatementAnalysis insert = analyser.analyse("INSERT INTO no_such_table VALUES (1)");
