@@ -923,6 +923,113 @@ final class ClusterWindowsTest {
     }
   }
 
+  /**
+   * A label column only one instance's rows have, sent through another instance with another type,
+   * is refused before the acknowledgement: the cluster's first claim of a column decides its type
+   * ({@code ColumnClaims}). Before, the other instance acknowledged it and the owner then refused
+   * the record, losing acknowledged rows. Two instances racing to bring one new column with two
+   * types: exactly one wins, and no owner refuses a record.
+   */
+  @Test
+  void columnSeenOnlyElsewhere_anotherTypeIsRefusedBeforeTheAcknowledgement() throws Exception {
+    List<ClusteredHyprstream> nodes = cluster3();
+    try {
+      ClusteredHyprstream owner = nodes.get(0);
+      List<String> ownersKeys = new ArrayList<>();
+      for (int i = 0; ownersKeys.size() < 8; i++) {
+        if (owner.ownedPartitions().contains(partitionOf("m" + i))) {
+          ownersKeys.add("m" + i);
+        }
+      }
+      try (VectorSchemaRoot batch = labelled(ownersKeys.get(0), "host", new ArrowType.Utf8())) {
+        assertEquals(1, owner.ingest("metrics", batch).rowsAccepted());
+      }
+      awaitCaughtUp(nodes);
+      // i1 never applied a row with 'host': its own tables do not have the column.
+      try (VectorSchemaRoot batch =
+          labelled(ownersKeys.get(1), "host", new ArrowType.Int(64, true))) {
+        SchemaMismatchException e =
+            assertThrows(
+                SchemaMismatchException.class, () -> nodes.get(1).ingest("metrics", batch));
+        assertEquals("host", e.column(), e.getMessage());
+        assertTrue(e.getMessage().contains("Utf8"), e.getMessage());
+      }
+
+      for (int c = 0; c < 4; c++) {
+        String column = "tag" + c;
+        String textKey = ownersKeys.get(2 + c);
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.ExecutorService two =
+            java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+          java.util.concurrent.Future<Long> text =
+              two.submit(
+                  () -> {
+                    try (VectorSchemaRoot b = labelled(textKey, column, new ArrowType.Utf8())) {
+                      start.await();
+                      return nodes.get(1).ingest("metrics", b).rowsAccepted();
+                    }
+                  });
+          java.util.concurrent.Future<Long> number =
+              two.submit(
+                  () -> {
+                    try (VectorSchemaRoot b =
+                        labelled(textKey, column, new ArrowType.Int(64, true))) {
+                      start.await();
+                      return nodes.get(2).ingest("metrics", b).rowsAccepted();
+                    }
+                  });
+          int won = 0;
+          for (java.util.concurrent.Future<Long> f : List.of(text, number)) {
+            try {
+              assertEquals(1L, f.get(60, java.util.concurrent.TimeUnit.SECONDS));
+              won++;
+            } catch (java.util.concurrent.ExecutionException e) {
+              assertTrue(e.getCause() instanceof SchemaMismatchException, e.getCause().toString());
+              assertEquals(column, ((SchemaMismatchException) e.getCause()).column());
+            }
+          }
+          assertEquals(1, won, column + ": one of the two types wins");
+        } finally {
+          two.shutdownNow();
+        }
+      }
+      awaitCaughtUp(nodes); // and no owner refused a record
+      assertEquals(
+          5L,
+          ((Number) TestData.scalar(owner.queryLocal("SELECT count(*) FROM metrics"))).longValue(),
+          "the acknowledged rows, all at their owner");
+    } finally {
+      nodes.forEach(Hyprstream::close);
+    }
+  }
+
+  /** One {@code metrics} row of {@code key} with a label column of {@code type}. */
+  private VectorSchemaRoot labelled(String key, String label, ArrowType type) {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("metric_id", new ArrowType.Utf8()),
+                TestData.METRICS_WITH_SEQ.findField("timestamp"),
+                Field.nullable(
+                    "value",
+                    new ArrowType.FloatingPoint(
+                        org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)),
+                Field.nullable(label, type)));
+    VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator);
+    ((VarCharVector) batch.getVector(0)).setSafe(0, key.getBytes(StandardCharsets.UTF_8));
+    ((org.apache.arrow.vector.TimeStampMicroVector) batch.getVector(1))
+        .setSafe(0, TestData.micros(END));
+    ((org.apache.arrow.vector.Float8Vector) batch.getVector(2)).setSafe(0, 1.5);
+    if (type instanceof ArrowType.Utf8) {
+      ((VarCharVector) batch.getVector(3)).setSafe(0, "a".getBytes(StandardCharsets.UTF_8));
+    } else {
+      ((org.apache.arrow.vector.BigIntVector) batch.getVector(3)).setSafe(0, 7L);
+    }
+    batch.setRowCount(1);
+    return batch;
+  }
+
   @Test
   void kafkaUnreachable_startFailsNamingTheClusterLog() {
     ClusterConfig nowhere =

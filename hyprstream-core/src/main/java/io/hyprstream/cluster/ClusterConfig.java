@@ -294,6 +294,14 @@ public final class ClusterConfig {
     return "hs." + name + ".members";
   }
 
+  /**
+   * The one-partition Kafka topic of column claims: the first claim of a table's column decides its
+   * type in the whole cluster (docs/cluster.md, "Bad input").
+   */
+  public String columnsTopic() {
+    return "hs." + name + ".columns";
+  }
+
   /** See {@link #withDirectReads}. */
   public boolean directReads() {
     return directReads;

@@ -63,6 +63,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
   private final Producer<byte[], byte[]> producer;
   private final PartitionOwner owner;
   private final Membership membership;
+  private final ColumnClaims columns;
   private final PeerClient peers;
   private volatile @Nullable PeerServer peerServer;
   private final ClusterReads reads;
@@ -79,8 +80,10 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       Producer<byte[], byte[]> producer,
       PartitionOwner owner,
       Membership membership,
-      PeerClient peers) {
+      PeerClient peers,
+      ColumnClaims columns) {
     this.engine = engine;
+    this.columns = columns;
     this.config = config;
     this.admin = admin;
     this.producer = producer;
@@ -108,6 +111,8 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     KafkaConsumer<byte[], byte[]> consumer = null;
     KafkaConsumer<byte[], byte[]> membersReader = null;
     KafkaConsumer<byte[], byte[]> checkpointReader = null;
+    KafkaConsumer<byte[], byte[]> columnsReader = null;
+    ColumnClaims columns = null;
     Membership membership = null;
     PeerClient peers = null;
     PeerServer peerServer = null;
@@ -116,10 +121,16 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       String topicId = ensureTopic(admin, config);
       ensureMembersTopic(admin, config);
       ensureCheckpointTopic(admin, config);
+      // Unique keys: compaction keeps every claim, so the first of each column stays.
+      ensureCompactedTopic(admin, config, config.columnsTopic(), 1, "column claims");
       producer = new KafkaProducer<>(producerProperties(config));
       consumer = new KafkaConsumer<>(consumerProperties(config));
       membersReader = new KafkaConsumer<>(membersReaderProperties(config));
       checkpointReader = new KafkaConsumer<>(checkpointReaderProperties(config));
+      columnsReader = new KafkaConsumer<>(columnsReaderProperties(config));
+      columns = new ColumnClaims(config, producer, columnsReader);
+      columnsReader = null; // the claims close it from here on
+      columns.start();
       membership = new Membership(config, producer, membersReader, config.advertisedLocation());
       membersReader = null; // the membership closes it from here on
       membership.start();
@@ -127,9 +138,10 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       Membership m = membership;
       PartitionOwner owner = new PartitionOwner(config, topicId, consumer, engine, m::publishOwned);
       engine.routeLiveIngestTo(
-          new KafkaIngestLog(config, producer, engine.allocator(), specs, MAX_RECORD_BYTES));
+          new KafkaIngestLog(
+              config, producer, columns, engine.allocator(), specs, MAX_RECORD_BYTES));
       ClusteredHyprstream instance =
-          new ClusteredHyprstream(engine, config, admin, producer, owner, m, peers);
+          new ClusteredHyprstream(engine, config, admin, producer, owner, m, peers, columns);
       InetSocketAddress bind = config.peerServer();
       if (bind != null) {
         peerServer = PeerServer.start(bind, instance, engine.allocator());
@@ -157,6 +169,8 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       closeQuietly(peerServer, e);
       closeQuietly(peers, e);
       closeQuietly(membership, e);
+      closeQuietly(columns, e);
+      closeQuietly(columnsReader, e);
       closeQuietly(membersReader, e);
       closeQuietly(checkpointReader, e);
       closeQuietly(consumer, e);
@@ -223,6 +237,12 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    return p;
+  }
+
+  private static Properties columnsReaderProperties(ClusterConfig config) {
+    Properties p = membersReaderProperties(config);
+    p.putAll(clientProperties(config, "columns"));
     return p;
   }
 
@@ -734,6 +754,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
           c.close();
         }
         membership.close();
+        columns.close();
         PeerServer server = peerServer;
         if (server != null) {
           server.close();

@@ -30,7 +30,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A table with window aggregates is split by its key columns; a table without them has no key,
  * so each of its batches goes whole to one partition chosen by the ingest id when the client gave
- * one (so a retry reaches the same partition), else by the batch id.
+ * one (so a retry reaches the same partition), else by the batch id. Before any record is sent, the
+ * cluster agrees on the type of each of the batches' columns ({@link ColumnClaims}).
  */
 final class KafkaIngestLog implements IngestLog {
   /** Record header naming the table the batch belongs to. */
@@ -47,6 +48,7 @@ final class KafkaIngestLog implements IngestLog {
 
   private final ClusterConfig config;
   private final Producer<byte[], byte[]> producer;
+  private final ColumnClaims columns;
   private final BufferAllocator allocator;
   private final KeyPartitioner partitioner;
   private final Map<String, List<String>> keyColumnsByTable;
@@ -60,11 +62,13 @@ final class KafkaIngestLog implements IngestLog {
   KafkaIngestLog(
       ClusterConfig config,
       Producer<byte[], byte[]> producer,
+      ColumnClaims columns,
       BufferAllocator allocator,
       List<AggregationSpec> specs,
       int maxRecordBytes) {
     this.config = config;
     this.producer = producer;
+    this.columns = columns;
     this.allocator = allocator;
     this.partitioner = new KeyPartitioner(config.partitions());
     this.keyColumnsByTable = new java.util.HashMap<>();
@@ -84,6 +88,11 @@ final class KafkaIngestLog implements IngestLog {
     List<Future<RecordMetadata>> sent = new ArrayList<>();
     long rows = 0;
     try {
+      // The cluster agrees on every column's type before any row is in the log: an owner would
+      // refuse a column another instance gave another type, after the acknowledgement.
+      for (VectorSchemaRoot batch : batches) {
+        columns.require(table, batch.getSchema());
+      }
       for (int i = 0; i < batches.size(); i++) {
         VectorSchemaRoot batch = batches.get(i);
         if (batch.getRowCount() == 0) {

@@ -219,8 +219,8 @@ public final class IngestPipeline {
    * Refuses, before a batch reaches the shared log and is acknowledged, what the owner would refuse
    * after: values DuckDB, the log or the backend would refuse, and columns whose type differs from
    * the table's as this instance knows it (or that the backend cannot write). Closes the batches
-   * when it refuses. An owner still refuses a column whose type differs from one that only other
-   * instances have seen (docs/cluster.md, "Not yet").
+   * when it refuses. A column only other instances have seen is checked by the log itself, against
+   * the type the cluster agreed for it (the cluster's {@code ColumnClaims}).
    */
   private void checkBeforeLogging(String name, List<VectorSchemaRoot> batches) {
     try {

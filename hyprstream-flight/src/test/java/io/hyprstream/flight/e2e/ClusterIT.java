@@ -16,6 +16,11 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,6 +73,13 @@ final class ClusterIT {
           assertTrue(
               refused.contains("value") && refused.contains("Utf8"),
               "the refusal names the column and its type: " + refused);
+          // A column's type is the cluster's once one server took it: another server refuses
+          // another type before the acknowledgement, whichever server owns the rows.
+          assertEquals(null, hostIngestError(servers.get(0).port(), true), "a text host");
+          String otherType = hostIngestError(servers.get(2).port(), false);
+          assertTrue(
+              otherType != null && otherType.contains("host") && otherType.contains("Utf8"),
+              "the refusal names the column and the cluster's type: " + otherType);
 
           // Every server answers for the whole cluster: the views equal the oracle through each.
           for (Map.Entry<String, Duration> view :
@@ -170,17 +182,95 @@ final class ClusterIT {
 
   /** The error of an ADBC bulk ingest into {@code metrics} whose {@code value} column is text. */
   private static String textValueIngestRefusal(String grpcUri) throws Exception {
-    org.apache.arrow.vector.types.pojo.Schema schema =
-        new org.apache.arrow.vector.types.pojo.Schema(
+    Schema schema =
+        new Schema(
             List.of(
-                org.apache.arrow.vector.types.pojo.Field.notNullable(
-                    "metric_id", org.apache.arrow.vector.types.pojo.ArrowType.Utf8.INSTANCE),
-                org.apache.arrow.vector.types.pojo.Field.notNullable(
+                Field.notNullable("metric_id", ArrowType.Utf8.INSTANCE),
+                Field.notNullable(
                     "timestamp",
-                    new org.apache.arrow.vector.types.pojo.ArrowType.Timestamp(
+                    new ArrowType.Timestamp(
                         org.apache.arrow.vector.types.TimeUnit.MILLISECOND, null)),
-                org.apache.arrow.vector.types.pojo.Field.nullable(
-                    "value", org.apache.arrow.vector.types.pojo.ArrowType.Utf8.INSTANCE)));
+                Field.nullable("value", ArrowType.Utf8.INSTANCE)));
+    String error =
+        adbcIngestError(
+            grpcUri,
+            "metrics",
+            schema,
+            root -> {
+              text(root, 0, "m1");
+              ((org.apache.arrow.vector.TimeStampMilliVector) root.getVector(1))
+                  .setSafe(0, System.currentTimeMillis());
+              text(root, 2, "1.5");
+            });
+    if (error == null) {
+      throw new AssertionError("a text value column was acknowledged");
+    }
+    return error;
+  }
+
+  /**
+   * The error of a Flight SQL bulk ingest (creating the table when it is missing) of one row into
+   * the keyless table {@code events} with a {@code host} column of text or of 64-bit integers, or
+   * null when it was acknowledged.
+   */
+  private static @Nullable String hostIngestError(int port, boolean text) throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("name", ArrowType.Utf8.INSTANCE),
+                Field.nullable(
+                    "host", text ? ArrowType.Utf8.INSTANCE : new ArrowType.Int(64, true))));
+    try (org.apache.arrow.memory.BufferAllocator allocator =
+            new org.apache.arrow.memory.RootAllocator();
+        org.apache.arrow.flight.sql.FlightSqlClient client =
+            new org.apache.arrow.flight.sql.FlightSqlClient(
+                org.apache.arrow.flight.FlightClient.builder(
+                        allocator,
+                        org.apache.arrow.flight.Location.forGrpcInsecure("127.0.0.1", port))
+                    .build());
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+      root.allocateNew();
+      text(root, 0, "started");
+      if (text) {
+        text(root, 1, "web-1");
+      } else {
+        ((org.apache.arrow.vector.BigIntVector) root.getVector(1)).setSafe(0, 7L);
+      }
+      root.setRowCount(1);
+      client.executeIngest(
+          root,
+          new org.apache.arrow.flight.sql.FlightSqlClient.ExecuteIngestOptions(
+              "events",
+              org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest
+                  .TableDefinitionOptions.newBuilder()
+                  .setIfNotExist(
+                      org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest
+                          .TableDefinitionOptions.TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE)
+                  .setIfExists(
+                      org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest
+                          .TableDefinitionOptions.TableExistsOption.TABLE_EXISTS_OPTION_APPEND)
+                  .build(),
+              null,
+              null,
+              Map.of()));
+      return null;
+    } catch (org.apache.arrow.flight.FlightRuntimeException e) {
+      return e.getMessage();
+    }
+  }
+
+  private static void text(VectorSchemaRoot root, int column, String value) {
+    ((org.apache.arrow.vector.VarCharVector) root.getVector(column))
+        .setSafe(0, value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** The error of an ADBC bulk ingest of one row {@code fill} writes, or null when acknowledged. */
+  private static @Nullable String adbcIngestError(
+      String grpcUri,
+      String table,
+      Schema schema,
+      java.util.function.Consumer<VectorSchemaRoot> fill)
+      throws Exception {
     try (org.apache.arrow.memory.BufferAllocator allocator =
             new org.apache.arrow.memory.RootAllocator();
         org.apache.arrow.adbc.core.AdbcDatabase db =
@@ -190,21 +280,15 @@ final class ClusterIT {
                         org.apache.arrow.adbc.core.AdbcDriver.PARAM_URI.getKey(),
                         grpcUri.replace("grpc://", "grpc+tcp://")));
         org.apache.arrow.adbc.core.AdbcConnection connection = db.connect();
-        org.apache.arrow.vector.VectorSchemaRoot root =
-            org.apache.arrow.vector.VectorSchemaRoot.create(schema, allocator)) {
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
       root.allocateNew();
-      ((org.apache.arrow.vector.VarCharVector) root.getVector(0))
-          .setSafe(0, "m1".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      ((org.apache.arrow.vector.TimeStampMilliVector) root.getVector(1))
-          .setSafe(0, System.currentTimeMillis());
-      ((org.apache.arrow.vector.VarCharVector) root.getVector(2))
-          .setSafe(0, "1.5".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      fill.accept(root);
       root.setRowCount(1);
       try (org.apache.arrow.adbc.core.AdbcStatement st =
-          connection.bulkIngest("metrics", org.apache.arrow.adbc.core.BulkIngestMode.APPEND)) {
+          connection.bulkIngest(table, org.apache.arrow.adbc.core.BulkIngestMode.APPEND)) {
         st.bind(root);
         st.executeUpdate();
-        throw new AssertionError("a text value column was acknowledged");
+        return null;
       } catch (org.apache.arrow.adbc.core.AdbcException e) {
         return e.getMessage();
       }
