@@ -222,7 +222,7 @@ final class ClusterReads {
    */
   @Nullable List<ClusterMember.Endpoint> directEndpoints(
       String sql, List<@Nullable Object> parameters) {
-    if (!config.directReads() || !TicketValues.carries(parameters)) {
+    if (!config.directReads() || !TicketJson.carries(parameters)) {
       return null;
     }
     StatementAnalysis analysis = engine.cluster().analyse(sql);

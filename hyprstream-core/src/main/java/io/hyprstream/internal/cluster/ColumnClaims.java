@@ -26,8 +26,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,13 +55,11 @@ final class ColumnClaims implements AutoCloseable {
 
   private final ClusterConfig config;
   private final Producer<byte[], byte[]> producer;
-  private final Consumer<byte[], byte[]> reader;
-  private final Thread thread;
+  private final TopicFollower follower;
   // table key -> column key -> the first claim's field
   private final Map<String, Map<String, Field>> claimed = new ConcurrentHashMap<>();
   private final Object progress = new Object();
   private long nextOffset; // guarded by progress: the offset after the last claim applied
-  private volatile boolean closing;
   private volatile @org.jspecify.annotations.Nullable RuntimeException failure;
 
   /**
@@ -74,13 +70,18 @@ final class ColumnClaims implements AutoCloseable {
       ClusterConfig config, Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> reader) {
     this.config = config;
     this.producer = producer;
-    this.reader = reader;
-    this.thread = new Thread(this::run, "hyprstream-cluster-columns-" + config.instanceId());
-    this.thread.setDaemon(true);
+    this.follower =
+        new TopicFollower(
+            config.columnsTopic(),
+            "hyprstream-cluster-columns-" + config.instanceId(),
+            reader,
+            this::apply,
+            this::readUpTo,
+            this::stop);
   }
 
   void start() {
-    thread.start();
+    follower.start();
   }
 
   /**
@@ -189,35 +190,11 @@ final class ColumnClaims implements AutoCloseable {
         cause);
   }
 
-  private void run() {
-    TopicPartition tp = new TopicPartition(config.columnsTopic(), 0);
-    try {
-      reader.assign(List.of(tp));
-      reader.seekToBeginning(List.of(tp));
-      while (!closing) {
-        var records = reader.poll(Duration.ofMillis(100));
-        for (ConsumerRecord<byte[], byte[]> r : records) {
-          apply(r);
-        }
-        long position = reader.position(tp);
-        synchronized (progress) {
-          if (position > nextOffset) {
-            nextOffset = position;
-            progress.notifyAll();
-          }
-        }
-      }
-    } catch (WakeupException e) {
-      if (!closing) {
-        stop(e);
-      }
-    } catch (RuntimeException e) {
-      stop(e);
-    } finally {
-      try {
-        reader.close(Duration.ofSeconds(5));
-      } catch (RuntimeException e) {
-        LOG.warn("closing the column claims reader: {}", e.toString());
+  private void readUpTo(long position) {
+    synchronized (progress) {
+      if (position > nextOffset) {
+        nextOffset = position;
+        progress.notifyAll();
       }
     }
   }
@@ -259,15 +236,6 @@ final class ColumnClaims implements AutoCloseable {
 
   @Override
   public void close() {
-    closing = true;
-    reader.wakeup();
-    try {
-      thread.join(Duration.ofSeconds(10).toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (thread.isAlive()) {
-      LOG.warn("cluster member {}'s column claims reader did not stop", config.instanceId());
-    }
+    follower.close();
   }
 }

@@ -24,8 +24,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,8 +67,7 @@ final class Membership implements AutoCloseable {
 
   private final ClusterConfig config;
   private final Producer<byte[], byte[]> producer;
-  private final Consumer<byte[], byte[]> reader;
-  private final Thread thread;
+  private final TopicFollower follower;
   private final Map<String, Member> members = new ConcurrentHashMap<>();
   private final Object changed = new Object();
   private volatile boolean closing;
@@ -89,14 +86,21 @@ final class Membership implements AutoCloseable {
       @Nullable String location) {
     this.config = config;
     this.producer = producer;
-    this.reader = reader;
     this.location = location;
-    this.thread = new Thread(this::run, "hyprstream-cluster-members-" + config.instanceId());
-    this.thread.setDaemon(true);
+    this.follower =
+        new TopicFollower(
+            config.membersTopic(),
+            "hyprstream-cluster-members-" + config.instanceId(),
+            reader,
+            this::apply,
+            position -> {},
+            e ->
+                LOG.error(
+                    "cluster member {} stopped reading membership: {}", config.instanceId(), e, e));
   }
 
   void start() {
-    thread.start();
+    follower.start();
   }
 
   /** This instance's published location, or null. */
@@ -204,31 +208,6 @@ final class Membership implements AutoCloseable {
     }
   }
 
-  private void run() {
-    TopicPartition tp = new TopicPartition(config.membersTopic(), 0);
-    try {
-      reader.assign(List.of(tp));
-      reader.seekToBeginning(List.of(tp));
-      while (!closing) {
-        for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(100))) {
-          apply(r);
-        }
-      }
-    } catch (WakeupException e) {
-      if (!closing) {
-        LOG.error("cluster member {} stopped reading membership", config.instanceId(), e);
-      }
-    } catch (RuntimeException e) {
-      LOG.error("cluster member {} stopped reading membership: {}", config.instanceId(), e, e);
-    } finally {
-      try {
-        reader.close(Duration.ofSeconds(5));
-      } catch (RuntimeException e) {
-        LOG.warn("closing the membership reader: {}", e.toString());
-      }
-    }
-  }
-
   private void apply(ConsumerRecord<byte[], byte[]> r) {
     String id = new String(r.key(), StandardCharsets.UTF_8);
     if (r.value() == null) {
@@ -270,12 +249,7 @@ final class Membership implements AutoCloseable {
       LOG.warn("cluster member {} could not withdraw its membership: {}", config.instanceId(), e);
     }
     closing = true;
-    reader.wakeup();
-    try {
-      thread.join(Duration.ofSeconds(10).toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    follower.close();
   }
 
   /** The members' records as text, for errors and logs. */

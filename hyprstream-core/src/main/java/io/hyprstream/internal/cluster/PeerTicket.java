@@ -1,13 +1,9 @@
 package io.hyprstream.internal.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyprstream.ClusterMember;
 import io.hyprstream.api.QueryRejectedException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -42,23 +38,21 @@ record PeerTicket(
     @Nullable String relation,
     boolean awaitBackendWrites,
     boolean partialAggregates) {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   PeerTicket {
     parameters = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(parameters));
   }
 
   /** True when every value can travel in a ticket as itself ({@link #parameters}). */
   static boolean carries(List<@Nullable Object> values) {
-    return TicketValues.carries(values);
+    return TicketJson.carries(values);
   }
 
   byte[] encode() {
-    ObjectNode o = JSON.createObjectNode();
+    ObjectNode o = TicketJson.JSON.createObjectNode();
     o.put("cluster", cluster);
     partitions.stream().sorted().forEach(o.putArray("partitions")::add);
     o.put("sql", sql);
-    TicketValues.write(parameters, o.putArray("parameters"));
+    TicketJson.writeParameters(parameters, o.putArray("parameters"));
     if (relation != null) {
       o.put("relation", relation);
     }
@@ -68,44 +62,26 @@ record PeerTicket(
     if (partialAggregates) {
       o.put("partialAggregates", true);
     }
-    byte[] json;
-    try {
-      json = JSON.writeValueAsBytes(o);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    byte[] prefix = ClusterMember.PEER_TICKET_PREFIX;
-    byte[] out = Arrays.copyOf(prefix, prefix.length + json.length);
-    System.arraycopy(json, 0, out, prefix.length, json.length);
-    return out;
+    return TicketJson.encode(ClusterMember.PEER_TICKET_PREFIX, o);
   }
 
   /**
    * @throws QueryRejectedException when {@code ticket} is not a peer ticket
    */
   static PeerTicket decode(byte[] ticket) {
-    if (!ClusterMember.isPeerTicket(ticket)) {
-      throw new QueryRejectedException("not a Hyprstream peer ticket", null);
+    JsonNode o = TicketJson.decode(ClusterMember.PEER_TICKET_PREFIX, ticket, "peer ticket");
+    Set<Integer> partitions = new TreeSet<>();
+    for (JsonNode p : o.path("partitions")) {
+      partitions.add(p.asInt());
     }
-    int from = ClusterMember.PEER_TICKET_PREFIX.length;
-    try {
-      JsonNode o = JSON.readTree(Arrays.copyOfRange(ticket, from, ticket.length));
-      Set<Integer> partitions = new TreeSet<>();
-      for (JsonNode p : o.path("partitions")) {
-        partitions.add(p.asInt());
-      }
-      List<@Nullable Object> parameters = TicketValues.read(o.path("parameters"));
-      JsonNode relation = o.get("relation");
-      return new PeerTicket(
-          o.path("cluster").asText(),
-          Set.copyOf(partitions),
-          o.path("sql").asText(),
-          parameters,
-          relation == null || relation.isNull() ? null : relation.asText(),
-          o.path("awaitBackendWrites").asBoolean(false),
-          o.path("partialAggregates").asBoolean(false));
-    } catch (IOException e) {
-      throw new QueryRejectedException("an unreadable Hyprstream peer ticket: " + e, e);
-    }
+    JsonNode relation = o.get("relation");
+    return new PeerTicket(
+        o.path("cluster").asText(),
+        Set.copyOf(partitions),
+        o.path("sql").asText(),
+        TicketJson.readParameters(o.path("parameters")),
+        relation == null || relation.isNull() ? null : relation.asText(),
+        o.path("awaitBackendWrites").asBoolean(false),
+        o.path("partialAggregates").asBoolean(false));
   }
 }

@@ -1,5 +1,7 @@
 package io.hyprstream.internal.sql;
 
+import static io.hyprstream.internal.sql.SelectNodes.present;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.hyprstream.internal.sql.LookupShape.Term;
 import io.hyprstream.internal.sql.LookupShape.Value;
@@ -26,25 +28,10 @@ final class Lookups {
       Map.of("=", "=", ">", "<", ">=", "<=", "<", ">", "<=", ">=");
 
   static @Nullable LookupShape shape(JsonNode node) {
-    if (!node.path("type").asText("").equals("SELECT_NODE")
-        || present(node.path("cte_map").path("map"))
-        || present(node.path("group_expressions"))
-        || present(node.path("group_sets"))
-        || present(node.path("having"))
-        || present(node.path("qualify"))
-        || present(node.path("sample"))
-        || !node.path("aggregate_handling")
-            .asText("STANDARD_HANDLING")
-            .equals("STANDARD_HANDLING")) {
-      return null;
-    }
     JsonNode from = node.path("from_table");
-    if (!from.path("type").asText("").equals("BASE_TABLE")
+    if (!SelectNodes.isPlainSelectOfOneTable(node)
         || !from.path("schema_name").asText("").isEmpty()
-        || !from.path("catalog_name").asText("").isEmpty()
-        || present(from.path("sample"))
-        || present(from.path("at_clause"))
-        || present(from.path("column_name_alias"))) {
+        || !from.path("catalog_name").asText("").isEmpty()) {
       return null;
     }
     List<String> columns = selectList(node.path("select_list"));
@@ -90,10 +77,6 @@ final class Lookups {
     }
     return new LookupShape(
         from.path("table_name").asText(""), columns, terms, orderBy, descending, limit);
-  }
-
-  private static boolean present(JsonNode n) {
-    return !(n.isMissingNode() || n.isNull() || (n.isContainerNode() && n.isEmpty()));
   }
 
   /** The selected column names, or null when the list is not plain column references. */

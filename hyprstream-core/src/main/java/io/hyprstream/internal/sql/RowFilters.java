@@ -1,5 +1,7 @@
 package io.hyprstream.internal.sql;
 
+import static io.hyprstream.internal.sql.SelectNodes.present;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -15,24 +17,7 @@ final class RowFilters {
 
   /** True when {@code node} (a statement's {@code json_serialize_sql} node) is a row filter. */
   static boolean isRowFilter(JsonNode node) {
-    if (!node.path("type").asText("").equals("SELECT_NODE")
-        || present(node.path("modifiers"))
-        || present(node.path("cte_map").path("map"))
-        || present(node.path("group_expressions"))
-        || present(node.path("group_sets"))
-        || present(node.path("having"))
-        || present(node.path("qualify"))
-        || present(node.path("sample"))
-        || !node.path("aggregate_handling")
-            .asText("STANDARD_HANDLING")
-            .equals("STANDARD_HANDLING")) {
-      return false;
-    }
-    JsonNode from = node.path("from_table");
-    if (!from.path("type").asText("").equals("BASE_TABLE")
-        || present(from.path("sample"))
-        || present(from.path("at_clause"))
-        || present(from.path("column_name_alias"))) {
+    if (!SelectNodes.isPlainSelectOfOneTable(node) || present(node.path("modifiers"))) {
       return false;
     }
     JsonNode list = node.path("select_list");
@@ -67,9 +52,5 @@ final class RowFilters {
       }
     }
     return true;
-  }
-
-  private static boolean present(JsonNode n) {
-    return !(n.isMissingNode() || n.isNull() || (n.isContainerNode() && n.isEmpty()));
   }
 }
