@@ -107,6 +107,23 @@ public final class ClusterFacet {
   }
 
   /**
+   * Makes table {@code name}, which ingest created only on other instances, known here with {@code
+   * schema} and no rows, as an ingest of no rows would: a query of it is then read from the
+   * instances that hold its rows instead of failing as not found. Nothing when the table exists
+   * here already (ingested, or made by SQL).
+   */
+  public void holdEmpty(String name, Schema schema, BufferAllocator alloc) {
+    if (tables.get(name) != null || cache.tableSchema(name) != null) {
+      return;
+    }
+    VectorSchemaRoot empty = VectorSchemaRoot.create(schema, alloc);
+    empty.setRowCount(0);
+    List<VectorSchemaRoot> batches = new ArrayList<>();
+    batches.add(empty);
+    ingest.applyLogged(name, batches, null); // takes the batch and closes it
+  }
+
+  /**
    * Every table ingest wrote here, each with its window views' names (none for a table without
    * window aggregates).
    */

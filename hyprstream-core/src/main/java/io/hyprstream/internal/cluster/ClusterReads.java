@@ -78,6 +78,7 @@ final class ClusterReads {
   private final Membership membership;
   private final PartitionOwner owner;
   private final PeerClient peers;
+  private final ColumnClaims columns;
   private final ForeignRows foreign;
 
   ClusterReads(
@@ -85,8 +86,10 @@ final class ClusterReads {
       ClusterConfig config,
       Membership membership,
       PartitionOwner owner,
-      PeerClient peers) {
+      PeerClient peers,
+      ColumnClaims columns) {
     this.engine = engine;
+    this.columns = columns;
     this.config = config;
     this.membership = membership;
     this.owner = owner;
@@ -122,6 +125,7 @@ final class ClusterReads {
     if (!analysis.isQuery()) {
       return engine.query(sql, parameters, alloc); // the engine refuses or routes it
     }
+    holdTablesOfOthers(analysis);
     List<String> relations = partitionedRelations(analysis);
     if (analysis.names().contains(ClusterTable.NAME)) {
       if (!relations.isEmpty()) {
@@ -159,6 +163,23 @@ final class ClusterReads {
                 keyPartition != null,
                 cold,
                 null));
+  }
+
+  /**
+   * Makes each table the query names that ingest created only on other instances known here, with
+   * no rows, from the columns the cluster claimed for it ({@link ColumnClaims}): the query then
+   * reads it from the instances that hold its rows rather than failing as not found here.
+   */
+  private void holdTablesOfOthers(StatementAnalysis analysis) {
+    for (TableRef t : analysis.tables()) {
+      if (t.catalogQualified() || engine.cluster().isPartitioned(t.name())) {
+        continue;
+      }
+      org.apache.arrow.vector.types.pojo.Schema claimed = columns.schemaOf(t.name());
+      if (claimed != null) {
+        engine.cluster().holdEmpty(t.name(), claimed, engine.allocator());
+      }
+    }
   }
 
   /**

@@ -90,7 +90,7 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
     this.owner = owner;
     this.membership = membership;
     this.peers = peers;
-    this.reads = new ClusterReads(engine, config, membership, owner, peers);
+    this.reads = new ClusterReads(engine, config, membership, owner, peers, columns);
     this.logProbe = new LogProbe(admin, config);
     this.operations = new ClusterOperations(engine.operations(), this);
   }

@@ -105,6 +105,21 @@ final class ColumnClaims implements AutoCloseable {
   }
 
   /**
+   * Every column the cluster has claimed in {@code table}, in the order of their claims, or null
+   * when no ingest into it was ever claimed: the table's schema as the whole cluster knows it.
+   */
+  @org.jspecify.annotations.Nullable
+  Schema schemaOf(String table) {
+    Map<String, Field> columns = claimed.get(Tables.key(table));
+    if (columns == null) {
+      return null;
+    }
+    synchronized (columns) {
+      return columns.isEmpty() ? null : new Schema(new ArrayList<>(columns.values()));
+    }
+  }
+
+  /**
    * The columns of {@code schema} not claimed yet; throws when one was claimed with another type.
    */
   private List<Field> check(String table, Schema schema) {
@@ -217,7 +232,8 @@ final class ColumnClaims implements AutoCloseable {
       String table = v.path("table").asText();
       Schema schema = Schema.fromJSON(v.path("schema").asText());
       Map<String, Field> columns =
-          claimed.computeIfAbsent(Tables.key(table), k -> new ConcurrentHashMap<>());
+          claimed.computeIfAbsent(
+              Tables.key(table), k -> java.util.Collections.synchronizedMap(new LinkedHashMap<>()));
       Map<String, Field> won = new LinkedHashMap<>();
       for (Field f : schema.getFields()) {
         if (columns.putIfAbsent(Tables.key(f.getName()), f) == null) {

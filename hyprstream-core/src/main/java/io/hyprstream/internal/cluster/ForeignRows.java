@@ -100,6 +100,16 @@ final class ForeignRows {
       }
       String key = engine.cluster().keyColumnOf(t.getKey());
       if (key == null) {
+        // Its rows here are of these partitions, and cannot be told apart among them.
+        Set<Integer> from = owner.keylessPartitionsOf(t.getKey());
+        Set<Integer> asked = new TreeSet<>(owned);
+        asked.retainAll(scope);
+        if (asked.containsAll(from)) {
+          return null;
+        }
+        if (from.stream().noneMatch(asked::contains)) {
+          return "false";
+        }
         throw new BackendUnavailableException(
             "instance "
                 + config.instanceId()
@@ -126,7 +136,9 @@ final class ForeignRows {
       relations.addAll(t.getValue());
       String key = engine.cluster().keyColumnOf(table);
       Filter filter;
-      if (key == null) {
+      if (key == null && owned.containsAll(owner.keylessPartitionsOf(table))) {
+        filter = Filter.ALL; // all its rows here are of partitions this instance owns
+      } else if (key == null) {
         filter =
             new Filter(
                 null,
@@ -267,7 +279,8 @@ final class ForeignRows {
     for (Map.Entry<String, List<String>> t : engine.cluster().ingestedTables().entrySet()) {
       String key = engine.cluster().keyColumnOf(t.getKey());
       if (key == null) {
-        whole = false;
+        // A table without one key column keeps what it holds, of partitions it may have lost.
+        whole &= owned.containsAll(owner.keylessPartitionsOf(t.getKey()));
         continue;
       }
       List<String> relations = new ArrayList<>();

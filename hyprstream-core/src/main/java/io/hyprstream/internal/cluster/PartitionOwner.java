@@ -134,6 +134,14 @@ final class PartitionOwner implements AutoCloseable {
    */
   private final Set<Integer> keyless = new java.util.HashSet<>();
 
+  /**
+   * Per table without one key column (by {@link io.hyprstream.internal.table.Tables#key}), the
+   * partitions whose records of it were applied here: its rows cannot be told apart by partition,
+   * so this says which partitions they may belong to. Kept while the rows are (they are never
+   * dropped); written by the owner's thread, read by queries.
+   */
+  private final Map<String, Set<Integer>> keylessRows = new ConcurrentHashMap<>();
+
   private long lastCheckpointNanos = System.nanoTime();
 
   /** Set by a revocation of partitions with applied records; the owner's thread only. */
@@ -253,6 +261,15 @@ final class PartitionOwner implements AutoCloseable {
    * records of (0 while it never did): while it is 0, every row here belongs to an owned partition;
    * each change means the rows of partitions no longer owned must be worked out anew.
    */
+  /**
+   * The partitions whose records of {@code table} (a table without one key column) were applied
+   * here: its rows here belong to those. Empty for a table this instance holds no rows of.
+   */
+  Set<Integer> keylessPartitionsOf(String table) {
+    Set<Integer> p = keylessRows.get(io.hyprstream.internal.table.Tables.key(table));
+    return p == null ? Set.of() : Set.copyOf(p);
+  }
+
   long rebalancesWithData() {
     return rebalancesWithData.get();
   }
@@ -452,6 +469,10 @@ final class PartitionOwner implements AutoCloseable {
       String name = new String(table.value(), StandardCharsets.UTF_8);
       if (engine.cluster().keyColumnOf(name) == null) {
         keyless.add(record.partition());
+        keylessRows
+            .computeIfAbsent(
+                io.hyprstream.internal.table.Tables.key(name), k -> ConcurrentHashMap.newKeySet())
+            .add(record.partition());
       }
       if (isRepeat(record, name)) {
         recordsRepeated.incrementAndGet();
