@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.BackendUnavailableException;
 import io.hyprstream.api.IngestResult;
@@ -668,6 +669,90 @@ final class ClusterWindowsTest {
       } finally {
         nodes.forEach(Hyprstream::close);
       }
+    }
+  }
+
+  /**
+   * A table of one's own with window aggregates, whose rows all have one key: its view is read
+   * through every instance, relayed and as one part per owner, though two of the three instances
+   * never received a row of it (they hold it empty, from the column claims, or answer an empty
+   * share). Before, those instances failed the query.
+   */
+  @Test
+  void viewOfATableOnlyOneOwnerHolds_isReadThroughEveryInstanceAndEveryPart() throws Exception {
+    AggregationSpec requests =
+        AggregationSpec.builder("requests")
+            .timeColumn("at")
+            .keyColumns("service")
+            .valueColumns("ms")
+            .windows(List.of(WindowSpec.parse("1h")))
+            .build();
+    String name = newClusterName();
+    List<ClusteredHyprstream> nodes = new ArrayList<>();
+    try {
+      for (String id : List.of("i0", "i1", "i2")) {
+        nodes.add(
+            (ClusteredHyprstream)
+                Hyprstream.builder()
+                    .allocator(allocator)
+                    .clock(InstantSource.fixed(END.plusSeconds(60)))
+                    .cacheDuration(Duration.ofDays(30))
+                    .expiryInterval(Duration.ZERO)
+                    .aggregate(requests)
+                    .cluster(serving(name, id).withDirectReads(true))
+                    .build());
+      }
+      awaitBalanced(nodes);
+      Schema schema =
+          new Schema(
+              List.of(
+                  Field.nullable("service", new ArrowType.Utf8()),
+                  Field.nullable(
+                      "at",
+                      new ArrowType.Timestamp(
+                          org.apache.arrow.vector.types.TimeUnit.MICROSECOND, null)),
+                  Field.nullable(
+                      "ms",
+                      new ArrowType.FloatingPoint(
+                          org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE))));
+      try (VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator)) {
+        for (int i = 0; i < 4; i++) {
+          ((VarCharVector) batch.getVector(0)).setSafe(i, "svc-a".getBytes(StandardCharsets.UTF_8));
+          ((org.apache.arrow.vector.TimeStampMicroVector) batch.getVector(1))
+              .setSafe(i, TestData.micros(END) - i * 3_600_000_000L);
+          ((org.apache.arrow.vector.Float8Vector) batch.getVector(2)).setSafe(i, 10.0 * (i + 1));
+        }
+        batch.setRowCount(4);
+        assertEquals(4, nodes.get(0).ingest("requests", batch).rowsAccepted());
+      }
+      awaitCaughtUp(nodes);
+      awaitMembership(nodes);
+      assertEquals(
+          1,
+          nodes.stream().filter(n -> n.tableSchema("requests") != null).count(),
+          "one key: one instance holds the table");
+      String sql = "SELECT service, window_start, ms_count, ms_sum FROM requests_1h";
+      for (ClusteredHyprstream n : nodes) {
+        String where = "through " + n.clusterConfig().instanceId();
+        List<List<@Nullable Object>> relayed = sorted(answer(n, sql));
+        assertEquals(4, relayed.size(), where + ": " + relayed);
+        List<ClusterMember.Endpoint> parts = n.directEndpoints(sql, List.of());
+        assertTrue(parts != null && parts.size() == 3, where + ": " + parts);
+        List<List<@Nullable Object>> fromParts = new ArrayList<>();
+        for (ClusterMember.Endpoint part : parts) {
+          for (ClusteredHyprstream at : nodes) {
+            if (part.location() == null
+                ? at == n
+                : part.location().equals(at.advertisedLocation())) {
+              fromParts.addAll(
+                  TestData.rows(at.answerRoute(at.readRoute(part.ticket()), allocator)));
+            }
+          }
+        }
+        assertEquals(relayed, sorted(fromParts), where + ", part by part at the owners");
+      }
+    } finally {
+      nodes.forEach(Hyprstream::close);
     }
   }
 

@@ -107,6 +107,19 @@ public final class ClusterFacet {
   }
 
   /**
+   * The table whose rows relation {@code name} reads: the table itself, or a window view's table.
+   */
+  public String tableOf(String name) {
+    WindowView view = tables.viewOf(name);
+    return view != null ? view.spec().table() : name;
+  }
+
+  /** True when this instance holds table state for relation {@code name}'s table. */
+  public boolean holds(String name) {
+    return tables.get(tableOf(name)) != null;
+  }
+
+  /**
    * Makes table {@code name}, which ingest created only on other instances, known here with {@code
    * schema} and no rows, as an ingest of no rows would: a query of it is then read from the
    * instances that hold its rows instead of failing as not found. Nothing when the table exists

@@ -172,12 +172,13 @@ final class ClusterReads {
    */
   private void holdTablesOfOthers(StatementAnalysis analysis) {
     for (TableRef t : analysis.tables()) {
-      if (t.catalogQualified() || engine.cluster().isPartitioned(t.name())) {
+      if (t.catalogQualified() || engine.cluster().holds(t.name())) {
         continue;
       }
-      org.apache.arrow.vector.types.pojo.Schema claimed = columns.schemaOf(t.name());
+      String table = engine.cluster().tableOf(t.name()); // a window view reads its table's rows
+      org.apache.arrow.vector.types.pojo.Schema claimed = columns.schemaOf(table);
       if (claimed != null) {
-        engine.cluster().holdEmpty(t.name(), claimed, engine.allocator());
+        engine.cluster().holdEmpty(table, claimed, engine.allocator());
       }
     }
   }
@@ -195,6 +196,9 @@ final class ClusterReads {
       Set<Integer> partitions,
       BufferAllocator alloc) {
     StatementAnalysis analysis = engine.cluster().analyse(sql);
+    if (analysis.isQuery()) {
+      holdTablesOfOthers(analysis); // an owner of a part may hold no row of the view's table
+    }
     List<String> relations = analysis.isQuery() ? partitionedRelations(analysis) : List.of();
     if (splitView(analysis, relations) == null) {
       throw new QueryRejectedException(

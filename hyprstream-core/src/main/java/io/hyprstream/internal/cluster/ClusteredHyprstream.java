@@ -661,8 +661,8 @@ public final class ClusteredHyprstream implements Hyprstream, ClusterMember {
       reads.checkWritten(t.partitions());
     }
     String relation = t.relation();
-    if (relation != null && !engine.cluster().isPartitioned(relation)) {
-      // This instance never received a row of it: its share is empty.
+    if (relation != null && !engine.cluster().holds(relation)) {
+      // This instance never received a row of it (or of a view's table): its share is empty.
       return QueryResult.of(
           allocator,
           new io.hyprstream.internal.arrow.BatchListReader(
