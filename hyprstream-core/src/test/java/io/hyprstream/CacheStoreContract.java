@@ -143,6 +143,28 @@ abstract class CacheStoreContract {
         rows("SELECT id, name, note FROM t ORDER BY id"));
   }
 
+  /** What the flusher hands over after many tiny ingests: hundreds of few-row batches at once. */
+  @Test
+  void append_manySmallBatches_storesEveryRowOnce() throws Exception {
+    store.ensureTable("t", new Schema(List.of(ID, NAME)));
+    Schema schema = new Schema(List.of(ID, NAME));
+    List<VectorSchemaRoot> batches = new ArrayList<>();
+    List<List<@Nullable Object>> expected = new ArrayList<>();
+    long id = 0;
+    for (int b = 0; b < 700; b++) {
+      long[] ids = new long[100];
+      String[] names = new String[100];
+      for (int r = 0; r < 100; r++, id++) {
+        ids[r] = id;
+        names[r] = id % 7 == 0 ? null : "n" + id;
+        expected.add(java.util.Arrays.asList(id, names[r]));
+      }
+      batches.add(batch(schema, ids, names));
+    }
+    store.append("t", batches);
+    assertEquals(expected, rows("SELECT id, name FROM t ORDER BY id"));
+  }
+
   @Test
   void query_bindsParametersInOrder_instantsAsUtcTimestamps() throws Exception {
     Instant at = Instant.parse("2026-03-11T08:00:00.123456Z");

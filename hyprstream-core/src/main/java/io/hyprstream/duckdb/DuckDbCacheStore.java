@@ -12,6 +12,7 @@ import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Closeables;
 import io.hyprstream.internal.arrow.DuckDbExport;
 import io.hyprstream.internal.arrow.ForwardingReader;
+import io.hyprstream.internal.arrow.SmallBatches;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -201,7 +202,8 @@ public final class DuckDbCacheStore implements CacheStore {
         }
         List<VectorSchemaRoot> group = batches.subList(start, end);
         start = end;
-        insertGroup(table, schema, new ArrayList<>(group));
+        // Few, larger batches: DuckDB's scan threads attach to the JVM once per batch they read.
+        insertGroup(table, schema, SmallBatches.coalesce(new ArrayList<>(group), allocator));
       }
     } finally {
       for (int i = start; i < batches.size(); i++) {

@@ -49,8 +49,21 @@ final class ViewRows {
       int col = 0;
       for (int k = 0; k < keyColumns; k++, col++) {
         FieldVector v = root.getVector(col);
+        // A lookup's rows share one key: encode a text key once per run of equal keys, not per row.
+        int encodedKey = -1;
+        byte[] utf8 = null;
         for (int r = 0; r < n; r++) {
-          writeKey(v, r, keys.key(s.keyOf(slots[r])).get(k));
+          int key = s.keyOf(slots[r]);
+          Object value = keys.key(key).get(k);
+          if (value != null && v instanceof VarCharVector) {
+            if (key != encodedKey || utf8 == null) {
+              utf8 = value.toString().getBytes(StandardCharsets.UTF_8);
+              encodedKey = key;
+            }
+            ((VarCharVector) v).setSafe(r, utf8);
+          } else {
+            writeKey(v, r, value);
+          }
         }
       }
       TimeStampMicroVector start = (TimeStampMicroVector) root.getVector(col++);

@@ -1,14 +1,12 @@
 package io.hyprstream.internal.ingest;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.api.AggregationSpec;
 import io.hyprstream.api.BackendStore;
 import io.hyprstream.api.CacheStore;
 import io.hyprstream.api.HyprstreamException;
 import io.hyprstream.api.IngestResult;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.WindowListener;
-import io.hyprstream.api.WindowSpec;
 import io.hyprstream.internal.arrow.ArrowCopy;
 import io.hyprstream.internal.arrow.Columns;
 import io.hyprstream.internal.arrow.ValueChecks;
@@ -436,11 +434,8 @@ public final class IngestPipeline {
   /** Marks {@code ts} and its views changed: kept results that read them are out of date. */
   public void changed(TableState ts) {
     versions.changed(Tables.key(ts.name));
-    AggregationSpec spec = ts.specOrNull();
-    if (spec != null) {
-      for (WindowSpec w : spec.windows()) {
-        versions.changed(Tables.key(spec.viewName(w)));
-      }
+    for (String view : tables.viewKeys(ts.name)) {
+      versions.changed(view);
     }
   }
 }

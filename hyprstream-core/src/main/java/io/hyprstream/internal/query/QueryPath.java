@@ -8,8 +8,8 @@ import io.hyprstream.api.Freshness;
 import io.hyprstream.api.QueryRejectedException;
 import io.hyprstream.api.TableNotFoundException;
 import io.hyprstream.api.WindowAggregator;
-import io.hyprstream.internal.arrow.BatchListReader;
 import io.hyprstream.internal.arrow.Columns;
+import io.hyprstream.internal.arrow.OneBatchReader;
 import io.hyprstream.internal.sql.InsertStatement;
 import io.hyprstream.internal.sql.LookupShape;
 import io.hyprstream.internal.sql.SqlAnalyser;
@@ -291,7 +291,7 @@ public final class QueryPath {
     VectorSchemaRoot projected = project(rows, lookup.columns);
     return QueryResult.of(
         alloc,
-        new BatchListReader(alloc, projected.getSchema(), List.of(projected)),
+        new OneBatchReader(alloc, projected),
         Freshness.computed(
             Freshness.Source.AGGREGATOR, hotSet.newest(Tables.key(ref.spec().table())), now, null));
   }

@@ -110,11 +110,11 @@ public final class SqlAnalyser {
    * @throws QueryRejectedException when the text is too large or too deeply nested to parse safely
    */
   public StatementAnalysis analyse(String sql) {
-    checkSize(sql);
     StatementAnalysis kept = cache.getIfPresent(sql);
     if (kept != null) {
-      return kept;
+      return kept; // the same text passed checkSize when it was analysed
     }
+    checkSize(sql);
     JsonNode root = read(serializer.apply(sql));
     if (root.path("error").asBoolean(false)) {
       String message = root.path("error_message").asText("");

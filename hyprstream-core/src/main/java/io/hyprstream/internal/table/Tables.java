@@ -7,7 +7,9 @@ import io.hyprstream.api.WindowAggregatorFactory;
 import io.hyprstream.api.WindowSpec;
 import io.hyprstream.backend.PostgresBackendStore;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +40,13 @@ public final class Tables {
       List.of("_hs_", "hyprstream_", "duckdb_", "pg_", "sqlite_", "information_schema");
 
   private final Map<String, AggregationSpec> specs = new LinkedHashMap<>();
+
+  /** Every window view by key; fixed with the specs, and asked on every query and ingest. */
+  private final Map<String, WindowView> views = new HashMap<>();
+
+  /** The keys of each aggregated table's views, by the table's key. */
+  private final Map<String, List<String>> viewKeys = new HashMap<>();
+
   private final Map<String, String> timeColumns;
   private final ConcurrentHashMap<String, TableState> states = new ConcurrentHashMap<>();
   private final CacheStore cache;
@@ -61,6 +70,12 @@ public final class Tables {
       int ingestIdsRemembered) {
     for (AggregationSpec spec : aggregations) {
       specs.put(key(spec.table()), spec);
+      List<String> keys = new ArrayList<>();
+      for (WindowSpec w : spec.windows()) {
+        views.putIfAbsent(key(spec.viewName(w)), new WindowView(spec, w));
+        keys.add(key(spec.viewName(w)));
+      }
+      viewKeys.put(key(spec.table()), List.copyOf(keys));
     }
     this.timeColumns = timeColumns;
     this.cache = cache;
@@ -124,17 +139,14 @@ public final class Tables {
     return specs.values();
   }
 
+  /** The keys of the window views of table {@code name} (none when it has no aggregation). */
+  public List<String> viewKeys(String name) {
+    return viewKeys.getOrDefault(key(name), List.of());
+  }
+
   /** The window view called {@code name}, or null. */
   public @Nullable WindowView viewOf(String name) {
-    String k = key(name);
-    for (AggregationSpec spec : specs.values()) {
-      for (WindowSpec w : spec.windows()) {
-        if (key(spec.viewName(w)).equals(k)) {
-          return new WindowView(spec, w);
-        }
-      }
-    }
-    return null;
+    return views.get(key(name));
   }
 
   public boolean isView(String name) {
