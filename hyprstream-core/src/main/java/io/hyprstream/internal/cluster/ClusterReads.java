@@ -525,7 +525,7 @@ final class ClusterReads {
       Map.Entry<Membership.Member, Set<Integer>> only = byOwner.entrySet().iterator().next();
       Membership.Member m = only.getKey();
       PeerTicket ticket;
-      if (PeerTicket.carries(parameters)) {
+      if (TicketJson.carries(parameters)) {
         // The owner runs the client's own statement, analysed already after its first run.
         ticket =
             new PeerTicket(config.name(), only.getValue(), sql, parameters, null, false, false);

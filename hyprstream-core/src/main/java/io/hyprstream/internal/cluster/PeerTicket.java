@@ -18,9 +18,9 @@ import org.jspecify.annotations.Nullable;
  * @param partitions the partitions the asker expects the answer to cover; the answering instance
  *     refuses when it does not own (or is still restoring) one of them
  * @param sql the query, run on the answering instance's own engine
- * @param parameters the values of the query's {@code ?}s: texts, integers (as {@code Long}),
- *     doubles, booleans and nulls travel as themselves, so the owner runs the very statement the
- *     client sent and finds it analysed already; other values are inlined into {@code sql}
+ * @param parameters the values of the query's {@code ?}s, of the types {@link TicketJson#carries}
+ *     accepts, so the owner runs the very statement the client sent and finds it analysed already;
+ *     the asker inlines other values into {@code sql}
  * @param relation for a read of one relation's rows: its name, which the answering instance may not
  *     have (then the answer is empty); null for a whole query
  * @param awaitBackendWrites true when the asker reads the rows before its cold boundary from the
@@ -40,11 +40,6 @@ record PeerTicket(
     boolean partialAggregates) {
   PeerTicket {
     parameters = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(parameters));
-  }
-
-  /** True when every value can travel in a ticket as itself ({@link #parameters}). */
-  static boolean carries(List<@Nullable Object> values) {
-    return TicketJson.carries(values);
   }
 
   byte[] encode() {

@@ -49,8 +49,8 @@ final class PeerTicketTest {
 
   @Test
   void onlyPlainValuesTravel_othersAreInlinedByTheAsker() {
-    assertTrue(PeerTicket.carries(Arrays.asList("a", 1L, null)));
-    assertFalse(PeerTicket.carries(List.of(Instant.EPOCH)));
+    assertTrue(TicketJson.carries(Arrays.asList("a", 1L, null)));
+    assertFalse(TicketJson.carries(List.of(Instant.EPOCH)));
   }
 
   @Test
