@@ -20,7 +20,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
@@ -59,6 +62,7 @@ public final class HyprstreamServer implements AutoCloseable {
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(5);
 
   private final FlightServer server;
+  private final ExecutorService callExecutor;
   private final HyprstreamFlightSqlProducer producer;
   private final BufferAllocator allocator;
   private final @Nullable BufferAllocator ownedRoot;
@@ -70,6 +74,7 @@ public final class HyprstreamServer implements AutoCloseable {
 
   private HyprstreamServer(
       FlightServer server,
+      ExecutorService callExecutor,
       HyprstreamFlightSqlProducer producer,
       BufferAllocator allocator,
       @Nullable BufferAllocator ownedRoot,
@@ -78,6 +83,7 @@ public final class HyprstreamServer implements AutoCloseable {
       boolean tls,
       FrontEnd frontEnd) {
     this.server = server;
+    this.callExecutor = callExecutor;
     this.producer = producer;
     this.allocator = allocator;
     this.ownedRoot = ownedRoot;
@@ -141,10 +147,25 @@ public final class HyprstreamServer implements AutoCloseable {
     }
     closed = true;
     producer.health().stopping();
+    long deadline = System.nanoTime() + shutdownGrace.toNanos();
     server.shutdown();
     try {
-      if (!server.awaitTermination(shutdownGrace.toMillis(), TimeUnit.MILLISECONDS)) {
+      boolean finished = server.awaitTermination(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+      // gRPC's termination does not wait for the handlers: a DoPut whose client went away ends
+      // its call while its handler still holds the batches it read, from the producer's
+      // allocator. So the producer closes only once the handlers are done too. (gRPC delivers its
+      // callbacks on the same executor, so it can stop taking tasks only now.)
+      callExecutor.shutdown();
+      finished &= callExecutor.awaitTermination(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+      if (!finished) {
         LOG.warn("calls still running after {}; cancelling them", shutdownGrace);
+        server.close(); // cancels gRPC's calls: a handler waiting for a client's message gets an
+        // error
+        callExecutor.shutdownNow(); // interrupts the rest; they release what they hold
+        if (!callExecutor.awaitTermination(CANCELLED_CALLS_WAIT_SECONDS, TimeUnit.SECONDS)) {
+          LOG.warn(
+              "call handlers still running {} s after cancelling", CANCELLED_CALLS_WAIT_SECONDS);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -154,6 +175,13 @@ public final class HyprstreamServer implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException("closing the Flight SQL server failed: " + e, e);
     }
+  }
+
+  /** How long cancelled call handlers get to release their buffers before the allocators close. */
+  private static final long CANCELLED_CALLS_WAIT_SECONDS = 5;
+
+  private static long remainingMillis(long deadlineNanos) {
+    return Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
   }
 
   /** Configures a {@link HyprstreamServer}; each option may be set once. */
@@ -339,8 +367,15 @@ public final class HyprstreamServer implements AutoCloseable {
       TokenAuthenticator authenticator =
           authentication == null ? null : new TokenAuthenticator(authentication);
       FlightServer server;
+      // Ours rather than Arrow's default (the same cached pool), so that close() can wait for the
+      // call handlers themselves, not only for gRPC's calls.
+      AtomicInteger callThreads = new AtomicInteger();
+      ExecutorService callExecutor =
+          Executors.newCachedThreadPool(
+              r -> new Thread(r, "hyprstream-flight-call-" + callThreads.incrementAndGet()));
       try {
-        FlightServer.Builder fb = FlightServer.builder(serverAllocator, location, producer);
+        FlightServer.Builder fb =
+            FlightServer.builder(serverAllocator, location, producer).executor(callExecutor);
         if (tlsCertChain != null) {
           fb.useTls(tlsCertChain.toFile(), Objects.requireNonNull(tlsKey).toFile());
           if (clientCa != null) {
@@ -356,6 +391,7 @@ public final class HyprstreamServer implements AutoCloseable {
         fb.middleware(IngestIdHeader.KEY, IngestIdHeader.factory());
         server = fb.build();
       } catch (IOException | RuntimeException e) {
+        callExecutor.shutdown();
         try {
           AutoCloseables.close(producer, serverAllocator, root);
         } catch (Exception suppressed) {
@@ -366,6 +402,7 @@ public final class HyprstreamServer implements AutoCloseable {
       try {
         server.start();
       } catch (IOException e) {
+        callExecutor.shutdown();
         try {
           AutoCloseables.close(server, producer, serverAllocator, root);
         } catch (Exception suppressed) {
@@ -375,6 +412,7 @@ public final class HyprstreamServer implements AutoCloseable {
       }
       return new HyprstreamServer(
           server,
+          callExecutor,
           producer,
           serverAllocator,
           root,

@@ -4,10 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -91,6 +90,19 @@ final class ServerCrashTest {
     }
   }
 
+  /** Where the last started server's output goes (stdout and stderr). */
+  private Path serverLog;
+
+  /**
+   * The last lines the server printed. Its output goes to a file rather than a pipe: a pipe read
+   * while the process exits can fail with "Stream closed" and lose the last lines, the ones that
+   * say why it exited as it did.
+   */
+  private String serverLogTail() throws Exception {
+    List<String> lines = Files.readAllLines(serverLog, StandardCharsets.UTF_8);
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+  }
+
   private Process start(int port, String... extra) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -111,23 +123,28 @@ final class ServerCrashTest {
             "--data-dir",
             dir.resolve("data").toString(),
             "--log-level",
-            "warn",
+            "info", // to a file: the shutdown's events say why an exit code is what it is
             "--http-port",
             "-1"));
     cmd.addAll(List.of(extra));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    BufferedReader out =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    String line;
-    while ((line = out.readLine()) != null) {
-      if (line.startsWith("Hyprstream listening on grpc://")) {
-        Thread drain = new Thread(() -> out.lines().forEach(l -> {}), "child-output");
-        drain.setDaemon(true);
-        drain.start();
-        return p;
+    serverLog = Files.createTempFile(dir, "server-", ".log");
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(serverLog.toFile()))
+            .start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (p.isAlive() && System.nanoTime() < deadline) {
+      for (String line : Files.readAllLines(serverLog, StandardCharsets.UTF_8)) {
+        if (line.startsWith("Hyprstream listening on grpc://")) {
+          return p;
+        }
       }
+      Thread.sleep(20);
     }
-    throw new AssertionError("the server exited before it was ready: " + p.waitFor());
+    p.destroyForcibly();
+    throw new AssertionError(
+        "the server was not ready (exit " + p.waitFor() + "):\n" + serverLogTail());
   }
 
   private static VectorSchemaRoot batch(BufferAllocator a, long b, long base) {
@@ -181,7 +198,10 @@ final class ServerCrashTest {
       server.destroy(); // SIGTERM while the writer keeps sending
       assertTrue(server.waitFor(60, TimeUnit.SECONDS));
       writer.join(30_000);
-      assertEquals(0, server.exitValue(), "an orderly SIGTERM shutdown exits 0");
+      assertEquals(
+          0,
+          server.exitValue(),
+          "an orderly SIGTERM shutdown exits 0; the server printed:\n" + serverLogTail());
     } finally {
       server.destroyForcibly();
     }

@@ -257,7 +257,9 @@ public final class Main implements Callable<Integer> {
       running.close();
       cleanStop = true;
       log.info("event=shutdown_complete");
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // Logged here, Errors too: once `stopped` counts down, the shutdown hook halts the JVM, so
+      // nothing further up (picocli's handler) would get to print it.
       log.error("event=shutdown_failed", e);
     } finally {
       stopped.countDown();
