@@ -186,6 +186,27 @@ final class PoisonValuesTest {
     assertEquals(2000 + 2, rows(cacheOnly));
   }
 
+  /** The text check reads eight bytes at a time: a bad byte in a whole word or in the tail. */
+  @Test
+  void nulOrInvalidUtf8_atAnyByteOfALongKey_isRefused() throws Exception {
+    Hyprstream h = open(true);
+    byte[] good = "host0042.cpu.user.idle".getBytes(StandardCharsets.UTF_8); // 2 words + 6
+    for (int at = 0; at < good.length; at++) {
+      byte[] nul = good.clone();
+      nul[at] = 0;
+      SchemaMismatchException e = refused(h, batch(List.of(), r -> text(r, "metric_id", 1, nul)));
+      assertTrue(e.getMessage().contains("byte " + at + " is a NUL"), e.getMessage());
+      byte[] invalid = good.clone();
+      invalid[at] = (byte) 0xff;
+      e = refused(h, batch(List.of(), r -> text(r, "metric_id", 1, invalid)));
+      assertTrue(e.getMessage().contains("invalid UTF-8 at byte " + at), e.getMessage());
+    }
+    try (VectorSchemaRoot b = batch(List.of(), r -> text(r, "metric_id", 1, good))) {
+      h.ingest("metrics", b);
+    }
+    assertEquals(2000 + 2, rows(h));
+  }
+
   @Test
   void eventTimesOutsideInt64Nanoseconds_areRefused_theEdgesAreStored() throws Exception {
     Hyprstream h = open(false);

@@ -77,6 +77,7 @@ final class CoreRunner {
     long rows = 10_000_000L;
     int metrics = 1000;
     long seed = 42;
+    int batchRows = MetricsData.BATCH_ROWS;
     // Warm-ups long enough in time for C2 to finish with the path (a 20 µs lookup or 30 µs round
     // is compiled well after 5,000 calls on two busy cores; a profile showed the C2 thread on CPU
     // as much as the caller during the timed runs), and enough timed runs that a p99 is not the
@@ -97,6 +98,7 @@ final class CoreRunner {
                   "--rows",
                   "--metrics",
                   "--seed",
+                  "--batch-rows",
                   "--query-runs",
                   "--query-warmup",
                   "--duckdb-runs",
@@ -109,6 +111,7 @@ final class CoreRunner {
       o.rows = a.longValue("--rows", o.rows);
       o.metrics = a.intValue("--metrics", o.metrics);
       o.seed = a.longValue("--seed", o.seed);
+      o.batchRows = a.intValue("--batch-rows", o.batchRows);
       o.queryRuns = a.intValue("--query-runs", o.queryRuns);
       o.queryWarmup = a.intValue("--query-warmup", o.queryWarmup);
       o.duckdbRuns = a.intValue("--duckdb-runs", o.duckdbRuns);
@@ -122,7 +125,8 @@ final class CoreRunner {
     String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_INSTANT);
     loadAtStart = RunEnv.loadAverage();
     try (BufferAllocator root = Allocators.newRoot()) {
-      MetricsData data = new MetricsData(options.rows, options.metrics, options.seed);
+      MetricsData data =
+          new MetricsData(options.rows, options.metrics, options.seed, options.batchRows);
       long g0 = System.nanoTime();
       List<VectorSchemaRoot> batches;
       try (BufferAllocator dataAlloc = root.newChildAllocator("data", 0, Long.MAX_VALUE)) {
@@ -142,7 +146,7 @@ final class CoreRunner {
   private void measure(
       BufferAllocator root, MetricsData data, List<VectorSchemaRoot> batches, String started)
       throws Exception {
-    warmUpIngest(root, batches);
+    double firstIngestRate = warmUpIngest(root, batches);
 
     // (a) ingest into metrics, windows and running columns maintained.
     RunEnv.gc();
@@ -196,8 +200,8 @@ final class CoreRunner {
           RunEnv.fmtRate(withFlush),
           "plain DuckDB append, 16 batches/INSERT: " + RunEnv.fmtRate(plainGrouped),
           String.format(Locale.ROOT, "ratio %.2f", withFlush / plainGrouped),
-          ">= 3 M rows/s and ratio >= 1.0",
-          withFlush >= 3e6 && withFlush / plainGrouped >= 1.0);
+          ">= 3 M rows/s and ratio >= 0.5", // issue 15's goal for W1 in-process
+          withFlush >= 3e6 && withFlush / plainGrouped >= 0.5);
       row(
           "Ingest rows/s, until the last `ingest` returned (no final flush)",
           RunEnv.fmtRate(withoutFlush),
@@ -207,6 +211,13 @@ final class CoreRunner {
               "ratio %.2f / %.2f (vs 16 / vs 1)",
               withFlush / plainGrouped,
               withFlush / plainSingle),
+          "",
+          null);
+      row(
+          "Ingest rows/s, the JVM's first ingest of the data (JIT compiling), incl. final flush",
+          RunEnv.fmtRate(firstIngestRate),
+          "plain DuckDB append, 16 batches/INSERT (warm, above)",
+          String.format(Locale.ROOT, "ratio %.2f", firstIngestRate / plainGrouped),
           "",
           null);
       row(
@@ -307,7 +318,7 @@ final class CoreRunner {
               data.outOfOrderRows(),
               100.0 * data.outOfOrderRows() / rows,
               MetricsData.MAX_LATENESS.toMinutes(),
-              MetricsData.BATCH_ROWS,
+              data.batchRows(),
               batches.size(),
               options.seed,
               MetricsData.NOW));
@@ -328,7 +339,8 @@ final class CoreRunner {
               + " columns added). Hyprstream's figure covers copying each batch, validation,"
               + " aggregation into 5 window sizes, the running columns and DuckDB's append (on the"
               + " flusher thread), up to a `SELECT count(*) FROM metrics` that returns once every"
-              + " row is in DuckDB.");
+              + " row is in DuckDB. Both are timed warm: every batch was first ingested into a"
+              + " throwaway instance (the first-ingest row) and appended to a throwaway DuckDB.");
       notes.add(
           "Lookups: random metric ids (seeded), every result batch read; "
               + options.queryWarmup
@@ -358,28 +370,41 @@ final class CoreRunner {
     }
   }
 
-  /** Ingests a share of the batches into a throwaway instance and plain store, twice. */
-  private void warmUpIngest(BufferAllocator root, List<VectorSchemaRoot> batches)
+  /**
+   * Ingests every batch into a throwaway instance, as the JVM's first ingest (the JIT compiling the
+   * path as it runs), then warms up DuckDB's plain append and the lookup. The timed ingest that
+   * follows runs warm, as JMH would measure it, next to DuckDB's native append, which needs no JIT;
+   * the first ingest's rate is kept for the report. The whole data set, not a share: its first days
+   * are older than the 5m windows' retention, so a share of them left the 5m windows and the
+   * running columns to be compiled during the timed ingest.
+   *
+   * @return the first ingest's rows/s, its final flush included
+   */
+  private double warmUpIngest(BufferAllocator root, List<VectorSchemaRoot> batches)
       throws IOException {
-    int n = Math.min(batches.size(), 48);
-    for (int round = 0; round < 2; round++) {
-      long t0 = System.nanoTime();
-      try (Hyprstream hs = MetricsData.newInstance(root)) {
-        for (int i = 0; i < n; i++) {
-          hs.ingest(Hyprstream.METRICS_TABLE, batches.get(i));
-        }
-        count(hs, "SELECT count(*) FROM metrics");
-        try (BufferAllocator a = root.newChildAllocator("warm-up", 0, Long.MAX_VALUE)) {
-          for (int i = 0; i < 2000; i++) {
-            try (ArrowReader r = hs.query(LOOKUP_SQL, List.of(MetricsData.metricId(i % 1000)), a)) {
-              Arrows.drain(r);
-            }
+    long rows = 0;
+    long t0 = System.nanoTime();
+    double firstRate;
+    try (Hyprstream hs = MetricsData.newInstance(root)) {
+      for (VectorSchemaRoot b : batches) {
+        hs.ingest(Hyprstream.METRICS_TABLE, b);
+        rows += b.getRowCount();
+      }
+      count(hs, "SELECT count(*) FROM metrics");
+      firstRate = rows / ((System.nanoTime() - t0) / 1e9);
+      try (BufferAllocator a = root.newChildAllocator("warm-up", 0, Long.MAX_VALUE)) {
+        for (int i = 0; i < 2000; i++) {
+          try (ArrowReader r = hs.query(LOOKUP_SQL, List.of(MetricsData.metricId(i % 1000)), a)) {
+            Arrows.drain(r);
           }
         }
       }
-      plainDuckDb(root, batches.subList(0, n), 16, new double[1]);
-      log("warm-up round %d: %.1f s", round + 1, (System.nanoTime() - t0) / 1e9);
     }
+    plainDuckDb(root, batches, 16, new double[1]);
+    log(
+        "warm-up: first ingest %,.0f rows/s; warm-up %.1f s",
+        firstRate, (System.nanoTime() - t0) / 1e9);
+    return firstRate;
   }
 
   /**

@@ -112,12 +112,9 @@ final class BatchPanes {
         }
         outcomes.count(lateSizes[pane], aheadSizes[pane], sizes, anyValue);
       }
-      if (run != null) {
-        if (pane == NO_PANE || runningBaseCount[pane] < 0) {
-          run.setNull(r);
-        } else {
-          run.set(r, runningBaseCount[pane] + countSoFar[r], runningBaseSum[pane] + sumSoFar[r]);
-        }
+      // A row whose running window is not kept stays NULL.
+      if (run != null && pane != NO_PANE && runningBaseCount[pane] >= 0) {
+        run.set(r, runningBaseCount[pane] + countSoFar[r], runningBaseSum[pane] + sumSoFar[r]);
       }
     }
     return outcomes.result(rows);

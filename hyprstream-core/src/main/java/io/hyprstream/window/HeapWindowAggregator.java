@@ -343,13 +343,9 @@ public final class HeapWindowAggregator implements WindowAggregator {
         }
         outcomes.count(late, ahead, w, anyValue);
       }
-      if (run != null) {
-        if (runningSlot < 0) {
-          run.setNull(r);
-        } else {
-          WindowState s = states[runningIndex];
-          run.set(r, s.count(runningSlot, 0), s.sum(runningSlot, 0));
-        }
+      if (run != null && runningSlot >= 0) { // else the row's running columns stay NULL
+        WindowState s = states[runningIndex];
+        run.set(r, s.count(runningSlot, 0), s.sum(runningSlot, 0));
       }
     }
     return outcomes.result(rows);

@@ -1,5 +1,7 @@
 package io.hyprstream.window;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,6 +20,12 @@ import org.jspecify.annotations.Nullable;
  * metric_id}) is looked up straight from the Arrow buffers without creating a String per row.
  */
 final class KeyDictionary {
+  /** Multiplier of {@link #hashUtf8}: 2^64 / the golden ratio, odd, bits spread evenly. */
+  private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
   private final List<List<@Nullable Object>> keys = new ArrayList<>();
   private final Map<List<@Nullable Object>, Integer> ids = new HashMap<>();
 
@@ -77,10 +85,7 @@ final class KeyDictionary {
   }
 
   private int idOfUtf8(byte[] bytes, int start, int end) {
-    int h = 1;
-    for (int i = start; i < end; i++) {
-      h = 31 * h + bytes[i];
-    }
+    int h = hashUtf8(bytes, start, end);
     int mask = utf8Keys.length - 1;
     for (int pos = mix(h) & mask; ; pos = (pos + 1) & mask) {
       byte[] k = utf8Keys[pos];
@@ -154,6 +159,25 @@ final class KeyDictionary {
 
   private static int mix(int h) {
     return h ^ (h >>> 16);
+  }
+
+  /**
+   * A hash of {@code bytes[start, end)} taken eight bytes at a time. A byte-by-byte {@code 31 * h +
+   * b} is a chain of one multiply per byte, which profiled as the larger part of interning a
+   * 17-byte metric id per row; this is one per eight bytes.
+   */
+  static int hashUtf8(byte[] bytes, int start, int end) {
+    long h = end - start;
+    int i = start;
+    for (; i + Long.BYTES <= end; i += Long.BYTES) {
+      h = Long.rotateLeft((h ^ (long) LONGS.get(bytes, i)) * GOLDEN, 29);
+    }
+    long tail = 0;
+    for (int shift = 0; i < end; i++, shift += Byte.SIZE) {
+      tail |= (bytes[i] & 0xffL) << shift;
+    }
+    h = (h ^ tail) * GOLDEN;
+    return (int) (h ^ (h >>> 32));
   }
 
   /** Text values become Strings so keys compare by content whatever vector they came from. */

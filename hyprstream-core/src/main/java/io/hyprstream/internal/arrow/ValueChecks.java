@@ -31,6 +31,11 @@ public final class ValueChecks {
 
   public static final Instant LATEST = Instant.ofEpochSecond(0, Long.MAX_VALUE);
 
+  /** The high and the low bit of each of a long's eight bytes. */
+  private static final long HIGH_BITS = 0x8080808080808080L;
+
+  private static final long LOW_BITS = 0x0101010101010101L;
+
   private ValueChecks() {}
 
   /**
@@ -177,8 +182,21 @@ public final class ValueChecks {
     }
   }
 
+  /**
+   * True when every byte of {@code bytes[from, to)} is ASCII and none is NUL. Eight bytes at a
+   * time: a byte-by-byte loop over the ids' bytes was 3.5 % of an ingest.
+   */
   private static boolean asciiWithoutNul(ByteBuffer bytes, int from, int to) {
-    for (int i = from; i < to; i++) {
+    int i = from;
+    for (; i + Long.BYTES <= to; i += Long.BYTES) {
+      long w = bytes.getLong(i);
+      // A high bit marks a non-ASCII byte; (w - 0x01..01) & ~w & 0x80..80 is non-zero exactly when
+      // some byte of w is zero.
+      if ((w & HIGH_BITS) != 0 || ((w - LOW_BITS) & ~w & HIGH_BITS) != 0) {
+        return false;
+      }
+    }
+    for (; i < to; i++) {
       byte b = bytes.get(i);
       if (b <= 0) {
         return false; // non-ASCII (negative) or NUL

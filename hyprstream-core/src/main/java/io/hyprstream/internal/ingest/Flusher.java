@@ -34,9 +34,11 @@ public final class Flusher implements AutoCloseable {
   /**
    * The flusher moves a table's queued rows once this many have gathered, or once the oldest has
    * waited {@link #FLUSH_DELAY_NANOS}: a DuckDB statement costs the same for 100 rows as for 64 Ki,
-   * so tiny ingests are grouped. Queries flush what they read at once, whatever the queue holds.
+   * and DuckDB appended 64 Ki-row batches 2.5 times faster 16 to a statement than one to a
+   * statement (the core runner's two plain appends), so a fast ingest's batches are grouped too.
+   * Queries flush what they read at once, whatever the queue holds.
    */
-  static final long FLUSH_ROWS = 64 * 1024;
+  static final long FLUSH_ROWS = 1L << 20;
 
   static final long FLUSH_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 

@@ -96,6 +96,10 @@ public final class HotSet {
     long tickNow = ++tick;
     long current = Long.MIN_VALUE;
     long run = 0;
+    // The partition of the last timed row: most rows fall in it, so they skip the division.
+    long lastStart = 0;
+    boolean haveLast = false;
+    long newest = t.newestMicros;
     for (int i = 0; i <= rowCount; i++) {
       long p;
       if (i == rowCount) {
@@ -103,8 +107,15 @@ public final class HotSet {
       } else if (micros == null || micros[i] == Columns.NULL_TIME) {
         p = UNPARTITIONED;
       } else {
-        p = partitionOf(micros[i]);
-        t.newestMicros = Math.max(t.newestMicros, micros[i]);
+        long m = micros[i];
+        long sinceStart =
+            m - lastStart; // negative when m >= lastStart but the difference overflowed
+        if (!haveLast || m < lastStart || sinceStart < 0 || sinceStart >= widthMicros) {
+          lastStart = partitionOf(m);
+          haveLast = true;
+        }
+        p = lastStart;
+        newest = Math.max(newest, m);
       }
       if (p != current && run > 0) {
         Partition part = t.partitions.get(current);
@@ -124,6 +135,7 @@ public final class HotSet {
       current = p;
       run++;
     }
+    t.newestMicros = newest;
   }
 
   /** Records a query that read {@code range} of {@code table}, answered here or by the backend. */
