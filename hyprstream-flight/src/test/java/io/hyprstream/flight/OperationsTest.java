@@ -1,6 +1,7 @@
 package io.hyprstream.flight;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,8 +19,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -256,6 +259,47 @@ final class OperationsTest {
       assertEquals(FlightStatusCode.TIMED_OUT, slow.get(), "the slow query ran into its own limit");
       assertEquals(1, count(sql, "SELECT 1::BIGINT"));
     }
+  }
+
+  @Test
+  void smallResult_isSentOnTheCallsThread_largeOneMovesToAResultStreamThread() throws Exception {
+    start(ServerLimits.defaults());
+    Set<Thread> before = resultStreamThreads();
+    try (FlightSqlClient sql =
+        new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build())) {
+      for (int i = 0; i < 50; i++) {
+        assertEquals(1, count(sql, "SELECT 1::BIGINT"));
+      }
+      Set<Thread> started = resultStreamThreads();
+      started.removeAll(before);
+      assertEquals(Set.of(), started, "a one-row answer was handed to a result-stream thread");
+
+      // 5 M rows overfill gRPC's outbound buffer: the stream waits for the reader elsewhere.
+      long rows = 0;
+      try (FlightStream s =
+          sql.getStream(
+              sql.execute("SELECT x FROM range(5000000) t(x)").getEndpoints().get(0).getTicket())) {
+        while (s.next()) {
+          rows += s.getRoot().getRowCount();
+        }
+      }
+      assertEquals(5_000_000, rows);
+      started = resultStreamThreads();
+      started.removeAll(before);
+      assertFalse(
+          started.isEmpty(), "a result larger than gRPC's buffer stayed on the call's thread");
+    }
+  }
+
+  /** The live threads of every server's result streams in this JVM. */
+  private static Set<Thread> resultStreamThreads() {
+    Set<Thread> threads = new HashSet<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("hyprstream-result-stream")) {
+        threads.add(t);
+      }
+    }
+    return threads;
   }
 
   @Test
