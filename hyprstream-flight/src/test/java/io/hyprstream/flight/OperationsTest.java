@@ -1,7 +1,6 @@
 package io.hyprstream.flight;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -262,7 +261,7 @@ final class OperationsTest {
   }
 
   @Test
-  void smallResult_isSentOnTheCallsThread_largeOneMovesToAResultStreamThread() throws Exception {
+  void smallResult_isSentOnTheCallsThread_stalledOneWaitsOnAResultStreamThread() throws Exception {
     start(ServerLimits.defaults());
     Set<Thread> before = resultStreamThreads();
     try (FlightSqlClient sql =
@@ -270,25 +269,34 @@ final class OperationsTest {
       for (int i = 0; i < 50; i++) {
         assertEquals(1, count(sql, "SELECT 1::BIGINT"));
       }
-      Set<Thread> started = resultStreamThreads();
-      started.removeAll(before);
-      assertEquals(Set.of(), started, "a one-row answer was handed to a result-stream thread");
+      assertEquals(
+          Set.of(), started(before), "a one-row answer was handed to a result-stream thread");
 
-      // 5 M rows overfill gRPC's outbound buffer: the stream waits for the reader elsewhere.
-      long rows = 0;
+      // A reader that stops after the first batch: the server fills gRPC's buffers, then must
+      // wait for it, which it does on a result-stream thread.
       try (FlightStream s =
           sql.getStream(
               sql.execute("SELECT x FROM range(5000000) t(x)").getEndpoints().get(0).getTicket())) {
+        assertTrue(s.next());
+        long rows = s.getRoot().getRowCount();
+        long waitUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (started(before).isEmpty()) {
+          assertTrue(System.nanoTime() < waitUntil, "a stalled stream stayed on the call's thread");
+          Thread.sleep(10);
+        }
         while (s.next()) {
           rows += s.getRoot().getRowCount();
         }
+        assertEquals(5_000_000, rows);
       }
-      assertEquals(5_000_000, rows);
-      started = resultStreamThreads();
-      started.removeAll(before);
-      assertFalse(
-          started.isEmpty(), "a result larger than gRPC's buffer stayed on the call's thread");
     }
+  }
+
+  /** The result-stream threads alive now that were not in {@code before}. */
+  private static Set<Thread> started(Set<Thread> before) {
+    Set<Thread> started = resultStreamThreads();
+    started.removeAll(before);
+    return started;
   }
 
   /** The live threads of every server's result streams in this JVM. */

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.BackpressureStrategy;
 import org.apache.arrow.flight.CallStatus;
@@ -77,7 +78,15 @@ public final class ResultStreamer implements AutoCloseable {
         new ResultStream(
             sql, rows, params -> hyprstream.query(sql, params, allocator), true, listener);
     if (!stream.sendWithoutWaiting()) {
-      streams.execute(stream::sendToEnd);
+      try {
+        streams.execute(stream::sendToEnd);
+      } catch (RejectedExecutionException e) {
+        // Closing: the stream already holds its result and buffers, which must go back.
+        stream.fail(
+            CallStatus.UNAVAILABLE
+                .withDescription("the server is shutting down")
+                .toRuntimeException());
+      }
     }
   }
 
@@ -184,6 +193,12 @@ public final class ResultStreamer implements AutoCloseable {
         deadline.followCallingThread(); // DuckDB now works for this stream on this thread
       }
       send(true);
+    }
+
+    /** Ends the stream with {@code error} and closes what it holds. */
+    void fail(FlightRuntimeException error) {
+      listener.error(error);
+      closeAll();
     }
 
     /** The body of {@link #sendWithoutWaiting} and {@link #sendToEnd}; true when it ended. */
