@@ -18,8 +18,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -256,6 +258,56 @@ final class OperationsTest {
       assertEquals(FlightStatusCode.TIMED_OUT, slow.get(), "the slow query ran into its own limit");
       assertEquals(1, count(sql, "SELECT 1::BIGINT"));
     }
+  }
+
+  @Test
+  void smallResult_isSentOnTheCallsThread_stalledOneWaitsOnAResultStreamThread() throws Exception {
+    start(ServerLimits.defaults());
+    Set<Thread> before = resultStreamThreads();
+    try (FlightSqlClient sql =
+        new FlightSqlClient(FlightClient.builder(server.allocator, server.location()).build())) {
+      for (int i = 0; i < 50; i++) {
+        assertEquals(1, count(sql, "SELECT 1::BIGINT"));
+      }
+      assertEquals(
+          Set.of(), started(before), "a one-row answer was handed to a result-stream thread");
+
+      // A reader that stops after the first batch: the server fills gRPC's buffers, then must
+      // wait for it, which it does on a result-stream thread.
+      try (FlightStream s =
+          sql.getStream(
+              sql.execute("SELECT x FROM range(5000000) t(x)").getEndpoints().get(0).getTicket())) {
+        assertTrue(s.next());
+        long rows = s.getRoot().getRowCount();
+        long waitUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (started(before).isEmpty()) {
+          assertTrue(System.nanoTime() < waitUntil, "a stalled stream stayed on the call's thread");
+          Thread.sleep(10);
+        }
+        while (s.next()) {
+          rows += s.getRoot().getRowCount();
+        }
+        assertEquals(5_000_000, rows);
+      }
+    }
+  }
+
+  /** The result-stream threads alive now that were not in {@code before}. */
+  private static Set<Thread> started(Set<Thread> before) {
+    Set<Thread> started = resultStreamThreads();
+    started.removeAll(before);
+    return started;
+  }
+
+  /** The live threads of every server's result streams in this JVM. */
+  private static Set<Thread> resultStreamThreads() {
+    Set<Thread> threads = new HashSet<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("hyprstream-result-stream")) {
+        threads.add(t);
+      }
+    }
+    return threads;
   }
 
   @Test

@@ -5,6 +5,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.flight.CallStatus;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Bounds the queries running at once: {@code maxConcurrent} run, up to {@code maxQueued} more wait
@@ -68,6 +69,11 @@ public final class QueryGate {
       }
     }
     return slots::release;
+  }
+
+  /** Takes a slot if one is free now, or returns null without queueing. */
+  public @Nullable Permit tryEnter() {
+    return slots.tryAcquire() ? slots::release : null;
   }
 
   /** Queries running now. */

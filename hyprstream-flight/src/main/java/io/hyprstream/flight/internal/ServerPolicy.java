@@ -90,15 +90,24 @@ public final class ServerPolicy implements AutoCloseable {
     private final AtomicBoolean expired = new AtomicBoolean();
     private final ScheduledFuture<?> task;
 
+    /** The thread running the query now: a result stream may move to another part way. */
+    private volatile Thread thread;
+
     private Deadline(Thread thread) {
+      this.thread = thread;
       this.task =
           timer.schedule(
               () -> {
                 expired.set(true);
-                canceller.accept(thread);
+                canceller.accept(this.thread);
               },
               limits.queryTimeout().toNanos(),
               TimeUnit.NANOSECONDS);
+    }
+
+    /** Moves the limit to the calling thread, which runs the rest of the query. */
+    public void followCallingThread() {
+      thread = Thread.currentThread();
     }
 
     public boolean expired() {
