@@ -1,5 +1,6 @@
 package io.hyprstream.bench.compare;
 
+import io.hyprstream.bench.CpuTimes;
 import io.hyprstream.bench.MetricsData;
 import io.hyprstream.bench.RunEnv;
 import io.hyprstream.bench.Stats;
@@ -231,6 +232,7 @@ public final class CompareRunner {
 
       // W1
       long cpu0 = RunEnv.processCpuNanos() + peer.otherProcessCpuNanos();
+      CpuTimes threads0 = CpuTimes.now();
       long t0 = System.nanoTime();
       peer.ingest(batches);
       long t1 = System.nanoTime();
@@ -240,6 +242,10 @@ public final class CompareRunner {
       log(
           "%s W1: %s (%.1f s), %.0f ns CPU per row",
           name, RunEnv.fmtRate(rate), (t1 - t0) / 1e9, cpuPerRow);
+      // Where this JVM's share went, thread by thread: what a change to ingest should move.
+      log(
+          "%s W1 CPU ns per row in this JVM: %s",
+          name, CpuTimes.now().breakdown(threads0, data.rows()));
       if (!peer.ingestNote().isEmpty()) {
         notes.add(peer.ingestNote());
       }
