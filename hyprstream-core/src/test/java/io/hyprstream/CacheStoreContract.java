@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
@@ -203,6 +204,57 @@ abstract class CacheStoreContract {
         rows("SELECT id, name FROM v ORDER BY id"));
     assertEquals(2, store.delete("v", SqlIdentifier.quote("id") + " >= 2"));
     assertEquals(List.of(List.of(1L, "a")), rows("SELECT id, name FROM v"));
+  }
+
+  /**
+   * NULL keys match each other, and a key column without NULLs in the delta leaves the table's NULL
+   * keys alone: DuckDB's store writes {@code =} instead of {@code IS NOT DISTINCT FROM} for the
+   * latter, which must match the same rows.
+   */
+  @Test
+  void upsert_matchesNullKeysToEachOther_andOnlyThem() throws Exception {
+    Schema schema = new Schema(List.of(ID, NAME));
+    store.ensureTable("n", schema);
+    store.append(
+        "n", new ArrayList<>(List.of(batch(schema, new long[] {1, 2}, new String[] {"a", null}))));
+    try (VectorSchemaRoot delta = batch(schema, new long[] {10}, new String[] {"a"})) {
+      store.upsert("n", List.of("name"), delta); // no NULL in the delta's key
+    }
+    assertEquals(
+        List.of(Arrays.asList(2L, null), List.of(10L, "a")),
+        rows("SELECT id, name FROM n ORDER BY id"));
+    try (VectorSchemaRoot delta = batch(schema, new long[] {20, 30}, new String[] {null, "b"})) {
+      store.upsert("n", List.of("name"), delta); // a NULL key replaces the NULL row
+    }
+    assertEquals(
+        List.of(List.of(10L, "a"), Arrays.asList(20L, null), List.of(30L, "b")),
+        rows("SELECT id, name FROM n ORDER BY id"));
+  }
+
+  /**
+   * A delta whose keys span a table of several DuckDB row groups (about 123 k rows each), the
+   * oldest key in the first one: every matching row is replaced, wherever it lies, and none twice.
+   */
+  @Test
+  void upsert_replacesMatchesInEveryPartOfALargeTable() throws Exception {
+    Schema schema = new Schema(List.of(ID, NAME));
+    store.ensureTable("big", schema);
+    int n = 300_000;
+    long[] ids = new long[n];
+    String[] names = new String[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = i;
+      names[i] = "old";
+    }
+    store.append("big", new ArrayList<>(List.of(batch(schema, ids, names))));
+    try (VectorSchemaRoot delta =
+        batch(
+            schema, new long[] {5, 150_000, n - 1, n}, new String[] {"new", "new", "new", "new"})) {
+      store.upsert("big", List.of("id"), delta);
+    }
+    assertEquals(
+        List.of(List.of((long) n + 1, (long) n + 1, 4L)),
+        rows("SELECT count(*), count(DISTINCT id), count(*) FILTER (name = 'new') FROM big"));
   }
 
   @Test

@@ -245,33 +245,32 @@ public final class DuckDbCacheStore implements CacheStore {
     if (rows.getRowCount() == 0) {
       return;
     }
-    VectorSchemaRoot shared = ArrowCopy.share(rows, allocator);
-    String name = "_hs_up_" + streamNames.incrementAndGet();
     String match =
-        keyColumns.stream()
-            .map(k -> "t." + quote(k) + " IS NOT DISTINCT FROM d." + quote(k))
-            .collect(Collectors.joining(" AND "));
+        keyColumns.stream().map(k -> keyMatch(rows, k)).collect(Collectors.joining(" AND "));
     String columns =
         rows.getSchema().getFields().stream()
             .map(f -> quote(f.getName()))
             .collect(Collectors.joining(", "));
+    // Two streams over the same buffers (shared, not copied): an Arrow stream is read once, and the
+    // DELETE reads the keys while the INSERT reads the rows. Copying the delta into a temporary
+    // table first would cost a full copy of every changed window on each pass.
+    String keysName = "_hs_upk_" + streamNames.incrementAndGet();
+    String rowsName = "_hs_upr_" + streamNames.incrementAndGet();
     DuckDBConnection conn = borrow();
-    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
+    try (ArrowArrayStream keysStream = ArrowArrayStream.allocateNew(allocator);
+        ArrowArrayStream rowsStream = ArrowArrayStream.allocateNew(allocator);
         Statement st = conn.createStatement()) {
-      Data.exportArrayStream(
-          allocator, new BatchListReader(allocator, rows.getSchema(), List.of(shared)), stream);
-      conn.registerArrowStream(name, stream);
+      export(rows, keysStream);
+      export(rows, rowsStream);
+      conn.registerArrowStream(keysName, keysStream);
+      conn.registerArrowStream(rowsName, rowsStream);
       // One transaction: a concurrent query sees the view before or after, never half-updated.
       st.execute(
-          "BEGIN; CREATE TEMP TABLE "
-              + name
-              + "_d AS SELECT * FROM "
-              + name
-              + "; DELETE FROM "
+          "BEGIN; DELETE FROM "
               + quote(table)
               + " t USING "
-              + name
-              + "_d d WHERE "
+              + keysName
+              + " d WHERE "
               + match
               + "; INSERT INTO "
               + quote(table)
@@ -280,11 +279,11 @@ public final class DuckDbCacheStore implements CacheStore {
               + ") SELECT "
               + columns
               + " FROM "
-              + name
-              + "_d; DROP TABLE "
-              + name
-              + "_d; DROP VIEW IF EXISTS "
-              + name
+              + rowsName
+              + "; DROP VIEW IF EXISTS "
+              + keysName
+              + "; DROP VIEW IF EXISTS "
+              + rowsName
               + "; COMMIT");
     } catch (SQLException e) {
       rollbackQuietly(conn);
@@ -292,6 +291,32 @@ public final class DuckDbCacheStore implements CacheStore {
     } finally {
       release(conn);
     }
+  }
+
+  /**
+   * Exports a second root over {@code rows}' buffers into {@code stream}; the caller keeps rows.
+   */
+  private void export(VectorSchemaRoot rows, ArrowArrayStream stream) {
+    VectorSchemaRoot shared = ArrowCopy.share(rows, allocator);
+    Data.exportArrayStream(
+        allocator, new BatchListReader(allocator, rows.getSchema(), List.of(shared)), stream);
+  }
+
+  /**
+   * The upsert's condition on one key column. NULL keys match each other ({@code IS NOT DISTINCT
+   * FROM}), but when the delta holds no NULL in that column, {@code =} matches exactly the same
+   * rows and lets DuckDB push the delta's min/max of the key into the view table's scan as a
+   * filter, so zone maps skip the row groups of windows the delta does not touch (the view's rows
+   * arrive roughly in window order). Measured on a 2 M-row view: a 400 k-row delta's DELETE took
+   * 201 ms with {@code IS NOT DISTINCT FROM} and 78 ms with {@code =}; a 20 k-row one 67 ms and 8
+   * ms.
+   */
+  private static String keyMatch(VectorSchemaRoot rows, String key) {
+    String op =
+        rows.getVector(key) != null && rows.getVector(key).getNullCount() == 0
+            ? " = "
+            : " IS NOT DISTINCT FROM ";
+    return "t." + quote(key) + op + "d." + quote(key);
   }
 
   @Override
