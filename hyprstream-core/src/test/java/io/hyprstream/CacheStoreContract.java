@@ -257,6 +257,34 @@ abstract class CacheStoreContract {
         rows("SELECT count(*), count(DISTINCT id), count(*) FILTER (name = 'new') FROM big"));
   }
 
+  /**
+   * An upsert DuckDB refuses (the delta has a column the table lacks, so the INSERT fails after the
+   * DELETE ran) changes nothing, keeps no buffer of the delta, and the next upsert works.
+   */
+  @Test
+  void upsert_thatFails_changesNothingAndKeepsNoBuffer() throws Exception {
+    Schema schema = new Schema(List.of(ID, NAME));
+    store.ensureTable("f", schema);
+    store.append(
+        "f", new ArrayList<>(List.of(batch(schema, new long[] {1, 2}, new String[] {"a", "b"}))));
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try (VectorSchemaRoot bad =
+          batch(new Schema(List.of(ID, NOTE)), new long[] {2}, new String[] {"x"})) {
+        RuntimeException e =
+            assertThrows(RuntimeException.class, () -> store.upsert("f", List.of("id"), bad));
+        assertTrue(String.valueOf(e.getMessage()).contains("note"), e.getMessage());
+      }
+    }
+    assertEquals(
+        List.of(List.of(1L, "a"), List.of(2L, "b")), rows("SELECT id, name FROM f ORDER BY id"));
+    try (VectorSchemaRoot delta = batch(schema, new long[] {2}, new String[] {"B"})) {
+      store.upsert("f", List.of("id"), delta);
+    }
+    assertEquals(
+        List.of(List.of(1L, "a"), List.of(2L, "B")), rows("SELECT id, name FROM f ORDER BY id"));
+    // the allocator check in tearDown proves the failed deltas' shared buffers were released
+  }
+
   @Test
   void queryInSession_readsInputsInATemporaryTableNoOtherSessionSees() throws Exception {
     store.ensureTable("w", new Schema(List.of(ID, NAME)));

@@ -182,6 +182,7 @@ public final class DuckDbCacheStore implements CacheStore {
       }
       return types;
     } catch (SQLException | RuntimeException e) {
+      dropViewsQuietly(conn, probe);
       String column = fields.size() == 1 ? fields.get(0).getName() : describe(fields);
       throw new SchemaMismatchException(
           table, column, "DuckDB cannot store this Arrow type: " + e.getMessage());
@@ -234,6 +235,7 @@ public final class DuckDbCacheStore implements CacheStore {
               + "; DROP VIEW IF EXISTS "
               + name);
     } catch (SQLException e) {
+      dropViewsQuietly(conn, name);
       throw new HyprstreamException("append to '" + table + "' failed: " + e.getMessage(), e);
     } finally {
       release(conn);
@@ -287,6 +289,7 @@ public final class DuckDbCacheStore implements CacheStore {
               + "; COMMIT");
     } catch (SQLException e) {
       rollbackQuietly(conn);
+      dropViewsQuietly(conn, keysName, rowsName);
       throw new HyprstreamException("upsert into '" + table + "' failed: " + e.getMessage(), e);
     } finally {
       release(conn);
@@ -297,9 +300,14 @@ public final class DuckDbCacheStore implements CacheStore {
    * Exports a second root over {@code rows}' buffers into {@code stream}; the caller keeps rows.
    */
   private void export(VectorSchemaRoot rows, ArrowArrayStream stream) {
-    VectorSchemaRoot shared = ArrowCopy.share(rows, allocator);
-    Data.exportArrayStream(
-        allocator, new BatchListReader(allocator, rows.getSchema(), List.of(shared)), stream);
+    BatchListReader reader =
+        new BatchListReader(allocator, rows.getSchema(), List.of(ArrowCopy.share(rows, allocator)));
+    try {
+      Data.exportArrayStream(allocator, reader, stream);
+    } catch (RuntimeException e) {
+      Closeables.closeQuietly(reader); // not exported, so nobody else releases the buffers
+      throw e;
+    }
   }
 
   /**
@@ -569,6 +577,20 @@ public final class DuckDbCacheStore implements CacheStore {
       return new TableNotFoundException(m.group(1));
     }
     return new QueryRejectedException(message.trim() + " (in: " + abbreviate(sql) + ")", e);
+  }
+
+  /**
+   * Drops the Arrow stream views a failed statement registered: they are the pooled connection's
+   * own and would otherwise stay in its catalog, over streams already closed, until it closes.
+   */
+  private static void dropViewsQuietly(Connection conn, String... views) {
+    for (String view : views) {
+      try (Statement st = conn.createStatement()) {
+        st.execute("DROP VIEW IF EXISTS " + view);
+      } catch (SQLException ignored) {
+        // The connection is broken; the pool drops it and its views with it.
+      }
+    }
   }
 
   private static void rollbackQuietly(Connection conn) {

@@ -73,6 +73,9 @@ final class ClusterAuthIT {
         for (ServerProcess s : servers) {
           flights.add(FlightJdbc.connect(s.jdbcUrl(), user("alice", "alice-pw")));
         }
+        for (int i = 0; i < flights.size(); i++) {
+          ClusterIT.awaitRestored(flights.get(i), "server " + i);
+        }
         MetricRows.ingestJdbc(flights.get(0), rows);
         for (int i = 0; i < servers.size(); i++) {
           for (String q : queries) {
@@ -99,6 +102,8 @@ final class ClusterAuthIT {
         try (Connection third =
                 FlightJdbc.connect(servers.get(2).jdbcUrl(), user("alice", "alice-pw"));
             Statement st = third.createStatement()) {
+          // Refused for a partition it is still restoring, the query would fail for another reason.
+          ClusterIT.awaitRestored(third, "the third server");
           SQLException e =
               assertThrows(
                   SQLException.class, () -> st.executeQuery("SELECT count(*) FROM metrics"));

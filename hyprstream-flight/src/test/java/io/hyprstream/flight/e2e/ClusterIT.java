@@ -346,6 +346,30 @@ final class ClusterIT {
   }
 
   /** Polls (at most 60 s) until {@code sql} through {@code flight} answers {@code expected}. */
+  /**
+   * Waits until the server behind {@code flight} holds every partition it owns: a query that needs
+   * a partition it is still restoring from the cluster log is refused (no partial answer), so a
+   * test that expects another outcome waits for this after {@link #awaitBalanced}, which only sees
+   * who owns what.
+   */
+  static void awaitRestored(Connection flight, String what) throws Exception {
+    String sql = "SELECT partition FROM hyprstream_cluster WHERE this_instance AND restoring";
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (true) {
+      List<List<Object>> restoring;
+      try (java.sql.Statement st = flight.createStatement()) {
+        restoring = MetricRows.rows(st.executeQuery(sql));
+      }
+      if (restoring.isEmpty()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(what + " still restores partitions " + restoring);
+      }
+      Thread.sleep(100);
+    }
+  }
+
   static void awaitEquals(Connection flight, String sql, List<List<Object>> expected, String what)
       throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
