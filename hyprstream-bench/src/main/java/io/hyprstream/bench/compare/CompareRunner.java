@@ -276,6 +276,11 @@ public final class CompareRunner {
           log("%s W3 failed: %s", c.label, c.w3Failure);
         }
       }
+      String roundTrip = peer.roundTripNote(options.w2Runs);
+      if (!roundTrip.isEmpty()) {
+        notes.add(label(name, "") + ", round-trip floor: " + roundTrip + ".");
+        log("%s round trips: %s", label(name, ""), roundTrip);
+      }
       for (int m = 0; m < modes.size(); m++) {
         w4(peer, modes.get(m), mine.get(m), m, root);
       }

@@ -4,6 +4,7 @@ import io.hyprstream.Hyprstream;
 import io.hyprstream.bench.FlightJdbcDriver;
 import io.hyprstream.bench.MetricsData;
 import io.hyprstream.bench.RunEnv;
+import io.hyprstream.bench.Stats;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -446,6 +447,28 @@ final class JarPeer implements Peer {
       out.computeIfAbsent(method, m -> new double[2])[count ? 0 : 1] = value;
     }
     return out;
+  }
+
+  /**
+   * A no-op Flight call ({@code ListActions}) to a trivial Arrow Flight server in a process of its
+   * own, then to this jar, both warmed up first: the floor of each of a lookup's round trips on
+   * this machine, and what this server adds to it.
+   */
+  @Override
+  public String roundTripNote(int runs) throws Exception {
+    int warmup = Math.max(1000, runs);
+    Stats trivial = FlightFloor.trivialServer(allocator, warmup, runs);
+    Stats ours = FlightFloor.noOpCalls(flight, warmup, runs);
+    return "a no-op Flight call (ListActions, "
+        + runs
+        + " timed after "
+        + warmup
+        + " warm-up) to a trivial Arrow Flight server in a process of its own: "
+        + FlightFloor.p50p99(trivial)
+        + "; to the server jar: "
+        + FlightFloor.p50p99(ours)
+        + ". A JDBC lookup makes four such round trips with a Statement, three with a"
+        + " PreparedStatement";
   }
 
   @Override

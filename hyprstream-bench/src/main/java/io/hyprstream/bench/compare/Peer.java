@@ -61,6 +61,14 @@ interface Peer extends AutoCloseable {
    */
   void allFiveMinute(String mode, WindowGrid into, int run) throws Exception;
 
+  /**
+   * For a server reached over Flight: the latency of a no-op Flight call to it next to the same
+   * call to a trivial Arrow Flight server, {@code runs} timed calls each; empty for other systems.
+   */
+  default String roundTripNote(int runs) throws Exception {
+    return "";
+  }
+
   /** W4: stores a small batch the way this system ingests small batches. */
   void ingestSmall(VectorSchemaRoot batch) throws Exception;
 
