@@ -25,7 +25,13 @@ public final class CompareOptions {
   int batchRows = MetricsData.BATCH_ROWS;
 
   int w2Runs = 1000;
-  int w2Warmup = 500;
+
+  /**
+   * W2 lookups before the timed ones, for every system: enough for the JIT to finish compiling each
+   * query path, so p99 measures the system, not the compiler. After 500, Hyprstream in-process
+   * measured p99 0.067-0.154 ms; after 20,000, 0.032-0.037 (2026-12-04, docs/benchmarks.md).
+   */
+  int w2Warmup = 5000;
 
   /**
    * W2 warm-up lookups of a system in a process of its own (the server jar), which no throwaway
@@ -80,6 +86,7 @@ public final class CompareOptions {
                 "--seed",
                 "--batch-rows",
                 "--w2-runs",
+                "--w2-warmup",
                 "--w3-runs",
                 "--w4-rounds",
                 "--postgres-url",
@@ -100,6 +107,7 @@ public final class CompareOptions {
     o.seed = a.longValue("--seed", o.seed);
     o.batchRows = a.intValue("--batch-rows", o.batchRows);
     o.w2Runs = a.intValue("--w2-runs", o.w2Runs);
+    o.w2Warmup = a.intValue("--w2-warmup", o.w2Warmup);
     o.w3Runs = a.intValue("--w3-runs", o.w3Runs);
     o.w4Rounds = a.intValue("--w4-rounds", o.w4Rounds);
     o.postgresUrl = a.string("--postgres-url", o.postgresUrl);
