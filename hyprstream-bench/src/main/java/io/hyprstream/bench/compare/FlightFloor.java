@@ -5,7 +5,9 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightProducer.CallContext;
@@ -13,28 +15,68 @@ import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.NoOpFlightProducer;
+import org.apache.arrow.flight.Result;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 
 /**
- * The floor under every Flight SQL call on this machine: a no-op Flight call ({@code ListActions})
- * to a trivial Arrow Flight server in a process of its own, next to the same call to the server
- * jar. A JDBC lookup makes three or four calls, so its latency cannot go below three or four times
- * this floor, whatever the server does; what the jar adds above the floor is ours to cut.
+ * The floor under every Flight SQL call on this machine: a call answered with one message by a
+ * trivial Arrow Flight server in a process of its own; and {@code ListActions} answered with as
+ * many actions by that server and by the server jar, which shows what the jar adds to a call. A
+ * JDBC lookup makes three or four calls, so its latency cannot go below three or four times this
+ * floor, whatever the server does; what the jar adds above the floor is ours to cut.
  */
 final class FlightFloor {
   private static final String LISTENING = "trivial Flight server listening on port ";
+  private static final String NOOP = "noop";
+
+  /**
+   * The trivial server's times: a call answered with one message (the floor of one round trip), and
+   * {@code ListActions} answered with as many actions as the compared server lists.
+   */
+  record Trivial(Stats oneMessage, Stats listActions) {}
 
   private FlightFloor() {}
 
+  /** How many actions the server behind {@code client} lists. */
+  static int actionCount(FlightClient client) {
+    int n = 0;
+    for (ActionType ignored : client.listActions()) {
+      n++;
+    }
+    return n;
+  }
+
   /** {@code runs} timed {@code ListActions} calls through {@code client}, after {@code warmup}. */
-  static Stats noOpCalls(FlightClient client, int warmup, int runs) {
+  static Stats listActionsCalls(FlightClient client, int warmup, int runs) {
+    return time(
+        warmup,
+        runs,
+        () -> {
+          for (ActionType ignored : client.listActions()) {
+            // drained: the call ends with its last message
+          }
+        });
+  }
+
+  /** {@code runs} timed one-message calls (a {@value #NOOP} action), after {@code warmup}. */
+  private static Stats oneMessageCalls(FlightClient client, int warmup, int runs) {
+    return time(
+        warmup,
+        runs,
+        () -> {
+          Iterator<Result> results = client.doAction(new Action(NOOP));
+          while (results.hasNext()) {
+            results.next();
+          }
+        });
+  }
+
+  private static Stats time(int warmup, int runs, Runnable call) {
     long[] nanos = new long[runs];
     for (int i = 0; i < warmup + runs; i++) {
       long s = System.nanoTime();
-      for (ActionType ignored : client.listActions()) {
-        // drained: the call ends with its last message
-      }
+      call.run();
       if (i >= warmup) {
         nanos[i - warmup] = System.nanoTime() - s;
       }
@@ -43,17 +85,21 @@ final class FlightFloor {
   }
 
   /**
-   * The same calls to a trivial Arrow Flight server (Arrow's default executor, a one-action {@code
-   * ListActions}) started as a child JVM from this one's class path, then stopped.
+   * The same calls to a trivial Arrow Flight server (Arrow's default executor) started as a child
+   * JVM from this one's class path, then stopped. It lists {@code actions} actions, as many as the
+   * server it is compared with: gRPC sends each as a message of its own, so the count shows in the
+   * call's time.
    */
-  static Stats trivialServer(BufferAllocator allocator, int warmup, int runs) throws Exception {
+  static Trivial trivialServer(BufferAllocator allocator, int actions, int warmup, int runs)
+      throws Exception {
     Process p =
         new ProcessBuilder(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-opens=java.base/java.nio=ALL-UNNAMED",
                 "-cp",
                 System.getProperty("java.class.path"),
-                FlightFloor.class.getName())
+                FlightFloor.class.getName(),
+                Integer.toString(actions))
             .redirectErrorStream(true)
             .start();
     try {
@@ -75,7 +121,8 @@ final class FlightFloor {
       drain.start();
       try (FlightClient client =
           FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", port)).build()) {
-        return noOpCalls(client, warmup, runs);
+        Stats oneMessage = oneMessageCalls(client, warmup, runs);
+        return new Trivial(oneMessage, listActionsCalls(client, warmup, runs));
       }
     } finally {
       p.destroy();
@@ -85,13 +132,26 @@ final class FlightFloor {
     }
   }
 
-  /** The trivial server: answers {@code ListActions} with one action until it is stopped. */
+  /**
+   * The trivial server: answers {@code ListActions} with {@code args[0]} actions until it is
+   * stopped.
+   */
   public static void main(String[] args) throws Exception {
+    int actions = Integer.parseInt(args[0]);
     NoOpFlightProducer producer =
         new NoOpFlightProducer() {
           @Override
           public void listActions(CallContext context, StreamListener<ActionType> listener) {
-            listener.onNext(new ActionType("noop", "does nothing"));
+            for (int i = 0; i < actions; i++) {
+              listener.onNext(new ActionType("noop_" + i, "does nothing"));
+            }
+            listener.onCompleted();
+          }
+
+          @Override
+          public void doAction(
+              CallContext context, Action action, StreamListener<Result> listener) {
+            listener.onNext(new Result(new byte[0]));
             listener.onCompleted();
           }
         };

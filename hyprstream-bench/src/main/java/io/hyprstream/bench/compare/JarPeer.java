@@ -450,24 +450,31 @@ final class JarPeer implements Peer {
   }
 
   /**
-   * A no-op Flight call ({@code ListActions}) to a trivial Arrow Flight server in a process of its
-   * own, then to this jar, both warmed up first: the floor of each of a lookup's round trips on
-   * this machine, and what this server adds to it.
+   * The floor of one Flight round trip on this machine (a one-message call to a trivial Arrow
+   * Flight server in a process of its own), and {@code ListActions} answered with as many actions
+   * by that server and by this jar: what the jar adds to a call. Each warmed up first, so the
+   * trivial server's fresh JIT does not count against it.
    */
   @Override
   public String roundTripNote(int runs) throws Exception {
-    int warmup = Math.max(1000, runs);
-    Stats trivial = FlightFloor.trivialServer(allocator, warmup, runs);
-    Stats ours = FlightFloor.noOpCalls(flight, warmup, runs);
-    return "a no-op Flight call (ListActions, "
-        + runs
-        + " timed after "
-        + warmup
-        + " warm-up) to a trivial Arrow Flight server in a process of its own: "
-        + FlightFloor.p50p99(trivial)
-        + "; to the server jar: "
+    int warmup = Math.max(3000, runs);
+    int actions = FlightFloor.actionCount(flight);
+    FlightFloor.Trivial trivial = FlightFloor.trivialServer(allocator, actions, warmup, runs);
+    Stats ours = FlightFloor.listActionsCalls(flight, warmup, runs);
+    return "a call answered with one message by a trivial Arrow Flight server in a process of its"
+        + " own, "
+        + FlightFloor.p50p99(trivial.oneMessage())
+        + "; ListActions answered with "
+        + actions
+        + " actions by that server, "
+        + FlightFloor.p50p99(trivial.listActions())
+        + ", and by the server jar, "
         + FlightFloor.p50p99(ours)
-        + ". A JDBC lookup makes four such round trips with a Statement, three with a"
+        + " ("
+        + runs
+        + " timed calls each after "
+        + warmup
+        + " warm-up). A JDBC lookup makes four round trips with a Statement, three with a"
         + " PreparedStatement";
   }
 
