@@ -588,7 +588,7 @@ public final class DuckDbCacheStore implements CacheStore {
       try (Statement st = conn.createStatement()) {
         st.execute("DROP VIEW IF EXISTS " + view);
       } catch (SQLException ignored) {
-        // The connection is broken; the pool drops it and its views with it.
+        // Nothing more to do here: a view goes with its connection when that closes.
       }
     }
   }

@@ -62,8 +62,9 @@ interface Peer extends AutoCloseable {
   void allFiveMinute(String mode, WindowGrid into, int run) throws Exception;
 
   /**
-   * For a server reached over Flight: the latency of a no-op Flight call to it next to the same
-   * call to a trivial Arrow Flight server, {@code runs} timed calls each; empty for other systems.
+   * For a server in a process of its own reached over Flight: the floor of one round trip to a
+   * trivial Arrow Flight server, and a no-op call to both, {@code runs} timed calls each; empty for
+   * other systems.
    */
   default String roundTripNote(int runs) throws Exception {
     return "";
