@@ -1,12 +1,11 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.bench.Stats;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
 import org.apache.arrow.flight.FlightClient;
@@ -27,7 +26,8 @@ import org.apache.arrow.memory.RootAllocator;
  * floor, whatever the server does; what the jar adds above the floor is ours to cut.
  */
 final class FlightFloor {
-  private static final String LISTENING = "trivial Flight server listening on port ";
+  private static final String LISTENING_TEXT = "trivial Flight server listening on port ";
+  private static final Pattern LISTENING = Pattern.compile(LISTENING_TEXT + "(\\d+)");
   private static final String NOOP = "noop";
 
   /**
@@ -103,22 +103,11 @@ final class FlightFloor {
             .redirectErrorStream(true)
             .start();
     try {
-      int port = -1;
-      StringBuilder seen = new StringBuilder();
-      BufferedReader out =
-          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      for (String line; port < 0 && (line = out.readLine()) != null; ) {
-        seen.append(line).append('\n');
-        if (line.startsWith(LISTENING)) {
-          port = Integer.parseInt(line.substring(LISTENING.length()).trim());
-        }
-      }
-      if (port < 0) {
-        throw new IllegalStateException("the trivial Flight server did not start:\n" + seen);
-      }
-      Thread drain = new Thread(() -> out.lines().forEach(l -> {}), "bench-floor-output");
-      drain.setDaemon(true);
-      drain.start();
+      int port =
+          Integer.parseInt(
+              ChildOutput.follow(p, LISTENING, "the trivial Flight server", "bench-floor-output")
+                  .awaitListening(Duration.ofSeconds(60))
+                  .group(1));
       try (FlightClient client =
           FlightClient.builder(allocator, Location.forGrpcInsecure("127.0.0.1", port)).build()) {
         Stats oneMessage = oneMessageCalls(client, warmup, runs);
@@ -160,7 +149,7 @@ final class FlightFloor {
             FlightServer.builder(allocator, Location.forGrpcInsecure("127.0.0.1", 0), producer)
                 .build()
                 .start()) {
-      System.out.println(LISTENING + server.getPort());
+      System.out.println(LISTENING_TEXT + server.getPort());
       System.out.flush();
       server.awaitTermination();
     }

@@ -5,9 +5,7 @@ import io.hyprstream.bench.FlightJdbcDriver;
 import io.hyprstream.bench.MetricsData;
 import io.hyprstream.bench.RunEnv;
 import io.hyprstream.bench.Stats;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -86,7 +83,7 @@ final class JarPeer implements Peer {
   private final Path workDir;
   private final Process server;
   private final int httpPort;
-  private final StringBuilder serverOutput = new StringBuilder();
+  private final ChildOutput serverOutput;
   private final BufferAllocator allocator;
   private final FlightClient flight;
   private final Connection jdbc;
@@ -133,7 +130,10 @@ final class JarPeer implements Peer {
       server =
           new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true).start();
       opened.add(this::stopServer);
-      Location location = awaitListening();
+      serverOutput = ChildOutput.follow(server, LISTENING, "the server jar", "bench-jar-output");
+      Matcher listening = serverOutput.awaitListening(Duration.ofSeconds(60));
+      Location location =
+          Location.forGrpcInsecure(listening.group(1), Integer.parseInt(listening.group(2)));
       allocator = parent.newChildAllocator("jar-client", 0, Long.MAX_VALUE);
       opened.add(allocator);
       flight = FlightClient.builder(allocator, location).build();
@@ -151,47 +151,6 @@ final class JarPeer implements Peer {
         e.addSuppressed(suppressed);
       }
       throw e;
-    }
-  }
-
-  /** Reads the server's output until it says where it listens; keeps draining it after. */
-  private Location awaitListening() throws Exception {
-    CompletableFuture<Location> listening = new CompletableFuture<>();
-    Thread pump =
-        new Thread(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                  synchronized (serverOutput) {
-                    if (serverOutput.length() < 64 * 1024) {
-                      serverOutput.append(line).append('\n');
-                    }
-                  }
-                  Matcher m = LISTENING.matcher(line);
-                  if (m.find()) {
-                    listening.complete(
-                        Location.forGrpcInsecure(m.group(1), Integer.parseInt(m.group(2))));
-                  }
-                }
-              } catch (IOException e) {
-                // the process ended; its exit is reported below
-              }
-              listening.completeExceptionally(
-                  new IllegalStateException(
-                      "the server jar exited before listening:\n" + output()));
-            },
-            "bench-jar-output");
-    pump.setDaemon(true);
-    pump.start();
-    return listening.get(60, TimeUnit.SECONDS);
-  }
-
-  private String output() {
-    synchronized (serverOutput) {
-      return serverOutput.toString();
     }
   }
 
@@ -409,7 +368,7 @@ final class JarPeer implements Peer {
       server.destroyForcibly();
       server.waitFor(10, TimeUnit.SECONDS);
       throw new IllegalStateException(
-          "the server jar did not stop within 30 s of SIGTERM:\n" + output());
+          "the server jar did not stop within 30 s of SIGTERM:\n" + serverOutput.text());
     }
     try (var files = Files.walk(workDir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

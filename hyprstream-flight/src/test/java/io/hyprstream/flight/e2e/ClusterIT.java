@@ -353,21 +353,11 @@ final class ClusterIT {
    * who owns what.
    */
   static void awaitRestored(Connection flight, String what) throws Exception {
-    String sql = "SELECT partition FROM hyprstream_cluster WHERE this_instance AND restoring";
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (true) {
-      List<List<Object>> restoring;
-      try (java.sql.Statement st = flight.createStatement()) {
-        restoring = MetricRows.rows(st.executeQuery(sql));
-      }
-      if (restoring.isEmpty()) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(what + " still restores partitions " + restoring);
-      }
-      Thread.sleep(100);
-    }
+    awaitEquals(
+        flight,
+        "SELECT partition FROM hyprstream_cluster WHERE this_instance AND restoring",
+        List.of(),
+        "partitions " + what + " still restores");
   }
 
   static void awaitEquals(Connection flight, String sql, List<List<Object>> expected, String what)
