@@ -262,6 +262,11 @@ public final class CompareRunner {
         c.w5NativeBytes = nat;
         c.memoryNote = peer.memoryNote();
       }
+      String floor = peer.writeFloorNote(batches);
+      if (!floor.isEmpty()) {
+        notes.add(floor);
+        log("%s", floor);
+      }
 
       // Every mode's W2 and W3 before any W4: W4's rows would change their answers.
       for (int m = 0; m < modes.size(); m++) {

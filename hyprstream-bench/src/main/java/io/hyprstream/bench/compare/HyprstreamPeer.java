@@ -55,6 +55,15 @@ final class HyprstreamPeer implements Peer {
     }
   }
 
+  /** The metrics table's windows in both Hyprstream peers. */
+  static final List<WindowSpec> WINDOWS =
+      List.of(
+          WindowSpec.tumbling(Duration.ofMinutes(5)).withRetention(Duration.ofDays(8)),
+          WindowSpec.tumbling(Duration.ofMinutes(30)),
+          WindowSpec.tumbling(Duration.ofHours(1)),
+          WindowSpec.tumbling(Duration.ofDays(1)),
+          WindowSpec.tumbling(Duration.ofDays(7)));
+
   /** The configuration of both Hyprstream peers. */
   static HyprstreamBuilder configured(BufferAllocator allocator) {
     return Hyprstream.builder()
@@ -62,13 +71,7 @@ final class HyprstreamPeer implements Peer {
         .clock(InstantSource.fixed(MetricsData.NOW))
         .cacheDuration(Duration.ofDays(8))
         .expiryInterval(Duration.ZERO)
-        .metricsWindows(
-            List.of(
-                WindowSpec.tumbling(Duration.ofMinutes(5)).withRetention(Duration.ofDays(8)),
-                WindowSpec.tumbling(Duration.ofMinutes(30)),
-                WindowSpec.tumbling(Duration.ofHours(1)),
-                WindowSpec.tumbling(Duration.ofDays(1)),
-                WindowSpec.tumbling(Duration.ofDays(7))));
+        .metricsWindows(WINDOWS);
   }
 
   Hyprstream instance() {
@@ -124,6 +127,11 @@ final class HyprstreamPeer implements Peer {
         throw new IllegalStateException("metrics holds " + stored + " rows, expected " + expected);
       }
     }
+  }
+
+  @Override
+  public String writeFloorNote(List<VectorSchemaRoot> input) throws Exception {
+    return WriteFloor.measure(hs, WINDOWS, input, allocator).note("Hyprstream (in-process)");
   }
 
   @Override

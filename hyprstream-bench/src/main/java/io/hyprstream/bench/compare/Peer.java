@@ -52,6 +52,14 @@ interface Peer extends AutoCloseable {
     return "";
   }
 
+  /**
+   * The ceiling over this system's W1 ratio to DuckDB, measured from what it holds right after
+   * ingesting {@code input} ({@link WriteFloor}); empty for a system without one.
+   */
+  default String writeFloorNote(List<VectorSchemaRoot> input) throws Exception {
+    return "";
+  }
+
   /** W2: the last 24 hourly windows of {@code metricId}, newest first. */
   Hourly lastHourly(String mode, String metricId) throws Exception;
 
