@@ -67,7 +67,7 @@ public final class BenchMain {
             "       runs the core figures (ingest, window lookup, ingest-to-visible, state size)",
             "       in one JVM and writes a Markdown table to OUTPUT.md (default: print only)",
             "  compare [OUTPUT.md] [--quick] [--rows N] [--metrics N] [--seed N] [--batch-rows N]"
-                + " [--w2-runs N] [--w2-warmup N] [--w3-runs N] [--w4-rounds N] [--peers flight,jar,duckdb,questdb,postgres]"
+                + " [--w2-runs N] [--w2-warmup N] [--warmup-batches N] [--w3-runs N] [--w4-rounds N] [--peers flight,jar,duckdb,questdb,postgres]"
                 + " [--postgres-url URL] [--require-postgres] [--server-jar JAR]"
                 + " [--jdbc-driver-jar JAR] [--server-jvm-options \"OPTIONS\"]",
             "       Hyprstream next to DuckDB, QuestDB and PostgreSQL on one seeded data set, in"

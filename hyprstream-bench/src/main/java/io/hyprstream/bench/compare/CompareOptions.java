@@ -87,6 +87,7 @@ public final class CompareOptions {
                 "--batch-rows",
                 "--w2-runs",
                 "--w2-warmup",
+                "--warmup-batches",
                 "--w3-runs",
                 "--w4-rounds",
                 "--postgres-url",
@@ -108,6 +109,7 @@ public final class CompareOptions {
     o.batchRows = a.intValue("--batch-rows", o.batchRows);
     o.w2Runs = a.intValue("--w2-runs", o.w2Runs);
     o.w2Warmup = a.intValue("--w2-warmup", o.w2Warmup);
+    o.warmupBatches = a.intValue("--warmup-batches", o.warmupBatches);
     o.w3Runs = a.intValue("--w3-runs", o.w3Runs);
     o.w4Rounds = a.intValue("--w4-rounds", o.w4Rounds);
     o.postgresUrl = a.string("--postgres-url", o.postgresUrl);

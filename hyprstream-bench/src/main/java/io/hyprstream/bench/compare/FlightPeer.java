@@ -1,6 +1,7 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.bench.Arrows;
 import io.hyprstream.flight.HyprstreamServer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -108,16 +109,16 @@ final class FlightPeer implements Peer {
   private void put(List<VectorSchemaRoot> batches) {
     try (VectorSchemaRoot root =
         VectorSchemaRoot.create(batches.get(0).getSchema(), clientAllocator)) {
+      AsyncPutListener ack = new AsyncPutListener();
       FlightClient.ClientStreamListener put =
-          client.startPut(
-              FlightDescriptor.path(Hyprstream.METRICS_TABLE), root, new AsyncPutListener());
+          client.startPut(FlightDescriptor.path(Hyprstream.METRICS_TABLE), root, ack);
       VectorLoader loader = new VectorLoader(root);
       for (VectorSchemaRoot b : batches) {
         // putNext sends asynchronously; loading replaces (does not overwrite) the root's buffers.
         try (ArrowRecordBatch rb = new VectorUnloader(b).getRecordBatch()) {
           loader.load(rb);
         }
-        put.putNext();
+        Arrows.putNextWhenReady(put, ack);
       }
       put.completed();
       put.getResult();

@@ -1,6 +1,7 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.Hyprstream;
+import io.hyprstream.bench.Arrows;
 import io.hyprstream.bench.FlightJdbcDriver;
 import io.hyprstream.bench.MetricsData;
 import io.hyprstream.bench.RunEnv;
@@ -223,15 +224,15 @@ final class JarPeer implements Peer {
   /** One {@code DoPut} of every batch, each with its timestamps moved by the week shift. */
   private void put(List<VectorSchemaRoot> batches) {
     try (VectorSchemaRoot root = VectorSchemaRoot.create(batches.get(0).getSchema(), allocator)) {
+      AsyncPutListener ack = new AsyncPutListener();
       FlightClient.ClientStreamListener put =
-          flight.startPut(
-              FlightDescriptor.path(Hyprstream.METRICS_TABLE), root, new AsyncPutListener());
+          flight.startPut(FlightDescriptor.path(Hyprstream.METRICS_TABLE), root, ack);
       VectorLoader loader = new VectorLoader(root);
       for (VectorSchemaRoot b : batches) {
         try (ArrowRecordBatch shifted = shifted(b)) {
           loader.load(shifted);
         }
-        put.putNext();
+        Arrows.putNextWhenReady(put, ack);
       }
       put.completed();
       put.getResult();
