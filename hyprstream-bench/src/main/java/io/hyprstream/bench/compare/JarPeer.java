@@ -204,7 +204,8 @@ final class JarPeer implements Peer {
         + " both. The server runs on the wall clock, so every timestamp sent is moved forward by "
         + shiftMicros / WEEK_MICROS
         + " whole weeks (window alignment kept) and moved back in the answers; retentions raised"
-        + " to hold the moved rows.";
+        + " to hold the moved rows. W1 ends when a count over the raw rows and one over each"
+        + " window view have answered.";
   }
 
   @Override
@@ -217,6 +218,12 @@ final class JarPeer implements Peer {
       long stored = rs.getLong(1);
       if (stored < expected) {
         throw new IllegalStateException("metrics holds " + stored + " rows, expected " + expected);
+      }
+      // W1 ends with every window view in DuckDB too, as in HyprstreamPeer.checkCount.
+      for (String view : HyprstreamPeer.VIEWS) {
+        try (ResultSet views = st.executeQuery("SELECT count(*) FROM " + view)) {
+          views.next();
+        }
       }
     }
   }
