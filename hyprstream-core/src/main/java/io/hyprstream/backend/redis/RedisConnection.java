@@ -17,6 +17,7 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
@@ -130,11 +131,16 @@ public final class RedisConnection implements AutoCloseable {
       throw new BackendUnavailableException(
           describe + " did not answer within " + timeout.toMillis() + " ms to " + what, e);
     } catch (ExecutionException e) {
-      throw translate(e.getCause() == null ? e : e.getCause(), what);
+      throw translate(e.getCause() == null ? e : e.getCause(), what, describe);
     }
   }
 
-  private RuntimeException translate(Throwable e, String what) {
+  /**
+   * What a failed reply means: {@link BackendUnavailableException} when Redis could not take the
+   * command for now (away, cut off, loading, out of memory, failing over), so the caller may retry
+   * it; {@link HyprstreamException} when Redis refused the command itself.
+   */
+  static RuntimeException translate(Throwable e, String what, String describe) {
     String message = rootMessage(e);
     if (e instanceof RedisCommandExecutionException) {
       // Errors Redis gives while it cannot take writes for now, not because of the data.
@@ -152,11 +158,26 @@ public final class RedisConnection implements AutoCloseable {
       }
     } else if (!(e instanceof RedisConnectionException
         || e instanceof RedisCommandTimeoutException
-        || e instanceof RedisException)) {
+        || e instanceof RedisException
+        || causedByIo(e))) {
       return new HyprstreamException("cannot " + what + " on " + describe + ": " + message, e);
     }
     return new BackendUnavailableException(
         "cannot " + what + ": " + describe + " is unavailable (" + message + ")", e);
+  }
+
+  /**
+   * A connection reset or closed while a command is in flight reaches its future as the socket's
+   * own {@link IOException}, not wrapped in a Lettuce exception: nothing was refused, and a write
+   * that failed so must be retried, not set aside as a batch Redis cannot take.
+   */
+  private static boolean causedByIo(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof IOException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String rootMessage(Throwable e) {
