@@ -7,7 +7,12 @@ public final class BenchMain {
   private BenchMain() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length == 0) {
+    // JMH reads its own -h; every other command's options are listed by usage().
+    boolean help =
+        args.length == 0
+            || isHelp(args[0])
+            || (!args[0].equals("jmh") && Arrays.stream(args).anyMatch(BenchMain::isHelp));
+    if (help) {
       usage();
       return;
     }
@@ -51,6 +56,10 @@ public final class BenchMain {
         usage();
         System.exit(2);
     }
+  }
+
+  private static boolean isHelp(String arg) {
+    return arg.equals("--help") || arg.equals("-h");
   }
 
   private static void usage() {
