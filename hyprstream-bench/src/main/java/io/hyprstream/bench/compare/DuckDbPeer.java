@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
@@ -98,21 +99,38 @@ final class DuckDbPeer implements Peer {
   }
 
   private void insert(List<VectorSchemaRoot> group) throws SQLException {
+    executeOverBatches(
+        conn,
+        allocator,
+        "arrow_in_" + (++streams),
+        group,
+        "INSERT INTO raw SELECT metric_id, \"timestamp\", value FROM %s");
+  }
+
+  /**
+   * Runs {@code sqlFormat}, its {@code %s} naming {@code view}: shares of {@code group} registered
+   * as an Arrow stream ({@code registerArrowStream}), then drops the view in the same statement.
+   * The stream stays open until the statement has read it (DuckDB reads it only then). The caller
+   * keeps {@code group}. {@link WriteFloor} appends this way too, so its ceiling is measured the
+   * way this peer ingests.
+   */
+  static void executeOverBatches(
+      DuckDBConnection conn,
+      BufferAllocator allocator,
+      String view,
+      List<VectorSchemaRoot> group,
+      String sqlFormat)
+      throws SQLException {
     List<VectorSchemaRoot> shares = new ArrayList<>(group.size());
     for (VectorSchemaRoot b : group) {
       shares.add(Arrows.share(b, allocator));
     }
-    String name = "arrow_in_" + (++streams);
     try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator);
         Statement st = conn.createStatement()) {
       Data.exportArrayStream(
           allocator, new BatchListReader(allocator, group.get(0).getSchema(), shares), stream);
-      conn.registerArrowStream(name, stream);
-      st.execute(
-          "INSERT INTO raw SELECT metric_id, \"timestamp\", value FROM "
-              + name
-              + "; DROP VIEW IF EXISTS "
-              + name);
+      conn.registerArrowStream(view, stream);
+      st.execute(String.format(Locale.ROOT, sqlFormat, view) + "; DROP VIEW IF EXISTS " + view);
     }
   }
 

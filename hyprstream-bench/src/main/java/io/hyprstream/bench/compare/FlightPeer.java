@@ -95,8 +95,9 @@ final class FlightPeer implements Peer {
     return "`HyprstreamServer` on 127.0.0.1 (port 0) in the same JVM, plaintext gRPC; client:"
         + " Arrow `FlightClient` `DoPut` of the data's batches (W1) and of the 100-row batch"
         + " (W4), each batch sent once gRPC takes it (the client parks between looks instead of"
-        + " Arrow Java's spin in `putNext`); W2 and W4 by `FlightSqlClient` prepared statements (prepared once, the metric id"
-        + " bound: DoPut, GetFlightInfo, DoGet per query), W3 by `FlightSqlClient.execute`"
+        + " Arrow Java's spin in `putNext`); W2 and W4 by `FlightSqlClient` prepared statements"
+        + " (prepared once, the metric id bound: DoPut, GetFlightInfo, DoGet per query), W3 by"
+        + " `FlightSqlClient.execute`"
         + " (GetFlightInfo, DoGet). Server instance configured as in-process: "
         + HyprstreamPeer.SETTINGS;
   }

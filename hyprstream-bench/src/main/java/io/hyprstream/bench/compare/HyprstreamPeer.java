@@ -143,7 +143,7 @@ final class HyprstreamPeer implements Peer {
 
   @Override
   public String writeFloorNote(List<VectorSchemaRoot> input) throws Exception {
-    return WriteFloor.measure(hs, WINDOWS, input, allocator).note("Hyprstream (in-process)");
+    return WriteFloor.measure(hs, VIEWS, input, allocator).note("Hyprstream (in-process)");
   }
 
   @Override

@@ -199,8 +199,9 @@ final class JarPeer implements Peer {
         + String.join(" ", SERVER_ARGS)
         + "`; client: Arrow `FlightClient` `DoPut` of the data's batches (W1) and of the"
         + " 100-row batch (W4), each batch sent once gRPC takes it (the client parks between looks"
-        + " instead of Arrow Java's spin in `putNext`); W2 to W4 through the Flight SQL JDBC driver (its own jar, its own"
-        + " class loader), mode Statement: the metric id as a literal in a plain `Statement`;"
+        + " instead of Arrow Java's spin in `putNext`); W2 to W4 through the Flight SQL JDBC"
+        + " driver (its own jar, its own class loader), mode Statement: the metric id as a"
+        + " literal in a plain `Statement`;"
         + " mode PreparedStatement: prepared once, the metric id bound; W3 a plain `Statement` in"
         + " both. The server runs on the wall clock, so every timestamp sent is moved forward by "
         + shiftMicros / WEEK_MICROS

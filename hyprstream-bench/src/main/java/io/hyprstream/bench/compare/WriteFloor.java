@@ -1,9 +1,7 @@
 package io.hyprstream.bench.compare;
 
 import io.hyprstream.Hyprstream;
-import io.hyprstream.api.WindowSpec;
 import io.hyprstream.bench.Arrows;
-import io.hyprstream.internal.arrow.BatchListReader;
 import java.io.IOException;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -15,8 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.arrow.c.ArrowArrayStream;
-import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -97,20 +93,19 @@ final class WriteFloor {
   }
 
   /**
-   * Reads every row {@code hs} stores for the metrics table and its {@code windows}, then times
-   * DuckDB appending them against appending {@code input}. Releases every buffer it allocated.
+   * Reads every row {@code hs} stores for the metrics table and its window {@code views}, then
+   * times DuckDB appending them against appending {@code input}. Releases every buffer it
+   * allocated.
    */
   static Result measure(
-      Hyprstream hs, List<WindowSpec> windows, List<VectorSchemaRoot> input, BufferAllocator parent)
+      Hyprstream hs, List<String> views, List<VectorSchemaRoot> input, BufferAllocator parent)
       throws IOException, SQLException {
     try (BufferAllocator allocator = parent.newChildAllocator("write-floor", 0, Long.MAX_VALUE)) {
       Map<String, List<VectorSchemaRoot>> stored = new LinkedHashMap<>();
       try {
         List<String> tables = new ArrayList<>();
         tables.add(Hyprstream.METRICS_TABLE);
-        for (WindowSpec w : windows) {
-          tables.add(Hyprstream.METRICS_TABLE + "_" + w.name());
-        }
+        tables.addAll(views);
         for (String t : tables) {
           stored.put(t, read(hs, t, allocator));
         }
@@ -164,8 +159,10 @@ final class WriteFloor {
   private double appendAll(Map<String, List<VectorSchemaRoot>> tables) throws SQLException {
     try (DuckDBConnection conn = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:")) {
       for (Map.Entry<String, List<VectorSchemaRoot>> t : tables.entrySet()) {
-        append(
+        DuckDbPeer.executeOverBatches(
             conn,
+            allocator,
+            "write_floor_" + (++streams),
             t.getValue().subList(0, 1),
             "CREATE TABLE " + t.getKey() + " AS SELECT * FROM %s LIMIT 0");
       }
@@ -173,8 +170,10 @@ final class WriteFloor {
       for (Map.Entry<String, List<VectorSchemaRoot>> t : tables.entrySet()) {
         List<VectorSchemaRoot> batches = t.getValue();
         for (int i = 0; i < batches.size(); i += GROUP) {
-          append(
+          DuckDbPeer.executeOverBatches(
               conn,
+              allocator,
+              "write_floor_" + (++streams),
               batches.subList(i, Math.min(batches.size(), i + GROUP)),
               "INSERT INTO " + t.getKey() + " SELECT * FROM %s");
         }
@@ -192,32 +191,6 @@ final class WriteFloor {
         }
       }
       return millis;
-    }
-  }
-
-  /**
-   * Runs {@code sqlFormat} with {@code %s} naming a view over shares of {@code group}, then drops
-   * the view in the same statement, as the DuckDB peer and the cache store do.
-   */
-  private void append(DuckDBConnection conn, List<VectorSchemaRoot> group, String sqlFormat)
-      throws SQLException {
-    List<VectorSchemaRoot> shares = new ArrayList<>(group.size());
-    for (VectorSchemaRoot b : group) {
-      shares.add(Arrows.share(b, allocator));
-    }
-    String name = "write_floor_" + (++streams);
-    // The stream stays open until the statement has read it: DuckDB reads it only then.
-    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator)) {
-      Data.exportArrayStream(
-          allocator, new BatchListReader(allocator, group.get(0).getSchema(), shares), stream);
-      conn.registerArrowStream(name, stream);
-      execute(conn, String.format(Locale.ROOT, sqlFormat, name) + "; DROP VIEW IF EXISTS " + name);
-    }
-  }
-
-  private static void execute(DuckDBConnection conn, String sql) throws SQLException {
-    try (Statement st = conn.createStatement()) {
-      st.execute(sql);
     }
   }
 }

@@ -31,7 +31,7 @@ final class WriteFloorTest {
     try (HyprstreamPeer peer = new HyprstreamPeer(root)) {
       peer.ingest(batches);
       WriteFloor.Result result =
-          WriteFloor.measure(peer.instance(), HyprstreamPeer.WINDOWS, batches, root);
+          WriteFloor.measure(peer.instance(), HyprstreamPeer.VIEWS, batches, root);
 
       assertEquals(100_000L, result.storedRows().get(Hyprstream.METRICS_TABLE));
       assertEquals(WindowGrid.of(data, batches).windows(), result.storedRows().get("metrics_5m"));
