@@ -12,9 +12,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
@@ -28,13 +27,7 @@ import org.postgresql.PGConnection;
  */
 final class PostgresConnections implements AutoCloseable {
   /** Cuts calls past their deadline; one daemon thread for every store. */
-  private static final ScheduledExecutorService WATCHDOG =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "hyprstream-postgresql-watchdog");
-            t.setDaemon(true);
-            return t;
-          });
+  private static final ScheduledThreadPoolExecutor WATCHDOG = newWatchdog();
 
   private final HikariDataSource pool;
   private final String describe;
@@ -165,6 +158,26 @@ final class PostgresConnections implements AutoCloseable {
    */
   ScheduledFuture<?> cutAfterTimeout(Connection c, AtomicBoolean cut) {
     return WATCHDOG.schedule(() -> abort(c, cut), callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private static ScheduledThreadPoolExecutor newWatchdog() {
+    ScheduledThreadPoolExecutor watchdog =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "hyprstream-postgresql-watchdog");
+              t.setDaemon(true);
+              return t;
+            });
+    // Every call schedules a cut and nearly every one cancels it; a cancelled cut must not stay
+    // queued for the whole socket_timeout, holding its connection.
+    watchdog.setRemoveOnCancelPolicy(true);
+    return watchdog;
+  }
+
+  /** Cuts scheduled and neither cancelled nor run, for every store in this JVM. */
+  static int pendingCuts() {
+    return WATCHDOG.getQueue().size();
   }
 
   /** Closes the socket of a call past its deadline; the blocked reader or writer then fails. */

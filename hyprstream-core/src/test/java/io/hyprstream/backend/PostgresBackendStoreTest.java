@@ -229,6 +229,20 @@ final class PostgresBackendStoreTest {
   }
 
   @Test
+  void callsThatEndInTime_leaveNoCutQueued() throws Exception {
+    BackendStore store = open("binary");
+    try (VectorSchemaRoot batch = Batches.metrics(allocator, 10, 0)) {
+      for (int i = 0; i < 50; i++) {
+        store.append("metrics", "batch-" + i, batch);
+      }
+    }
+    assertEquals(500, count("SELECT count(*) FROM \"" + schema + "\".metrics"));
+    // Each call scheduled the cut of its connection and cancelled it on return. Left queued, the
+    // cuts of a busy write-through would pile up for socket_timeout, each holding a connection.
+    assertEquals(0, PostgresConnections.pendingCuts());
+  }
+
+  @Test
   void appendAll_groupOverlappingACommittedBatch_writesOnlyTheNewOnes() throws Exception {
     BackendStore store = open("binary");
     try (VectorSchemaRoot a = Batches.metrics(allocator, 100, 0);

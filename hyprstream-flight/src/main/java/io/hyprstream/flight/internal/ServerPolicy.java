@@ -2,9 +2,8 @@ package io.hyprstream.flight.internal;
 
 import io.hyprstream.Hyprstream;
 import io.hyprstream.flight.policy.ServerLimits;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -20,7 +19,7 @@ public final class ServerPolicy implements AutoCloseable {
   private final ServerMetrics metrics;
   private final QueryGate gate;
   private final Consumer<Thread> canceller;
-  private final ScheduledExecutorService timer;
+  private final ScheduledThreadPoolExecutor timer;
 
   /**
    * @param canceller cancels the cache statement a thread is executing ({@link
@@ -39,12 +38,16 @@ public final class ServerPolicy implements AutoCloseable {
         new QueryGate(
             limits.maxConcurrentQueries(), limits.queryQueue(), limits.queryQueueTimeout());
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
+        new ScheduledThreadPoolExecutor(
+            1,
             r -> {
               Thread t = new Thread(r, "hyprstream-query-deadline");
               t.setDaemon(true);
               return t;
             });
+    // Nearly every deadline is closed long before it would fire. Without this, each closed one
+    // stayed queued (holding its query's thread) for the whole query_timeout: 300 s of queries.
+    timer.setRemoveOnCancelPolicy(true);
   }
 
   /** No authentication, default limits, no meters. */
@@ -125,6 +128,11 @@ public final class ServerPolicy implements AutoCloseable {
     public void close() {
       task.cancel(false);
     }
+  }
+
+  /** Deadlines started and not yet closed or fired: what the timer holds. */
+  int pendingDeadlines() {
+    return timer.getQueue().size();
   }
 
   @Override
