@@ -22,6 +22,7 @@ final class CountingCacheStore implements CacheStore {
   private final Map<String, AtomicLong> calls = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> upsertedRows = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> upsertsToRefuse = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> largestUpsert = new ConcurrentHashMap<>();
 
   CountingCacheStore(CacheStore inner) {
     this.inner = inner;
@@ -36,6 +37,12 @@ final class CountingCacheStore implements CacheStore {
   /** Rows passed to successful upserts into {@code table}. */
   long upsertedRows(String table) {
     AtomicLong n = upsertedRows.get(table);
+    return n == null ? 0 : n.get();
+  }
+
+  /** The most rows one successful upsert into {@code table} carried. */
+  long largestUpsert(String table) {
+    AtomicLong n = largestUpsert.get(table);
     return n == null ? 0 : n.get();
   }
 
@@ -77,6 +84,9 @@ final class CountingCacheStore implements CacheStore {
     }
     inner.upsert(table, keyColumns, rows);
     upsertedRows.computeIfAbsent(table, t -> new AtomicLong()).addAndGet(rows.getRowCount());
+    largestUpsert
+        .computeIfAbsent(table, t -> new AtomicLong())
+        .accumulateAndGet(rows.getRowCount(), Math::max);
   }
 
   @Override

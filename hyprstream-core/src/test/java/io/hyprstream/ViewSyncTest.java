@@ -162,6 +162,41 @@ final class ViewSyncTest {
   }
 
   /**
+   * A backfill changes more windows before one sync than a chunk holds (64 Ki): the sync copies
+   * them in several upserts, none larger than a chunk, and the view ends with each window once.
+   */
+  @Test
+  void aBackfillOfMoreWindowsThanAChunk_isCopiedInChunks_eachWindowOnce() throws Exception {
+    try (Hyprstream hs = open()) {
+      WindowSpec minutely = WINDOWS.get(0);
+      String view = "readings_" + minutely.name();
+      int series = 100;
+      int minutes = 2 * 1440;
+      long minute = 60_000_000L;
+      long start = TestData.micros(END) - minutes * minute;
+      List<TestData.Row> rows = new ArrayList<>();
+      for (int m = 0; m < minutes; m++) {
+        for (int s = 0; s < series; s++) {
+          rows.add(
+              new TestData.Row(
+                  "s" + s, start + m * minute + s * 1000L, (double) (s + m % 11), rows.size()));
+        }
+      }
+      ingest(hs, rows);
+      List<List<@Nullable Object>> viewRows =
+          TestData.rows(hs.query(WindowOracle.viewRows("readings", minutely)));
+      assertEquals(series * minutes, viewRows.size(), "every window of " + view + " once");
+      assertTrue(
+          cache.largestUpsert(view) <= 64 * 1024,
+          "no upsert larger than a chunk: " + cache.largestUpsert(view));
+      WindowOracle.assertRowsClose(
+          TestData.rows(hs.query(WindowOracle.timeBucketGroupBy("readings", minutely, null))),
+          viewRows,
+          view + " vs time_bucket after a backfill copied in chunks");
+    }
+  }
+
+  /**
    * Many passes over a view larger than DuckDB's row groups (about 123 k rows each), the last ones
    * carrying late rows for windows far older than the rest of their delta: the upsert lets DuckDB
    * skip row groups by the delta's key range, and a range that missed the old windows would leave

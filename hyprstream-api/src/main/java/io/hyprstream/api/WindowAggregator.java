@@ -56,6 +56,20 @@ public interface WindowAggregator {
   VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator);
 
   /**
+   * As {@link #drainChanges(WindowSpec, BufferAllocator)}, at most {@code maxRows} windows at a
+   * time, so that a large change (a backfill of history) is copied in pieces of bounded memory.
+   * Calls up to one that returns fewer than {@code maxRows} rows make a sweep, which returns every
+   * window changed before its first call; a window changed again meanwhile may come again in the
+   * next sweep. {@link #markAllChanged} starts a new sweep. Ownership: the caller closes the
+   * returned root.
+   *
+   * <p>The default drains everything at once, which is correct, only not bounded.
+   */
+  default VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator, int maxRows) {
+    return drainChanges(window, allocator);
+  }
+
+  /**
    * Marks every window of {@code window} held as changed, so the next {@link #drainChanges} returns
    * them all. The engine calls it when it could not apply drained changes to the view's table: the
    * drained rows are gone, and a full re-delivery is how none of them is lost.

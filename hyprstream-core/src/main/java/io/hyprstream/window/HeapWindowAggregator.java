@@ -497,6 +497,15 @@ public final class HeapWindowAggregator implements WindowAggregator {
   }
 
   @Override
+  public VectorSchemaRoot drainChanges(WindowSpec window, BufferAllocator allocator, int maxRows) {
+    if (maxRows <= 0) {
+      throw new IllegalArgumentException("maxRows must be positive: " + maxRows);
+    }
+    WindowState s = states[indexOf(window)];
+    return rows(window, s, s.drainDirty(maxRows), allocator);
+  }
+
+  @Override
   public void markAllChanged(WindowSpec window) {
     states[indexOf(window)].markAllDirty();
   }

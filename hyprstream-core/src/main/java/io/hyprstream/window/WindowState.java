@@ -77,6 +77,12 @@ final class WindowState {
 
   private int generation;
 
+  /** The chunked drain's sweep ({@link #drainDirty(int)}): the next slot to look at, or -1. */
+  private int sweepNext = -1;
+
+  /** Where the sweep in progress ends: the slots that existed when it began. */
+  private int sweepEnd;
+
   /** Pre-aggregated (count, sum) merged into a slot, by slot and value column. */
   private final java.util.HashMap<Long, double[]> partials = new java.util.HashMap<>();
 
@@ -359,11 +365,41 @@ final class WindowState {
     int[] slots = dirty.stream().toArray();
     dirty.clear();
     generation++;
+    sweepNext = -1;
     return slots;
+  }
+
+  /**
+   * The next at most {@code max} changed slots of the current sweep, in slot order, no longer
+   * marked changed. A sweep begins at the first call after one that returned fewer than {@code max}
+   * (or after {@link #markAllDirty}) and covers the slots that existed then, so calls until a short
+   * one return every slot that was changed when the sweep began; a slot changed again behind the
+   * sweep, or created during it, waits for the next one.
+   */
+  int[] drainDirty(int max) {
+    if (sweepNext < 0) {
+      sweepNext = 0;
+      sweepEnd = slotsUsed;
+    }
+    int[] slots = new int[Math.min(max, dirty.cardinality())];
+    int n = 0;
+    for (int s = dirty.nextSetBit(sweepNext);
+        s >= 0 && s < sweepEnd && n < slots.length;
+        s = dirty.nextSetBit(s + 1)) {
+      slots[n++] = s;
+    }
+    if (n > 0) {
+      dirty.clear(sweepNext, slots[n - 1] + 1); // exactly the slots returned: none is skipped
+    }
+    // A key whose last slot was just drained must mark it again on its next row.
+    generation++;
+    sweepNext = n < max ? -1 : slots[n - 1] + 1;
+    return n == slots.length ? slots : Arrays.copyOf(slots, n);
   }
 
   /** Marks every live slot changed, so the next {@link #drainDirty} returns them all. */
   void markAllDirty() {
+    sweepNext = -1;
     for (int s : liveSlots()) {
       dirty.set(s);
     }
