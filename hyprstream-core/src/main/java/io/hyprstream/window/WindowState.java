@@ -360,13 +360,10 @@ final class WindowState {
     return windowOf[slot >>> PAGE_BITS][slot & MASK];
   }
 
-  /** The slots changed since the previous call, in slot order; forgets them. */
+  /** Every changed slot, in slot order, no longer marked changed: a whole sweep at once. */
   int[] drainDirty() {
-    int[] slots = dirty.stream().toArray();
-    dirty.clear();
-    generation++;
     sweepNext = -1;
-    return slots;
+    return drainDirty(Integer.MAX_VALUE);
   }
 
   /**

@@ -56,6 +56,18 @@ final class WindowStateSweepTest {
   }
 
   @Test
+  void drainingEverything_midSweep_returnsTheChangesBehindItToo() {
+    WindowState s = new WindowState(MINUTE, 1);
+    for (int w = 0; w < 6; w++) {
+      touch(s, w);
+    }
+    assertArrayEquals(new int[] {0, 1}, s.drainDirty(2));
+    int again = touch(s, 0); // behind the sweep
+    assertArrayEquals(new int[] {again, 2, 3, 4, 5}, s.drainDirty());
+    assertArrayEquals(new int[] {}, s.drainDirty(2));
+  }
+
+  @Test
   void aWindowExpiredMidSweep_isNotReturned() {
     WindowState s = new WindowState(MINUTE, 1);
     for (int w = 0; w < 6; w++) {
